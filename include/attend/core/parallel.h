@@ -1,0 +1,41 @@
+// The one way attend runs work on several threads.
+//
+// parallel_for splits [0, n) statically into contiguous chunks, at most one per thread. Callers
+// keep results independent of the thread count by computing each output element in exactly one
+// call, in an order fixed by the element's index (never by a reduction across chunks).
+//
+// Thread count: ATTEND_NUM_THREADS when set, else the number of cores; set_num_threads() at
+// run time. OpenBLAS is given the same count, and BLAS is never called from inside a
+// parallel_for body, so the two pools never oversubscribe the cores.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace attend {
+
+int num_threads();
+// n >= 1; ValueError otherwise.
+void set_num_threads(int n);
+
+// Calls fn(begin, end) on contiguous chunks covering [0, n), each of at least `grain` items
+// (except when n < grain). Nested calls run serially on the calling thread. The first exception
+// thrown by any chunk is rethrown to the caller after all chunks finish.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// True inside a parallel_for body (on any thread).
+bool in_parallel_region();
+
+// Sets the thread count for the guard's lifetime (tests of thread-count independence).
+class ThreadCountGuard {
+ public:
+  explicit ThreadCountGuard(int n) : previous_(num_threads()) { set_num_threads(n); }
+  ~ThreadCountGuard() { set_num_threads(previous_); }
+  ThreadCountGuard(const ThreadCountGuard&) = delete;
+  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
+
+ private:
+  int previous_;
+};
+
+}  // namespace attend

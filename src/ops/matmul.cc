@@ -1,0 +1,117 @@
+#include "attend/ops/matmul.h"
+
+#include <cblas.h>
+
+#include "attend/autograd/autograd.h"
+#include "attend/core/error.h"
+#include "attend/ops/reduction.h"
+
+namespace attend {
+namespace {
+
+// How a (rows, cols) matrix view is handed to BLAS: its leading dimension and whether BLAS must
+// read it transposed. Views with neither unit row nor unit column stride are copied first.
+struct BlasOperand {
+  CBLAS_TRANSPOSE transpose;
+  int64_t leading_dimension;
+};
+
+bool blas_compatible(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  if (col_stride == 1 && row_stride >= std::max<int64_t>(cols, 1)) return true;
+  if (row_stride == 1 && col_stride >= std::max<int64_t>(rows, 1)) return true;
+  return rows * cols <= 1;
+}
+
+BlasOperand blas_operand(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride) {
+  if (col_stride == 1 && row_stride >= std::max<int64_t>(cols, 1)) return {CblasNoTrans, row_stride};
+  if (row_stride == 1 && col_stride >= std::max<int64_t>(rows, 1)) return {CblasTrans, col_stride};
+  // At most one element: any leading dimension works.
+  return {CblasNoTrans, std::max<int64_t>(cols, 1)};
+}
+
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
+          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
+          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+
+// Makes the last two axes of x usable by BLAS, copying only when they are not.
+template <typename T>
+Tensor<T> blas_ready(const Tensor<T>& x) {
+  const int64_t r = x.rank();
+  const bool ok = blas_compatible(x.shape()[r - 2], x.shape()[r - 1], x.strides()[r - 2], x.strides()[r - 1]);
+  return ok ? x : x.contiguous();
+}
+
+template <typename T>
+Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
+  const int64_t ra = a_in.rank();
+  const int64_t rb = b_in.rank();
+  const int64_t m = a_in.shape()[ra - 2];
+  const int64_t k = a_in.shape()[ra - 1];
+  const int64_t n = b_in.shape()[rb - 1];
+  const Shape batch_a(a_in.shape().begin(), a_in.shape().end() - 2);
+  const Shape batch_b(b_in.shape().begin(), b_in.shape().end() - 2);
+  const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+  Shape a_shape = batch, b_shape = batch, out_shape = batch;
+  a_shape.insert(a_shape.end(), {m, k});
+  b_shape.insert(b_shape.end(), {k, n});
+  out_shape.insert(out_shape.end(), {m, n});
+
+  // Broadcast the batch axes (stride 0 where repeated), then flatten them in row-major order.
+  const Tensor<T> a = blas_ready(a_in.detach()).expand(a_shape);
+  const Tensor<T> b = blas_ready(b_in.detach()).expand(b_shape);
+  Tensor<T> out = Tensor<T>::empty(out_shape);
+  const int64_t batches = shape_numel(batch);
+  if (out.numel() == 0) return out;
+  if (k == 0) {
+    out.fill(T(0));
+    return out;
+  }
+  const int64_t rank = static_cast<int64_t>(out_shape.size());
+  const BlasOperand op_a = blas_operand(m, k, a.strides()[rank - 2], a.strides()[rank - 1]);
+  const BlasOperand op_b = blas_operand(k, n, b.strides()[rank - 2], b.strides()[rank - 1]);
+  std::vector<int64_t> index(batch.size(), 0);
+  for (int64_t i = 0; i < batches; ++i) {
+    int64_t offset_a = 0, offset_b = 0;
+    for (size_t axis = 0; axis < batch.size(); ++axis) {
+      offset_a += index[axis] * a.strides()[axis];
+      offset_b += index[axis] * b.strides()[axis];
+    }
+    gemm(op_a.transpose, op_b.transpose, m, n, k, a.data() + offset_a, op_a.leading_dimension,
+         b.data() + offset_b, op_b.leading_dimension, out.data() + i * m * n, n);
+    for (size_t axis = batch.size(); axis-- > 0;) {
+      if (++index[axis] < batch[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+template <typename T>
+Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
+  ATTEND_CHECK(a.rank() >= 2 && b.rank() >= 2, ShapeError,
+               "matmul: both operands need rank >= 2, got {} and {}", shape_string(a.shape()),
+               shape_string(b.shape()));
+  ATTEND_CHECK(a.size(-1) == b.size(-2), ShapeError,
+               "matmul: inner sizes differ: {} @ {} ({} != {})", shape_string(a.shape()),
+               shape_string(b.shape()), a.size(-1), b.size(-2));
+  Tensor<T> out = matmul_forward(a, b);
+  return record_op<T>("matmul", out, {a, b}, [a, b](const Tensor<T>& g) {
+    // forward: out = a @ b;  grad_a = g @ b^T,  grad_b = a^T @ g (summed over broadcast batches)
+    Tensor<T> grad_a = a.requires_grad() ? sum_to(matmul_forward(g, b.transpose(-1, -2)), a.shape()) : Tensor<T>();
+    Tensor<T> grad_b = b.requires_grad() ? sum_to(matmul_forward(a.transpose(-1, -2), g), b.shape()) : Tensor<T>();
+    return std::vector<Tensor<T>>{grad_a, grad_b};
+  });
+}
+
+template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> matmul(const Tensor<double>&, const Tensor<double>&);
+
+}  // namespace attend

@@ -1,0 +1,104 @@
+#include "attend/ops/normalization.h"
+
+#include <cmath>
+
+#include "attend/autograd/autograd.h"
+#include "attend/core/error.h"
+#include "attend/core/parallel.h"
+
+namespace attend {
+
+template <typename T>
+Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Tensor<T>& weight,
+                     const Tensor<T>& bias, double eps) {
+  const int64_t k = static_cast<int64_t>(normalized_shape.size());
+  const bool fits = k <= x.rank() && std::equal(normalized_shape.begin(), normalized_shape.end(), x.shape().end() - k);
+  ATTEND_CHECK(fits, ShapeError, "layer_norm: input of shape {} does not end with normalized_shape {}",
+               shape_string(x.shape()), shape_string(normalized_shape));
+  for (const Tensor<T>* p : {&weight, &bias}) {
+    ATTEND_CHECK(!p->defined() || p->shape() == normalized_shape, ShapeError,
+                 "layer_norm: {} of shape {} must have normalized_shape {}", p == &weight ? "weight" : "bias",
+                 shape_string(p->shape()), shape_string(normalized_shape));
+  }
+  ATTEND_CHECK(eps >= 0, ValueError, "layer_norm: eps must be non-negative, got {}", eps);
+  const int64_t d = shape_numel(normalized_shape);
+  ATTEND_CHECK(d > 0, ShapeError, "layer_norm: normalized_shape {} is empty", shape_string(normalized_shape));
+  const int64_t rows = x.numel() / d;
+
+  const Tensor<T> input = x.detach().contiguous();                  // (rows, d)
+  const Tensor<T> w = weight.defined() ? weight.detach().contiguous() : Tensor<T>::ones({d});
+  const Tensor<T> b = bias.defined() ? bias.detach().contiguous() : Tensor<T>::zeros({d});
+  Tensor<T> out = Tensor<T>::empty(x.shape());                      // (rows, d)
+  Tensor<T> normalized = Tensor<T>::empty(x.shape());               // x_hat, (rows, d)
+  Tensor<T> inverse_std = Tensor<T>::empty({rows});                 // (rows)
+  const T* in = input.data();
+  parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* xr = in + r * d;
+      double total = 0.0;
+      for (int64_t i = 0; i < d; ++i) total += xr[i];
+      const double mu = total / d;
+      double squares = 0.0;
+      for (int64_t i = 0; i < d; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
+      const double rstd = 1.0 / std::sqrt(squares / d + eps);
+      inverse_std.data()[r] = static_cast<T>(rstd);
+      for (int64_t i = 0; i < d; ++i) {
+        const T xhat = static_cast<T>((xr[i] - mu) * rstd);
+        normalized.data()[r * d + i] = xhat;
+        out.data()[r * d + i] = xhat * w.data()[i] + b.data()[i];
+      }
+    }
+  });
+
+  return record_op<T>("layer_norm", out, {x, weight, bias},
+                      [normalized, inverse_std, w, rows, d, has_w = weight.defined(),
+                       has_b = bias.defined()](const Tensor<T>& g) {
+    const Tensor<T> dy = g.contiguous();                            // (rows, d)
+    const T* gy = dy.data();
+    const T* xhat = normalized.data();
+    // forward: y = xhat * w + b, xhat = (x - mu) * rstd
+    //   dxhat = dy * w
+    //   dx    = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+    Tensor<T> dx = Tensor<T>::empty(normalized.shape());
+    parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        double mean_dxhat = 0.0, mean_dxhat_xhat = 0.0;
+        for (int64_t i = 0; i < d; ++i) {
+          const double dxhat = static_cast<double>(gy[r * d + i]) * w.data()[i];
+          mean_dxhat += dxhat;
+          mean_dxhat_xhat += dxhat * xhat[r * d + i];
+        }
+        mean_dxhat /= d;
+        mean_dxhat_xhat /= d;
+        const double rstd = inverse_std.data()[r];
+        for (int64_t i = 0; i < d; ++i) {
+          const double dxhat = static_cast<double>(gy[r * d + i]) * w.data()[i];
+          dx.data()[r * d + i] = static_cast<T>(rstd * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat));
+        }
+      }
+    });
+    // dw = sum over rows of dy * xhat;  db = sum over rows of dy (each column summed in row order)
+    Tensor<T> dw, db;
+    if (has_w || has_b) {
+      dw = Tensor<T>::empty(w.shape());
+      db = Tensor<T>::empty(w.shape());
+      parallel_for(d, 64, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          double sum_w = 0.0, sum_b = 0.0;
+          for (int64_t r = 0; r < rows; ++r) {
+            sum_w += static_cast<double>(gy[r * d + i]) * xhat[r * d + i];
+            sum_b += gy[r * d + i];
+          }
+          dw.data()[i] = static_cast<T>(sum_w);
+          db.data()[i] = static_cast<T>(sum_b);
+        }
+      });
+    }
+    return std::vector<Tensor<T>>{dx, has_w ? dw : Tensor<T>(), has_b ? db : Tensor<T>()};
+  });
+}
+
+template Tensor<float> layer_norm(const Tensor<float>&, const Shape&, const Tensor<float>&, const Tensor<float>&, double);
+template Tensor<double> layer_norm(const Tensor<double>&, const Shape&, const Tensor<double>&, const Tensor<double>&, double);
+
+}  // namespace attend

@@ -1,0 +1,146 @@
+#include "attend/ops/reduction.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "attend/autograd/autograd.h"
+#include "attend/core/error.h"
+#include "attend/core/parallel.h"
+#include "attend/ops/elementwise.h"
+
+namespace attend {
+namespace {
+
+struct ReductionPlan {
+  std::vector<int64_t> permutation;  // kept axes first, then reduced axes
+  Shape kept_shape;                  // result shape without keepdim
+  Shape keepdim_shape;               // result shape with the reduced axes as size 1
+  int64_t outer = 1;                 // number of results
+  int64_t inner = 1;                 // elements reduced into each result
+};
+
+ReductionPlan plan_reduction(const Shape& shape, const std::vector<int64_t>& axes, const char* op) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  std::vector<bool> reduced(rank, false);
+  for (int64_t axis : axes) {
+    const int a = normalize_axis(axis, rank, op);
+    ATTEND_CHECK(!reduced[a], ValueError, "{}: axis {} is listed twice for shape {}", op, axis,
+                 shape_string(shape));
+    reduced[a] = true;
+  }
+  ReductionPlan plan;
+  for (int64_t a = 0; a < rank; ++a) {
+    if (reduced[a]) {
+      plan.keepdim_shape.push_back(1);
+      continue;
+    }
+    plan.permutation.push_back(a);
+    plan.kept_shape.push_back(shape[a]);
+    plan.keepdim_shape.push_back(shape[a]);
+    plan.outer *= shape[a];
+  }
+  for (int64_t a = 0; a < rank; ++a) {
+    if (!reduced[a]) continue;
+    plan.permutation.push_back(a);
+    plan.inner *= shape[a];
+  }
+  return plan;
+}
+
+// rows[(outer, inner)] -> out[outer], each result summed in index order in double.
+template <typename T>
+void sum_rows(const T* rows, int64_t outer, int64_t inner, T* out) {
+  parallel_for(outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(inner, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      double total = 0.0;
+      const T* row = rows + o * inner;
+      for (int64_t i = 0; i < inner; ++i) total += static_cast<double>(row[i]);
+      out[o] = static_cast<T>(total);
+    }
+  });
+}
+
+}  // namespace
+
+template <typename T>
+Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& axes, bool keepdim) {
+  const ReductionPlan plan = plan_reduction(x.shape(), axes, "sum");
+  const Tensor<T> rows = x.detach().permute(plan.permutation).contiguous();
+  Tensor<T> out = Tensor<T>::empty(keepdim ? plan.keepdim_shape : plan.kept_shape);
+  sum_rows(rows.data(), plan.outer, plan.inner, out.data());
+  return record_op<T>("sum", out, {x}, [shape = x.shape(), keep = plan.keepdim_shape](const Tensor<T>& g) {
+    // forward: out[kept] = sum over reduced axes of x;  every x element gets its result's gradient
+    return std::vector<Tensor<T>>{g.reshape(keep).expand(shape).contiguous()};
+  });
+}
+
+template <typename T>
+Tensor<T> sum(const Tensor<T>& x) {
+  std::vector<int64_t> all(x.rank());
+  for (int64_t a = 0; a < x.rank(); ++a) all[a] = a;
+  return sum(x, all, false);
+}
+
+template <typename T>
+Tensor<T> mean(const Tensor<T>& x, const std::vector<int64_t>& axes, bool keepdim) {
+  const ReductionPlan plan = plan_reduction(x.shape(), axes, "mean");
+  return mul_scalar(sum(x, axes, keepdim), T(1) / static_cast<T>(plan.inner));
+}
+
+template <typename T>
+Tensor<T> mean(const Tensor<T>& x) {
+  const T count = static_cast<T>(x.numel());
+  return mul_scalar(sum(x), T(1) / count);
+}
+
+template <typename T>
+Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  const Shape broadcast = broadcast_shapes(shape, x.shape(), "sum_to");
+  ATTEND_CHECK(broadcast == x.shape(), ShapeError, "sum_to: shape {} does not broadcast to {}",
+               shape_string(shape), shape_string(x.shape()));
+  const int64_t lead = x.rank() - static_cast<int64_t>(shape.size());
+  std::vector<int64_t> axes;
+  for (int64_t a = 0; a < x.rank(); ++a) {
+    if (a < lead || (shape[a - lead] == 1 && x.shape()[a] != 1)) axes.push_back(a);
+  }
+  return sum(x, axes, true).reshape(shape);
+}
+
+template <typename T>
+Tensor<T> max(const Tensor<T>& x, int64_t axis, bool keepdim) {
+  ATTEND_CHECK(x.rank() > 0 && x.size(axis) > 0, ValueError,
+               "max: cannot reduce an empty axis {} of shape {}", axis, shape_string(x.shape()));
+  const ReductionPlan plan = plan_reduction(x.shape(), {axis}, "max");
+  const Tensor<T> rows = x.detach().permute(plan.permutation).contiguous();
+  Tensor<T> out = Tensor<T>::empty(keepdim ? plan.keepdim_shape : plan.kept_shape);
+  const T* in = rows.data();
+  T* o = out.data();
+  for (int64_t r = 0; r < plan.outer; ++r) {
+    T best = -std::numeric_limits<T>::infinity();
+    for (int64_t i = 0; i < plan.inner; ++i) {
+      const T v = in[r * plan.inner + i];
+      if (std::isnan(v)) {
+        best = v;
+        break;
+      }
+      best = std::max(best, v);
+    }
+    o[r] = best;
+  }
+  return out;
+}
+
+#define ATTEND_INSTANTIATE(T)                                                       \
+  template Tensor<T> sum(const Tensor<T>&, const std::vector<int64_t>&, bool);      \
+  template Tensor<T> sum(const Tensor<T>&);                                         \
+  template Tensor<T> mean(const Tensor<T>&, const std::vector<int64_t>&, bool);     \
+  template Tensor<T> mean(const Tensor<T>&);                                        \
+  template Tensor<T> sum_to(const Tensor<T>&, const Shape&);                        \
+  template Tensor<T> max(const Tensor<T>&, int64_t, bool);
+ATTEND_INSTANTIATE(float)
+ATTEND_INSTANTIATE(double)
+#undef ATTEND_INSTANTIATE
+
+}  // namespace attend

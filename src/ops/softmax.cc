@@ -1,0 +1,105 @@
+#include "attend/ops/softmax.h"
+
+#include <cmath>
+#include <algorithm>
+#include <limits>
+
+#include "attend/autograd/autograd.h"
+#include "attend/core/parallel.h"
+#include "ops/rows.h"
+
+namespace attend {
+namespace {
+
+// y[r, :] = softmax(x[r, :]) or log_softmax(x[r, :]) for rows of length n.
+template <typename T>
+void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  parallel_for(rows, std::max<int64_t>(1, 2048 / std::max<int64_t>(n, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* xr = x + r * n;
+      T* yr = y + r * n;
+      T row_max = kNegInf;
+      for (int64_t i = 0; i < n; ++i) row_max = std::max(row_max, xr[i]);  // NaN handled below
+      if (row_max == kNegInf) {
+        // Fully masked row: zero probabilities.
+        for (int64_t i = 0; i < n; ++i) yr[i] = log ? kNegInf : T(0);
+        continue;
+      }
+      double total = 0.0;
+      for (int64_t i = 0; i < n; ++i) total += std::exp(static_cast<double>(xr[i] - row_max));
+      if (log) {
+        const T log_total = static_cast<T>(std::log(total));
+        for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - row_max - log_total;
+      } else {
+        const double inverse = 1.0 / total;  // NaN in the row makes total NaN: the row is NaN
+        for (int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(std::exp(static_cast<double>(xr[i] - row_max)) * inverse);
+      }
+    }
+  });
+}
+
+// Backward of softmax_rows, per row:
+//   softmax:     dx = y * (dy - sum(dy * y))
+//   log_softmax: dx = dy - exp(y) * sum(dy), and 0 on fully masked rows
+template <typename T>
+void softmax_rows_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t n, bool log) {
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  parallel_for(rows, std::max<int64_t>(1, 2048 / std::max<int64_t>(n, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* yr = y + r * n;
+      const T* dyr = dy + r * n;
+      T* dxr = dx + r * n;
+      if (log) {
+        if (n > 0 && yr[0] == kNegInf && std::all_of(yr, yr + n, [](T v) { return v == -std::numeric_limits<T>::infinity(); })) {
+          std::fill_n(dxr, n, T(0));
+          continue;
+        }
+        double total = 0.0;
+        for (int64_t i = 0; i < n; ++i) total += dyr[i];
+        for (int64_t i = 0; i < n; ++i) dxr[i] = static_cast<T>(dyr[i] - std::exp(static_cast<double>(yr[i])) * total);
+      } else {
+        double dot = 0.0;
+        for (int64_t i = 0; i < n; ++i) dot += static_cast<double>(dyr[i]) * yr[i];
+        for (int64_t i = 0; i < n; ++i) dxr[i] = static_cast<T>(yr[i] * (dyr[i] - dot));
+      }
+    }
+  });
+}
+
+template <typename T>
+Tensor<T> softmax_impl(const Tensor<T>& x, int64_t axis_in, bool log) {
+  const char* name = log ? "log_softmax" : "softmax";
+  const int axis = normalize_axis(axis_in, x.rank(), name);
+  const Tensor<T> rows = detail::rows_along(x, axis);
+  const int64_t n = rows.rank() == 0 ? 1 : rows.size(-1);
+  const int64_t count = n == 0 ? 0 : rows.numel() / n;
+  Tensor<T> y_rows = Tensor<T>::empty(rows.shape());
+  softmax_rows(rows.data(), y_rows.data(), count, n, log);
+  Tensor<T> out = detail::from_rows(y_rows, axis);
+  return record_op<T>(name, out, {x}, [y_rows, axis, n, count, log](const Tensor<T>& g) {
+    const Tensor<T> dy = detail::rows_along(g, axis);
+    Tensor<T> dx = Tensor<T>::empty(dy.shape());
+    softmax_rows_backward(y_rows.data(), dy.data(), dx.data(), count, n, log);
+    return std::vector<Tensor<T>>{detail::from_rows(dx, axis)};
+  });
+}
+
+}  // namespace
+
+template <typename T>
+Tensor<T> softmax(const Tensor<T>& x, int64_t axis) {
+  return softmax_impl(x, axis, false);
+}
+
+template <typename T>
+Tensor<T> log_softmax(const Tensor<T>& x, int64_t axis) {
+  return softmax_impl(x, axis, true);
+}
+
+template Tensor<float> softmax(const Tensor<float>&, int64_t);
+template Tensor<double> softmax(const Tensor<double>&, int64_t);
+template Tensor<float> log_softmax(const Tensor<float>&, int64_t);
+template Tensor<double> log_softmax(const Tensor<double>&, int64_t);
+
+}  // namespace attend
