@@ -70,12 +70,13 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
   }
 
   // Collect the nodes reachable from the output; run them newest first (reverse tape order).
-  std::vector<Node<T>*> order;
+  // Shared ownership: releasing a node's inputs may drop the last other reference to a parent.
+  std::vector<std::shared_ptr<Node<T>>> order;
   std::unordered_set<Node<T>*> seen;
-  std::vector<Node<T>*> stack = {output.grad_fn().get()};
-  seen.insert(stack.back());
+  std::vector<std::shared_ptr<Node<T>>> stack = {output.grad_fn()};
+  seen.insert(stack.back().get());
   while (!stack.empty()) {
-    Node<T>* node = stack.back();
+    std::shared_ptr<Node<T>> node = stack.back();
     stack.pop_back();
     ATTEND_CHECK(!node->released, AutogradError,
                  "backward: the graph through '{}' was already freed by an earlier backward; pass "
@@ -84,17 +85,17 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
     order.push_back(node);
     for (const Tensor<T>& input : node->inputs) {
       if (!input.defined() || !input.requires_grad() || input.is_leaf()) continue;
-      Node<T>* parent = input.grad_fn().get();
-      if (seen.insert(parent).second) stack.push_back(parent);
+      std::shared_ptr<Node<T>> parent = input.grad_fn();
+      if (seen.insert(parent.get()).second) stack.push_back(std::move(parent));
     }
   }
   std::sort(order.begin(), order.end(),
-            [](const Node<T>* a, const Node<T>* b) { return a->sequence > b->sequence; });
+            [](const auto& a, const auto& b) { return a->sequence > b->sequence; });
 
   std::unordered_map<Node<T>*, Tensor<T>> pending;
   pending[output.grad_fn().get()] = seed;
-  for (Node<T>* node : order) {
-    auto found = pending.find(node);
+  for (const std::shared_ptr<Node<T>>& node : order) {
+    auto found = pending.find(node.get());
     if (found == pending.end()) continue;
     const Tensor<T> grad_output = std::move(found->second);
     pending.erase(found);

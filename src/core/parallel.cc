@@ -40,7 +40,8 @@ class ThreadPool {
     stop_workers();
     threads_ = threads;
     stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // New workers start from the current generation: earlier jobs are not theirs.
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, g = generation_] { worker_loop(i, g); });
   }
 
   // Runs chunk(i) for i in [0, chunks), chunks <= size().
@@ -74,8 +75,7 @@ class ThreadPool {
     tls_in_parallel = false;
   }
 
-  void worker_loop(int index) {
-    uint64_t seen = 0;
+  void worker_loop(int index, uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -116,9 +116,9 @@ class ThreadPool {
 
 ThreadPool& pool() {
   static ThreadPool instance([] {
-    const int threads = default_thread_count();
-    openblas_set_num_threads(threads);
-    return threads;
+    // BLAS is called from inside parallel_for, one thread each (see matmul.cc).
+    openblas_set_num_threads(1);
+    return default_thread_count();
   }());
   return instance;
 }
@@ -131,7 +131,6 @@ void set_num_threads(int n) {
   ATTEND_CHECK(n >= 1 && n <= 1024, ValueError, "set_num_threads: n must be in [1, 1024], got {}", n);
   ATTEND_CHECK(!tls_in_parallel, ValueError, "set_num_threads: cannot be called inside parallel_for");
   if (n != pool().size()) pool().resize(n);
-  openblas_set_num_threads(n);
 }
 
 bool in_parallel_region() { return tls_in_parallel; }

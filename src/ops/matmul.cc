@@ -4,6 +4,7 @@
 
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
+#include "attend/core/parallel.h"
 #include "attend/ops/reduction.h"
 
 namespace attend {
@@ -11,6 +12,13 @@ namespace {
 
 // How a (rows, cols) matrix view is handed to BLAS: its leading dimension and whether BLAS must
 // read it transposed. Views with neither unit row nor unit column stride are copied first.
+// Output tiles of at most kTileRows x kTileCols go to one BLAS call each: large enough that
+// packing is amortized over 2 * 128 * 512 * k flops, small enough to give two cores work.
+constexpr int64_t kTileRows = 128;
+constexpr int64_t kTileCols = 512;
+// Below this many flops a chunk is not worth waking a thread for.
+constexpr int64_t kMinFlopsPerChunk = 1 << 20;
+
 struct BlasOperand {
   CBLAS_TRANSPOSE transpose;
   int64_t leading_dimension;
@@ -75,20 +83,43 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   const int64_t rank = static_cast<int64_t>(out_shape.size());
   const BlasOperand op_a = blas_operand(m, k, a.strides()[rank - 2], a.strides()[rank - 1]);
   const BlasOperand op_b = blas_operand(k, n, b.strides()[rank - 2], b.strides()[rank - 1]);
+  // Element offsets of each batch's a and b (broadcast axes have stride 0).
+  std::vector<int64_t> offset_a(batches), offset_b(batches);
   std::vector<int64_t> index(batch.size(), 0);
   for (int64_t i = 0; i < batches; ++i) {
-    int64_t offset_a = 0, offset_b = 0;
     for (size_t axis = 0; axis < batch.size(); ++axis) {
-      offset_a += index[axis] * a.strides()[axis];
-      offset_b += index[axis] * b.strides()[axis];
+      offset_a[i] += index[axis] * a.strides()[axis];
+      offset_b[i] += index[axis] * b.strides()[axis];
     }
-    gemm(op_a.transpose, op_b.transpose, m, n, k, a.data() + offset_a, op_a.leading_dimension,
-         b.data() + offset_b, op_b.leading_dimension, out.data() + i * m * n, n);
     for (size_t axis = batch.size(); axis-- > 0;) {
       if (++index[axis] < batch[axis]) break;
       index[axis] = 0;
     }
   }
+  // A fixed grid of (batch, row block, column block) tiles, each one single-threaded BLAS call.
+  // The grid depends only on the shapes, so every output element is computed by the same call
+  // whatever the thread count: OpenBLAS's own threading is not split-invariant (measured: a
+  // 512^3 sgemm differs in the last bits between 1 and 2 threads), so BLAS runs with one thread
+  // and threads come from parallel_for.
+  const int64_t row_blocks = (m + kTileRows - 1) / kTileRows;
+  const int64_t col_blocks = (n + kTileCols - 1) / kTileCols;
+  const int64_t tiles = batches * row_blocks * col_blocks;
+  const int64_t flops_per_tile = 2 * std::min(m, kTileRows) * std::min(n, kTileCols) * k;
+  const int64_t grain = std::max<int64_t>(1, kMinFlopsPerChunk / std::max<int64_t>(flops_per_tile, 1));
+  const int64_t a_row_step = op_a.transpose == CblasNoTrans ? op_a.leading_dimension : 1;
+  const int64_t b_col_step = op_b.transpose == CblasNoTrans ? 1 : op_b.leading_dimension;
+  parallel_for(tiles, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t i = t / (row_blocks * col_blocks);
+      const int64_t row0 = (t / col_blocks % row_blocks) * kTileRows;
+      const int64_t col0 = (t % col_blocks) * kTileCols;
+      const int64_t rows = std::min(kTileRows, m - row0);
+      const int64_t cols = std::min(kTileCols, n - col0);
+      gemm(op_a.transpose, op_b.transpose, rows, cols, k, a.data() + offset_a[i] + row0 * a_row_step,
+           op_a.leading_dimension, b.data() + offset_b[i] + col0 * b_col_step, op_b.leading_dimension,
+           out.data() + i * m * n + row0 * n + col0, n);
+    }
+  });
   return out;
 }
 

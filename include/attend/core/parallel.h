@@ -5,8 +5,9 @@
 // call, in an order fixed by the element's index (never by a reduction across chunks).
 //
 // Thread count: ATTEND_NUM_THREADS when set, else the number of cores; set_num_threads() at
-// run time. OpenBLAS is given the same count, and BLAS is never called from inside a
-// parallel_for body, so the two pools never oversubscribe the cores.
+// run time. OpenBLAS runs with one thread and is called from inside parallel_for bodies on a
+// fixed grid of tiles (OpenBLAS's own threading changes results with the thread count), so the
+// two pools never oversubscribe the cores.
 #pragma once
 
 #include <cstdint>

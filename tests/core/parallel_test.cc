@@ -1,0 +1,77 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+#include "attend/attend.h"
+
+namespace attend {
+namespace {
+
+TEST(Parallel, CoversEveryIndexExactlyOnce) {
+  for (int threads : {1, 2, 3}) {
+    ThreadCountGuard guard(threads);
+    for (int64_t n : {0, 1, 7, 1000, 100003}) {
+      std::vector<int> hits(n, 0);
+      parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) ++hits[i];
+      });
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[i], 1) << "n=" << n << " threads=" << threads;
+    }
+  }
+}
+
+TEST(Parallel, UsesSeveralThreadsAndNestsSerially) {
+  ThreadCountGuard guard(2);
+  std::atomic<int> chunks{0};
+  std::atomic<int> nested_calls{0};
+  parallel_for(1000, 1, [&](int64_t, int64_t) {
+    ++chunks;
+    EXPECT_TRUE(in_parallel_region());
+    parallel_for(10, 1, [&](int64_t b, int64_t e) {
+      EXPECT_EQ(b, 0);
+      EXPECT_EQ(e, 10);
+      ++nested_calls;
+    });
+  });
+  EXPECT_EQ(chunks.load(), 2);
+  EXPECT_EQ(nested_calls.load(), 2);
+  EXPECT_FALSE(in_parallel_region());
+}
+
+TEST(Parallel, RethrowsTheFirstException) {
+  ThreadCountGuard guard(2);
+  EXPECT_THROW(parallel_for(100, 1, [](int64_t begin, int64_t) {
+                 if (begin > 0) throw ValueError("boom");
+               }),
+               ValueError);
+  // The pool still works afterwards.
+  std::atomic<int64_t> total{0};
+  parallel_for(100, 1, [&](int64_t b, int64_t e) { total += e - b; });
+  EXPECT_EQ(total.load(), 100);
+}
+
+TEST(Parallel, GradientsAreBitwiseIdenticalForOneAndTwoThreads) {
+  // A small network: every op on the way must be thread-count independent.
+  auto run = [](int threads) {
+    ThreadCountGuard guard(threads);
+    Generator generator(11);
+    auto w = Tensor32::randn({64, 48}, generator).set_requires_grad();
+    const auto x = Tensor32::randn({300, 64}, generator);
+    const auto h = gelu(matmul(x, w));
+    const auto loss = mean(log_softmax(layer_norm(h, {48}), -1));
+    loss.backward();
+    std::vector<float> all = w.grad().to_vector();
+    all.push_back(loss.item());
+    return all;
+  };
+  EXPECT_EQ(run(1), run(2));
+}
+
+TEST(Parallel, RejectsBadThreadCounts) {
+  EXPECT_THROW(set_num_threads(0), ValueError);
+  EXPECT_THROW(set_num_threads(-3), ValueError);
+}
+
+}  // namespace
+}  // namespace attend
