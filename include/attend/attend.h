@@ -11,6 +11,7 @@
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/loss.h"
+#include "attend/ops/masking.h"
 #include "attend/ops/matmul.h"
 #include "attend/ops/normalization.h"
 #include "attend/ops/reduction.h"

@@ -298,20 +298,29 @@ void Tensor<T>::backward(const Tensor& gradient, bool retain_graph) const {
 template class Buffer<float>;
 template class Buffer<double>;
 template class Buffer<int64_t>;
+template class Buffer<uint8_t>;
 template class Tensor<float>;
 template class Tensor<double>;
 template class Tensor<int64_t>;
+template class Tensor<uint8_t>;
 
 #define ATTEND_INSTANTIATE_CAST(From, To) template Tensor<To> Tensor<From>::cast<To>() const;
 ATTEND_INSTANTIATE_CAST(float, float)
 ATTEND_INSTANTIATE_CAST(float, double)
 ATTEND_INSTANTIATE_CAST(float, int64_t)
+ATTEND_INSTANTIATE_CAST(float, uint8_t)
 ATTEND_INSTANTIATE_CAST(double, float)
 ATTEND_INSTANTIATE_CAST(double, double)
 ATTEND_INSTANTIATE_CAST(double, int64_t)
+ATTEND_INSTANTIATE_CAST(double, uint8_t)
 ATTEND_INSTANTIATE_CAST(int64_t, float)
 ATTEND_INSTANTIATE_CAST(int64_t, double)
 ATTEND_INSTANTIATE_CAST(int64_t, int64_t)
+ATTEND_INSTANTIATE_CAST(int64_t, uint8_t)
+ATTEND_INSTANTIATE_CAST(uint8_t, float)
+ATTEND_INSTANTIATE_CAST(uint8_t, double)
+ATTEND_INSTANTIATE_CAST(uint8_t, int64_t)
+ATTEND_INSTANTIATE_CAST(uint8_t, uint8_t)
 #undef ATTEND_INSTANTIATE_CAST
 
 }  // namespace attend

@@ -54,7 +54,7 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 template <typename T>
-Tensor<T> add_scalar(const Tensor<T>& x, T s) {
+Tensor<T> add_scalar(const Tensor<T>& x, std::type_identity_t<T> s) {
   Tensor<T> out = map_unary(x, [s](T v) { return v + s; });
   return record_op<T>("add_scalar", out, {x}, [](const Tensor<T>& g) {
     return std::vector<Tensor<T>>{g};
@@ -62,7 +62,7 @@ Tensor<T> add_scalar(const Tensor<T>& x, T s) {
 }
 
 template <typename T>
-Tensor<T> mul_scalar(const Tensor<T>& x, T s) {
+Tensor<T> mul_scalar(const Tensor<T>& x, std::type_identity_t<T> s) {
   Tensor<T> out = map_unary(x, [s](T v) { return v * s; });
   return record_op<T>("mul_scalar", out, {x}, [s](const Tensor<T>& g) {
     return std::vector<Tensor<T>>{mul_scalar(g, s)};

@@ -84,6 +84,7 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, int64_t axis_in) {
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)
 ATTEND_INSTANTIATE(int64_t)
+ATTEND_INSTANTIATE(uint8_t)
 #undef ATTEND_INSTANTIATE
 
 }  // namespace attend

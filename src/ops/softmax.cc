@@ -97,6 +97,44 @@ Tensor<T> log_softmax(const Tensor<T>& x, int64_t axis) {
   return softmax_impl(x, axis, true);
 }
 
+template <typename T>
+Tensor<T> logsumexp(const Tensor<T>& x, int64_t axis_in, bool keepdim) {
+  const int axis = normalize_axis(axis_in, x.rank(), "logsumexp");
+  const Tensor<T> rows = detail::rows_along(x, axis);
+  const int64_t n = rows.size(-1);
+  const int64_t count = n == 0 ? 0 : rows.numel() / n;
+  Shape kept = x.shape();
+  kept[axis] = 1;
+  Tensor<T> lse = Tensor<T>::empty(kept);  // (..., 1, ...): one value per row
+  Tensor<T> log_probs = Tensor<T>::empty(rows.shape());
+  softmax_rows(rows.data(), log_probs.data(), count, n, true);
+  if (n == 0) lse.fill(-std::numeric_limits<T>::infinity());
+  // lse = x - log_softmax(x) at any entry; use the row's maximum for accuracy.
+  const Tensor<T> lse_rows = detail::rows_along(lse, axis);  // same row order as `rows`
+  for (int64_t r = 0; r < count; ++r) {
+    const T* xr = rows.data() + r * n;
+    const T* lr = log_probs.data() + r * n;
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; ++i) best = xr[i] > xr[best] ? i : best;
+    lse_rows.data()[r] = lr[best] == -std::numeric_limits<T>::infinity() ? lr[best] : xr[best] - lr[best];
+    if (std::isnan(lr[best])) lse_rows.data()[r] = lr[best];
+  }
+  Tensor<T> out = detail::from_rows(lse_rows, axis);
+  if (!keepdim) out = out.squeeze(axis);
+  return record_op<T>("logsumexp", out, {x}, [log_probs, axis, kept](const Tensor<T>& g) {
+    // forward: out = log sum exp(x);  d/dx = softmax(x) = exp(log_softmax(x)); 0 on masked rows
+    Tensor<T> probs = log_probs.clone();
+    for (int64_t i = 0; i < probs.numel(); ++i) probs.data()[i] = std::exp(probs.data()[i]);
+    const Tensor<T> g_rows = detail::rows_along(g.reshape(kept), axis);  // (..., 1)
+    const Tensor<T> dx = Tensor<T>::empty(probs.shape());
+    const int64_t n = probs.size(-1);
+    for (int64_t i = 0; i < probs.numel(); ++i) dx.data()[i] = probs.data()[i] * g_rows.data()[i / n];
+    return std::vector<Tensor<T>>{detail::from_rows(dx, axis)};
+  });
+}
+
+template Tensor<float> logsumexp(const Tensor<float>&, int64_t, bool);
+template Tensor<double> logsumexp(const Tensor<double>&, int64_t, bool);
 template Tensor<float> softmax(const Tensor<float>&, int64_t);
 template Tensor<double> softmax(const Tensor<double>&, int64_t);
 template Tensor<float> log_softmax(const Tensor<float>&, int64_t);

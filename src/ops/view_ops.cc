@@ -173,6 +173,7 @@ Tensor<T> Tensor<T>::squeeze(int64_t axis) const {
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)
 ATTEND_INSTANTIATE(int64_t)
+ATTEND_INSTANTIATE(uint8_t)
 #undef ATTEND_INSTANTIATE
 
 }  // namespace attend

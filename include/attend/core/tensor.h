@@ -2,8 +2,9 @@
 // aligned buffer, plus the autograd state of that view. A Tensor is a cheap handle: copies share
 // the same view and the same autograd state, as in PyTorch.
 //
-// Element types: float (speed), double (references and gradient checks), int64_t (indices; never
-// differentiable). One templated implementation serves all three.
+// Element types: float (speed), double (references and gradient checks), int64_t (indices) and
+// uint8_t (boolean masks: nonzero is true); the integer types are never differentiable. One
+// templated implementation serves all four.
 #pragma once
 
 #include <cstdint>
@@ -141,9 +142,11 @@ struct TensorImpl {
 using Tensor32 = Tensor<float>;
 using Tensor64 = Tensor<double>;
 using IndexTensor = Tensor<int64_t>;
+using MaskTensor = Tensor<uint8_t>;  // booleans: 0 false, anything else true
 
 extern template class Tensor<float>;
 extern template class Tensor<double>;
 extern template class Tensor<int64_t>;
+extern template class Tensor<uint8_t>;
 
 }  // namespace attend

@@ -1,6 +1,8 @@
 // Element-wise ops with NumPy broadcasting. All are differentiable (float and double).
 #pragma once
 
+#include <type_traits>
+
 #include "attend/core/tensor.h"
 
 namespace attend {
@@ -12,8 +14,8 @@ template <typename T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
 template <typename T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
 
 // out = x + s, out = x * s.
-template <typename T> Tensor<T> add_scalar(const Tensor<T>& x, T s);
-template <typename T> Tensor<T> mul_scalar(const Tensor<T>& x, T s);
+template <typename T> Tensor<T> add_scalar(const Tensor<T>& x, std::type_identity_t<T> s);
+template <typename T> Tensor<T> mul_scalar(const Tensor<T>& x, std::type_identity_t<T> s);
 
 template <typename T> Tensor<T> neg(const Tensor<T>& x);
 template <typename T> Tensor<T> square(const Tensor<T>& x);

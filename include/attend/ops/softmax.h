@@ -14,5 +14,9 @@ template <typename T>
 Tensor<T> softmax(const Tensor<T>& x, int64_t axis = -1);
 template <typename T>
 Tensor<T> log_softmax(const Tensor<T>& x, int64_t axis = -1);
+// log(sum(exp(x))) over `axis`, computed as m + log(sum(exp(x - m))); -inf for a fully masked
+// row (zero gradient there). Gradient: softmax(x) times the incoming gradient.
+template <typename T>
+Tensor<T> logsumexp(const Tensor<T>& x, int64_t axis = -1, bool keepdim = false);
 
 }  // namespace attend

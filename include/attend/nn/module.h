@@ -1,0 +1,76 @@
+// Modules: objects that own named parameters and child modules (as in PyTorch's nn.Module).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "attend/core/error.h"
+#include "attend/core/tensor.h"
+
+namespace attend::nn {
+
+template <typename T>
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  // Parameters of this module and its children, named like "attention.query.weight", in
+  // registration order (depth first).
+  std::vector<std::pair<std::string, Tensor<T>>> named_parameters() const {
+    std::vector<std::pair<std::string, Tensor<T>>> all = parameters_;
+    for (const auto& [name, child] : children_) {
+      for (auto& [child_name, parameter] : child->named_parameters()) all.emplace_back(name + "." + child_name, parameter);
+    }
+    return all;
+  }
+
+  std::vector<Tensor<T>> parameters() const {
+    std::vector<Tensor<T>> all;
+    for (auto& [name, parameter] : named_parameters()) all.push_back(parameter);
+    return all;
+  }
+
+  int64_t parameter_count() const {
+    int64_t count = 0;
+    for (const auto& parameter : parameters()) count += parameter.numel();
+    return count;
+  }
+
+  // Training mode switches dropout on; evaluation mode off. Applies to every child.
+  void train(bool training = true) {
+    training_ = training;
+    for (auto& [name, child] : children_) child->train(training);
+  }
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  void zero_grad() {
+    for (auto& parameter : parameters()) parameter.zero_grad();
+  }
+
+ protected:
+  // Registers a leaf that requires grad under `name`; returns it.
+  Tensor<T> register_parameter(const std::string& name, Tensor<T> value) {
+    for (const auto& [existing, p] : parameters_) {
+      ATTEND_CHECK(existing != name, ValueError, "register_parameter: '{}' is registered twice", name);
+    }
+    value.set_requires_grad(true);
+    parameters_.emplace_back(name, value);
+    return value;
+  }
+
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    children_.emplace_back(name, module);
+    return module;
+  }
+
+ private:
+  std::vector<std::pair<std::string, Tensor<T>>> parameters_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
+  bool training_ = true;
+};
+
+}  // namespace attend::nn

@@ -1,0 +1,35 @@
+#include "attend/nn/linear.h"
+
+#include <cmath>
+
+#include "attend/ops/elementwise.h"
+#include "attend/ops/matmul.h"
+
+namespace attend::nn {
+
+template <typename T>
+Linear<T>::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& generator) {
+  ATTEND_CHECK(in_features > 0 && out_features > 0, ValueError,
+               "Linear: features must be positive, got in={} out={}", in_features, out_features);
+  const T bound = T(1) / std::sqrt(static_cast<T>(in_features));
+  weight_ = this->register_parameter("weight", Tensor<T>::uniform({out_features, in_features}, -bound, bound, generator));
+  if (bias) bias_ = this->register_parameter("bias", Tensor<T>::uniform({out_features}, -bound, bound, generator));
+}
+
+template <typename T>
+Tensor<T> Linear<T>::forward(const Tensor<T>& x) const {
+  ATTEND_CHECK(x.rank() >= 1 && x.size(-1) == in_features(), ShapeError,
+               "Linear: input {} must end with in_features = {}", shape_string(x.shape()), in_features());
+  // x (..., in) @ W^T (in, out): flatten the leading axes so BLAS sees one matrix.
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features();
+  const Tensor<T> flat = x.reshape({-1, in_features()});
+  Tensor<T> y = matmul(flat, weight_.transpose(0, 1));
+  if (bias_.defined()) y = add(y, bias_);
+  return y.reshape(out_shape);
+}
+
+template class Linear<float>;
+template class Linear<double>;
+
+}  // namespace attend::nn
