@@ -1,6 +1,7 @@
 // The whole public API of attend, for programs that do not mind the include cost.
 #pragma once
 
+#include "attend/attention/scaled_dot_product.h"
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
@@ -16,4 +17,6 @@
 #include "attend/ops/normalization.h"
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
+#include "attend/nn/linear.h"
+#include "attend/nn/module.h"
 #include "attend/ops/softmax.h"
