@@ -20,7 +20,16 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
       const T* xr = x + r * n;
       T* yr = y + r * n;
       T row_max = kNegInf;
-      for (int64_t i = 0; i < n; ++i) row_max = std::max(row_max, xr[i]);  // NaN handled below
+      bool has_nan = false;
+      for (int64_t i = 0; i < n; ++i) {
+        row_max = std::max(row_max, xr[i]);
+        has_nan |= std::isnan(xr[i]);
+      }
+      if (has_nan) {
+        // std::max skips NaN, so a row of NaN and -inf would look fully masked: NaN wins.
+        std::fill_n(yr, n, std::numeric_limits<T>::quiet_NaN());
+        continue;
+      }
       if (row_max == kNegInf) {
         // Fully masked row: zero probabilities.
         for (int64_t i = 0; i < n; ++i) yr[i] = log ? kNegInf : T(0);
@@ -32,7 +41,7 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
         const T log_total = static_cast<T>(std::log(total));
         for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - row_max - log_total;
       } else {
-        const double inverse = 1.0 / total;  // NaN in the row makes total NaN: the row is NaN
+        const double inverse = 1.0 / total;
         for (int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(std::exp(static_cast<double>(xr[i] - row_max)) * inverse);
       }
     }

@@ -58,6 +58,12 @@ TEST(Softmax, NaNStaysInItsRow) {
   EXPECT_TRUE(std::isnan(y[1]));
   EXPECT_FALSE(std::isnan(y[2]));
   EXPECT_NEAR(y[2] + y[3], 1.0, 1e-15);
+  // NaN next to -inf only: not a masked row.
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto z = softmax(Tensor64::from_vector({1, 2}, {nan, -inf}), -1).to_vector();
+  EXPECT_TRUE(std::isnan(z[0]));
+  EXPECT_TRUE(std::isnan(z[1]));
+  EXPECT_TRUE(std::isnan(log_softmax(Tensor64::from_vector({1, 2}, {-inf, nan}), -1).to_vector()[0]));
 }
 
 }  // namespace
