@@ -1,0 +1,94 @@
+// Multi-head attention (Vaswani et al. 2017), with grouped-query heads (Ainslie et al. 2023),
+// cross-attention with its own key/value widths, and a key/value cache for incremental decoding.
+//
+//   Q = query W_Q + b_Q      (B, N, H * D)   -> (B, H, N, D)
+//   K = key   W_K + b_K      (B, M, H_kv * D) -> (B, H_kv, M, D)
+//   V = value W_V + b_V      (B, M, H_kv * D_v) -> (B, H_kv, M, D_v)
+//   O = scaled_dot_product_attention(Q, K, V)   (B, H, N, D_v) -> (B, N, H * D_v)
+//   output = O W_O + b_O     (B, N, E)
+#pragma once
+
+#include <memory>
+
+#include "attend/attention/scaled_dot_product.h"
+#include "attend/core/random.h"
+#include "attend/nn/linear.h"
+#include "attend/nn/module.h"
+
+namespace attend::nn {
+
+// Position information applied inside the module.
+enum class AttentionPositional {
+  kNone,
+  kRotary,  // RoPE on Q and K (Su et al. 2021), at absolute positions
+  kAlibi,   // linear biases with the paper's slopes (Press et al. 2022)
+};
+
+struct MultiHeadAttentionConfig {
+  int64_t embed_dim = 0;       // E: width of the queries and of the output
+  int64_t num_heads = 1;       // H
+  int64_t num_kv_heads = 0;    // H_kv, dividing H (0: H; 1: multi-query attention)
+  int64_t key_dim = 0;         // width of the key input (0: E)
+  int64_t value_dim = 0;       // width of the value input (0: key_dim)
+  int64_t head_dim = 0;        // D (0: E / H)
+  int64_t value_head_dim = 0;  // D_v (0: D)
+  bool bias = true;
+  double dropout = 0.0;        // on the attention weights, in training mode
+  AttentionPositional positional = AttentionPositional::kNone;
+  double rotary_base = 10000.0;
+};
+
+// Projected keys and values of the tokens seen so far, per layer. Empty until first use.
+template <typename T>
+struct KeyValueCache {
+  Tensor<T> keys;    // (B, H_kv, M_cached, D), rotary already applied
+  Tensor<T> values;  // (B, H_kv, M_cached, D_v)
+  int64_t length() const { return keys.defined() ? keys.size(2) : 0; }
+  void clear() { keys = values = Tensor<T>(); }
+};
+
+template <typename T>
+struct MultiHeadAttentionOptions {
+  MaskTensor attention_mask;    // broadcastable to (B, H, N, M); nonzero = may attend
+  Tensor<T> additive_mask;      // broadcastable to (B, H, N, M); added to the scores
+  MaskTensor key_padding_mask;  // (B, M) over all keys (cached included); nonzero = padding
+  bool causal = false;          // queries are the last N of the M positions (bottom-right)
+  bool need_weights = false;
+  bool average_weights = true;  // weights (B, N, M) averaged over heads, else (B, H, N, M)
+  // Incremental decoding: key/value hold only the new tokens; their projections are appended
+  // to the cache and the queries attend to everything cached. Outputs equal a full recompute.
+  KeyValueCache<T>* cache = nullptr;
+};
+
+template <typename T>
+struct MultiHeadAttentionOutput {
+  Tensor<T> output;   // (B, N, E)
+  Tensor<T> weights;  // (B, N, M) or (B, H, N, M) when need_weights
+};
+
+template <typename T>
+class MultiHeadAttention : public Module<T> {
+ public:
+  MultiHeadAttention(const MultiHeadAttentionConfig& config, Generator& generator);
+
+  // query (B, N, E), key (B, M, key_dim), value (B, M, value_dim).
+  MultiHeadAttentionOutput<T> forward(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
+                                      const MultiHeadAttentionOptions<T>& options = {});
+  // x (B, N, E) attending to itself.
+  MultiHeadAttentionOutput<T> self_attention(const Tensor<T>& x, const MultiHeadAttentionOptions<T>& options = {}) {
+    return forward(x, x, x, options);
+  }
+
+  const MultiHeadAttentionConfig& config() const { return config_; }
+
+ private:
+  MultiHeadAttentionConfig config_;  // with every 0 resolved
+  std::shared_ptr<Linear<T>> query_, key_, value_, output_;
+  Tensor<T> alibi_slopes_;  // (H) when positional == kAlibi; a constant, not a parameter
+  Generator dropout_seeds_;
+};
+
+extern template class MultiHeadAttention<float>;
+extern template class MultiHeadAttention<double>;
+
+}  // namespace attend::nn
