@@ -1,7 +1,12 @@
 // The whole public API of attend, for programs that do not mind the include cost.
 #pragma once
 
+#include "attend/attention/attention_pooling.h"
+#include "attend/attention/multi_head_attention.h"
+#include "attend/attention/positional.h"
 #include "attend/attention/scaled_dot_product.h"
+#include "attend/attention/score_functions.h"
+#include "attend/attention/scored_attention.h"
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"

@@ -103,7 +103,8 @@ AttentionPooling<T>::AttentionPooling(PoolingMode mode, int64_t dim, Generator& 
   ATTEND_CHECK(attention_dim > 0, ValueError, "AttentionPooling: kAdditive needs attention_dim > 0, got {}",
                attention_dim);
   const T attention_bound = static_cast<T>(1.0 / std::sqrt(static_cast<double>(attention_dim)));
-  weight_ = this->register_parameter("weight", Tensor<T>::uniform({attention_dim, dim}, -dim_bound, dim_bound, generator));
+  weight_ = this->register_parameter("weight",
+                                     Tensor<T>::uniform({attention_dim, dim}, -dim_bound, dim_bound, generator));
   bias_ = this->register_parameter("bias", Tensor<T>::uniform({attention_dim}, -dim_bound, dim_bound, generator));
   score_weight_ = this->register_parameter(
       "score_weight", Tensor<T>::uniform({attention_dim}, -attention_bound, attention_bound, generator));

@@ -159,7 +159,8 @@ AdditiveScore<T>::AdditiveScore(int64_t query_dim, int64_t key_dim, int64_t atte
   query_weight_ = this->register_parameter("query_weight",
                                            fan_in_uniform<T>({query_dim, attention_dim}, query_dim, generator));
   key_weight_ = this->register_parameter("key_weight", fan_in_uniform<T>({key_dim, attention_dim}, key_dim, generator));
-  score_weight_ = this->register_parameter("score_weight", fan_in_uniform<T>({attention_dim}, attention_dim, generator));
+  score_weight_ =
+      this->register_parameter("score_weight", fan_in_uniform<T>({attention_dim}, attention_dim, generator));
 }
 
 template <typename T>

@@ -40,7 +40,8 @@ bool restricts_positions(const ScoredAttentionOptions& options) {
 
 // scores (B, N, M) and v (B, M, Dv), already validated together with the options.
 template <typename T>
-ScoredAttentionResult<T> attend_to_values(const Tensor<T>& scores, const Tensor<T>& v, const ScoredAttentionOptions& options) {
+ScoredAttentionResult<T> attend_to_values(const Tensor<T>& scores, const Tensor<T>& v,
+                                          const ScoredAttentionOptions& options) {
   const bool hard = options.mode == AttentionMode::kHard;
   // Hard weights are constant in the scores: leave them off the tape.
   Tensor<T> masked = hard ? scores.detach() : scores;  // (B, N, M)

@@ -60,7 +60,9 @@ TEST(Explain, EveryStepOfScaledDotIsConsistent) {
         for (size_t c = 0; c < d; ++c) dot += q[i][c] * k[j][c];
         EXPECT_NEAR(scores[i][j], dot, 1e-12);
         EXPECT_NEAR(scaled[i][j], dot / std::sqrt(2.0), 1e-12);
-        if (run["causal"].get<bool>() && j > i) EXPECT_EQ(weights[i][j], 0.0);
+        if (run["causal"].get<bool>() && j > i) {
+          EXPECT_EQ(weights[i][j], 0.0);
+        }
         row += weights[i][j];
       }
       EXPECT_NEAR(row, 1.0, 1e-12);

@@ -31,10 +31,12 @@ enum class AttentionMode {
   kHard,  // one-hot at the argmax of the allowed scores: gradient to V only
 };
 
+// Every member has an initializer so that designated initializers may name any subset of them
+// ({.causal = true}) without -Wmissing-field-initializers.
 struct ScoredAttentionOptions {
-  MaskTensor mask;              // broadcastable to (B, N, M); nonzero = may attend
-  MaskTensor key_padding_mask;  // (B, M); nonzero = padding, never attended
-  bool causal = false;          // query i attends keys j <= i (top-left: query i at key position i)
+  MaskTensor mask{};              // broadcastable to (B, N, M); nonzero = may attend
+  MaskTensor key_padding_mask{};  // (B, M); nonzero = padding, never attended
+  bool causal = false;            // query i attends keys j <= i (top-left: query i at key position i)
   AttentionMode mode = AttentionMode::kSoft;
 };
 

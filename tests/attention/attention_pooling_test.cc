@@ -1,0 +1,295 @@
+// Attention pooling: the functional forms (parameters as inputs) and the module through the
+// harness, against float64 loops, with key padding and fully padded batch rows.
+#include "attend/attention/attention_pooling.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+
+#include "harness/op_harness.h"
+
+namespace attend {
+namespace {
+
+using testing::InputSpec;
+using testing::make_case;
+
+struct Sizes {
+  int64_t batch, length, dim, attention_dim;
+};
+const std::vector<Sizes> kSizes = {{1, 1, 1, 1}, {2, 5, 3, 4}, {3, 4, 7, 1}, {2, 9, 2, 5}};
+
+std::string sizes_name(const std::string& what, const Sizes& s) {
+  return fmt::format("{} B={} N={} D={} A={}", what, s.batch, s.length, s.dim, s.attention_dim);
+}
+
+// (B, N): batch b pads its last b elements; the last batch (when B > 1) pads all of them.
+MaskTensor padding_mask(int64_t batch, int64_t length) {
+  std::vector<uint8_t> padding;
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t n = 0; n < length; ++n) padding.push_back((batch > 1 && b == batch - 1) || n >= length - b);
+  }
+  return MaskTensor::from_vector({batch, length}, padding);
+}
+
+// ---- float64 loop reference ----
+
+struct Reference {
+  std::vector<double> output;   // (B, D)
+  std::vector<double> weights;  // (B, N)
+};
+
+// x (B, N, D) and scores (B, N) flat; padding (B, N) or empty.
+Reference reference_pool(const std::vector<double>& x, const std::vector<double>& scores,
+                         const std::vector<uint8_t>& padding, const Sizes& s) {
+  Reference r;
+  r.output.assign(s.batch * s.dim, 0.0);
+  r.weights.assign(s.batch * s.length, 0.0);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    auto kept = [&](int64_t n) { return padding.empty() || padding[b * s.length + n] == 0; };
+    double row_max = -INFINITY;
+    for (int64_t n = 0; n < s.length; ++n) {
+      if (kept(n)) row_max = std::max(row_max, scores[b * s.length + n]);
+    }
+    if (row_max == -INFINITY) continue;
+    double total = 0;
+    for (int64_t n = 0; n < s.length; ++n) {
+      if (kept(n)) total += std::exp(scores[b * s.length + n] - row_max);
+    }
+    for (int64_t n = 0; n < s.length; ++n) {
+      if (!kept(n)) continue;
+      const double weight = std::exp(scores[b * s.length + n] - row_max) / total;
+      r.weights[b * s.length + n] = weight;
+      for (int64_t d = 0; d < s.dim; ++d) r.output[b * s.dim + d] += weight * x[(b * s.length + n) * s.dim + d];
+    }
+  }
+  return r;
+}
+
+std::vector<double> reference_learned_query_scores(const std::vector<double>& x, const std::vector<double>& query,
+                                                   const Sizes& s) {
+  std::vector<double> scores;
+  for (int64_t row = 0; row < s.batch * s.length; ++row) {
+    double total = 0;
+    for (int64_t d = 0; d < s.dim; ++d) total += x[row * s.dim + d] * query[d];
+    scores.push_back(total / std::sqrt(static_cast<double>(s.dim)));
+  }
+  return scores;
+}
+
+// weight (A, D), bias (A), score_weight (A).
+std::vector<double> reference_additive_scores(const std::vector<double>& x, const std::vector<double>& weight,
+                                              const std::vector<double>& bias, const std::vector<double>& score_weight,
+                                              const Sizes& s) {
+  std::vector<double> scores;
+  for (int64_t row = 0; row < s.batch * s.length; ++row) {
+    double total = 0;
+    for (int64_t a = 0; a < s.attention_dim; ++a) {
+      double hidden = bias[a];
+      for (int64_t d = 0; d < s.dim; ++d) hidden += weight[a * s.dim + d] * x[row * s.dim + d];
+      total += score_weight[a] * std::tanh(hidden);
+    }
+    scores.push_back(total);
+  }
+  return scores;
+}
+
+void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
+}
+
+// ---- harness ----
+
+TEST(AttentionPooling, FunctionalHarness) {
+  for (const Sizes& s : kSizes) {
+    for (bool padded : {false, true}) {
+      const MaskTensor padding = padded ? padding_mask(s.batch, s.length) : MaskTensor();
+      const std::string suffix = padded ? " padded" : "";
+      const InputSpec x{{s.batch, s.length, s.dim}};
+      EXPECT_OP_OK(make_case(sizes_name("learned_query_pooling output" + suffix, s), {x, InputSpec{{s.dim}}},
+                             [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).output; }));
+      EXPECT_OP_OK(make_case(sizes_name("learned_query_pooling weights" + suffix, s), {x, InputSpec{{s.dim}}},
+                             [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).weights; }));
+      const std::vector<InputSpec> additive_inputs = {x, InputSpec{{s.attention_dim, s.dim}},
+                                                      InputSpec{{s.attention_dim}}, InputSpec{{s.attention_dim}}};
+      EXPECT_OP_OK(make_case(sizes_name("additive_pooling output" + suffix, s), additive_inputs, [padding](const auto& in) {
+        return additive_pooling(in[0], in[1], in[2], in[3], padding).output;
+      }));
+      EXPECT_OP_OK(make_case(sizes_name("additive_pooling weights" + suffix, s), additive_inputs, [padding](const auto& in) {
+        return additive_pooling(in[0], in[1], in[2], in[3], padding).weights;
+      }));
+      EXPECT_OP_OK(make_case(sizes_name("pool_with_scores" + suffix, s), {x, InputSpec{{s.batch, s.length}}},
+                             [padding](const auto& in) { return pool_with_scores(in[0], in[1], padding).output; }));
+    }
+  }
+}
+
+TEST(AttentionPooling, ModuleHarness) {
+  for (PoolingMode mode : {PoolingMode::kLearnedQuery, PoolingMode::kAdditive}) {
+    for (const Sizes& s : kSizes) {
+      const MaskTensor padding = padding_mask(s.batch, s.length);
+      const std::string what = mode == PoolingMode::kLearnedQuery ? "module learned query" : "module additive";
+      EXPECT_OP_OK(make_case(sizes_name(what, s), {InputSpec{{s.batch, s.length, s.dim}}}, [mode, s, padding](const auto& in) {
+        using T = typename std::decay_t<decltype(in[0])>::value_type;
+        Generator generator(31);
+        const nn::AttentionPooling<T> pooling(mode, s.dim, generator,
+                                              mode == PoolingMode::kAdditive ? s.attention_dim : 0);
+        return pooling.forward(in[0], padding).output;
+      }));
+    }
+  }
+}
+
+// ---- against the float64 loops ----
+
+TEST(AttentionPooling, MatchesFloat64LoopReference) {
+  Generator generator(17);
+  for (const Sizes& s : kSizes) {
+    for (bool padded : {false, true}) {
+      SCOPED_TRACE(sizes_name(padded ? "padded" : "unpadded", s));
+      const MaskTensor padding = padded ? padding_mask(s.batch, s.length) : MaskTensor();
+      const std::vector<uint8_t> padding_values = padded ? padding.to_vector() : std::vector<uint8_t>();
+      const auto x = Tensor64::randn({s.batch, s.length, s.dim}, generator);
+      const auto query = Tensor64::randn({s.dim}, generator);
+      const auto weight = Tensor64::randn({s.attention_dim, s.dim}, generator);
+      const auto bias = Tensor64::randn({s.attention_dim}, generator);
+      const auto score_weight = Tensor64::randn({s.attention_dim}, generator);
+
+      const auto learned = learned_query_pooling(x, query, padding);
+      const Reference expected_learned =
+          reference_pool(x.to_vector(), reference_learned_query_scores(x.to_vector(), query.to_vector(), s),
+                         padding_values, s);
+      expect_all_near(learned.output.to_vector(), expected_learned.output, 1e-12);
+      expect_all_near(learned.weights.to_vector(), expected_learned.weights, 1e-12);
+
+      const auto additive = additive_pooling(x, weight, bias, score_weight, padding);
+      const Reference expected_additive = reference_pool(
+          x.to_vector(),
+          reference_additive_scores(x.to_vector(), weight.to_vector(), bias.to_vector(), score_weight.to_vector(), s),
+          padding_values, s);
+      expect_all_near(additive.output.to_vector(), expected_additive.output, 1e-12);
+      expect_all_near(additive.weights.to_vector(), expected_additive.weights, 1e-12);
+    }
+  }
+}
+
+TEST(AttentionPooling, KnownValues) {
+  // Scores 0 and log 3: weights 1/4 and 3/4 of x rows (4, 0) and (0, 8) -> (1, 6).
+  const auto x = Tensor64::from_vector({1, 2, 2}, {4, 0, 0, 8});
+  const auto result = pool_with_scores(x, Tensor64::from_vector({1, 2}, {0, std::log(3.0)}));
+  expect_all_near(result.weights.to_vector(), {0.25, 0.75}, 1e-15);
+  expect_all_near(result.output.to_vector(), {1, 6}, 1e-14);
+  // A zero query scores every element 0: the mean.
+  expect_all_near(learned_query_pooling(x, Tensor64::zeros({2})).output.to_vector(), {2, 4}, 1e-15);
+}
+
+TEST(AttentionPooling, FullyPaddedRowsGiveZerosAndZeroGradients) {
+  for (PoolingMode mode : {PoolingMode::kLearnedQuery, PoolingMode::kAdditive}) {
+    SCOPED_TRACE(mode == PoolingMode::kLearnedQuery ? "learned query" : "additive");
+    Generator generator(3);
+    const nn::AttentionPooling<double> pooling(mode, 4, generator, mode == PoolingMode::kAdditive ? 3 : 0);
+    auto x = Tensor64::randn({2, 3, 4}, generator).set_requires_grad();
+    const auto padding = MaskTensor::from_vector({2, 3}, {0, 1, 0, 1, 1, 1});
+    const auto result = pooling.forward(x, padding);
+    EXPECT_EQ(result.weights.at({0, 1}), 0.0);
+    for (int64_t n = 0; n < 3; ++n) EXPECT_EQ(result.weights.at({1, n}), 0.0);
+    EXPECT_NEAR(result.weights.at({0, 0}) + result.weights.at({0, 2}), 1.0, 1e-15);
+    for (int64_t d = 0; d < 4; ++d) EXPECT_EQ(result.output.at({1, d}), 0.0);
+    // A loss reading only the fully padded row has zero gradient everywhere.
+    sum(mul(result.output, Tensor64::from_vector({2, 1}, {0, 1}))).backward();
+    ASSERT_TRUE(x.grad().defined());
+    for (double g : x.grad().to_vector()) EXPECT_EQ(g, 0.0);
+    for (const auto& [name, parameter] : pooling.named_parameters()) {
+      if (!parameter.grad().defined()) continue;
+      for (double g : parameter.grad().to_vector()) EXPECT_EQ(g, 0.0) << name;
+    }
+  }
+}
+
+TEST(AttentionPooling, ModuleRegistersItsParametersAndCallsTheFunctionalForm) {
+  Generator generator(5);
+  const auto x = Tensor64::randn({2, 3, 4}, generator);
+  const nn::AttentionPooling<double> learned(PoolingMode::kLearnedQuery, 4, generator);
+  ASSERT_EQ(learned.named_parameters().size(), 1u);
+  EXPECT_EQ(learned.named_parameters()[0].first, "query");
+  EXPECT_EQ(learned.query().shape(), Shape({4}));
+  EXPECT_EQ(learned.forward(x).output.to_vector(), learned_query_pooling(x, learned.query()).output.to_vector());
+
+  const nn::AttentionPooling<double> additive(PoolingMode::kAdditive, 4, generator, 6);
+  const auto names = additive.named_parameters();
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0].first, "weight");
+  EXPECT_EQ(names[1].first, "bias");
+  EXPECT_EQ(names[2].first, "score_weight");
+  EXPECT_EQ(additive.parameter_count(), 6 * 4 + 6 + 6);
+  EXPECT_EQ(additive.forward(x).output.to_vector(),
+            additive_pooling(x, additive.weight(), additive.bias(), additive.score_weight()).output.to_vector());
+}
+
+// ---- misuse ----
+
+template <typename E>
+void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
+  } catch (const E& e) {
+    const std::string message = e.what();
+    for (const auto& fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+  }
+}
+
+TEST(AttentionPoolingMisuse, InputOfRankTwo) {
+  expect_error<ShapeError>([] { learned_query_pooling(Tensor32::ones({3, 4}), Tensor32::ones({4})); },
+                           {"learned_query_pooling", "x (3, 4)", "rank 3"});
+}
+TEST(AttentionPoolingMisuse, QueryOfAnotherSize) {
+  expect_error<ShapeError>([] { learned_query_pooling(Tensor32::ones({2, 3, 4}), Tensor32::ones({5})); },
+                           {"learned_query_pooling", "query (5)", "(4)", "(2, 3, 4)"});
+}
+TEST(AttentionPoolingMisuse, KeyPaddingMaskOfTheWrongShape) {
+  expect_error<ShapeError>(
+      [] { learned_query_pooling(Tensor64::ones({2, 3, 4}), Tensor64::ones({4}), MaskTensor::zeros({3, 2})); },
+      {"learned_query_pooling", "key_padding_mask (3, 2)", "(2, 3)", "(2, 3, 4)"});
+}
+TEST(AttentionPoolingMisuse, AdditiveWeightForAnotherDim) {
+  expect_error<ShapeError>(
+      [] {
+        additive_pooling(Tensor32::ones({2, 3, 4}), Tensor32::ones({5, 3}), Tensor32::ones({5}), Tensor32::ones({5}));
+      },
+      {"additive_pooling", "weight (5, 3)", "D = 4", "(2, 3, 4)"});
+}
+TEST(AttentionPoolingMisuse, AdditiveBiasOfAnotherSize) {
+  expect_error<ShapeError>(
+      [] {
+        additive_pooling(Tensor32::ones({2, 3, 4}), Tensor32::ones({5, 4}), Tensor32::ones({6}), Tensor32::ones({5}));
+      },
+      {"additive_pooling", "bias (6)", "(5)", "weight (5, 4)"});
+}
+TEST(AttentionPoolingMisuse, ScoresOfTheWrongShape) {
+  expect_error<ShapeError>([] { pool_with_scores(Tensor64::ones({2, 3, 4}), Tensor64::ones({2, 4})); },
+                           {"pool_with_scores", "scores (2, 4)", "(2, 3)"});
+}
+TEST(AttentionPoolingMisuse, ModuleInputOfAnotherDim) {
+  Generator generator(1);
+  const nn::AttentionPooling<float> pooling(PoolingMode::kAdditive, 4, generator, 3);
+  expect_error<ShapeError>([&] { pooling.forward(Tensor32::ones({2, 3, 5})); }, {"AttentionPooling", "(2, 3, 5)", "D = 4"});
+}
+TEST(AttentionPoolingMisuse, ModuleAttentionDimThatDoesNotFitTheMode) {
+  Generator generator(1);
+  expect_error<ValueError>([&] { nn::AttentionPooling<float>(PoolingMode::kLearnedQuery, 4, generator, 3); },
+                           {"AttentionPooling", "attention_dim 3", "kAdditive"});
+  expect_error<ValueError>([&] { nn::AttentionPooling<float>(PoolingMode::kAdditive, 4, generator); },
+                           {"AttentionPooling", "attention_dim > 0", "got 0"});
+  expect_error<ValueError>([&] { nn::AttentionPooling<float>(PoolingMode::kLearnedQuery, 0, generator); },
+                           {"AttentionPooling", "dim must be positive", "got 0"});
+}
+
+}  // namespace
+}  // namespace attend

@@ -1,0 +1,430 @@
+// ScoredAttention and attention_from_scores: the harness over every score function, masks and
+// both modes; a float64 loop reference; fully masked rows; hard attention's argmax and gradient.
+#include "attend/attention/scored_attention.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+#include "harness/op_harness.h"
+
+namespace attend {
+namespace {
+
+using testing::InputSpec;
+using testing::make_case;
+
+struct Sizes {
+  int64_t batch, queries, keys, query_dim, key_dim, value_dim;
+};
+const std::vector<Sizes> kSizes = {{1, 1, 1, 1, 1, 1}, {2, 3, 5, 4, 4, 3}, {3, 7, 2, 5, 5, 6}, {2, 4, 4, 3, 3, 1}};
+
+std::string sizes_name(const std::string& what, const Sizes& s) {
+  return fmt::format("{} B={} N={} M={} Dq={} Dk={} Dv={}", what, s.batch, s.queries, s.keys, s.query_dim, s.key_dim,
+                     s.value_dim);
+}
+
+// ---- option sets: every mask kind, each with a fully masked row where the sizes allow ----
+
+// (N, M): query i may attend key j when (i + j) % 3 != 1; query 0 may attend nothing.
+MaskTensor pattern_mask(int64_t queries, int64_t keys) {
+  std::vector<uint8_t> allowed;
+  for (int64_t i = 0; i < queries; ++i) {
+    for (int64_t j = 0; j < keys; ++j) allowed.push_back(i != 0 && (i + j) % 3 != 1);
+  }
+  return MaskTensor::from_vector({queries, keys}, allowed);
+}
+
+// (B, M): batch b pads its last b keys; the last batch (when B > 1) pads every key.
+MaskTensor padding_mask(int64_t batch, int64_t keys) {
+  std::vector<uint8_t> padding;
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t j = 0; j < keys; ++j) padding.push_back((batch > 1 && b == batch - 1) || j >= keys - b);
+  }
+  return MaskTensor::from_vector({batch, keys}, padding);
+}
+
+std::vector<std::pair<std::string, ScoredAttentionOptions>> option_sets(const Sizes& s, AttentionMode mode) {
+  std::vector<std::pair<std::string, ScoredAttentionOptions>> sets;
+  sets.push_back({"unmasked", {}});
+  sets.push_back({"mask", {.mask = pattern_mask(s.queries, s.keys)}});
+  sets.push_back({"key padding", {.key_padding_mask = padding_mask(s.batch, s.keys)}});
+  sets.push_back({"causal", {.causal = true}});
+  sets.push_back({"all", {.mask = pattern_mask(s.queries, s.keys).unsqueeze(0),
+                          .key_padding_mask = padding_mask(s.batch, s.keys),
+                          .causal = true}});
+  for (auto& [name, options] : sets) options.mode = mode;
+  return sets;
+}
+
+bool allowed_by(const ScoredAttentionOptions& options, const Sizes& s, int64_t b, int64_t i, int64_t j) {
+  if (options.causal && j > i) return false;
+  if (options.key_padding_mask.defined() && options.key_padding_mask.at({b, j}) != 0) return false;
+  if (!options.mask.defined()) return true;
+  const MaskTensor mask = options.mask.expand({s.batch, s.queries, s.keys});
+  return mask.at({b, i, j}) != 0;
+}
+
+// ---- float64 loop reference ----
+
+struct Reference {
+  std::vector<double> output;   // (B, N, Dv)
+  std::vector<double> weights;  // (B, N, M)
+};
+
+// scores (B, N, M) and v (B, M, Dv) as flat row-major vectors.
+Reference reference_attention(const std::vector<double>& scores, const std::vector<double>& v, const Sizes& s,
+                              const ScoredAttentionOptions& options) {
+  Reference r;
+  r.output.assign(s.batch * s.queries * s.value_dim, 0.0);
+  r.weights.assign(s.batch * s.queries * s.keys, 0.0);
+  for (int64_t b = 0; b < s.batch; ++b) {
+    for (int64_t i = 0; i < s.queries; ++i) {
+      const int64_t row = (b * s.queries + i) * s.keys;
+      int64_t best = -1;
+      for (int64_t j = 0; j < s.keys; ++j) {
+        if (allowed_by(options, s, b, i, j) && (best < 0 || scores[row + j] > scores[row + best])) best = j;
+      }
+      if (best < 0) continue;  // nothing allowed: zeros
+      if (options.mode == AttentionMode::kHard) {
+        r.weights[row + best] = 1.0;
+      } else {
+        double total = 0;
+        for (int64_t j = 0; j < s.keys; ++j) {
+          if (allowed_by(options, s, b, i, j)) total += std::exp(scores[row + j] - scores[row + best]);
+        }
+        for (int64_t j = 0; j < s.keys; ++j) {
+          if (allowed_by(options, s, b, i, j)) r.weights[row + j] = std::exp(scores[row + j] - scores[row + best]) / total;
+        }
+      }
+      for (int64_t j = 0; j < s.keys; ++j) {
+        for (int64_t e = 0; e < s.value_dim; ++e) {
+          r.output[(b * s.queries + i) * s.value_dim + e] += r.weights[row + j] * v[(b * s.keys + j) * s.value_dim + e];
+        }
+      }
+    }
+  }
+  return r;
+}
+
+// q k^T as loops: q (B, N, D), k (B, M, D).
+std::vector<double> reference_dot_scores(const Tensor64& q, const Tensor64& k) {
+  std::vector<double> scores;
+  for (int64_t b = 0; b < q.size(0); ++b) {
+    for (int64_t i = 0; i < q.size(1); ++i) {
+      for (int64_t j = 0; j < k.size(1); ++j) {
+        double total = 0;
+        for (int64_t d = 0; d < q.size(2); ++d) total += q.at({b, i, d}) * k.at({b, j, d});
+        scores.push_back(total);
+      }
+    }
+  }
+  return scores;
+}
+
+void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
+}
+
+void expect_zero_or_undefined(const Tensor64& grad, const std::string& what) {
+  if (!grad.defined()) return;
+  for (double g : grad.to_vector()) ASSERT_EQ(g, 0.0) << what;
+}
+
+template <typename T>
+std::shared_ptr<nn::ScoreFunction<T>> make_score_module(const std::string& kind, const Sizes& s) {
+  Generator generator(21);
+  if (kind == "dot") return std::make_shared<nn::DotScore<T>>();
+  if (kind == "scaled_dot") return std::make_shared<nn::ScaledDotScore<T>>();
+  if (kind == "general") return std::make_shared<nn::GeneralScore<T>>(s.query_dim, s.key_dim, generator);
+  if (kind == "additive") return std::make_shared<nn::AdditiveScore<T>>(s.query_dim, s.key_dim, 3, generator);
+  return std::make_shared<nn::CosineScore<T>>(3.0);
+}
+
+// ---- harness ----
+
+TEST(ScoredAttention, AttentionFromScoresHarness) {
+  for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
+    for (const Sizes& s : kSizes) {
+      for (const auto& [name, options] : option_sets(s, mode)) {
+        const std::string what = fmt::format("{} {}", mode == AttentionMode::kSoft ? "soft" : "hard", name);
+        const std::vector<InputSpec> inputs = {InputSpec{{s.batch, s.queries, s.keys}},
+                                               InputSpec{{s.batch, s.keys, s.value_dim}}};
+        EXPECT_OP_OK(make_case(sizes_name("output " + what, s), inputs,
+                               [options](const auto& x) { return attention_from_scores(x[0], x[1], options).output; }));
+        auto weights_case = make_case(sizes_name("weights " + what, s), inputs, [options](const auto& x) {
+          return attention_from_scores(x[0], x[1], options).weights;
+        });
+        weights_case.differentiable = mode == AttentionMode::kSoft;  // hard weights are constants
+        EXPECT_OP_OK(weights_case);
+      }
+    }
+  }
+}
+
+TEST(ScoredAttention, ModuleHarnessForEveryScoreFunction) {
+  for (const std::string kind : {"dot", "scaled_dot", "general", "additive", "cosine"}) {
+    for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
+      for (const Sizes& s : kSizes) {
+        for (const auto& [name, options] : option_sets(s, mode)) {
+          const std::string what = fmt::format("{} {} {}", kind, mode == AttentionMode::kSoft ? "soft" : "hard", name);
+          // kAwayFromZero keeps cosine's D = 1 vectors away from the sign flip at 0.
+          EXPECT_OP_OK(make_case(sizes_name(what, s),
+                                 {InputSpec{{s.batch, s.queries, s.query_dim}, testing::InputKind::kAwayFromZero},
+                                  InputSpec{{s.batch, s.keys, s.key_dim}, testing::InputKind::kAwayFromZero},
+                                  InputSpec{{s.batch, s.keys, s.value_dim}}},
+                                 [kind, s, options](const auto& x) {
+                                   using T = typename std::decay_t<decltype(x[0])>::value_type;
+                                   const nn::ScoredAttention<T> attention(make_score_module<T>(kind, s));
+                                   return attention.forward(x[0], x[1], x[2], options).output;
+                                 }));
+        }
+      }
+    }
+  }
+}
+
+// ---- against the float64 loops ----
+
+TEST(ScoredAttention, MatchesFloat64LoopReference) {
+  Generator generator(4);
+  const nn::ScoredAttention<double> attention(std::make_shared<nn::DotScore<double>>());
+  for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
+    for (const Sizes& s : kSizes) {
+      const auto q = Tensor64::randn({s.batch, s.queries, s.query_dim}, generator);
+      const auto k = Tensor64::randn({s.batch, s.keys, s.key_dim}, generator);
+      const auto v = Tensor64::randn({s.batch, s.keys, s.value_dim}, generator);
+      for (const auto& [name, options] : option_sets(s, mode)) {
+        SCOPED_TRACE(sizes_name(name + (mode == AttentionMode::kSoft ? " soft" : " hard"), s));
+        const auto result = attention.forward(q, k, v, options);
+        const Reference expected = reference_attention(reference_dot_scores(q, k), v.to_vector(), s, options);
+        expect_all_near(result.weights.to_vector(), expected.weights, 1e-12);
+        expect_all_near(result.output.to_vector(), expected.output, 1e-12);
+      }
+    }
+  }
+}
+
+// ---- masks ----
+
+TEST(ScoredAttention, FullyMaskedRowsGiveZerosAndZeroGradients) {
+  for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
+    SCOPED_TRACE(mode == AttentionMode::kSoft ? "soft" : "hard");
+    Generator generator(8);
+    const auto score = std::make_shared<nn::GeneralScore<double>>(5, 6, generator);
+    const nn::ScoredAttention<double> attention(score);
+    auto q = Tensor64::randn({2, 3, 5}, generator).set_requires_grad();
+    auto k = Tensor64::randn({2, 4, 6}, generator).set_requires_grad();
+    auto v = Tensor64::randn({2, 4, 2}, generator).set_requires_grad();
+    // Query 1 may attend nothing in either batch; batch 1 pads every key.
+    const auto mask = MaskTensor::from_vector({3, 1}, {1, 0, 1});
+    const auto padding = MaskTensor::from_vector({2, 4}, {0, 0, 1, 0, 1, 1, 1, 1});
+    const auto result = attention.forward(q, k, v, {.mask = mask, .key_padding_mask = padding, .mode = mode});
+    // Fully masked (b, i): (0, 1), (1, 0), (1, 1), (1, 2).
+    const std::vector<bool> masked_row = {false, true, false, true, true, true};
+    for (int64_t row = 0; row < 6; ++row) {
+      double output_norm = 0, weight_total = 0;
+      for (int64_t e = 0; e < 2; ++e) output_norm += std::abs(result.output.to_vector()[row * 2 + e]);
+      for (int64_t j = 0; j < 4; ++j) weight_total += result.weights.to_vector()[row * 4 + j];
+      if (masked_row[row]) {
+        EXPECT_EQ(output_norm, 0.0) << "row " << row;
+        EXPECT_EQ(weight_total, 0.0) << "row " << row;
+      } else {
+        EXPECT_GT(output_norm, 0.0) << "row " << row;
+        EXPECT_NEAR(weight_total, 1.0, 1e-15) << "row " << row;
+        EXPECT_EQ(result.weights.at({row / 3, row % 3, 2}), 0.0) << "padded key 2 attended";
+      }
+    }
+    // A loss that reads only the masked rows has zero gradient everywhere.
+    std::vector<double> projection(12, 0.0);
+    for (int64_t row = 0; row < 6; ++row) {
+      if (masked_row[row]) projection[row * 2] = projection[row * 2 + 1] = 1.0;
+    }
+    sum(mul(result.output, Tensor64::from_vector({2, 3, 2}, projection))).backward();
+    expect_zero_or_undefined(q.grad(), "q");
+    expect_zero_or_undefined(k.grad(), "k");
+    expect_zero_or_undefined(v.grad(), "v");
+    expect_zero_or_undefined(score->weight().grad(), "weight");
+  }
+}
+
+TEST(ScoredAttention, KeyPaddingEqualsDroppingThePaddedKeys) {
+  Generator generator(6);
+  const nn::ScoredAttention<double> attention(std::make_shared<nn::ScaledDotScore<double>>());
+  const auto q = Tensor64::randn({1, 3, 4}, generator);
+  const auto k = Tensor64::randn({1, 5, 4}, generator);
+  const auto v = Tensor64::randn({1, 5, 3}, generator);
+  const auto padded = attention.forward(q, k, v, {.key_padding_mask = MaskTensor::from_vector({1, 5}, {0, 0, 0, 1, 1})});
+  const auto dropped = attention.forward(q, k.slice(1, 0, 3), v.slice(1, 0, 3));
+  expect_all_near(padded.output.to_vector(), dropped.output.to_vector(), 1e-14);
+  for (int64_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(padded.weights.at({0, i, 3}), 0.0);
+    EXPECT_EQ(padded.weights.at({0, i, 4}), 0.0);
+  }
+}
+
+TEST(ScoredAttention, CausalWeightsAreLowerTriangular) {
+  Generator generator(2);
+  const nn::ScoredAttention<double> attention(std::make_shared<nn::DotScore<double>>());
+  const auto x = Tensor64::randn({2, 5, 3}, generator);
+  const auto weights = attention.forward(x, x, x, {.causal = true}).weights;
+  for (int64_t b = 0; b < 2; ++b) {
+    EXPECT_EQ(weights.at({b, 0, 0}), 1.0);
+    for (int64_t i = 0; i < 5; ++i) {
+      double total = 0;
+      for (int64_t j = 0; j < 5; ++j) {
+        if (j > i) {
+          EXPECT_EQ(weights.at({b, i, j}), 0.0) << i << ", " << j;
+        } else {
+          EXPECT_GT(weights.at({b, i, j}), 0.0) << i << ", " << j;
+        }
+        total += weights.at({b, i, j});
+      }
+      EXPECT_NEAR(total, 1.0, 1e-15);
+    }
+  }
+}
+
+TEST(ScoredAttention, BlockedPositionsCombineEveryMask) {
+  ScoredAttentionOptions options{.mask = MaskTensor::from_vector({3}, {1, 1, 0}),
+                                 .key_padding_mask = MaskTensor::from_vector({2, 3}, {0, 1, 0, 0, 0, 0}),
+                                 .causal = true};
+  const auto blocked = blocked_positions(2, 2, 3, options).to_vector();
+  // batch 0: key 1 padded, key 2 masked, causal blocks j > i.
+  EXPECT_EQ(blocked, (std::vector<uint8_t>{0, 1, 1, 0, 1, 1, /* batch 1 */ 0, 1, 1, 0, 0, 1}));
+}
+
+// ---- hard attention ----
+
+TEST(ScoredAttention, HardModePicksTheArgmaxWithTiesToTheLowestIndex) {
+  const auto scores = Tensor64::from_vector({1, 3, 4}, {1, 3, 3, 2, -1, -2, 0.5, 0.5, 7, -7, 7, 7});
+  const auto v = Tensor64::from_vector({1, 4, 2}, {10, 11, 20, 21, 30, 31, 40, 41});
+  const auto hard = attention_from_scores(scores, v, {.mode = AttentionMode::kHard});
+  EXPECT_EQ(hard.weights.to_vector(), (std::vector<double>{0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0}));
+  EXPECT_EQ(hard.output.to_vector(), (std::vector<double>{20, 21, 30, 31, 10, 11}));
+  // Masking the winner moves the pick to the best allowed key.
+  const auto mask = MaskTensor::from_vector({3, 4}, {1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1});
+  const auto masked = attention_from_scores(scores, v, {.mask = mask, .mode = AttentionMode::kHard});
+  EXPECT_EQ(masked.weights.to_vector(), (std::vector<double>{0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0}));
+}
+
+TEST(ScoredAttention, HardModeGradientReachesOnlyTheValues) {
+  Generator generator(12);
+  const auto score = std::make_shared<nn::AdditiveScore<double>>(3, 4, 5, generator);
+  const nn::ScoredAttention<double> attention(score);
+  auto q = Tensor64::randn({2, 3, 3}, generator).set_requires_grad();
+  auto k = Tensor64::randn({2, 6, 4}, generator).set_requires_grad();
+  auto v = Tensor64::randn({2, 6, 2}, generator).set_requires_grad();
+  const auto result = attention.forward(q, k, v, {.mode = AttentionMode::kHard});
+  EXPECT_FALSE(result.weights.requires_grad());
+  const auto projection = Tensor64::randn({2, 3, 2}, generator);
+  sum(mul(result.output, projection)).backward();
+  expect_zero_or_undefined(q.grad(), "q");
+  expect_zero_or_undefined(k.grad(), "k");
+  for (const auto& [name, parameter] : score->named_parameters()) expect_zero_or_undefined(parameter.grad(), name);
+  // dL/dv[b, j, e] = sum_i P[b, i, j] projection[b, i, e], P one-hot.
+  ASSERT_TRUE(v.grad().defined());
+  for (int64_t b = 0; b < 2; ++b) {
+    for (int64_t j = 0; j < 6; ++j) {
+      for (int64_t e = 0; e < 2; ++e) {
+        double expected = 0;
+        for (int64_t i = 0; i < 3; ++i) expected += result.weights.at({b, i, j}) * projection.at({b, i, e});
+        EXPECT_NEAR(v.grad().at({b, j, e}), expected, 1e-15);
+      }
+    }
+  }
+}
+
+TEST(ScoredAttention, HardModeNaNScoreMakesItsRowNaN) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const auto weights = hard_attention_weights(Tensor64::from_vector({2, 3}, {1, nan, 2, 0, 5, 1})).to_vector();
+  for (int j = 0; j < 3; ++j) EXPECT_TRUE(std::isnan(weights[j]));
+  EXPECT_EQ(std::vector<double>(weights.begin() + 3, weights.end()), (std::vector<double>{0, 1, 0}));
+}
+
+// ---- the module ----
+
+TEST(ScoredAttention, RegistersTheScoreFunctionAsAChildModule) {
+  Generator generator(1);
+  const nn::ScoredAttention<float> attention(std::make_shared<nn::AdditiveScore<float>>(3, 4, 5, generator));
+  const auto parameters = attention.named_parameters();
+  ASSERT_EQ(parameters.size(), 3u);
+  EXPECT_EQ(parameters[0].first, "score.query_weight");
+  EXPECT_EQ(parameters[1].first, "score.key_weight");
+  EXPECT_EQ(parameters[2].first, "score.score_weight");
+  EXPECT_EQ(attention.parameter_count(), 3 * 5 + 4 * 5 + 5);
+}
+
+// ---- misuse ----
+
+template <typename E>
+void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
+  } catch (const E& e) {
+    const std::string message = e.what();
+    for (const auto& fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+  }
+}
+
+// Returns scores of the wrong shape: the module must notice.
+class TransposedScore : public nn::ScoreFunction<float> {
+ public:
+  Tensor32 scores(const Tensor32& q, const Tensor32& k) const override { return dot_scores(q, k).transpose(1, 2); }
+};
+
+const nn::ScoredAttention<float>& dot_attention() {
+  static const nn::ScoredAttention<float> attention(std::make_shared<nn::DotScore<float>>());
+  return attention;
+}
+
+TEST(ScoredAttentionMisuse, KeyPaddingMaskOfTheWrongShape) {
+  expect_error<ShapeError>(
+      [] {
+        dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6}),
+                              {.key_padding_mask = MaskTensor::ones({2, 4})});
+      },
+      {"ScoredAttention", "key_padding_mask (2, 4)", "(2, 5)"});
+}
+TEST(ScoredAttentionMisuse, MaskThatDoesNotBroadcast) {
+  expect_error<ShapeError>(
+      [] {
+        dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6}),
+                              {.mask = MaskTensor::ones({3, 4})});
+      },
+      {"ScoredAttention", "mask (3, 4)", "(2, 3, 5)"});
+}
+TEST(ScoredAttentionMisuse, ValuesWithAnotherKeyCount) {
+  expect_error<ShapeError>(
+      [] { dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 6, 6})); },
+      {"ScoredAttention", "(2, 3, 4)", "(2, 5, 4)", "(2, 6, 6)"});
+}
+TEST(ScoredAttentionMisuse, QueryOfRankTwo) {
+  expect_error<ShapeError>(
+      [] { dot_attention().forward(Tensor32::ones({3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6})); },
+      {"ScoredAttention", "(3, 4)", "rank 3"});
+}
+TEST(ScoredAttentionMisuse, ScoreFunctionReturnsTheWrongShape) {
+  const nn::ScoredAttention<float> attention(std::make_shared<TransposedScore>());
+  expect_error<ShapeError>(
+      [&] { attention.forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6})); },
+      {"ScoredAttention", "returned (2, 5, 3)", "(2, 3, 5)"});
+}
+TEST(ScoredAttentionMisuse, NullScoreFunction) {
+  expect_error<ValueError>([] { nn::ScoredAttention<double> attention(nullptr); }, {"ScoredAttention", "null"});
+}
+TEST(ScoredAttentionMisuse, AttentionFromScoresWithMismatchedValues) {
+  expect_error<ShapeError>([] { attention_from_scores(Tensor64::ones({2, 3, 5}), Tensor64::ones({2, 4, 6})); },
+                           {"attention_from_scores", "v (2, 4, 6)", "(2, 5)", "(2, 3, 5)"});
+}
+
+}  // namespace
+}  // namespace attend
