@@ -103,8 +103,13 @@ Tensor<T> sum_by_relative_position(const Tensor<T>& per_pair, const RelativeGrid
   });
 }
 
+void check_max_distance(int64_t max_distance, const char* op) {
+  ATTEND_CHECK(max_distance >= 0 && max_distance < kFar, ValueError, "{}: max_distance must be in [0, 2^62), got {}", op,
+               max_distance);
+}
+
 void check_relative_table(const Shape& table, int64_t max_distance, const char* op, const char* table_name) {
-  ATTEND_CHECK(max_distance >= 0, ValueError, "{}: max_distance must be >= 0, got {}", op, max_distance);
+  check_max_distance(max_distance, op);
   ATTEND_CHECK(table.size() == 2 && table[0] == 2 * max_distance + 1, ShapeError,
                "{}: {} must be (2 * max_distance + 1, D) = ({}, D) for max_distance = {}, got {}", op, table_name,
                2 * max_distance + 1, max_distance, shape_string(table));
@@ -349,10 +354,8 @@ template <typename T>
 RelativePositionEmbedding<T>::RelativePositionEmbedding(int64_t max_distance, int64_t head_dim, bool with_values,
                                                         Generator& generator)
     : max_distance_(max_distance) {
-  ATTEND_CHECK(max_distance >= 0 && head_dim > 0, ValueError,
-               "RelativePositionEmbedding: need max_distance >= 0 and head_dim > 0, got max_distance = {}, "
-               "head_dim = {}",
-               max_distance, head_dim);
+  check_max_distance(max_distance, "RelativePositionEmbedding");
+  ATTEND_CHECK(head_dim > 0, ValueError, "RelativePositionEmbedding: head_dim must be positive, got {}", head_dim);
   const Shape shape{2 * max_distance + 1, head_dim};
   keys_ = this->register_parameter("keys", normal_table<T>(shape, kTableStd, generator));
   if (with_values) values_ = this->register_parameter("values", normal_table<T>(shape, kTableStd, generator));

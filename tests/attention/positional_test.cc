@@ -221,11 +221,11 @@ Tensor<T> shaw_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>
 }
 
 TEST(ShawRelativePosition, AttentionLayerHarness) {
-  const int64_t max_distance = 2;
+  // K = 2: tables of 2K + 1 = 5 rows; 5 queries and keys reach both clipped ends.
   const Shape qkv{1, 2, 5, 4};
   EXPECT_OP_OK(make_case("shaw attention (1, 2, 5, 4) K 2",
                          {InputSpec{qkv}, InputSpec{qkv}, InputSpec{qkv}, InputSpec{{5, 4}}, InputSpec{{5, 4}}},
-                         [max_distance](const auto& x) { return shaw_attention(x[0], x[1], x[2], x[3], x[4], max_distance); }));
+                         [](const auto& x) { return shaw_attention(x[0], x[1], x[2], x[3], x[4], /*max_distance=*/2); }));
 }
 
 TEST(RelativePositionEmbedding, ModuleCallsTheFunctionalFormsAndTrainsTheTables) {

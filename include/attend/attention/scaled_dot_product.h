@@ -24,6 +24,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "attend/core/tensor.h"
 
@@ -32,6 +34,15 @@ namespace attend {
 enum class CausalAlignment {
   kTopLeft,      // query i at key position i
   kBottomRight,  // query i at key position i + M - N
+};
+
+// Which code computes the attention. kAuto picks the fused, memory-linear kernels (float32)
+// whenever they support the call and the reference path otherwise; ATTEND_LOG=debug prints the
+// choice and the reason. kFused on an unsupported call is an error, never a silent fallback.
+enum class AttentionImplementation {
+  kAuto,
+  kReference,  // composed ops: materializes the (B, H, N, M) scores; float and double
+  kFused,      // tiled online-softmax kernels (forward, backward, decode); float only
 };
 
 template <typename T>
@@ -50,6 +61,7 @@ struct AttentionOptions {
   uint64_t dropout_seed = 0;
   bool need_weights = false;        // return P (after dropout) as well
   bool need_log_sum_exp = false;    // return log sum_j exp(S_ij) per row
+  AttentionImplementation implementation = AttentionImplementation::kAuto;
 };
 
 template <typename T>
@@ -62,6 +74,11 @@ struct AttentionResult {
 template <typename T>
 AttentionResult<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
                                                 const AttentionOptions<T>& options = {});
+
+// The implementation `options.implementation` resolves to for these inputs, with the reason.
+template <typename T>
+std::pair<AttentionImplementation, std::string> choose_attention_implementation(
+    const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const AttentionOptions<T>& options);
 
 // The boolean "may attend" pattern of causal/window/key-padding/mask, (B, H, N, M) broadcastable
 // (axes of size 1 where nothing varies). Exposed for tests and for the fused kernels' dispatch.
