@@ -1,7 +1,10 @@
 #include "attend/attention/multi_head_attention.h"
 
 #include "attend/attention/positional.h"
+#include <cmath>
+
 #include "attend/core/error.h"
+#include "attend/ops/elementwise.h"
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
 
@@ -47,6 +50,17 @@ MultiHeadAttention<T>::MultiHeadAttention(const MultiHeadAttentionConfig& config
   value_ = this->register_module("value", std::make_shared<Linear<T>>(c.value_dim, c.num_kv_heads * c.value_head_dim, c.bias, generator));
   output_ = this->register_module("output", std::make_shared<Linear<T>>(c.num_heads * c.value_head_dim, c.embed_dim, c.bias, generator));
   if (c.positional == AttentionPositional::kAlibi) alibi_slopes_ = alibi_slopes<T>(c.num_heads);
+  if (c.positional == AttentionPositional::kT5Bias) {
+    t5_bias_ = this->register_module("relative_bias", std::make_shared<T5RelativeBias<T>>(
+        c.relative_buckets, c.relative_max_distance, c.num_heads, c.relative_bidirectional, generator));
+  }
+  if (c.positional == AttentionPositional::kShaw) {
+    ATTEND_CHECK(c.value_head_dim == c.head_dim || !c.relative_values, ValueError,
+                 "MultiHeadAttention: Shaw relative values need value_head_dim == head_dim ({} != {})",
+                 c.value_head_dim, c.head_dim);
+    shaw_positions_ = this->register_module("relative_positions", std::make_shared<RelativePositionEmbedding<T>>(
+        c.relative_max_distance, c.head_dim, c.relative_values, generator));
+  }
 }
 
 template <typename T>
@@ -89,21 +103,34 @@ MultiHeadAttentionOutput<T> MultiHeadAttention<T>::forward(const Tensor<T>& quer
     cache->values = v.detach();
   }
 
+  const int64_t keys = k.size(2);
+  const int64_t offset = keys - queries;  // queries are the last N positions
   AttentionOptions<T> attention;
   attention.mask = options.attention_mask;
   attention.additive_mask = options.additive_mask;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
+  Tensor<T> position_bias;  // (1 or B, H, N, M), added to the scaled scores
+  if (t5_bias_) position_bias = t5_bias_->forward(queries, keys, offset);
+  // Shaw et al.: S = (Q K^T + q_i . a_ij) * scale, so the bias is scaled here.
+  if (shaw_positions_) position_bias = mul_scalar(shaw_positions_->score_bias(q, keys, offset), static_cast<T>(scale));
+  if (position_bias.defined()) {
+    attention.additive_mask = attention.additive_mask.defined() ? add(attention.additive_mask, position_bias) : position_bias;
+  }
+  const bool shaw_values = shaw_positions_ && c.relative_values;
   attention.key_padding_mask = options.key_padding_mask;
   attention.causal = options.causal;
   attention.alignment = CausalAlignment::kBottomRight;
   attention.alibi_slopes = alibi_slopes_;
-  attention.need_weights = options.need_weights;
+  attention.need_weights = options.need_weights || shaw_values;
   if (this->is_training() && c.dropout > 0) {
     attention.dropout_p = c.dropout;
     attention.dropout_seed = dropout_seeds_.next_u64();
   }
   const AttentionResult<T> result = scaled_dot_product_attention(q, k, v, attention);
+  Tensor<T> heads = result.output;  // (B, H, N, D_v)
+  if (shaw_values) heads = add(heads, shaw_positions_->value_term(result.weights, offset));
   // (B, H, N, D_v) -> (B, N, H * D_v)
-  const Tensor<T> merged = result.output.transpose(1, 2).reshape({batch, queries, c.num_heads * c.value_head_dim});
+  const Tensor<T> merged = heads.transpose(1, 2).reshape({batch, queries, c.num_heads * c.value_head_dim});
   MultiHeadAttentionOutput<T> out;
   out.output = output_->forward(merged);
   if (options.need_weights) out.weights = options.average_weights ? mean(result.weights, {1}) : result.weights;

@@ -1,12 +1,14 @@
 // Tensor storage, construction and inspection. Differentiable views live in ops/view_ops.cc.
 #include "attend/core/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
+#include "attend/core/memory.h"
 #include "attend/core/random.h"
 #include "core/strided_loop.h"
 
@@ -14,17 +16,35 @@ namespace attend {
 
 constexpr size_t kAlignment = 64;
 
+namespace {
+std::atomic<int64_t> live_bytes{0};
+std::atomic<int64_t> peak_bytes{0};
+
+void count_allocation(int64_t bytes) {
+  const int64_t now = live_bytes.fetch_add(bytes) + bytes;
+  int64_t peak = peak_bytes.load();
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
+  }
+}
+}  // namespace
+
+MemoryStats memory_stats() { return {live_bytes.load(), peak_bytes.load()}; }
+void reset_peak_memory() { peak_bytes.store(live_bytes.load()); }
+
 template <typename T>
 Buffer<T>::Buffer(int64_t size) : size_(size) {
   const size_t bytes = static_cast<size_t>(checked_mul(std::max<int64_t>(size, 1), sizeof(T)));
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   data_ = static_cast<T*>(std::aligned_alloc(kAlignment, rounded));
   if (data_ == nullptr) throw std::bad_alloc();
+  count_allocation(static_cast<int64_t>(rounded));
 }
 
 template <typename T>
 Buffer<T>::~Buffer() {
   std::free(data_);
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(size_, 1)) * sizeof(T);
+  count_allocation(-static_cast<int64_t>((bytes + kAlignment - 1) / kAlignment * kAlignment));
 }
 
 template <typename T>

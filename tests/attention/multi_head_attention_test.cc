@@ -94,7 +94,8 @@ TEST(MultiHeadAttention, MatchesALoopReferenceForSelfAndCrossAttention) {
 }
 
 TEST(MultiHeadAttention, GradientsOfInputsAndParameters) {
-  for (auto positional : {AttentionPositional::kNone, AttentionPositional::kRotary, AttentionPositional::kAlibi}) {
+  for (auto positional : {AttentionPositional::kNone, AttentionPositional::kRotary, AttentionPositional::kAlibi,
+                          AttentionPositional::kT5Bias, AttentionPositional::kShaw}) {
     Generator g(5);
     MultiHeadAttentionConfig config;
     config.embed_dim = 8;
@@ -103,6 +104,8 @@ TEST(MultiHeadAttention, GradientsOfInputsAndParameters) {
     config.key_dim = 4;
     config.value_dim = 5;
     config.positional = positional;
+    config.relative_buckets = 8;        // small tables, so that clipping and buckets matter
+    config.relative_max_distance = 3;
     MultiHeadAttention<double> mha(config, g);
     auto query = Tensor64::randn({2, 3, 8}, g).set_requires_grad();
     const auto key = Tensor64::randn({2, 4, 4}, g);
@@ -131,7 +134,8 @@ TEST(MultiHeadAttention, GradientsOfInputsAndParameters) {
 }
 
 TEST(MultiHeadAttention, KeyValueCacheDecodingEqualsFullRecomputation) {
-  for (auto positional : {AttentionPositional::kNone, AttentionPositional::kRotary, AttentionPositional::kAlibi}) {
+  for (auto positional : {AttentionPositional::kNone, AttentionPositional::kRotary, AttentionPositional::kAlibi,
+                          AttentionPositional::kT5Bias, AttentionPositional::kShaw}) {
     Generator g(8);
     MultiHeadAttentionConfig config;
     config.embed_dim = 16;

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "attend/attention/positional.h"
 #include "attend/attention/scaled_dot_product.h"
 #include "attend/core/random.h"
 #include "attend/nn/linear.h"
@@ -22,6 +23,8 @@ enum class AttentionPositional {
   kNone,
   kRotary,  // RoPE on Q and K (Su et al. 2021), at absolute positions
   kAlibi,   // linear biases with the paper's slopes (Press et al. 2022)
+  kT5Bias,  // a learned bias per head and bucket of relative distance (Raffel et al. 2020)
+  kShaw,    // learned relative key (and value) vectors, clipped distance (Shaw et al. 2018)
 };
 
 struct MultiHeadAttentionConfig {
@@ -36,6 +39,10 @@ struct MultiHeadAttentionConfig {
   double dropout = 0.0;        // on the attention weights, in training mode
   AttentionPositional positional = AttentionPositional::kNone;
   double rotary_base = 10000.0;
+  int64_t relative_buckets = 32;          // kT5Bias: number of buckets
+  int64_t relative_max_distance = 128;    // kT5Bias: largest distinguished distance; kShaw: clip K
+  bool relative_bidirectional = true;     // kT5Bias: separate buckets for keys after the query
+  bool relative_values = true;            // kShaw: relative vectors on the values too
 };
 
 // Projected keys and values of the tokens seen so far, per layer. Empty until first use.
@@ -85,6 +92,8 @@ class MultiHeadAttention : public Module<T> {
   MultiHeadAttentionConfig config_;  // with every 0 resolved
   std::shared_ptr<Linear<T>> query_, key_, value_, output_;
   Tensor<T> alibi_slopes_;  // (H) when positional == kAlibi; a constant, not a parameter
+  std::shared_ptr<T5RelativeBias<T>> t5_bias_;                  // when positional == kT5Bias
+  std::shared_ptr<RelativePositionEmbedding<T>> shaw_positions_;  // when positional == kShaw
   Generator dropout_seeds_;
 };
 

@@ -1,0 +1,142 @@
+// Compiled once per SIMD target by Highway's foreach_target; the public functions at the end
+// dispatch to the best target at run time.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/attention_primitives.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/attention_primitives.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attend::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+float ScaleAndMax(float* HWY_RESTRICT x, int64_t n, float scale) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto vscale = hn::Set(d, scale);
+  auto vmax = hn::Set(d, -std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto v = hn::Mul(hn::LoadU(d, x + i), vscale);
+    hn::StoreU(v, d, x + i);
+    vmax = hn::Max(vmax, v);
+  }
+  float result = hn::GetLane(hn::MaxOfLanes(d, vmax));
+  for (; i < n; ++i) {
+    x[i] *= scale;
+    result = std::max(result, x[i]);
+  }
+  return result;
+}
+
+// exp(x) with NaN kept: Highway's Exp maps NaN to 0, which would hide a NaN input.
+template <class D, class V>
+HWY_INLINE V ExpKeepNaN(D d, V x) {
+  return hn::IfThenElse(hn::IsNaN(x), x, hn::Exp(d, x));
+}
+
+float ExpAndSum(float* HWY_RESTRICT x, int64_t n, float max) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto vmax = hn::Set(d, max);
+  auto vsum = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto e = ExpKeepNaN(d, hn::Sub(hn::LoadU(d, x + i), vmax));
+    hn::StoreU(e, d, x + i);
+    vsum = hn::Add(vsum, e);
+  }
+  if (i < n) {
+    // The tail through a padded vector: lanes past n load -inf and add exp(-inf) = 0.
+    HWY_ALIGN float tail[hn::MaxLanes(d)];
+    for (int64_t t = 0; t < lanes; ++t) tail[t] = i + t < n ? x[i + t] : -std::numeric_limits<float>::infinity();
+    const auto e = ExpKeepNaN(d, hn::Sub(hn::Load(d, tail), vmax));
+    hn::Store(e, d, tail);
+    vsum = hn::Add(vsum, e);
+    for (int64_t t = 0; i + t < n; ++t) x[i + t] = tail[t];
+  }
+  return hn::GetLane(hn::SumOfLanes(d, vsum));
+}
+
+void ScaleRow(float* HWY_RESTRICT x, int64_t n, float scale) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto vscale = hn::Set(d, scale);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::Mul(hn::LoadU(d, x + i), vscale), d, x + i);
+  for (; i < n; ++i) x[i] *= scale;
+}
+
+void ExpScaledMinus(const float* HWY_RESTRICT s, float* HWY_RESTRICT p, int64_t n, float scale, float lse) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto vscale = hn::Set(d, scale);
+  const auto vlse = hn::Set(d, lse);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(ExpKeepNaN(d, hn::MulSub(hn::LoadU(d, s + i), vscale, vlse)), d, p + i);
+  }
+  for (; i < n; ++i) p[i] = std::exp(s[i] * scale - lse);
+}
+
+void SoftmaxBackwardRow(const float* HWY_RESTRICT p, const float* HWY_RESTRICT dp, float* HWY_RESTRICT ds, int64_t n,
+                        float delta) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto vdelta = hn::Set(d, delta);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    hn::StoreU(hn::Mul(hn::LoadU(d, p + i), hn::Sub(hn::LoadU(d, dp + i), vdelta)), d, ds + i);
+  }
+  for (; i < n; ++i) ds[i] = p[i] * (dp[i] - delta);
+}
+
+float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t n) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  auto vsum = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) vsum = hn::MulAdd(hn::LoadU(d, a + i), hn::LoadU(d, b + i), vsum);
+  float result = hn::GetLane(hn::SumOfLanes(d, vsum));
+  for (; i < n; ++i) result += a[i] * b[i];
+  return result;
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attend::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attend::kernels {
+
+HWY_EXPORT(ScaleAndMax);
+HWY_EXPORT(ExpAndSum);
+HWY_EXPORT(ScaleRow);
+HWY_EXPORT(ExpScaledMinus);
+HWY_EXPORT(SoftmaxBackwardRow);
+HWY_EXPORT(Dot);
+HWY_EXPORT(TargetName);
+
+float scale_and_max(float* x, int64_t n, float scale) { return HWY_DYNAMIC_DISPATCH(ScaleAndMax)(x, n, scale); }
+float exp_and_sum(float* x, int64_t n, float max) { return HWY_DYNAMIC_DISPATCH(ExpAndSum)(x, n, max); }
+void scale_row(float* x, int64_t n, float scale) { HWY_DYNAMIC_DISPATCH(ScaleRow)(x, n, scale); }
+void exp_scaled_minus(const float* s, float* p, int64_t n, float scale, float lse) {
+  HWY_DYNAMIC_DISPATCH(ExpScaledMinus)(s, p, n, scale, lse);
+}
+void softmax_backward_row(const float* p, const float* dp, float* ds, int64_t n, float delta) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxBackwardRow)(p, dp, ds, n, delta);
+}
+float dot(const float* a, const float* b, int64_t n) { return HWY_DYNAMIC_DISPATCH(Dot)(a, b, n); }
+const char* simd_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+}  // namespace attend::kernels
+#endif  // HWY_ONCE

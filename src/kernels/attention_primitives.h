@@ -1,0 +1,33 @@
+// Vector primitives of the fused attention kernels (Highway, dispatched at run time to the best
+// target the CPU has: AVX2, AVX-512, ...). Each is tested against a double-precision loop over
+// lengths 0..130, aligned and not.
+#pragma once
+
+#include <cstdint>
+
+namespace attend::kernels {
+
+// x[i] *= scale for i < n; returns max_i x[i] (-inf for n = 0). A NaN may or may not win the
+// maximum; exp_and_sum keeps it in the row either way.
+float scale_and_max(float* x, int64_t n, float scale);
+
+// x[i] = exp(x[i] - max) for i < n and returns the sum, accumulated lane-wise then across lanes
+// in a fixed order (so the result does not depend on threads). exp(-inf) = 0; NaN stays NaN.
+float exp_and_sum(float* x, int64_t n, float max);
+
+// x[i] *= scale.
+void scale_row(float* x, int64_t n, float scale);
+
+// p[i] = exp(s[i] * scale - lse) (probabilities recomputed from the log-sum-exp); NaN stays NaN.
+void exp_scaled_minus(const float* s, float* p, int64_t n, float scale, float lse);
+
+// ds[i] = p[i] * (dp[i] - delta): the softmax backward, with delta = sum_j dO_j O_j.
+void softmax_backward_row(const float* p, const float* dp, float* ds, int64_t n, float delta);
+
+// sum_i a[i] * b[i], accumulated as exp_and_sum does.
+float dot(const float* a, const float* b, int64_t n);
+
+// The instruction set chosen at run time, e.g. "AVX2".
+const char* simd_target_name();
+
+}  // namespace attend::kernels
