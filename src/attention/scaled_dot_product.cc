@@ -7,6 +7,9 @@
 
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
+#include "attend/core/log.h"
+#include "attend/ops/reduction.h"
+#include "kernels/flash_attention.h"
 #include "attend/ops/dropout.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/masking.h"
@@ -133,10 +136,12 @@ Tensor<T> alibi_slopes(int64_t heads) {
   return out;
 }
 
+namespace {
+
+// The reference path: composed differentiable ops; materializes the (B, H, N, M) scores.
 template <typename T>
-AttentionResult<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
-                                                const AttentionOptions<T>& o) {
-  const AttentionShape s = validate(q, k, v, o);
+AttentionResult<T> reference_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                       const AttentionOptions<T>& o, const AttentionShape& s) {
   const int64_t group = s.heads / s.kv_heads;
   const double scale = o.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
 
@@ -178,7 +183,124 @@ AttentionResult<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor
   return result;
 }
 
+// Strides of `t` broadcast to (B, H, N, M), as the kernels read masks.
+template <typename U>
+std::array<int64_t, 4> broadcast_strides4(const Tensor<U>& t, const Shape& target) {
+  const Tensor<U> view = t.expand(target);
+  return {view.strides()[0], view.strides()[1], view.strides()[2], view.strides()[3]};
+}
+
+// The fused path (float32): tiled online softmax forward, recomputing backward.
+AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
+                                       const AttentionOptions<float>& o, const AttentionShape& s) {
+  const Tensor<float> qc = q.detach().contiguous(), kc = k.detach().contiguous(), vc = v.detach().contiguous();
+  const Tensor<float> additive = o.additive_mask.defined() ? o.additive_mask.detach() : Tensor<float>();
+  const Tensor<float> slopes = o.alibi_slopes.defined() ? o.alibi_slopes.detach().contiguous() : Tensor<float>();
+  const MaskTensor padding = o.key_padding_mask.defined() ? o.key_padding_mask.contiguous() : MaskTensor();
+  const Shape scores = s.scores();
+  // Everything the problem points into is captured by value below, so the backward pass
+  // (which may run long after this call returns) sees live buffers.
+  auto make_problem = [=]() {
+    kernels::FlashAttentionProblem p;
+    p.batch = s.batch;
+    p.heads = s.heads;
+    p.kv_heads = s.kv_heads;
+    p.queries = s.queries;
+    p.keys = s.keys;
+    p.head_dim = s.head_dim;
+    p.value_dim = s.value_dim;
+    p.q = qc.data();
+    p.k = kc.data();
+    p.v = vc.data();
+    p.scale = static_cast<float>(o.scale.value_or(1.0 / std::sqrt(static_cast<double>(s.head_dim))));
+    p.softcap = static_cast<float>(o.softcap);
+    if (o.mask.defined()) {
+      p.mask = o.mask.data();
+      p.mask_strides = broadcast_strides4(o.mask, scores);
+    }
+    if (additive.defined()) {
+      p.additive = additive.data();
+      p.additive_strides = broadcast_strides4(additive, scores);
+    }
+    if (padding.defined()) p.key_padding = padding.data();
+    if (slopes.defined()) p.alibi_slopes = slopes.data();
+    p.causal = o.causal;
+    p.offset = query_offset(s.queries, s.keys, o.alignment);
+    p.window_left = o.window_left.value_or(-1);
+    p.window_right = o.window_right.value_or(-1);
+    p.dropout_p = o.dropout_p;
+    p.dropout_seed = o.dropout_seed;
+    return p;
+  };
+  const kernels::FlashAttentionProblem problem = make_problem();
+  Tensor<float> out = Tensor<float>::empty({s.batch, s.heads, s.queries, s.value_dim});  // (B, H, N, D_v)
+  Tensor<float> log_sum_exp = Tensor<float>::empty({s.batch, s.heads, s.queries});         // (B, H, N)
+  kernels::flash_attention_forward(problem, out.data(), log_sum_exp.data());
+
+  AttentionResult<float> result;
+  if (o.need_weights) {
+    result.weights = Tensor<float>::empty(scores);  // (B, H, N, M), recomputed from the lse
+    kernels::attention_weights_from_log_sum_exp(problem, log_sum_exp.data(), result.weights.data());
+  }
+  if (o.need_log_sum_exp) result.log_sum_exp = log_sum_exp;
+  const bool additive_grad = o.additive_mask.defined() && o.additive_mask.requires_grad();
+  result.output = record_op<float>(
+      "flash_attention", out, {q, k, v, additive_grad ? o.additive_mask : Tensor<float>()},
+      [make_problem, out, log_sum_exp, additive_grad, scores, additive_shape = additive.defined() ? additive.shape() : Shape{},
+       qc, kc, vc, additive, slopes, padding, mask = o.mask](const Tensor<float>& g) {
+        const kernels::FlashAttentionProblem p = make_problem();
+        const Tensor<float> d_out = g.contiguous();
+        Tensor<float> dq = Tensor<float>::empty(qc.shape()), dk = Tensor<float>::empty(kc.shape()),
+                      dv = Tensor<float>::empty(vc.shape());
+        Tensor<float> d_additive = additive_grad ? Tensor<float>::zeros(scores) : Tensor<float>();
+        kernels::flash_attention_backward(p, out.data(), log_sum_exp.data(), d_out.data(), dq.data(), dk.data(),
+                                          dv.data(), additive_grad ? d_additive.data() : nullptr);
+        return std::vector<Tensor<float>>{dq, dk, dv, additive_grad ? sum_to(d_additive, additive_shape) : Tensor<float>()};
+      });
+  return result;
+}
+
+}  // namespace
+
+template <typename T>
+std::pair<AttentionImplementation, std::string> choose_attention_implementation(const Tensor<T>&, const Tensor<T>&,
+                                                                                const Tensor<T>&,
+                                                                                const AttentionOptions<T>& o) {
+  if (o.implementation == AttentionImplementation::kReference) return {AttentionImplementation::kReference, "requested"};
+  const char* unsupported = nullptr;
+  if constexpr (!std::is_same_v<T, float>) {
+    unsupported = "the fused kernels are float32 only";
+  } else {
+    if (o.alibi_slopes.defined() && o.alibi_slopes.requires_grad() && grad_enabled()) {
+      unsupported = "the gradient of ALiBi slopes is only on the reference path";
+    }
+  }
+  if (unsupported == nullptr) {
+    return {AttentionImplementation::kFused,
+            o.implementation == AttentionImplementation::kFused ? "requested" : "float32, every option supported"};
+  }
+  ATTEND_CHECK(o.implementation != AttentionImplementation::kFused, ValueError,
+               "scaled_dot_product_attention: implementation kFused was requested but {}", unsupported);
+  return {AttentionImplementation::kReference, unsupported};
+}
+
+template <typename T>
+AttentionResult<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                                const AttentionOptions<T>& o) {
+  const AttentionShape s = validate(q, k, v, o);
+  const auto [implementation, reason] = choose_attention_implementation(q, k, v, o);
+  log_debug("scaled_dot_product_attention (B={}, H={}, H_kv={}, N={}, M={}, D={}, D_v={}): {} ({})", s.batch, s.heads,
+            s.kv_heads, s.queries, s.keys, s.head_dim, s.value_dim,
+            implementation == AttentionImplementation::kFused ? "fused" : "reference", reason);
+  if constexpr (std::is_same_v<T, float>) {
+    if (implementation == AttentionImplementation::kFused) return fused_attention(q, k, v, o, s);
+  }
+  return reference_attention(q, k, v, o, s);
+}
+
 #define ATTEND_INSTANTIATE(T)                                                                              \
+  template std::pair<AttentionImplementation, std::string> choose_attention_implementation(                \
+      const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const AttentionOptions<T>&);                     \
   template AttentionResult<T> scaled_dot_product_attention(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
                                                            const AttentionOptions<T>&);                      \
   template MaskTensor attention_allowed(int64_t, int64_t, int64_t, int64_t, const AttentionOptions<T>&);     \

@@ -125,7 +125,11 @@ TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Err
     const auto q = Tensor64::randn({c.B, c.H, c.N, c.D}, g).cast<float>();
     const auto k = Tensor64::randn({c.B, c.Hkv, c.M, c.D}, g).cast<float>();
     const auto v = Tensor64::randn({c.B, c.Hkv, c.M, c.Dv}, g).cast<float>();
-    const auto result32 = scaled_dot_product_attention(q, k, v, o);
+    AttentionOptions<float> reference_options = o, fused_options = o;
+    reference_options.implementation = AttentionImplementation::kReference;
+    fused_options.implementation = AttentionImplementation::kFused;
+    const auto reference32 = scaled_dot_product_attention(q, k, v, reference_options);
+    const auto fused32 = scaled_dot_product_attention(q, k, v, fused_options);
     const auto result64 = scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>(), to_double(o));
 
     // The loop references, with the mask pattern written out here rather than taken from the
@@ -163,10 +167,16 @@ TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Err
       EXPECT_LE(e32, 2 * en + 1e-6 * rms) << what << " float32 error " << e32 << " vs naive " << en << " " << describe(c);
       EXPECT_LE(e64, 1e-12 * std::max(rms, 1.0)) << what << " float64 error " << e64 << " " << describe(c);
     };
-    compare("output", as_double(result32.output), as_double(result64.output), ref.output, naive.output);
-    if (o.need_weights) compare("weights", as_double(result32.weights), as_double(result64.weights), ref.weights, naive.weights);
-    if (o.need_log_sum_exp) {
-      compare("log_sum_exp", as_double(result32.log_sum_exp), as_double(result64.log_sum_exp), ref.log_sum_exp, naive.log_sum_exp);
+    for (const auto* result32 : {&reference32, &fused32}) {
+      const std::string path = result32 == &reference32 ? "reference " : "fused ";
+      compare((path + "output").c_str(), as_double(result32->output), as_double(result64.output), ref.output, naive.output);
+      if (o.need_weights) {
+        compare((path + "weights").c_str(), as_double(result32->weights), as_double(result64.weights), ref.weights, naive.weights);
+      }
+      if (o.need_log_sum_exp) {
+        compare((path + "log_sum_exp").c_str(), as_double(result32->log_sum_exp), as_double(result64.log_sum_exp),
+                ref.log_sum_exp, naive.log_sum_exp);
+      }
     }
     if (::testing::Test::HasFailure()) {
       ADD_FAILURE() << "stopping at trial " << trial;

@@ -136,18 +136,28 @@ TEST(ScaledDotProduct, ZeroLengthKeysGiveZerosAndMinusInfinityLogSumExp) {
 TEST(ScaledDotProduct, AskingForWeightsChangesNothing) {
   Generator g(3);
   const auto q = Tensor32::randn({2, 4, 7, 8}, g), k = Tensor32::randn({2, 2, 9, 8}, g), v = Tensor32::randn({2, 2, 9, 5}, g);
-  AttentionOptions<float> o;
-  o.causal = true;
-  o.dropout_p = 0.2;
-  o.dropout_seed = 9;
-  const auto plain = scaled_dot_product_attention(q, k, v, o).output.to_vector();
-  o.need_weights = true;
-  o.need_log_sum_exp = true;
-  const auto with_weights = scaled_dot_product_attention(q, k, v, o);
-  EXPECT_EQ(plain, with_weights.output.to_vector());
-  // And the weights are the ones that produced the output: O = P V.
-  const auto again = matmul(with_weights.weights.reshape({2, 2, 2, 7, 9}), v.unsqueeze(2)).reshape({2, 4, 7, 5});
-  EXPECT_EQ(again.to_vector(), plain);
+  for (auto implementation : {AttentionImplementation::kReference, AttentionImplementation::kFused}) {
+    AttentionOptions<float> o;
+    o.implementation = implementation;
+    o.causal = true;
+    o.dropout_p = 0.2;
+    o.dropout_seed = 9;
+    const auto plain = scaled_dot_product_attention(q, k, v, o).output.to_vector();
+    o.need_weights = true;
+    o.need_log_sum_exp = true;
+    const auto with_weights = scaled_dot_product_attention(q, k, v, o);
+    EXPECT_EQ(plain, with_weights.output.to_vector());  // bitwise
+    // And the weights are the ones that produced the output: O = P V (bitwise on the reference
+    // path, which computes exactly that; to rounding on the fused one, which sums by tiles).
+    const auto again = matmul(with_weights.weights.reshape({2, 2, 2, 7, 9}), v.unsqueeze(2)).reshape({2, 4, 7, 5}).to_vector();
+    for (size_t i = 0; i < plain.size(); ++i) {
+      if (implementation == AttentionImplementation::kReference) {
+        EXPECT_EQ(again[i], plain[i]);
+      } else {
+        EXPECT_NEAR(again[i], plain[i], 1e-6);
+      }
+    }
+  }
 }
 
 TEST(ScaledDotProduct, GroupedQueryEqualsRepeatedKeysAndValues) {

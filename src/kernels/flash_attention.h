@@ -1,0 +1,53 @@
+// Fused, memory-linear ("flash") attention for float32 on the CPU: forward, backward and the
+// weights recomputed from the log-sum-exp. Internal; scaled_dot_product_attention dispatches
+// here. FlashAttention: Dao et al. 2022; FlashAttention-2: Dao 2023.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace attend::kernels {
+
+// Everything the kernels read, as raw pointers and element strides. Inputs are (B, H, N, D)
+// etc. with a contiguous last axis.
+struct FlashAttentionProblem {
+  int64_t batch = 0, heads = 0, kv_heads = 0, queries = 0, keys = 0, head_dim = 0, value_dim = 0;
+  const float* q = nullptr;  // (B, H, N, D) contiguous
+  const float* k = nullptr;  // (B, H_kv, M, D) contiguous
+  const float* v = nullptr;  // (B, H_kv, M, D_v) contiguous
+  float scale = 1;
+  float softcap = 0;                       // > 0: S = softcap * tanh(S / softcap)
+  const uint8_t* mask = nullptr;           // may attend, (B, H, N, M) view with strides below
+  std::array<int64_t, 4> mask_strides{};   // 0 on broadcast axes
+  const float* additive = nullptr;         // added to the scores, (B, H, N, M) view
+  std::array<int64_t, 4> additive_strides{};
+  const uint8_t* key_padding = nullptr;    // (B, M) contiguous; nonzero = padding
+  const float* alibi_slopes = nullptr;     // (H): -slope_h * |i + offset - j|
+  bool causal = false;
+  int64_t offset = 0;                      // query i sits at key position i + offset
+  int64_t window_left = -1;                // -1: unbounded
+  int64_t window_right = -1;
+  double dropout_p = 0;
+  uint64_t dropout_seed = 0;
+
+  // True when some per-element work is needed beyond causal/window index arithmetic.
+  bool has_elementwise_features() const {
+    return softcap > 0 || mask || additive || key_padding || alibi_slopes || dropout_p > 0;
+  }
+};
+
+// out (B, H, N, D_v), log_sum_exp (B, H, N); both contiguous, written in full.
+void flash_attention_forward(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
+
+// weights (B, H, N, M): the dropped-out probabilities softmax(S), recomputed row by row (rows
+// whose lse is -inf saw no key and get zeros).
+void attention_weights_from_log_sum_exp(const FlashAttentionProblem& problem, const float* log_sum_exp, float* weights);
+
+// Gradients from d_out (B, H, N, D_v) and the forward's out and log_sum_exp: dq (B, H, N, D),
+// dk (B, H_kv, M, D), dv (B, H_kv, M, D_v), all contiguous and written in full. When
+// d_additive is given it receives dL/dS per element, (B, H, N, M) contiguous (the caller sums
+// it over broadcast axes).
+void flash_attention_backward(const FlashAttentionProblem& problem, const float* out, const float* log_sum_exp,
+                              const float* d_out, float* dq, float* dk, float* dv, float* d_additive);
+
+}  // namespace attend::kernels

@@ -1,0 +1,155 @@
+// Fused attention forward: online softmax over key tiles (Milakov & Gimelshein 2018; Dao et al.
+// 2022), never holding more than a tile of scores. Per query tile Q_i (Br rows):
+//
+//   m = -inf, l = 0, O = 0                                   (Br), (Br), (Br, D_v)
+//   for each key tile j that causal/window rules do not skip entirely:
+//     S = Q_i K_j^T                                          BLAS, (Br, Bc)
+//     S = scores(S)             scale, soft-cap, masks, biases (flash_scores.h)
+//     m_new = max(m, rowmax(S));  P = exp(S - m_new)
+//     l = exp(m - m_new) l + rowsum(P);  O = exp(m - m_new) O
+//     O += dropout(P) V_j                                    BLAS, (Br, D_v)
+//     m = m_new
+//   O = O / l;  lse = m + log l     (a row that saw no key: O = 0, lse = -inf)
+//
+// Work is split statically over (batch, head, query tile); each tile is computed by one thread
+// in a fixed order, so results do not depend on the thread count.
+#include <cblas.h>
+
+#include <cmath>
+#include <vector>
+
+#include "attend/core/parallel.h"
+#include "attend/core/tensor.h"
+#include "kernels/attention_primitives.h"
+#include "kernels/flash_attention.h"
+#include "kernels/flash_scores.h"
+
+namespace attend::kernels {
+namespace {
+
+// Per-thread scratch, allocated once per parallel chunk (and counted by memory_stats()).
+struct ForwardScratch {
+  Tensor<float> scores;       // (Br, Bc)
+  Tensor<float> accumulator;  // (Br, D_v)
+  std::vector<float> row_max, row_sum;
+  std::vector<bool> row_nan;
+  ForwardScratch(int64_t value_dim)
+      : scores(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
+        accumulator(Tensor<float>::empty({kQueryBlock, value_dim})),
+        row_max(kQueryBlock),
+        row_sum(kQueryBlock),
+        row_nan(kQueryBlock) {}
+};
+
+void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, ForwardScratch& scratch, float* out,
+                  float* log_sum_exp) {
+  const int64_t rows = std::min(kQueryBlock, p.queries - i0);
+  const int64_t kv_head = h / (p.heads / p.kv_heads);
+  const float* q = p.q + ((b * p.heads + h) * p.queries + i0) * p.head_dim;  // (rows, D)
+  const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;    // (M, D)
+  const float* v = p.v + (b * p.kv_heads + kv_head) * p.keys * p.value_dim;   // (M, D_v)
+  float* s = scratch.scores.data();
+  float* o = scratch.accumulator.data();
+  std::fill_n(o, rows * p.value_dim, 0.0f);
+  std::fill_n(scratch.row_max.begin(), rows, kNegativeInfinity);
+  std::fill_n(scratch.row_sum.begin(), rows, 0.0f);
+  std::fill_n(scratch.row_nan.begin(), rows, false);
+  const bool features = p.has_elementwise_features();
+
+  const auto [first, last] = key_range(p, i0, i0 + rows);
+  for (int64_t j0 = first; j0 < last; j0 += kKeyBlock) {
+    const int64_t cols = std::min(kKeyBlock, last - j0);
+    // S = Q_i K_j^T
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim,
+                k + j0 * p.head_dim, p.head_dim, 0.0f, s, kKeyBlock);
+    const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
+    bool any_row_active = false;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* sr = s + r * kKeyBlock;
+      float tile_max;
+      if (features || check_positions) {
+        finish_score_row(p, b, h, i0 + r, j0, sr, cols, check_positions);
+        tile_max = scale_and_max(sr, cols, 1.0f);
+      } else {
+        tile_max = scale_and_max(sr, cols, p.scale);
+      }
+      const float old_max = scratch.row_max[r];
+      const float new_max = std::max(old_max, tile_max);
+      if (new_max == kNegativeInfinity) {
+        // Nothing allowed in this row so far; a NaN hiding among -inf still poisons the row.
+        for (int64_t c = 0; c < cols; ++c) scratch.row_nan[r] = scratch.row_nan[r] || std::isnan(sr[c]);
+        std::fill_n(sr, cols, 0.0f);
+        continue;
+      }
+      any_row_active = true;
+      const float correction = std::exp(old_max - new_max);  // 0 on the first allowed tile
+      const float tile_sum = exp_and_sum(sr, cols, new_max);
+      scratch.row_sum[r] = scratch.row_sum[r] * correction + tile_sum;
+      scratch.row_max[r] = new_max;
+      if (correction != 1.0f) scale_row(o + r * p.value_dim, p.value_dim, correction);
+      if (p.dropout_p > 0) dropout_row(p, b, h, i0 + r, j0, sr, cols);
+    }
+    if (!any_row_active) continue;
+    // O += P V_j
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kKeyBlock,
+                v + j0 * p.value_dim, p.value_dim, 1.0f, o, p.value_dim);
+  }
+
+  for (int64_t r = 0; r < rows; ++r) {
+    float* out_row = out + ((b * p.heads + h) * p.queries + i0 + r) * p.value_dim;
+    float* lse = log_sum_exp + (b * p.heads + h) * p.queries + i0 + r;
+    const float sum = scratch.row_nan[r] ? NAN : scratch.row_sum[r];
+    if (sum == 0.0f) {  // fully masked row
+      std::fill_n(out_row, p.value_dim, 0.0f);
+      *lse = kNegativeInfinity;
+      continue;
+    }
+    const float inverse = 1.0f / sum;
+    for (int64_t c = 0; c < p.value_dim; ++c) out_row[c] = o[r * p.value_dim + c] * inverse;
+    *lse = scratch.row_max[r] + std::log(sum);
+  }
+}
+
+}  // namespace
+
+void flash_attention_forward(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
+  const int64_t tiles = (p.queries + kQueryBlock - 1) / kQueryBlock;
+  const int64_t items = p.batch * p.heads * tiles;
+  parallel_for(items, 1, [&](int64_t begin, int64_t end) {
+    ForwardScratch scratch(p.value_dim);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t tile = item % tiles;
+      const int64_t h = item / tiles % p.heads;
+      const int64_t b = item / tiles / p.heads;
+      forward_tile(p, b, h, tile * kQueryBlock, scratch, out, log_sum_exp);
+    }
+  });
+}
+
+void attention_weights_from_log_sum_exp(const FlashAttentionProblem& p, const float* log_sum_exp, float* weights) {
+  // The log-sum-exp only tells which rows saw no key; each row is recomputed from its scores.
+  const int64_t rows = p.batch * p.heads * p.queries;
+  parallel_for(rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t i = row % p.queries, h = row / p.queries % p.heads, b = row / p.queries / p.heads;
+      const int64_t kv_head = h / (p.heads / p.kv_heads);
+      const float* q = p.q + row * p.head_dim;
+      const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;
+      float* w = weights + row * p.keys;
+      const float lse = log_sum_exp[row];
+      if (lse == kNegativeInfinity) {
+        std::fill_n(w, p.keys, 0.0f);
+        continue;
+      }
+      for (int64_t j = 0; j < p.keys; ++j) w[j] = dot(q, k + j * p.head_dim, p.head_dim);
+      finish_score_row(p, b, h, i, 0, w, p.keys, true);
+      // The row's own softmax (max, exp, sum): exp(s - lse) would carry lse's rounding error,
+      // amplified by |s|, into every weight.
+      const float row_max = scale_and_max(w, p.keys, 1.0f);
+      scale_row(w, p.keys, 1.0f / exp_and_sum(w, p.keys, row_max));
+      if (p.dropout_p > 0) dropout_row(p, b, h, i, 0, w, p.keys);
+    }
+  });
+}
+
+}  // namespace attend::kernels

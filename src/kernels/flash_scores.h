@@ -1,0 +1,100 @@
+// Internal to the fused kernels: block geometry, and the per-element steps that turn a row of
+// raw dot products q_i . k_j into attention scores (scale, soft-cap, additive mask, ALiBi, and
+// -inf where a mask forbids). Shared by forward, backward and the weights.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+
+#include "attend/core/random.h"
+#include "kernels/flash_attention.h"
+
+namespace attend::kernels {
+
+// Rows of queries and keys per tile. 64 x 256 keeps a tile of scores (64 KB) and the K/V tiles
+// (64 KB each at D = 64) within the 512 KB L2 of the machine these were tuned on, and gives
+// OpenBLAS matrices large enough to run near its peak.
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 256;
+
+constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
+
+// Keys [first, last) that some query in [i0, i1) may see by causal and window rules alone.
+inline std::pair<int64_t, int64_t> key_range(const FlashAttentionProblem& p, int64_t i0, int64_t i1) {
+  int64_t first = 0, last = p.keys;
+  if (p.window_left >= 0) first = std::max<int64_t>(first, i0 + p.offset - p.window_left);
+  if (p.causal) last = std::min<int64_t>(last, i1 - 1 + p.offset + 1);
+  if (p.window_right >= 0) last = std::min<int64_t>(last, i1 - 1 + p.offset + p.window_right + 1);
+  return {std::min(first, p.keys), std::max<int64_t>(last, 0)};
+}
+
+// Whether causal and window rules allow every (i, j) in [i0, i1) x [j0, j1).
+inline bool block_fully_allowed(const FlashAttentionProblem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  if (p.causal && j1 - 1 > i0 + p.offset) return false;
+  if (p.window_right >= 0 && j1 - 1 > i0 + p.offset + p.window_right) return false;
+  if (p.window_left >= 0 && j0 < i1 - 1 + p.offset - p.window_left) return false;
+  return true;
+}
+
+inline bool position_allowed(const FlashAttentionProblem& p, int64_t i, int64_t j) {
+  const int64_t position = i + p.offset;
+  if (p.causal && j > position) return false;
+  if (p.window_left >= 0 && j < position - p.window_left) return false;
+  if (p.window_right >= 0 && j > position + p.window_right) return false;
+  return true;
+}
+
+// s[0..n): raw q_i . k_j for keys j0..j0+n of head (b, h) -> scores, as the reference path:
+//   s = s * scale;  s = softcap * tanh(s / softcap);  s += additive + ALiBi;  -inf if masked.
+// With softcap_tanh, also stores tanh(s * scale / softcap) for the backward pass.
+inline void finish_score_row(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i, int64_t j0, float* s,
+                             int64_t n, bool check_positions, float* softcap_tanh = nullptr) {
+  const int64_t mask_row = b * p.mask_strides[0] + h * p.mask_strides[1] + i * p.mask_strides[2];
+  const int64_t additive_row = b * p.additive_strides[0] + h * p.additive_strides[1] + i * p.additive_strides[2];
+  const float slope = p.alibi_slopes ? p.alibi_slopes[h] : 0.0f;
+  for (int64_t c = 0; c < n; ++c) {
+    const int64_t j = j0 + c;
+    bool allowed = !check_positions || position_allowed(p, i, j);
+    if (p.key_padding && p.key_padding[b * p.keys + j]) allowed = false;
+    if (p.mask && !p.mask[mask_row + j * p.mask_strides[3]]) allowed = false;
+    if (!allowed) {
+      s[c] = kNegativeInfinity;
+      if (softcap_tanh) softcap_tanh[c] = 0;
+      continue;
+    }
+    float score = s[c] * p.scale;
+    if (p.softcap > 0) {
+      const float t = std::tanh(score / p.softcap);
+      if (softcap_tanh) softcap_tanh[c] = t;
+      score = p.softcap * t;
+    }
+    if (p.additive) score += p.additive[additive_row + j * p.additive_strides[3]];
+    if (p.alibi_slopes) score -= slope * static_cast<float>(std::abs(i + p.offset - j));
+    s[c] = score;
+  }
+}
+
+// Dropout on a row of probabilities of head (b, h), query i, keys j0..j0+n: each kept value is
+// divided by (1 - p), the others zeroed. Element (b, h, i, j) uses the Philox draw of its
+// row-major index in (B, H, N, M), exactly as the reference path's dropout does.
+inline void dropout_row(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i, int64_t j0, float* row,
+                        int64_t n) {
+  const float kept_scale = static_cast<float>(1.0 / (1.0 - p.dropout_p));  // as the reference
+  const uint64_t base = static_cast<uint64_t>(((b * p.heads + h) * p.queries + i) * p.keys + j0);
+  uint64_t block = UINT64_MAX;
+  std::array<uint32_t, 4> bits{};
+  for (int64_t c = 0; c < n; ++c) {
+    const uint64_t index = base + static_cast<uint64_t>(c);
+    if (index / 4 != block) {
+      block = index / 4;
+      bits = philox_4x32(p.dropout_seed, 1, block);
+    }
+    const bool keep = uniform_float_from_bits(bits[index % 4]) >= p.dropout_p;
+    row[c] = keep ? row[c] * kept_scale : 0.0f;
+  }
+}
+
+}  // namespace attend::kernels
