@@ -80,6 +80,7 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
     const float lse = t.log_sum_exp[q_row + r];
     if (lse == kNegativeInfinity) {
       std::fill_n(pr, cols, 0.0f);  // a row that saw no key: no gradient
+      if (tanh_values) std::fill_n(tanh_values + r * kKeyBlock, cols, 0.0f);
       continue;
     }
     if (features) {

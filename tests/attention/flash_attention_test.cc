@@ -1,0 +1,185 @@
+// The fused kernels at tile boundaries, with guarded buffers, across thread counts.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "harness/op_harness.h"
+#include "kernels/attention_primitives.h"
+#include "kernels/flash_attention.h"
+
+namespace attend {
+namespace {
+
+double max_relative_difference(const std::vector<float>& a, const std::vector<double>& b) {
+  double worst = 0, scale = 1.0;  // the values here are O(1); zero gradients (M = 1) stay absolute
+  for (double x : b) scale = std::max(scale, std::abs(x));
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst / scale;
+}
+
+// N, M and D that are not multiples of the tiles (64 x 256) nor of the SIMD width.
+TEST(FlashAttention, SizesAroundTheTilesMatchFloat64ForwardAndBackward) {
+  const int64_t sizes[] = {1, 7, 63, 65, 127, 129, 1000};
+  Generator g(17);
+  struct Shape3 { int64_t N, M, D; };
+  std::vector<Shape3> shapes;
+  for (int64_t s : sizes) {
+    shapes.push_back({s, 65, 16});
+    shapes.push_back({33, s, 16});
+    shapes.push_back({9, 129, s});
+  }
+  for (const auto& [N, M, D] : shapes) {
+    for (bool causal : {false, true}) {
+      auto q = Tensor64::randn({1, 2, N, D}, g), k = Tensor64::randn({1, 2, M, D}, g), v = Tensor64::randn({1, 2, M, 24}, g);
+      const auto grad = Tensor64::randn({1, 2, N, 24}, g);
+      AttentionOptions<float> fused;
+      fused.implementation = AttentionImplementation::kFused;
+      fused.causal = causal;
+      fused.alignment = CausalAlignment::kBottomRight;
+      AttentionOptions<double> exact;
+      exact.causal = causal;
+      exact.alignment = CausalAlignment::kBottomRight;
+      auto q32 = q.cast<float>().set_requires_grad(), k32 = k.cast<float>().set_requires_grad(), v32 = v.cast<float>().set_requires_grad();
+      auto q64 = q.cast<float>().cast<double>().set_requires_grad(), k64 = k.cast<float>().cast<double>().set_requires_grad(),
+           v64 = v.cast<float>().cast<double>().set_requires_grad();
+      const auto out32 = scaled_dot_product_attention(q32, k32, v32, fused).output;
+      const auto out64 = scaled_dot_product_attention(q64, k64, v64, exact).output;
+      out32.backward(grad.cast<float>());
+      out64.backward(grad);
+      const std::string where = fmt::format("N={} M={} D={} causal={}", N, M, D, causal);
+      EXPECT_LT(max_relative_difference(out32.to_vector(), out64.to_vector()), 2e-5) << where;
+      EXPECT_LT(max_relative_difference(q32.grad().to_vector(), q64.grad().to_vector()), 5e-5) << where;
+      EXPECT_LT(max_relative_difference(k32.grad().to_vector(), k64.grad().to_vector()), 5e-5) << where;
+      EXPECT_LT(max_relative_difference(v32.grad().to_vector(), v64.grad().to_vector()), 5e-5) << where;
+    }
+  }
+}
+
+// The kernels write exactly their outputs: sentinels around every buffer stay intact.
+TEST(FlashAttention, KernelsWriteNoFurtherThanTheirOutputs) {
+  const int64_t B = 1, H = 2, N = 70, M = 300, D = 20, Dv = 13, guard = 64;
+  Generator g(5);
+  const auto q = Tensor32::randn({B, H, N, D}, g), k = Tensor32::randn({B, H, M, D}, g), v = Tensor32::randn({B, H, M, Dv}, g);
+  const auto d_out = Tensor32::randn({B, H, N, Dv}, g);
+  kernels::FlashAttentionProblem p;
+  p.batch = B, p.heads = H, p.kv_heads = H, p.queries = N, p.keys = M, p.head_dim = D, p.value_dim = Dv;
+  p.q = q.data(), p.k = k.data(), p.v = v.data(), p.scale = 0.3f, p.causal = true;
+  const float sentinel = 12345.0f;
+  auto guarded = [&](int64_t n) { return std::vector<float>(n + 2 * guard, sentinel); };
+  auto intact = [&](const std::vector<float>& buffer, int64_t n) {
+    for (int64_t i = 0; i < guard; ++i) {
+      if (buffer[i] != sentinel || buffer[guard + n + i] != sentinel) return false;
+    }
+    return true;
+  };
+  auto out = guarded(B * H * N * Dv), lse = guarded(B * H * N), weights = guarded(B * H * N * M);
+  auto dq = guarded(B * H * N * D), dk = guarded(B * H * M * D), dv = guarded(B * H * M * Dv);
+  kernels::flash_attention_forward(p, out.data() + guard, lse.data() + guard);
+  kernels::attention_weights_from_log_sum_exp(p, lse.data() + guard, weights.data() + guard);
+  kernels::flash_attention_backward(p, out.data() + guard, lse.data() + guard, d_out.data(), dq.data() + guard,
+                                    dk.data() + guard, dv.data() + guard, nullptr);
+  EXPECT_TRUE(intact(out, B * H * N * Dv));
+  EXPECT_TRUE(intact(lse, B * H * N));
+  EXPECT_TRUE(intact(weights, B * H * N * M));
+  EXPECT_TRUE(intact(dq, B * H * N * D));
+  EXPECT_TRUE(intact(dk, B * H * M * D));
+  EXPECT_TRUE(intact(dv, B * H * M * Dv));
+  // And every output element was written (no sentinel left inside).
+  for (int64_t i = 0; i < B * H * N * Dv; ++i) ASSERT_NE(out[guard + i], sentinel);
+  for (int64_t i = 0; i < B * H * M * D; ++i) ASSERT_NE(dk[guard + i], sentinel);
+}
+
+TEST(FlashAttention, BitwiseIdenticalForOneAndTwoThreads) {
+  Generator g(21);
+  const auto q = Tensor32::randn({2, 4, 300, 32}, g), k = Tensor32::randn({2, 2, 500, 32}, g), v = Tensor32::randn({2, 2, 500, 16}, g);
+  const auto grad = Tensor32::randn({2, 4, 300, 16}, g);
+  auto run = [&](int threads) {
+    ThreadCountGuard guard(threads);
+    auto qq = q.clone().set_requires_grad(), kk = k.clone().set_requires_grad(), vv = v.clone().set_requires_grad();
+    AttentionOptions<float> o;
+    o.implementation = AttentionImplementation::kFused;
+    o.causal = true;
+    o.alignment = CausalAlignment::kBottomRight;
+    o.dropout_p = 0.1;
+    o.dropout_seed = 3;
+    const auto out = scaled_dot_product_attention(qq, kk, vv, o).output;
+    out.backward(grad);
+    std::vector<float> all = out.to_vector();
+    for (const auto& t : {qq.grad(), kk.grad(), vv.grad()}) {
+      const auto x = t.to_vector();
+      all.insert(all.end(), x.begin(), x.end());
+    }
+    return all;
+  };
+  const auto one = run(1), two = run(2);
+  ASSERT_EQ(one.size(), two.size());
+  EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+}
+
+TEST(FlashAttention, DispatchPicksFusedForFloatAndExplainsOtherwise) {
+  const auto q = Tensor32::ones({1, 1, 2, 4});
+  AttentionOptions<float> o;
+  EXPECT_EQ(choose_attention_implementation(q, q, q, o).first, AttentionImplementation::kFused);
+  o.implementation = AttentionImplementation::kReference;
+  EXPECT_EQ(choose_attention_implementation(q, q, q, o).first, AttentionImplementation::kReference);
+  const auto q64 = Tensor64::ones({1, 1, 2, 4});
+  AttentionOptions<double> o64;
+  const auto [implementation, reason] = choose_attention_implementation(q64, q64, q64, o64);
+  EXPECT_EQ(implementation, AttentionImplementation::kReference);
+  EXPECT_NE(reason.find("float32"), std::string::npos);
+  o64.implementation = AttentionImplementation::kFused;
+  EXPECT_THROW(scaled_dot_product_attention(q64, q64, q64, o64), ValueError);
+}
+
+// The primitives against double loops over lengths 0..130, at every misalignment.
+TEST(AttentionPrimitives, MatchDoubleLoops) {
+  Generator g(8);
+  for (int64_t n = 0; n <= 130; ++n) {
+    for (int64_t shift = 0; shift < 3; ++shift) {
+      std::vector<float> storage(n + 3), other(n + 3);
+      for (auto& x : storage) x = static_cast<float>(g.normal());
+      for (auto& x : other) x = static_cast<float>(g.normal());
+      float* x = storage.data() + shift;
+      const std::vector<float> original(x, x + n);
+      // scale_and_max
+      const float m = kernels::scale_and_max(x, n, 0.5f);
+      double expected_max = -INFINITY;
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(x[i], original[i] * 0.5f);
+        expected_max = std::max<double>(expected_max, original[i] * 0.5f);
+      }
+      ASSERT_EQ(m, expected_max);
+      // exp_and_sum
+      const float sum = kernels::exp_and_sum(x, n, m);
+      double expected_sum = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double e = std::exp(static_cast<double>(original[i] * 0.5f) - m);
+        ASSERT_NEAR(x[i], e, 4e-7 * std::max(1.0, e));
+        expected_sum += e;
+      }
+      ASSERT_NEAR(sum, expected_sum, 1e-6 * std::max(1.0, expected_sum));
+      // dot and softmax_backward_row
+      const float* y = other.data() + shift;
+      double expected_dot = 0;
+      for (int64_t i = 0; i < n; ++i) expected_dot += static_cast<double>(original[i]) * y[i];
+      ASSERT_NEAR(kernels::dot(original.data(), y, n), expected_dot, 1e-5 * std::max(1.0, std::sqrt(double(n))));
+      std::vector<float> ds(n);
+      kernels::softmax_backward_row(original.data(), y, ds.data(), n, 0.25f);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(ds[i], original[i] * (y[i] - 0.25), 1e-6);
+      std::vector<float> p(n);
+      kernels::exp_scaled_minus(original.data(), p.data(), n, 0.5f, 1.0f);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
+    }
+  }
+  // exp keeps NaN and maps -inf to 0.
+  float special[3] = {NAN, -INFINITY, 0.0f};
+  const float total = kernels::exp_and_sum(special, 3, 0.0f);
+  EXPECT_TRUE(std::isnan(special[0]));
+  EXPECT_EQ(special[1], 0.0f);
+  EXPECT_EQ(special[2], 1.0f);
+  EXPECT_TRUE(std::isnan(total));
+}
+
+}  // namespace
+}  // namespace attend
