@@ -65,6 +65,45 @@ float ExpAndSum(float* HWY_RESTRICT x, int64_t n, float max) {
   return hn::GetLane(hn::SumOfLanes(d, vsum));
 }
 
+float RowMax(const float* HWY_RESTRICT x, int64_t n) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  auto vmax0 = hn::Set(d, -std::numeric_limits<float>::infinity());
+  auto vmax1 = vmax0;
+  int64_t i = 0;
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    vmax0 = hn::Max(vmax0, hn::LoadU(d, x + i));
+    vmax1 = hn::Max(vmax1, hn::LoadU(d, x + i + lanes));
+  }
+  for (; i + lanes <= n; i += lanes) vmax0 = hn::Max(vmax0, hn::LoadU(d, x + i));
+  float result = hn::GetLane(hn::MaxOfLanes(d, hn::Max(vmax0, vmax1)));
+  for (; i < n; ++i) result = std::max(result, x[i]);
+  return result;
+}
+
+float ExpScaledAndSum(float* HWY_RESTRICT x, int64_t n, float scale, float max) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto vscale = hn::Set(d, scale);
+  const auto vmax = hn::Set(d, max);
+  auto vsum = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    const auto e = ExpKeepNaN(d, hn::MulSub(hn::LoadU(d, x + i), vscale, vmax));
+    hn::StoreU(e, d, x + i);
+    vsum = hn::Add(vsum, e);
+  }
+  if (i < n) {
+    HWY_ALIGN float tail[hn::MaxLanes(d)];
+    for (int64_t t = 0; t < lanes; ++t) tail[t] = i + t < n ? x[i + t] : -std::numeric_limits<float>::infinity();
+    const auto e = ExpKeepNaN(d, hn::MulSub(hn::Load(d, tail), vscale, vmax));
+    hn::Store(e, d, tail);
+    vsum = hn::Add(vsum, e);
+    for (int64_t t = 0; i + t < n; ++t) x[i + t] = tail[t];
+  }
+  return hn::GetLane(hn::SumOfLanes(d, vsum));
+}
+
 void ScaleRow(float* HWY_RESTRICT x, int64_t n, float scale) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
@@ -121,6 +160,8 @@ namespace attend::kernels {
 HWY_EXPORT(ScaleAndMax);
 HWY_EXPORT(ExpAndSum);
 HWY_EXPORT(ScaleRow);
+HWY_EXPORT(RowMax);
+HWY_EXPORT(ExpScaledAndSum);
 HWY_EXPORT(ExpScaledMinus);
 HWY_EXPORT(SoftmaxBackwardRow);
 HWY_EXPORT(Dot);
@@ -129,6 +170,10 @@ HWY_EXPORT(TargetName);
 float scale_and_max(float* x, int64_t n, float scale) { return HWY_DYNAMIC_DISPATCH(ScaleAndMax)(x, n, scale); }
 float exp_and_sum(float* x, int64_t n, float max) { return HWY_DYNAMIC_DISPATCH(ExpAndSum)(x, n, max); }
 void scale_row(float* x, int64_t n, float scale) { HWY_DYNAMIC_DISPATCH(ScaleRow)(x, n, scale); }
+float row_max(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(RowMax)(x, n); }
+float exp_scaled_and_sum(float* x, int64_t n, float scale, float max) {
+  return HWY_DYNAMIC_DISPATCH(ExpScaledAndSum)(x, n, scale, max);
+}
 void exp_scaled_minus(const float* s, float* p, int64_t n, float scale, float lse) {
   HWY_DYNAMIC_DISPATCH(ExpScaledMinus)(s, p, n, scale, lse);
 }

@@ -15,6 +15,13 @@ float scale_and_max(float* x, int64_t n, float scale);
 // in a fixed order (so the result does not depend on threads). exp(-inf) = 0; NaN stays NaN.
 float exp_and_sum(float* x, int64_t n, float max);
 
+// max_i x[i], reading only (-inf for n = 0).
+float row_max(const float* x, int64_t n);
+
+// x[i] = exp(x[i] * scale - max) and returns the sum (as exp_and_sum): one pass over raw dot
+// products when nothing but the scale stands between them and the softmax.
+float exp_scaled_and_sum(float* x, int64_t n, float scale, float max);
+
 // x[i] *= scale.
 void scale_row(float* x, int64_t n, float scale);
 

@@ -54,7 +54,9 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   std::fill_n(scratch.row_max.begin(), rows, kNegativeInfinity);
   std::fill_n(scratch.row_sum.begin(), rows, 0.0f);
   std::fill_n(scratch.row_nan.begin(), rows, false);
-  const bool features = p.has_elementwise_features();
+  // Without per-element features (and with a positive scale), the scale folds into the exp:
+  // one read-only pass for the maximum, one pass for exp(s * scale - max).
+  const bool features = p.has_elementwise_features() || !(p.scale > 0);
 
   const auto [first, last] = key_range(p, i0, i0 + rows);
   for (int64_t j0 = first; j0 < last; j0 += kKeyBlock) {
@@ -67,11 +69,14 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
     for (int64_t r = 0; r < rows; ++r) {
       float* sr = s + r * kKeyBlock;
       float tile_max;
-      if (features || check_positions) {
+      if (features) {
         finish_score_row(p, b, h, i0 + r, j0, sr, cols, check_positions);
-        tile_max = scale_and_max(sr, cols, 1.0f);
+        tile_max = row_max(sr, cols);
       } else {
-        tile_max = scale_and_max(sr, cols, p.scale);
+        const auto [lo, hi] = check_positions ? allowed_columns(p, i0 + r, j0, cols) : std::pair<int64_t, int64_t>{0, cols};
+        std::fill(sr, sr + lo, kNegativeInfinity);
+        std::fill(sr + hi, sr + cols, kNegativeInfinity);
+        tile_max = lo < hi ? row_max(sr + lo, hi - lo) * p.scale : kNegativeInfinity;
       }
       const float old_max = scratch.row_max[r];
       const float new_max = std::max(old_max, tile_max);
@@ -83,7 +88,7 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
       }
       any_row_active = true;
       const float correction = std::exp(old_max - new_max);  // 0 on the first allowed tile
-      const float tile_sum = exp_and_sum(sr, cols, new_max);
+      const float tile_sum = features ? exp_and_sum(sr, cols, new_max) : exp_scaled_and_sum(sr, cols, p.scale, new_max);
       scratch.row_sum[r] = scratch.row_sum[r] * correction + tile_sum;
       scratch.row_max[r] = new_max;
       if (correction != 1.0f) scale_row(o + r * p.value_dim, p.value_dim, correction);

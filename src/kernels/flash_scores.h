@@ -39,6 +39,17 @@ inline bool block_fully_allowed(const FlashAttentionProblem& p, int64_t i0, int6
   return true;
 }
 
+// Columns [lo, hi) of keys j0..j0+cols that causal and window rules allow query i to see.
+inline std::pair<int64_t, int64_t> allowed_columns(const FlashAttentionProblem& p, int64_t i, int64_t j0, int64_t cols) {
+  const int64_t position = i + p.offset;
+  int64_t lo = 0, hi = cols;
+  if (p.window_left >= 0) lo = std::max<int64_t>(lo, position - p.window_left - j0);
+  if (p.causal) hi = std::min<int64_t>(hi, position + 1 - j0);
+  if (p.window_right >= 0) hi = std::min<int64_t>(hi, position + p.window_right + 1 - j0);
+  lo = std::clamp<int64_t>(lo, 0, cols);
+  return {lo, std::clamp<int64_t>(hi, lo, cols)};
+}
+
 inline bool position_allowed(const FlashAttentionProblem& p, int64_t i, int64_t j) {
   const int64_t position = i + p.offset;
   if (p.causal && j > position) return false;
