@@ -235,7 +235,13 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
   const kernels::FlashAttentionProblem problem = make_problem();
   Tensor<float> out = Tensor<float>::empty({s.batch, s.heads, s.queries, s.value_dim});  // (B, H, N, D_v)
   Tensor<float> log_sum_exp = Tensor<float>::empty({s.batch, s.heads, s.queries});         // (B, H, N)
-  kernels::flash_attention_forward(problem, out.data(), log_sum_exp.data());
+  if (kernels::use_decode_kernel(problem)) {
+    log_debug("scaled_dot_product_attention: split-K decode kernel ({} query rows per head group, {} keys)",
+              s.queries * (s.heads / s.kv_heads), s.keys);
+    kernels::flash_attention_decode(problem, out.data(), log_sum_exp.data());
+  } else {
+    kernels::flash_attention_forward(problem, out.data(), log_sum_exp.data());
+  }
 
   AttentionResult<float> result;
   if (o.need_weights) {

@@ -39,6 +39,10 @@ struct FlashAttentionProblem {
 // out (B, H, N, D_v), log_sum_exp (B, H, N); both contiguous, written in full.
 void flash_attention_forward(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
 
+// Split-K forward for decoding (a few query rows, many keys); same outputs as the forward.
+bool use_decode_kernel(const FlashAttentionProblem& problem);
+void flash_attention_decode(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
+
 // weights (B, H, N, M): the dropped-out probabilities softmax(S), recomputed row by row (rows
 // whose lse is -inf saw no key and get zeros).
 void attention_weights_from_log_sum_exp(const FlashAttentionProblem& problem, const float* log_sum_exp, float* weights);

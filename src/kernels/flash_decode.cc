@@ -1,0 +1,123 @@
+// Fused attention for decoding: a few query rows against a long key/value cache. The work of one
+// row is too small to split over query tiles, so the keys are split instead (split-K, as in
+// FlashDecoding, Dao et al. 2023): each chunk of keys yields a partial state (m, l, O) for every
+// row, and the chunks are merged in chunk order:
+//
+//   m = max_c m_c;  l = sum_c exp(m_c - m) l_c;  O = sum_c exp(m_c - m) O_c / l;  lse = m + log l
+//
+// A unit is (batch, key/value head, chunk) and covers every query head of the group, so a
+// grouped-query cache is read once per group. The chunk size is fixed, so the result does not
+// depend on the thread count. The roof is memory bandwidth: K and V are read once.
+#include <cblas.h>
+
+#include <cmath>
+
+#include "attend/core/parallel.h"
+#include "attend/core/tensor.h"
+#include "kernels/attention_primitives.h"
+#include "kernels/flash_attention.h"
+#include "kernels/flash_scores.h"
+
+namespace attend::kernels {
+namespace {
+
+// Keys per chunk: 512 keys of K and V at D = 64 are 256 KB, streamed once.
+constexpr int64_t kDecodeChunk = 512;
+
+}  // namespace
+
+bool use_decode_kernel(const FlashAttentionProblem& p) {
+  return p.queries * (p.heads / p.kv_heads) <= kQueryBlock && p.keys >= 2 * kDecodeChunk;
+}
+
+void flash_attention_decode(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
+  const int64_t group = p.heads / p.kv_heads;
+  const int64_t rows = group * p.queries;  // rows of one unit: the group's heads x queries
+  const int64_t chunks = (p.keys + kDecodeChunk - 1) / kDecodeChunk;
+  const int64_t units = p.batch * p.kv_heads * chunks;
+  Tensor<float> partial_max = Tensor<float>::empty({units, rows});               // m_c
+  Tensor<float> partial_sum = Tensor<float>::empty({units, rows});               // l_c
+  Tensor<float> partial_out = Tensor<float>::empty({units, rows, p.value_dim});  // O_c, unnormalized
+  const bool features = p.has_elementwise_features() || !(p.scale > 0);
+
+  parallel_for(units, 1, [&](int64_t begin, int64_t end) {
+    Tensor<float> scores = Tensor<float>::empty({rows, kDecodeChunk});  // (rows, chunk)
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t chunk = unit % chunks, kv_head = unit / chunks % p.kv_heads, b = unit / chunks / p.kv_heads;
+      const int64_t j0 = chunk * kDecodeChunk, cols = std::min(kDecodeChunk, p.keys - j0);
+      const float* q = p.q + (b * p.heads + kv_head * group) * p.queries * p.head_dim;  // (rows, D)
+      const float* k = p.k + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.head_dim;
+      const float* v = p.v + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.value_dim;
+      float* s = scores.data();
+      float* m = partial_max.data() + unit * rows;
+      float* l = partial_sum.data() + unit * rows;
+      float* o = partial_out.data() + unit * rows * p.value_dim;
+      // S = Q K_c^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim, k, p.head_dim,
+                  0.0f, s, kDecodeChunk);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t h = kv_head * group + r / p.queries, i = r % p.queries;
+        float* sr = s + r * kDecodeChunk;
+        float row_max_value;
+        if (features) {
+          finish_score_row(p, b, h, i, j0, sr, cols, true);
+          row_max_value = row_max(sr, cols);
+        } else {
+          const auto [lo, hi] = allowed_columns(p, i, j0, cols);
+          std::fill(sr, sr + lo, kNegativeInfinity);
+          std::fill(sr + hi, sr + cols, kNegativeInfinity);
+          row_max_value = lo < hi ? row_max(sr + lo, hi - lo) * p.scale : kNegativeInfinity;
+        }
+        m[r] = row_max_value;
+        if (row_max_value == kNegativeInfinity) {
+          bool has_nan = false;
+          for (int64_t c = 0; c < cols; ++c) has_nan = has_nan || std::isnan(sr[c]);
+          l[r] = has_nan ? NAN : 0.0f;
+          std::fill_n(sr, cols, 0.0f);
+          continue;
+        }
+        l[r] = features ? exp_and_sum(sr, cols, row_max_value) : exp_scaled_and_sum(sr, cols, p.scale, row_max_value);
+        if (p.dropout_p > 0) dropout_row(p, b, h, i, j0, sr, cols);
+      }
+      // O_c = P V_c
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kDecodeChunk, v,
+                  p.value_dim, 0.0f, o, p.value_dim);
+    }
+  });
+
+  // Merge the chunks of every row, in chunk order.
+  parallel_for(p.batch * p.kv_heads * rows, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t index = begin; index < end; ++index) {
+      const int64_t r = index % rows, kv_head = index / rows % p.kv_heads, b = index / rows / p.kv_heads;
+      const int64_t first_unit = (b * p.kv_heads + kv_head) * chunks;
+      float m = kNegativeInfinity;
+      bool nan = false;
+      for (int64_t c = 0; c < chunks; ++c) {
+        m = std::max(m, partial_max.data()[(first_unit + c) * rows + r]);
+        nan = nan || std::isnan(partial_sum.data()[(first_unit + c) * rows + r]);
+      }
+      const int64_t h = kv_head * group + r / p.queries, i = r % p.queries;
+      float* out_row = out + ((b * p.heads + h) * p.queries + i) * p.value_dim;
+      float* lse = log_sum_exp + (b * p.heads + h) * p.queries + i;
+      std::fill_n(out_row, p.value_dim, 0.0f);
+      if (m == kNegativeInfinity && !nan) {  // no key allowed anywhere
+        *lse = kNegativeInfinity;
+        continue;
+      }
+      float l = nan ? NAN : 0.0f;
+      for (int64_t c = 0; c < chunks; ++c) {
+        const int64_t unit = first_unit + c;
+        const float mc = partial_max.data()[unit * rows + r];
+        if (mc == kNegativeInfinity) continue;
+        const float weight = std::exp(mc - m);
+        l += weight * partial_sum.data()[unit * rows + r];
+        const float* oc = partial_out.data() + (unit * rows + r) * p.value_dim;
+        for (int64_t d = 0; d < p.value_dim; ++d) out_row[d] += weight * oc[d];
+      }
+      scale_row(out_row, p.value_dim, 1.0f / l);
+      *lse = m + std::log(l);
+    }
+  });
+}
+
+}  // namespace attend::kernels
