@@ -24,4 +24,5 @@
 #include "attend/ops/shape_ops.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
+#include "attend/nn/transformer.h"
 #include "attend/ops/softmax.h"
