@@ -27,7 +27,9 @@ TEST(Cmudict, ParsesVariantsStressCommentsAndDropsNonLetters) {
       EXPECT_EQ(e.pronunciations[1], (std::vector<std::string>{"R", "EH", "D"}));
       EXPECT_EQ(split_of("read"), split_of("read"));
     }
-    if (e.word == "cat") EXPECT_EQ(e.pronunciations[0], (std::vector<std::string>{"K", "AE", "T"}));
+    if (e.word == "cat") {
+      EXPECT_EQ(e.pronunciations[0], (std::vector<std::string>{"K", "AE", "T"}));
+    }
   }
 }
 

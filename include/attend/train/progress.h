@@ -1,0 +1,31 @@
+// A progress line for training loops: step, loss, throughput and ETA. On a terminal it redraws
+// one line; elsewhere (logs, CI) it prints a plain line every `plain_every` updates.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace attend::train {
+
+class ProgressBar {
+ public:
+  ProgressBar(int64_t total_steps, std::FILE* stream = stderr, int64_t plain_every = 50);
+  // Reports step (1-based), the running loss and the items (e.g. target tokens) processed so far.
+  void update(int64_t step, double loss, int64_t items_done, const std::string& extra = "");
+  void finish();
+  double elapsed_seconds() const;
+
+ private:
+  int64_t total_;
+  std::FILE* stream_;
+  int64_t plain_every_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// "1:02:03" / "02:03".
+std::string format_duration(double seconds);
+
+}  // namespace attend::train

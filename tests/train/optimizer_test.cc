@@ -1,0 +1,714 @@
+// Optimizers against a float64 hand computation, closed forms, checkpoint round trips, gradient
+// clipping, misuse, and one small end-to-end fit.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "attend/core/error.h"
+#include "attend/core/parallel.h"
+#include "attend/core/random.h"
+#include "attend/nn/linear.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/loss.h"
+#include "attend/ops/matmul.h"
+#include "attend/ops/reduction.h"
+#include "attend/train/optimizer.h"
+
+namespace attend {
+namespace {
+
+using train::Adam;
+using train::AdamOptions;
+using train::AdamW;
+using train::AdamWOptions;
+using train::NamedTensors;
+using train::Optimizer;
+using train::Sgd;
+using train::SgdOptions;
+
+template <typename E>
+void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
+  try {
+    call();
+    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
+  } catch (const E& e) {
+    const std::string message = e.what();
+    for (const auto& fragment : fragments) {
+      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+  }
+}
+
+// ---- fixtures: two parameters, "w" (2, 3) and "b" (3), and a fixed gradient sequence ----
+
+const std::vector<Shape> kShapes = {{2, 3}, {3}};
+const std::vector<std::string> kNames = {"w", "b"};
+
+// Values as T holds them, back in double: what the optimizer actually sees.
+template <typename T>
+std::vector<double> rounded(const std::vector<double>& values) {
+  std::vector<double> out;
+  for (double v : values) out.push_back(static_cast<double>(static_cast<T>(v)));
+  return out;
+}
+
+std::vector<double> initial_values(size_t parameter) {
+  std::vector<double> values(shape_numel(kShapes[parameter]));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = std::cos(0.37 * i + parameter) * (1 + 0.5 * parameter);
+  return values;
+}
+
+// Gradient of parameter `parameter` at `step`: no zeros, varying sign and size.
+std::vector<double> gradient_values(int step, size_t parameter) {
+  std::vector<double> values(shape_numel(kShapes[parameter]));
+  for (size_t i = 0; i < values.size(); ++i) {
+    values[i] = std::sin(0.9 * i + 1.7 * step + 0.3 * parameter + 0.5) * (1 + 0.25 * i);
+  }
+  return values;
+}
+
+template <typename T>
+NamedTensors<T> make_parameters() {
+  NamedTensors<T> parameters;
+  for (size_t p = 0; p < kShapes.size(); ++p) {
+    const auto values = initial_values(p);
+    auto tensor = Tensor<T>::from_vector(kShapes[p], std::vector<T>(values.begin(), values.end()));
+    tensor.set_requires_grad();
+    parameters.emplace_back(kNames[p], tensor);
+  }
+  return parameters;
+}
+
+// Makes `values` the gradient of `parameter`, through the public autograd: d/dp sum(p * c) = c.
+template <typename T>
+void set_gradient(const Tensor<T>& parameter, const std::vector<double>& values) {
+  Tensor<T> handle = parameter;
+  handle.zero_grad();
+  const auto c = Tensor<T>::from_vector(parameter.shape(), std::vector<T>(values.begin(), values.end()));
+  sum(mul(parameter, c)).backward();
+}
+
+template <typename T>
+std::vector<double> to_double(const Tensor<T>& tensor) {
+  const auto values = tensor.to_vector();
+  return std::vector<double>(values.begin(), values.end());
+}
+
+template <typename T>
+void expect_matches(const Tensor<T>& actual, const std::vector<double>& expected, const std::string& what) {
+  // float: the parameter and state are rounded to float after every step; double: the same
+  // math in another arrangement, so only the last bits differ.
+  const double tolerance = std::is_same_v<T, double> ? 1e-12 : 1e-5;
+  const auto values = to_double(actual);
+  ASSERT_EQ(values.size(), expected.size()) << what;
+  for (size_t i = 0; i < values.size(); ++i) {
+    EXPECT_NEAR(values[i], expected[i], tolerance * std::max(1.0, std::abs(expected[i]))) << what << " element " << i;
+  }
+}
+
+// ---- the float64 hand computation ----
+
+struct ReferenceParameter {
+  std::vector<double> value;
+  std::vector<double> first;   // SGD velocity, or Adam's m
+  std::vector<double> second;  // Adam's v
+  int64_t updates = 0;         // this parameter's own count, for the bias correction
+};
+
+template <typename T>
+std::vector<ReferenceParameter> reference_parameters() {
+  std::vector<ReferenceParameter> reference;
+  for (size_t p = 0; p < kShapes.size(); ++p) {
+    const auto values = rounded<T>(initial_values(p));
+    reference.push_back({values, std::vector<double>(values.size(), 0.0), std::vector<double>(values.size(), 0.0), 0});
+  }
+  return reference;
+}
+
+// torch.optim.SGD, written out.
+void reference_sgd(ReferenceParameter& p, const std::vector<double>& gradient, const SgdOptions& o, double lr) {
+  ++p.updates;
+  for (size_t i = 0; i < p.value.size(); ++i) {
+    const double g = gradient[i] + o.weight_decay * p.value[i];
+    double direction = g;
+    if (o.momentum != 0) {
+      p.first[i] = p.updates == 1 ? g : o.momentum * p.first[i] + (1 - o.dampening) * g;
+      direction = o.nesterov ? g + o.momentum * p.first[i] : p.first[i];
+    }
+    p.value[i] -= lr * direction;
+  }
+}
+
+// Kingma & Ba's Algorithm 1 with explicit m_hat and v_hat (the optimizer never forms them).
+void reference_adam(ReferenceParameter& p, const std::vector<double>& gradient, const AdamOptions& o, double lr,
+                    bool decoupled) {
+  ++p.updates;
+  const double t = static_cast<double>(p.updates);
+  for (size_t i = 0; i < p.value.size(); ++i) {
+    double g = gradient[i];
+    if (decoupled) {
+      p.value[i] -= lr * o.weight_decay * p.value[i];
+    } else {
+      g += o.weight_decay * p.value[i];
+    }
+    p.first[i] = o.beta1 * p.first[i] + (1 - o.beta1) * g;
+    p.second[i] = o.beta2 * p.second[i] + (1 - o.beta2) * g * g;
+    const double m_hat = p.first[i] / (1 - std::pow(o.beta1, t));
+    const double v_hat = p.second[i] / (1 - std::pow(o.beta2, t));
+    p.value[i] -= lr * m_hat / (std::sqrt(v_hat) + o.eps);
+  }
+}
+
+using ReferenceUpdate = std::function<void(ReferenceParameter&, const std::vector<double>&, double lr)>;
+template <typename T>
+using MakeOptimizer = std::function<std::unique_ptr<Optimizer<T>>(NamedTensors<T>)>;
+
+ReferenceUpdate sgd_reference(const SgdOptions& o) {
+  return [o](ReferenceParameter& p, const std::vector<double>& g, double lr) { reference_sgd(p, g, o, lr); };
+}
+ReferenceUpdate adam_reference(const AdamOptions& o, bool decoupled) {
+  return [o, decoupled](ReferenceParameter& p, const std::vector<double>& g, double lr) {
+    reference_adam(p, g, o, lr, decoupled);
+  };
+}
+template <typename T>
+MakeOptimizer<T> make_sgd(const SgdOptions& o) {
+  return [o](NamedTensors<T> p) { return std::make_unique<Sgd<T>>(p, o); };
+}
+template <typename T>
+MakeOptimizer<T> make_adam(const AdamOptions& o) {
+  return [o](NamedTensors<T> p) { return std::make_unique<Adam<T>>(p, o); };
+}
+template <typename T>
+MakeOptimizer<T> make_adamw(const AdamWOptions& o) {
+  return [o](NamedTensors<T> p) { return std::make_unique<AdamW<T>>(p, o); };
+}
+
+// Runs `steps` steps of the optimizer and of the reference side by side, comparing every
+// parameter after every step. "b" gets no gradient at the steps in `b_skips`; the learning rate
+// is halved from step 3 on (as a schedule would).
+template <typename T>
+void check_against_reference(const MakeOptimizer<T>& make, const ReferenceUpdate& reference_update, double lr,
+                             const std::string& label, const std::vector<int>& b_skips = {}, int steps = 5) {
+  SCOPED_TRACE(label);
+  const auto parameters = make_parameters<T>();
+  auto reference = reference_parameters<T>();
+  auto optimizer = make(parameters);
+  for (int step = 0; step < steps; ++step) {
+    if (step == 3) {
+      lr /= 2;
+      optimizer->set_learning_rate(lr);
+    }
+    optimizer->zero_grad();
+    for (size_t p = 0; p < parameters.size(); ++p) {
+      if (p == 1 && std::find(b_skips.begin(), b_skips.end(), step) != b_skips.end()) continue;
+      const auto gradient = rounded<T>(gradient_values(step, p));
+      set_gradient(parameters[p].second, gradient);
+      reference_update(reference[p], gradient, lr);
+    }
+    optimizer->step();
+    for (size_t p = 0; p < parameters.size(); ++p) {
+      expect_matches(parameters[p].second, reference[p].value, kNames[p] + " after step " + std::to_string(step + 1));
+    }
+  }
+  EXPECT_EQ(optimizer->step_count(), steps);
+}
+
+template <typename T>
+class SgdReference : public ::testing::Test {};
+template <typename T>
+class AdamReference : public ::testing::Test {};
+template <typename T>
+class OptimizerState : public ::testing::Test {};
+using ElementTypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(SgdReference, ElementTypes);
+TYPED_TEST_SUITE(AdamReference, ElementTypes);
+TYPED_TEST_SUITE(OptimizerState, ElementTypes);
+
+std::vector<std::pair<std::string, SgdOptions>> sgd_configurations() {
+  SgdOptions plain;
+  plain.learning_rate = 0.1;
+  SgdOptions momentum = plain;
+  momentum.momentum = 0.9;
+  SgdOptions damped = momentum;
+  damped.dampening = 0.1;
+  damped.weight_decay = 0.05;
+  SgdOptions nesterov = plain;
+  nesterov.momentum = 0.8;
+  nesterov.nesterov = true;
+  nesterov.weight_decay = 0.01;
+  return {{"plain", plain}, {"momentum", momentum}, {"momentum+dampening+decay", damped}, {"nesterov+decay", nesterov}};
+}
+
+std::vector<std::pair<std::string, AdamOptions>> adam_configurations() {
+  AdamOptions defaults;
+  defaults.learning_rate = 0.01;
+  AdamOptions decay = defaults;
+  decay.weight_decay = 0.1;
+  AdamOptions other = defaults;
+  other.beta1 = 0.5;
+  other.beta2 = 0.9;
+  other.eps = 1e-3;
+  other.weight_decay = 0.02;
+  return {{"defaults", defaults}, {"weight decay", decay}, {"betas 0.5/0.9, eps 1e-3", other}};
+}
+
+TYPED_TEST(SgdReference, MatchesFloat64HandComputation) {
+  using T = TypeParam;
+  for (const auto& [label, options] : sgd_configurations()) {
+    check_against_reference<T>(make_sgd<T>(options), sgd_reference(options), options.learning_rate, label);
+  }
+}
+
+TYPED_TEST(AdamReference, MatchesFloat64HandComputation) {
+  using T = TypeParam;
+  for (const auto& [label, options] : adam_configurations()) {
+    check_against_reference<T>(make_adam<T>(options), adam_reference(options, false), options.learning_rate,
+                               "Adam " + label);
+    AdamWOptions w;
+    static_cast<AdamOptions&>(w) = options;
+    if (w.weight_decay == 0) w.weight_decay = 0.01;
+    check_against_reference<T>(make_adamw<T>(w), adam_reference(w, true), w.learning_rate, "AdamW " + label);
+  }
+}
+
+// A parameter without a gradient is left alone, and its own count (not the global step) drives
+// its momentum start and bias correction when its gradients resume.
+TYPED_TEST(OptimizerState, SkipsParametersWithoutGradients) {
+  using T = TypeParam;
+  const std::vector<int> skips = {0, 2};  // "b" first gets a gradient at the second step
+  SgdOptions sgd;
+  sgd.learning_rate = 0.1;
+  sgd.momentum = 0.9;
+  sgd.dampening = 0.3;
+  check_against_reference<T>(make_sgd<T>(sgd), sgd_reference(sgd), sgd.learning_rate, "SGD", skips);
+  AdamOptions adam;
+  adam.learning_rate = 0.01;
+  check_against_reference<T>(make_adam<T>(adam), adam_reference(adam, false), adam.learning_rate, "Adam", skips);
+
+  // Bitwise: a skipped step changes neither "b" nor its state.
+  const auto parameters = make_parameters<T>();
+  Adam<T> optimizer(parameters, adam);
+  set_gradient(parameters[0].second, gradient_values(0, 0));
+  const auto before = parameters[1].second.to_vector();
+  optimizer.step();
+  EXPECT_EQ(parameters[1].second.to_vector(), before);
+  for (const auto& [name, tensor] : optimizer.state()) {
+    if (name == "adam.step.b" || name == "adam.m.b" || name == "adam.v.b") {
+      for (T v : tensor.to_vector()) EXPECT_EQ(v, T(0)) << name;
+    }
+  }
+}
+
+TYPED_TEST(OptimizerState, ZeroGradDropsEveryGradient) {
+  using T = TypeParam;
+  const auto parameters = make_parameters<T>();
+  Sgd<T> optimizer(parameters);
+  for (size_t p = 0; p < parameters.size(); ++p) set_gradient(parameters[p].second, gradient_values(0, p));
+  optimizer.zero_grad();
+  for (const auto& [name, parameter] : parameters) EXPECT_FALSE(parameter.grad().defined()) << name;
+  const auto before = parameters[0].second.to_vector();
+  optimizer.step();  // nothing to do
+  EXPECT_EQ(parameters[0].second.to_vector(), before);
+  EXPECT_EQ(optimizer.step_count(), 1);
+}
+
+// Gradients from a loss of the parameters, so that any drift in the resumed state would show.
+template <typename T>
+void train_steps(const NamedTensors<T>& parameters, Optimizer<T>& optimizer, int from, int to) {
+  for (int step = from; step < to; ++step) {
+    optimizer.zero_grad();
+    for (size_t p = 0; p < parameters.size(); ++p) {
+      if (p == 1 && step == 2) continue;  // exercise per-parameter counts across the checkpoint
+      const auto target = gradient_values(step, p);
+      mse_loss(parameters[p].second, Tensor<T>::from_vector(kShapes[p], std::vector<T>(target.begin(), target.end())))
+          .backward();
+    }
+    optimizer.step();
+  }
+}
+
+template <typename T>
+NamedTensors<T> copy_parameters(const NamedTensors<T>& parameters) {
+  NamedTensors<T> copy;
+  for (const auto& [name, parameter] : parameters) {
+    auto tensor = Tensor<T>::from_vector(parameter.shape(), parameter.to_vector());
+    tensor.set_requires_grad();
+    copy.emplace_back(name, tensor);
+  }
+  return copy;
+}
+
+TYPED_TEST(OptimizerState, ResumeFromExportedStateIsBitwiseIdentical) {
+  using T = TypeParam;
+  SgdOptions sgd;
+  sgd.learning_rate = 0.05;
+  sgd.momentum = 0.9;
+  sgd.nesterov = true;
+  sgd.weight_decay = 0.01;
+  AdamOptions adam;
+  adam.learning_rate = 0.01;
+  adam.weight_decay = 0.1;
+  AdamWOptions adamw;
+  adamw.learning_rate = 0.02;
+  const std::vector<std::pair<std::string, MakeOptimizer<T>>> makers = {
+      {"SGD", make_sgd<T>(sgd)}, {"Adam", make_adam<T>(adam)}, {"AdamW", make_adamw<T>(adamw)}};
+  const int total = 8;
+  for (const auto& [label, make] : makers) {
+    SCOPED_TRACE(label);
+    const auto straight = make_parameters<T>();
+    auto straight_optimizer = make(straight);
+    train_steps(straight, *straight_optimizer, 0, total);
+
+    const auto first_half = make_parameters<T>();
+    auto first_optimizer = make(first_half);
+    train_steps(first_half, *first_optimizer, 0, total / 2);
+    const auto saved_state = first_optimizer->state();
+    const auto saved_parameters = copy_parameters(first_half);
+    // The exported state is a copy: the first run continuing must not change it.
+    train_steps(first_half, *first_optimizer, total / 2, total);
+
+    auto resumed_optimizer = make(saved_parameters);
+    resumed_optimizer->load_state(saved_state);
+    EXPECT_EQ(resumed_optimizer->step_count(), total / 2);
+    train_steps(saved_parameters, *resumed_optimizer, total / 2, total);
+
+    for (size_t p = 0; p < straight.size(); ++p) {
+      EXPECT_EQ(saved_parameters[p].second.to_vector(), straight[p].second.to_vector()) << kNames[p];
+      EXPECT_EQ(first_half[p].second.to_vector(), straight[p].second.to_vector()) << kNames[p];
+    }
+    const auto straight_state = straight_optimizer->state();
+    const auto resumed_state = resumed_optimizer->state();
+    ASSERT_EQ(straight_state.size(), resumed_state.size());
+    for (size_t k = 0; k < straight_state.size(); ++k) {
+      EXPECT_EQ(resumed_state[k].first, straight_state[k].first);
+      EXPECT_EQ(resumed_state[k].second.to_vector(), straight_state[k].second.to_vector()) << straight_state[k].first;
+    }
+  }
+}
+
+// Updates are elementwise and split by parallel_for: the thread count must not change a bit.
+TEST(OptimizerThreads, ResultsIndependentOfThreadCount) {
+  Generator generator(11);
+  const auto initial = Tensor32::randn({100'003}, generator);
+  const auto gradient = Tensor32::randn({100'003}, generator);
+  auto run = [&](int threads) {
+    ThreadCountGuard guard(threads);
+    auto p = Tensor32::from_vector(initial.shape(), initial.to_vector());
+    p.set_requires_grad();
+    AdamW<float> optimizer({{"p", p}});
+    for (int step = 0; step < 2; ++step) {
+      p.impl()->grad = gradient.clone();
+      optimizer.step();
+    }
+    return p.to_vector();
+  };
+  EXPECT_EQ(run(1), run(2));
+}
+
+TEST(OptimizerStateNames, ExportedNamesAndShapes) {
+  const auto parameters = make_parameters<double>();
+  auto names = [](const NamedTensors<double>& state) {
+    std::vector<std::string> out;
+    for (const auto& [name, tensor] : state) out.push_back(name);
+    return out;
+  };
+  Adam<double> adam(parameters);
+  const auto state = adam.state();
+  EXPECT_EQ(names(state), (std::vector<std::string>{"step", "adam.step.w", "adam.m.w", "adam.v.w", "adam.step.b",
+                                                     "adam.m.b", "adam.v.b"}));
+  EXPECT_EQ(state[0].second.rank(), 0);
+  EXPECT_EQ(state[2].second.shape(), (Shape{2, 3}));
+  EXPECT_EQ(names(AdamW<double>(parameters).state())[2], "adamw.m.w");
+  EXPECT_EQ(names(Sgd<double>(parameters).state()), (std::vector<std::string>{"step", "sgd.step.w", "sgd.step.b"}));
+  SgdOptions momentum;
+  momentum.momentum = 0.5;
+  EXPECT_EQ(names(Sgd<double>(parameters, momentum).state())[2], "sgd.momentum.w");
+}
+
+// ---- closed forms ----
+
+TEST(Sgd, MomentumAndNesterovClosedForm) {
+  // Constant gradient 1, lr 0.1, mu 0.9: v = 1, 1.9, 2.71; Nesterov steps by g + mu v = 1.9, 2.71, 3.439.
+  for (bool nesterov : {false, true}) {
+    auto p = Tensor64::ones({1});
+    p.set_requires_grad();
+    SgdOptions options;
+    options.learning_rate = 0.1;
+    options.momentum = 0.9;
+    options.nesterov = nesterov;
+    Sgd<double> optimizer({{"p", p}}, options);
+    for (int step = 0; step < 3; ++step) {
+      set_gradient(p, {1.0});
+      optimizer.step();
+    }
+    EXPECT_NEAR(p.item(), nesterov ? 1 - 0.1 * (1.9 + 2.71 + 3.439) : 1 - 0.1 * (1 + 1.9 + 2.71), 1e-15);
+  }
+}
+
+TEST(Adam, BiasCorrectionMakesConstantGradientStepsEqual) {
+  // With a constant gradient g, m_t = (1 - beta1^t) g and v_t = (1 - beta2^t) g^2, so the
+  // corrected step is lr g / (|g| + eps) at every t = 1..5: only correct bias correction gives that.
+  const double lr = 0.01, g = -0.3, eps = 1e-8;
+  auto p = Tensor64::full({1}, 2.0);
+  p.set_requires_grad();
+  Adam<double> optimizer({{"p", p}}, AdamOptions{lr, 0.9, 0.999, eps, 0.0});
+  double expected = 2.0;
+  for (int t = 1; t <= 5; ++t) {
+    set_gradient(p, {g});
+    optimizer.step();
+    expected -= lr * g / (std::abs(g) + eps);
+    EXPECT_NEAR(p.item(), expected, 1e-14) << "t = " << t;
+  }
+}
+
+TEST(AdamW, DecayIsDecoupledFromTheMoments) {
+  // p_t = p_{t-1} (1 - lr wd) - lr g / (|g| + eps) for a constant gradient.
+  const double lr = 0.1, wd = 0.5, g = 0.2, eps = 1e-8;
+  auto p = Tensor64::full({1}, 3.0);
+  p.set_requires_grad();
+  AdamWOptions options;
+  options.learning_rate = lr;
+  options.weight_decay = wd;
+  AdamW<double> optimizer({{"p", p}}, options);
+  double expected = 3.0;
+  for (int t = 1; t <= 5; ++t) {
+    set_gradient(p, {g});
+    optimizer.step();
+    expected = expected * (1 - lr * wd) - lr * g / (std::abs(g) + eps);
+    EXPECT_NEAR(p.item(), expected, 1e-14) << "t = " << t;
+  }
+}
+
+TEST(Adam, DefaultsArePyTorchs) {
+  const AdamOptions adam;
+  EXPECT_EQ(adam.learning_rate, 1e-3);
+  EXPECT_EQ(adam.beta1, 0.9);
+  EXPECT_EQ(adam.beta2, 0.999);
+  EXPECT_EQ(adam.eps, 1e-8);
+  EXPECT_EQ(adam.weight_decay, 0.0);
+  EXPECT_EQ(AdamWOptions().weight_decay, 0.01);
+}
+
+// ---- gradient clipping ----
+
+TEST(ClipGradNorm, ScalesByMaxNormOverNormAboveTheThreshold) {
+  // Gradients (3, 4) and (12): global norm sqrt(9 + 16 + 144) = 13.
+  auto a = Tensor64::zeros({2});
+  auto b = Tensor64::zeros({1});
+  a.set_requires_grad();
+  b.set_requires_grad();
+  set_gradient(a, {3.0, 4.0});
+  set_gradient(b, {12.0});
+  EXPECT_EQ(train::clip_grad_norm(std::vector<Tensor64>{a, b}, 6.5), 13.0);
+  const double scale = 6.5 / (13.0 + 1e-6);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{3.0 * scale, 4.0 * scale}));
+  EXPECT_EQ(b.grad().to_vector(), (std::vector<double>{12.0 * scale}));
+  // The clipped norm is max_norm up to the 1e-6 guard.
+  EXPECT_NEAR(train::clip_grad_norm(std::vector<Tensor64>{a, b}, 100.0), 6.5, 1e-6);
+}
+
+TEST(ClipGradNorm, NoOpAtOrBelowTheThresholdAndSkipsMissingGradients) {
+  auto a = Tensor32::zeros({2});
+  auto b = Tensor32::zeros({3});
+  a.set_requires_grad();
+  b.set_requires_grad();
+  set_gradient(a, {3.0, 4.0});  // b has no gradient
+  NamedTensors<float> named = {{"a", a}, {"b", b}};
+  EXPECT_EQ(train::clip_grad_norm(named, 5.0), 5.0);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3.0f, 4.0f}));
+  EXPECT_EQ(train::clip_grad_norm(named, 1e9), 5.0);
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3.0f, 4.0f}));
+  EXPECT_FALSE(b.grad().defined());
+  EXPECT_EQ(train::clip_grad_norm(NamedTensors<float>{{"b", b}}, 1.0), 0.0);
+}
+
+TEST(ClipGradNorm, AccumulatesFloatGradientsInDouble) {
+  // 4097 gradients of 1 + 2^-12: a float running sum of squares would lose the low bits.
+  const int64_t n = 4097;
+  const float value = 1.0f + 1.0f / 4096;
+  auto p = Tensor32::zeros({n});
+  p.set_requires_grad();
+  set_gradient(p, std::vector<double>(n, value));
+  const double expected = std::sqrt(static_cast<double>(n) * value * value);
+  EXPECT_NEAR(train::clip_grad_norm(std::vector<Tensor32>{p}, 1e9), expected, 1e-12 * expected);
+}
+
+TEST(ClipGradNorm, NonFiniteNormLeavesGradientsUnchanged) {
+  for (double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    auto a = Tensor64::zeros({2});
+    auto b = Tensor64::zeros({1});
+    a.set_requires_grad();
+    b.set_requires_grad();
+    set_gradient(a, {3.0, 4.0});
+    set_gradient(b, {0.0});
+    b.grad().data()[0] = bad;
+    const double norm = train::clip_grad_norm(std::vector<Tensor64>{a, b}, 1.0);
+    EXPECT_TRUE(std::isinf(bad) ? std::isinf(norm) : std::isnan(norm)) << norm;
+    EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{3.0, 4.0}));
+  }
+}
+
+TEST(ClipGradNorm, HugeDoubleGradientsDoNotOverflowTheNorm) {
+  // Squares of 3e200 overflow double; the norm 5e200 does not.
+  auto p = Tensor64::zeros({2});
+  p.set_requires_grad();
+  set_gradient(p, {3e200, 4e200});
+  const double norm = train::clip_grad_norm(std::vector<Tensor64>{p}, 1.0);
+  EXPECT_NEAR(norm, 5e200, 1e-14 * 5e200);
+  EXPECT_NEAR(p.grad().to_vector()[0], 0.6, 1e-14);
+  EXPECT_NEAR(p.grad().to_vector()[1], 0.8, 1e-14);
+}
+
+TEST(ClipGradNorm, Misuse) {
+  auto p = Tensor64::zeros({2});
+  p.set_requires_grad();
+  const std::vector<Tensor64> parameters = {p};
+  expect_error<ValueError>([&] { train::clip_grad_norm(parameters, 0.0); }, {"clip_grad_norm", "max_norm", "0"});
+  expect_error<ValueError>([&] { train::clip_grad_norm(parameters, std::nan("")); }, {"max_norm", "nan"});
+  expect_error<ValueError>([&] { train::clip_grad_norm(NamedTensors<double>{{"ghost", Tensor64()}}, 1.0); },
+                           {"'ghost'", "undefined"});
+  p.impl()->grad = Tensor64::ones({3});
+  expect_error<ShapeError>([&] { train::clip_grad_norm(NamedTensors<double>{{"p", p}}, 1.0); }, {"'p'", "(3)", "(2)"});
+}
+
+// ---- misuse of the optimizers ----
+
+TEST(OptimizerMisuse, BadHyperparameters) {
+  const auto parameters = make_parameters<double>();
+  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{-1.0}); }, {"Adam", "learning_rate", "-1"});
+  expect_error<ValueError>([&] { Sgd<double>(parameters, SgdOptions{std::nan("")}); }, {"SGD", "learning_rate", "nan"});
+  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{1e-3, 1.0}); }, {"Adam", "beta1", "[0, 1)", "1"});
+  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{1e-3, 0.9, -0.5}); }, {"beta2", "-0.5"});
+  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{1e-3, 0.9, 0.999, -1e-8}); }, {"eps", "-1e-08"});
+  AdamWOptions adamw;
+  adamw.weight_decay = -0.1;
+  expect_error<ValueError>([&] { AdamW<double>(parameters, adamw); }, {"AdamW", "weight_decay", "-0.1"});
+  expect_error<ValueError>([&] { Sgd<double>(parameters, SgdOptions{0.1, -0.9}); }, {"SGD", "momentum", "-0.9"});
+  SgdOptions nesterov;
+  nesterov.nesterov = true;
+  expect_error<ValueError>([&] { Sgd<double>(parameters, nesterov); }, {"nesterov", "momentum 0"});
+  nesterov.momentum = 0.9;
+  nesterov.dampening = 0.1;
+  expect_error<ValueError>([&] { Sgd<double>(parameters, nesterov); }, {"nesterov", "dampening 0.1"});
+
+  Adam<double> optimizer(parameters);
+  expect_error<ValueError>([&] { optimizer.set_learning_rate(-0.5); }, {"Adam", "learning_rate", "-0.5"});
+  expect_error<ValueError>([&] { optimizer.set_learning_rate(std::numeric_limits<double>::infinity()); }, {"inf"});
+  EXPECT_EQ(optimizer.learning_rate(), 1e-3);
+  optimizer.set_learning_rate(0.0);  // allowed: freezes the parameters
+  EXPECT_EQ(optimizer.learning_rate(), 0.0);
+}
+
+TEST(OptimizerMisuse, BadParameterLists) {
+  expect_error<ValueError>([] { Adam<double>(NamedTensors<double>{}); }, {"Adam", "empty"});
+  auto w = Tensor64::ones({2, 3});
+  w.set_requires_grad();
+  expect_error<ValueError>([&] { Sgd<double>({{"w", w}, {"w", Tensor64::ones({1})}}); }, {"'w'", "twice"});
+  expect_error<ValueError>([&] { Sgd<double>({{"", w}}); }, {"empty name"});
+  expect_error<ValueError>([&] { Sgd<double>({{"ghost", Tensor64()}}); }, {"'ghost'", "undefined"});
+  expect_error<ValueError>([&] { Sgd<double>({{"twice", mul_scalar(w, 2.0)}}); }, {"'twice'", "not a leaf", "(2, 3)"});
+  expect_error<ValueError>([&] { Sgd<double>({{"wt", w.detach().transpose(0, 1)}}); }, {"'wt'", "not contiguous", "(3, 2)"});
+  expect_error<ValueError>([&] { Sgd<double>({{"encoder", w}, {"decoder", w}}); }, {"'encoder'", "'decoder'", "share memory"});
+  // Disjoint rows of one buffer are fine; overlapping ones are not.
+  const auto buffer = Tensor64::zeros({4, 3});
+  EXPECT_NO_THROW(Sgd<double>({{"top", buffer.slice(0, 0, 2)}, {"bottom", buffer.slice(0, 2, 4)}}));
+  expect_error<ValueError>([&] { Sgd<double>({{"top", buffer.slice(0, 0, 3)}, {"bottom", buffer.slice(0, 2, 4)}}); },
+                           {"'top'", "'bottom'", "share memory"});
+}
+
+TEST(OptimizerMisuse, GradientOfTheWrongShapeChangesNothing) {
+  const auto parameters = make_parameters<double>();
+  Adam<double> optimizer(parameters);
+  set_gradient(parameters[0].second, gradient_values(0, 0));
+  parameters[1].second.impl()->grad = Tensor64::ones({4});
+  const auto before = parameters[0].second.to_vector();
+  expect_error<ShapeError>([&] { optimizer.step(); }, {"Adam::step", "'b'", "(4)", "(3)"});
+  EXPECT_EQ(parameters[0].second.to_vector(), before);
+  EXPECT_EQ(optimizer.step_count(), 0);
+}
+
+TEST(OptimizerMisuse, LoadStateValidatesNamesShapesAndCounts) {
+  const auto parameters = make_parameters<float>();
+  Adam<float> optimizer(parameters);
+  set_gradient(parameters[0].second, gradient_values(0, 0));
+  set_gradient(parameters[1].second, gradient_values(0, 1));
+  optimizer.step();
+  const auto good = optimizer.state();
+  auto with = [&](const std::string& name, Tensor32 replacement) {
+    auto state = good;
+    for (auto& [n, t] : state) {
+      if (n == name) t = replacement;
+    }
+    return state;
+  };
+  auto without = [&](const std::string& name) {
+    NamedTensors<float> state;
+    for (const auto& entry : good) {
+      if (entry.first != name) state.push_back(entry);
+    }
+    return state;
+  };
+  expect_error<ValueError>([&] { optimizer.load_state(without("adam.v.b")); }, {"Adam::load_state", "missing", "'adam.v.b'"});
+  auto extra = good;
+  extra.emplace_back("adam.m.bias", Tensor32::zeros({3}));
+  expect_error<ValueError>([&] { optimizer.load_state(extra); }, {"unexpected", "'adam.m.bias'", "'w', 'b'"});
+  auto repeated = good;
+  repeated.push_back(good[1]);
+  expect_error<ValueError>([&] { optimizer.load_state(repeated); }, {"'adam.step.w'", "twice"});
+  expect_error<ShapeError>([&] { optimizer.load_state(with("adam.m.w", Tensor32::zeros({3, 2}))); },
+                           {"'adam.m.w'", "(3, 2)", "'w'", "(2, 3)"});
+  expect_error<ShapeError>([&] { optimizer.load_state(with("step", Tensor32::zeros({1}))); }, {"'step'", "shape ()", "(1)"});
+  expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(1.5f))); }, {"'step'", "integer", "1.5"});
+  expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.b", Tensor32::scalar(-1.0f))); }, {"'adam.step.b'", "-1"});
+  expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(33554432.0f))); },
+                           {"'step'", "[0, 16777216]"});
+  expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.w", Tensor32::scalar(2.0f))); },
+                           {"'adam.step.w' = 2", "exceeds 'step' = 1"});
+  // The state of another optimizer kind names what was expected instead.
+  Sgd<float> sgd(parameters, SgdOptions{0.1, 0.9});
+  expect_error<ValueError>([&] { sgd.load_state(good); }, {"SGD::load_state", "unexpected", "'sgd.momentum.<parameter>'"});
+
+  // A failed load changes nothing.
+  const auto after_errors = optimizer.state();
+  ASSERT_EQ(after_errors.size(), good.size());
+  for (size_t k = 0; k < good.size(); ++k) EXPECT_EQ(after_errors[k].second.to_vector(), good[k].second.to_vector());
+  EXPECT_EQ(optimizer.step_count(), 1);
+}
+
+// ---- end to end ----
+
+TEST(Adam, FitsALinearLeastSquaresProblem) {
+  // y = x A + c with x (32, 4), A (4, 2): a Linear layer (W = A^T) can fit it exactly.
+  Generator generator(7);
+  const auto x = Tensor32::randn({32, 4}, generator);
+  const auto a = Tensor32::from_vector({4, 2}, {0.5f, -1.0f, 2.0f, 0.25f, -0.75f, 1.5f, 1.0f, -0.5f});
+  const auto y = add(matmul(x, a), Tensor32::from_vector({2}, {0.3f, -0.2f}));
+  nn::Linear<float> layer(4, 2, true, generator);
+  AdamOptions options;
+  options.learning_rate = 0.05;
+  Adam<float> optimizer(layer.named_parameters(), options);
+  const float initial_loss = mse_loss(layer.forward(x), y).item();
+  float loss = initial_loss;
+  for (int step = 0; step < 300; ++step) {
+    optimizer.zero_grad();
+    const auto l = mse_loss(layer.forward(x), y);
+    loss = l.item();
+    l.backward();
+    optimizer.step();
+  }
+  EXPECT_GT(initial_loss, 1.0f);
+  EXPECT_LT(loss, 1e-4f);
+}
+
+}  // namespace
+}  // namespace attend
