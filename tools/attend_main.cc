@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "attend/attend.h"
+#include "bench.h"
 #include "explain.h"
+#include "train_command.h"
 
 namespace {
 
@@ -54,6 +56,21 @@ int run_explain(const ExplainArguments& args) {
   return 0;
 }
 
+int run_bench_attention(const attend::tools::BenchOptions& options, bool json) {
+  if (json) {
+    attend::tools::run_attention_bench(options, {}, [](const attend::tools::BenchRow& row) {
+      std::cout << attend::tools::row_json(row).dump() << std::endl;
+    });
+  } else {
+    attend::tools::run_attention_bench(
+        options, [&](const attend::tools::Roofline& roofline) {
+          std::cout << attend::tools::text_header(roofline, options) << std::flush;
+        },
+        [](const attend::tools::BenchRow& row) { std::cout << attend::tools::text_row(row) << std::flush; });
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,11 +95,38 @@ int main(int argc, char** argv) {
   explain->add_option("--seed", explain_args.seed, "seed of the weight matrices");
   explain->add_flag("--json", explain_args.json, "machine-readable output");
 
+  CLI::App* bench = app.add_subcommand("bench", "measure performance against this machine's sgemm and memcpy");
+  bench->require_subcommand(1);
+  attend::tools::BenchOptions bench_options;
+  bool bench_json = false;
+  CLI::App* bench_attention = bench->add_subcommand(
+      "attention", "time scaled_dot_product_attention (reference and fused; forward, backward, decode)");
+  bench_attention->add_flag("--json", bench_json, "one JSON object per line instead of the table");
+  bench_attention->add_flag("--quick", bench_options.quick, "a small subset (D=64, N in {128, 512}, decode M=4096)");
+  bench_attention->add_option("--impl", bench_options.implementations, "reference, fused or both")
+      ->check(CLI::IsMember({"reference", "fused", "both"}));
+  bench_attention->add_option("--max-n", bench_options.max_n, "leave out prefill rows with N above this (>= 128)");
+  bench_attention->add_option("--head-dim", bench_options.head_dims, "head widths D, e.g. 64,128 (default 64,128)")
+      ->delimiter(',');
+  bench_attention->add_option("--n", bench_options.lengths, "prefill lengths N = M (default 128,512,1024,2048,4096)")
+      ->delimiter(',');
+  bench_attention->add_flag("--decode-only", bench_options.decode_only, "only the decode rows (N=1)");
+  bench_attention->add_flag("--prefill-only", bench_options.prefill_only, "no decode rows");
+  bench_attention->add_option("--repeats", bench_options.repeats, "timed runs per row, at least 5 (ms is the median)");
+  bench_attention->add_option("--reference-memory-gb", bench_options.reference_memory_limit_gb,
+                              "skip reference rows estimated to need more tensor memory than this");
+  bench_attention->add_option("--threads", bench_options.threads, "threads (default: as for attend --threads)")
+      ->check(CLI::Range(1, 1024));
+
+  const auto run_train = attend::tools::add_train_command(app);
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (threads > 0) attend::set_num_threads(threads);
     if (info->parsed()) return run_info();
     if (explain->parsed()) return run_explain(explain_args);
+    if (const int status = run_train(); status >= 0) return status;
+    if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_json);
   } catch (const attend::Error& e) {
     std::fprintf(stderr, "attend: %s\n", e.what());
     return 2;
