@@ -1,0 +1,571 @@
+#include "attend/io/safetensors.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+namespace attend::io {
+
+// Numbers and tensor elements are stored little-endian and copied as raw memory.
+static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
+
+namespace {
+
+// ordered_json keeps the header's order, so tensors come back in the order they were saved.
+using Json = nlohmann::ordered_json;
+
+// The reference implementation's limit; real headers are at most a few MB.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+constexpr std::string_view kMetadataKey = "__metadata__";
+
+struct DTypeInfo {
+  DType dtype;
+  std::string_view name;
+  int64_t size;
+};
+constexpr DTypeInfo kDTypes[] = {
+    {DType::kF32, "F32", 4}, {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8}, {DType::kU8, "U8", 1}};
+// Valid safetensors dtypes that attend has no tensor type for: named as such in the error.
+constexpr std::string_view kOtherDTypes[] = {"BOOL", "I8",   "I16",     "U16",     "F16",     "BF16",
+                                             "I32",  "U32",  "U64",     "F8_E4M3", "F8_E5M2", "F8_E8M0",
+                                             "F4",   "C64",  "F6_E2M3", "F6_E3M2"};
+
+// Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or npos when `text` is valid.
+size_t invalid_utf8_offset(std::string_view text) {
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
+  size_t i = 0;
+  while (i < text.size()) {
+    const uint8_t lead = byte(i);
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    uint8_t second_low = 0x80, second_high = 0xBF;  // the range of the byte after the lead
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) second_low = 0xA0;   // overlong
+      if (lead == 0xED) second_high = 0x9F;  // surrogates U+D800..U+DFFF
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) second_low = 0x90;   // overlong
+      if (lead == 0xF4) second_high = 0x8F;  // above U+10FFFF
+    } else {
+      return i;
+    }
+    if (text.size() - i < length || byte(i + 1) < second_low || byte(i + 1) > second_high) return i;
+    for (size_t k = 2; k < length; ++k) {
+      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+bool is_utf8(std::string_view text) { return invalid_utf8_offset(text) == std::string_view::npos; }
+
+// A JSON value for an error message, cut short so that a huge header cannot flood it.
+std::string abbreviate(const Json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return text;
+}
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 10;
+  std::vector<std::string> quoted;
+  for (size_t i = 0; i < std::min(names.size(), kShown); ++i) quoted.push_back("'" + names[i] + "'");
+  if (names.size() > kShown) quoted.push_back(fmt::format("and {} more", names.size() - kShown));
+  return fmt::format("{}", fmt::join(quoted, ", "));
+}
+
+template <typename... Args>
+[[noreturn]] void format_error(const std::string& path, fmt::format_string<Args...> format, Args&&... args) {
+  throw FormatError(fmt::format("load_safetensors: '{}': {}", path, fmt::format(format, std::forward<Args>(args)...)));
+}
+
+// ---- loading ----
+
+// One tensor of the header, validated against the data buffer.
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  int64_t begin;  // byte range [begin, end) in the data buffer
+  int64_t end;
+};
+
+// Parses the header text, rejecting what JSON parsers accept silently: a repeated key (the last
+// one would win) and nesting deeper than a safetensors header has (root -> entry -> shape).
+Json parse_header(const std::string& path, const std::string& text) {
+  std::vector<std::set<std::string>> keys_of_open_objects;
+  std::string top_level_key;
+  const Json::parser_callback_t check = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+      case Json::parse_event_t::array_start:
+        // depth counts the containers around this one: 2 is a list inside an entry.
+        if (depth > 2) format_error(path, "the header nests too deeply (inside '{}')", top_level_key);
+        if (event == Json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
+        break;
+      case Json::parse_event_t::object_end:
+        keys_of_open_objects.pop_back();
+        break;
+      case Json::parse_event_t::key: {
+        const std::string& key = parsed.get_ref<const std::string&>();
+        if (depth == 1) top_level_key = key;
+        if (!keys_of_open_objects.back().insert(key).second) {
+          if (depth == 1) format_error(path, "the name '{}' appears twice in the header", key);
+          format_error(path, "the key '{}' appears twice in the entry of '{}'", key, top_level_key);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return true;
+  };
+  try {
+    return Json::parse(text, check);
+  } catch (const nlohmann::json::exception& error) {
+    format_error(path, "the header is not valid JSON: {}", error.what());
+  }
+}
+
+// A JSON integer in [0, INT64_MAX], or nullopt for anything else (negative, fractional, string).
+std::optional<int64_t> non_negative_integer(const Json& value) {
+  if (value.is_number_unsigned()) {
+    const uint64_t number = value.get<uint64_t>();
+    if (number <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return static_cast<int64_t>(number);
+  } else if (value.is_number_integer() && value.get<int64_t>() >= 0) {
+    return value.get<int64_t>();  // "-0"
+  }
+  return std::nullopt;
+}
+
+Metadata parse_metadata(const std::string& path, const Json& value) {
+  if (!value.is_object()) {
+    format_error(path, "__metadata__ must be an object of strings, got {}", abbreviate(value));
+  }
+  Metadata metadata;
+  for (const auto& [key, entry] : value.items()) {
+    if (!entry.is_string()) {
+      format_error(path, "__metadata__ value of '{}' must be a string, got {}", key, abbreviate(entry));
+    }
+    metadata.emplace(key, entry.get<std::string>());
+  }
+  return metadata;
+}
+
+Entry parse_entry(const std::string& path, const std::string& name, const Json& value, int64_t buffer_size) {
+  if (!value.is_object()) {
+    format_error(path, "tensor '{}': the entry must be an object of dtype, shape and data_offsets, got {}", name,
+                 abbreviate(value));
+  }
+  for (const auto& [key, unused] : value.items()) {
+    if (key != "dtype" && key != "shape" && key != "data_offsets") {
+      format_error(path, "tensor '{}': unexpected key '{}' (an entry has exactly dtype, shape and data_offsets)",
+                   name, key);
+    }
+  }
+  for (const char* key : {"dtype", "shape", "data_offsets"}) {
+    if (!value.contains(key)) format_error(path, "tensor '{}': missing \"{}\"", name, key);
+  }
+  Entry entry{name, DType::kF32, {}, 0, 0};
+
+  const Json& dtype = value["dtype"];
+  if (!dtype.is_string()) format_error(path, "tensor '{}': dtype must be a string, got {}", name, abbreviate(dtype));
+  const std::string& dtype_text = dtype.get_ref<const std::string&>();
+  const auto known = std::find_if(std::begin(kDTypes), std::end(kDTypes),
+                                  [&](const DTypeInfo& info) { return info.name == dtype_text; });
+  if (known == std::end(kDTypes)) {
+    if (std::find(std::begin(kOtherDTypes), std::end(kOtherDTypes), dtype_text) != std::end(kOtherDTypes)) {
+      format_error(path, "tensor '{}': dtype {} is not supported by attend (only F32, F64, I64 and U8 are)", name,
+                   dtype_text);
+    }
+    format_error(path, "tensor '{}': unknown dtype '{}'", name, dtype_text);
+  }
+  entry.dtype = known->dtype;
+
+  const Json& shape = value["shape"];
+  if (!shape.is_array()) {
+    format_error(path, "tensor '{}': shape must be a list of non-negative integers, got {}", name, abbreviate(shape));
+  }
+  // The product of max(size, 1) bounds both the element count and the largest stride, so the
+  // tensor can be allocated and indexed without overflow.
+  int64_t extent = 1;
+  int64_t numel = 1;
+  for (const Json& size : shape) {
+    const std::optional<int64_t> checked = non_negative_integer(size);
+    if (!checked) {
+      format_error(path, "tensor '{}': shape must be a list of non-negative integers, got {}", name,
+                   abbreviate(shape));
+    }
+    entry.shape.push_back(*checked);
+    if (__builtin_mul_overflow(extent, std::max<int64_t>(*checked, 1), &extent)) {
+      format_error(path, "tensor '{}': shape {} is too large (its size overflows int64)", name, abbreviate(shape));
+    }
+    numel *= *checked;  // cannot overflow: numel <= extent
+  }
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(numel, known->size, &bytes)) {
+    format_error(path, "tensor '{}': {} elements of {} take more bytes than fit in int64", name, numel, dtype_text);
+  }
+
+  const Json& offsets = value["data_offsets"];
+  const bool pair = offsets.is_array() && offsets.size() == 2;
+  const std::optional<int64_t> begin = pair ? non_negative_integer(offsets[0]) : std::nullopt;
+  const std::optional<int64_t> end = pair ? non_negative_integer(offsets[1]) : std::nullopt;
+  if (!begin || !end) {
+    format_error(path, "tensor '{}': data_offsets must be two non-negative integers [begin, end], got {}", name,
+                 abbreviate(offsets));
+  }
+  if (*begin > *end) format_error(path, "tensor '{}': data_offsets [{}, {}] end before they begin", name, *begin, *end);
+  if (*end > buffer_size) {
+    format_error(path, "tensor '{}': data_offsets [{}, {}] run past the end of the data buffer ({} bytes)", name,
+                 *begin, *end, buffer_size);
+  }
+  if (*end - *begin != bytes) {
+    format_error(path, "tensor '{}': data_offsets [{}, {}] hold {} bytes, but {} of shape {} needs {} bytes", name,
+                 *begin, *end, *end - *begin, dtype_text, shape_string(entry.shape), bytes);
+  }
+  entry.begin = *begin;
+  entry.end = *end;
+  return entry;
+}
+
+// The byte ranges must tile the buffer: sorted by offset, each begins where the previous ended,
+// and the last ends at the end of the buffer. Returns the entries in that order.
+std::vector<const Entry*> check_tiling(const std::string& path, const std::vector<Entry>& entries,
+                                       int64_t buffer_size) {
+  std::vector<const Entry*> order;
+  for (const Entry& entry : entries) order.push_back(&entry);
+  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return std::pair(a->begin, a->end) < std::pair(b->begin, b->end);
+  });
+  int64_t covered = 0;  // bytes [0, covered) belong to the tensors seen so far
+  const Entry* previous = nullptr;
+  for (const Entry* entry : order) {
+    if (entry->begin < covered) {
+      format_error(path, "tensors '{}' [{}, {}) and '{}' [{}, {}) overlap", previous->name, previous->begin,
+                   previous->end, entry->name, entry->begin, entry->end);
+    }
+    if (entry->begin > covered) {
+      format_error(path, "bytes [{}, {}) of the data buffer belong to no tensor (a gap before '{}')", covered,
+                   entry->begin, entry->name);
+    }
+    covered = entry->end;
+    previous = entry;
+  }
+  if (covered != buffer_size) {
+    format_error(path, "the last {} bytes of the data buffer (of {}) belong to no tensor", buffer_size - covered,
+                 buffer_size);
+  }
+  return order;
+}
+
+AnyTensor empty_tensor(DType dtype, const Shape& shape) {
+  switch (dtype) {
+    case DType::kF32: return Tensor<float>::empty(shape);
+    case DType::kF64: return Tensor<double>::empty(shape);
+    case DType::kI64: return Tensor<int64_t>::empty(shape);
+    case DType::kU8: return Tensor<uint8_t>::empty(shape);
+  }
+  fail("empty_tensor: bad dtype");
+}
+
+struct CloseFile {
+  void operator()(FILE* file) const { std::fclose(file); }
+};
+
+// Reads exactly `size` bytes; the file was measured before, so a short read means it changed.
+void read_exactly(const std::string& path, FILE* file, void* data, size_t size) {
+  if (size == 0) return;
+  if (std::fread(data, 1, size, file) == size) return;
+  if (std::ferror(file)) fail<IoError>("load_safetensors: cannot read '{}'", path);
+  format_error(path, "the file ended early (was it modified while being read?)");
+}
+
+}  // namespace
+
+std::string_view dtype_name(DType dtype) {
+  for (const DTypeInfo& info : kDTypes) {
+    if (info.dtype == dtype) return info.name;
+  }
+  fail("dtype_name: bad dtype");
+}
+
+int64_t dtype_size(DType dtype) {
+  for (const DTypeInfo& info : kDTypes) {
+    if (info.dtype == dtype) return info.size;
+  }
+  fail("dtype_size: bad dtype");
+}
+
+DType dtype_of(const AnyTensor& tensor) {
+  return std::visit([](const auto& typed) { return dtype_for<typename std::decay_t<decltype(typed)>::value_type>(); },
+                    tensor);
+}
+
+Shape shape_of(const AnyTensor& tensor) {
+  return std::visit([](const auto& typed) { return typed.shape(); }, tensor);
+}
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  const std::unique_ptr<FILE, CloseFile> file(std::fopen(path.c_str(), "rb"));
+  if (!file) {
+    fail<IoError>("load_safetensors: cannot open '{}': {}", path, std::generic_category().message(errno));
+  }
+  struct stat status {};
+  if (::fstat(::fileno(file.get()), &status) != 0 || !S_ISREG(status.st_mode)) {
+    fail<IoError>("load_safetensors: '{}' is not a regular file", path);
+  }
+  const uint64_t file_size = static_cast<uint64_t>(status.st_size);
+  if (file_size < 8) format_error(path, "the file is {} bytes long, too short for the 8-byte header length", file_size);
+
+  uint64_t header_length = 0;
+  read_exactly(path, file.get(), &header_length, 8);
+  if (header_length > kMaxHeaderBytes) {
+    format_error(path, "the header length {} exceeds the limit of {} bytes", header_length, kMaxHeaderBytes);
+  }
+  if (header_length > file_size - 8) {
+    format_error(path, "the header length {} runs past the end of the file ({} bytes)", header_length, file_size);
+  }
+  std::string text(header_length, '\0');
+  read_exactly(path, file.get(), text.data(), text.size());
+  const int64_t buffer_size = static_cast<int64_t>(file_size - 8 - header_length);
+
+  if (const size_t bad = invalid_utf8_offset(text); bad != std::string_view::npos) {
+    format_error(path, "the header is not valid UTF-8 (byte 0x{:02x} at header offset {})",
+                 static_cast<uint8_t>(text[bad]), bad);
+  }
+  // Only JSON whitespace may come before the object, as in the reference implementation: not a
+  // byte-order mark, which nlohmann::json would skip.
+  const size_t start = text.find_first_not_of(" \t\n\r");
+  if (start == std::string::npos) format_error(path, "the header is empty");
+  if (text[start] != '{') {
+    format_error(path, "the header must be a JSON object starting with '{{', not byte 0x{:02x}",
+                 static_cast<uint8_t>(text[start]));
+  }
+  const Json header = parse_header(path, text);
+  if (!header.is_object()) format_error(path, "the header must be a JSON object, got {}", header.type_name());
+  Metadata metadata;
+  std::vector<Entry> entries;
+  for (const auto& [name, value] : header.items()) {
+    if (name == kMetadataKey) {
+      metadata = parse_metadata(path, value);
+    } else {
+      entries.push_back(parse_entry(path, name, value, buffer_size));
+    }
+  }
+
+  // Every range is now known to tile the buffer, so reading the tensors in offset order reads the
+  // rest of the file exactly, and no allocation exceeds the file's size.
+  std::vector<AnyTensor> loaded(entries.size());
+  for (const Entry* entry : check_tiling(path, entries, buffer_size)) {
+    AnyTensor tensor = empty_tensor(entry->dtype, entry->shape);
+    void* data = std::visit([](const auto& typed) -> void* { return typed.data(); }, tensor);
+    read_exactly(path, file.get(), data, static_cast<size_t>(entry->end - entry->begin));
+    loaded[static_cast<size_t>(entry - entries.data())] = std::move(tensor);
+  }
+  NamedTensors tensors;
+  for (size_t i = 0; i < entries.size(); ++i) tensors.emplace_back(entries[i].name, std::move(loaded[i]));
+  return SafetensorsFile(path, std::move(tensors), std::move(metadata));
+}
+
+// ---- saving ----
+
+void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata,
+                      bool overwrite) {
+  // Everything is checked before the file is created.
+  std::set<std::string_view> names;
+  for (const auto& [name, tensor] : tensors) {
+    ATTEND_CHECK(name != kMetadataKey, ValueError, "save_safetensors: '{}' is reserved and cannot name a tensor",
+                 name);
+    ATTEND_CHECK(is_utf8(name), ValueError, "save_safetensors: the tensor name '{}' is not valid UTF-8", name);
+    ATTEND_CHECK(names.insert(name).second, ValueError, "save_safetensors: the name '{}' is used twice", name);
+    const bool defined = std::visit([](const auto& typed) { return typed.defined(); }, tensor);
+    ATTEND_CHECK(defined, ValueError, "save_safetensors: tensor '{}' is undefined", name);
+  }
+  for (const auto& [key, value] : metadata) {
+    ATTEND_CHECK(is_utf8(key) && is_utf8(value), ValueError,
+                 "save_safetensors: the metadata entry '{}' is not valid UTF-8", key);
+  }
+
+  // Widest elements first: with the buffer starting at a multiple of 8, every tensor then starts
+  // at a multiple of its element size, which readers that map the file in place rely on (the
+  // Python package orders its files the same way).
+  std::vector<size_t> layout(tensors.size());
+  std::iota(layout.begin(), layout.end(), size_t{0});
+  std::stable_sort(layout.begin(), layout.end(), [&](size_t a, size_t b) {
+    return dtype_size(dtype_of(tensors[a].second)) > dtype_size(dtype_of(tensors[b].second));
+  });
+  std::vector<std::pair<int64_t, int64_t>> ranges(tensors.size());
+  int64_t offset = 0;
+  for (size_t i : layout) {
+    const AnyTensor& tensor = tensors[i].second;
+    const int64_t bytes = checked_mul(shape_numel(shape_of(tensor)), dtype_size(dtype_of(tensor)));
+    ranges[i] = {offset, checked_add(offset, bytes)};
+    offset = ranges[i].second;
+  }
+
+  Json header = Json::object();
+  if (!metadata.empty()) {
+    Json metadata_json = Json::object();
+    for (const auto& [key, value] : metadata) metadata_json[key] = value;
+    header[std::string(kMetadataKey)] = std::move(metadata_json);
+  }
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    Json entry = Json::object();
+    entry["dtype"] = dtype_name(dtype_of(tensors[i].second));
+    entry["shape"] = Json::array();
+    for (int64_t size : shape_of(tensors[i].second)) entry["shape"].push_back(size);
+    entry["data_offsets"] = Json::array({ranges[i].first, ranges[i].second});
+    header[tensors[i].first] = std::move(entry);
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // so that the data buffer starts 8-byte aligned
+  const uint64_t header_length = text.size();
+
+  AtomicFile file(path, overwrite);
+  file.write(&header_length, sizeof(header_length));
+  file.write(text.data(), text.size());
+  for (size_t i : layout) {
+    std::visit(
+        [&](const auto& typed) {
+          const auto contiguous = typed.detach().contiguous();
+          file.write(contiguous.data(), static_cast<size_t>(ranges[i].second - ranges[i].first));
+        },
+        tensors[i].second);
+  }
+  file.commit();
+}
+
+// ---- SafetensorsFile ----
+
+SafetensorsFile::SafetensorsFile(std::string path, NamedTensors tensors, Metadata metadata)
+    : path_(std::move(path)), tensors_(std::move(tensors)), metadata_(std::move(metadata)) {
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    ATTEND_CHECK(index_.emplace(tensors_[i].first, i).second, ValueError,
+                 "SafetensorsFile: the name '{}' is used twice", tensors_[i].first);
+  }
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, tensor] : tensors_) names.push_back(name);
+  return names;
+}
+
+const AnyTensor& SafetensorsFile::at(const std::string& name) const {
+  const auto found = index_.find(name);
+  ATTEND_CHECK(found != index_.end(), ValueError, "'{}' has no tensor named '{}' (it has {})", path_, name,
+               tensors_.empty() ? std::string("none") : quoted_list(names()));
+  return tensors_[found->second].second;
+}
+
+template <SafetensorsElement T>
+Tensor<T> SafetensorsFile::get(const std::string& name) const {
+  const AnyTensor& tensor = at(name);
+  const Tensor<T>* typed = std::get_if<Tensor<T>>(&tensor);
+  ATTEND_CHECK(typed != nullptr, ValueError, "'{}': tensor '{}' has dtype {}, not {}", path_, name,
+               dtype_name(dtype_of(tensor)), dtype_name(dtype_for<T>()));
+  return *typed;
+}
+
+template <SafetensorsElement T>
+Tensor<T> SafetensorsFile::get(const std::string& name, const Shape& expected_shape) const {
+  Tensor<T> tensor = get<T>(name);
+  ATTEND_CHECK(tensor.shape() == expected_shape, ShapeError, "'{}': tensor '{}' has shape {}, expected {}", path_,
+               name, shape_string(tensor.shape()), shape_string(expected_shape));
+  return tensor;
+}
+
+template Tensor<float> SafetensorsFile::get<float>(const std::string&) const;
+template Tensor<double> SafetensorsFile::get<double>(const std::string&) const;
+template Tensor<int64_t> SafetensorsFile::get<int64_t>(const std::string&) const;
+template Tensor<uint8_t> SafetensorsFile::get<uint8_t>(const std::string&) const;
+template Tensor<float> SafetensorsFile::get<float>(const std::string&, const Shape&) const;
+template Tensor<double> SafetensorsFile::get<double>(const std::string&, const Shape&) const;
+template Tensor<int64_t> SafetensorsFile::get<int64_t>(const std::string&, const Shape&) const;
+template Tensor<uint8_t> SafetensorsFile::get<uint8_t>(const std::string&, const Shape&) const;
+
+// ---- modules ----
+
+template <typename T>
+  requires std::is_floating_point_v<T>
+void save_module(const std::string& path, const nn::Module<T>& module, const NamedTensors& extra,
+                 const Metadata& metadata, bool overwrite) {
+  NamedTensors all;
+  for (const auto& [name, parameter] : module.named_parameters()) all.emplace_back(name, parameter);
+  all.insert(all.end(), extra.begin(), extra.end());
+  save_safetensors(path, all, metadata, overwrite);
+}
+
+template <typename T>
+  requires std::is_floating_point_v<T>
+ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module, UnexpectedTensors unexpected) {
+  const SafetensorsFile file = load_safetensors(path);
+  auto parameters = module.named_parameters();
+
+  // Check everything first, so that a mismatch leaves the module untouched.
+  std::vector<std::string> problems;
+  std::set<std::string> parameter_names;
+  for (const auto& [name, parameter] : parameters) {
+    parameter_names.insert(name);
+    if (!file.contains(name)) {
+      problems.push_back(fmt::format("parameter '{}' {} is missing", name, shape_string(parameter.shape())));
+      continue;
+    }
+    const AnyTensor& stored = file.at(name);
+    if (dtype_of(stored) != dtype_for<T>()) {
+      problems.push_back(fmt::format("parameter '{}' is {} in the file, the module needs {}", name,
+                                     dtype_name(dtype_of(stored)), dtype_name(dtype_for<T>())));
+    } else if (shape_of(stored) != parameter.shape()) {
+      problems.push_back(fmt::format("parameter '{}' has shape {} in the file, the module needs {}", name,
+                                     shape_string(shape_of(stored)), shape_string(parameter.shape())));
+    }
+  }
+  ModuleCheckpoint checkpoint{{}, file.metadata()};
+  std::vector<std::string> unexpected_names;
+  for (const auto& [name, tensor] : file.tensors()) {
+    if (parameter_names.count(name) != 0) continue;
+    unexpected_names.push_back(name);
+    checkpoint.extra.emplace_back(name, tensor);
+  }
+  // Under kReturn the extra names are still listed when something else is wrong: a renamed
+  // parameter shows up as one missing and one unexpected name.
+  if (!unexpected_names.empty() && (unexpected == UnexpectedTensors::kReject || !problems.empty())) {
+    problems.push_back(fmt::format("the file has tensors that are not parameters: {}", quoted_list(unexpected_names)));
+  }
+  ATTEND_CHECK(problems.empty(), ValueError, "load_module: '{}' does not fit the module: {}", path,
+               fmt::join(problems, "; "));
+
+  for (auto& [name, parameter] : parameters) parameter.copy_from(std::get<Tensor<T>>(file.at(name)));
+  return checkpoint;
+}
+
+template void save_module<float>(const std::string&, const nn::Module<float>&, const NamedTensors&, const Metadata&,
+                                 bool);
+template void save_module<double>(const std::string&, const nn::Module<double>&, const NamedTensors&,
+                                  const Metadata&, bool);
+template ModuleCheckpoint load_module<float>(const std::string&, nn::Module<float>&, UnexpectedTensors);
+template ModuleCheckpoint load_module<double>(const std::string&, nn::Module<double>&, UnexpectedTensors);
+
+}  // namespace attend::io
