@@ -158,10 +158,12 @@ int64_t Tensor<T>::size(int64_t axis) const {
 template <typename T>
 bool Tensor<T>::is_contiguous() const {
   const auto& impl = checked_impl();
+  // Matches contiguous_strides(): an axis of size 0 or 1 has any stride, and counts as size 1
+  // for the axes before it.
   int64_t expected = 1;
   for (size_t i = impl.shape.size(); i-- > 0;) {
-    if (impl.shape[i] != 1 && impl.strides[i] != expected) return false;
-    expected *= impl.shape[i];
+    if (impl.shape[i] > 1 && impl.strides[i] != expected) return false;
+    expected *= std::max<int64_t>(impl.shape[i], 1);
   }
   return true;
 }
