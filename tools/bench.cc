@@ -93,7 +93,7 @@ double measure_sgemm_gflops(int64_t size, int threads, int runs) {
   auto sgemm = [&] {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
   };
-  // attend links Debian's single-threaded OpenBLAS and runs it on its own threads over a fixed
+  // attend links Debian's single-threaded BLIS and runs it on its own threads over a fixed
   // grid of tiles (see CMakeLists.txt), so one cblas_sgemm call uses one core. The roof is the
   // faster of that call and the same sgemm spread over `threads` threads by attend::matmul.
   sgemm();  // warm-up: page faults
@@ -385,7 +385,7 @@ nlohmann::ordered_json row_json(const BenchRow& row) {
 std::string text_header(const Roofline& r, const BenchOptions& o) {
   std::string text;
   text += fmt::format("attend bench attention: float32, B=1, H=8, {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");
-  text += fmt::format("roof: OpenBLAS sgemm {}^3 on every thread {:.1f} GFLOP/s; memcpy {} MB {:.1f} GB/s (read + write)\n",
+  text += fmt::format("roof: BLAS sgemm {}^3 on every thread {:.1f} GFLOP/s; memcpy {} MB {:.1f} GB/s (read + write)\n",
                       r.sgemm_size, r.sgemm_gflops, r.copy_bytes >> 20, r.copy_gbps);
   text += fmt::format(
       "ms: median of >= {} timed runs after a warm-up; GFLOP/s counts allowed (i, j) pairs only;\n"

@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include <cblas.h>
 
 #include "attend/core/error.h"
 
@@ -116,8 +115,6 @@ class ThreadPool {
 
 ThreadPool& pool() {
   static ThreadPool instance([] {
-    // BLAS is called from inside parallel_for, one thread each (see matmul.cc).
-    openblas_set_num_threads(1);
     return default_thread_count();
   }());
   return instance;

@@ -16,7 +16,7 @@ namespace attend::kernels {
 
 // Rows of queries and keys per tile. 64 x 256 keeps a tile of scores (64 KB) and the K/V tiles
 // (64 KB each at D = 64) within the 512 KB L2 of the machine these were tuned on, and gives
-// OpenBLAS matrices large enough to run near its peak.
+// BLAS matrices large enough to run near its peak.
 constexpr int64_t kQueryBlock = 64;
 constexpr int64_t kKeyBlock = 256;
 

@@ -5,9 +5,8 @@
 // call, in an order fixed by the element's index (never by a reduction across chunks).
 //
 // Thread count: ATTEND_NUM_THREADS when set, else the number of cores; set_num_threads() at
-// run time. OpenBLAS runs with one thread and is called from inside parallel_for bodies on a
-// fixed grid of tiles (OpenBLAS's own threading changes results with the thread count), so the
-// two pools never oversubscribe the cores.
+// run time. BLAS (single-threaded BLIS) is called from inside parallel_for bodies on a fixed grid
+// of tiles, so there is one pool of threads and results do not depend on its size.
 #pragma once
 
 #include <cstdint>

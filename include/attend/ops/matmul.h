@@ -1,4 +1,4 @@
-// Matrix products through BLAS (OpenBLAS sgemm/dgemm).
+// Matrix products through BLAS (sgemm/dgemm of single-threaded BLIS, on attend's threads).
 #pragma once
 
 #include "attend/core/tensor.h"
