@@ -5,24 +5,10 @@
 #include <functional>
 
 #include "attend/attend.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 const auto a23 = Tensor32::ones({2, 3});
 const auto a43 = Tensor32::ones({4, 3});

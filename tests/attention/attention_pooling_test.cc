@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "harness/op_harness.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
@@ -229,21 +230,6 @@ TEST(AttentionPooling, ModuleRegistersItsParametersAndCallsTheFunctionalForm) {
 }
 
 // ---- misuse ----
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 TEST(AttentionPoolingMisuse, InputOfRankTwo) {
   expect_error<ShapeError>([] { learned_query_pooling(Tensor32::ones({3, 4}), Tensor32::ones({4})); },

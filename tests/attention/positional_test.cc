@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/op_harness.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
@@ -22,21 +23,6 @@ using testing::make_case;
 // The element type T of a harness input list std::vector<Tensor<T>>.
 template <typename Inputs>
 using ElementOf = typename std::decay_t<Inputs>::value_type::value_type;
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
   ASSERT_EQ(actual.size(), expected.size());

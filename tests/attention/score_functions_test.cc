@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "harness/op_harness.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
@@ -322,21 +323,6 @@ TEST(ScoreFunctionModules, BackwardReachesEveryParameter) {
 }
 
 // ---- misuse: the exception type and the offending shapes in the message ----
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 TEST(ScoreFunctionsMisuse, DotFeatureSizesDiffer) {
   expect_error<ShapeError>([] { dot_scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 6})); },

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "harness/op_harness.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
@@ -359,21 +360,6 @@ TEST(ScoredAttention, RegistersTheScoreFunctionAsAChildModule) {
 }
 
 // ---- misuse ----
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 // Returns scores of the wrong shape: the module must notice.
 class TransposedScore : public nn::ScoreFunction<float> {

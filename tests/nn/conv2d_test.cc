@@ -8,27 +8,13 @@
 #include "attend/nn/conv2d.h"
 #include "harness/module_gradcheck.h"
 #include "harness/op_harness.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
 
 using testing::InputSpec;
 using testing::make_case;
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 // The definition, in float64 loops: out[b, o, oh, ow] = bias[o] + sum_{c, i, j} w[o, c, i, j] x[b, c, ih, iw].
 Tensor64 conv2d_reference(const Tensor64& x, const Tensor64& w, const Tensor64& bias, Size2d stride, Size2d padding) {

@@ -8,27 +8,13 @@
 
 #include "attend/nn/pooling.h"
 #include "harness/op_harness.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
 
 using testing::InputSpec;
 using testing::make_case;
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 struct PoolCase {
   Shape input;  // (B, C, H, W)

@@ -9,6 +9,7 @@
 
 #include "attend/core/error.h"
 #include "attend/train/lr_schedule.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
@@ -16,21 +17,6 @@ namespace {
 using train::ConstantSchedule;
 using train::WarmupCosineSchedule;
 using train::WarmupInverseSqrtSchedule;
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 TEST(LrSchedule, Constant) {
   const ConstantSchedule schedule(3e-4);

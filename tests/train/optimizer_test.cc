@@ -20,6 +20,7 @@
 #include "attend/ops/matmul.h"
 #include "attend/ops/reduction.h"
 #include "attend/train/optimizer.h"
+#include "harness/expect_error.h"
 
 namespace attend {
 namespace {
@@ -32,21 +33,6 @@ using train::NamedTensors;
 using train::Optimizer;
 using train::Sgd;
 using train::SgdOptions;
-
-template <typename E>
-void expect_error(const std::function<void()>& call, const std::vector<std::string>& fragments) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one mentioning " << fragments.front();
-  } catch (const E& e) {
-    const std::string message = e.what();
-    for (const auto& fragment : fragments) {
-      EXPECT_NE(message.find(fragment), std::string::npos) << "message '" << message << "' lacks '" << fragment << "'";
-    }
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-  }
-}
 
 // ---- fixtures: two parameters, "w" (2, 3) and "b" (3), and a fixed gradient sequence ----
 
