@@ -1,5 +1,6 @@
 #include "train_command.h"
 
+#include <cstdio>
 #include <memory>
 #include <sstream>
 
@@ -30,6 +31,7 @@ int run_g2p(const G2PArguments& args) {
   fmt::print("model: encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads\n", model.parameter_count(),
              args.options.model.model_dim, args.options.model.encoder_layers, args.options.model.decoder_layers,
              args.options.model.num_heads);
+  std::fflush(stdout);  // before the progress lines on stderr
   const train::G2PTrainingResult result = train::train_g2p(model, dictionary, args.options);
   fmt::print("trained {} steps in {:.0f} s ({:.0f} target tokens/s)\n", result.steps, result.seconds,
              result.target_tokens_per_second);
