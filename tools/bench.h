@@ -1,7 +1,8 @@
 // `attend bench attention`: how fast scaled_dot_product_attention runs, set against what this
 // machine can do, measured in the same process with the same thread count:
 //
-//   compute roof  OpenBLAS sgemm, size^3 (GFLOP/s)
+//   compute roof  sgemm, size^3 (GFLOP/s): the faster of one cblas_sgemm call and
+//                 attend::matmul spreading it over the threads
 //   memory roof   memcpy of a buffer far larger than the caches (GB/s, read + write), the
 //                 best of one thread and all of them
 //

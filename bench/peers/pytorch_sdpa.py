@@ -159,7 +159,7 @@ def main():
         return
 
     print(f"PyTorch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}) vs attend, "
-          f"float32, B=1, H=8, {args.threads} thread(s); OpenBLAS sgemm {sgemm:.1f} GFLOP/s")
+          f"float32, B=1, H=8, {args.threads} thread(s); attend's sgemm roof {sgemm:.1f} GFLOP/s")
     print("ms: median of >= {} runs after a warm-up; x PyTorch: attend GFLOP/s / PyTorch GFLOP/s (> 1: attend "
           "faster)".format(args.repeats))
     if load_average >= 0.5:
