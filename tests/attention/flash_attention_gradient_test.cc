@@ -10,6 +10,8 @@
 namespace attend {
 namespace {
 
+using testing::as_double;
+
 double rms_difference(const std::vector<double>& a, const std::vector<double>& b, double* rms) {
   double error = 0, norm = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -18,13 +20,6 @@ double rms_difference(const std::vector<double>& a, const std::vector<double>& b
   }
   *rms = a.empty() ? 0 : std::sqrt(norm / a.size());
   return a.empty() ? 0 : std::sqrt(error / a.size());
-}
-
-template <typename T>
-std::vector<double> as_double(const Tensor<T>& t) {
-  std::vector<double> out;
-  for (T v : t.to_vector()) out.push_back(static_cast<double>(v));
-  return out;
 }
 
 struct Gradients {

@@ -10,6 +10,8 @@
 namespace attend {
 namespace {
 
+using testing::as_double;
+
 double rms(const std::vector<double>& a, const std::vector<double>& b) {
   double e = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -17,13 +19,6 @@ double rms(const std::vector<double>& a, const std::vector<double>& b) {
     if (!std::isnan(a[i]) && a[i] != b[i]) e += (a[i] - b[i]) * (a[i] - b[i]);
   }
   return a.empty() ? 0 : std::sqrt(e / a.size());
-}
-
-template <typename T>
-std::vector<double> as_double(const Tensor<T>& t) {
-  std::vector<double> out;
-  for (T v : t.to_vector()) out.push_back(static_cast<double>(v));
-  return out;
 }
 
 TEST(FlashDecode, EveryFeatureMatchesFloat64WithinTwiceTheReferencePathError) {

@@ -12,6 +12,8 @@
 namespace attend {
 namespace {
 
+using testing::as_double;
+
 struct Config {
   int64_t B, H, Hkv, N, M, D, Dv;
   AttentionOptions<float> options;  // masks filled in float; converted for double
@@ -107,13 +109,6 @@ bool rms_error(const std::vector<double>& x, const std::vector<double>& ref, dou
   *error = ref.empty() ? 0 : std::sqrt(sum / ref.size());
   *ref_rms = ref.empty() ? 0 : std::sqrt(norm / ref.size());
   return true;
-}
-
-template <typename T>
-std::vector<double> as_double(const Tensor<T>& t) {
-  std::vector<double> out;
-  for (T v : t.to_vector()) out.push_back(static_cast<double>(v));
-  return out;
 }
 
 TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Error) {

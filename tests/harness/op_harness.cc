@@ -30,13 +30,6 @@ std::vector<Tensor<double>> make_inputs(const OpCase& op, uint64_t seed) {
 }
 
 template <typename T>
-std::vector<double> values(const Tensor<T>& t) {
-  std::vector<double> out;
-  for (T v : t.to_vector()) out.push_back(static_cast<double>(v));
-  return out;
-}
-
-template <typename T>
 std::vector<Tensor<T>> converted(const std::vector<Tensor<double>>& inputs) {
   std::vector<Tensor<T>> out;
   for (const auto& x : inputs) out.push_back(x.cast<T>());
@@ -70,7 +63,7 @@ std::pair<Tensor<T>, std::vector<Tensor<T>>> forward_backward(const OpCase& op, 
 }
 
 double dot(const Tensor<double>& a, const Tensor<double>& b) {
-  const std::vector<double> va = values(a), vb = values(b);
+  const std::vector<double> va = as_double(a), vb = as_double(b);
   double total = 0;
   for (size_t i = 0; i < va.size(); ++i) total += va[i] * vb[i];
   return total;
@@ -131,7 +124,7 @@ CheckResult check_forward(const OpCase& op, uint64_t seed) {
                                shape_string(out64.shape()))};
   }
   bool mismatch = false;
-  const double nmse = normalized_mse(values(out32), values(out64), &mismatch);
+  const double nmse = normalized_mse(as_double(out32), as_double(out64), &mismatch);
   if (mismatch) return {false, "forward: NaN/Inf positions differ between float32 and float64"};
   if (!(nmse <= op.max_nmse)) {
     return {false, fmt::format("forward: NMSE float32 vs float64 = {:.3e} > threshold {:.1e}", nmse, op.max_nmse)};
@@ -156,7 +149,7 @@ CheckResult check_gradients(const OpCase& op, uint64_t seed) {
   size_t grad_index = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!op.inputs[i].differentiable) continue;
-    const std::vector<double> a = values(analytic[grad_index++]);
+    const std::vector<double> a = as_double(analytic[grad_index++]);
     Tensor<double> x = inputs[i];  // a leaf; perturbed in place
     std::vector<double> numeric(x.numel());
     double scale = 1;
@@ -202,12 +195,12 @@ CheckResult check_noncontiguous(const OpCase& op, uint64_t seed) {
   auto [out_c, grads_c] = forward_backward<double>(op, inputs, weights);
   auto [out_s, grads_s] = forward_backward<double>(op, strided, weights);
   bool mismatch = false;
-  const double nmse = normalized_mse(values(out_s), values(out_c), &mismatch);
+  const double nmse = normalized_mse(as_double(out_s), as_double(out_c), &mismatch);
   if (mismatch || !(nmse <= 1e-24)) {
     return {false, fmt::format("non-contiguous: output differs from the contiguous run (NMSE {:.3e})", nmse)};
   }
   for (size_t i = 0; i < grads_c.size(); ++i) {
-    const double g_nmse = normalized_mse(values(grads_s[i]), values(grads_c[i]), &mismatch);
+    const double g_nmse = normalized_mse(as_double(grads_s[i]), as_double(grads_c[i]), &mismatch);
     if (mismatch || !(g_nmse <= 1e-24)) {
       return {false, fmt::format("non-contiguous: gradient {} differs from the contiguous run (NMSE {:.3e})", i, g_nmse)};
     }
@@ -228,8 +221,8 @@ CheckResult check_thread_invariance(const OpCase& op, uint64_t seed) {
     ThreadCountGuard guard(threads);
     auto [out, grads] = forward_backward<float>(op, converted<float>(inputs), weights);
     auto& run = runs[threads - 1];
-    run.push_back(values(out));
-    for (const auto& g : grads) run.push_back(values(g));
+    run.push_back(as_double(out));
+    for (const auto& g : grads) run.push_back(as_double(g));
   }
   for (size_t k = 0; k < runs[0].size(); ++k) {
     if (!bitwise_equal(runs[0][k], runs[1][k])) {

@@ -58,6 +58,14 @@ struct CheckResult {
   std::string message;  // what failed, with figures
 };
 
+// Every element of t, row-major, as double.
+template <typename T>
+std::vector<double> as_double(const Tensor<T>& t) {
+  std::vector<double> out;
+  for (T v : t.to_vector()) out.push_back(static_cast<double>(v));
+  return out;
+}
+
 // Normalized mean squared error sum((a - b)^2) / sum(b^2) over finite entries (absolute when b
 // is all zero); sets `mismatch` when NaN/Inf positions differ.
 double normalized_mse(const std::vector<double>& a, const std::vector<double>& b, bool* mismatch);
