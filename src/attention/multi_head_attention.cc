@@ -44,6 +44,7 @@ Tensor<T> split_heads(const Tensor<T>& x, int64_t heads, int64_t dim) {
 template <typename T>
 MultiHeadAttention<T>::MultiHeadAttention(const MultiHeadAttentionConfig& config, Generator& generator)
     : config_(resolve(config)), dropout_seeds_(generator.next_u64()) {
+  this->register_generator("dropout_seeds", dropout_seeds_);
   const auto& c = config_;
   query_ = this->register_module("query", std::make_shared<Linear<T>>(c.embed_dim, c.num_heads * c.head_dim, c.bias, generator));
   key_ = this->register_module("key", std::make_shared<Linear<T>>(c.key_dim, c.num_kv_heads * c.head_dim, c.bias, generator));

@@ -1,5 +1,7 @@
 #include "attend/core/random.h"
 
+#include <cstring>
+
 #include <cmath>
 
 #include <Random123/philox.h>
@@ -54,6 +56,26 @@ uint64_t Generator::uniform_int(uint64_t n) {
   uint64_t draw = next_u64();
   while (draw >= limit) draw = next_u64();
   return draw % n;
+}
+
+Generator::State Generator::state() const {
+  uint64_t spare_bits = 0;
+  std::memcpy(&spare_bits, &spare_normal_, sizeof spare_bits);
+  return {seed_, counter_, block_[0], block_[1], block_[2], block_[3], static_cast<uint64_t>(used_in_block_),
+          static_cast<uint64_t>(has_spare_normal_), spare_bits};
+}
+
+void Generator::set_state(const State& state) {
+  ATTEND_CHECK(state[6] <= 4 && state[7] <= 1 && state[2] <= UINT32_MAX && state[3] <= UINT32_MAX &&
+                   state[4] <= UINT32_MAX && state[5] <= UINT32_MAX,
+               ValueError, "Generator::set_state: not a generator state (block index {}, spare flag {})", state[6],
+               state[7]);
+  seed_ = state[0];
+  counter_ = state[1];
+  for (int i = 0; i < 4; ++i) block_[i] = static_cast<uint32_t>(state[2 + i]);
+  used_in_block_ = static_cast<int>(state[6]);
+  has_spare_normal_ = state[7] != 0;
+  std::memcpy(&spare_normal_, &state[8], sizeof spare_normal_);
 }
 
 }  // namespace attend

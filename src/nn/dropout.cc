@@ -8,6 +8,7 @@ namespace attend::nn {
 template <typename T>
 Dropout<T>::Dropout(double p, Generator& generator) : p_(p), seeds_(generator.next_u64()) {
   ATTEND_CHECK(p >= 0.0 && p < 1.0, ValueError, "Dropout: p must be in [0, 1), got {}", p);
+  this->register_generator("dropout_seeds", seeds_);
 }
 
 template <typename T>

@@ -51,6 +51,7 @@ template <typename T>
 FeedForward<T>::FeedForward(int64_t model_dim, int64_t hidden_dim, Activation activation, double dropout,
                             Generator& generator)
     : activation_(activation), dropout_(dropout), dropout_seeds_(generator.next_u64()) {
+  this->register_generator("dropout_seeds", dropout_seeds_);
   input_ = this->register_module("input", std::make_shared<Linear<T>>(model_dim, hidden_dim, true, generator));
   output_ = this->register_module("output", std::make_shared<Linear<T>>(hidden_dim, model_dim, true, generator));
 }
@@ -66,6 +67,7 @@ Tensor<T> FeedForward<T>::forward(const Tensor<T>& x) {
 template <typename T>
 TransformerEncoderLayer<T>::TransformerEncoderLayer(const TransformerLayerConfig& config, Generator& generator)
     : config_(resolve(config)), dropout_seeds_(generator.next_u64()) {
+  this->register_generator("dropout_seeds", dropout_seeds_);
   const auto& c = config_;
   self_attention_ = this->register_module("self_attention",
                                           std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));
@@ -97,6 +99,7 @@ Tensor<T> TransformerEncoderLayer<T>::forward(const Tensor<T>& x, const MaskTens
 template <typename T>
 TransformerDecoderLayer<T>::TransformerDecoderLayer(const TransformerLayerConfig& config, Generator& generator)
     : config_(resolve(config)), dropout_seeds_(generator.next_u64()) {
+  this->register_generator("dropout_seeds", dropout_seeds_);
   const auto& c = config_;
   self_attention_ = this->register_module("self_attention",
                                           std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));

@@ -30,7 +30,10 @@ Tensor<T> dropout(const Tensor<T>& x, double p, uint64_t seed, bool training) {
   const std::vector<uint8_t> keep = dropout_keep_mask(x.numel(), p, seed);
   Tensor<T> scale = Tensor<T>::empty(x.shape());  // 1/(1-p) where kept, 0 where dropped
   const T kept_scale = static_cast<T>(1.0 / (1.0 - p));
-  for (int64_t i = 0; i < x.numel(); ++i) scale.data()[i] = keep[i] ? kept_scale : T(0);
+  T* scale_data = scale.data();
+  parallel_for(x.numel(), 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) scale_data[i] = keep[i] ? kept_scale : T(0);
+  });
   // forward: out = x * scale;  the gradient is masked and scaled the same way (through mul)
   return mul(x, scale);
 }

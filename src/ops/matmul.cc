@@ -16,6 +16,9 @@ namespace {
 // packing is amortized over 2 * 128 * 512 * k flops, small enough to give two cores work.
 constexpr int64_t kTileRows = 128;
 constexpr int64_t kTileCols = 512;
+constexpr int64_t kMinTiles = 4;
+constexpr int64_t kMinTileRows = 32;
+constexpr int64_t kMinTileCols = 64;
 // Below this many flops a chunk is not worth waking a thread for.
 constexpr int64_t kMinFlopsPerChunk = 1 << 20;
 
@@ -101,20 +104,34 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   // whatever the thread count: OpenBLAS's own threading is not split-invariant (measured: a
   // 512^3 sgemm differs in the last bits between 1 and 2 threads), so BLAS runs with one thread
   // and threads come from parallel_for.
-  const int64_t row_blocks = (m + kTileRows - 1) / kTileRows;
-  const int64_t col_blocks = (n + kTileCols - 1) / kTileCols;
+  // Small outputs with a long inner dimension (weight gradients: (E, E') = X^T dY over many
+  // rows) would be one tile on one core; they get smaller tiles, down to kMinTile*, until there
+  // are kMinTiles of them. This also depends only on the shapes.
+  int64_t tile_rows = kTileRows, tile_cols = kTileCols;
+  const auto tile_count = [&] { return batches * ((m + tile_rows - 1) / tile_rows) * ((n + tile_cols - 1) / tile_cols); };
+  while (tile_count() < kMinTiles && (tile_rows > kMinTileRows || tile_cols > kMinTileCols)) {
+    if (tile_cols > kMinTileCols && (tile_cols >= 2 * tile_rows || tile_rows <= kMinTileRows) && n > tile_cols / 2) {
+      tile_cols /= 2;
+    } else if (tile_rows > kMinTileRows && m > tile_rows / 2) {
+      tile_rows /= 2;
+    } else {
+      break;
+    }
+  }
+  const int64_t row_blocks = (m + tile_rows - 1) / tile_rows;
+  const int64_t col_blocks = (n + tile_cols - 1) / tile_cols;
   const int64_t tiles = batches * row_blocks * col_blocks;
-  const int64_t flops_per_tile = 2 * std::min(m, kTileRows) * std::min(n, kTileCols) * k;
+  const int64_t flops_per_tile = 2 * std::min(m, tile_rows) * std::min(n, tile_cols) * k;
   const int64_t grain = std::max<int64_t>(1, kMinFlopsPerChunk / std::max<int64_t>(flops_per_tile, 1));
   const int64_t a_row_step = op_a.transpose == CblasNoTrans ? op_a.leading_dimension : 1;
   const int64_t b_col_step = op_b.transpose == CblasNoTrans ? 1 : op_b.leading_dimension;
   parallel_for(tiles, grain, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t i = t / (row_blocks * col_blocks);
-      const int64_t row0 = (t / col_blocks % row_blocks) * kTileRows;
-      const int64_t col0 = (t % col_blocks) * kTileCols;
-      const int64_t rows = std::min(kTileRows, m - row0);
-      const int64_t cols = std::min(kTileCols, n - col0);
+      const int64_t row0 = (t / col_blocks % row_blocks) * tile_rows;
+      const int64_t col0 = (t % col_blocks) * tile_cols;
+      const int64_t rows = std::min(tile_rows, m - row0);
+      const int64_t cols = std::min(tile_cols, n - col0);
       gemm(op_a.transpose, op_b.transpose, rows, cols, k, a.data() + offset_a[i] + row0 * a_row_step,
            op_a.leading_dimension, b.data() + offset_b[i] + col0 * b_col_step, op_b.leading_dimension,
            out.data() + i * m * n + row0 * n + col0, n);

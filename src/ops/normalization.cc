@@ -1,6 +1,7 @@
 #include "attend/ops/normalization.h"
 
 #include <cmath>
+#include <vector>
 
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
@@ -32,6 +33,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
   Tensor<T> normalized = Tensor<T>::empty(x.shape());               // x_hat, (rows, d)
   Tensor<T> inverse_std = Tensor<T>::empty({rows});                 // (rows)
   const T* in = input.data();
+  const T* gamma = w.data();
+  const T* beta = b.data();
+  T* out_data = out.data();
+  T* xhat_data = normalized.data();
+  T* rstd_data = inverse_std.data();
   parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = in + r * d;
@@ -41,11 +47,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
       double squares = 0.0;
       for (int64_t i = 0; i < d; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
       const double rstd = 1.0 / std::sqrt(squares / d + eps);
-      inverse_std.data()[r] = static_cast<T>(rstd);
+      rstd_data[r] = static_cast<T>(rstd);
       for (int64_t i = 0; i < d; ++i) {
         const T xhat = static_cast<T>((xr[i] - mu) * rstd);
-        normalized.data()[r * d + i] = xhat;
-        out.data()[r * d + i] = xhat * w.data()[i] + b.data()[i];
+        xhat_data[r * d + i] = xhat;
+        out_data[r * d + i] = xhat * gamma[i] + beta[i];
       }
     }
   });
@@ -56,24 +62,27 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
     const Tensor<T> dy = g.contiguous();                            // (rows, d)
     const T* gy = dy.data();
     const T* xhat = normalized.data();
+    const T* gamma = w.data();
+    const T* rstd_data = inverse_std.data();
     // forward: y = xhat * w + b, xhat = (x - mu) * rstd
     //   dxhat = dy * w
     //   dx    = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
     Tensor<T> dx = Tensor<T>::empty(normalized.shape());
+    T* dx_data = dx.data();
     parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         double mean_dxhat = 0.0, mean_dxhat_xhat = 0.0;
         for (int64_t i = 0; i < d; ++i) {
-          const double dxhat = static_cast<double>(gy[r * d + i]) * w.data()[i];
+          const double dxhat = static_cast<double>(gy[r * d + i]) * gamma[i];
           mean_dxhat += dxhat;
           mean_dxhat_xhat += dxhat * xhat[r * d + i];
         }
         mean_dxhat /= d;
         mean_dxhat_xhat /= d;
-        const double rstd = inverse_std.data()[r];
+        const double rstd = rstd_data[r];
         for (int64_t i = 0; i < d; ++i) {
-          const double dxhat = static_cast<double>(gy[r * d + i]) * w.data()[i];
-          dx.data()[r * d + i] = static_cast<T>(rstd * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat));
+          const double dxhat = static_cast<double>(gy[r * d + i]) * gamma[i];
+          dx_data[r * d + i] = static_cast<T>(rstd * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat));
         }
       }
     });
@@ -82,15 +91,23 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
     if (has_w || has_b) {
       dw = Tensor<T>::empty(w.shape());
       db = Tensor<T>::empty(w.shape());
-      parallel_for(d, 64, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          double sum_w = 0.0, sum_b = 0.0;
-          for (int64_t r = 0; r < rows; ++r) {
-            sum_w += static_cast<double>(gy[r * d + i]) * xhat[r * d + i];
-            sum_b += gy[r * d + i];
+      T* dw_data = dw.data();
+      T* db_data = db.data();
+      // Columns split across threads; within a block of columns the rows are walked in order,
+      // so each column's sum has the same order for any thread count.
+      parallel_for(d, 16, [&](int64_t begin, int64_t end) {
+        std::vector<double> sum_w(end - begin, 0.0), sum_b(end - begin, 0.0);
+        for (int64_t r = 0; r < rows; ++r) {
+          const T* gy_row = gy + r * d;
+          const T* xhat_row = xhat + r * d;
+          for (int64_t i = begin; i < end; ++i) {
+            sum_w[i - begin] += static_cast<double>(gy_row[i]) * xhat_row[i];
+            sum_b[i - begin] += gy_row[i];
           }
-          dw.data()[i] = static_cast<T>(sum_w);
-          db.data()[i] = static_cast<T>(sum_b);
+        }
+        for (int64_t i = begin; i < end; ++i) {
+          dw_data[i] = static_cast<T>(sum_w[i - begin]);
+          db_data[i] = static_cast<T>(sum_b[i - begin]);
         }
       });
     }

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -12,35 +10,77 @@
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
-#include "attend/train/progress.h"
+#include "attend/train/trainer.h"
 
 namespace attend::train {
-namespace {
 
 using models::Vocabulary;
 
-struct Example {
-  std::vector<int64_t> source;   // letters + </s>
-  std::vector<int64_t> phonemes;  // without markers
-};
-
-std::vector<Example> make_examples(const std::vector<data::DictionaryEntry>& entries, const Vocabulary& letters,
-                                   const Vocabulary& phonemes) {
-  std::vector<Example> examples;
+G2PBatches::G2PBatches(const std::vector<data::DictionaryEntry>& entries, int64_t batch_size, uint64_t seed)
+    : batch_size_(batch_size), seed_(seed) {
+  ATTEND_CHECK(batch_size >= 1, ValueError, "train g2p: batch size must be >= 1, got {}", batch_size);
+  const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
   for (const auto& entry : entries) {
     const std::vector<int64_t> source = models::encode_word(letters, entry.word);
     for (const auto& pronunciation : entry.pronunciations) {
-      Example example{source, {}};
-      for (const auto& p : pronunciation) example.phonemes.push_back(phonemes.id(p));
-      examples.push_back(std::move(example));
+      std::vector<int64_t> ids;
+      for (const auto& p : pronunciation) ids.push_back(phonemes.id(p));
+      sources_.push_back(source);
+      phonemes_.push_back(std::move(ids));
     }
   }
-  return examples;
+  ATTEND_CHECK(!sources_.empty(), ValueError, "train g2p: the training split is empty");
 }
 
-}  // namespace
+const std::vector<int64_t>& G2PBatches::epoch_order(int64_t epoch) {
+  if (epoch == cached_epoch_) return cached_order_;
+  const int64_t n = examples();
+  Generator shuffle(seed_ ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(epoch + 1)));
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  for (int64_t i = n - 1; i > 0; --i) std::swap(order[i], order[shuffle.uniform_int(i + 1)]);
+  // Chunks of 32 batches sorted by length: batches of similar words waste little on padding.
+  const int64_t chunk = 32 * batch_size_;
+  const auto length = [&](int64_t i) { return sources_[i].size() + phonemes_[i].size(); };
+  for (int64_t begin = 0; begin < n; begin += chunk) {
+    std::stable_sort(order.begin() + begin, order.begin() + std::min(n, begin + chunk),
+                     [&](int64_t x, int64_t y) { return length(x) < length(y); });
+  }
+  // Then the batches in a random order, so that lengths do not rise and fall with the chunks.
+  const int64_t batches = (n + batch_size_ - 1) / batch_size_;
+  std::vector<int64_t> batch_order(batches);
+  for (int64_t i = 0; i < batches; ++i) batch_order[i] = i;
+  for (int64_t i = batches - 1; i > 0; --i) std::swap(batch_order[i], batch_order[shuffle.uniform_int(i + 1)]);
+  cached_order_.clear();
+  for (int64_t b : batch_order) {
+    for (int64_t i = b * batch_size_; i < std::min(n, (b + 1) * batch_size_); ++i) cached_order_.push_back(order[i]);
+  }
+  cached_epoch_ = epoch;
+  return cached_order_;
+}
 
-G2PMetrics evaluate_g2p(models::G2PTransformer<float>& model, const std::vector<data::DictionaryEntry>& entries,
+G2PBatches::Batch G2PBatches::batch(int64_t step) {
+  const int64_t n = examples();
+  std::vector<std::vector<int64_t>> sources, inputs, outputs;
+  Batch batch;
+  for (int64_t b = 0; b < batch_size_; ++b) {
+    const int64_t position = step * batch_size_ + b;
+    const int64_t example = epoch_order(position / n)[position % n];
+    sources.push_back(sources_[example]);
+    std::vector<int64_t> in = {Vocabulary::kStart}, out = phonemes_[example];
+    in.insert(in.end(), phonemes_[example].begin(), phonemes_[example].end());
+    out.push_back(Vocabulary::kEnd);
+    batch.target_tokens += static_cast<int64_t>(out.size());
+    inputs.push_back(std::move(in));
+    outputs.push_back(std::move(out));
+  }
+  batch.source = models::pad_batch(sources);
+  batch.target_in = models::pad_batch(inputs);
+  batch.target_out = models::pad_batch(outputs);
+  return batch;
+}
+
+G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::DictionaryEntry>& entries,
                         int64_t beam_size, int64_t max_words) {
   const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
   const size_t count = max_words > 0 ? std::min<size_t>(entries.size(), static_cast<size_t>(max_words)) : entries.size();
@@ -52,11 +92,11 @@ G2PMetrics evaluate_g2p(models::G2PTransformer<float>& model, const std::vector<
     if (beam_size <= 1) {
       std::vector<std::vector<int64_t>> sources;
       for (size_t i = begin; i < end; ++i) sources.push_back(models::encode_word(letters, entries[i].word));
-      hypotheses = model.greedy_decode(models::pad_batch(sources), model.config().max_length);
+      hypotheses = model.greedy_decode(models::pad_batch(sources), model.max_length());
     } else {
       for (size_t i = begin; i < end; ++i) {
         hypotheses.push_back(model.beam_search(models::pad_batch({models::encode_word(letters, entries[i].word)}), beam_size,
-                                               model.config().max_length));
+                                               model.max_length()));
       }
     }
     for (size_t i = begin; i < end; ++i) {
@@ -82,19 +122,11 @@ G2PMetrics evaluate_g2p(models::G2PTransformer<float>& model, const std::vector<
   return metrics;
 }
 
-G2PTrainingResult train_g2p(models::G2PTransformer<float>& model, const data::PronouncingDictionary& dictionary,
+G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::PronouncingDictionary& dictionary,
                             const G2PTrainingOptions& o) {
   ATTEND_CHECK(o.steps >= 1 && o.batch_size >= 1, ValueError, "train g2p: steps ({}) and batch size ({}) must be >= 1",
                o.steps, o.batch_size);
-  const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
-  const std::vector<Example> examples = make_examples(dictionary.train, letters, phonemes);
-  ATTEND_CHECK(!examples.empty(), ValueError, "train g2p: the training split is empty");
-  std::ofstream metrics_file;
-  if (!o.out_dir.empty()) {
-    std::filesystem::create_directories(o.out_dir);
-    metrics_file.open(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
-    ATTEND_CHECK(metrics_file.good(), ValueError, "train g2p: cannot write metrics to '{}'", o.out_dir);
-  }
+  G2PBatches batches(dictionary.train, o.batch_size, o.seed);
 
   AdamWOptions adam;
   adam.learning_rate = o.learning_rate;
@@ -102,82 +134,62 @@ G2PTrainingResult train_g2p(models::G2PTransformer<float>& model, const data::Pr
   adam.weight_decay = o.weight_decay;
   AdamW<float> optimizer(model.named_parameters(), adam);
   const WarmupInverseSqrtSchedule schedule(o.learning_rate, o.warmup_steps);
-  Generator shuffle(o.seed);
-  std::vector<size_t> order(examples.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  size_t cursor = order.size();  // reshuffle before the first batch
+
+  TrainerOptions trainer_options;
+  trainer_options.steps = o.steps;
+  trainer_options.eval_every = o.eval_every;
+  trainer_options.time_limit_seconds = o.time_limit_seconds;
+  trainer_options.clip_norm = o.clip_norm;
+  trainer_options.out_dir = o.out_dir;
+  trainer_options.overwrite = o.overwrite;
+  trainer_options.resume_from = o.resume_from;
+  trainer_options.best_metric = "dev_wer";
+  trainer_options.items_name = "tok";
+  trainer_options.metadata = o.metadata;
+  trainer_options.quiet = o.quiet;
+  Trainer trainer(model, optimizer, trainer_options);
+  trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
 
   CrossEntropyOptions loss_options;
   loss_options.ignore_index = Vocabulary::kPad;
   loss_options.label_smoothing = o.label_smoothing;
-  ProgressBar progress(o.steps);
-  G2PTrainingResult result;
-  result.parameters = model.parameter_count();
-  int64_t target_tokens = 0;
-  double running_loss = 0;
-  model.train();
-  int64_t step = 0;
-  for (; step < o.steps; ++step) {
-    std::vector<std::vector<int64_t>> sources, inputs, outputs;
-    for (int64_t b = 0; b < o.batch_size; ++b) {
-      if (cursor == order.size()) {
-        for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[shuffle.uniform_int(i + 1)]);
-        cursor = 0;
-      }
-      const Example& e = examples[order[cursor++]];
-      sources.push_back(e.source);
-      std::vector<int64_t> in = {Vocabulary::kStart}, out = e.phonemes;
-      in.insert(in.end(), e.phonemes.begin(), e.phonemes.end());
-      out.push_back(Vocabulary::kEnd);
-      target_tokens += static_cast<int64_t>(out.size());
-      inputs.push_back(std::move(in));
-      outputs.push_back(std::move(out));
-    }
-    optimizer.set_learning_rate(schedule.learning_rate(step));
-    const Tensor<float> logits = model.forward(models::pad_batch(sources), models::pad_batch(inputs));  // (B, T, V)
-    const Tensor<float> loss = cross_entropy(logits, models::pad_batch(outputs), loss_options);
-    optimizer.zero_grad();
-    loss.backward();
-    if (o.clip_norm > 0) clip_grad_norm(optimizer.parameters(), o.clip_norm);
-    optimizer.step();
-    running_loss = step == 0 ? loss.item() : 0.98 * running_loss + 0.02 * loss.item();
-    progress.update(step + 1, running_loss, target_tokens);
+  const auto batch_loss = [&](int64_t step) {
+    const G2PBatches::Batch batch = batches.batch(step);
+    const Tensor<float> logits = model.forward(batch.source, batch.target_in);  // (B, T, V)
+    return BatchLoss{cross_entropy(logits, batch.target_out, loss_options), batch.target_tokens};
+  };
+  // Every evaluation decodes the same dev words greedily, so that they compare for the best model.
+  const auto evaluate = [&]() -> Metrics {
+    const G2PMetrics dev = evaluate_g2p(model, dictionary.dev, 1, o.eval_words);
+    return {{"dev_per", dev.phoneme_error_rate}, {"dev_wer", dev.word_error_rate}, {"dev_words", double(dev.words)}};
+  };
+  const TrainerResult trained = trainer.run(batch_loss, evaluate);
 
-    const bool last = step + 1 == o.steps;
-    const bool out_of_time = o.time_limit_seconds > 0 && progress.elapsed_seconds() > o.time_limit_seconds;
-    if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last || out_of_time) {
-      const G2PMetrics dev = evaluate_g2p(model, dictionary.dev, 1, last || out_of_time ? 0 : o.eval_words);
-      model.train();
-      result.dev = dev;
-      if (metrics_file.is_open()) {
-        metrics_file << fmt::format(
-            "{{\"step\": {}, \"loss\": {:.6f}, \"learning_rate\": {:.6g}, \"dev_per\": {:.6f}, \"dev_wer\": {:.6f}, "
-            "\"dev_words\": {}, \"seconds\": {:.1f}}}\n",
-            step + 1, running_loss, optimizer.learning_rate(), dev.phoneme_error_rate, dev.word_error_rate, dev.words,
-            progress.elapsed_seconds());
-        metrics_file.flush();
-      }
-      fmt::print(stderr, "\nstep {}: dev PER {:.2f}% WER {:.2f}% ({} words)\n", step + 1, 100 * dev.phoneme_error_rate,
-                 100 * dev.word_error_rate, dev.words);
+  const auto to_metrics = [](const Metrics& m) {
+    G2PMetrics out;
+    for (const auto& [name, value] : m) {
+      if (name == "dev_per") out.phoneme_error_rate = value;
+      if (name == "dev_wer") out.word_error_rate = value;
+      if (name == "dev_words") out.words = static_cast<int64_t>(value);
     }
-    if (out_of_time) {
-      ++step;
-      break;
-    }
-  }
-  progress.finish();
-  model.eval();
-  result.steps = step;
-  result.seconds = progress.elapsed_seconds();
-  result.target_tokens_per_second = result.seconds > 0 ? target_tokens / result.seconds : 0;
+    return out;
+  };
+  G2PTrainingResult result;
+  result.dev = to_metrics(trained.last);
+  result.best_dev = to_metrics(trained.best);
+  result.best_step = trained.best_step;
+  result.steps = trained.steps;
+  result.train_seconds = trained.train_seconds;
+  result.target_tokens_per_second = trained.items_per_second;
+  result.parameters = model.parameter_count();
   return result;
 }
 
-std::vector<std::string> pronounce(models::G2PTransformer<float>& model, const std::string& word, int64_t beam_size) {
+std::vector<std::string> pronounce(models::G2PModel<float>& model, const std::string& word, int64_t beam_size) {
   const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
   const IndexTensor source = models::pad_batch({models::encode_word(letters, word)});
-  const std::vector<int64_t> ids = beam_size > 1 ? model.beam_search(source, beam_size, model.config().max_length)
-                                                 : model.greedy_decode(source, model.config().max_length)[0];
+  const std::vector<int64_t> ids = beam_size > 1 ? model.beam_search(source, beam_size, model.max_length())
+                                                 : model.greedy_decode(source, model.max_length())[0];
   std::vector<std::string> out;
   for (int64_t id : ids) out.push_back(phonemes.symbol(id));
   return out;

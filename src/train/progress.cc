@@ -21,15 +21,15 @@ ProgressBar::ProgressBar(int64_t total_steps, std::FILE* stream, int64_t plain_e
       start_(std::chrono::steady_clock::now()) {}
 
 double ProgressBar::elapsed_seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count() - excluded_seconds_;
 }
 
 void ProgressBar::update(int64_t step, double loss, int64_t items_done, const std::string& extra) {
   if (!terminal_ && step % plain_every_ != 0 && step != total_) return;
   const double elapsed = elapsed_seconds();
   const double rate = elapsed > 0 ? items_done / elapsed : 0;
-  const double eta = step > 0 ? elapsed * (total_ - step) / step : 0;
-  const std::string text = fmt::format("step {}/{} loss {:.4f} {:.0f} tok/s elapsed {} ETA {}{}", step, total_, loss, rate,
+  const double eta = step > first_step_ ? elapsed * (total_ - step) / (step - first_step_) : 0;
+  const std::string text = fmt::format("step {}/{} loss {:.4f} {:.0f} {}/s elapsed {} ETA {}{}", step, total_, loss, rate, unit_,
                                        format_duration(elapsed), format_duration(eta), extra.empty() ? "" : " " + extra);
   if (terminal_) {
     const int width = 24;

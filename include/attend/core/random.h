@@ -34,6 +34,14 @@ class Generator {
   // Uniform integer in [0, n); n >= 1.
   uint64_t uniform_int(uint64_t n);
 
+  // The complete state (seed, counter, the current block and the spare normal), so that a
+  // checkpoint can resume a stream exactly where it stopped.
+  static constexpr int kStateWords = 9;
+  using State = std::array<uint64_t, kStateWords>;
+  State state() const;
+  // Throws ValueError for a state no generator can be in (e.g. a block index above 4).
+  void set_state(const State& state);
+
  private:
   uint64_t seed_;
   uint64_t counter_ = 0;

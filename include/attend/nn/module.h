@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attend/core/error.h"
+#include "attend/core/random.h"
 #include "attend/core/tensor.h"
 
 namespace attend::nn {
@@ -50,6 +51,21 @@ class Module {
     for (auto& parameter : parameters()) parameter.zero_grad();
   }
 
+  // The random streams (dropout seeds) of this module and its children, named like parameters.
+  // A training checkpoint saves their states so that a resumed run draws the same masks.
+  std::vector<std::pair<std::string, Generator*>> named_generators() const {
+    std::vector<std::pair<std::string, Generator*>> all = generators_;
+    for (const auto& [name, child] : children_) {
+      for (auto& [child_name, generator] : child->named_generators()) all.emplace_back(name + "." + child_name, generator);
+    }
+    return all;
+  }
+
+  Module() = default;
+  // Not copyable: registered generators point into the module itself.
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
  protected:
   // Registers a leaf that requires grad under `name`; returns it.
   Tensor<T> register_parameter(const std::string& name, Tensor<T> value) {
@@ -61,6 +77,9 @@ class Module {
     return value;
   }
 
+  // Registers a random stream owned by this module (a member, so it lives as long as the module).
+  void register_generator(const std::string& name, Generator& generator) { generators_.emplace_back(name, &generator); }
+
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
     children_.emplace_back(name, module);
@@ -70,6 +89,7 @@ class Module {
  private:
   std::vector<std::pair<std::string, Tensor<T>>> parameters_;
   std::vector<std::pair<std::string, std::shared_ptr<Module<T>>>> children_;
+  std::vector<std::pair<std::string, Generator*>> generators_;
   bool training_ = true;
 };
 

@@ -8,13 +8,17 @@
 #include <vector>
 
 #include "attend/data/cmudict.h"
-#include "attend/models/g2p.h"
+#include "attend/io/safetensors.h"
+#include "attend/models/g2p_model.h"
 
 namespace attend::train {
 
 struct G2PTrainingOptions {
   std::string data_path;         // cmudict.dict; empty: data::default_cmudict_path()
-  std::string out_dir;           // metrics.jsonl and checkpoints; empty: none written
+  std::string out_dir;           // metrics.jsonl and checkpoints (train/trainer.h); empty: none written
+  bool overwrite = false;        // replace an earlier run's files in out_dir
+  std::string resume_from;       // continue from a checkpoint.safetensors
+  io::Metadata metadata;         // the model's description, stored in the checkpoints
   int64_t steps = 20000;         // optimizer steps
   int64_t batch_size = 64;       // words per step
   double learning_rate = 1e-3;   // peak, reached at the end of warm-up
@@ -24,9 +28,9 @@ struct G2PTrainingOptions {
   double weight_decay = 0.01;
   uint64_t seed = 1;
   int64_t eval_every = 2000;     // steps between dev evaluations (0: only at the end)
-  int64_t eval_words = 1000;     // dev words per evaluation (0: all)
+  int64_t eval_words = 0;        // dev words per evaluation, the same each time (0: all)
   double time_limit_seconds = 0;  // stop early once exceeded (0: none)
-  models::G2PConfig model;
+  bool quiet = false;            // no progress lines
 };
 
 struct G2PMetrics {
@@ -36,23 +40,52 @@ struct G2PMetrics {
 };
 
 struct G2PTrainingResult {
-  G2PMetrics dev;
+  G2PMetrics dev;                 // the last evaluation (all dev words)
+  G2PMetrics best_dev;            // the best evaluation, by WER (the model in model.safetensors)
+  int64_t best_step = 0;
   int64_t steps = 0;
-  double seconds = 0;
+  double train_seconds = 0;       // evaluations excluded
   double target_tokens_per_second = 0;
   int64_t parameters = 0;
 };
 
+// The training words as (source, phonemes) id pairs, one per pronunciation, and the order in
+// which the Trainer sees them: batch `step` holds positions [step B, (step + 1) B) of an endless
+// sequence of epochs. Each epoch is a seeded shuffle, cut into chunks of 32 batches, each chunk
+// sorted by length (less padding), and the batches of the epoch shuffled again. A pure
+// function of (seed, step), so that resumed runs see the same batches.
+class G2PBatches {
+ public:
+  G2PBatches(const std::vector<data::DictionaryEntry>& entries, int64_t batch_size, uint64_t seed);
+  struct Batch {
+    IndexTensor source;      // (B, S) letters + </s>, padded
+    IndexTensor target_in;   // (B, T) <s> + phonemes, padded
+    IndexTensor target_out;  // (B, T) phonemes + </s>, padded
+    int64_t target_tokens = 0;
+  };
+  Batch batch(int64_t step);
+  int64_t examples() const { return static_cast<int64_t>(sources_.size()); }
+
+ private:
+  const std::vector<int64_t>& epoch_order(int64_t epoch);
+  std::vector<std::vector<int64_t>> sources_, phonemes_;
+  int64_t batch_size_;
+  uint64_t seed_;
+  int64_t cached_epoch_ = -1;
+  std::vector<int64_t> cached_order_;
+};
+
 // Greedy (beam_size 1) or beam-search decoding of `entries`, scored against all their
 // pronunciations.
-G2PMetrics evaluate_g2p(models::G2PTransformer<float>& model, const std::vector<data::DictionaryEntry>& entries,
+G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::DictionaryEntry>& entries,
                         int64_t beam_size = 1, int64_t max_words = 0);
 
-// Trains and returns the final dev metrics; the model is trained in place.
-G2PTrainingResult train_g2p(models::G2PTransformer<float>& model, const data::PronouncingDictionary& dictionary,
+// Trains with train/trainer.h and returns the dev metrics; the model is trained in place and,
+// when out_dir is set, model.safetensors holds the best one by dev WER.
+G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::PronouncingDictionary& dictionary,
                             const G2PTrainingOptions& options);
 
 // Phonemes for any word made of letters a-z and apostrophes (ValueError otherwise).
-std::vector<std::string> pronounce(models::G2PTransformer<float>& model, const std::string& word, int64_t beam_size = 1);
+std::vector<std::string> pronounce(models::G2PModel<float>& model, const std::string& word, int64_t beam_size = 1);
 
 }  // namespace attend::train

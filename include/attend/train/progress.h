@@ -15,7 +15,14 @@ class ProgressBar {
   // Reports step (1-based), the running loss and the items (e.g. target tokens) processed so far.
   void update(int64_t step, double loss, int64_t items_done, const std::string& extra = "");
   void finish();
+  // Seconds since construction, less the excluded ones.
   double elapsed_seconds() const;
+
+  // A resumed run starts counting at `step` (for the ETA); `unit` names the items ("tok").
+  void set_first_step(int64_t step) { first_step_ = step; }
+  void set_unit(std::string unit) { unit_ = std::move(unit); }
+  // Leaves time spent elsewhere (evaluations) out of the throughput and the ETA.
+  void exclude_seconds(double seconds) { excluded_seconds_ += seconds; }
 
  private:
   int64_t total_;
@@ -23,6 +30,9 @@ class ProgressBar {
   int64_t plain_every_;
   bool terminal_;
   std::chrono::steady_clock::time_point start_;
+  int64_t first_step_ = 0;
+  std::string unit_ = "tok";
+  double excluded_seconds_ = 0;
 };
 
 // "1:02:03" / "02:03".

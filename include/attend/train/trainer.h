@@ -1,0 +1,100 @@
+// The training loop shared by every recipe: steps, evaluation on a held-out split, a progress
+// line, metrics appended to OUT/metrics.jsonl, the best model kept, and resumable checkpoints.
+//
+//   for step in [start, steps):
+//     lr = schedule(step);  loss = batch_loss(step);  zero_grad;  loss.backward()
+//     clip_grad_norm(clip_norm);  optimizer.step()
+//     every eval_every steps and at the end: metrics = evaluate(); keep the best; save
+//
+// Files in OUT (all written atomically: temp file, fsync, rename):
+//   metrics.jsonl           one JSON object per evaluation: step, loss, learning_rate,
+//                           train_seconds, items_per_second, then the recipe's metrics
+//   model.safetensors       the model at the best evaluation (by best_metric), or the last one
+//   checkpoint.safetensors  everything needed to resume: parameters, optimizer state, the
+//                           states of the model's random streams, and the loop's counters
+//
+// Resuming: recipes draw batch `step` as a pure function of (seed, step), so a run resumed from
+// checkpoint.safetensors continues bitwise identically to one that was never interrupted.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "attend/core/tensor.h"
+#include "attend/io/safetensors.h"
+#include "attend/nn/module.h"
+#include "attend/train/optimizer.h"
+
+namespace attend::train {
+
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+struct TrainerOptions {
+  int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
+  int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
+  double time_limit_seconds = 0;   // stop (evaluate, save) once training time exceeds it; 0: none
+  double clip_norm = 0;            // global gradient norm bound; 0: no clipping
+  std::string out_dir;             // empty: nothing written
+  bool overwrite = false;          // replace OUT's files from an earlier run
+  std::string resume_from;         // a checkpoint.safetensors written by a Trainer
+  std::string best_metric;         // e.g. "dev_wer"; empty: model.safetensors is the last model
+  bool higher_is_better = false;   // for best_metric
+  std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
+  io::Metadata metadata;           // describes the model; stored in every file (keys must not start with "trainer.")
+  bool quiet = false;              // no progress line and no evaluation lines
+};
+
+// One step's loss (a scalar that requires grad) and how many items (tokens, images) it covers.
+struct BatchLoss {
+  Tensor<float> loss;
+  int64_t items = 0;
+};
+
+struct TrainerResult {
+  int64_t steps = 0;              // the step reached (including resumed steps)
+  double train_seconds = 0;       // forward, backward and optimizer time, evaluations excluded
+  double items_per_second = 0;    // over train_seconds of this process
+  Metrics last;                   // the last evaluation
+  Metrics best;                   // the best evaluation (== last without best_metric)
+  int64_t best_step = 0;
+  bool resumed = false;
+};
+
+class Trainer {
+ public:
+  // Validates the options; refuses (ValueError) to start a fresh run into an OUT that already
+  // holds a model or checkpoint unless overwrite, before any training.
+  Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerOptions options);
+
+  // Learning rate for a 0-based step (default: the optimizer's own, constant).
+  void set_schedule(std::function<double(int64_t step)> schedule) { schedule_ = std::move(schedule); }
+
+  // batch_loss(step) builds batch `step` and returns its loss in training mode; evaluate() runs in
+  // evaluation mode and returns named metrics (best_metric among them).
+  TrainerResult run(const std::function<BatchLoss(int64_t step)>& batch_loss,
+                    const std::function<Metrics()>& evaluate);
+
+ private:
+  void save_checkpoint(const std::string& path, int64_t step, bool model_only) const;
+  int64_t load_checkpoint(const std::string& path);  // returns the step to continue from
+
+  nn::Module<float>& model_;
+  Optimizer<float>& optimizer_;
+  TrainerOptions options_;
+  std::function<double(int64_t)> schedule_;
+  // Loop state that a checkpoint carries.
+  double running_loss_ = 0;
+  double best_value_ = 0;
+  int64_t best_step_ = 0;
+  double train_seconds_before_ = 0;  // training time of the runs this one resumes
+  Metrics best_;
+};
+
+// Reads back a checkpoint's model parameters into `model` (for evaluation or inference); returns
+// the file's metadata. Errors name the file and what is wrong with it.
+io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model);
+
+}  // namespace attend::train

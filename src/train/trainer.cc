@@ -1,0 +1,281 @@
+#include "attend/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "attend/core/error.h"
+#include "attend/train/progress.h"
+
+namespace attend::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kModelFile = "model.safetensors";
+constexpr const char* kCheckpointFile = "checkpoint.safetensors";
+constexpr const char* kMetricsFile = "metrics.jsonl";
+constexpr const char* kOptimizerPrefix = "optimizer.";
+constexpr const char* kGeneratorPrefix = "rng.";
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Doubles travel in metadata as hexadecimal floating point ("0x1.8p+1"): exact, so a resumed
+// run's counters are bitwise those of the interrupted one.
+std::string exact(double value) { return fmt::format("{:a}", value); }
+
+double parse_exact(const io::Metadata& metadata, const std::string& key, const std::string& path) {
+  const auto found = metadata.find(key);
+  ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' is not a training checkpoint: its metadata has no '{}'", path,
+               key);
+  char* end = nullptr;
+  const double value = std::strtod(found->second.c_str(), &end);
+  ATTEND_CHECK(!found->second.empty() && end == found->second.c_str() + found->second.size(), ValueError,
+               "'{}': metadata '{}' = '{}' is not a number", path, key, found->second);
+  return value;
+}
+
+int64_t parse_count(const io::Metadata& metadata, const std::string& key, const std::string& path) {
+  const double value = parse_exact(metadata, key, path);
+  ATTEND_CHECK(value >= 0 && value <= 9.0e15 && value == std::floor(value), ValueError,
+               "'{}': metadata '{}' = {} is not a non-negative integer", path, key, value);
+  return static_cast<int64_t>(value);
+}
+
+bool is_better(double candidate, double best, bool higher_is_better) {
+  return higher_is_better ? candidate > best : candidate < best;
+}
+
+const double* find_metric(const Metrics& metrics, const std::string& name) {
+  for (const auto& [key, value] : metrics) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerOptions options)
+    : model_(model), optimizer_(optimizer), options_(std::move(options)) {
+  const TrainerOptions& o = options_;
+  ATTEND_CHECK(o.steps >= 1, ValueError, "Trainer: steps must be >= 1, got {}", o.steps);
+  ATTEND_CHECK(o.eval_every >= 0, ValueError, "Trainer: eval_every must be >= 0, got {}", o.eval_every);
+  ATTEND_CHECK(o.time_limit_seconds >= 0 && o.clip_norm >= 0, ValueError,
+               "Trainer: time limit ({}) and clip norm ({}) must be >= 0", o.time_limit_seconds, o.clip_norm);
+  for (const auto& [key, value] : o.metadata) {
+    ATTEND_CHECK(key.rfind("trainer.", 0) != 0, ValueError, "Trainer: metadata key '{}' is reserved", key);
+  }
+  if (!o.out_dir.empty() && o.resume_from.empty() && !o.overwrite) {
+    for (const char* file : {kModelFile, kCheckpointFile, kMetricsFile}) {
+      const fs::path existing = fs::path(o.out_dir) / file;
+      ATTEND_CHECK(!fs::exists(existing), ValueError,
+                   "'{}' exists from an earlier run; pass --overwrite to replace it, --resume to continue it, or "
+                   "choose another --out",
+                   existing.string());
+    }
+  }
+  best_value_ = o.higher_is_better ? -INFINITY : INFINITY;
+}
+
+void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only) const {
+  io::Metadata metadata = options_.metadata;
+  metadata["trainer.step"] = std::to_string(step);
+  for (const auto& [name, value] : best_) metadata["trainer.best." + name] = fmt::format("{:.6g}", value);
+  io::NamedTensors extra;
+  if (!model_only) {
+    metadata["trainer.running_loss"] = exact(running_loss_);
+    metadata["trainer.best_value"] = exact(best_value_);
+    metadata["trainer.best_step"] = std::to_string(best_step_);
+    metadata["trainer.train_seconds"] = exact(train_seconds_before_);
+    for (const auto& [name, tensor] : optimizer_.state()) extra.emplace_back(kOptimizerPrefix + name, tensor);
+    for (const auto& [name, generator] : model_.named_generators()) {
+      const Generator::State state = generator->state();
+      Tensor<int64_t> words = Tensor<int64_t>::empty({Generator::kStateWords});
+      std::memcpy(words.data(), state.data(), sizeof state);  // uint64 bits stored as I64
+      extra.emplace_back(kGeneratorPrefix + name, words);
+    }
+  }
+  io::save_module(path, model_, extra, metadata, /*overwrite=*/true);
+}
+
+int64_t Trainer::load_checkpoint(const std::string& path) {
+  ATTEND_CHECK(fs::exists(path), ValueError, "cannot resume: '{}' does not exist", path);
+  NamedTensors<float> optimizer_state;
+  std::vector<std::pair<Generator*, Generator::State>> generator_states;
+  const auto generators = model_.named_generators();
+  // load_module copies the parameters only when all of them match; the optimizer and random
+  // streams change only after every other check below has passed.
+  const io::ModuleCheckpoint checkpoint = io::load_module(path, model_, io::UnexpectedTensors::kReturn);
+  std::set<std::string> seen_generators;
+  for (const auto& [name, any] : checkpoint.extra) {
+    if (name.rfind(kOptimizerPrefix, 0) == 0) {
+      const auto* tensor = std::get_if<Tensor<float>>(&any);
+      ATTEND_CHECK(tensor != nullptr, ValueError, "'{}': optimizer state '{}' is not F32", path, name);
+      optimizer_state.emplace_back(name.substr(std::strlen(kOptimizerPrefix)), *tensor);
+    } else if (name.rfind(kGeneratorPrefix, 0) == 0) {
+      const std::string generator_name = name.substr(std::strlen(kGeneratorPrefix));
+      Generator* target = nullptr;
+      for (const auto& [candidate, generator] : generators) {
+        if (candidate == generator_name) target = generator;
+      }
+      ATTEND_CHECK(target != nullptr, ValueError, "'{}': random stream '{}' is not part of this model", path,
+                   generator_name);
+      const auto* tensor = std::get_if<Tensor<int64_t>>(&any);
+      ATTEND_CHECK(tensor != nullptr && tensor->shape() == Shape{Generator::kStateWords}, ValueError,
+                   "'{}': random stream state '{}' must be I64 of shape [{}]", path, name, Generator::kStateWords);
+      Generator::State state;
+      std::memcpy(state.data(), tensor->contiguous().data(), sizeof state);
+      generator_states.emplace_back(target, state);
+      seen_generators.insert(generator_name);
+    } else {
+      ATTEND_CHECK(false, ValueError, "'{}': unexpected tensor '{}' in a training checkpoint", path, name);
+    }
+  }
+  for (const auto& [name, generator] : generators) {
+    ATTEND_CHECK(seen_generators.count(name) == 1, ValueError, "'{}': the state of random stream '{}' is missing",
+                 path, name);
+  }
+  const io::Metadata& metadata = checkpoint.metadata;
+  for (const auto& [key, value] : options_.metadata) {
+    const auto found = metadata.find(key);
+    ATTEND_CHECK(found != metadata.end() && found->second == value, ValueError,
+                 "cannot resume from '{}': it was trained with {} = '{}', this run has '{}'", path, key,
+                 found == metadata.end() ? "(none)" : found->second, value);
+  }
+  const int64_t step = parse_count(metadata, "trainer.step", path);
+  running_loss_ = parse_exact(metadata, "trainer.running_loss", path);
+  best_value_ = parse_exact(metadata, "trainer.best_value", path);
+  best_step_ = parse_count(metadata, "trainer.best_step", path);
+  train_seconds_before_ = parse_exact(metadata, "trainer.train_seconds", path);
+  best_.clear();
+  for (const auto& [key, value] : metadata) {
+    if (key.rfind("trainer.best.", 0) == 0) best_.emplace_back(key.substr(13), std::strtod(value.c_str(), nullptr));
+  }
+  optimizer_.load_state(optimizer_state);
+  for (auto& [generator, state] : generator_states) generator->set_state(state);
+  return step;
+}
+
+TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_loss,
+                           const std::function<Metrics()>& evaluate) {
+  const TrainerOptions& o = options_;
+  TrainerResult result;
+  int64_t step = 0;
+  if (!o.resume_from.empty()) {
+    step = load_checkpoint(o.resume_from);
+    result.resumed = true;
+    ATTEND_CHECK(step < o.steps, ValueError, "'{}' is at step {}; ask for more --steps than that to continue",
+                 o.resume_from, step);
+    if (!o.quiet) fmt::print(stderr, "resuming from '{}' at step {}\n", o.resume_from, step);
+  }
+  std::ofstream metrics_file;
+  if (!o.out_dir.empty()) {
+    fs::create_directories(o.out_dir);
+    const auto mode = result.resumed ? std::ios::app : std::ios::trunc;
+    metrics_file.open(fs::path(o.out_dir) / kMetricsFile, std::ios::out | mode);
+    ATTEND_CHECK(metrics_file.good(), ValueError, "cannot write metrics to '{}'", o.out_dir);
+  }
+
+  ProgressBar progress(o.steps, stderr);
+  progress.set_first_step(step);
+  progress.set_unit(o.items_name);
+  const auto start = std::chrono::steady_clock::now();
+  double train_seconds = 0;
+  int64_t items = 0;
+  model_.train();
+  const auto run_evaluation = [&](int64_t done) {
+    const auto eval_start = std::chrono::steady_clock::now();
+    model_.eval();
+    const Metrics metrics = evaluate();
+    model_.train();
+    result.last = metrics;
+    bool improved = o.best_metric.empty();
+    if (!o.best_metric.empty()) {
+      const double* value = find_metric(metrics, o.best_metric);
+      ATTEND_CHECK(value != nullptr, ValueError, "Trainer: the evaluation returned no metric '{}'", o.best_metric);
+      improved = is_better(*value, best_value_, o.higher_is_better) || best_step_ == 0;
+      if (improved) {
+        best_value_ = *value;
+        best_step_ = done;
+      }
+    }
+    if (improved) {
+      best_ = metrics;
+      best_step_ = done;
+    }
+    const double total_train_seconds = train_seconds_before_ + train_seconds;
+    if (metrics_file.is_open()) {
+      nlohmann::ordered_json line;
+      line["step"] = done;
+      line["loss"] = running_loss_;
+      line["learning_rate"] = optimizer_.learning_rate();
+      line["train_seconds"] = total_train_seconds;
+      line["items_per_second"] = train_seconds > 0 ? items / train_seconds : 0.0;
+      for (const auto& [name, value] : metrics) line[name] = value;
+      metrics_file << line.dump() << "\n";
+      metrics_file.flush();
+    }
+    if (!o.out_dir.empty()) {
+      // Save the resumable state with the training time so far; the model when it improved.
+      const double saved_before = train_seconds_before_;
+      train_seconds_before_ = total_train_seconds;
+      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false);
+      train_seconds_before_ = saved_before;
+      if (improved) save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true);
+    }
+    if (!o.quiet) {
+      std::string text;
+      for (const auto& [name, value] : metrics) text += fmt::format(" {} {:.4g}", name, value);
+      fmt::print(stderr, "\nstep {}:{}{}\n", done, text, improved && !o.best_metric.empty() ? " (best)" : "");
+    }
+    progress.exclude_seconds(seconds_since(eval_start));
+  };
+
+  for (; step < o.steps; ++step) {
+    if (schedule_) optimizer_.set_learning_rate(schedule_(step));
+    const auto step_start = std::chrono::steady_clock::now();
+    const BatchLoss batch = batch_loss(step);
+    ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,
+                 "Trainer: batch_loss must return a scalar loss");
+    const double loss = batch.loss.item();
+    optimizer_.zero_grad();
+    batch.loss.backward();
+    if (o.clip_norm > 0) clip_grad_norm(optimizer_.parameters(), o.clip_norm);
+    optimizer_.step();
+    train_seconds += seconds_since(step_start);
+    items += batch.items;
+    running_loss_ = step == 0 ? loss : 0.98 * running_loss_ + 0.02 * loss;
+    if (!o.quiet) progress.update(step + 1, running_loss_, items);
+
+    const bool last = step + 1 == o.steps;
+    const bool out_of_time = o.time_limit_seconds > 0 && seconds_since(start) > o.time_limit_seconds;
+    if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last || out_of_time) run_evaluation(step + 1);
+    if (out_of_time) {
+      ++step;
+      break;
+    }
+  }
+  if (!o.quiet) progress.finish();
+  model_.eval();
+  result.steps = step;
+  result.train_seconds = train_seconds;
+  result.items_per_second = train_seconds > 0 ? items / train_seconds : 0;
+  result.best = best_;
+  result.best_step = best_step_;
+  return result;
+}
+
+io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model) {
+  ATTEND_CHECK(fs::exists(path), ValueError, "checkpoint '{}' does not exist", path);
+  return io::load_module(path, model, io::UnexpectedTensors::kReturn).metadata;
+}
+
+}  // namespace attend::train

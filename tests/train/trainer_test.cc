@@ -1,0 +1,279 @@
+// The Trainer: resuming is bitwise identical to an uninterrupted run (parameters, optimizer
+// state, dropout streams), the best model is kept, earlier runs are not overwritten, and
+// broken checkpoints are refused with a clear message.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attend/core/error.h"
+#include "attend/core/random.h"
+#include "attend/io/safetensors.h"
+#include "attend/nn/linear.h"
+#include "attend/nn/transformer.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/reduction.h"
+#include "attend/train/optimizer.h"
+#include "attend/train/trainer.h"
+#include "harness/expect_error.h"
+
+namespace attend {
+namespace {
+
+namespace fs = std::filesystem;
+using train::BatchLoss;
+using train::Metrics;
+using train::Trainer;
+using train::TrainerOptions;
+
+// One Transformer encoder layer (with dropout, so that random streams matter) and a linear head.
+class TinyModel : public nn::Module<float> {
+ public:
+  explicit TinyModel(uint64_t seed) : generator_(seed) {
+    nn::TransformerLayerConfig config;
+    config.model_dim = 8;
+    config.num_heads = 2;
+    config.feedforward_dim = 16;
+    config.dropout = 0.2;
+    config.norm_first = true;
+    layer_ = register_module("layer", std::make_shared<nn::TransformerEncoderLayer<float>>(config, generator_));
+    head_ = register_module("head", std::make_shared<nn::Linear<float>>(8, 1, true, generator_));
+  }
+  Tensor<float> forward(const Tensor<float>& x) { return head_->forward(layer_->forward(x)); }  // (B, L, 8) -> (B, L, 1)
+
+ private:
+  Generator generator_;
+  std::shared_ptr<nn::TransformerEncoderLayer<float>> layer_;
+  std::shared_ptr<nn::Linear<float>> head_;
+};
+
+// Batch `step` is a pure function of the step, as the Trainer requires of recipes.
+BatchLoss tiny_batch(TinyModel& model, int64_t step) {
+  Generator data(1000 + static_cast<uint64_t>(step));
+  const Tensor<float> x = Tensor<float>::randn({2, 3, 8}, data);  // (B, L, E)
+  const Tensor<float> y = Tensor<float>::randn({2, 3, 1}, data);
+  const Tensor<float> error = sub(model.forward(x), y);
+  return {mean(mul(error, error)), 6};
+}
+
+struct TrainingRun {
+  std::unique_ptr<TinyModel> model;
+  std::unique_ptr<train::AdamW<float>> optimizer;
+  std::unique_ptr<Trainer> trainer;
+};
+
+TrainingRun make_run(uint64_t seed, TrainerOptions options) {
+  TrainingRun run;
+  run.model = std::make_unique<TinyModel>(seed);
+  train::AdamWOptions adam;
+  adam.learning_rate = 1e-2;
+  run.optimizer = std::make_unique<train::AdamW<float>>(run.model->named_parameters(), adam);
+  run.trainer = std::make_unique<Trainer>(*run.model, *run.optimizer, options);
+  run.trainer->set_schedule([](int64_t step) { return 1e-2 / (1.0 + step); });
+  return run;
+}
+
+train::TrainerResult train(TrainingRun& run, const std::function<Metrics()>& evaluate) {
+  return run.trainer->run([&](int64_t step) { return tiny_batch(*run.model, step); }, evaluate);
+}
+
+Metrics constant_metrics() { return {{"score", 1.0}}; }
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("attend_trainer_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  TrainerOptions options(int64_t steps, const std::string& sub = "run") const {
+    TrainerOptions o;
+    o.steps = steps;
+    o.eval_every = 2;
+    o.clip_norm = 1.0;
+    o.out_dir = (dir_ / sub).string();
+    o.metadata = {{"task", "tiny"}};
+    o.quiet = true;
+    return o;
+  }
+  fs::path dir_;
+};
+
+void expect_same_parameters(const nn::Module<float>& a, const nn::Module<float>& b) {
+  const auto pa = a.named_parameters(), pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].second.to_vector(), pb[i].second.to_vector()) << pa[i].first;  // bitwise
+  }
+}
+
+TEST_F(TrainerTest, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
+  TrainingRun whole = make_run(7, options(8, "whole"));
+  train(whole, constant_metrics);
+
+  TrainingRun first = make_run(7, options(4, "split"));
+  train(first, constant_metrics);
+  // A fresh process would build the model from another seed: every state must come from the file.
+  TrainerOptions resumed_options = options(8, "split");
+  resumed_options.resume_from = (dir_ / "split" / "checkpoint.safetensors").string();
+  TrainingRun second = make_run(99, resumed_options);
+  const train::TrainerResult result = train(second, constant_metrics);
+  EXPECT_TRUE(result.resumed);
+  EXPECT_EQ(result.steps, 8);
+  expect_same_parameters(*whole.model, *second.model);
+  const auto state_whole = whole.optimizer->state(), state_second = second.optimizer->state();
+  ASSERT_EQ(state_whole.size(), state_second.size());
+  for (size_t i = 0; i < state_whole.size(); ++i) {
+    EXPECT_EQ(state_whole[i].second.to_vector(), state_second[i].second.to_vector()) << state_whole[i].first;
+  }
+  // And the dropout streams are where the uninterrupted run left them.
+  const auto gw = whole.model->named_generators(), gs = second.model->named_generators();
+  ASSERT_EQ(gw.size(), 3u);  // the layer's own, its self-attention's and its feed-forward's
+  for (size_t i = 0; i < gw.size(); ++i) EXPECT_EQ(gw[i].second->state(), gs[i].second->state()) << gw[i].first;
+
+  // Without restoring the random streams the run would differ: the test can fail.
+  TrainingRun unrestored = make_run(99, options(8, "other"));
+  train(unrestored, constant_metrics);
+  EXPECT_NE(unrestored.model->named_parameters()[0].second.to_vector(),
+            whole.model->named_parameters()[0].second.to_vector());
+}
+
+TEST_F(TrainerTest, KeepsTheBestModelAndLogsEveryEvaluation) {
+  // Scores 0.5, 0.2, 0.4, 0.3 at steps 2, 4, 6, 8: the best (lowest) is step 4.
+  const std::vector<double> scores = {0.5, 0.2, 0.4, 0.3};
+  size_t calls = 0;
+  TrainerOptions o = options(8);
+  o.best_metric = "score";
+  TrainingRun run = make_run(3, o);
+  std::vector<float> weights_at_best;
+  const train::TrainerResult result = train(run, [&]() -> Metrics {
+    const double score = scores.at(calls++);
+    if (score == 0.2) weights_at_best = run.model->named_parameters()[0].second.to_vector();
+    return {{"score", score}};
+  });
+  EXPECT_EQ(calls, 4u);
+  EXPECT_EQ(result.best_step, 4);
+  ASSERT_EQ(result.best.size(), 1u);
+  EXPECT_EQ(result.best[0].second, 0.2);
+  EXPECT_EQ(result.last[0].second, 0.3);
+
+  TinyModel reloaded(5);
+  const io::Metadata metadata = train::load_model_weights((dir_ / "run" / "model.safetensors").string(), reloaded);
+  EXPECT_EQ(metadata.at("trainer.step"), "4");
+  EXPECT_EQ(metadata.at("task"), "tiny");
+  EXPECT_EQ(reloaded.named_parameters()[0].second.to_vector(), weights_at_best);
+
+  std::ifstream log(dir_ / "run" / "metrics.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(log, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_NE(lines[1].find("\"step\":4"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("\"score\":0.2"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("\"learning_rate\""), std::string::npos) << lines[1];
+}
+
+TEST_F(TrainerTest, HigherIsBetterPicksTheLargest) {
+  const std::vector<double> scores = {0.1, 0.9, 0.5};
+  size_t calls = 0;
+  TrainerOptions o = options(6);
+  o.best_metric = "accuracy";
+  o.higher_is_better = true;
+  TrainingRun run = make_run(3, o);
+  const auto result = train(run, [&]() -> Metrics { return {{"accuracy", scores.at(calls++)}}; });
+  EXPECT_EQ(result.best_step, 4);
+}
+
+TEST_F(TrainerTest, RefusesToOverwriteAnEarlierRunUnlessAsked) {
+  TrainingRun run = make_run(1, options(2));
+  train(run, constant_metrics);
+  expect_error<ValueError>([&] { make_run(1, options(2)); }, {"model.safetensors", "exists", "--overwrite"});
+  TrainerOptions o = options(2);
+  o.overwrite = true;
+  TrainingRun again = make_run(1, o);
+  train(again, constant_metrics);
+}
+
+TEST_F(TrainerTest, TimeLimitStopsEarlyAndStillEvaluates) {
+  TrainerOptions o = options(1000000);
+  o.eval_every = 0;
+  o.time_limit_seconds = 1e-9;
+  size_t calls = 0;
+  TrainingRun run = make_run(1, o);
+  const auto result = train(run, [&]() -> Metrics {
+    ++calls;
+    return {{"score", 1.0}};
+  });
+  EXPECT_EQ(result.steps, 1);
+  EXPECT_EQ(calls, 1u);
+  EXPECT_TRUE(fs::exists(dir_ / "run" / "checkpoint.safetensors"));
+}
+
+TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {
+  TrainingRun first = make_run(1, options(2));
+  train(first, constant_metrics);
+  const std::string checkpoint = (dir_ / "run" / "checkpoint.safetensors").string();
+
+  TrainerOptions missing = options(4, "b");
+  missing.resume_from = (dir_ / "absent.safetensors").string();
+  TrainingRun a = make_run(1, missing);
+  expect_error<ValueError>([&] { train(a, constant_metrics); }, {"absent.safetensors", "does not exist"});
+
+  TrainerOptions other_task = options(4, "c");
+  other_task.resume_from = checkpoint;
+  other_task.metadata = {{"task", "other"}};
+  TrainingRun b = make_run(1, other_task);
+  expect_error<ValueError>([&] { train(b, constant_metrics); }, {"task", "tiny", "other"});
+
+  TrainerOptions done = options(2, "d");
+  done.resume_from = checkpoint;
+  TrainingRun c = make_run(1, done);
+  expect_error<ValueError>([&] { train(c, constant_metrics); }, {"step 2", "--steps"});
+
+  // model.safetensors holds weights only: no optimizer state, no random streams.
+  TrainerOptions weights_only = options(4, "e");
+  weights_only.resume_from = (dir_ / "run" / "model.safetensors").string();
+  TrainingRun d = make_run(1, weights_only);
+  expect_error<ValueError>([&] { train(d, constant_metrics); }, {"random stream", "missing"});
+
+  // A checkpoint whose random stream is of the wrong shape.
+  const io::SafetensorsFile file = io::load_safetensors(checkpoint);
+  io::NamedTensors tensors = file.tensors();
+  for (auto& [name, tensor] : tensors) {
+    if (name.rfind("rng.", 0) == 0) tensor = Tensor<int64_t>::zeros({3});
+  }
+  const std::string broken = (dir_ / "broken.safetensors").string();
+  io::save_safetensors(broken, tensors, file.metadata());
+  TrainerOptions bad_rng = options(4, "f");
+  bad_rng.resume_from = broken;
+  TrainingRun e = make_run(1, bad_rng);
+  expect_error<ValueError>([&] { train(e, constant_metrics); }, {"random stream state", "I64 of shape [9]"});
+
+  expect_error<ValueError>(
+      [&] {
+        TrainerOptions reserved = options(2, "g");
+        reserved.metadata = {{"trainer.step", "1"}};
+        make_run(1, reserved);
+      },
+      {"reserved"});
+}
+
+TEST(GeneratorState, RoundTripContinuesTheSameStream) {
+  Generator a(42);
+  a.normal();  // leaves a spare normal and a half-used block
+  a.next_u32();
+  Generator b(0);
+  b.set_state(a.state());
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(a.normal(), b.normal());
+    EXPECT_EQ(a.next_u32(), b.next_u32());
+  }
+  Generator::State bad = a.state();
+  bad[6] = 5;
+  expect_error<ValueError>([&] { b.set_state(bad); }, {"not a generator state"});
+}
+
+}  // namespace
+}  // namespace attend
