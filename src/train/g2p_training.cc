@@ -147,6 +147,7 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   trainer_options.items_name = "tok";
   trainer_options.metadata = o.metadata;
   trainer_options.quiet = o.quiet;
+  trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
 

@@ -5,12 +5,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
+#include "attend/io/tensorboard.h"
 #include "attend/train/progress.h"
 
 namespace attend::train {
@@ -184,6 +186,8 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     ATTEND_CHECK(metrics_file.good(), ValueError, "cannot write metrics to '{}'", o.out_dir);
   }
 
+  std::unique_ptr<io::TensorBoardWriter> tensorboard;
+  if (!o.tensorboard_dir.empty()) tensorboard = std::make_unique<io::TensorBoardWriter>(o.tensorboard_dir);
   ProgressBar progress(o.steps, stderr);
   progress.set_first_step(step);
   progress.set_unit(o.items_name);
@@ -195,7 +199,15 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     const auto eval_start = std::chrono::steady_clock::now();
     model_.eval();
     const Metrics metrics = evaluate();
+    const std::vector<EvalImage> images = tensorboard && eval_images_ ? eval_images_() : std::vector<EvalImage>{};
     model_.train();
+    if (tensorboard) {
+      for (const auto& [name, value] : metrics) tensorboard->add_scalar("eval/" + name, value, done);
+      for (const auto& image : images) {
+        tensorboard->add_png(image.tag, image.png, image.height, image.width, image.channels, done);
+      }
+      tensorboard->flush();
+    }
     result.last = metrics;
     bool improved = o.best_metric.empty();
     if (!o.best_metric.empty()) {
@@ -254,6 +266,11 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     items += batch.items;
     running_loss_ = step == 0 ? loss : 0.98 * running_loss_ + 0.02 * loss;
     if (!o.quiet) progress.update(step + 1, running_loss_, items);
+    if (tensorboard && ((step + 1) % std::max<int64_t>(o.tensorboard_every, 1) == 0 || step + 1 == o.steps)) {
+      tensorboard->add_scalar("train/loss", running_loss_, step + 1);
+      tensorboard->add_scalar("train/learning_rate", optimizer_.learning_rate(), step + 1);
+      tensorboard->add_scalar("train/items_per_second", train_seconds > 0 ? items / train_seconds : 0.0, step + 1);
+    }
 
     const bool last = step + 1 == o.steps;
     const bool out_of_time = o.time_limit_seconds > 0 && seconds_since(start) > o.time_limit_seconds;

@@ -31,6 +31,7 @@ struct G2PTrainingOptions {
   int64_t eval_words = 0;        // dev words per evaluation, the same each time (0: all)
   double time_limit_seconds = 0;  // stop early once exceeded (0: none)
   bool quiet = false;            // no progress lines
+  std::string tensorboard_dir;   // TensorBoard event files (train/trainer.h); empty: none
 };
 
 struct G2PMetrics {

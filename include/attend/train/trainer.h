@@ -45,6 +45,16 @@ struct TrainerOptions {
   std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   io::Metadata metadata;           // describes the model; stored in every file (keys must not start with "trainer.")
   bool quiet = false;              // no progress line and no evaluation lines
+  std::string tensorboard_dir;     // event files (io/tensorboard.h): train/loss, train/learning_rate and
+                                   // train/items_per_second every 50 steps, eval/<metric> at evaluations
+  int64_t tensorboard_every = 50;
+};
+
+// A picture for TensorBoard made at an evaluation (e.g. an attention heatmap), as a PNG file.
+struct EvalImage {
+  std::string tag;
+  std::vector<uint8_t> png;
+  int64_t height = 0, width = 0, channels = 4;
 };
 
 // One step's loss (a scalar that requires grad) and how many items (tokens, images) it covers.
@@ -69,6 +79,9 @@ class Trainer {
   // holds a model or checkpoint unless overwrite, before any training.
   Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerOptions options);
 
+  // Images logged to TensorBoard at each evaluation (model in evaluation mode).
+  void set_eval_images(std::function<std::vector<EvalImage>()> images) { eval_images_ = std::move(images); }
+
   // Learning rate for a 0-based step (default: the optimizer's own, constant).
   void set_schedule(std::function<double(int64_t step)> schedule) { schedule_ = std::move(schedule); }
 
@@ -85,6 +98,7 @@ class Trainer {
   Optimizer<float>& optimizer_;
   TrainerOptions options_;
   std::function<double(int64_t)> schedule_;
+  std::function<std::vector<EvalImage>()> eval_images_;
   // Loop state that a checkpoint carries.
   double running_loss_ = 0;
   double best_value_ = 0;
