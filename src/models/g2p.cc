@@ -8,6 +8,7 @@
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/data/cmudict.h"
+#include "attend/models/g2p_search.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/softmax.h"
@@ -93,109 +94,36 @@ Tensor<T> G2PTransformer<T>::decode_step(const Tensor<T>& memory, const MaskTens
 
 template <typename T>
 std::vector<std::vector<int64_t>> G2PTransformer<T>::greedy_decode(const IndexTensor& source, int64_t max_steps) {
-  NoGradGuard no_grad;
-  const bool was_training = this->is_training();
-  this->eval();
+  DecodingGuard<T> decoding(*this);
   MaskTensor padding;
-  const Tensor<T> memory = encode(source, &padding);
-  const int64_t batch = source.size(0);
+  const Tensor<T> memory = encode(source, &padding);  // (B, S, E)
   std::vector<nn::DecoderLayerCache<T>> caches(decoder_.size());
-  std::vector<std::vector<int64_t>> outputs(batch);
-  std::vector<bool> done(batch, false);
-  IndexTensor tokens = IndexTensor::full({batch, 1}, Vocabulary::kStart);
-  const int64_t steps = std::min(max_steps, config_.max_length);
-  for (int64_t step = 0; step < steps; ++step) {
-    const Tensor<T> log_probs = decode_step(memory, padding, tokens, caches, step);  // (B, V)
-    const int64_t vocab = log_probs.size(1);
-    bool all_done = true;
-    for (int64_t b = 0; b < batch; ++b) {
-      const T* row = log_probs.data() + b * vocab;
-      const int64_t best = std::max_element(row, row + vocab) - row;
-      tokens.data()[b] = best;
-      if (!done[b]) {
-        if (best == Vocabulary::kEnd) {
-          done[b] = true;
-        } else {
-          outputs[b].push_back(best);
-        }
-      }
-      all_done = all_done && done[b];
-    }
-    if (all_done) break;
-  }
-  this->train(was_training);
-  return outputs;
+  return greedy_search<T>(source.size(0), std::min(max_steps, config_.max_length),
+                          [&](const IndexTensor& tokens, int64_t step) {
+                            return decode_step(memory, padding, tokens, caches, step);  // (B, V)
+                          });
 }
 
 template <typename T>
 std::vector<int64_t> G2PTransformer<T>::beam_search(const IndexTensor& source, int64_t beam_size, int64_t max_steps) {
-  ATTEND_CHECK(source.rank() == 2 && source.size(0) == 1, ShapeError, "beam_search: source must be (1, S), got {}",
-               shape_string(source.shape()));
-  ATTEND_CHECK(beam_size >= 1, ValueError, "beam_search: beam size must be >= 1, got {}", beam_size);
-  NoGradGuard no_grad;
-  const bool was_training = this->is_training();
-  this->eval();
+  check_single_word(source);
+  DecodingGuard<T> decoding(*this);
   MaskTensor padding;
-  const Tensor<T> memory_one = encode(source, &padding);
-  struct Beam {
-    std::vector<int64_t> tokens;
-    double log_prob = 0;
-  };
-  std::vector<Beam> beams = {Beam{}}, finished;
+  const Tensor<T> memory_one = encode(source, &padding);  // (1, S, E)
   std::vector<nn::DecoderLayerCache<T>> caches(decoder_.size());
-  const int64_t steps = std::min(max_steps, config_.max_length);
-  for (int64_t step = 0; step < steps && !beams.empty(); ++step) {
-    const int64_t live = static_cast<int64_t>(beams.size());
-    IndexTensor tokens = IndexTensor::empty({live, 1});
-    for (int64_t i = 0; i < live; ++i) tokens.data()[i] = beams[i].tokens.empty() ? Vocabulary::kStart : beams[i].tokens.back();
-    const Tensor<T> memory = memory_one.expand({live, memory_one.size(1), memory_one.size(2)});
-    const MaskTensor beam_padding = padding.expand({live, padding.size(1)});
-    const Tensor<T> log_probs = decode_step(memory, beam_padding, tokens, caches, step);  // (live, V)
-    const int64_t vocab = log_probs.size(1);
-    struct Candidate {
-      double score;
-      int64_t beam, token;
-    };
-    std::vector<Candidate> candidates;
-    for (int64_t i = 0; i < live; ++i) {
-      for (int64_t v = Vocabulary::kEnd; v < vocab; ++v) {
-        if (v == Vocabulary::kUnknown) continue;
-        candidates.push_back({beams[i].log_prob + static_cast<double>(log_probs.data()[i * vocab + v]), i, v});
-      }
+  const auto next_log_probs = [&](const IndexTensor& tokens, int64_t step) {
+    const int64_t live = tokens.size(0);
+    const Tensor<T> memory = memory_one.expand({live, memory_one.size(1), memory_one.size(2)});  // (L, S, E)
+    return decode_step(memory, padding.expand({live, padding.size(1)}), tokens, caches, step);  // (L, V)
+  };
+  // Each layer's self-attention cache follows the surviving beams.
+  const auto follow_beams = [&](const IndexTensor& parents) {
+    for (auto& cache : caches) {
+      cache.self_attention.keys = index_select(cache.self_attention.keys, 0, parents);
+      cache.self_attention.values = index_select(cache.self_attention.values, 0, parents);
     }
-    const size_t keep = std::min<size_t>(candidates.size(), static_cast<size_t>(beam_size));
-    std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
-                      [](const Candidate& a, const Candidate& b) { return a.score > b.score || (a.score == b.score && a.token < b.token); });
-    std::vector<Beam> next;
-    std::vector<int64_t> parents;
-    for (size_t c = 0; c < keep; ++c) {
-      Beam beam{beams[candidates[c].beam].tokens, candidates[c].score};
-      if (candidates[c].token == Vocabulary::kEnd) {
-        finished.push_back(beam);
-      } else {
-        beam.tokens.push_back(candidates[c].token);
-        next.push_back(beam);
-        parents.push_back(candidates[c].beam);
-      }
-    }
-    if (static_cast<int64_t>(finished.size()) >= beam_size) break;
-    // Reorder each layer's cache to follow the surviving beams.
-    if (!next.empty()) {
-      const IndexTensor index = IndexTensor::from_vector({static_cast<int64_t>(parents.size())}, parents);
-      for (auto& cache : caches) {
-        cache.self_attention.keys = index_select(cache.self_attention.keys, 0, index);
-        cache.self_attention.values = index_select(cache.self_attention.values, 0, index);
-      }
-    }
-    beams = std::move(next);
-  }
-  for (auto& beam : beams) finished.push_back(beam);  // unfinished at the step limit
-  this->train(was_training);
-  const auto best = std::max_element(finished.begin(), finished.end(), [](const Beam& a, const Beam& b) {
-    // Length-normalized: the mean log-probability per emitted symbol (</s> included).
-    return a.log_prob / (a.tokens.size() + 1) < b.log_prob / (b.tokens.size() + 1);
-  });
-  return best == finished.end() ? std::vector<int64_t>{} : best->tokens;
+  };
+  return models::beam_search<T>(beam_size, std::min(max_steps, config_.max_length), next_log_probs, follow_beams);
 }
 
 template class G2PTransformer<float>;

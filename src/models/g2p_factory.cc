@@ -1,8 +1,11 @@
 #include "attend/models/g2p_factory.h"
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "attend/core/error.h"
 
@@ -15,23 +18,56 @@ const std::string& metadata_value(const io::Metadata& metadata, const std::strin
   return found->second;
 }
 
+// True when all of `text` is one number.
+template <typename N>
+bool parse_whole(const std::string& text, N* value) {
+  const char* end = text.data() + text.size();
+  const auto [stop, error] = std::from_chars(text.data(), end, *value);
+  return error == std::errc() && stop == end;
+}
+
 int64_t metadata_integer(const io::Metadata& metadata, const std::string& key, const std::string& path) {
   const std::string& text = metadata_value(metadata, key, path);
-  size_t used = 0;
   int64_t value = 0;
-  try {
-    value = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  ATTEND_CHECK(used == text.size() && value > 0 && value <= 1 << 16, ValueError,
+  ATTEND_CHECK(parse_whole(text, &value) && value > 0 && value <= 1 << 16, ValueError,
                "'{}': metadata '{}' = '{}' is not an integer in [1, 65536]", path, key, text);
   return value;
 }
 
+// Dropout matters when a run resumes; metadata written before it was stored keeps the default.
+double metadata_dropout(const io::Metadata& metadata, double fallback, const std::string& path) {
+  const auto found = metadata.find("dropout");
+  if (found == metadata.end()) return fallback;
+  double value = -1;
+  ATTEND_CHECK(parse_whole(found->second, &value) && value >= 0 && value < 1, ValueError,
+               "'{}': metadata 'dropout' = '{}' is not a number in [0, 1)", path, found->second);
+  return value;
+}
+
+void check_architecture(const std::string& architecture, const std::string& where) {
+  const auto& known = g2p_architectures();
+  ATTEND_CHECK(std::find(known.begin(), known.end(), architecture) != known.end(), ValueError,
+               "{}: unknown G2P architecture '{}' (known: {})", where, architecture, fmt::join(known, ", "));
+}
+
 }  // namespace
 
+const std::vector<std::string>& g2p_architectures() {
+  static const std::vector<std::string> names = {"transformer", "gru"};
+  return names;
+}
+
 io::Metadata g2p_metadata(const G2PModelSpec& spec) {
+  check_architecture(spec.architecture, "g2p_metadata");
+  if (spec.architecture == "gru") {
+    const G2PRecurrentConfig& r = spec.recurrent;
+    return {{"task", "g2p"},
+            {"architecture", spec.architecture},
+            {"embedding_dim", std::to_string(r.embedding_dim)},
+            {"hidden_dim", std::to_string(r.hidden_dim)},
+            {"max_length", std::to_string(r.max_length)},
+            {"dropout", fmt::format("{}", r.dropout)}};
+  }
   const G2PConfig& c = spec.transformer;
   return {{"task", "g2p"},
           {"architecture", spec.architecture},
@@ -50,8 +86,15 @@ G2PModelSpec g2p_spec_from_metadata(const io::Metadata& metadata, const std::str
   G2PModelSpec spec;
   // Checkpoints written before the architecture key existed hold Transformers.
   spec.architecture = metadata.count("architecture") == 1 ? metadata.at("architecture") : "transformer";
-  ATTEND_CHECK(spec.architecture == "transformer", ValueError, "'{}': unknown G2P architecture '{}'", path,
-               spec.architecture);
+  check_architecture(spec.architecture, fmt::format("'{}'", path));
+  if (spec.architecture == "gru") {
+    G2PRecurrentConfig& r = spec.recurrent;
+    r.embedding_dim = metadata_integer(metadata, "embedding_dim", path);
+    r.hidden_dim = metadata_integer(metadata, "hidden_dim", path);
+    r.max_length = metadata_integer(metadata, "max_length", path);
+    r.dropout = metadata_dropout(metadata, r.dropout, path);
+    return spec;
+  }
   G2PConfig& c = spec.transformer;
   c.model_dim = metadata_integer(metadata, "model_dim", path);
   c.num_heads = metadata_integer(metadata, "num_heads", path);
@@ -59,6 +102,7 @@ G2PModelSpec g2p_spec_from_metadata(const io::Metadata& metadata, const std::str
   c.feedforward_dim = metadata_integer(metadata, "feedforward_dim", path);
   c.max_length = metadata_integer(metadata, "max_length", path);
   c.norm_first = metadata.count("norm_first") == 1 && metadata.at("norm_first") == "1";
+  c.dropout = metadata_dropout(metadata, c.dropout, path);
   ATTEND_CHECK(c.model_dim % c.num_heads == 0, ValueError, "'{}': model_dim {} is not a multiple of num_heads {}", path,
                c.model_dim, c.num_heads);
   return spec;
@@ -66,7 +110,10 @@ G2PModelSpec g2p_spec_from_metadata(const io::Metadata& metadata, const std::str
 
 std::unique_ptr<G2PModel<float>> make_g2p_model(const G2PModelSpec& spec, Generator& generator) {
   const Vocabulary letters = letter_vocabulary(), phonemes = phoneme_vocabulary();
-  ATTEND_CHECK(spec.architecture == "transformer", ValueError, "unknown G2P architecture '{}'", spec.architecture);
+  check_architecture(spec.architecture, "make_g2p_model");
+  if (spec.architecture == "gru") {
+    return std::make_unique<G2PRecurrent<float>>(spec.recurrent, letters.size(), phonemes.size(), generator);
+  }
   return std::make_unique<G2PTransformer<float>>(spec.transformer, letters.size(), phonemes.size(), generator);
 }
 

@@ -200,6 +200,15 @@ TEST(ScoreFunctions, KnownValues) {
   expect_all_near(additive.to_vector(), {2 * std::tanh(5.0), 2 * std::tanh(2.0)}, 1e-15);
 }
 
+TEST(ScoreFunctions, AdditiveFromProjectionsIsAdditiveScores) {
+  Generator generator(8);
+  const auto q = Tensor64::randn({2, 3, 4}, generator), k = Tensor64::randn({2, 5, 6}, generator);  // (B, N, Dq), (B, M, Dk)
+  const auto wq = Tensor64::randn({4, 7}, generator), wk = Tensor64::randn({6, 7}, generator);  // (Dq, A), (Dk, A)
+  const auto v = Tensor64::randn({7}, generator);                                                // (A)
+  expect_all_near(additive_scores_from_projections(matmul(q, wq), matmul(k, wk), v).to_vector(),
+                  additive_scores(q, k, wq, wk, v).to_vector(), 1e-14);
+}
+
 TEST(ScoreFunctions, CosineOfAZeroVectorIsFiniteWithFiniteGradients) {
   for (bool zero_key : {false, true}) {
     auto q = Tensor64::from_vector({1, 2, 3}, {0, 0, 0, 1, 2, 2});
@@ -364,6 +373,11 @@ TEST(ScoreFunctionsMisuse, AdditiveQueryWeightForAnotherQuerySize) {
                         Tensor32::ones({6, 8}), Tensor32::ones({8}));
       },
       {"additive_scores", "query_weight (5, 8)", "(2, 3, 4)"});
+}
+TEST(ScoreFunctionsMisuse, AdditiveProjectionsOfDifferentAttentionDims) {
+  expect_error<ShapeError>(
+      [] { additive_scores_from_projections(Tensor32::ones({2, 1, 4}), Tensor32::ones({2, 5, 3}), Tensor32::ones({4})); },
+      {"additive_scores", "(2, 1, 4)", "(2, 5, 3)"});
 }
 TEST(ScoreFunctionsMisuse, CosineTemperatureThatIsNotAScalar) {
   expect_error<ShapeError>(

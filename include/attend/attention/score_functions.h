@@ -46,6 +46,13 @@ template <typename T>
 Tensor<T> additive_scores(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& query_weight,
                           const Tensor<T>& key_weight, const Tensor<T>& score_weight);
 
+// The second half of additive_scores, for callers that project once and score many times (a
+// recurrent decoder projects its keys once per sequence and one query per step):
+// projected_q (B, N, A) = q Wq, projected_k (B, M, A) = k Wk, score_weight (A) -> (B, N, M).
+template <typename T>
+Tensor<T> additive_scores_from_projections(const Tensor<T>& projected_q, const Tensor<T>& projected_k,
+                                           const Tensor<T>& score_weight);
+
 // q (B, N, D), k (B, M, D), log_temperature () -> (B, N, M): exp(log_temperature) times the
 // cosine similarity of q_i and k_j. The factor multiplies (it is Swin v2's 1 / tau), and its
 // logarithm is the parameter so that it stays positive under gradient descent.

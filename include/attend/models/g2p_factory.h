@@ -3,23 +3,32 @@
 //
 //   metadata: task = "g2p", architecture = "transformer", model_dim, num_heads, layers,
 //             feedforward_dim, max_length, norm_first, dropout
+//         or  task = "g2p", architecture = "gru", embedding_dim, hidden_dim, max_length, dropout
+// (checkpoints without an architecture key hold Transformers).
 #pragma once
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "attend/core/random.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p.h"
 #include "attend/models/g2p_model.h"
+#include "attend/models/g2p_recurrent.h"
 
 namespace attend::models {
 
 struct G2PModelSpec {
-  std::string architecture = "transformer";  // the only one so far
+  std::string architecture = "transformer";  // or "gru"; the config of the other one is unused
   G2PConfig transformer;
+  G2PRecurrentConfig recurrent;
 };
 
+// The names g2p_metadata and make_g2p_model accept.
+const std::vector<std::string>& g2p_architectures();
+
+// ValueError for an unknown architecture.
 io::Metadata g2p_metadata(const G2PModelSpec& spec);
 // ValueError naming `path` and the key when the metadata is not a G2P model's.
 G2PModelSpec g2p_spec_from_metadata(const io::Metadata& metadata, const std::string& path);

@@ -1,6 +1,7 @@
-// The grapheme-to-phoneme recipe: an encoder-decoder Transformer trained on the CMU Pronouncing
-// Dictionary (data/cmudict.h) with AdamW, warm-up + inverse-square-root learning rate, label
-// smoothing and gradient clipping; evaluated by phoneme and word error rates.
+// The grapheme-to-phoneme recipe: any G2PModel (the Transformer of models/g2p.h or the GRU with
+// attention of models/g2p_recurrent.h) trained on the CMU Pronouncing Dictionary (data/cmudict.h)
+// with AdamW, warm-up + inverse-square-root learning rate, label smoothing and gradient clipping;
+// evaluated by phoneme and word error rates.
 #pragma once
 
 #include <cstdint>
