@@ -27,13 +27,6 @@ Heatmap diagonal() {
   return h;
 }
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 TEST(Colormap, ViridisEndsAndClamps) {
   EXPECT_NEAR(viridis(0).r, 0.267004, 1e-6);
   EXPECT_NEAR(viridis(1).g, 0.906157, 1e-6);

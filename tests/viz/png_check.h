@@ -1,10 +1,13 @@
-// Reads back a PNG that viz/ drew, to check its size and that it shows something.
+// Reads back a file, and a PNG that viz/ drew, to check its size and that it shows something.
 #pragma once
 
 #include <cairo.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 namespace attend::viz {
@@ -49,6 +52,13 @@ inline PngSummary summarize_png(const std::string& bytes) {
   }
   cairo_surface_destroy(surface);
   return summary;
+}
+
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return bytes.str();
 }
 
 }  // namespace attend::viz
