@@ -12,6 +12,9 @@
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p.h"
 #include "attend/train/g2p_training.h"
+#include "attend/viz/g2p_attention.h"
+#include "attend/viz/image_format.h"
+#include "g2p_checkpoint.h"
 
 namespace attend::tools {
 namespace {
@@ -22,32 +25,6 @@ struct G2PArguments {
   int64_t beam = 1;
   bool overwrite = false;  // replace an existing OUT/model.safetensors
 };
-
-// The model's shape travels in the checkpoint's metadata, so that `attend g2p` can rebuild it.
-io::Metadata g2p_metadata(const models::G2PConfig& c) {
-  return {{"task", "g2p"},
-          {"model_dim", std::to_string(c.model_dim)},
-          {"num_heads", std::to_string(c.num_heads)},
-          {"layers", std::to_string(c.encoder_layers)},
-          {"feedforward_dim", std::to_string(c.feedforward_dim)},
-          {"max_length", std::to_string(c.max_length)},
-          {"norm_first", c.norm_first ? "1" : "0"}};
-}
-
-int64_t metadata_integer(const io::Metadata& metadata, const std::string& key, const std::string& path) {
-  const auto found = metadata.find(key);
-  ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' is not a G2P checkpoint: its metadata has no '{}'", path, key);
-  size_t used = 0;
-  int64_t value = 0;
-  try {
-    value = std::stoll(found->second, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  ATTEND_CHECK(used == found->second.size() && value > 0 && value <= 1 << 16, ValueError,
-               "'{}': metadata '{}' = '{}' is not an integer in [1, 65536]", path, key, found->second);
-  return value;
-}
 
 void print_pronunciations(models::G2PTransformer<float>& model, const std::vector<std::string>& words, int64_t beam) {
   for (const auto& word : words) {
@@ -95,26 +72,19 @@ struct PronounceArguments {
   std::string checkpoint;
   std::vector<std::string> words;
   int64_t beam = 4;
+  std::string attention;  // a .png or .svg for the cross-attention alignment of the one word
 };
 
 int run_pronounce(const PronounceArguments& args) {
-  const io::SafetensorsFile file = io::load_safetensors(args.checkpoint);
-  const io::Metadata& metadata = file.metadata();
-  ATTEND_CHECK(metadata.count("task") == 1 && metadata.at("task") == "g2p", ValueError,
-               "'{}' is not a G2P checkpoint (its metadata has no task = g2p)", args.checkpoint);
-  models::G2PConfig config;
-  config.model_dim = metadata_integer(metadata, "model_dim", args.checkpoint);
-  config.num_heads = metadata_integer(metadata, "num_heads", args.checkpoint);
-  config.encoder_layers = config.decoder_layers = metadata_integer(metadata, "layers", args.checkpoint);
-  config.feedforward_dim = metadata_integer(metadata, "feedforward_dim", args.checkpoint);
-  config.max_length = metadata_integer(metadata, "max_length", args.checkpoint);
-  config.norm_first = metadata.count("norm_first") == 1 && metadata.at("norm_first") == "1";
-  Generator generator(0);
-  const models::Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
-  models::G2PTransformer<float> model(config, letters.size(), phonemes.size(), generator);
-  io::load_module(args.checkpoint, model);
-  model.eval();
-  print_pronunciations(model, args.words, args.beam);
+  ATTEND_CHECK(args.attention.empty() || args.words.size() == 1, ValueError,
+               "--attention draws the alignment of one word; {} words were given", args.words.size());
+  const auto model = load_g2p_checkpoint(args.checkpoint);
+  if (!args.attention.empty()) {
+    viz::image_format_of(args.attention);  // a bad file name fails before any work
+    viz::write_g2p_alignment(args.attention, *model, args.words.front());
+    fmt::print("wrote {}\n", args.attention);
+  }
+  print_pronunciations(*model, args.words, args.beam);
   return 0;
 }
 
@@ -151,6 +121,9 @@ std::function<int()> add_train_command(CLI::App& app) {
       ->required();
   g2p_command->add_option("words", pronounce->words, "words (letters a-z and ')")->required();
   g2p_command->add_option("--beam", pronounce->beam, "beam size (1: greedy)")->check(CLI::PositiveNumber);
+  g2p_command->add_option("--attention", pronounce->attention,
+                          "write the word's letter-phoneme alignment (last decoder layer's cross-attention, mean of "
+                          "the heads) to this .png or .svg");
   return [g2p, args, g2p_command, pronounce]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
     if (!g2p->parsed()) return -1;

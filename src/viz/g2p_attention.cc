@@ -1,6 +1,9 @@
 #include "attend/viz/g2p_attention.h"
 
+#include <fmt/format.h>
+
 #include "attend/attention/attention_capture.h"
+#include "attend/viz/heatmap.h"
 
 namespace attend::viz {
 
@@ -22,6 +25,17 @@ AttentionDocument capture_g2p_attention(models::G2PTransformer<float>& model, co
   AttentionDocument document = make_document(capture, "g2p", std::move(source_tokens), std::move(target_tokens));
   document.predicted_tokens = std::move(predicted);
   return document;
+}
+
+void write_g2p_alignment(const std::string& path, models::G2PTransformer<float>& model, const std::string& word) {
+  image_format_of(path);  // a bad file name fails before decoding
+  const AttentionDocument document = capture_g2p_attention(model, word);
+  const AttentionMap& last = *document.of_kind(AttentionKind::kCross).back();
+  Heatmap alignment = mean_heatmap(document, last);
+  alignment.title = fmt::format("g2p · \"{}\" · {} · mean of {} heads", word, last.name, last.heads);
+  alignment.column_axis = "letters";
+  alignment.row_axis = "phonemes (predicted)";
+  write_heatmap(path, alignment);
 }
 
 }  // namespace attend::viz

@@ -21,6 +21,15 @@ void require_writable_directory(const std::string& directory) {
                dir.string());
 }
 
+void check_output_directory(const std::string& directory) {
+  std::filesystem::path dir = std::filesystem::absolute(directory.empty() ? "." : directory);
+  while (!std::filesystem::exists(dir) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
+  ATTEND_CHECK(std::filesystem::is_directory(dir), ValueError,
+               "output directory '{}' cannot be created: '{}' is not a directory", directory, dir.string());
+  ATTEND_CHECK(::access(dir.c_str(), W_OK | X_OK) == 0, ValueError, "output directory '{}' cannot be created: '{}' is not writable",
+               directory, dir.string());
+}
+
 void write_output_file(const std::string& path, std::string_view bytes) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   ATTEND_CHECK(!parent.empty() ? std::filesystem::is_directory(parent) : true, ValueError,

@@ -5,6 +5,7 @@
 #include "attend/viz/attention_document.h"
 #include "attend/viz/g2p_attention.h"
 #include "harness/expect_error.h"
+#include "viz/tiny_g2p.h"
 
 namespace attend::viz {
 namespace {
@@ -60,13 +61,7 @@ TEST(AttentionDocument, ParseNamesTheFieldThatBreaksTheSchema) {
 
 TEST(AttentionDocument, G2PCaptureLabelsLettersAndPhonemes) {
   Generator g(5);
-  models::G2PConfig config;
-  config.model_dim = 16;
-  config.num_heads = 2;
-  config.encoder_layers = config.decoder_layers = 2;
-  config.feedforward_dim = 32;
-  config.max_length = 8;
-  models::G2PTransformer<float> model(config, models::letter_vocabulary().size(), models::phoneme_vocabulary().size(), g);
+  models::G2PTransformer<float> model(tiny_g2p_config(8), models::letter_vocabulary().size(), models::phoneme_vocabulary().size(), g);
   const AttentionDocument doc = capture_g2p_attention(model, "Cat");
   EXPECT_EQ(doc.source_tokens, (std::vector<std::string>{"c", "a", "t", "</s>"}));
   EXPECT_EQ(doc.target_tokens.front(), "<s>");

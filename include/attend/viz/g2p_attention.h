@@ -18,4 +18,8 @@ namespace attend::viz {
 // Throws ValueError for a word with characters outside the letter vocabulary (before decoding).
 AttentionDocument capture_g2p_attention(models::G2PTransformer<float>& model, const std::string& word);
 
+// The alignment of letters and phonemes: the last decoder layer's cross-attention, averaged over
+// its heads, as a heatmap (.png or .svg by the extension), written atomically.
+void write_g2p_alignment(const std::string& path, models::G2PTransformer<float>& model, const std::string& word);
+
 }  // namespace attend::viz

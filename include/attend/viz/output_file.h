@@ -14,5 +14,8 @@ void write_output_file(const std::string& path, std::string_view bytes);
 
 // Throws ValueError unless `directory` exists (or can be created) and is writable.
 void require_writable_directory(const std::string& directory);
+// The same check without making anything: `directory` is a writable directory, or does not exist
+// and its nearest existing ancestor is one. For failing before any work is done.
+void check_output_directory(const std::string& directory);
 
 }  // namespace attend::viz
