@@ -35,8 +35,10 @@ Ticks nice_ticks(double low, double high, int count) {
   return {std::floor(low / step) * step, std::ceil(high / step) * step, step};
 }
 
-std::string tick_label(double value, double step) {
-  if (value != 0 && (std::abs(value) >= 1e5 || std::abs(value) < 1e-3)) return fmt::format("{:.1e}", value);
+// One notation for every tick of an axis: scientific when its steps are tiny or its values huge.
+std::string tick_label(double value, const Ticks& ticks) {
+  const double step = ticks.step;
+  if (step < 1e-3 || std::max(std::abs(ticks.low), std::abs(ticks.high)) >= 1e5) return fmt::format("{:.1e}", value);
   const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
   return fmt::format("{:.{}f}", value, decimals);
 }
@@ -59,7 +61,7 @@ void draw_series(cairo_t* cr, double x0, double y0, const MetricSeries& s) {
     cairo_line_to(cr, left + width, py(y));
     cairo_stroke(cr);
     set_color(cr, 0.3, 0.3, 0.3);
-    draw_text(cr, left - 4, py(y), tick_label(y, yt.step), kTickSize, Align::kEnd, Align::kCenter);
+    draw_text(cr, left - 4, py(y), tick_label(y, yt), kTickSize, Align::kEnd, Align::kCenter);
   }
   for (double x = xt.low; x <= xt.high + xt.step * 1e-6; x += xt.step) {
     set_color(cr, 0.88, 0.88, 0.88);
@@ -67,7 +69,7 @@ void draw_series(cairo_t* cr, double x0, double y0, const MetricSeries& s) {
     cairo_line_to(cr, px(x), top + height);
     cairo_stroke(cr);
     set_color(cr, 0.3, 0.3, 0.3);
-    draw_text(cr, px(x), top + height + 4, tick_label(x, xt.step), kTickSize, Align::kCenter, Align::kStart);
+    draw_text(cr, px(x), top + height + 4, tick_label(x, xt), kTickSize, Align::kCenter, Align::kStart);
   }
   set_color(cr, 0.3, 0.3, 0.3);
   draw_text(cr, left + width, top + height + 16, "step", kTickSize, Align::kEnd, Align::kStart);

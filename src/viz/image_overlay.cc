@@ -77,7 +77,8 @@ std::string render_image_attention(const std::string& title, const GrayImage& im
   const TextMeasure measure;
   const ColorbarLayout bar = layout_colorbar(measure, max_value, side_h);
   const double count = static_cast<double>(maps.size());
-  Canvas canvas(format, kMargin * 2 + count * side_w + (count - 1) * kGap + bar.width, image_top + side_h + kMargin);
+  const double width = std::max(count * side_w + (count - 1) * kGap + bar.width, measure.width(title, kTitleSize, true));
+  Canvas canvas(format, kMargin * 2 + width, image_top + side_h + kMargin);
   cairo_t* cr = canvas.context();
   set_color(cr, 0.1, 0.1, 0.1);
   draw_text(cr, kMargin, kMargin, title, kTitleSize, Align::kStart, Align::kStart, 0, true);
