@@ -10,6 +10,7 @@
 #include "bench.h"
 #include "explain.h"
 #include "train_command.h"
+#include "viz_command.h"
 
 namespace {
 
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
 
   const auto run_train = attend::tools::add_train_command(app);
+  const auto run_viz = attend::tools::add_viz_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -126,6 +128,7 @@ int main(int argc, char** argv) {
     if (info->parsed()) return run_info();
     if (explain->parsed()) return run_explain(explain_args);
     if (const int status = run_train(); status >= 0) return status;
+    if (const int status = run_viz(); status >= 0) return status;
     if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_json);
   } catch (const attend::Error& e) {
     std::fprintf(stderr, "attend: %s\n", e.what());

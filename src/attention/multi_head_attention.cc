@@ -3,6 +3,7 @@
 #include "attend/attention/positional.h"
 #include <cmath>
 
+#include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/reduction.h"
@@ -37,6 +38,23 @@ MultiHeadAttentionConfig resolve(MultiHeadAttentionConfig c) {
 template <typename T>
 Tensor<T> split_heads(const Tensor<T>& x, int64_t heads, int64_t dim) {
   return x.reshape({x.size(0), x.size(1), heads, dim}).transpose(1, 2);
+}
+
+// The softmax probabilities P (B, H, N, M) before dropout, for an AttentionCapture. `computed`
+// holds the call's own weights when it asked for them. Without dropout those are P; otherwise
+// (or when absent) a reference call with the same scores recomputes P under no_grad, leaving the
+// call's outputs, tape and dropout stream untouched.
+template <typename T>
+Tensor<T> weights_for_capture(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                              const AttentionOptions<T>& attention, const Tensor<T>& computed) {
+  NoGradGuard no_grad;
+  if (computed.defined() && attention.dropout_p == 0) return computed.detach();
+  AttentionOptions<T> plain = attention;  // q (B, H, N, D), k (B, H_kv, M, D), v (B, H_kv, M, D_v)
+  plain.dropout_p = 0;
+  plain.need_weights = true;
+  plain.need_log_sum_exp = false;
+  plain.implementation = AttentionImplementation::kReference;
+  return scaled_dot_product_attention(q.detach(), k.detach(), v.detach(), plain).weights;
 }
 
 }  // namespace
@@ -128,6 +146,9 @@ MultiHeadAttentionOutput<T> MultiHeadAttention<T>::forward(const Tensor<T>& quer
     attention.dropout_seed = dropout_seeds_.next_u64();
   }
   const AttentionResult<T> result = scaled_dot_product_attention(q, k, v, attention);
+  if (AttentionCapture* capture = AttentionCapture::active()) {
+    capture->add(this, name_, kind_, layer_, weights_for_capture(q, k, v, attention, result.weights));
+  }
   Tensor<T> heads = result.output;  // (B, H, N, D_v)
   if (shaw_values) heads = add(heads, shaw_positions_->value_term(result.weights, offset));
   // (B, H, N, D_v) -> (B, N, H * D_v)

@@ -33,10 +33,12 @@ G2PTransformer<T>::G2PTransformer(const G2PConfig& config, int64_t letters, int6
   for (int64_t i = 0; i < config.encoder_layers; ++i) {
     encoder_.push_back(this->register_module(fmt::format("encoder.{}", i),
                                              std::make_shared<nn::TransformerEncoderLayer<T>>(layer, generator)));
+    encoder_.back()->set_attention_label(fmt::format("encoder.{}", i), i);
   }
   for (int64_t i = 0; i < config.decoder_layers; ++i) {
     decoder_.push_back(this->register_module(fmt::format("decoder.{}", i),
                                              std::make_shared<nn::TransformerDecoderLayer<T>>(layer, generator)));
+    decoder_.back()->set_attention_label(fmt::format("decoder.{}", i), i);
   }
   if (config.norm_first) {
     encoder_norm_ = this->register_module("encoder_norm", std::make_shared<nn::LayerNormalization<T>>(e, 1e-5));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "attend/attention/attention_capture.h"
 #include "attend/attention/scored_attention.h"
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
@@ -73,6 +74,9 @@ typename G2PRecurrent<T>::Step G2PRecurrent<T>::decode_step(const Encoded& encod
   // a_t = softmax over the real letters; c_t = sum_j a_tj h_j.
   const ScoredAttentionResult<T> attended =
       attention_from_scores(scores, encoded.states, {.key_padding_mask = encoded.padding});
+  if (AttentionCapture* capture = AttentionCapture::active()) {  // viz: one row per decoding step
+    capture->add(this, "decoder.attention", AttentionKind::kCross, 0, attended.weights.detach().unsqueeze(1));  // (B, 1, 1, S)
+  }
   const Tensor<T> context = attended.output.squeeze(1);                                         // (B, 2H)
   const Tensor<T> next = decoder_->forward(concat<T>({previous_embedded, context}, 1), state);  // (B, H)
   return {next, concat<T>({next, context}, 1), attended.weights.squeeze(1)};

@@ -75,6 +75,12 @@ TransformerEncoderLayer<T>::TransformerEncoderLayer(const TransformerLayerConfig
       "feedforward", std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
   norm_attention_ = this->register_module("norm_attention", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
   norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
+  set_attention_label("encoder", -1);
+}
+
+template <typename T>
+void TransformerEncoderLayer<T>::set_attention_label(const std::string& prefix, int64_t layer) {
+  self_attention_->set_label(prefix + ".self", AttentionKind::kEncoderSelf, layer);
 }
 
 template <typename T>
@@ -110,6 +116,13 @@ TransformerDecoderLayer<T>::TransformerDecoderLayer(const TransformerLayerConfig
   norm_self_ = this->register_module("norm_self", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
   norm_cross_ = this->register_module("norm_cross", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
   norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
+  set_attention_label("decoder", -1);
+}
+
+template <typename T>
+void TransformerDecoderLayer<T>::set_attention_label(const std::string& prefix, int64_t layer) {
+  self_attention_->set_label(prefix + ".self", AttentionKind::kDecoderSelf, layer);
+  cross_attention_->set_label(prefix + ".cross", AttentionKind::kCross, layer);
 }
 
 template <typename T>

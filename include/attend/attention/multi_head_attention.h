@@ -9,7 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
+#include "attend/attention/attention_capture.h"
 #include "attend/attention/positional.h"
 #include "attend/attention/scaled_dot_product.h"
 #include "attend/core/random.h"
@@ -88,8 +90,22 @@ class MultiHeadAttention : public Module<T> {
 
   const MultiHeadAttentionConfig& config() const { return config_; }
 
+  // How an active AttentionCapture labels this module's weights: a name such as
+  // "decoder.1.cross", its kind, and its index in its stack (-1: none).
+  void set_label(std::string name, AttentionKind kind, int64_t layer = -1) {
+    name_ = std::move(name);
+    kind_ = kind;
+    layer_ = layer;
+  }
+  const std::string& name() const { return name_; }
+  AttentionKind kind() const { return kind_; }
+  int64_t layer() const { return layer_; }
+
  private:
   MultiHeadAttentionConfig config_;  // with every 0 resolved
+  std::string name_ = "attention";
+  AttentionKind kind_ = AttentionKind::kOther;
+  int64_t layer_ = -1;
   std::shared_ptr<Linear<T>> query_, key_, value_, output_;
   Tensor<T> alibi_slopes_;  // (H) when positional == kAlibi; a constant, not a parameter
   std::shared_ptr<T5RelativeBias<T>> t5_bias_;                  // when positional == kT5Bias

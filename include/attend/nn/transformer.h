@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "attend/attention/multi_head_attention.h"
@@ -79,6 +80,8 @@ class TransformerEncoderLayer : public Module<T> {
   // x (B, S, E) -> (B, S, E).
   Tensor<T> forward(const Tensor<T>& x, const MaskTensor& padding = MaskTensor());
   const std::shared_ptr<MultiHeadAttention<T>>& self_attention() const { return self_attention_; }
+  // Names the self-attention "<prefix>.self" (kind encoder_self) for AttentionCapture.
+  void set_attention_label(const std::string& prefix, int64_t layer);
 
  private:
   TransformerLayerConfig config_;
@@ -98,6 +101,8 @@ class TransformerDecoderLayer : public Module<T> {
                     DecoderLayerCache<T>* cache = nullptr);
   const std::shared_ptr<MultiHeadAttention<T>>& self_attention() const { return self_attention_; }
   const std::shared_ptr<MultiHeadAttention<T>>& cross_attention() const { return cross_attention_; }
+  // Names the attentions "<prefix>.self" (decoder_self) and "<prefix>.cross" for AttentionCapture.
+  void set_attention_label(const std::string& prefix, int64_t layer);
 
  private:
   TransformerLayerConfig config_;
