@@ -31,7 +31,14 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
   Tensor<T> out = Tensor<T>::empty(x.shape());                      // (rows, d)
   Tensor<T> normalized = Tensor<T>::empty(x.shape());               // x_hat, (rows, d)
   Tensor<T> inverse_std = Tensor<T>::empty({rows});                 // (rows)
+  // Raw pointers hoisted out of the loops: Tensor::data() is an out-of-line call, and calling
+  // it per element took most of this op's time.
   const T* in = input.data();
+  const T* w_data = w.data();
+  const T* b_data = b.data();
+  T* out_data = out.data();
+  T* normalized_data = normalized.data();
+  T* inverse_std_data = inverse_std.data();
   parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = in + r * d;
@@ -41,11 +48,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
       double squares = 0.0;
       for (int64_t i = 0; i < d; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
       const double rstd = 1.0 / std::sqrt(squares / d + eps);
-      inverse_std.data()[r] = static_cast<T>(rstd);
+      inverse_std_data[r] = static_cast<T>(rstd);
       for (int64_t i = 0; i < d; ++i) {
         const T xhat = static_cast<T>((xr[i] - mu) * rstd);
-        normalized.data()[r * d + i] = xhat;
-        out.data()[r * d + i] = xhat * w.data()[i] + b.data()[i];
+        normalized_data[r * d + i] = xhat;
+        out_data[r * d + i] = xhat * w_data[i] + b_data[i];
       }
     }
   });
@@ -56,24 +63,27 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
     const Tensor<T> dy = g.contiguous();                            // (rows, d)
     const T* gy = dy.data();
     const T* xhat = normalized.data();
+    const T* w_data = w.data();
+    const T* inverse_std_data = inverse_std.data();
     // forward: y = xhat * w + b, xhat = (x - mu) * rstd
     //   dxhat = dy * w
     //   dx    = rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
     Tensor<T> dx = Tensor<T>::empty(normalized.shape());
+    T* dx_data = dx.data();
     parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         double mean_dxhat = 0.0, mean_dxhat_xhat = 0.0;
         for (int64_t i = 0; i < d; ++i) {
-          const double dxhat = static_cast<double>(gy[r * d + i]) * w.data()[i];
+          const double dxhat = static_cast<double>(gy[r * d + i]) * w_data[i];
           mean_dxhat += dxhat;
           mean_dxhat_xhat += dxhat * xhat[r * d + i];
         }
         mean_dxhat /= d;
         mean_dxhat_xhat /= d;
-        const double rstd = inverse_std.data()[r];
+        const double rstd = inverse_std_data[r];
         for (int64_t i = 0; i < d; ++i) {
-          const double dxhat = static_cast<double>(gy[r * d + i]) * w.data()[i];
-          dx.data()[r * d + i] = static_cast<T>(rstd * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat));
+          const double dxhat = static_cast<double>(gy[r * d + i]) * w_data[i];
+          dx_data[r * d + i] = static_cast<T>(rstd * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat));
         }
       }
     });
@@ -82,6 +92,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
     if (has_w || has_b) {
       dw = Tensor<T>::empty(w.shape());
       db = Tensor<T>::empty(w.shape());
+      T* dw_data = dw.data();
+      T* db_data = db.data();
       parallel_for(d, 64, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) {
           double sum_w = 0.0, sum_b = 0.0;
@@ -89,8 +101,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
             sum_w += static_cast<double>(gy[r * d + i]) * xhat[r * d + i];
             sum_b += gy[r * d + i];
           }
-          dw.data()[i] = static_cast<T>(sum_w);
-          db.data()[i] = static_cast<T>(sum_b);
+          dw_data[i] = static_cast<T>(sum_w);
+          db_data[i] = static_cast<T>(sum_b);
         }
       });
     }
