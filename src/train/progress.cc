@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -13,11 +14,12 @@ std::string format_duration(double seconds) {
   return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) : fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
-ProgressBar::ProgressBar(int64_t total_steps, std::FILE* stream, int64_t plain_every)
+ProgressBar::ProgressBar(int64_t total_steps, std::FILE* stream, int64_t plain_every, std::string unit)
     : total_(std::max<int64_t>(total_steps, 1)),
       stream_(stream),
       plain_every_(std::max<int64_t>(plain_every, 1)),
       terminal_(isatty(fileno(stream)) != 0),
+      unit_(std::move(unit)),
       start_(std::chrono::steady_clock::now()) {}
 
 double ProgressBar::elapsed_seconds() const {
@@ -29,7 +31,7 @@ void ProgressBar::update(int64_t step, double loss, int64_t items_done, const st
   const double elapsed = elapsed_seconds();
   const double rate = elapsed > 0 ? items_done / elapsed : 0;
   const double eta = step > 0 ? elapsed * (total_ - step) / step : 0;
-  const std::string text = fmt::format("step {}/{} loss {:.4f} {:.0f} tok/s elapsed {} ETA {}{}", step, total_, loss, rate,
+  const std::string text = fmt::format("step {}/{} loss {:.4f} {:.0f} {}/s elapsed {} ETA {}{}", step, total_, loss, rate, unit_,
                                        format_duration(elapsed), format_duration(eta), extra.empty() ? "" : " " + extra);
   if (terminal_) {
     const int width = 24;
