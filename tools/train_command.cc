@@ -12,6 +12,7 @@
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p.h"
 #include "attend/train/g2p_training.h"
+#include "fashion_mnist_command.h"
 
 namespace attend::tools {
 namespace {
@@ -151,8 +152,10 @@ std::function<int()> add_train_command(CLI::App& app) {
       ->required();
   g2p_command->add_option("words", pronounce->words, "words (letters a-z and ')")->required();
   g2p_command->add_option("--beam", pronounce->beam, "beam size (1: greedy)")->check(CLI::PositiveNumber);
-  return [g2p, args, g2p_command, pronounce]() -> int {
+  const auto run_fashion_mnist = add_fashion_mnist_commands(*train, app);
+  return [g2p, args, g2p_command, pronounce, run_fashion_mnist]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
+    if (const int status = run_fashion_mnist(); status >= 0) return status;
     if (!g2p->parsed()) return -1;
     args->options.model.decoder_layers = args->options.model.encoder_layers;
     return run_g2p(*args);
