@@ -163,6 +163,9 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train, CLI::App& app) 
   command->add_flag("--flip,!--no-flip", o.horizontal_flip, "random left-right flips (default: on)");
   command->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds, then evaluate (0: none)")
       ->check(CLI::NonNegativeNumber);
+  command->add_flag("--schedule-by-time", o.schedule_by_time,
+                    "with --time-limit: the cosine ends at the time limit even on a busy machine (the run is then "
+                    "not reproducible bit for bit)");
   command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")->capture_default_str();
   command->add_option("--threads", args->threads, "worker threads (default: as attend --threads)")->check(CLI::Range(1, 1024));
   command->add_option("--dim", t.model_dim, "model width E")->check(CLI::PositiveNumber)->capture_default_str();

@@ -35,6 +35,12 @@ void shuffle(std::vector<int64_t>& order, Generator& generator) {
 
 }  // namespace
 
+int64_t schedule_step(int64_t step, int64_t total_steps, double elapsed_seconds, const FashionMnistTrainingOptions& o) {
+  if (!o.schedule_by_time || o.time_limit_seconds <= 0) return step;
+  const double by_time = std::min(1.0, elapsed_seconds / o.time_limit_seconds) * static_cast<double>(total_steps);
+  return std::max(step, static_cast<int64_t>(by_time));
+}
+
 Tensor<float> augment_images(const Tensor<float>& images, int64_t crop_padding, bool horizontal_flip,
                              Generator& generator) {
   ATTEND_CHECK(images.rank() == 4, ShapeError, "augment_images: images {} must be (B, C, H, W)",
@@ -137,7 +143,7 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
     for (int64_t begin = 0; begin < images && step < total_steps; begin += o.batch_size) {
       const data::ImageSet batch = image_batch(data.train, order, begin, std::min(o.batch_size, images - begin));
       const Tensor<float> inputs = augment_images(batch.images, o.crop_padding, o.horizontal_flip, augmentation);
-      optimizer.set_learning_rate(schedule.learning_rate(step));
+      optimizer.set_learning_rate(schedule.learning_rate(schedule_step(step, total_steps, progress.elapsed_seconds(), o)));
       const Tensor<float> logits = model.forward(inputs);  // (B, K)
       const Tensor<float> loss = cross_entropy(logits, batch.labels, loss_options);
       optimizer.zero_grad();

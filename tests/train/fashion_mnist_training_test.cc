@@ -102,6 +102,18 @@ TEST(FashionMnistTraining, LearnsASyntheticTaskAndWritesMetrics) {
   std::filesystem::remove_all(out_dir);
 }
 
+TEST(FashionMnistTraining, ScheduleByTimeFollowsTheClockWhenItIsAhead) {
+  FashionMnistTrainingOptions options;
+  options.time_limit_seconds = 100;
+  EXPECT_EQ(schedule_step(10, 1000, 50.0, options), 10);  // off: the step, whatever the clock
+  options.schedule_by_time = true;
+  EXPECT_EQ(schedule_step(10, 1000, 50.0, options), 500);   // half the time: half the schedule
+  EXPECT_EQ(schedule_step(700, 1000, 50.0, options), 700);  // the steps are further along
+  EXPECT_EQ(schedule_step(10, 1000, 250.0, options), 1000); // past the limit: the end, no further
+  options.time_limit_seconds = 0;
+  EXPECT_EQ(schedule_step(10, 1000, 50.0, options), 10);    // no limit: nothing to fit
+}
+
 TEST(FashionMnistTraining, RejectsBadOptions) {
   Generator generator(4);
   data::FashionMnist data{quadrant_images(8, generator), quadrant_images(8, generator), quadrant_images(8, generator)};

@@ -34,6 +34,10 @@ struct FashionMnistTrainingOptions {
   bool horizontal_flip = true;
   uint64_t seed = 1;                 // order of the images and augmentation
   double time_limit_seconds = 0;     // stop once exceeded, then evaluate (0: none)
+  // With a time limit: the schedule advances by whichever is further along, the steps or the
+  // clock, so that the cosine ends at the time limit however busy the machine is. The learning
+  // rates then depend on the timing, and a run is no longer reproducible bit for bit.
+  bool schedule_by_time = false;
   int64_t eval_batch_size = 500;
 };
 
@@ -48,6 +52,12 @@ struct FashionMnistResult {
   bool stopped_by_time_limit = false;
   int64_t parameters = 0;
 };
+
+// The step the learning-rate schedule is evaluated at: `step`, or with schedule_by_time (and a
+// time limit) the same fraction of total_steps as the fraction of the time limit spent, when
+// that is further along.
+int64_t schedule_step(int64_t step, int64_t total_steps, double elapsed_seconds,
+                      const FashionMnistTrainingOptions& options);
 
 // Images (B, 1, H, W) shifted and flipped as above; `images` is not modified.
 Tensor<float> augment_images(const Tensor<float>& images, int64_t crop_padding, bool horizontal_flip,
