@@ -174,8 +174,9 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
           progress.elapsed_seconds());
       metrics.flush();
     }
-    fmt::print(stderr, "\nepoch {} (step {}): loss {:.4f}, train accuracy {:.2f}% (augmented), validation {:.2f}%\n",
-               epoch, step, running_loss, 100 * train_accuracy, 100 * validation);
+    const bool augmented = o.crop_padding > 0 || o.horizontal_flip;
+    fmt::print(stderr, "\nepoch {} (step {}): loss {:.4f}, train accuracy {:.2f}%{}, validation {:.2f}%\n", epoch, step,
+               running_loss, 100 * train_accuracy, augmented ? " (augmented)" : "", 100 * validation);
   }
   progress.finish();
   result.steps = step;
