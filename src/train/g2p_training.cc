@@ -150,6 +150,7 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
+  if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
 
   CrossEntropyOptions loss_options;
   loss_options.ignore_index = Vocabulary::kPad;

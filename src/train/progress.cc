@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -13,11 +14,12 @@ std::string format_duration(double seconds) {
   return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) : fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
-ProgressBar::ProgressBar(int64_t total_steps, std::FILE* stream, int64_t plain_every)
+ProgressBar::ProgressBar(int64_t total_steps, std::FILE* stream, int64_t plain_every, std::string unit)
     : total_(std::max<int64_t>(total_steps, 1)),
       stream_(stream),
       plain_every_(std::max<int64_t>(plain_every, 1)),
       terminal_(isatty(fileno(stream)) != 0),
+      unit_(std::move(unit)),
       start_(std::chrono::steady_clock::now()) {}
 
 double ProgressBar::elapsed_seconds() const {

@@ -78,7 +78,7 @@ TEST_F(VizCommandTest, BadInputSaysWhyAndLeavesNothingBehind) {
   // A checkpoint of another task.
   io::save_safetensors((dir / "other.safetensors").string(), {{"w", Tensor<float>::zeros({2})}}, {{"task", "tea"}});
   expect_error<ValueError>([&] { run("viz " + (dir / "other.safetensors").string() + " --input x --out " + out.string()); },
-                           {"task 'tea'", "known: g2p"});
+                           {"task 'tea'", "known: fashion-mnist, g2p"});
   EXPECT_FALSE(fs::exists(out));
 }
 

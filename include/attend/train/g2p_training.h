@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "attend/data/cmudict.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_model.h"
+#include "attend/train/trainer.h"
 
 namespace attend::train {
 
@@ -33,6 +35,8 @@ struct G2PTrainingOptions {
   double time_limit_seconds = 0;  // stop early once exceeded (0: none)
   bool quiet = false;            // no progress lines
   std::string tensorboard_dir;   // TensorBoard event files (train/trainer.h); empty: none
+  // Pictures logged to TensorBoard at each evaluation (the command line draws attention maps).
+  std::function<std::vector<EvalImage>(models::G2PModel<float>&)> eval_images;
 };
 
 struct G2PMetrics {

@@ -11,7 +11,8 @@ namespace attend::train {
 
 class ProgressBar {
  public:
-  ProgressBar(int64_t total_steps, std::FILE* stream = stderr, int64_t plain_every = 50);
+  // `unit` names the items counted by update(), for the rate ("tok/s", "img/s").
+  ProgressBar(int64_t total_steps, std::FILE* stream = stderr, int64_t plain_every = 50, std::string unit = "tok");
   // Reports step (1-based), the running loss and the items (e.g. target tokens) processed so far.
   void update(int64_t step, double loss, int64_t items_done, const std::string& extra = "");
   void finish();
@@ -29,9 +30,9 @@ class ProgressBar {
   std::FILE* stream_;
   int64_t plain_every_;
   bool terminal_;
+  std::string unit_;
   std::chrono::steady_clock::time_point start_;
   int64_t first_step_ = 0;
-  std::string unit_ = "tok";
   double excluded_seconds_ = 0;
 };
 

@@ -1,0 +1,177 @@
+#include "fashion_mnist_command.h"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "attend/core/error.h"
+#include "attend/core/parallel.h"
+#include "attend/data/fashion_mnist.h"
+#include "attend/io/safetensors.h"
+#include "attend/models/image_classifier.h"
+#include "attend/train/fashion_mnist_training.h"
+
+namespace attend::tools {
+namespace {
+
+constexpr const char* kTask = "fashion-mnist";
+
+struct FashionMnistArguments {
+  train::FashionMnistTrainingOptions options;
+  std::string data_dir;    // empty: the Debian package's directory
+  std::string model = "conv-attention";
+  models::ImageTransformerConfig transformer;
+  int64_t stem_channels = models::ConvAttentionConfig{}.stem_channels;
+  int64_t patch_size = models::VisionTransformerConfig{}.patch_size;
+  int threads = 0;         // 0: as attend --threads
+  bool overwrite = false;  // replace an existing OUT/model.safetensors
+};
+
+std::unique_ptr<models::ImageClassifier<float>> build_model(const FashionMnistArguments& args, Generator& generator) {
+  if (args.model == "vit") {
+    return std::make_unique<models::VisionTransformer<float>>(
+        models::VisionTransformerConfig{.transformer = args.transformer, .patch_size = args.patch_size}, generator);
+  }
+  return std::make_unique<models::ConvAttentionClassifier<float>>(
+      models::ConvAttentionConfig{.transformer = args.transformer, .stem_channels = args.stem_channels}, generator);
+}
+
+std::string describe(const models::ConfigFields& fields) {
+  std::string text;
+  for (const auto& [key, value] : fields) text += fmt::format("{}{}={}", text.empty() ? "" : " ", key, value);
+  return text;
+}
+
+data::FashionMnist load_data(const std::string& directory) {
+  const data::FashionMnist data = data::load_fashion_mnist(directory);
+  fmt::print("Fashion-MNIST ({}): {} train, {} validation, {} test images\n",
+             directory.empty() ? data::default_fashion_mnist_directory() : directory, data.train.images.size(0),
+             data.validation.images.size(0), data.test.images.size(0));
+  return data;
+}
+
+// Training allocates and frees the same activations every step. glibc serves blocks above its
+// mmap threshold with fresh mappings and unmaps them on free, so each step page-faulted them in
+// again (15% of a step's time, measured with perf); keeping blocks up to 32 MiB in the heap and
+// not trimming it lets them be reused.
+void keep_freed_memory_for_reuse() {
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+int run_train(FashionMnistArguments& args) {
+  if (args.threads > 0) set_num_threads(args.threads);
+  keep_freed_memory_for_reuse();
+  const std::string checkpoint = args.options.out_dir.empty() ? "" : args.options.out_dir + "/model.safetensors";
+  // Refuse before training, not after: nothing the user has is replaced unless asked.
+  ATTEND_CHECK(checkpoint.empty() || args.overwrite || !std::filesystem::exists(checkpoint), ValueError,
+               "'{}' exists; pass --overwrite to replace it, or choose another --out", checkpoint);
+  Generator generator(args.options.seed);
+  const auto model = build_model(args, generator);  // before the data: a bad shape fails at once
+  const data::FashionMnist data = load_data(args.data_dir);
+  fmt::print("model: {}, {} parameters ({})\nthreads: {}\n", model->architecture(), model->parameter_count(),
+             describe(model->config_fields()), num_threads());
+  std::fflush(stdout);  // before the progress lines on stderr
+  const train::FashionMnistResult result = train::train_fashion_mnist(*model, data, args.options);
+  fmt::print("trained {} steps ({:.2f} epochs) in {:.1f} s{}: {:.3f} s per step, validation {:.1f} s, test {:.1f} s\n",
+             result.steps, result.epochs, result.train_seconds,
+             result.stopped_by_time_limit ? " (stopped by --time-limit)" : "",
+             (result.train_seconds - result.validation_seconds) / std::max<int64_t>(result.steps, 1),
+             result.validation_seconds, result.test_seconds);
+  fmt::print("validation accuracy {:.2f}%  test accuracy {:.2f}%  ({} parameters)\n", 100 * result.validation_accuracy,
+             100 * result.test_accuracy, result.parameters);
+  if (!checkpoint.empty()) {
+    io::Metadata metadata = model->config_fields();
+    metadata["task"] = kTask;
+    metadata["steps"] = std::to_string(result.steps);
+    metadata["val_accuracy"] = fmt::format("{:.4f}", result.validation_accuracy);
+    metadata["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
+    io::save_module(checkpoint, *model, {}, metadata, args.overwrite);
+    fmt::print("saved {} (use: attend eval {})\n", checkpoint, checkpoint);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_fashion_mnist_eval(const FashionMnistEvalArguments& args) {
+  const io::SafetensorsFile file = io::load_safetensors(args.checkpoint);
+  const io::Metadata& metadata = file.metadata();
+  const auto task = metadata.find("task");
+  ATTEND_CHECK(task != metadata.end() && task->second == kTask, ValueError,
+               "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}'; G2P checkpoints are used by "
+               "attend g2p)",
+               args.checkpoint, task == metadata.end() ? "" : task->second);
+  Generator generator(0);
+  const auto model = models::make_image_classifier<float>(metadata, generator);
+  io::load_module(args.checkpoint, *model);
+  fmt::print("model: {}, {} parameters ({})\n", model->architecture(), model->parameter_count(),
+             describe(model->config_fields()));
+  const data::FashionMnist data = load_data(args.data_dir);
+  if (args.split != "test") {
+    fmt::print("validation accuracy {:.2f}%\n", 100 * train::evaluate_accuracy(*model, data.validation));
+  }
+  if (args.split != "validation") fmt::print("test accuracy {:.2f}%\n", 100 * train::evaluate_accuracy(*model, data.test));
+  return 0;
+}
+
+std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
+  auto args = std::make_shared<FashionMnistArguments>();
+  auto& o = args->options;
+  auto& t = args->transformer;
+  CLI::App* command = train.add_subcommand(
+      "fashion-mnist", "image classifier (conv stem + self-attention, or a ViT) on Fashion-MNIST");
+  command->add_option("--model", args->model, "conv-attention or vit")
+      ->check(CLI::IsMember({"conv-attention", "vit"}))
+      ->capture_default_str();
+  command->add_option("--data", args->data_dir, "directory of the four IDX files (default: the Debian package's, "
+                                                 "/usr/share/datasets/fashion-mnist)");
+  command->add_option("--out", o.out_dir, "directory for metrics.jsonl and model.safetensors");
+  command->add_flag("--overwrite", args->overwrite, "replace an existing OUT/model.safetensors");
+  auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
+                     ->check(CLI::PositiveNumber)
+                     ->capture_default_str();
+  command->add_option("--steps", o.steps, "optimizer steps (instead of --epochs)")
+      ->check(CLI::PositiveNumber)
+      ->excludes(epochs);
+  command->add_option("--batch", o.batch_size, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--lr", o.learning_rate, "peak learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--min-lr", o.minimum_learning_rate, "learning rate at the end of the cosine")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--warmup", o.warmup_steps, "warm-up steps (default: 5% of the run)")->check(CLI::PositiveNumber);
+  command->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--label-smoothing", o.label_smoothing, "label smoothing")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command->add_option("--crop-padding", o.crop_padding, "random shift of up to this many pixels (0: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_flag("--flip,!--no-flip", o.horizontal_flip, "random left-right flips (default: on)");
+  command->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds, then evaluate (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_flag("--schedule-by-time", o.schedule_by_time,
+                    "with --time-limit: the cosine ends at the time limit even on a busy machine (the run is then "
+                    "not reproducible bit for bit)");
+  command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")->capture_default_str();
+  command->add_option("--threads", args->threads, "worker threads (default: as attend --threads)")->check(CLI::Range(1, 1024));
+  command->add_option("--dim", t.model_dim, "model width E")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--heads", t.num_heads, "attention heads")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--layers", t.num_layers, "Transformer encoder layers")->check(CLI::NonNegativeNumber)->capture_default_str();
+  command->add_option("--ff", t.feedforward_dim, "feed-forward width (default: 2 E)")->check(CLI::PositiveNumber);
+  command->add_option("--dropout", t.dropout, "dropout")->check(CLI::Range(0.0, 0.99))->capture_default_str();
+  command->add_option("--stem-channels", args->stem_channels, "conv-attention: channels of the first conv block")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--patch", args->patch_size, "vit: patch size (dividing 28)")->check(CLI::PositiveNumber)->capture_default_str();
+  return [command, args]() -> int { return command->parsed() ? run_train(*args) : -1; };
+}
+
+}  // namespace attend::tools
