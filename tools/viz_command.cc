@@ -79,6 +79,7 @@ Files g2p_figures(const std::string& checkpoint, const std::string& word) {
 // layer (mean-pooled, viz/rollout.h) and each head of the last layer (its attention received,
 // the mean over query rows), as PNG and SVG, plus the JSON document of every map.
 Files fashion_mnist_figures(const std::string& checkpoint, const std::string& input) {
+  const bool is_file = input.size() > 4 && input.compare(input.size() - 4, 4, ".png") == 0;
   const size_t colon = input.find(':');
   const std::string split = colon == std::string::npos ? "" : input.substr(0, colon);
   int64_t index = -1;
@@ -89,19 +90,31 @@ Files fashion_mnist_figures(const std::string& checkpoint, const std::string& in
   } catch (const std::exception&) {
     index = -1;
   }
-  ATTEND_CHECK((split == "test" || split == "validation") && index >= 0, ValueError,
-               "attend viz: --input '{}' is not an image of the data set; give test:INDEX or validation:INDEX",
+  ATTEND_CHECK(is_file || ((split == "test" || split == "validation") && index >= 0), ValueError,
+               "attend viz: --input '{}' is not an image of the data set or a PNG file; give test:INDEX, "
+               "validation:INDEX or FILE.png (28 x 28, light on black)",
                input);
   const io::Metadata metadata = io::load_safetensors(checkpoint).metadata();
   Generator generator(0);
   const auto model = models::make_image_classifier<float>(metadata, generator);
   io::load_module(checkpoint, *model);
   model->eval();
-  const data::FashionMnist data = data::load_fashion_mnist();
-  const data::ImageSet& set = split == "test" ? data.test : data.validation;
-  ATTEND_CHECK(index < set.images.size(0), ValueError, "attend viz: the {} split has {} images; {} is out of range",
-               split, set.images.size(0), index);
-  const Tensor<float> image = set.images.slice(0, index, index + 1).contiguous();  // (1, 28, 28)
+  Tensor<float> image;  // (1, 28, 28)
+  std::string description;
+  if (is_file) {
+    const viz::GrayImage png = viz::read_gray_png(input);
+    ATTEND_CHECK(png.height == 28 && png.width == 28, ValueError,
+                 "attend viz: '{}' is {} x {} pixels; Fashion-MNIST models take 28 x 28", input, png.height, png.width);
+    image = Tensor<float>::from_vector({1, 28, 28}, png.pixels);
+    description = fs::path(input).filename().string();
+  } else {
+    const data::FashionMnist data = data::load_fashion_mnist();
+    const data::ImageSet& set = split == "test" ? data.test : data.validation;
+    ATTEND_CHECK(index < set.images.size(0), ValueError, "attend viz: the {} split has {} images; {} is out of range",
+                 split, set.images.size(0), index);
+    image = set.images.slice(0, index, index + 1).contiguous();
+    description = fmt::format("{} image {} ({})", split, index, data::fashion_mnist_class_name(set.labels.data()[index]));
+  }
   AttentionCapture capture;
   const Tensor<float> logits = model->forward(image.reshape({1, 1, 28, 28}));  // (1, 10)
   const std::vector<float> scores = logits.to_vector();
@@ -125,9 +138,8 @@ Files fashion_mnist_figures(const std::string& checkpoint, const std::string& in
     maps.push_back({fmt::format("{} head {}", last.name, h), grid, grid, received});
   }
   viz::GrayImage gray{28, 28, image.to_vector()};
-  const std::string title = fmt::format("{} · {} image {} ({}) · predicted {}", model->architecture(), split, index,
-                                        data::fashion_mnist_class_name(set.labels.data()[index]),
-                                        data::fashion_mnist_class_name(predicted));
+  const std::string title =
+      fmt::format("{} · {} · predicted {}", model->architecture(), description, data::fashion_mnist_class_name(predicted));
   return {{"image_attention.png", viz::render_image_attention(title, gray, maps, viz::ImageFormat::kPng)},
           {"image_attention.svg", viz::render_image_attention(title, gray, maps, viz::ImageFormat::kSvg)},
           {"attention.json", viz::to_json(document)}};

@@ -1,6 +1,7 @@
 #include "attend/viz/image_overlay.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "attend/core/error.h"
 #include "attend/viz/colormap.h"
@@ -110,6 +111,40 @@ std::string render_image_attention(const std::string& title, const GrayImage& im
 void write_image_attention(const std::string& path, const std::string& title, const GrayImage& image,
                            const std::vector<ImageAttentionMap>& maps, const OverlayOptions& options) {
   write_output_file(path, render_image_attention(title, image, maps, image_format_of(path), options));
+}
+
+GrayImage read_gray_png(const std::string& path) {
+  cairo_surface_t* surface = cairo_image_surface_create_from_png(path.c_str());
+  const cairo_status_t status = cairo_surface_status(surface);
+  if (status != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(surface);
+    fail<ValueError>("cannot read the image '{}': {}", path, cairo_status_to_string(status));
+  }
+  cairo_surface_flush(surface);
+  GrayImage image;
+  image.height = cairo_image_surface_get_height(surface);
+  image.width = cairo_image_surface_get_width(surface);
+  const cairo_format_t format = cairo_image_surface_get_format(surface);
+  const unsigned char* data = cairo_image_surface_get_data(surface);
+  const int stride = cairo_image_surface_get_stride(surface);
+  image.pixels.resize(static_cast<size_t>(image.height * image.width));
+  for (int64_t y = 0; y < image.height; ++y) {
+    for (int64_t x = 0; x < image.width; ++x) {
+      float gray = 0;
+      if (format == CAIRO_FORMAT_A8) {
+        gray = data[y * stride + x] / 255.0f;
+      } else {
+        // ARGB32 / RGB24: one native-endian uint32 per pixel, colours premultiplied by alpha
+        // (so already composited over black).
+        uint32_t pixel = 0;
+        std::memcpy(&pixel, data + y * stride + 4 * x, 4);
+        gray = (0.299f * ((pixel >> 16) & 0xff) + 0.587f * ((pixel >> 8) & 0xff) + 0.114f * (pixel & 0xff)) / 255.0f;
+      }
+      image.pixels[y * image.width + x] = gray;
+    }
+  }
+  cairo_surface_destroy(surface);
+  return image;
 }
 
 }  // namespace attend::viz

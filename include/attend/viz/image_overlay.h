@@ -31,6 +31,11 @@ struct OverlayOptions {
   double alpha = 0.55;  // opacity of the attention colours
 };
 
+// Reads a PNG file (through cairo) as gray levels in [0, 1]: luminance 0.299 R + 0.587 G + 0.114 B
+// of each pixel composited over black (Fashion-MNIST draws garments light on black). ValueError
+// naming the file and cairo's reason when it cannot be read or is not a PNG.
+GrayImage read_gray_png(const std::string& path);
+
 // ValueError when a map's weights do not fill its grid, or the image is empty.
 std::string render_image_attention(const std::string& title, const GrayImage& image,
                                    const std::vector<ImageAttentionMap>& maps, ImageFormat format,
