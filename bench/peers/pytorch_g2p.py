@@ -167,7 +167,7 @@ def run_pytorch(args):
             seconds += time.perf_counter() - start
             tokens += sum(len(p) + 1 for _, p in batch)
     parameters = sum(p.numel() for p in model.parameters())
-    return tokens / seconds, parameters, float(loss), torch.__version__
+    return tokens / seconds, parameters, loss.item(), torch.__version__
 
 
 def run_attend(args):
