@@ -1,5 +1,7 @@
 #include "fashion_mnist_command.h"
 
+#include "viz_command.h"
+
 #include <malloc.h>
 
 #include <algorithm>
@@ -74,6 +76,15 @@ int run_train(FashionMnistArguments& args) {
   Generator generator(args.options.seed);
   const auto model = build_model(args, generator);  // before the data: a bad shape fails at once
   const data::FashionMnist data = load_data(args.data_dir);
+  if (!args.options.tensorboard_dir.empty() && data.validation.images.size(0) > 0) {
+    // After every epoch: the attention over the first validation image.
+    const Tensor<float> image = data.validation.images.slice(0, 0, 1).contiguous();  // (1, 28, 28)
+    const std::string label = data::fashion_mnist_class_name(data.validation.labels.data()[0]);
+    args.options.eval_images = [image, label](models::ImageClassifier<float>& classifier) {
+      const std::string png = render_image_classifier_attention(classifier, image, "validation image 0 (" + label + ")");
+      return std::vector<train::EvalImage>{train::eval_image_from_png("attention/validation_0", png)};
+    };
+  }
   fmt::print("model: {}, {} parameters ({})\nthreads: {}\n", model->architecture(), model->parameter_count(),
              describe(model->config_fields()), num_threads());
   std::fflush(stdout);  // before the progress lines on stderr
@@ -133,6 +144,8 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
                                                  "/usr/share/datasets/fashion-mnist)");
   command->add_option("--out", o.out_dir, "directory for metrics.jsonl and model.safetensors");
   command->add_flag("--overwrite", args->overwrite, "replace an existing OUT/model.safetensors");
+  command->add_option("--tensorboard", o.tensorboard_dir,
+                      "write TensorBoard event files (loss, accuracies, learning rate, attention) here");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
                      ->check(CLI::PositiveNumber)
                      ->capture_default_str();

@@ -76,18 +76,7 @@ int run_g2p(G2PArguments& args) {
       const std::vector<const viz::AttentionMap*> cross = document.of_kind(AttentionKind::kCross);
       if (cross.empty()) return std::vector<train::EvalImage>{};
       const std::string png = viz::render_heatmap(viz::mean_heatmap(document, *cross.back()), viz::ImageFormat::kPng);
-      train::EvalImage image;
-      image.tag = "attention/" + word + "/" + cross.back()->name;
-      image.png.assign(png.begin(), png.end());
-      // The size is in the PNG's IHDR chunk: width and height, big-endian, at bytes 16 and 20.
-      const auto be32 = [&](size_t at) {
-        return (int64_t{image.png[at]} << 24) | (int64_t{image.png[at + 1]} << 16) | (int64_t{image.png[at + 2]} << 8) |
-               int64_t{image.png[at + 3]};
-      };
-      image.width = be32(16);
-      image.height = be32(20);
-      image.channels = 4;
-      return std::vector<train::EvalImage>{image};
+      return std::vector<train::EvalImage>{train::eval_image_from_png("attention/" + word + "/" + cross.back()->name, png)};
     };
   }
   Generator generator(options.seed);

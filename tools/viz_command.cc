@@ -74,6 +74,46 @@ Files g2p_figures(const std::string& checkpoint, const std::string& word) {
   return files;
 }
 
+// One forward pass of an image classifier on `image` (1, 28, 28), captured: the document of
+// every map, and the rollout and last-layer heads as maps over the image.
+struct ImageAttention {
+  viz::AttentionDocument document;
+  std::string title;
+  viz::GrayImage gray;
+  std::vector<viz::ImageAttentionMap> maps;
+};
+
+ImageAttention image_attention(models::ImageClassifier<float>& classifier, const Tensor<float>& image,
+                               const std::string& description) {
+  models::ImageClassifier<float>* model = &classifier;
+  AttentionCapture capture;
+  const Tensor<float> logits = model->forward(image.reshape({1, 1, 28, 28}));  // (1, 10)
+  const std::vector<float> scores = logits.to_vector();
+  const int64_t predicted = std::max_element(scores.begin(), scores.end()) - scores.begin();
+  const viz::AttentionDocument document = make_document_of(capture);
+  std::vector<const viz::AttentionMap*> layers;
+  for (const auto& map : document.attentions) layers.push_back(&map);
+  ATTEND_CHECK(!layers.empty(), ValueError, "attend viz: the {} model recorded no attention", model->architecture());
+  const int64_t tokens = layers.back()->cols;
+  const int64_t grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(tokens))));
+  ATTEND_CHECK(grid * grid == tokens, ValueError, "attend viz: {} tokens do not form a square grid", tokens);
+  std::vector<viz::ImageAttentionMap> maps;
+  const std::vector<double> rollout = viz::pooled_rollout(viz::attention_rollout(layers), tokens);
+  maps.push_back({"rollout", grid, grid, std::vector<float>(rollout.begin(), rollout.end())});
+  const viz::AttentionMap& last = *layers.back();
+  for (int64_t h = 0; h < last.heads; ++h) {
+    std::vector<float> received(tokens, 0.0f);  // mean over query rows
+    for (int64_t i = 0; i < last.rows; ++i) {
+      for (int64_t j = 0; j < tokens; ++j) received[j] += last.head(h)[i * tokens + j] / static_cast<float>(last.rows);
+    }
+    maps.push_back({fmt::format("{} head {}", last.name, h), grid, grid, received});
+  }
+  viz::GrayImage gray{28, 28, image.to_vector()};
+  const std::string title =
+      fmt::format("{} · {} · predicted {}", model->architecture(), description, data::fashion_mnist_class_name(predicted));
+  return {document, title, gray, maps};
+}
+
 // Fashion-MNIST: --input "test:INDEX" (or "validation:INDEX") picks an image of the data set.
 // One forward pass is captured; drawn over the upscaled image: the rollout through every
 // layer (mean-pooled, viz/rollout.h) and each head of the last layer (its attention received,
@@ -115,34 +155,10 @@ Files fashion_mnist_figures(const std::string& checkpoint, const std::string& in
     image = set.images.slice(0, index, index + 1).contiguous();
     description = fmt::format("{} image {} ({})", split, index, data::fashion_mnist_class_name(set.labels.data()[index]));
   }
-  AttentionCapture capture;
-  const Tensor<float> logits = model->forward(image.reshape({1, 1, 28, 28}));  // (1, 10)
-  const std::vector<float> scores = logits.to_vector();
-  const int64_t predicted = std::max_element(scores.begin(), scores.end()) - scores.begin();
-  const viz::AttentionDocument document = make_document_of(capture);
-  std::vector<const viz::AttentionMap*> layers;
-  for (const auto& map : document.attentions) layers.push_back(&map);
-  ATTEND_CHECK(!layers.empty(), ValueError, "'{}': the model recorded no attention", checkpoint);
-  const int64_t tokens = layers.back()->cols;
-  const int64_t grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(tokens))));
-  ATTEND_CHECK(grid * grid == tokens, ValueError, "attend viz: {} tokens do not form a square grid", tokens);
-  std::vector<viz::ImageAttentionMap> maps;
-  const std::vector<double> rollout = viz::pooled_rollout(viz::attention_rollout(layers), tokens);
-  maps.push_back({"rollout", grid, grid, std::vector<float>(rollout.begin(), rollout.end())});
-  const viz::AttentionMap& last = *layers.back();
-  for (int64_t h = 0; h < last.heads; ++h) {
-    std::vector<float> received(tokens, 0.0f);  // mean over query rows
-    for (int64_t i = 0; i < last.rows; ++i) {
-      for (int64_t j = 0; j < tokens; ++j) received[j] += last.head(h)[i * tokens + j] / static_cast<float>(last.rows);
-    }
-    maps.push_back({fmt::format("{} head {}", last.name, h), grid, grid, received});
-  }
-  viz::GrayImage gray{28, 28, image.to_vector()};
-  const std::string title =
-      fmt::format("{} · {} · predicted {}", model->architecture(), description, data::fashion_mnist_class_name(predicted));
-  return {{"image_attention.png", viz::render_image_attention(title, gray, maps, viz::ImageFormat::kPng)},
-          {"image_attention.svg", viz::render_image_attention(title, gray, maps, viz::ImageFormat::kSvg)},
-          {"attention.json", viz::to_json(document)}};
+  const ImageAttention drawn = image_attention(*model, image, description);
+  return {{"image_attention.png", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kPng)},
+          {"image_attention.svg", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kSvg)},
+          {"attention.json", viz::to_json(drawn.document)}};
 }
 
 // The figures of each kind of checkpoint, by the "task" in its metadata.
@@ -203,6 +219,12 @@ std::function<int()> add_viz_commands(CLI::App& app) {
     if (plot->parsed()) return run_plot(*plot_args);
     return -1;
   };
+}
+
+std::string render_image_classifier_attention(models::ImageClassifier<float>& model, const Tensor<float>& image,
+                                              const std::string& description) {
+  const ImageAttention drawn = image_attention(model, image, description);
+  return viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kPng);
 }
 
 }  // namespace attend::tools

@@ -4,11 +4,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
+#include "attend/io/tensorboard.h"
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
@@ -118,6 +120,8 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
     metrics.open(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
     ATTEND_CHECK(metrics.good(), ValueError, "train fashion-mnist: cannot write metrics to '{}'", o.out_dir);
   }
+  std::unique_ptr<io::TensorBoardWriter> tensorboard;
+  if (!o.tensorboard_dir.empty()) tensorboard = std::make_unique<io::TensorBoardWriter>(o.tensorboard_dir);
 
   AdamWOptions adam;
   adam.learning_rate = o.learning_rate;
@@ -174,6 +178,20 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
           progress.elapsed_seconds());
       metrics.flush();
     }
+    if (tensorboard) {
+      tensorboard->add_scalar("train/loss", running_loss, step);
+      tensorboard->add_scalar("train/accuracy", train_accuracy, step);
+      tensorboard->add_scalar("train/learning_rate", optimizer.learning_rate(), step);
+      tensorboard->add_scalar("eval/val_accuracy", validation, step);
+      if (o.eval_images) {
+        model.eval();
+        for (const EvalImage& image : o.eval_images(model)) {
+          tensorboard->add_png(image.tag, image.png, image.height, image.width, image.channels, step);
+        }
+        model.train();
+      }
+      tensorboard->flush();
+    }
     const bool augmented = o.crop_padding > 0 || o.horizontal_flip;
     fmt::print(stderr, "\nepoch {} (step {}): loss {:.4f}, train accuracy {:.2f}%{}, validation {:.2f}%\n", epoch, step,
                running_loss, 100 * train_accuracy, augmented ? " (augmented)" : "", 100 * validation);
@@ -184,6 +202,10 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   result.train_seconds = progress.elapsed_seconds();
   result.test_accuracy = evaluate_accuracy(model, data.test, o.eval_batch_size);
   result.test_seconds = progress.elapsed_seconds() - result.train_seconds;
+  if (tensorboard) {
+    tensorboard->add_scalar("eval/test_accuracy", result.test_accuracy, step);
+    tensorboard->flush();
+  }
   if (metrics.is_open()) {
     metrics << fmt::format(
         "{{\"step\": {}, \"epoch\": {:.4f}, \"loss\": {:.6f}, \"val_accuracy\": {:.6f}, \"test_accuracy\": {:.6f}, "

@@ -290,6 +290,26 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   return result;
 }
 
+EvalImage eval_image_from_png(std::string tag, const std::string& png) {
+  static constexpr char kSignature[] = "\x89PNG\r\n\x1a\n";
+  ATTEND_CHECK(png.size() >= 26 && png.compare(0, 8, kSignature, 8) == 0 && png.compare(12, 4, "IHDR") == 0,
+               ValueError, "eval image '{}' is not a PNG file", tag);
+  // IHDR follows the signature: length, "IHDR", then width and height (big-endian), depth, colour type.
+  const auto be32 = [&](size_t at) {
+    int64_t value = 0;
+    for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(png[at + i]);
+    return value;
+  };
+  EvalImage image;
+  image.tag = std::move(tag);
+  image.png.assign(png.begin(), png.end());
+  image.width = be32(16);
+  image.height = be32(20);
+  const uint8_t colour_type = static_cast<uint8_t>(png[25]);
+  image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
+  return image;
+}
+
 io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model) {
   ATTEND_CHECK(fs::exists(path), ValueError, "checkpoint '{}' does not exist", path);
   return io::load_module(path, model, io::UnexpectedTensors::kReturn).metadata;

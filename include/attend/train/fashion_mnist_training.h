@@ -10,6 +10,11 @@
 //   flip:        mirrored left-right with probability 1/2 (clothes are left-right symmetric)
 #pragma once
 
+#include <functional>
+#include <vector>
+
+#include "attend/train/trainer.h"
+
 #include <cstdint>
 #include <string>
 
@@ -39,6 +44,11 @@ struct FashionMnistTrainingOptions {
   // rates then depend on the timing, and a run is no longer reproducible bit for bit.
   bool schedule_by_time = false;
   int64_t eval_batch_size = 500;
+  // TensorBoard event files (io/tensorboard.h): train/loss, train/accuracy, train/learning_rate
+  // and eval/val_accuracy after every epoch, eval/test_accuracy at the end, and the pictures of
+  // eval_images (the command line draws attention over a validation image). Empty: none.
+  std::string tensorboard_dir;
+  std::function<std::vector<EvalImage>(models::ImageClassifier<float>&)> eval_images;
 };
 
 struct FashionMnistResult {

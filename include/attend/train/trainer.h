@@ -56,6 +56,8 @@ struct EvalImage {
   std::vector<uint8_t> png;
   int64_t height = 0, width = 0, channels = 4;
 };
+// An EvalImage of a PNG file's bytes, its size read from the PNG header; ValueError if not a PNG.
+EvalImage eval_image_from_png(std::string tag, const std::string& png);
 
 // One step's loss (a scalar that requires grad) and how many items (tokens, images) it covers.
 struct BatchLoss {
