@@ -30,6 +30,22 @@ struct WindowGeometry {
   int64_t grain() const {
     return std::max<int64_t>(1, kMinWorkPerChunk / std::max<int64_t>(1, window_size() * out_plane_size()));
   }
+
+  // The input rows [h_begin, h_end) and columns [w_begin, w_end) that the window of each output
+  // position (oh, ow) covers inside the image (padding cut off), in row-major output order:
+  // visit(oh * out_w + ow, h_begin, h_end, w_begin, w_end).
+  template <typename Visit>
+  void for_each_window(Visit&& visit) const {
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      const int64_t h0 = oh * stride_h - pad_h;
+      const int64_t h_begin = std::max<int64_t>(h0, 0), h_end = std::min(h0 + kernel_h, height);
+      for (int64_t ow = 0; ow < out_w; ++ow) {
+        const int64_t w0 = ow * stride_w - pad_w;
+        const int64_t w_begin = std::max<int64_t>(w0, 0), w_end = std::min(w0 + kernel_w, width);
+        visit(oh * out_w + ow, h_begin, h_end, w_begin, w_end);
+      }
+    }
+  }
 };
 
 // Validates the input's rank and the window parameters of `op`; computes the output size.
@@ -121,27 +137,22 @@ void max_pool_kernel(const T* x, const WindowGeometry& g, T* out, int64_t* argma
   parallel_for(g.planes(), g.grain(), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const T* plane = x + p * g.plane_size();
-      for (int64_t oh = 0; oh < g.out_h; ++oh) {
-        const int64_t h0 = oh * g.stride_h - g.pad_h;
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          const int64_t w0 = ow * g.stride_w - g.pad_w;
-          T best = -std::numeric_limits<T>::infinity();
-          int64_t best_at = -1;
-          for (int64_t ih = std::max<int64_t>(h0, 0); ih < std::min(h0 + g.kernel_h, g.height); ++ih) {
-            for (int64_t iw = std::max<int64_t>(w0, 0); iw < std::min(w0 + g.kernel_w, g.width); ++iw) {
-              const T v = plane[ih * g.width + iw];
-              // Strictly greater keeps the first of equal maxima; a NaN replaces any number.
-              if (best_at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
-                best = v;
-                best_at = ih * g.width + iw;
-              }
+      g.for_each_window([&](int64_t at, int64_t h_begin, int64_t h_end, int64_t w_begin, int64_t w_end) {
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t best_at = -1;
+        for (int64_t ih = h_begin; ih < h_end; ++ih) {
+          for (int64_t iw = w_begin; iw < w_end; ++iw) {
+            const T v = plane[ih * g.width + iw];
+            // Strictly greater keeps the first of equal maxima; a NaN replaces any number.
+            if (best_at < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+              best = v;
+              best_at = ih * g.width + iw;
             }
           }
-          const int64_t o = p * g.out_plane_size() + oh * g.out_w + ow;
-          out[o] = best;
-          argmax[o] = best_at;
         }
-      }
+        out[p * g.out_plane_size() + at] = best;
+        argmax[p * g.out_plane_size() + at] = best_at;
+      });
     }
   });
 }
@@ -152,20 +163,14 @@ void avg_pool_kernel(const T* x, const WindowGeometry& g, bool count_include_pad
   parallel_for(g.planes(), g.grain(), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const T* plane = x + p * g.plane_size();
-      for (int64_t oh = 0; oh < g.out_h; ++oh) {
-        const int64_t h0 = oh * g.stride_h - g.pad_h;
-        const int64_t h_begin = std::max<int64_t>(h0, 0), h_end = std::min(h0 + g.kernel_h, g.height);
-        for (int64_t ow = 0; ow < g.out_w; ++ow) {
-          const int64_t w0 = ow * g.stride_w - g.pad_w;
-          const int64_t w_begin = std::max<int64_t>(w0, 0), w_end = std::min(w0 + g.kernel_w, g.width);
-          double total = 0.0;
-          for (int64_t ih = h_begin; ih < h_end; ++ih) {
-            for (int64_t iw = w_begin; iw < w_end; ++iw) total += plane[ih * g.width + iw];
-          }
-          const int64_t divisor = count_include_pad ? g.window_size() : (h_end - h_begin) * (w_end - w_begin);
-          out[p * g.out_plane_size() + oh * g.out_w + ow] = static_cast<T>(total / static_cast<double>(divisor));
+      g.for_each_window([&](int64_t at, int64_t h_begin, int64_t h_end, int64_t w_begin, int64_t w_end) {
+        double total = 0.0;
+        for (int64_t ih = h_begin; ih < h_end; ++ih) {
+          for (int64_t iw = w_begin; iw < w_end; ++iw) total += plane[ih * g.width + iw];
         }
-      }
+        const int64_t divisor = count_include_pad ? g.window_size() : (h_end - h_begin) * (w_end - w_begin);
+        out[p * g.out_plane_size() + at] = static_cast<T>(total / static_cast<double>(divisor));
+      });
     }
   });
 }
@@ -257,20 +262,15 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> st
     parallel_for(g.planes(), g.grain(), [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         T* plane = dx.data() + p * g.plane_size();
-        for (int64_t oh = 0; oh < g.out_h; ++oh) {
-          const int64_t h0 = oh * g.stride_h - g.pad_h;
-          const int64_t h_begin = std::max<int64_t>(h0, 0), h_end = std::min(h0 + g.kernel_h, g.height);
-          for (int64_t ow = 0; ow < g.out_w; ++ow) {
-            const int64_t w0 = ow * g.stride_w - g.pad_w;
-            const int64_t w_begin = std::max<int64_t>(w0, 0), w_end = std::min(w0 + g.kernel_w, g.width);
-            const int64_t divisor = count_include_pad ? g.window_size() : (h_end - h_begin) * (w_end - w_begin);
-            // forward: out[o] = sum over the window of plane[ih, iw] / divisor
-            const T share = dy.data()[p * g.out_plane_size() + oh * g.out_w + ow] / static_cast<T>(divisor);
-            for (int64_t ih = h_begin; ih < h_end; ++ih) {
-              for (int64_t iw = w_begin; iw < w_end; ++iw) plane[ih * g.width + iw] += share;
-            }
+        const T* dy_plane = dy.data() + p * g.out_plane_size();
+        g.for_each_window([&](int64_t at, int64_t h_begin, int64_t h_end, int64_t w_begin, int64_t w_end) {
+          const int64_t divisor = count_include_pad ? g.window_size() : (h_end - h_begin) * (w_end - w_begin);
+          // forward: out[o] = sum over the window of plane[ih, iw] / divisor
+          const T share = dy_plane[at] / static_cast<T>(divisor);
+          for (int64_t ih = h_begin; ih < h_end; ++ih) {
+            for (int64_t iw = w_begin; iw < w_end; ++iw) plane[ih * g.width + iw] += share;
           }
-        }
+        });
       }
     });
     return std::vector<Tensor<T>>{dx};

@@ -87,7 +87,7 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
   best_value_ = o.higher_is_better ? -INFINITY : INFINITY;
 }
 
-void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only) const {
+void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds) const {
   io::Metadata metadata = options_.metadata;
   metadata["trainer.step"] = std::to_string(step);
   for (const auto& [name, value] : best_) metadata["trainer.best." + name] = fmt::format("{:.6g}", value);
@@ -96,7 +96,7 @@ void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_
     metadata["trainer.running_loss"] = exact(running_loss_);
     metadata["trainer.best_value"] = exact(best_value_);
     metadata["trainer.best_step"] = std::to_string(best_step_);
-    metadata["trainer.train_seconds"] = exact(train_seconds_before_);
+    metadata["trainer.train_seconds"] = exact(train_seconds);
     for (const auto& [name, tensor] : optimizer_.state()) extra.emplace_back(kOptimizerPrefix + name, tensor);
     for (const auto& [name, generator] : model_.named_generators()) {
       const Generator::State state = generator->state();
@@ -188,9 +188,8 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
 
   std::unique_ptr<io::TensorBoardWriter> tensorboard;
   if (!o.tensorboard_dir.empty()) tensorboard = std::make_unique<io::TensorBoardWriter>(o.tensorboard_dir);
-  ProgressBar progress(o.steps, stderr);
+  ProgressBar progress(o.steps, stderr, 50, o.items_name);
   progress.set_first_step(step);
-  progress.set_unit(o.items_name);
   const auto start = std::chrono::steady_clock::now();
   double train_seconds = 0;
   int64_t items = 0;
@@ -214,10 +213,7 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
       const double* value = find_metric(metrics, o.best_metric);
       ATTEND_CHECK(value != nullptr, ValueError, "Trainer: the evaluation returned no metric '{}'", o.best_metric);
       improved = is_better(*value, best_value_, o.higher_is_better) || best_step_ == 0;
-      if (improved) {
-        best_value_ = *value;
-        best_step_ = done;
-      }
+      if (improved) best_value_ = *value;
     }
     if (improved) {
       best_ = metrics;
@@ -236,12 +232,9 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
       metrics_file.flush();
     }
     if (!o.out_dir.empty()) {
-      // Save the resumable state with the training time so far; the model when it improved.
-      const double saved_before = train_seconds_before_;
-      train_seconds_before_ = total_train_seconds;
-      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false);
-      train_seconds_before_ = saved_before;
-      if (improved) save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true);
+      // The resumable state always; the model when it improved.
+      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds);
+      if (improved) save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true, total_train_seconds);
     }
     if (!o.quiet) {
       std::string text;

@@ -19,9 +19,8 @@ class ProgressBar {
   // Seconds since construction, less the excluded ones.
   double elapsed_seconds() const;
 
-  // A resumed run starts counting at `step` (for the ETA); `unit` names the items ("tok").
+  // A resumed run starts counting at `step` (for the ETA).
   void set_first_step(int64_t step) { first_step_ = step; }
-  void set_unit(std::string unit) { unit_ = std::move(unit); }
   // Leaves time spent elsewhere (evaluations) out of the throughput and the ETA.
   void exclude_seconds(double seconds) { excluded_seconds_ += seconds; }
 

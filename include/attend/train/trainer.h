@@ -93,7 +93,9 @@ class Trainer {
                     const std::function<Metrics()>& evaluate);
 
  private:
-  void save_checkpoint(const std::string& path, int64_t step, bool model_only) const;
+  // model_only: parameters and metadata; else also the optimizer, the random streams and the
+  // loop's counters, with `train_seconds` of training so far.
+  void save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds) const;
   int64_t load_checkpoint(const std::string& path);  // returns the step to continue from
 
   nn::Module<float>& model_;
