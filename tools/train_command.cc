@@ -178,6 +178,12 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p->add_option("--batch", o.batch_size, "words per step")->check(CLI::PositiveNumber);
   g2p->add_option("--lr", o.learning_rate, "peak learning rate")->check(CLI::PositiveNumber);
   g2p->add_option("--warmup", o.warmup_steps, "warm-up steps")->check(CLI::PositiveNumber);
+  g2p->add_option("--schedule", o.schedule, "after warm-up: inverse-sqrt, or cosine down to --min-lr at --steps")
+      ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
+  g2p->add_option("--min-lr", o.minimum_learning_rate, "cosine: the final learning rate")->check(CLI::NonNegativeNumber);
+  g2p->add_flag("--schedule-by-time", o.schedule_by_time,
+                "with --time-limit: the schedule ends at the time limit if that comes before --steps (the rates "
+                "then depend on the clock: not reproducible bit for bit)");
   g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)");
   g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)");
   g2p->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds (0: no limit)");

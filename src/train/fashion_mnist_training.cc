@@ -38,9 +38,7 @@ void shuffle(std::vector<int64_t>& order, Generator& generator) {
 }  // namespace
 
 int64_t schedule_step(int64_t step, int64_t total_steps, double elapsed_seconds, const FashionMnistTrainingOptions& o) {
-  if (!o.schedule_by_time || o.time_limit_seconds <= 0) return step;
-  const double by_time = std::min(1.0, elapsed_seconds / o.time_limit_seconds) * static_cast<double>(total_steps);
-  return std::max(step, static_cast<int64_t>(by_time));
+  return o.schedule_by_time ? time_scheduled_step(step, total_steps, elapsed_seconds, o.time_limit_seconds) : step;
 }
 
 Tensor<float> augment_images(const Tensor<float>& images, int64_t crop_padding, bool horizontal_flip,

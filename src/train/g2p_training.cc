@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -133,13 +134,23 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   adam.beta2 = 0.98;  // as Vaswani et al.
   adam.weight_decay = o.weight_decay;
   AdamW<float> optimizer(model.named_parameters(), adam);
-  const WarmupInverseSqrtSchedule schedule(o.learning_rate, o.warmup_steps);
+  ATTEND_CHECK(o.schedule == "inverse-sqrt" || o.schedule == "cosine", ValueError,
+               "train g2p: schedule must be inverse-sqrt or cosine, got '{}'", o.schedule);
+  ATTEND_CHECK(o.schedule != "cosine" || o.steps > o.warmup_steps, ValueError,
+               "train g2p: a cosine schedule needs more steps ({}) than warm-up steps ({})", o.steps, o.warmup_steps);
+  std::unique_ptr<LearningRateSchedule> schedule;
+  if (o.schedule == "cosine") {
+    schedule = std::make_unique<WarmupCosineSchedule>(o.learning_rate, o.warmup_steps, o.steps, o.minimum_learning_rate);
+  } else {
+    schedule = std::make_unique<WarmupInverseSqrtSchedule>(o.learning_rate, o.warmup_steps);
+  }
 
   TrainerOptions trainer_options;
   trainer_options.steps = o.steps;
   trainer_options.eval_every = o.eval_every;
   trainer_options.time_limit_seconds = o.time_limit_seconds;
   trainer_options.clip_norm = o.clip_norm;
+  trainer_options.schedule_by_time = o.schedule_by_time;
   trainer_options.out_dir = o.out_dir;
   trainer_options.overwrite = o.overwrite;
   trainer_options.resume_from = o.resume_from;
@@ -149,7 +160,7 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   trainer_options.quiet = o.quiet;
   trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);
-  trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
+  trainer.set_schedule([&](int64_t step) { return schedule->learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
 
   CrossEntropyOptions loss_options;

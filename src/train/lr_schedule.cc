@@ -78,4 +78,10 @@ double WarmupCosineSchedule::learning_rate(int64_t step) const {
   return minimum_ + (peak_ - minimum_) * (1 + std::cos(std::numbers::pi * progress)) / 2;
 }
 
+int64_t time_scheduled_step(int64_t step, int64_t total_steps, double elapsed_seconds, double time_limit_seconds) {
+  if (time_limit_seconds <= 0) return step;
+  const double by_time = std::min(1.0, elapsed_seconds / time_limit_seconds) * static_cast<double>(total_steps);
+  return std::max(step, static_cast<int64_t>(by_time));
+}
+
 }  // namespace attend::train

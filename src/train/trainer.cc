@@ -13,6 +13,7 @@
 
 #include "attend/core/error.h"
 #include "attend/io/tensorboard.h"
+#include "attend/train/lr_schedule.h"
 #include "attend/train/progress.h"
 
 namespace attend::train {
@@ -245,7 +246,10 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   };
 
   for (; step < o.steps; ++step) {
-    if (schedule_) optimizer_.set_learning_rate(schedule_(step));
+    if (schedule_) {
+      optimizer_.set_learning_rate(schedule_(
+          o.schedule_by_time ? time_scheduled_step(step, o.steps, seconds_since(start), o.time_limit_seconds) : step));
+    }
     const auto step_start = std::chrono::steady_clock::now();
     const BatchLoss batch = batch_loss(step);
     ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,

@@ -17,6 +17,7 @@ namespace {
 using train::ConstantSchedule;
 using train::WarmupCosineSchedule;
 using train::WarmupInverseSqrtSchedule;
+using train::time_scheduled_step;
 
 TEST(LrSchedule, Constant) {
   const ConstantSchedule schedule(3e-4);
@@ -66,6 +67,14 @@ TEST(LrSchedule, WarmupCosineKnownValues) {
   const WarmupCosineSchedule even(2.0, 1, 4, 0.0);  // p = (s - 1) / 4
   EXPECT_NEAR(even.learning_rate(2), 1.0, 1e-15);   // s = 3, p = 1/2
   for (int64_t step = 1; step < 6; ++step) EXPECT_LT(schedule.learning_rate(step + 1), schedule.learning_rate(step));
+}
+
+TEST(LrSchedule, TimeScheduledStepFollowsWhicheverIsFurtherAlong) {
+  EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 100.0), 500);   // half the time: half the schedule
+  EXPECT_EQ(time_scheduled_step(700, 1000, 50.0, 100.0), 700);  // the steps are further along
+  EXPECT_EQ(time_scheduled_step(10, 1000, 250.0, 100.0), 1000); // past the limit: the end, no further
+  EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 0.0), 10);      // no limit: the step
+  EXPECT_EQ(time_scheduled_step(0, 3, 0.999, 1.0), 2);          // rounded down
 }
 
 TEST(LrSchedule, Misuse) {

@@ -211,6 +211,24 @@ TEST_F(TrainerTest, TimeLimitStopsEarlyAndStillEvaluates) {
   EXPECT_TRUE(fs::exists(dir_ / "run" / "checkpoint.safetensors"));
 }
 
+TEST_F(TrainerTest, ScheduleByTimeEndsTheScheduleAtTheTimeLimit) {
+  for (const bool by_time : {false, true}) {
+    TrainerOptions o = options(40, by_time ? "by_time" : "by_step");
+    o.eval_every = 0;
+    o.time_limit_seconds = 1e-9;  // out of time after the first step
+    o.schedule_by_time = by_time;
+    TrainingRun run = make_run(1, o);
+    std::vector<int64_t> schedule_steps;
+    run.trainer->set_schedule([&](int64_t step) {
+      schedule_steps.push_back(step);
+      return 1e-2;
+    });
+    train(run, constant_metrics);
+    // By time, the one step taken is already at the schedule's end (step 40 of 40).
+    EXPECT_EQ(schedule_steps, std::vector<int64_t>{by_time ? 40 : 0});
+  }
+}
+
 TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {
   TrainingRun first = make_run(1, options(2));
   train(first, constant_metrics);

@@ -1,6 +1,6 @@
 // The grapheme-to-phoneme recipe: any G2PModel (the Transformer of models/g2p.h or the GRU with
 // attention of models/g2p_recurrent.h) trained on the CMU Pronouncing Dictionary (data/cmudict.h)
-// with AdamW, warm-up + inverse-square-root learning rate, label smoothing and gradient clipping;
+// with AdamW, warm-up + inverse-square-root or cosine learning rate, label smoothing and gradient clipping;
 // evaluated by phoneme and word error rates.
 #pragma once
 
@@ -26,6 +26,11 @@ struct G2PTrainingOptions {
   int64_t batch_size = 64;       // words per step
   double learning_rate = 1e-3;   // peak, reached at the end of warm-up
   int64_t warmup_steps = 1000;
+  // After warm-up: "inverse-sqrt" (Vaswani et al.) or "cosine" down to minimum_learning_rate at
+  // `steps`, or at the time limit when schedule_by_time and that comes first (trainer.h).
+  std::string schedule = "inverse-sqrt";
+  double minimum_learning_rate = 0;
+  bool schedule_by_time = false;
   double clip_norm = 1.0;
   double label_smoothing = 0.1;
   double weight_decay = 0.01;

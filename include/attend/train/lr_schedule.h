@@ -72,4 +72,11 @@ class WarmupCosineSchedule final : public LearningRateSchedule {
   int64_t total_;
 };
 
+// The step to evaluate a schedule at when it should end at a time limit rather than at a step
+// count: the same fraction of total_steps as the fraction of time_limit_seconds spent, when that
+// is further along than `step`, and never past total_steps; `step` itself without a limit
+// (time_limit_seconds <= 0). The learning rates then depend on the clock, so a run scheduled by
+// time is not reproducible bit for bit.
+int64_t time_scheduled_step(int64_t step, int64_t total_steps, double elapsed_seconds, double time_limit_seconds);
+
 }  // namespace attend::train

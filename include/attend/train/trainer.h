@@ -36,6 +36,10 @@ struct TrainerOptions {
   int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
   int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
   double time_limit_seconds = 0;   // stop (evaluate, save) once training time exceeds it; 0: none
+  // With time_limit_seconds: the schedule is evaluated at train/lr_schedule.h's
+  // time_scheduled_step, so that a schedule ending at `steps` ends at the time limit instead
+  // when that comes first (not reproducible bit for bit: the rates depend on the clock).
+  bool schedule_by_time = false;
   double clip_norm = 0;            // global gradient norm bound; 0: no clipping
   std::string out_dir;             // empty: nothing written
   bool overwrite = false;          // replace OUT's files from an earlier run
