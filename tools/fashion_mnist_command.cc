@@ -31,7 +31,7 @@ struct FashionMnistArguments {
   int64_t stem_channels = models::ConvAttentionConfig{}.stem_channels;
   int64_t patch_size = models::VisionTransformerConfig{}.patch_size;
   int threads = 0;         // 0: as attend --threads
-  bool overwrite = false;  // replace an existing OUT/model.safetensors
+  bool resume = false;     // continue OUT/checkpoint.safetensors
 };
 
 std::unique_ptr<models::ImageClassifier<float>> build_model(const FashionMnistArguments& args, Generator& generator) {
@@ -69,18 +69,24 @@ void keep_freed_memory_for_reuse() {
 int run_train(FashionMnistArguments& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   keep_freed_memory_for_reuse();
-  const std::string checkpoint = args.options.out_dir.empty() ? "" : args.options.out_dir + "/model.safetensors";
-  // Refuse before training, not after: nothing the user has is replaced unless asked.
-  ATTEND_CHECK(checkpoint.empty() || args.overwrite || !std::filesystem::exists(checkpoint), ValueError,
-               "'{}' exists; pass --overwrite to replace it, or choose another --out", checkpoint);
-  Generator generator(args.options.seed);
-  const auto model = build_model(args, generator);  // before the data: a bad shape fails at once
+  train::FashionMnistTrainingOptions& options = args.options;
+  Generator generator(options.seed);
+  std::unique_ptr<models::ImageClassifier<float>> model;
+  if (args.resume) {
+    options.resume_from = train::checkpoint_to_resume(options.out_dir);
+    // The model the run was started with, whatever --model and its sizes say now.
+    model = models::make_image_classifier<float>(io::load_safetensors(options.resume_from).metadata(), generator);
+  } else {
+    model = build_model(args, generator);  // before the data: a bad shape fails at once
+  }
+  options.metadata = model->config_fields();
+  options.metadata["task"] = kTask;
   const data::FashionMnist data = load_data(args.data_dir);
-  if (!args.options.tensorboard_dir.empty() && data.validation.images.size(0) > 0) {
+  if (!options.tensorboard_dir.empty() && data.validation.images.size(0) > 0) {
     // After every epoch: the attention over the first validation image.
     const Tensor<float> image = data.validation.images.slice(0, 0, 1).contiguous();  // (1, 28, 28)
     const std::string label = data::fashion_mnist_class_name(data.validation.labels.data()[0]);
-    args.options.eval_images = [image, label](models::ImageClassifier<float>& classifier) {
+    options.eval_images = [image, label](models::ImageClassifier<float>& classifier) {
       const std::string png = render_image_classifier_attention(classifier, image, "validation image 0 (" + label + ")");
       return std::vector<train::EvalImage>{train::eval_image_from_png("attention/validation_0", png)};
     };
@@ -88,21 +94,15 @@ int run_train(FashionMnistArguments& args) {
   fmt::print("model: {}, {} parameters ({})\nthreads: {}\n", model->architecture(), model->parameter_count(),
              describe(model->config_fields()), num_threads());
   std::fflush(stdout);  // before the progress lines on stderr
-  const train::FashionMnistResult result = train::train_fashion_mnist(*model, data, args.options);
-  fmt::print("trained {} steps ({:.2f} epochs) in {:.1f} s{}: {:.3f} s per step, validation {:.1f} s, test {:.1f} s\n",
+  const train::FashionMnistResult result = train::train_fashion_mnist(*model, data, options);
+  fmt::print("trained {} steps ({:.2f} epochs) in {:.1f} s of training{}: {:.3f} s per step; test {:.1f} s\n",
              result.steps, result.epochs, result.train_seconds,
              result.stopped_by_time_limit ? " (stopped by --time-limit)" : "",
-             (result.train_seconds - result.validation_seconds) / std::max<int64_t>(result.steps, 1),
-             result.validation_seconds, result.test_seconds);
-  fmt::print("validation accuracy {:.2f}%  test accuracy {:.2f}%  ({} parameters)\n", 100 * result.validation_accuracy,
-             100 * result.test_accuracy, result.parameters);
-  if (!checkpoint.empty()) {
-    io::Metadata metadata = model->config_fields();
-    metadata["task"] = kTask;
-    metadata["steps"] = std::to_string(result.steps);
-    metadata["val_accuracy"] = fmt::format("{:.4f}", result.validation_accuracy);
-    metadata["test_accuracy"] = fmt::format("{:.4f}", result.test_accuracy);
-    io::save_module(checkpoint, *model, {}, metadata, args.overwrite);
+             result.train_seconds / std::max<int64_t>(result.steps, 1), result.test_seconds);
+  fmt::print("best model (step {}): validation accuracy {:.2f}%  test accuracy {:.2f}%  ({} parameters)\n",
+             result.best_step, 100 * result.validation_accuracy, 100 * result.test_accuracy, result.parameters);
+  if (!options.out_dir.empty()) {
+    const std::string checkpoint = (std::filesystem::path(options.out_dir) / "model.safetensors").string();
     fmt::print("saved {} (use: attend eval {})\n", checkpoint, checkpoint);
   }
   return 0;
@@ -115,12 +115,11 @@ int run_fashion_mnist_eval(const FashionMnistEvalArguments& args) {
   const io::Metadata& metadata = file.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end() && task->second == kTask, ValueError,
-               "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}'; G2P checkpoints are used by "
-               "attend g2p)",
+               "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}')",
                args.checkpoint, task == metadata.end() ? "" : task->second);
   Generator generator(0);
   const auto model = models::make_image_classifier<float>(metadata, generator);
-  io::load_module(args.checkpoint, *model);
+  train::load_model_weights(args.checkpoint, *model);  // model.safetensors or checkpoint.safetensors
   fmt::print("model: {}, {} parameters ({})\n", model->architecture(), model->parameter_count(),
              describe(model->config_fields()));
   const data::FashionMnist data = load_data(args.data_dir);
@@ -142,8 +141,11 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
       ->capture_default_str();
   command->add_option("--data", args->data_dir, "directory of the four IDX files (default: the Debian package's, "
                                                  "/usr/share/datasets/fashion-mnist)");
-  command->add_option("--out", o.out_dir, "directory for metrics.jsonl and model.safetensors");
-  command->add_flag("--overwrite", args->overwrite, "replace an existing OUT/model.safetensors");
+  command->add_option("--out", o.out_dir,
+                      "directory for metrics.jsonl, model.safetensors (best validation accuracy) and "
+                      "checkpoint.safetensors");
+  command->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
+  command->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
   command->add_option("--tensorboard", o.tensorboard_dir,
                       "write TensorBoard event files (loss, accuracies, learning rate, attention) here");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")

@@ -59,11 +59,7 @@ data::PronouncingDictionary load_dictionary(const std::string& data_path) {
 int run_g2p(G2PArguments& args) {
   train::G2PTrainingOptions& options = args.options;
   if (args.resume) {
-    ATTEND_CHECK(!options.out_dir.empty(), ValueError, "--resume continues the run in --out DIR; give --out");
-    options.resume_from = (std::filesystem::path(options.out_dir) / "checkpoint.safetensors").string();
-    ATTEND_CHECK(std::filesystem::exists(options.resume_from), ValueError,
-                 "cannot resume: '{}' does not exist (was the run started with --out {}?)", options.resume_from,
-                 options.out_dir);
+    options.resume_from = train::checkpoint_to_resume(options.out_dir);
     // The model is the checkpoint's, whatever --dim/--heads/... say.
     args.model = models::g2p_spec_from_metadata(io::load_safetensors(options.resume_from).metadata(), options.resume_from);
   }

@@ -1,6 +1,7 @@
 #include "attend/train/fashion_mnist_training.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +15,6 @@
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
-#include "attend/train/progress.h"
 
 namespace attend::train {
 namespace {
@@ -31,15 +31,17 @@ int64_t count_correct(const Tensor<float>& logits, const IndexTensor& labels) {
   return correct;
 }
 
-void shuffle(std::vector<int64_t>& order, Generator& generator) {
-  for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[generator.uniform_int(i + 1)]);
+// The seed of generator `index` of a stream (0: the epochs' orders, 1: the batches'
+// augmentation): SplitMix64's finalizer over the three, so that neighbouring indices and seeds
+// give unrelated generators.
+uint64_t stream_seed(uint64_t seed, uint64_t stream, uint64_t index) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (2 * index + stream + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
 }
 
 }  // namespace
-
-int64_t schedule_step(int64_t step, int64_t total_steps, double elapsed_seconds, const FashionMnistTrainingOptions& o) {
-  return o.schedule_by_time ? time_scheduled_step(step, total_steps, elapsed_seconds, o.time_limit_seconds) : step;
-}
 
 Tensor<float> augment_images(const Tensor<float>& images, int64_t crop_padding, bool horizontal_flip,
                              Generator& generator) {
@@ -100,26 +102,48 @@ double evaluate_accuracy(models::ImageClassifier<float>& model, const data::Imag
   return static_cast<double>(correct) / total;
 }
 
+FashionMnistBatches::FashionMnistBatches(const data::ImageSet& train, int64_t batch_size, uint64_t seed,
+                                         int64_t crop_padding, bool horizontal_flip)
+    : train_(train),
+      batch_size_(batch_size),
+      steps_per_epoch_(batch_size >= 1 ? (train.images.size(0) + batch_size - 1) / batch_size : 0),
+      crop_padding_(crop_padding),
+      horizontal_flip_(horizontal_flip),
+      seed_(seed) {
+  ATTEND_CHECK(batch_size >= 1 && crop_padding >= 0, ValueError,
+               "FashionMnistBatches: batch size ({}) must be >= 1 and crop padding ({}) >= 0", batch_size, crop_padding);
+  ATTEND_CHECK(train.images.size(0) >= 1, ValueError, "train fashion-mnist: the training split is empty");
+}
+
+data::ImageSet FashionMnistBatches::batch(int64_t step) {
+  ATTEND_CHECK(step >= 0, ValueError, "FashionMnistBatches: step must be >= 0, got {}", step);
+  const int64_t images = train_.images.size(0), epoch = step / steps_per_epoch_;
+  if (epoch != cached_epoch_) {
+    cached_order_.resize(images);
+    for (int64_t i = 0; i < images; ++i) cached_order_[i] = i;
+    Generator order(stream_seed(seed_, 0, static_cast<uint64_t>(epoch)));
+    for (int64_t i = images - 1; i > 0; --i) std::swap(cached_order_[i], cached_order_[order.uniform_int(i + 1)]);
+    cached_epoch_ = epoch;
+  }
+  const int64_t begin = step % steps_per_epoch_ * batch_size_;
+  data::ImageSet batch = image_batch(train_, cached_order_, begin, std::min(batch_size_, images - begin));
+  Generator augmentation(stream_seed(seed_, 1, static_cast<uint64_t>(step)));
+  batch.images = augment_images(batch.images, crop_padding_, horizontal_flip_, augmentation);
+  return batch;
+}
+
 FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, const data::FashionMnist& data,
                                        const FashionMnistTrainingOptions& o) {
   const int64_t images = data.train.images.size(0);
-  ATTEND_CHECK(images >= 1, ValueError, "train fashion-mnist: the training split is empty");
   ATTEND_CHECK(o.batch_size >= 1 && o.epochs >= 1 && o.steps >= 0, ValueError,
                "train fashion-mnist: batch size ({}) and epochs ({}) must be >= 1 and steps ({}) >= 0", o.batch_size,
                o.epochs, o.steps);
-  const int64_t steps_per_epoch = (images + o.batch_size - 1) / o.batch_size;
+  FashionMnistBatches batches(data.train, o.batch_size, o.seed, o.crop_padding, o.horizontal_flip);
+  const int64_t steps_per_epoch = batches.steps_per_epoch();
   const int64_t total_steps = o.steps > 0 ? o.steps : o.epochs * steps_per_epoch;
   const int64_t warmup = o.warmup_steps > 0 ? o.warmup_steps : std::max<int64_t>(1, total_steps / 20);
   ATTEND_CHECK(o.warmup_steps == 0 || warmup < total_steps, ValueError,
                "train fashion-mnist: warm-up ({} steps) must be shorter than the run ({})", warmup, total_steps);
-  std::ofstream metrics;
-  if (!o.out_dir.empty()) {
-    std::filesystem::create_directories(o.out_dir);
-    metrics.open(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
-    ATTEND_CHECK(metrics.good(), ValueError, "train fashion-mnist: cannot write metrics to '{}'", o.out_dir);
-  }
-  std::unique_ptr<io::TensorBoardWriter> tensorboard;
-  if (!o.tensorboard_dir.empty()) tensorboard = std::make_unique<io::TensorBoardWriter>(o.tensorboard_dir);
 
   AdamWOptions adam;
   adam.learning_rate = o.learning_rate;
@@ -127,89 +151,99 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   AdamW<float> optimizer(model.named_parameters(), adam);
   // A one-step run (a smoke test) has only its warm-up step: the cosine needs one more.
   const WarmupCosineSchedule schedule(o.learning_rate, warmup, std::max(total_steps, warmup + 1), o.minimum_learning_rate);
+
+  TrainerOptions trainer_options;
+  trainer_options.steps = total_steps;
+  trainer_options.eval_every = steps_per_epoch;
+  trainer_options.time_limit_seconds = o.time_limit_seconds;
+  trainer_options.schedule_by_time = o.schedule_by_time;
+  trainer_options.clip_norm = o.clip_norm;
+  trainer_options.out_dir = o.out_dir;
+  trainer_options.overwrite = o.overwrite;
+  trainer_options.resume_from = o.resume_from;
+  trainer_options.best_metric = "val_accuracy";
+  trainer_options.higher_is_better = true;
+  trainer_options.items_name = "img";
+  trainer_options.metadata = o.metadata;
+  trainer_options.quiet = o.quiet;
+  trainer_options.tensorboard_dir = o.tensorboard_dir;
+  Trainer trainer(model, optimizer, trainer_options);
+  trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
+  if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
+
   CrossEntropyOptions loss_options;
   loss_options.label_smoothing = o.label_smoothing;
-  Generator order_generator(o.seed), augmentation(order_generator.next_u64());
-  std::vector<int64_t> order(images);
-  for (int64_t i = 0; i < images; ++i) order[i] = i;
+  // Training accuracy since the last evaluation (on augmented images, before each update), and
+  // the best model's parameters when there is no out_dir to reload them from.
+  int64_t correct = 0, seen = 0, last_step = 0;
+  // Epochs done after `steps` steps: the full epochs, then the part of the current one.
+  const auto epochs_after = [&](int64_t steps) {
+    return static_cast<double>(steps / steps_per_epoch) +
+           static_cast<double>(steps % steps_per_epoch * o.batch_size) / static_cast<double>(images);
+  };
+  std::vector<std::vector<float>> best_parameters;
+  double best_validation = -1;
+  const auto batch_loss = [&](int64_t step) {
+    const data::ImageSet batch = batches.batch(step);
+    const Tensor<float> logits = model.forward(batch.images);  // (B, K)
+    correct += count_correct(logits.detach(), batch.labels);
+    seen += batch.labels.numel();
+    last_step = step + 1;
+    return BatchLoss{cross_entropy(logits, batch.labels, loss_options), batch.labels.numel()};
+  };
+  const auto evaluate = [&]() -> Metrics {
+    const double validation = evaluate_accuracy(model, data.validation, o.eval_batch_size);
+    const Metrics metrics = {{"epoch", epochs_after(last_step)},
+                             {"train_accuracy", seen > 0 ? static_cast<double>(correct) / seen : 0.0},
+                             {"val_accuracy", validation}};
+    correct = seen = 0;
+    if (o.out_dir.empty() && validation > best_validation) {
+      best_validation = validation;
+      best_parameters.clear();
+      for (const auto& [name, parameter] : model.named_parameters()) best_parameters.push_back(parameter.to_vector());
+    }
+    return metrics;
+  };
+  const TrainerResult trained = trainer.run(batch_loss, evaluate);
 
+  // The best model back into `model`, then the test images.
+  if (!o.out_dir.empty()) {
+    load_model_weights((std::filesystem::path(o.out_dir) / "model.safetensors").string(), model);
+  } else if (!best_parameters.empty()) {
+    const auto parameters = model.named_parameters();
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      std::copy(best_parameters[i].begin(), best_parameters[i].end(), parameters[i].second.data());
+    }
+  }
+  const auto metric = [](const Metrics& metrics, const std::string& name) {
+    for (const auto& [key, value] : metrics) {
+      if (key == name) return value;
+    }
+    return 0.0;
+  };
   FashionMnistResult result;
   result.parameters = model.parameter_count();
-  ProgressBar progress(total_steps, stderr, 100, "img");
-  double running_loss = 0;
-  int64_t step = 0, seen = 0;
-  model.train();
-  for (int64_t epoch = 1; step < total_steps && !result.stopped_by_time_limit; ++epoch) {
-    shuffle(order, order_generator);
-    int64_t epoch_correct = 0, epoch_seen = 0;
-    for (int64_t begin = 0; begin < images && step < total_steps; begin += o.batch_size) {
-      const data::ImageSet batch = image_batch(data.train, order, begin, std::min(o.batch_size, images - begin));
-      const Tensor<float> inputs = augment_images(batch.images, o.crop_padding, o.horizontal_flip, augmentation);
-      optimizer.set_learning_rate(schedule.learning_rate(schedule_step(step, total_steps, progress.elapsed_seconds(), o)));
-      const Tensor<float> logits = model.forward(inputs);  // (B, K)
-      const Tensor<float> loss = cross_entropy(logits, batch.labels, loss_options);
-      optimizer.zero_grad();
-      loss.backward();
-      if (o.clip_norm > 0) clip_grad_norm(optimizer.parameters(), o.clip_norm);
-      optimizer.step();
-      ++step;
-      running_loss = step == 1 ? loss.item() : 0.98 * running_loss + 0.02 * loss.item();
-      epoch_correct += count_correct(logits.detach(), batch.labels);
-      epoch_seen += batch.labels.numel();
-      seen += batch.labels.numel();
-      progress.update(step, running_loss, seen, fmt::format("epoch {}", epoch));
-      if (o.time_limit_seconds > 0 && progress.elapsed_seconds() > o.time_limit_seconds) {
-        result.stopped_by_time_limit = true;
-        break;
-      }
-    }
-    const double evaluation_start = progress.elapsed_seconds();
-    const double validation = evaluate_accuracy(model, data.validation, o.eval_batch_size);
-    result.validation_seconds += progress.elapsed_seconds() - evaluation_start;
-    const double train_accuracy = epoch_seen > 0 ? static_cast<double>(epoch_correct) / epoch_seen : 0;
-    result.validation_accuracy = validation;
-    if (metrics.is_open()) {
-      metrics << fmt::format(
-          "{{\"step\": {}, \"epoch\": {:.4f}, \"loss\": {:.6f}, \"train_accuracy\": {:.6f}, \"learning_rate\": {:.6g}, "
-          "\"val_accuracy\": {:.6f}, \"seconds\": {:.1f}}}\n",
-          step, static_cast<double>(seen) / images, running_loss, train_accuracy, optimizer.learning_rate(), validation,
-          progress.elapsed_seconds());
-      metrics.flush();
-    }
-    if (tensorboard) {
-      tensorboard->add_scalar("train/loss", running_loss, step);
-      tensorboard->add_scalar("train/accuracy", train_accuracy, step);
-      tensorboard->add_scalar("train/learning_rate", optimizer.learning_rate(), step);
-      tensorboard->add_scalar("eval/val_accuracy", validation, step);
-      if (o.eval_images) {
-        model.eval();
-        for (const EvalImage& image : o.eval_images(model)) {
-          tensorboard->add_png(image.tag, image.png, image.height, image.width, image.channels, step);
-        }
-        model.train();
-      }
-      tensorboard->flush();
-    }
-    const bool augmented = o.crop_padding > 0 || o.horizontal_flip;
-    fmt::print(stderr, "\nepoch {} (step {}): loss {:.4f}, train accuracy {:.2f}%{}, validation {:.2f}%\n", epoch, step,
-               running_loss, 100 * train_accuracy, augmented ? " (augmented)" : "", 100 * validation);
-  }
-  progress.finish();
-  result.steps = step;
-  result.epochs = static_cast<double>(seen) / images;
-  result.train_seconds = progress.elapsed_seconds();
+  result.steps = trained.steps;
+  result.best_step = trained.best_step;
+  result.epochs = epochs_after(trained.steps);
+  result.train_seconds = trained.train_seconds;
+  result.stopped_by_time_limit = trained.steps < total_steps;
+  result.validation_accuracy = metric(trained.best, "val_accuracy");
+  const auto test_start = std::chrono::steady_clock::now();
   result.test_accuracy = evaluate_accuracy(model, data.test, o.eval_batch_size);
-  result.test_seconds = progress.elapsed_seconds() - result.train_seconds;
-  if (tensorboard) {
-    tensorboard->add_scalar("eval/test_accuracy", result.test_accuracy, step);
-    tensorboard->flush();
+  result.test_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - test_start).count();
+  if (!o.tensorboard_dir.empty()) {
+    io::TensorBoardWriter tensorboard(o.tensorboard_dir);
+    tensorboard.add_scalar("eval/test_accuracy", result.test_accuracy, result.best_step);
   }
-  if (metrics.is_open()) {
+  if (!o.out_dir.empty()) {
+    std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
     metrics << fmt::format(
-        "{{\"step\": {}, \"epoch\": {:.4f}, \"loss\": {:.6f}, \"val_accuracy\": {:.6f}, \"test_accuracy\": {:.6f}, "
-        "\"seconds\": {:.1f}, \"parameters\": {}, \"stopped_by_time_limit\": {}}}\n",
-        step, result.epochs, running_loss, result.validation_accuracy, result.test_accuracy, result.train_seconds,
-        result.parameters, result.stopped_by_time_limit);
+        "{{\"step\": {}, \"best_step\": {}, \"val_accuracy\": {:.6f}, \"test_accuracy\": {:.6f}, \"parameters\": {}, "
+        "\"stopped_by_time_limit\": {}}}\n",
+        result.steps, result.best_step, result.validation_accuracy, result.test_accuracy, result.parameters,
+        result.stopped_by_time_limit);
+    ATTEND_CHECK(metrics.good(), io::IoError, "train fashion-mnist: cannot append to '{}/metrics.jsonl'", o.out_dir);
   }
   model.eval();
   return result;

@@ -307,6 +307,14 @@ EvalImage eval_image_from_png(std::string tag, const std::string& png) {
   return image;
 }
 
+std::string checkpoint_to_resume(const std::string& out_dir) {
+  ATTEND_CHECK(!out_dir.empty(), ValueError, "--resume continues the run in --out DIR; give --out");
+  const std::string path = (fs::path(out_dir) / kCheckpointFile).string();
+  ATTEND_CHECK(fs::exists(path), ValueError, "cannot resume: '{}' does not exist (was the run started with --out {}?)",
+               path, out_dir);
+  return path;
+}
+
 io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model) {
   ATTEND_CHECK(fs::exists(path), ValueError, "checkpoint '{}' does not exist", path);
   return io::load_module(path, model, io::UnexpectedTensors::kReturn).metadata;

@@ -96,22 +96,90 @@ TEST(FashionMnistTraining, LearnsASyntheticTaskAndWritesMetrics) {
   std::vector<std::string> lines;
   for (std::string line; std::getline(metrics, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 7u);  // one per epoch, then the final figures
+  EXPECT_TRUE(std::filesystem::exists(out_dir / "model.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(out_dir / "checkpoint.safetensors"));
+  EXPECT_NE(lines[0].find("\"train_accuracy\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"val_accuracy\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("\"learning_rate\""), std::string::npos) << lines[0];
   EXPECT_NE(lines[6].find("\"test_accuracy\""), std::string::npos) << lines[6];
   std::filesystem::remove_all(out_dir);
 }
 
-TEST(FashionMnistTraining, ScheduleByTimeFollowsTheClockWhenItIsAhead) {
-  FashionMnistTrainingOptions options;
-  options.time_limit_seconds = 100;
-  EXPECT_EQ(schedule_step(10, 1000, 50.0, options), 10);  // off: the step, whatever the clock
-  options.schedule_by_time = true;
-  EXPECT_EQ(schedule_step(10, 1000, 50.0, options), 500);   // half the time: half the schedule
-  EXPECT_EQ(schedule_step(700, 1000, 50.0, options), 700);  // the steps are further along
-  EXPECT_EQ(schedule_step(10, 1000, 250.0, options), 1000); // past the limit: the end, no further
-  options.time_limit_seconds = 0;
-  EXPECT_EQ(schedule_step(10, 1000, 50.0, options), 10);    // no limit: nothing to fit
+TEST(FashionMnistTraining, BatchesArePureFunctionsOfTheStepAndCoverEachEpochOnce) {
+  Generator generator(5);
+  data::ImageSet set = quadrant_images(10, generator);
+  for (int64_t i = 0; i < 10; ++i) set.images.data()[i * 64] = static_cast<float>(i);  // the image's index, top left
+  FashionMnistBatches batches(set, 4, 7, 0, false);
+  EXPECT_EQ(batches.steps_per_epoch(), 3);
+  for (int64_t epoch = 0; epoch < 2; ++epoch) {
+    std::vector<int> seen(10, 0);
+    for (int64_t step = 3 * epoch; step < 3 * epoch + 3; ++step) {
+      const data::ImageSet batch = batches.batch(step);
+      EXPECT_EQ(batch.images.size(0), step % 3 == 2 ? 2 : 4);  // the last batch of an epoch is short
+      for (int64_t i = 0; i < batch.images.size(0); ++i) ++seen[static_cast<size_t>(batch.images.data()[i * 64])];
+    }
+    EXPECT_EQ(seen, std::vector<int>(10, 1)) << "epoch " << epoch;
+  }
+  // Another object, asked out of order, gives the same batch bit for bit (with augmentation).
+  FashionMnistBatches augmented(set, 4, 7, 2, true), again(set, 4, 7, 2, true);
+  const data::ImageSet expected = augmented.batch(4);
+  again.batch(0);
+  again.batch(7);
+  const data::ImageSet actual = again.batch(4);
+  EXPECT_EQ(actual.images.to_vector(), expected.images.to_vector());
+  EXPECT_EQ(actual.labels.to_vector(), expected.labels.to_vector());
+  // Epochs differ in order.
+  EXPECT_NE(batches.batch(0).labels.to_vector(), batches.batch(3).labels.to_vector());
+}
+
+// A run stopped early (by a time limit, after its first step) and resumed ends with the same
+// parameters, bit for bit, as one never interrupted: batches, augmentation and dropout are
+// functions of the seed and the step, and the checkpoint carries the rest.
+TEST(FashionMnistTraining, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
+  Generator data_generator(6);
+  const data::FashionMnist data{quadrant_images(64, data_generator), quadrant_images(32, data_generator),
+                                quadrant_images(32, data_generator)};
+  models::VisionTransformerConfig config;
+  config.transformer = {.image_size = 8, .num_classes = 4, .model_dim = 8, .num_heads = 2, .num_layers = 1, .dropout = 0.1};
+  const auto root = std::filesystem::temp_directory_path() / "attend_fashion_mnist_resume_test";
+  std::filesystem::remove_all(root);
+  const auto run = [&](const std::string& name, double time_limit, bool resume) {
+    Generator generator(7);
+    models::VisionTransformer<float> model(config, generator);
+    FashionMnistTrainingOptions options;
+    options.out_dir = (root / name).string();
+    if (resume) options.resume_from = (root / name / "checkpoint.safetensors").string();
+    options.metadata = model.config_fields();
+    options.quiet = true;
+    options.epochs = 3;
+    options.batch_size = 16;
+    options.learning_rate = 1e-2;
+    options.horizontal_flip = false;
+    options.time_limit_seconds = time_limit;
+    return train_fashion_mnist(model, data, options);
+  };
+  const auto last_parameters = [&](const std::string& name) {
+    Generator generator(8);
+    models::VisionTransformer<float> model(config, generator);
+    load_model_weights((root / name / "checkpoint.safetensors").string(), model);
+    std::vector<std::vector<float>> values;
+    for (const auto& [key, parameter] : model.named_parameters()) values.push_back(parameter.to_vector());
+    return values;
+  };
+  const FashionMnistResult whole = run("whole", 0, false);
+  const FashionMnistResult stopped = run("split", 1e-9, false);
+  EXPECT_TRUE(stopped.stopped_by_time_limit);
+  EXPECT_EQ(stopped.steps, 1);
+  const FashionMnistResult resumed = run("split", 0, true);
+  EXPECT_FALSE(resumed.stopped_by_time_limit);
+  EXPECT_EQ(whole.steps, 12);
+  EXPECT_EQ(resumed.steps, 12);
+  EXPECT_DOUBLE_EQ(resumed.epochs, 3.0);
+  EXPECT_EQ(last_parameters("split"), last_parameters("whole"));
+  // The model returned, and in model.safetensors, is the best by validation accuracy.
+  EXPECT_GE(whole.best_step, 4);
+  EXPECT_EQ(whole.best_step % 4, 0);  // at the end of an epoch
+  std::filesystem::remove_all(root);
 }
 
 TEST(FashionMnistTraining, RejectsBadOptions) {

@@ -1,31 +1,40 @@
 // The Fashion-MNIST recipe: an image classifier (models/image_classifier.h) trained on the
 // 55,000 training images with AdamW, linear warm-up then cosine decay (train/lr_schedule.h),
-// gradient clipping and light augmentation; accuracy on the 5,000 validation images after every
-// epoch, and on the 10,000 test images once, at the end.
+// gradient clipping and light augmentation, through the Trainer (train/trainer.h): accuracy on
+// the 5,000 validation images after every epoch, the best model by validation accuracy kept,
+// resumable checkpoints, and the 10,000 test images scored once, at the end, on the best model.
 //
-// Augmentation, a pure function of (seed, step) through one Generator:
+// Batch `step` is a pure function of (seed, step), so that a resumed run sees the same images:
+//   epoch e = step / steps_per_epoch takes the images in a seeded shuffle of epoch e, batch
+//   b = step % steps_per_epoch its rows [b B, (b + 1) B) (the last batch may be short), and
+//   each batch is augmented with its own seeded generator:
 //   random crop: the image is shifted by (dy, dx), each uniform in [-pad, pad], and the pixels
 //                shifted in are 0 (as padding by `pad` zeros and cropping back, Krizhevsky et
 //                al. 2012 style)
 //   flip:        mirrored left-right with probability 1/2 (clothes are left-right symmetric)
 #pragma once
 
-#include <functional>
-#include <vector>
-
-#include "attend/train/trainer.h"
-
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "attend/core/random.h"
 #include "attend/data/fashion_mnist.h"
+#include "attend/io/safetensors.h"
 #include "attend/models/image_classifier.h"
+#include "attend/train/trainer.h"
 
 namespace attend::train {
 
 struct FashionMnistTrainingOptions {
-  std::string out_dir;               // metrics.jsonl; empty: none written
+  // metrics.jsonl, model.safetensors (the best validation accuracy) and checkpoint.safetensors
+  // (train/trainer.h); empty: none written.
+  std::string out_dir;
+  bool overwrite = false;            // replace an earlier run's files in out_dir
+  std::string resume_from;           // continue from a checkpoint.safetensors
+  io::Metadata metadata;             // the model's description, stored in the checkpoints
+  bool quiet = false;                // no progress lines
   int64_t epochs = 10;               // passes over the training images (when steps == 0)
   int64_t steps = 0;                 // optimizer steps; 0: epochs * ceil(train images / batch)
   int64_t batch_size = 128;
@@ -39,35 +48,46 @@ struct FashionMnistTrainingOptions {
   bool horizontal_flip = true;
   uint64_t seed = 1;                 // order of the images and augmentation
   double time_limit_seconds = 0;     // stop once exceeded, then evaluate (0: none)
-  // With a time limit: the schedule advances by whichever is further along, the steps or the
-  // clock, so that the cosine ends at the time limit however busy the machine is. The learning
-  // rates then depend on the timing, and a run is no longer reproducible bit for bit.
+  // With a time limit: the cosine ends at the time limit however busy the machine is (trainer.h;
+  // the run is then not reproducible bit for bit).
   bool schedule_by_time = false;
   int64_t eval_batch_size = 500;
-  // TensorBoard event files (io/tensorboard.h): train/loss, train/accuracy, train/learning_rate
-  // and eval/val_accuracy after every epoch, eval/test_accuracy at the end, and the pictures of
-  // eval_images (the command line draws attention over a validation image). Empty: none.
+  // TensorBoard event files (io/tensorboard.h): the Trainer's train/loss, train/learning_rate
+  // and train/items_per_second, eval/val_accuracy and eval/train_accuracy after every epoch,
+  // eval/test_accuracy at the end, and the pictures of eval_images (the command line draws
+  // attention over a validation image). Empty: none.
   std::string tensorboard_dir;
   std::function<std::vector<EvalImage>(models::ImageClassifier<float>&)> eval_images;
 };
 
 struct FashionMnistResult {
-  double validation_accuracy = 0;  // fraction of the 5,000 validation images
-  double test_accuracy = 0;        // fraction of the 10,000 test images
-  int64_t steps = 0;
+  double validation_accuracy = 0;  // the best model's, fraction of the 5,000 validation images
+  double test_accuracy = 0;        // the best model's, fraction of the 10,000 test images
+  int64_t best_step = 0;           // the step of the best model (by validation accuracy)
+  int64_t steps = 0;               // the step reached (a resumed run counts the earlier ones)
   double epochs = 0;               // steps * batch / training images
-  double train_seconds = 0;        // wall clock of the whole loop, validations included
-  double validation_seconds = 0;   // the part of train_seconds spent validating
+  double train_seconds = 0;        // forward, backward and optimizer time of this process
   double test_seconds = 0;         // the final test evaluation
   bool stopped_by_time_limit = false;
   int64_t parameters = 0;
 };
 
-// The step the learning-rate schedule is evaluated at: `step`, or with schedule_by_time (and a
-// time limit) the same fraction of total_steps as the fraction of the time limit spent, when
-// that is further along.
-int64_t schedule_step(int64_t step, int64_t total_steps, double elapsed_seconds,
-                      const FashionMnistTrainingOptions& options);
+// Batch `step` of the training images as described above: a pure function of (seed, step).
+class FashionMnistBatches {
+ public:
+  FashionMnistBatches(const data::ImageSet& train, int64_t batch_size, uint64_t seed, int64_t crop_padding,
+                      bool horizontal_flip);
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+  data::ImageSet batch(int64_t step);  // images (B, 1, H, W) augmented, labels (B)
+
+ private:
+  const data::ImageSet& train_;
+  int64_t batch_size_, steps_per_epoch_, crop_padding_;
+  bool horizontal_flip_;
+  uint64_t seed_;
+  int64_t cached_epoch_ = -1;
+  std::vector<int64_t> cached_order_;
+};
 
 // Images (B, 1, H, W) shifted and flipped as above; `images` is not modified.
 Tensor<float> augment_images(const Tensor<float>& images, int64_t crop_padding, bool horizontal_flip,
@@ -81,10 +101,10 @@ data::ImageSet image_batch(const data::ImageSet& set, const std::vector<int64_t>
 // is restored.
 double evaluate_accuracy(models::ImageClassifier<float>& model, const data::ImageSet& set, int64_t batch_size = 500);
 
-// Trains `model` in place on data.train, validating on data.validation each epoch, and returns
-// the final figures (test accuracy on data.test). Appends one JSON object per line to
-// OUT/metrics.jsonl: per epoch {"step", "epoch", "loss", "train_accuracy", "learning_rate",
-// "val_accuracy", "seconds"}, and at the end the same with "test_accuracy".
+// Trains `model` with the Trainer on data.train, validating on data.validation after each
+// epoch, then loads the best model back into `model` and scores it on data.test. OUT/metrics.jsonl
+// holds the Trainer's line per epoch (step, loss, learning_rate, train_seconds,
+// items_per_second, epoch, train_accuracy, val_accuracy), then one line with "test_accuracy".
 FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, const data::FashionMnist& data,
                                        const FashionMnistTrainingOptions& options);
 

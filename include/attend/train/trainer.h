@@ -115,6 +115,10 @@ class Trainer {
   Metrics best_;
 };
 
+// OUT/checkpoint.safetensors of the run in out_dir, for --resume; ValueError when out_dir is empty
+// or holds no checkpoint.
+std::string checkpoint_to_resume(const std::string& out_dir);
+
 // Reads back a checkpoint's model parameters into `model` (for evaluation or inference); returns
 // the file's metadata. Errors name the file and what is wrong with it.
 io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model);
