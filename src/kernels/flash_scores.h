@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -11,6 +12,7 @@
 
 #include "attend/core/random.h"
 #include "kernels/flash_attention.h"
+#include "kernels/philox.h"
 
 namespace attend::kernels {
 
@@ -95,16 +97,15 @@ inline void dropout_row(const FlashAttentionProblem& p, int64_t b, int64_t h, in
                         int64_t n) {
   const float kept_scale = static_cast<float>(1.0 / (1.0 - p.dropout_p));  // as the reference
   const uint64_t base = static_cast<uint64_t>(((b * p.heads + h) * p.queries + i) * p.keys + j0);
-  uint64_t block = UINT64_MAX;
-  std::array<uint32_t, 4> bits{};
-  for (int64_t c = 0; c < n; ++c) {
-    const uint64_t index = base + static_cast<uint64_t>(c);
-    if (index / 4 != block) {
-      block = index / 4;
-      bits = philox_4x32(p.dropout_seed, 1, block);
+  constexpr int64_t kBatch = 256;
+  std::array<uint32_t, kBatch> draws;
+  for (int64_t c0 = 0; c0 < n; c0 += kBatch) {
+    const int64_t count = std::min(kBatch, n - c0);
+    philox_draws(p.dropout_seed, 1, base + static_cast<uint64_t>(c0), count, draws.data());
+    for (int64_t c = 0; c < count; ++c) {
+      const bool keep = uniform_float_from_bits(draws[c]) >= p.dropout_p;
+      row[c0 + c] = keep ? row[c0 + c] * kept_scale : 0.0f;
     }
-    const bool keep = uniform_float_from_bits(bits[index % 4]) >= p.dropout_p;
-    row[c] = keep ? row[c] * kept_scale : 0.0f;
   }
 }
 

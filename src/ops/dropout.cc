@@ -1,23 +1,53 @@
 #include "attend/ops/dropout.h"
 
+#include <algorithm>
+#include <array>
+#include <memory>
+
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/random.h"
-#include "attend/ops/elementwise.h"
+#include "kernels/philox.h"
 
 namespace attend {
+namespace {
+
+// Elements per Philox batch: the draws of one batch sit on the stack.
+constexpr int64_t kDrawBatch = 2048;
+
+// out[i] = x[i] * scale_i with scale_i = kept_scale where keep[i], else 0: a dropped NaN or
+// infinity stays NaN (x * 0), as a mask multiplied in would leave it. The op is linear and its
+// own adjoint, so the backward applies the same mask to the gradient.
+template <typename T>
+Tensor<T> apply_keep_mask(const Tensor<T>& x, std::shared_ptr<const std::vector<uint8_t>> keep, T kept_scale) {
+  const Tensor<T> in = x.detach().contiguous();
+  Tensor<T> out = Tensor<T>::empty(x.shape());
+  const T* source = in.data();
+  T* target = out.data();
+  const uint8_t* kept = keep->data();
+  parallel_for(x.numel(), 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) target[i] = source[i] * (kept[i] ? kept_scale : T(0));
+  });
+  return record_op<T>("dropout", out, {x}, [keep, kept_scale](const Tensor<T>& g) {
+    // forward: out = x * scale  ->  grad_x = g * scale (the same mask and scale)
+    return std::vector<Tensor<T>>{apply_keep_mask(g, keep, kept_scale)};
+  });
+}
+
+}  // namespace
 
 std::vector<uint8_t> dropout_keep_mask(int64_t numel, double p, uint64_t seed) {
   std::vector<uint8_t> keep(static_cast<size_t>(numel));
-  // Each Philox block yields four 32-bit draws: elements 4j..4j+3 use block j.
-  const int64_t blocks = (numel + 3) / 4;
-  parallel_for(blocks, 1024, [&](int64_t begin, int64_t end) {
-    for (int64_t j = begin; j < end; ++j) {
-      const auto bits = philox_4x32(seed, 1, static_cast<uint64_t>(j));
-      for (int lane = 0; lane < 4 && 4 * j + lane < numel; ++lane) {
-        keep[4 * j + lane] = uniform_float_from_bits(bits[lane]) >= p;
-      }
+  // Element i draws word i % 4 of Philox block i / 4 (stream 1 of the seed), whichever thread
+  // and batch it falls in.
+  const int64_t batches = (numel + kDrawBatch - 1) / kDrawBatch;
+  parallel_for(batches, 1, [&](int64_t begin, int64_t end) {
+    std::array<uint32_t, kDrawBatch> draws;
+    for (int64_t batch = begin; batch < end; ++batch) {
+      const int64_t first = batch * kDrawBatch, count = std::min(kDrawBatch, numel - first);
+      kernels::philox_draws(seed, 1, static_cast<uint64_t>(first), count, draws.data());
+      for (int64_t e = 0; e < count; ++e) keep[first + e] = uniform_float_from_bits(draws[e]) >= p;
     }
   });
   return keep;
@@ -27,15 +57,8 @@ template <typename T>
 Tensor<T> dropout(const Tensor<T>& x, double p, uint64_t seed, bool training) {
   ATTEND_CHECK(p >= 0.0 && p < 1.0, ValueError, "dropout: p must be in [0, 1), got {}", p);
   if (!training || p == 0.0) return x;
-  const std::vector<uint8_t> keep = dropout_keep_mask(x.numel(), p, seed);
-  Tensor<T> scale = Tensor<T>::empty(x.shape());  // 1/(1-p) where kept, 0 where dropped
-  const T kept_scale = static_cast<T>(1.0 / (1.0 - p));
-  T* scale_data = scale.data();
-  parallel_for(x.numel(), 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) scale_data[i] = keep[i] ? kept_scale : T(0);
-  });
-  // forward: out = x * scale;  the gradient is masked and scaled the same way (through mul)
-  return mul(x, scale);
+  auto keep = std::make_shared<const std::vector<uint8_t>>(dropout_keep_mask(x.numel(), p, seed));
+  return apply_keep_mask(x, std::move(keep), static_cast<T>(1.0 / (1.0 - p)));
 }
 
 template Tensor<float> dropout(const Tensor<float>&, double, uint64_t, bool);

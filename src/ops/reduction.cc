@@ -61,14 +61,51 @@ void sum_rows(const T* rows, int64_t outer, int64_t inner, T* out) {
   });
 }
 
+// columns[(inner, outer)] -> out[outer]: out[o] = sum over i of columns[i, o], in double and in
+// index order i, as sum_rows adds them, so both give the same bits. For a contiguous x reduced
+// over its leading axes (a bias gradient: (N, E) -> (E)) this reads x in place instead of
+// transposing it first. Each thread owns a block of columns.
+template <typename T>
+void sum_columns(const T* columns, int64_t inner, int64_t outer, T* out) {
+  constexpr int64_t kBlock = 256;  // columns per block: its double accumulators stay in L1
+  const int64_t blocks = (outer + kBlock - 1) / kBlock;
+  parallel_for(blocks, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner * kBlock, 1)), [&](int64_t begin, int64_t end) {
+    double total[kBlock];
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t first = block * kBlock, width = std::min(kBlock, outer - first);
+      std::fill_n(total, width, 0.0);
+      for (int64_t i = 0; i < inner; ++i) {
+        const T* row = columns + i * outer + first;
+        for (int64_t o = 0; o < width; ++o) total[o] += static_cast<double>(row[o]);
+      }
+      for (int64_t o = 0; o < width; ++o) out[first + o] = static_cast<T>(total[o]);
+    }
+  });
+}
+
+// True when the reduced axes come first in `permutation`'s original order, i.e. the plan's
+// (kept, reduced) order is a rotation that moves a leading block of axes to the end.
+bool reduces_leading_axes(const ReductionPlan& plan, int64_t rank) {
+  const int64_t kept = static_cast<int64_t>(plan.kept_shape.size());
+  for (int64_t a = 0; a < rank; ++a) {
+    const int64_t expected = a < kept ? rank - kept + a : a - kept;
+    if (plan.permutation[a] != expected) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int64_t>& axes, bool keepdim) {
   const ReductionPlan plan = plan_reduction(x.shape(), axes, "sum");
-  const Tensor<T> rows = x.detach().permute(plan.permutation).contiguous();
   Tensor<T> out = Tensor<T>::empty(keepdim ? plan.keepdim_shape : plan.kept_shape);
-  sum_rows(rows.data(), plan.outer, plan.inner, out.data());
+  if (x.is_contiguous() && reduces_leading_axes(plan, x.rank())) {
+    sum_columns(x.data(), plan.inner, plan.outer, out.data());
+  } else {
+    const Tensor<T> rows = x.detach().permute(plan.permutation).contiguous();
+    sum_rows(rows.data(), plan.outer, plan.inner, out.data());
+  }
   return record_op<T>("sum", out, {x}, [shape = x.shape(), keep = plan.keepdim_shape](const Tensor<T>& g) {
     // forward: out[kept] = sum over reduced axes of x;  every x element gets its result's gradient
     return std::vector<Tensor<T>>{g.reshape(keep).expand(shape).contiguous()};

@@ -1,0 +1,106 @@
+// Compiled once per SIMD target by Highway's foreach_target; philox_draws dispatches at run time.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/philox.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <array>
+
+#include "attend/core/random.h"
+#include "kernels/philox.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attend::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Philox4x32-10 over a counter c = (c0, c1, c2, c3) and key k = (k0, k1):
+//   10 times:  (hi0, lo0) = M0 * c0,  (hi1, lo1) = M1 * c2        (32 x 32 -> 64-bit products)
+//              c = (hi1 ^ c1 ^ k0,  lo1,  hi0 ^ c3 ^ k1,  lo0)
+//              k = (k0 + W0, k1 + W1)                            (mod 2^32, after each round)
+// Vectorized across blocks: each 64-bit lane holds one block's 32-bit word, so that MulEven
+// (the product of the low halves) is the full 64-bit product.
+constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+
+// out[4 j + w] = word w of block first + j, for j < blocks.
+void PhiloxBlocks(uint64_t key, uint64_t counter_high, uint64_t first, int64_t blocks, uint32_t* HWY_RESTRICT out) {
+  int64_t j = 0;
+#if HWY_TARGET != HWY_SCALAR  // one 64-bit lane cannot be viewed as 32-bit lanes: scalar below
+  const hn::ScalableTag<uint64_t> d;
+  const hn::Repartition<uint32_t, decltype(d)> d32;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto low32 = hn::Set(d, 0xFFFFFFFFull);
+  const auto m0 = hn::BitCast(d32, hn::Set(d, kM0)), m1 = hn::BitCast(d32, hn::Set(d, kM1));
+  const auto c2_init = hn::Set(d, counter_high & 0xFFFFFFFFull), c3_init = hn::Set(d, counter_high >> 32);
+  HWY_ALIGN uint64_t words[4][hn::MaxLanes(d)];
+  for (; j + lanes <= blocks; j += lanes) {
+    const auto counters = hn::Add(hn::Set(d, first + static_cast<uint64_t>(j)), hn::Iota(d, 0));
+    auto c0 = hn::And(counters, low32), c1 = hn::ShiftRight<32>(counters), c2 = c2_init, c3 = c3_init;
+    uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
+    for (int round = 0; round < 10; ++round) {
+      const auto p0 = hn::MulEven(m0, hn::BitCast(d32, c0));  // M0 * c0, 64-bit
+      const auto p1 = hn::MulEven(m1, hn::BitCast(d32, c2));  // M1 * c2
+      const auto n0 = hn::Xor(hn::Xor(hn::ShiftRight<32>(p1), c1), hn::Set(d, k0));
+      const auto n2 = hn::Xor(hn::Xor(hn::ShiftRight<32>(p0), c3), hn::Set(d, k1));
+      c1 = hn::And(p1, low32);
+      c3 = hn::And(p0, low32);
+      c0 = n0;
+      c2 = n2;
+      k0 += kW0;
+      k1 += kW1;
+    }
+    hn::Store(c0, d, words[0]);
+    hn::Store(c1, d, words[1]);
+    hn::Store(c2, d, words[2]);
+    hn::Store(c3, d, words[3]);
+    for (int64_t l = 0; l < lanes; ++l) {
+      for (int w = 0; w < 4; ++w) out[4 * (j + l) + w] = static_cast<uint32_t>(words[w][l]);
+    }
+  }
+#endif
+  for (; j < blocks; ++j) {
+    const std::array<uint32_t, 4> block = philox_4x32(key, counter_high, first + static_cast<uint64_t>(j));
+    std::copy(block.begin(), block.end(), out + 4 * j);
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attend::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attend::kernels {
+
+HWY_EXPORT(PhiloxBlocks);
+
+void philox_draws(uint64_t key, uint64_t counter_high, uint64_t first, int64_t n, uint32_t* out) {
+  if (n <= 0) return;
+  const uint64_t last = first + static_cast<uint64_t>(n) - 1;
+  // Whole blocks straight into out; a block cut by either end through a small buffer.
+  uint64_t block = first / 4;
+  const uint64_t last_block = last / 4;
+  uint32_t* target = out;
+  if (first % 4 != 0 || block == last_block) {
+    uint32_t words[4];
+    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, block, 1, words);
+    const uint64_t end = std::min<uint64_t>(last, 4 * block + 3);
+    for (uint64_t q = first; q <= end; ++q) *target++ = words[q % 4];
+    ++block;
+  }
+  if (block > last_block) return;
+  const uint64_t whole = last % 4 == 3 ? last_block + 1 - block : last_block - block;  // complete blocks left
+  HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, block, static_cast<int64_t>(whole), target);
+  target += 4 * whole;
+  block += whole;
+  if (block <= last_block) {
+    uint32_t words[4];
+    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, block, 1, words);
+    for (uint64_t q = 4 * block; q <= last; ++q) *target++ = words[q % 4];
+  }
+}
+
+}  // namespace attend::kernels
+#endif  // HWY_ONCE
