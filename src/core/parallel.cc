@@ -1,13 +1,14 @@
 #include "attend/core/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
-
 
 #include "attend/core/error.h"
 
@@ -26,8 +27,30 @@ int default_thread_count() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Spins for up to kSpinTime until ready() holds, pausing the core between checks; returns
+// ready(). Training runs thousands of short parallel_for calls per step, and a worker woken
+// from a condition variable takes tens of microseconds to start: a short spin first catches the
+// next job (or the last chunk's end) without a sleep and a wake-up.
+template <typename Ready>
+bool spin_until(const Ready& ready) {
+  constexpr auto kSpinTime = std::chrono::microseconds(100);
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (int i = 1;; ++i) {
+    if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    if (i % 64 == 0) {
+      if (std::chrono::steady_clock::now() > deadline) return ready();
+      // On an oversubscribed machine the thread being waited for may need this core.
+      std::this_thread::yield();
+    }
+  }
+}
+
 // A fixed set of workers that run one job at a time: chunk i of the job goes to worker i - 1,
-// chunk 0 to the caller. Workers sleep on a condition variable between jobs.
+// chunk 0 to the caller. Between jobs a worker spins briefly (spin_until), then sleeps on a
+// condition variable. Which chunk runs where never depends on timing.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -39,25 +62,32 @@ class ThreadPool {
     stop_workers();
     threads_ = threads;
     stopping_ = false;
-    // New workers start from the current generation: earlier jobs are not theirs.
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, g = generation_] { worker_loop(i, g); });
+    // New workers start from the current job: earlier jobs are not theirs.
+    const uint64_t now = job_state_.load();
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, now] { worker_loop(i, now); });
   }
 
   // Runs chunk(i) for i in [0, chunks), chunks <= size().
   void run(int chunks, const std::function<void(int)>& chunk) {
     std::unique_lock<std::mutex> serialize(run_mutex_);
+    job_ = &chunk;
+    error_ = nullptr;
+    pending_.store(chunks - 1, std::memory_order_relaxed);
+    // Publishes the job to spinning workers: the next generation and the chunk count, together.
+    const uint64_t generation = (job_state_.load(std::memory_order_relaxed) >> kChunkBits) + 1;
+    job_state_.store(generation << kChunkBits | static_cast<uint64_t>(chunks), std::memory_order_release);
     {
+      // Taking the mutex orders this wake-up after any worker's check of the generation, so a
+      // worker about to sleep either sees the new job or gets the notification.
       std::lock_guard<std::mutex> lock(mutex_);
-      job_ = &chunk;
-      job_chunks_ = chunks;
-      pending_ = chunks - 1;
-      error_ = nullptr;
-      ++generation_;
     }
     wake_.notify_all();
     run_chunk(0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    const auto finished = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(finished)) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, finished);
+    }
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -76,23 +106,28 @@ class ThreadPool {
 
   void worker_loop(int index, uint64_t seen) {
     for (;;) {
-      {
+      const auto new_job = [&] {
+        return stopping_.load(std::memory_order_acquire) || job_state_.load(std::memory_order_acquire) != seen;
+      };
+      if (!spin_until(new_job)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
-        if (index >= job_chunks_) continue;
+        wake_.wait(lock, new_job);
       }
+      if (stopping_.load(std::memory_order_acquire)) return;
+      seen = job_state_.load(std::memory_order_acquire);
+      if (index >= static_cast<int>(seen & kChunkMask)) continue;
       run_chunk(index);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);  // as in run(): no lost wake-up
+        done_.notify_one();
+      }
     }
   }
 
   void stop_workers() {
+    stopping_.store(true, std::memory_order_release);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
     }
     wake_.notify_all();
     for (auto& worker : workers_) worker.join();
@@ -105,12 +140,17 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
+  // Written by run() before it publishes the job in job_state_ (release), read by workers after
+  // they see it (acquire). A worker needed by a job holds it up, so job_ cannot change under it.
   const std::function<void(int)>* job_ = nullptr;
-  int job_chunks_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
-  std::exception_ptr error_;
+  // generation << kChunkBits | chunks: one word, so a worker never pairs one job's generation
+  // with another's chunk count.
+  static constexpr int kChunkBits = 16;  // chunks <= size() <= 1024
+  static constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+  std::atomic<uint64_t> job_state_{0};
+  std::exception_ptr error_;  // under mutex_
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 ThreadPool& pool() {

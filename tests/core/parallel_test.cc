@@ -21,6 +21,24 @@ TEST(Parallel, CoversEveryIndexExactlyOnce) {
   }
 }
 
+// Many short jobs back to back, of 2 to 4 chunks on a pool of 4: workers not needed by one job
+// race ahead to the next while spinning; every chunk must still run exactly once per job.
+TEST(Parallel, ShortJobsBackToBackRunEveryChunkOnce) {
+  ThreadCountGuard guard(4);
+  std::vector<std::atomic<int>> hits(4);
+  int64_t expected[4] = {0, 0, 0, 0};
+  for (int job = 0; job < 6000; ++job) {
+    const int64_t n = 2 + job % 3;  // grain 1: n chunks
+    parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) hits[i].fetch_add(1, std::memory_order_relaxed);
+    });
+    for (int64_t i = 0; i < n; ++i) ++expected[i];
+    if (job % 2000 == 1999) {
+      for (int i = 0; i < 4; ++i) ASSERT_EQ(hits[i].load(), expected[i]) << "after job " << job << ", index " << i;
+    }
+  }
+}
+
 TEST(Parallel, UsesSeveralThreadsAndNestsSerially) {
   ThreadCountGuard guard(2);
   std::atomic<int> chunks{0};
