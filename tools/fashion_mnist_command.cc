@@ -2,8 +2,6 @@
 
 #include "viz_command.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
+#include "attend/core/memory.h"
 #include "attend/core/parallel.h"
 #include "attend/data/fashion_mnist.h"
 #include "attend/io/safetensors.h"
@@ -55,15 +54,6 @@ data::FashionMnist load_data(const std::string& directory) {
              directory.empty() ? data::default_fashion_mnist_directory() : directory, data.train.images.size(0),
              data.validation.images.size(0), data.test.images.size(0));
   return data;
-}
-
-// Training allocates and frees the same activations every step. glibc serves blocks above its
-// mmap threshold with fresh mappings and unmaps them on free, so each step page-faulted them in
-// again (15% of a step's time, measured with perf); keeping blocks up to 32 MiB in the heap and
-// not trimming it lets them be reused.
-void keep_freed_memory_for_reuse() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 int run_train(FashionMnistArguments& args) {

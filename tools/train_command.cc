@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
+#include "attend/core/memory.h"
 #include "attend/data/cmudict.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_factory.h"
@@ -57,6 +58,7 @@ data::PronouncingDictionary load_dictionary(const std::string& data_path) {
 }
 
 int run_g2p(G2PArguments& args) {
+  keep_freed_memory_for_reuse();
   train::G2PTrainingOptions& options = args.options;
   if (args.resume) {
     options.resume_from = train::checkpoint_to_resume(options.out_dir);
