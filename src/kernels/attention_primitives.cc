@@ -113,6 +113,15 @@ void ScaleRow(float* HWY_RESTRICT x, int64_t n, float scale) {
   for (; i < n; ++i) x[i] *= scale;
 }
 
+void AddScaledRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, int64_t n, float a) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto va = hn::Set(d, a);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) hn::StoreU(hn::MulAdd(va, hn::LoadU(d, x + i), hn::LoadU(d, y + i)), d, y + i);
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
 void ExpScaledMinus(const float* HWY_RESTRICT s, float* HWY_RESTRICT p, int64_t n, float scale, float lse) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
@@ -160,6 +169,7 @@ namespace attend::kernels {
 HWY_EXPORT(ScaleAndMax);
 HWY_EXPORT(ExpAndSum);
 HWY_EXPORT(ScaleRow);
+HWY_EXPORT(AddScaledRow);
 HWY_EXPORT(RowMax);
 HWY_EXPORT(ExpScaledAndSum);
 HWY_EXPORT(ExpScaledMinus);
@@ -170,6 +180,7 @@ HWY_EXPORT(TargetName);
 float scale_and_max(float* x, int64_t n, float scale) { return HWY_DYNAMIC_DISPATCH(ScaleAndMax)(x, n, scale); }
 float exp_and_sum(float* x, int64_t n, float max) { return HWY_DYNAMIC_DISPATCH(ExpAndSum)(x, n, max); }
 void scale_row(float* x, int64_t n, float scale) { HWY_DYNAMIC_DISPATCH(ScaleRow)(x, n, scale); }
+void add_scaled_row(float* y, const float* x, int64_t n, float a) { HWY_DYNAMIC_DISPATCH(AddScaledRow)(y, x, n, a); }
 float row_max(const float* x, int64_t n) { return HWY_DYNAMIC_DISPATCH(RowMax)(x, n); }
 float exp_scaled_and_sum(float* x, int64_t n, float scale, float max) {
   return HWY_DYNAMIC_DISPATCH(ExpScaledAndSum)(x, n, scale, max);

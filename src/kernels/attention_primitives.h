@@ -25,6 +25,9 @@ float exp_scaled_and_sum(float* x, int64_t n, float scale, float max);
 // x[i] *= scale.
 void scale_row(float* x, int64_t n, float scale);
 
+// y[i] += a * x[i] (one fused multiply-add per element where the target has FMA).
+void add_scaled_row(float* y, const float* x, int64_t n, float a);
+
 // p[i] = exp(s[i] * scale - lse) (probabilities recomputed from the log-sum-exp); NaN stays NaN.
 void exp_scaled_minus(const float* s, float* p, int64_t n, float scale, float lse);
 

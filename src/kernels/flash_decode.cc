@@ -10,6 +10,7 @@
 // depend on the thread count. The roof is memory bandwidth: K and V are read once.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "attend/core/parallel.h"
@@ -23,6 +24,10 @@ namespace {
 
 // Keys per chunk: 512 keys of K and V at D = 64 are 256 KB, streamed once.
 constexpr int64_t kDecodeChunk = 512;
+// Up to this many rows per unit, S and O are computed key by key with vector dot products and
+// multiply-adds, reading K and V straight from the cache; more rows go through BLAS, whose
+// packing pays off once a key is used by many rows.
+constexpr int64_t kDirectRows = 4;
 
 }  // namespace
 
@@ -53,8 +58,14 @@ void flash_attention_decode(const FlashAttentionProblem& p, float* out, float* l
       float* l = partial_sum.data() + unit * rows;
       float* o = partial_out.data() + unit * rows * p.value_dim;
       // S = Q K_c^T
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim, k, p.head_dim,
-                  0.0f, s, kDecodeChunk);
+      if (rows <= kDirectRows) {
+        for (int64_t c = 0; c < cols; ++c) {
+          for (int64_t r = 0; r < rows; ++r) s[r * kDecodeChunk + c] = dot(q + r * p.head_dim, k + c * p.head_dim, p.head_dim);
+        }
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim, k, p.head_dim,
+                    0.0f, s, kDecodeChunk);
+      }
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t h = kv_head * group + r / p.queries, i = r % p.queries;
         float* sr = s + r * kDecodeChunk;
@@ -80,8 +91,15 @@ void flash_attention_decode(const FlashAttentionProblem& p, float* out, float* l
         if (p.dropout_p > 0) dropout_row(p, b, h, i, j0, sr, cols);
       }
       // O_c = P V_c
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kDecodeChunk, v,
-                  p.value_dim, 0.0f, o, p.value_dim);
+      if (rows <= kDirectRows) {
+        std::fill_n(o, rows * p.value_dim, 0.0f);
+        for (int64_t c = 0; c < cols; ++c) {
+          for (int64_t r = 0; r < rows; ++r) add_scaled_row(o + r * p.value_dim, v + c * p.value_dim, p.value_dim, s[r * kDecodeChunk + c]);
+        }
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kDecodeChunk, v,
+                    p.value_dim, 0.0f, o, p.value_dim);
+      }
     }
   });
 

@@ -167,6 +167,9 @@ TEST(AttentionPrimitives, MatchDoubleLoops) {
       std::vector<float> ds(n);
       kernels::softmax_backward_row(original.data(), y, ds.data(), n, 0.25f);
       for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(ds[i], original[i] * (y[i] - 0.25), 1e-6);
+      std::vector<float> axpy(y, y + n);
+      kernels::add_scaled_row(axpy.data(), original.data(), n, -1.5f);
+      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(axpy[i], y[i] - 1.5 * original[i], 1e-6 * (1 + std::abs(y[i])));
       std::vector<float> p(n);
       kernels::exp_scaled_minus(original.data(), p.data(), n, 0.5f, 1.0f);
       for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
