@@ -248,7 +248,8 @@ Tensor<U> Tensor<T>::cast() const {
   Tensor source = contiguous();
   const T* in = source.data();
   U* o = out.data();
-  for (int64_t i = 0; i < source.numel(); ++i) o[i] = static_cast<U>(in[i]);
+  const int64_t count = source.numel();
+  for (int64_t i = 0; i < count; ++i) o[i] = static_cast<U>(in[i]);
   return out;
 }
 

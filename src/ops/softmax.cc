@@ -132,12 +132,13 @@ Tensor<T> logsumexp(const Tensor<T>& x, int64_t axis_in, bool keepdim) {
   if (!keepdim) out = out.squeeze(axis);
   return record_op<T>("logsumexp", out, {x}, [log_probs, axis, kept](const Tensor<T>& g) {
     // forward: out = log sum exp(x);  d/dx = softmax(x) = exp(log_softmax(x)); 0 on masked rows
-    Tensor<T> probs = log_probs.clone();
-    for (int64_t i = 0; i < probs.numel(); ++i) probs.data()[i] = std::exp(probs.data()[i]);
     const Tensor<T> g_rows = detail::rows_along(g.reshape(kept), axis);  // (..., 1)
-    const Tensor<T> dx = Tensor<T>::empty(probs.shape());
-    const int64_t n = probs.size(-1);
-    for (int64_t i = 0; i < probs.numel(); ++i) dx.data()[i] = probs.data()[i] * g_rows.data()[i / n];
+    const Tensor<T> dx = Tensor<T>::empty(log_probs.shape());
+    const int64_t n = log_probs.size(-1), total = log_probs.numel();
+    const T* lp = log_probs.data();
+    const T* gr = g_rows.data();
+    T* d = dx.data();
+    for (int64_t i = 0; i < total; ++i) d[i] = std::exp(lp[i]) * gr[i / n];
     return std::vector<Tensor<T>>{detail::from_rows(dx, axis)};
   });
 }

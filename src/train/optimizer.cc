@@ -377,7 +377,8 @@ double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
   double sum = 0;
   for (const Tensor<T>& gradient : dense) {
     const T* x = gradient.data();
-    for (int64_t i = 0; i < gradient.numel(); ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    const int64_t count = gradient.numel();
+    for (int64_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
   }
   double norm = std::sqrt(sum);
   if (std::isinf(norm)) norm = overflow_safe_norm(dense);
@@ -387,7 +388,8 @@ double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
   NoGradGuard no_grad;
   for (size_t k = 0; k < dense.size(); ++k) {
     T* x = dense[k].data();
-    for (int64_t i = 0; i < dense[k].numel(); ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
+    const int64_t count = dense[k].numel();
+    for (int64_t i = 0; i < count; ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
     if (!gradients[k].is_contiguous()) gradients[k].copy_from(dense[k]);
   }
   return norm;
