@@ -373,23 +373,42 @@ double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
     dense.push_back(gradient.contiguous());
   }
 
-  // One serial pass in parameter order: the norm is the same bits on every run and thread count.
-  double sum = 0;
-  for (const Tensor<T>& gradient : dense) {
-    const T* x = gradient.data();
-    const int64_t count = gradient.numel();
-    for (int64_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  // Fixed chunks of kNormChunk elements of each gradient, each summed in order, then the chunk
+  // sums added in order: the norm has the same bits on every run and thread count.
+  constexpr int64_t kNormChunk = 1 << 14;
+  struct Chunk {
+    size_t tensor;
+    int64_t begin, end;
+  };
+  std::vector<Chunk> chunks;
+  for (size_t k = 0; k < dense.size(); ++k) {
+    const int64_t count = dense[k].numel();
+    for (int64_t begin = 0; begin < count; begin += kNormChunk) chunks.push_back({k, begin, std::min(count, begin + kNormChunk)});
   }
+  std::vector<double> partial(chunks.size(), 0.0);
+  parallel_for(static_cast<int64_t>(chunks.size()), 4, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      const T* x = dense[chunks[c].tensor].data();
+      double sum = 0;
+      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+      partial[c] = sum;
+    }
+  });
+  double sum = 0;
+  for (const double value : partial) sum += value;
   double norm = std::sqrt(sum);
   if (std::isinf(norm)) norm = overflow_safe_norm(dense);
   if (!std::isfinite(norm) || !(norm > max_norm)) return norm;
 
   const double scale = max_norm / (norm + 1e-6);
   NoGradGuard no_grad;
+  parallel_for(static_cast<int64_t>(chunks.size()), 4, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      T* x = dense[chunks[c].tensor].data();
+      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
+    }
+  });
   for (size_t k = 0; k < dense.size(); ++k) {
-    T* x = dense[k].data();
-    const int64_t count = dense[k].numel();
-    for (int64_t i = 0; i < count; ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
     if (!gradients[k].is_contiguous()) gradients[k].copy_from(dense[k]);
   }
   return norm;

@@ -529,6 +529,36 @@ TEST(ClipGradNorm, AccumulatesFloatGradientsInDouble) {
   EXPECT_NEAR(train::clip_grad_norm(std::vector<Tensor32>{p}, 1e9), expected, 1e-12 * expected);
 }
 
+// Gradients of several chunks (the norm is summed in fixed chunks on both threads): the same
+// norm and clipped gradients, bit for bit, for 1 and 2 threads, and the float64 norm.
+TEST(ClipGradNorm, ChunkedSumIsTheSameForAnyThreadCountAndMatchesFloat64) {
+  const auto run = [](int threads) {
+    ThreadCountGuard guard(threads);
+    Generator generator(21);
+    auto a = Tensor32::zeros({40000}), b = Tensor32::zeros({3, 7});
+    a.set_requires_grad();
+    b.set_requires_grad();
+    std::vector<double> ga(40000), gb(21);
+    for (auto& x : ga) x = generator.normal();
+    for (auto& x : gb) x = 100 * generator.normal();
+    set_gradient(a, ga);
+    set_gradient(b, gb);
+    double exact = 0;
+    for (const Tensor32& t : {a, b}) {
+      for (const float x : t.grad().to_vector()) exact += static_cast<double>(x) * x;
+    }
+    const double norm = train::clip_grad_norm(std::vector<Tensor32>{a, b}, 1.0);
+    EXPECT_NEAR(norm, std::sqrt(exact), 1e-12 * std::sqrt(exact));
+    std::vector<float> clipped = a.grad().to_vector();
+    const std::vector<float> tail = b.grad().to_vector();
+    clipped.insert(clipped.end(), tail.begin(), tail.end());
+    return std::make_pair(norm, clipped);
+  };
+  const auto one = run(1), two = run(2);
+  EXPECT_EQ(one.first, two.first);
+  EXPECT_EQ(one.second, two.second);
+}
+
 TEST(ClipGradNorm, NonFiniteNormLeavesGradientsUnchanged) {
   for (double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
     auto a = Tensor64::zeros({2});
