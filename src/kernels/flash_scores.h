@@ -16,10 +16,13 @@
 
 namespace attend::kernels {
 
-// Rows of queries and keys per tile. 64 x 256 keeps a tile of scores (64 KB) and the K/V tiles
+// Rows of queries and keys per tile. 128 x 256 keeps a tile of scores (128 KB) and the K/V tiles
 // (64 KB each at D = 64) within the 512 KB L2 of the machine these were tuned on, and gives
-// BLAS matrices large enough to run near its peak.
-constexpr int64_t kQueryBlock = 64;
+// BLAS matrices large enough to run near its peak; BLAS packs each K/V tile once per query
+// tile, so taller query tiles pack less. Measured at D = 64, N = 1024 and 2048, 2 threads
+// (docs/performance.md): 128 x 256 beat 64 x 256 by 1-7% on all but causal forward at N = 1024
+// (-3%), and 128 x 512 and 64 x 512 lost up to 20% on causal forward+backward.
+constexpr int64_t kQueryBlock = 128;
 constexpr int64_t kKeyBlock = 256;
 
 constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
