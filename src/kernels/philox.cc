@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 
+#include "attend/core/error.h"
 #include "attend/core/random.h"
 #include "kernels/philox.h"
 
@@ -78,27 +79,24 @@ HWY_EXPORT(PhiloxBlocks);
 
 void philox_draws(uint64_t key, uint64_t counter_high, uint64_t first, int64_t n, uint32_t* out) {
   if (n <= 0) return;
-  const uint64_t last = first + static_cast<uint64_t>(n) - 1;
-  // Whole blocks straight into out; a block cut by either end through a small buffer.
-  uint64_t block = first / 4;
-  const uint64_t last_block = last / 4;
-  uint32_t* target = out;
-  if (first % 4 != 0 || block == last_block) {
-    uint32_t words[4];
-    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, block, 1, words);
-    const uint64_t end = std::min<uint64_t>(last, 4 * block + 3);
-    for (uint64_t q = first; q <= end; ++q) *target++ = words[q % 4];
-    ++block;
+  ATTEND_CHECK(static_cast<uint64_t>(n) - 1 <= UINT64_MAX - first, ValueError,
+               "philox_draws: positions {} + {} run past the end of the stream", first, n);
+  // A block cut by the start, then whole blocks straight into out, then a block cut by the end.
+  // Counting draws (e), not positions, so that the last position of the stream ends the loop.
+  int64_t e = 0;
+  uint32_t words[4];
+  if (first % 4 != 0) {
+    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, first / 4, 1, words);
+    for (uint64_t w = first % 4; w < 4 && e < n; ++w) out[e++] = words[w];
   }
-  if (block > last_block) return;
-  const uint64_t whole = last % 4 == 3 ? last_block + 1 - block : last_block - block;  // complete blocks left
-  HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, block, static_cast<int64_t>(whole), target);
-  target += 4 * whole;
-  block += whole;
-  if (block <= last_block) {
-    uint32_t words[4];
-    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, block, 1, words);
-    for (uint64_t q = 4 * block; q <= last; ++q) *target++ = words[q % 4];
+  const int64_t whole = (n - e) / 4;
+  if (whole > 0) {
+    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, (first + static_cast<uint64_t>(e)) / 4, whole, out + e);
+    e += 4 * whole;
+  }
+  if (e < n) {
+    HWY_DYNAMIC_DISPATCH(PhiloxBlocks)(key, counter_high, (first + static_cast<uint64_t>(e)) / 4, 1, words);
+    for (int w = 0; e < n; ++w) out[e++] = words[w];
   }
 }
 

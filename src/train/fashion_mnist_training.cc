@@ -138,6 +138,13 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   ATTEND_CHECK(o.batch_size >= 1 && o.epochs >= 1 && o.steps >= 0, ValueError,
                "train fashion-mnist: batch size ({}) and epochs ({}) must be >= 1 and steps ({}) >= 0", o.batch_size,
                o.epochs, o.steps);
+  // The best model is reloaded from out_dir, so a resumed run must write there.
+  ATTEND_CHECK(o.resume_from.empty() ||
+                   (!o.out_dir.empty() &&
+                    std::filesystem::weakly_canonical(o.resume_from) ==
+                        std::filesystem::weakly_canonical(std::filesystem::path(o.out_dir) / "checkpoint.safetensors")),
+               ValueError, "train fashion-mnist: resume from OUT/checkpoint.safetensors of the run's --out, got '{}'",
+               o.resume_from);
   FashionMnistBatches batches(data.train, o.batch_size, o.seed, o.crop_padding, o.horizontal_flip);
   const int64_t steps_per_epoch = batches.steps_per_epoch();
   const int64_t total_steps = o.steps > 0 ? o.steps : o.epochs * steps_per_epoch;
@@ -164,7 +171,15 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   trainer_options.best_metric = "val_accuracy";
   trainer_options.higher_is_better = true;
   trainer_options.items_name = "img";
+  // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
   trainer_options.metadata = o.metadata;
+  trainer_options.metadata.merge(io::Metadata{
+      {"train.batch_size", std::to_string(o.batch_size)}, {"train.seed", std::to_string(o.seed)},
+      {"train.learning_rate", fmt::format("{}", o.learning_rate)},
+      {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
+      {"train.warmup_steps", std::to_string(warmup)}, {"train.weight_decay", fmt::format("{}", o.weight_decay)},
+      {"train.clip_norm", fmt::format("{}", o.clip_norm)}, {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
+      {"train.crop_padding", std::to_string(o.crop_padding)}, {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
   trainer_options.quiet = o.quiet;
   trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);
@@ -238,11 +253,8 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   }
   if (!o.out_dir.empty()) {
     std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
-    metrics << fmt::format(
-        "{{\"step\": {}, \"best_step\": {}, \"val_accuracy\": {:.6f}, \"test_accuracy\": {:.6f}, \"parameters\": {}, "
-        "\"stopped_by_time_limit\": {}}}\n",
-        result.steps, result.best_step, result.validation_accuracy, result.test_accuracy, result.parameters,
-        result.stopped_by_time_limit);
+    // At the best model's step, so that `attend plot` draws test accuracy where it was measured.
+    metrics << fmt::format("{{\"step\": {}, \"test_accuracy\": {:.6f}}}\n", result.best_step, result.test_accuracy);
     ATTEND_CHECK(metrics.good(), io::IoError, "train fashion-mnist: cannot append to '{}/metrics.jsonl'", o.out_dir);
   }
   model.eval();

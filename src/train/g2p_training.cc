@@ -136,6 +136,8 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   AdamW<float> optimizer(model.named_parameters(), adam);
   ATTEND_CHECK(o.schedule == "inverse-sqrt" || o.schedule == "cosine", ValueError,
                "train g2p: schedule must be inverse-sqrt or cosine, got '{}'", o.schedule);
+  ATTEND_CHECK(!o.schedule_by_time || o.schedule == "cosine", ValueError,
+               "train g2p: --schedule-by-time moves a cosine to the time limit; it needs --schedule cosine");
   ATTEND_CHECK(o.schedule != "cosine" || o.steps > o.warmup_steps, ValueError,
                "train g2p: a cosine schedule needs more steps ({}) than warm-up steps ({})", o.steps, o.warmup_steps);
   std::unique_ptr<LearningRateSchedule> schedule;
@@ -156,7 +158,14 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   trainer_options.resume_from = o.resume_from;
   trainer_options.best_metric = "dev_wer";
   trainer_options.items_name = "tok";
+  // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
   trainer_options.metadata = o.metadata;
+  trainer_options.metadata.merge(io::Metadata{
+      {"train.batch_size", std::to_string(o.batch_size)}, {"train.seed", std::to_string(o.seed)},
+      {"train.learning_rate", fmt::format("{}", o.learning_rate)}, {"train.warmup_steps", std::to_string(o.warmup_steps)},
+      {"train.schedule", o.schedule}, {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
+      {"train.clip_norm", fmt::format("{}", o.clip_norm)}, {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
+      {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
   trainer_options.quiet = o.quiet;
   trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);

@@ -73,6 +73,8 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
   ATTEND_CHECK(o.eval_every >= 0, ValueError, "Trainer: eval_every must be >= 0, got {}", o.eval_every);
   ATTEND_CHECK(o.time_limit_seconds >= 0 && o.clip_norm >= 0, ValueError,
                "Trainer: time limit ({}) and clip norm ({}) must be >= 0", o.time_limit_seconds, o.clip_norm);
+  ATTEND_CHECK(!o.schedule_by_time || o.time_limit_seconds > 0, ValueError,
+               "Trainer: a schedule by time needs a time limit (--time-limit)");
   for (const auto& [key, value] : o.metadata) {
     ATTEND_CHECK(key.rfind("trainer.", 0) != 0, ValueError, "Trainer: metadata key '{}' is reserved", key);
   }
@@ -233,9 +235,10 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
       metrics_file.flush();
     }
     if (!o.out_dir.empty()) {
-      // The resumable state always; the model when it improved.
-      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds);
+      // The model when it improved, then the resumable state: a crash between the two never
+      // leaves a checkpoint that names a best model which is not on disk.
       if (improved) save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true, total_train_seconds);
+      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds);
     }
     if (!o.quiet) {
       std::string text;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "attend/core/error.h"
 #include "attend/core/random.h"
 #include "kernels/philox.h"
 
@@ -37,6 +38,13 @@ TEST(PhiloxDraws, EqualTheScalarGeneratorForEveryRange) {
       }
     }
   }
+}
+
+TEST(PhiloxDraws, RefusesARangePastTheEndOfTheStream) {
+  uint32_t draws[4];
+  kernels::philox_draws(1, 1, UINT64_MAX - 3, 4, draws);  // the last four positions: fine
+  EXPECT_EQ(draws[3], scalar_draw(1, 1, UINT64_MAX));
+  EXPECT_THROW(kernels::philox_draws(1, 1, UINT64_MAX - 2, 4, draws), ValueError);
 }
 
 TEST(PhiloxDraws, ZeroKeyAndCounterIsRandom123sKnownAnswer) {

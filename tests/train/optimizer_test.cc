@@ -535,10 +535,10 @@ TEST(ClipGradNorm, ChunkedSumIsTheSameForAnyThreadCountAndMatchesFloat64) {
   const auto run = [](int threads) {
     ThreadCountGuard guard(threads);
     Generator generator(21);
-    auto a = Tensor32::zeros({40000}), b = Tensor32::zeros({3, 7});
+    auto a = Tensor32::zeros({200000}), b = Tensor32::zeros({3, 7});  // 13 + 1 chunks: split over 2 threads
     a.set_requires_grad();
     b.set_requires_grad();
-    std::vector<double> ga(40000), gb(21);
+    std::vector<double> ga(200000), gb(21);
     for (auto& x : ga) x = generator.normal();
     for (auto& x : gb) x = 100 * generator.normal();
     set_gradient(a, ga);

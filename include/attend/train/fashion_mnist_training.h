@@ -75,8 +75,10 @@ struct FashionMnistResult {
 // Batch `step` of the training images as described above: a pure function of (seed, step).
 class FashionMnistBatches {
  public:
+  // Keeps a reference to `train`, which must outlive the batches.
   FashionMnistBatches(const data::ImageSet& train, int64_t batch_size, uint64_t seed, int64_t crop_padding,
                       bool horizontal_flip);
+  FashionMnistBatches(data::ImageSet&&, int64_t, uint64_t, int64_t, bool) = delete;
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
   data::ImageSet batch(int64_t step);  // images (B, 1, H, W) augmented, labels (B)
 
@@ -104,7 +106,8 @@ double evaluate_accuracy(models::ImageClassifier<float>& model, const data::Imag
 // Trains `model` with the Trainer on data.train, validating on data.validation after each
 // epoch, then loads the best model back into `model` and scores it on data.test. OUT/metrics.jsonl
 // holds the Trainer's line per epoch (step, loss, learning_rate, train_seconds,
-// items_per_second, epoch, train_accuracy, val_accuracy), then one line with "test_accuracy".
+// items_per_second, epoch, train_accuracy, val_accuracy), then {"step": best_step,
+// "test_accuracy"}. A resumed run must resume from OUT/checkpoint.safetensors.
 FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, const data::FashionMnist& data,
                                        const FashionMnistTrainingOptions& options);
 
