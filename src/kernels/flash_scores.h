@@ -106,7 +106,7 @@ inline void dropout_row(const FlashAttentionProblem& p, int64_t b, int64_t h, in
     const int64_t count = std::min(kBatch, n - c0);
     philox_draws(p.dropout_seed, 1, base + static_cast<uint64_t>(c0), count, draws.data());
     for (int64_t c = 0; c < count; ++c) {
-      const bool keep = uniform_float_from_bits(draws[c]) >= p.dropout_p;
+      const bool keep = dropout_keeps(draws[c], p.dropout_p);
       row[c0 + c] = keep ? row[c0 + c] * kept_scale : 0.0f;
     }
   }

@@ -6,7 +6,13 @@
 
 #include <cstdint>
 
+#include "attend/core/random.h"
+
 namespace attend::kernels {
+
+// Whether dropout with probability p keeps the element whose draw this is: the one rule of
+// every dropout stream (ops/dropout.cc and the fused attention kernels).
+inline bool dropout_keeps(uint32_t draw, double p) { return uniform_float_from_bits(draw) >= p; }
 
 // The 32-bit draws of stream positions first .. first + n - 1 under (key, counter_high):
 //   out[e] = word (first + e) % 4 of philox_4x32(key, counter_high, (first + e) / 4)

@@ -47,7 +47,7 @@ std::vector<uint8_t> dropout_keep_mask(int64_t numel, double p, uint64_t seed) {
     for (int64_t batch = begin; batch < end; ++batch) {
       const int64_t first = batch * kDrawBatch, count = std::min(kDrawBatch, numel - first);
       kernels::philox_draws(seed, 1, static_cast<uint64_t>(first), count, draws.data());
-      for (int64_t e = 0; e < count; ++e) keep[first + e] = uniform_float_from_bits(draws[e]) >= p;
+      for (int64_t e = 0; e < count; ++e) keep[first + e] = kernels::dropout_keeps(draws[e], p);
     }
   });
   return keep;

@@ -230,12 +230,6 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
       std::copy(best_parameters[i].begin(), best_parameters[i].end(), parameters[i].second.data());
     }
   }
-  const auto metric = [](const Metrics& metrics, const std::string& name) {
-    for (const auto& [key, value] : metrics) {
-      if (key == name) return value;
-    }
-    return 0.0;
-  };
   FashionMnistResult result;
   result.parameters = model.parameter_count();
   result.steps = trained.steps;
@@ -243,7 +237,8 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   result.epochs = epochs_after(trained.steps);
   result.train_seconds = trained.train_seconds;
   result.stopped_by_time_limit = trained.steps < total_steps;
-  result.validation_accuracy = metric(trained.best, "val_accuracy");
+  const double* best_validation_accuracy = find_metric(trained.best, "val_accuracy");
+  result.validation_accuracy = best_validation_accuracy ? *best_validation_accuracy : 0.0;
   const auto test_start = std::chrono::steady_clock::now();
   result.test_accuracy = evaluate_accuracy(model, data.test, o.eval_batch_size);
   result.test_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - test_start).count();

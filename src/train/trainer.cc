@@ -57,12 +57,6 @@ bool is_better(double candidate, double best, bool higher_is_better) {
   return higher_is_better ? candidate > best : candidate < best;
 }
 
-const double* find_metric(const Metrics& metrics, const std::string& name) {
-  for (const auto& [key, value] : metrics) {
-    if (key == name) return &value;
-  }
-  return nullptr;
-}
 
 }  // namespace
 
@@ -308,6 +302,13 @@ EvalImage eval_image_from_png(std::string tag, const std::string& png) {
   const uint8_t colour_type = static_cast<uint8_t>(png[25]);
   image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
   return image;
+}
+
+const double* find_metric(const Metrics& metrics, const std::string& name) {
+  for (const auto& [key, value] : metrics) {
+    if (key == name) return &value;
+  }
+  return nullptr;
 }
 
 std::string checkpoint_to_resume(const std::string& out_dir) {

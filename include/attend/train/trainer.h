@@ -115,6 +115,9 @@ class Trainer {
   Metrics best_;
 };
 
+// The value of metric `name` in `metrics`, or nullptr when there is none.
+const double* find_metric(const Metrics& metrics, const std::string& name);
+
 // OUT/checkpoint.safetensors of the run in out_dir, for --resume; ValueError when out_dir is empty
 // or holds no checkpoint.
 std::string checkpoint_to_resume(const std::string& out_dir);
