@@ -26,9 +26,10 @@ namespace hn = hwy::HWY_NAMESPACE;
 constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
 constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
 
-// out[4 j + w] = word w of block first + j, for j < blocks.
+// out[4 j + w] = word w of block first + j, for j < blocks. Whole vectors of blocks; the last,
+// partial vector is computed whole and only its first blocks copied, so that short ranges (the
+// rows of a small attention) stay vectorized too.
 void PhiloxBlocks(uint64_t key, uint64_t counter_high, uint64_t first, int64_t blocks, uint32_t* HWY_RESTRICT out) {
-  int64_t j = 0;
 #if HWY_TARGET != HWY_SCALAR  // one 64-bit lane cannot be viewed as 32-bit lanes: scalar below
   const hn::ScalableTag<uint64_t> d;
   const hn::Repartition<uint32_t, decltype(d)> d32;
@@ -37,7 +38,8 @@ void PhiloxBlocks(uint64_t key, uint64_t counter_high, uint64_t first, int64_t b
   const auto m0 = hn::BitCast(d32, hn::Set(d, kM0)), m1 = hn::BitCast(d32, hn::Set(d, kM1));
   const auto c2_init = hn::Set(d, counter_high & 0xFFFFFFFFull), c3_init = hn::Set(d, counter_high >> 32);
   HWY_ALIGN uint64_t words[4][hn::MaxLanes(d)];
-  for (; j + lanes <= blocks; j += lanes) {
+  for (int64_t j = 0; j < blocks; j += lanes) {
+    // Counters past the last block (and past 2^64, wrapping) only fill lanes never copied.
     const auto counters = hn::Add(hn::Set(d, first + static_cast<uint64_t>(j)), hn::Iota(d, 0));
     auto c0 = hn::And(counters, low32), c1 = hn::ShiftRight<32>(counters), c2 = c2_init, c3 = c3_init;
     uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
@@ -57,15 +59,17 @@ void PhiloxBlocks(uint64_t key, uint64_t counter_high, uint64_t first, int64_t b
     hn::Store(c1, d, words[1]);
     hn::Store(c2, d, words[2]);
     hn::Store(c3, d, words[3]);
-    for (int64_t l = 0; l < lanes; ++l) {
+    const int64_t count = std::min(lanes, blocks - j);
+    for (int64_t l = 0; l < count; ++l) {
       for (int w = 0; w < 4; ++w) out[4 * (j + l) + w] = static_cast<uint32_t>(words[w][l]);
     }
   }
-#endif
-  for (; j < blocks; ++j) {
+#else
+  for (int64_t j = 0; j < blocks; ++j) {
     const std::array<uint32_t, 4> block = philox_4x32(key, counter_high, first + static_cast<uint64_t>(j));
     std::copy(block.begin(), block.end(), out + 4 * j);
   }
+#endif
 }
 
 }  // namespace HWY_NAMESPACE
