@@ -1,11 +1,13 @@
 #include "attend/ops/normalization.h"
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
+#include "kernels/layer_norm_rows.h"
 
 namespace attend {
 
@@ -39,6 +41,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
   T* xhat_data = normalized.data();
   T* rstd_data = inverse_std.data();
   parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
+    if constexpr (std::is_same_v<T, float>) {  // the same math, vectorized (kernels/layer_norm_rows.h)
+      kernels::layer_norm_forward_rows(in + begin * d, gamma, beta, end - begin, d, eps, out_data + begin * d,
+                                       xhat_data + begin * d, rstd_data + begin);
+      return;
+    }
     for (int64_t r = begin; r < end; ++r) {
       const T* xr = in + r * d;
       double total = 0.0;
@@ -70,6 +77,11 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
     Tensor<T> dx = Tensor<T>::empty(normalized.shape());
     T* dx_data = dx.data();
     parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
+      if constexpr (std::is_same_v<T, float>) {  // the same math, vectorized
+        kernels::layer_norm_backward_rows(gy + begin * d, xhat + begin * d, gamma, rstd_data + begin, end - begin, d,
+                                          dx_data + begin * d);
+        return;
+      }
       for (int64_t r = begin; r < end; ++r) {
         double mean_dxhat = 0.0, mean_dxhat_xhat = 0.0;
         for (int64_t i = 0; i < d; ++i) {
