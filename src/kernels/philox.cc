@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "attend/core/error.h"
 #include "attend/core/random.h"
@@ -37,7 +38,7 @@ void PhiloxBlocks(uint64_t key, uint64_t counter_high, uint64_t first, int64_t b
   const auto low32 = hn::Set(d, 0xFFFFFFFFull);
   const auto m0 = hn::BitCast(d32, hn::Set(d, kM0)), m1 = hn::BitCast(d32, hn::Set(d, kM1));
   const auto c2_init = hn::Set(d, counter_high & 0xFFFFFFFFull), c3_init = hn::Set(d, counter_high >> 32);
-  HWY_ALIGN uint64_t words[4][hn::MaxLanes(d)];
+  HWY_ALIGN uint64_t interleaved[2 * hn::MaxLanes(d)];
   for (int64_t j = 0; j < blocks; j += lanes) {
     // Counters past the last block (and past 2^64, wrapping) only fill lanes never copied.
     const auto counters = hn::Add(hn::Set(d, first + static_cast<uint64_t>(j)), hn::Iota(d, 0));
@@ -55,14 +56,13 @@ void PhiloxBlocks(uint64_t key, uint64_t counter_high, uint64_t first, int64_t b
       k0 += kW0;
       k1 += kW1;
     }
-    hn::Store(c0, d, words[0]);
-    hn::Store(c1, d, words[1]);
-    hn::Store(c2, d, words[2]);
-    hn::Store(c3, d, words[3]);
+    // Block l's words (c0, c1, c2, c3)[l] go to out[4 (j + l) ..]: as 64-bit pairs (little
+    // endian: the low word first), (c0 | c1 << 32)[l] then (c2 | c3 << 32)[l].
+    const auto words01 = hn::Or(c0, hn::ShiftLeft<32>(c1));
+    const auto words23 = hn::Or(c2, hn::ShiftLeft<32>(c3));
+    hn::StoreInterleaved2(words01, words23, d, interleaved);
     const int64_t count = std::min(lanes, blocks - j);
-    for (int64_t l = 0; l < count; ++l) {
-      for (int w = 0; w < 4; ++w) out[4 * (j + l) + w] = static_cast<uint32_t>(words[w][l]);
-    }
+    std::memcpy(out + 4 * j, interleaved, static_cast<size_t>(count) * 4 * sizeof(uint32_t));
   }
 #else
   for (int64_t j = 0; j < blocks; ++j) {

@@ -71,6 +71,26 @@ TEST(DropoutMultiply, EqualsTheScalarRuleBitForBit) {
   }
 }
 
+TEST(DropoutMultiply, RecordedMaskReappliesTheSameDrops) {
+  Generator generator(6);
+  for (int64_t n : {1, 8, 13, 1024, 2050}) {
+    std::vector<float> in(static_cast<size_t>(n)), out(in.size());
+    for (auto& v : in) v = static_cast<float>(generator.normal());
+    std::vector<uint8_t> keep(in.size() + 1, 7);  // + 1: a sentinel
+    kernels::dropout_multiply(21, 1, 5, n, 0.4, 1.5f, in.data(), out.data(), keep.data());
+    std::vector<uint32_t> draws(in.size());
+    kernels::philox_draws(21, 1, 5, n, draws.data());
+    for (int64_t e = 0; e < n; ++e) {
+      ASSERT_EQ(keep[e], kernels::dropout_keeps(draws[e], 0.4) ? 1 : 0) << "n " << n << " e " << e;
+    }
+    ASSERT_EQ(keep[n], 7) << "wrote past the end of the mask";
+    std::vector<float> again(in.size() + 1, -3.0f);
+    kernels::multiply_by_keep_bytes(keep.data(), n, 1.5f, in.data(), again.data());
+    for (int64_t e = 0; e < n; ++e) ASSERT_TRUE(same_bits(again[e], out[e])) << "n " << n << " e " << e;
+    ASSERT_EQ(again[n], -3.0f) << "wrote past the end";
+  }
+}
+
 TEST(DropoutMultiply, DropsAboutP) {
   const int64_t n = 200'000;
   std::vector<float> ones(n, 1.0f), out(n);
