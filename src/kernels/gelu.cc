@@ -1,0 +1,104 @@
+// Compiled once per SIMD target by Highway's foreach_target; gelu.h's functions dispatch at run
+// time.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/gelu.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+
+#include <hwy/contrib/math/math-inl.h>
+#include <hwy/highway.h>
+
+#include "kernels/gelu.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace attend::kernels {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Abramowitz & Stegun 7.1.26.
+constexpr float kP = 0.3275911f;
+constexpr float kA1 = 0.254829592f, kA2 = -0.284496736f, kA3 = 1.421413741f, kA4 = -1.453152027f,
+                kA5 = 1.061405429f;
+constexpr float kInvSqrt2 = 0.70710678118654752440f;
+constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
+
+// Phi(x) and exp(-x^2 / 2) for a vector of x:
+//   z = |x| / sqrt 2,  tail = poly(t) exp(-z^2) = 1 - erf(z) = 2 Phi(-|x|)
+//   Phi(x) = tail / 2 for x < 0, 1 - tail / 2 otherwise.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V NormalCdf(D d, V x, V& gaussian) {
+  const V z = hn::Mul(hn::Abs(x), hn::Set(d, kInvSqrt2));
+  const V t = hn::Div(hn::Set(d, 1.0f), hn::MulAdd(hn::Set(d, kP), z, hn::Set(d, 1.0f)));
+  V poly = hn::MulAdd(hn::Set(d, kA5), t, hn::Set(d, kA4));
+  poly = hn::MulAdd(poly, t, hn::Set(d, kA3));
+  poly = hn::MulAdd(poly, t, hn::Set(d, kA2));
+  poly = hn::MulAdd(poly, t, hn::Set(d, kA1));
+  poly = hn::Mul(poly, t);
+  gaussian = hn::Exp(d, hn::Neg(hn::Mul(z, z)));  // exp(-x^2 / 2)
+  const V half_tail = hn::Mul(hn::Mul(poly, gaussian), hn::Set(d, 0.5f));
+  return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), half_tail, hn::Sub(hn::Set(d, 1.0f), half_tail));
+}
+
+void GeluForward(const float* HWY_RESTRICT in, int64_t n, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  hn::Vec<decltype(d)> gaussian;
+  int64_t e = 0;
+  for (; e + lanes <= n; e += lanes) {
+    const auto x = hn::LoadU(d, in + e);
+    hn::StoreU(hn::Mul(x, NormalCdf(d, x, gaussian)), d, out + e);
+  }
+  if (e < n) {  // the tail through a padded vector
+    HWY_ALIGN float x_tail[hn::MaxLanes(d)] = {};
+    HWY_ALIGN float out_tail[hn::MaxLanes(d)];
+    for (int64_t i = e; i < n; ++i) x_tail[i - e] = in[i];
+    const auto x = hn::Load(d, x_tail);
+    hn::Store(hn::Mul(x, NormalCdf(d, x, gaussian)), d, out_tail);
+    for (int64_t i = e; i < n; ++i) out[i] = out_tail[i - e];
+  }
+}
+
+void GeluBackward(const float* HWY_RESTRICT in, const float* HWY_RESTRICT g, int64_t n, float* HWY_RESTRICT dx) {
+  const hn::ScalableTag<float> d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  const auto inv_sqrt_2pi = hn::Set(d, kInvSqrt2Pi);
+  // forward: out = x Phi(x)  ->  d out / dx = Phi(x) + x phi(x)
+  auto derivative = [&](hn::Vec<decltype(d)> x) {
+    hn::Vec<decltype(d)> gaussian;
+    const auto cdf = NormalCdf(d, x, gaussian);
+    return hn::MulAdd(x, hn::Mul(inv_sqrt_2pi, gaussian), cdf);
+  };
+  int64_t e = 0;
+  for (; e + lanes <= n; e += lanes) {
+    hn::StoreU(hn::Mul(hn::LoadU(d, g + e), derivative(hn::LoadU(d, in + e))), d, dx + e);
+  }
+  if (e < n) {
+    HWY_ALIGN float x_tail[hn::MaxLanes(d)] = {};
+    HWY_ALIGN float g_tail[hn::MaxLanes(d)] = {};
+    HWY_ALIGN float dx_tail[hn::MaxLanes(d)];
+    for (int64_t i = e; i < n; ++i) {
+      x_tail[i - e] = in[i];
+      g_tail[i - e] = g[i];
+    }
+    hn::Store(hn::Mul(hn::Load(d, g_tail), derivative(hn::Load(d, x_tail))), d, dx_tail);
+    for (int64_t i = e; i < n; ++i) dx[i] = dx_tail[i - e];
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attend::kernels
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace attend::kernels {
+
+HWY_EXPORT(GeluForward);
+HWY_EXPORT(GeluBackward);
+
+void gelu_forward(const float* in, int64_t n, float* out) { HWY_DYNAMIC_DISPATCH(GeluForward)(in, n, out); }
+
+void gelu_backward(const float* in, const float* g, int64_t n, float* dx) {
+  HWY_DYNAMIC_DISPATCH(GeluBackward)(in, g, n, dx);
+}
+
+}  // namespace attend::kernels
+#endif  // HWY_ONCE

@@ -1,0 +1,19 @@
+// GELU with the exact (erf) definition, vectorized over float arrays: Highway, dispatched at run
+// time. erf comes from Abramowitz & Stegun 7.1.26 (absolute error below 1.5e-7, the rule
+// PyTorch's vectorized CPU erf uses too):
+//   erf(z) = 1 - (a1 t + a2 t^2 + a3 t^3 + a4 t^4 + a5 t^5) exp(-z^2),  t = 1 / (1 + p z),  z >= 0
+// and for x < 0 the cumulative Phi(x) = (1 + erf(x / sqrt 2)) / 2 is taken as the polynomial
+// times exp directly, without the cancellation 1 - erf would bring.
+#pragma once
+
+#include <cstdint>
+
+namespace attend::kernels {
+
+// out[e] = x Phi(x) for x = in[e], e < n.
+void gelu_forward(const float* in, int64_t n, float* out);
+
+// dx[e] = g[e] * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), x = in[e].
+void gelu_backward(const float* in, const float* g, int64_t n, float* dx);
+
+}  // namespace attend::kernels
