@@ -3,18 +3,19 @@
 //
 //   m = -inf, l = 0, O = 0                                   (Br), (Br), (Br, D_v)
 //   for each key tile j that causal/window rules do not skip entirely:
-//     S = Q_i K_j^T                                          BLAS, (Br, Bc)
+//     S = Q_i K_j^T                                          tile_products.h, (Br, Bc)
 //     S = scores(S)             scale, soft-cap, masks, biases (flash_scores.h)
 //     m_new = max(m, rowmax(S));  P = exp(S - m_new)
 //     l = exp(m - m_new) l + rowsum(P);  O = exp(m - m_new) O
-//     O += dropout(P) V_j                                    BLAS, (Br, D_v)
+//     O += dropout(P) V_j                                    tile_products.h, (Br, D_v)
 //     m = m_new
 //   O = O / l;  lse = m + log l     (a row that saw no key: O = 0, lse = -inf)
 //
 // Work is split statically over (batch, head, query tile); each tile is computed by one thread
-// in a fixed order, so results do not depend on the thread count.
-#include <cblas.h>
-
+// in a fixed order, so results do not depend on the thread count. A thread packs the keys of a
+// head once (tile_products.h) and reuses them for every query tile of that head it computes;
+// key tiles start on a panel boundary (keys before the first allowed one are masked like any
+// other disallowed key).
 #include <cmath>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "kernels/attention_primitives.h"
 #include "kernels/flash_attention.h"
 #include "kernels/flash_scores.h"
+#include "kernels/tile_products.h"
 
 namespace attend::kernels {
 namespace {
@@ -31,11 +33,14 @@ namespace {
 struct ForwardScratch {
   Tensor<float> scores;       // (Br, Bc)
   Tensor<float> accumulator;  // (Br, D_v)
+  Tensor<float> packed_keys;  // the keys of head packed_head, packed (tile_products.h)
+  int64_t packed_head = -1;    // b * kv_heads + kv_head, or -1
   std::vector<float> row_max, row_sum;
   std::vector<bool> row_nan;
-  ForwardScratch(int64_t value_dim)
+  ForwardScratch(int64_t keys, int64_t head_dim, int64_t value_dim)
       : scores(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         accumulator(Tensor<float>::empty({kQueryBlock, value_dim})),
+        packed_keys(Tensor<float>::empty({packed_keys_size(keys, head_dim)})),
         row_max(kQueryBlock),
         row_sum(kQueryBlock),
         row_nan(kQueryBlock) {}
@@ -58,12 +63,17 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   // one read-only pass for the maximum, one pass for exp(s * scale - max).
   const bool features = p.has_elementwise_features() || !(p.scale > 0);
 
+  const int64_t head = b * p.kv_heads + kv_head;
+  if (scratch.packed_head != head) {
+    pack_key_panels(k, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
+    scratch.packed_head = head;
+  }
   const auto [first, last] = key_range(p, i0, i0 + rows);
-  for (int64_t j0 = first; j0 < last; j0 += kKeyBlock) {
+  const int64_t panel = key_panel_width();
+  for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
     const int64_t cols = std::min(kKeyBlock, last - j0);
     // S = Q_i K_j^T
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim,
-                k + j0 * p.head_dim, p.head_dim, 0.0f, s, kKeyBlock);
+    scores_from_packed_keys(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim, s, kKeyBlock);
     const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
     bool any_row_active = false;
     for (int64_t r = 0; r < rows; ++r) {
@@ -96,8 +106,8 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
     }
     if (!any_row_active) continue;
     // O += P V_j
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kKeyBlock,
-                v + j0 * p.value_dim, p.value_dim, 1.0f, o, p.value_dim);
+    accumulate_probabilities_times_values(s, kKeyBlock, rows, cols, v + j0 * p.value_dim, p.value_dim, p.value_dim, o,
+                                          p.value_dim);
   }
 
   for (int64_t r = 0; r < rows; ++r) {
@@ -121,7 +131,7 @@ void flash_attention_forward(const FlashAttentionProblem& p, float* out, float* 
   const int64_t tiles = (p.queries + kQueryBlock - 1) / kQueryBlock;
   const int64_t items = p.batch * p.heads * tiles;
   parallel_for(items, 1, [&](int64_t begin, int64_t end) {
-    ForwardScratch scratch(p.value_dim);
+    ForwardScratch scratch(p.keys, p.head_dim, p.value_dim);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t tile = item % tiles;
       const int64_t h = item / tiles % p.heads;

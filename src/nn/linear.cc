@@ -20,13 +20,9 @@ template <typename T>
 Tensor<T> Linear<T>::forward(const Tensor<T>& x) const {
   ATTEND_CHECK(x.rank() >= 1 && x.size(-1) == in_features(), ShapeError,
                "Linear: input {} must end with in_features = {}", shape_string(x.shape()), in_features());
-  // x (..., in) @ W^T (in, out): flatten the leading axes so BLAS sees one matrix.
-  Shape out_shape = x.shape();
-  out_shape.back() = out_features();
-  const Tensor<T> flat = x.reshape({-1, in_features()});
-  Tensor<T> y = matmul(flat, weight_.transpose(0, 1));
-  if (bias_.defined()) y = add(y, bias_);
-  return y.reshape(out_shape);
+  // x (..., in) @ W^T (in, out) + b (out): one op, the bias written into the output before BLAS
+  // accumulates onto it (ops/matmul.h).
+  return linear(x, weight_, bias_);
 }
 
 template class Linear<float>;

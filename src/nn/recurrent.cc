@@ -49,19 +49,12 @@ Tensor<T> checked_cell_state(const char* op, const char* what, const Tensor<T>& 
   return state;
 }
 
-// y = x W^T + b: x (N, K), weight (M, K), bias (M) or undefined -> (N, M).
-template <typename T>
-Tensor<T> affine(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
-  const Tensor<T> y = matmul(x, weight.transpose(0, 1));
-  return bias.defined() ? add(y, bias) : y;
-}
-
 // One LSTM step given the input half of the pre-activations, gates_x (B, 4H) = W_ih x + b_ih,
 // and the state h, c (B, H). The equations are in recurrent.h.
 template <typename T>
 LstmState<T> lstm_step(const Tensor<T>& gates_x, const LstmState<T>& state, const RecurrentWeights<T>& w,
                        int64_t hidden) {
-  const Tensor<T> gates = add(gates_x, affine(state.hidden, w.weight_hh, w.bias_hh));  // (B, 4H)
+  const Tensor<T> gates = add(gates_x, linear(state.hidden, w.weight_hh, w.bias_hh));  // (B, 4H)
   const std::vector<Tensor<T>> parts = split(gates, {hidden, hidden, hidden, hidden}, 1);  // each (B, H)
   const Tensor<T> input_gate = sigmoid(parts[0]);   // i
   const Tensor<T> forget_gate = sigmoid(parts[1]);  // f
@@ -75,7 +68,7 @@ LstmState<T> lstm_step(const Tensor<T>& gates_x, const LstmState<T>& state, cons
 template <typename T>
 Tensor<T> gru_step(const Tensor<T>& gates_x, const Tensor<T>& hidden_state, const RecurrentWeights<T>& w,
                    int64_t hidden) {
-  const Tensor<T> gates_h = affine(hidden_state, w.weight_hh, w.bias_hh);      // (B, 3H)
+  const Tensor<T> gates_h = linear(hidden_state, w.weight_hh, w.bias_hh);      // (B, 3H)
   const std::vector<Tensor<T>> x_parts = split(gates_x, {hidden, hidden, hidden}, 1);  // W_i{r,z,n} x + b_i{r,z,n}
   const std::vector<Tensor<T>> h_parts = split(gates_h, {hidden, hidden, hidden}, 1);  // W_h{r,z,n} h + b_h{r,z,n}
   const Tensor<T> reset = sigmoid(add(x_parts[0], h_parts[0]));                       // r
@@ -125,7 +118,7 @@ Tensor<T> initial_state(const char* op, const char* what, const Tensor<T>& state
 template <typename T>
 Tensor<T> project_inputs(const Tensor<T>& input, const RecurrentWeights<T>& w, const SequenceShape& s) {
   const Tensor<T> flat = input.reshape({s.batch * s.steps, s.input_size});  // (B T, I)
-  return affine(flat, w.weight_ih, w.bias_ih).reshape({s.batch, s.steps, w.weight_ih.size(0)});
+  return linear(flat, w.weight_ih, w.bias_ih).reshape({s.batch, s.steps, w.weight_ih.size(0)});
 }
 
 // The state of one direction: {h} for the GRU, {h, c} for the LSTM, each (B, H).
@@ -186,7 +179,7 @@ LstmState<T> lstm_cell(const Tensor<T>& x, const LstmState<T>& state, const Recu
   const int64_t hidden = checked_hidden_size("lstm_cell", weights, kLstmGates, x.size(1));
   const LstmState<T> previous{checked_cell_state("lstm_cell", "hidden", state.hidden, x.size(0), hidden),
                               checked_cell_state("lstm_cell", "cell", state.cell, x.size(0), hidden)};
-  return lstm_step(affine(x, weights.weight_ih, weights.bias_ih), previous, weights, hidden);
+  return lstm_step(linear(x, weights.weight_ih, weights.bias_ih), previous, weights, hidden);
 }
 
 template <typename T>
@@ -194,7 +187,7 @@ Tensor<T> gru_cell(const Tensor<T>& x, const Tensor<T>& hidden_state, const Recu
   ATTEND_CHECK(x.rank() == 2, ShapeError, "gru_cell: input {} must be (B, I)", shape_string(x.shape()));
   const int64_t hidden = checked_hidden_size("gru_cell", weights, kGruGates, x.size(1));
   const Tensor<T> previous = checked_cell_state("gru_cell", "hidden", hidden_state, x.size(0), hidden);
-  return gru_step(affine(x, weights.weight_ih, weights.bias_ih), previous, weights, hidden);
+  return gru_step(linear(x, weights.weight_ih, weights.bias_ih), previous, weights, hidden);
 }
 
 template <typename T>

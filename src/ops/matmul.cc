@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
@@ -40,14 +42,15 @@ BlasOperand blas_operand(int64_t rows, int64_t cols, int64_t row_stride, int64_t
   return {CblasNoTrans, std::max<int64_t>(cols, 1)};
 }
 
+// c = a b (accumulate false) or c += a b (accumulate true).
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
 }
 
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc, bool accumulate) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
 // Makes the last two axes of x usable by BLAS, copying only when they are not.
@@ -58,8 +61,9 @@ Tensor<T> blas_ready(const Tensor<T>& x) {
   return ok ? x : x.contiguous();
 }
 
+// a @ b, plus bias[j] on every output column j when bias is given (n values, contiguous).
 template <typename T>
-Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
+Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* bias = nullptr) {
   const int64_t ra = a_in.rank();
   const int64_t rb = b_in.rank();
   const int64_t m = a_in.shape()[ra - 2];
@@ -81,6 +85,10 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   if (out.numel() == 0) return out;
   if (k == 0) {
     out.fill(T(0));
+    if (bias != nullptr) {
+      T* rows = out.data();
+      for (int64_t r = 0; r < batches * m; ++r) std::copy_n(bias, n, rows + r * n);
+    }
     return out;
   }
   const int64_t rank = static_cast<int64_t>(out_shape.size());
@@ -132,9 +140,13 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
       const int64_t col0 = (t % col_blocks) * tile_cols;
       const int64_t rows = std::min(tile_rows, m - row0);
       const int64_t cols = std::min(tile_cols, n - col0);
+      T* tile = out.data() + i * m * n + row0 * n + col0;
+      if (bias != nullptr) {
+        for (int64_t r = 0; r < rows; ++r) std::copy_n(bias + col0, cols, tile + r * n);
+      }
       gemm(op_a.transpose, op_b.transpose, rows, cols, k, a.data() + offset_a[i] + row0 * a_row_step,
-           op_a.leading_dimension, b.data() + offset_b[i] + col0 * b_col_step, op_b.leading_dimension,
-           out.data() + i * m * n + row0 * n + col0, n);
+           op_a.leading_dimension, b.data() + offset_b[i] + col0 * b_col_step, op_b.leading_dimension, tile, n,
+           bias != nullptr);
     }
   });
   return out;
@@ -159,7 +171,37 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
   });
 }
 
+template <typename T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
+  ATTEND_CHECK(weight.rank() == 2, ShapeError, "linear: weight must be (out, in), got {}", shape_string(weight.shape()));
+  ATTEND_CHECK(x.rank() >= 1 && x.size(-1) == weight.size(1), ShapeError,
+               "linear: input {} must end with in = {} (weight {})", shape_string(x.shape()), weight.size(1),
+               shape_string(weight.shape()));
+  ATTEND_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, ShapeError,
+               "linear: bias {} must be (out) = ({}) for weight {}", shape_string(bias.shape()), weight.size(0),
+               shape_string(weight.shape()));
+  const int64_t in = weight.size(1), out_features = weight.size(0);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  const Tensor<T> flat = x.reshape({rows, in});                            // (R, in)
+  const Tensor<T> bias_values = bias.defined() ? bias.detach().contiguous() : Tensor<T>();  // (out)
+  // forward: y = flat @ weight^T + bias                                    // (R, out)
+  Tensor<T> y = matmul_forward(flat, weight.transpose(0, 1), bias.defined() ? bias_values.data() : nullptr);
+  y = record_op<T>("linear", y, {flat, weight, bias}, [flat, weight, bias](const Tensor<T>& g) {
+    // forward: y = flat @ weight^T + bias
+    //   d flat = g @ weight;  d weight = g^T @ flat;  d bias = sum over rows of g
+    Tensor<T> grad_x = flat.requires_grad() ? matmul_forward(g, weight) : Tensor<T>();
+    Tensor<T> grad_w = weight.requires_grad() ? matmul_forward(g.transpose(0, 1), flat) : Tensor<T>();
+    Tensor<T> grad_b = bias.defined() && bias.requires_grad() ? sum_to(g, bias.shape()) : Tensor<T>();
+    return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
+  });
+  return y.reshape(out_shape);
+}
+
 template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&);
 template Tensor<double> matmul(const Tensor<double>&, const Tensor<double>&);
+template Tensor<float> linear(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
+template Tensor<double> linear(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
 
 }  // namespace attend

@@ -10,4 +10,12 @@ namespace attend {
 template <typename T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 
+// The affine map of a fully connected layer, one op:
+//   x (..., in), weight (out, in), bias (out) or undefined  ->  x @ weight^T + bias  (..., out)
+// The bias is written into each output tile before BLAS accumulates the product onto it, so
+// the output is passed over once; the backward gives dx = dy @ weight, dweight = dy^T x (rows
+// flattened) and dbias = dy summed over the rows.
+template <typename T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>());
+
 }  // namespace attend
