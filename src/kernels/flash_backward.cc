@@ -14,8 +14,7 @@
 // Work is split over (batch, key/value head): a unit owns dK, dV of its head and dQ of every
 // query head that reads it, so no two threads write the same element and the order of every
 // sum is fixed: results are bitwise identical for any thread count. FLOPs: 10 B H N M D.
-#include <cblas.h>
-
+// The five products are tile_products.h's micro-kernels; a unit packs its K and V once.
 #include <cmath>
 #include <vector>
 
@@ -24,6 +23,7 @@
 #include "kernels/attention_primitives.h"
 #include "kernels/flash_attention.h"
 #include "kernels/flash_scores.h"
+#include "kernels/tile_products.h"
 
 namespace attend::kernels {
 namespace {
@@ -33,12 +33,16 @@ struct BackwardScratch {
   Tensor<float> dropped;         // dropout(P), (Br, Bc)
   Tensor<float> d_probabilities; // dP then dS then dZ, (Br, Bc)
   Tensor<float> softcap_tanh;    // (Br, Bc) when soft-capping
+  Tensor<float> packed_keys;     // K of the unit's head, packed (tile_products.h)
+  Tensor<float> packed_values;   // V of the unit's head, packed
   std::vector<float> delta;      // (Br)
-  explicit BackwardScratch(bool softcap)
+  explicit BackwardScratch(const FlashAttentionProblem& p)
       : probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         dropped(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         d_probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
-        softcap_tanh(softcap ? Tensor<float>::empty({kQueryBlock, kKeyBlock}) : Tensor<float>()),
+        softcap_tanh(p.softcap > 0 ? Tensor<float>::empty({kQueryBlock, kKeyBlock}) : Tensor<float>()),
+        packed_keys(Tensor<float>::empty({packed_panels_size(p.keys, p.head_dim)})),
+        packed_values(Tensor<float>::empty({packed_panels_size(p.keys, p.value_dim)})),
         delta(kQueryBlock) {}
 };
 
@@ -60,7 +64,6 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
   const int64_t q_row = (b * p.heads + h) * p.queries + i0;  // first row of this tile in (B*H*N)
   const float* q = p.q + q_row * p.head_dim;
   const float* k = p.k + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.head_dim;
-  const float* v = p.v + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.value_dim;
   const float* d_out = t.d_out + q_row * p.value_dim;
   float* dq = t.dq + q_row * p.head_dim;
   float* dk = t.dk + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.head_dim;
@@ -71,8 +74,7 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
   float* tanh_values = p.softcap > 0 ? scratch.softcap_tanh.data() : nullptr;
 
   // S = Q_i K_j^T, then P = exp(scores(S) - lse)
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim, k, p.head_dim,
-              0.0f, prob, kKeyBlock);
+  times_packed_transposed(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim, prob, kKeyBlock);
   const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
   const bool features = p.has_elementwise_features() || check_positions;
   for (int64_t r = 0; r < rows; ++r) {
@@ -99,11 +101,10 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
     used = dropped;
   }
   // dV_j += dropout(P)^T dO_i
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, p.value_dim, rows, 1.0f, used, kKeyBlock, d_out,
-              p.value_dim, 1.0f, dv, p.value_dim);
+  accumulate_product(used, 1, kKeyBlock, cols, rows, d_out, p.value_dim, p.value_dim, dv, p.value_dim);
   // dP = dO_i V_j^T (through the dropout mask)
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.value_dim, 1.0f, d_out, p.value_dim, v,
-              p.value_dim, 0.0f, dprob, kKeyBlock);
+  times_packed_transposed(d_out, p.value_dim, rows, scratch.packed_values.data(), j0, cols, p.value_dim, dprob,
+                          kKeyBlock);
   for (int64_t r = 0; r < rows; ++r) {
     float* dpr = dprob + r * kKeyBlock;
     if (p.dropout_p > 0) dropout_row(p, b, h, i0 + r, j0, dpr, cols);
@@ -121,10 +122,8 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
     }
   }
   // dQ_i += dZ K_j;  dK_j += dZ^T Q_i
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.head_dim, cols, 1.0f, dprob, kKeyBlock, k, p.head_dim,
-              1.0f, dq, p.head_dim);
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, cols, p.head_dim, rows, 1.0f, dprob, kKeyBlock, q, p.head_dim,
-              1.0f, dk, p.head_dim);
+  accumulate_product(dprob, kKeyBlock, 1, rows, cols, k, p.head_dim, p.head_dim, dq, p.head_dim);
+  accumulate_product(dprob, 1, kKeyBlock, cols, rows, q, p.head_dim, p.head_dim, dk, p.head_dim);
 }
 
 }  // namespace
@@ -135,9 +134,11 @@ void flash_attention_backward(const FlashAttentionProblem& p, const float* out, 
   const int64_t group = p.heads / p.kv_heads;
   const int64_t query_tiles = (p.queries + kQueryBlock - 1) / kQueryBlock;
   parallel_for(p.batch * p.kv_heads, 1, [&](int64_t begin, int64_t end) {
-    BackwardScratch scratch(p.softcap > 0);
+    BackwardScratch scratch(p);
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t b = unit / p.kv_heads, kv_head = unit % p.kv_heads;
+      pack_panels(p.k + unit * p.keys * p.head_dim, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
+      pack_panels(p.v + unit * p.keys * p.value_dim, p.value_dim, p.keys, p.value_dim, scratch.packed_values.data());
       // This unit's outputs start at zero.
       std::fill_n(dk + unit * p.keys * p.head_dim, p.keys * p.head_dim, 0.0f);
       std::fill_n(dv + unit * p.keys * p.value_dim, p.keys * p.value_dim, 0.0f);

@@ -40,7 +40,7 @@ struct ForwardScratch {
   ForwardScratch(int64_t keys, int64_t head_dim, int64_t value_dim)
       : scores(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         accumulator(Tensor<float>::empty({kQueryBlock, value_dim})),
-        packed_keys(Tensor<float>::empty({packed_keys_size(keys, head_dim)})),
+        packed_keys(Tensor<float>::empty({packed_panels_size(keys, head_dim)})),
         row_max(kQueryBlock),
         row_sum(kQueryBlock),
         row_nan(kQueryBlock) {}
@@ -65,15 +65,15 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
 
   const int64_t head = b * p.kv_heads + kv_head;
   if (scratch.packed_head != head) {
-    pack_key_panels(k, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
+    pack_panels(k, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
     scratch.packed_head = head;
   }
   const auto [first, last] = key_range(p, i0, i0 + rows);
-  const int64_t panel = key_panel_width();
+  const int64_t panel = panel_width();
   for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
     const int64_t cols = std::min(kKeyBlock, last - j0);
     // S = Q_i K_j^T
-    scores_from_packed_keys(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim, s, kKeyBlock);
+    times_packed_transposed(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim, s, kKeyBlock);
     const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
     bool any_row_active = false;
     for (int64_t r = 0; r < rows; ++r) {
@@ -106,8 +106,7 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
     }
     if (!any_row_active) continue;
     // O += P V_j
-    accumulate_probabilities_times_values(s, kKeyBlock, rows, cols, v + j0 * p.value_dim, p.value_dim, p.value_dim, o,
-                                          p.value_dim);
+    accumulate_product(s, kKeyBlock, 1, rows, cols, v + j0 * p.value_dim, p.value_dim, p.value_dim, o, p.value_dim);
   }
 
   for (int64_t r = 0; r < rows; ++r) {

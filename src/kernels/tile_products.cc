@@ -36,17 +36,17 @@ void ForEachRowBlock(int64_t rows, const Fn& fn) {
   }
 }
 
-int64_t KeyPanelWidth() { return 2 * static_cast<int64_t>(hn::Lanes(DF())); }
+int64_t PanelWidth() { return 2 * static_cast<int64_t>(hn::Lanes(DF())); }
 
-void PackKeyPanels(const float* HWY_RESTRICT k, int64_t ldk, int64_t keys, int64_t d, float* HWY_RESTRICT packed) {
-  const int64_t width = KeyPanelWidth();
-  const int64_t panels = (keys + width - 1) / width;
+void PackPanels(const float* HWY_RESTRICT x, int64_t ldx, int64_t count, int64_t d, float* HWY_RESTRICT packed) {
+  const int64_t width = PanelWidth();
+  const int64_t panels = (count + width - 1) / width;
   for (int64_t p = 0; p < panels; ++p) {
     float* panel = packed + p * d * width;
     for (int64_t w = 0; w < width; ++w) {
-      const int64_t key = p * width + w;
-      if (key < keys) {
-        for (int64_t e = 0; e < d; ++e) panel[e * width + w] = k[key * ldk + e];
+      const int64_t row = p * width + w;
+      if (row < count) {
+        for (int64_t e = 0; e < d; ++e) panel[e * width + w] = x[row * ldx + e];
       } else {
         for (int64_t e = 0; e < d; ++e) panel[e * width + w] = 0.0f;
       }
@@ -59,9 +59,9 @@ void PackKeyPanels(const float* HWY_RESTRICT k, int64_t ldk, int64_t keys, int64
 #define ATTEND_FOR_EACH_BLOCK_ROW(ROW) ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #define ATTEND_DECLARE_ROW(i) [[maybe_unused]] hn::Vec<DF> low##i = hn::Zero(df), high##i = hn::Zero(df);
 
-// S block (kRows, cols <= 2 vectors) = Q rows (kRows, d) times one packed panel (d, 2 vectors).
+// S block (kRows, cols <= 2 vectors) = A rows (kRows, d) times one packed panel (d, 2 vectors).
 template <int kRows>
-HWY_INLINE void ScoresBlock(const float* HWY_RESTRICT q, int64_t ldq, const float* HWY_RESTRICT panel, int64_t d,
+HWY_INLINE void PackedBlock(const float* HWY_RESTRICT q, int64_t ldq, const float* HWY_RESTRICT panel, int64_t d,
                             float* HWY_RESTRICT s, int64_t lds, int64_t cols) {
   static_assert(kRows >= 1 && kRows <= kBlockRows);
   const DF df;
@@ -70,14 +70,14 @@ HWY_INLINE void ScoresBlock(const float* HWY_RESTRICT q, int64_t ldq, const floa
   for (int64_t e = 0; e < d; ++e) {
     const auto b0 = hn::LoadU(df, panel + e * 2 * lanes);
     const auto b1 = hn::LoadU(df, panel + e * 2 * lanes + lanes);
-#define ATTEND_SCORES_ROW(i)                        \
+#define ATTEND_PACKED_ROW(i)                        \
   if constexpr (kRows > i) {                        \
     const auto a = hn::Set(df, q[i * ldq + e]);     \
     low##i = hn::MulAdd(a, b0, low##i);             \
     high##i = hn::MulAdd(a, b1, high##i);           \
   }
-    ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_SCORES_ROW)
-#undef ATTEND_SCORES_ROW
+    ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_PACKED_ROW)
+#undef ATTEND_PACKED_ROW
   }
   HWY_ALIGN float row[2 * hn::MaxLanes(df)];
   const auto store = [&](hn::Vec<DF> low, hn::Vec<DF> high, float* target) {
@@ -97,27 +97,28 @@ HWY_INLINE void ScoresBlock(const float* HWY_RESTRICT q, int64_t ldq, const floa
 }
 
 template <int kRows>
-void ScoresRows(const float* q, int64_t ldq, const float* packed, int64_t first_panel, int64_t cols, int64_t d,
+void PackedRows(const float* q, int64_t ldq, const float* packed, int64_t first_panel, int64_t cols, int64_t d,
                 float* s, int64_t lds) {
-  const int64_t width = KeyPanelWidth();
+  const int64_t width = PanelWidth();
   for (int64_t c0 = 0; c0 < cols; c0 += width) {
-    ScoresBlock<kRows>(q, ldq, packed + (first_panel + c0 / width) * d * width, d, s + c0, lds,
+    PackedBlock<kRows>(q, ldq, packed + (first_panel + c0 / width) * d * width, d, s + c0, lds,
                        std::min(width, cols - c0));
   }
 }
 
-void ScoresFromPackedKeys(const float* HWY_RESTRICT q, int64_t ldq, int64_t rows, const float* HWY_RESTRICT packed,
+void TimesPackedTransposed(const float* HWY_RESTRICT q, int64_t ldq, int64_t rows, const float* HWY_RESTRICT packed,
                           int64_t j0, int64_t cols, int64_t d, float* HWY_RESTRICT s, int64_t lds) {
-  const int64_t first_panel = j0 / KeyPanelWidth();
+  const int64_t first_panel = j0 / PanelWidth();
   ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
-    ScoresRows<decltype(block_rows)::value>(q + r0 * ldq, ldq, packed, first_panel, cols, d, s + r0 * lds, lds);
+    PackedRows<decltype(block_rows)::value>(q + r0 * ldq, ldq, packed, first_panel, cols, d, s + r0 * lds, lds);
   });
 }
 
-// O block (kRows, 2 vectors) += P rows (kRows, keys) times V columns (keys, 2 vectors).
+// C block (kRows, 2 vectors) += A rows (kRows, inner) times B columns (inner, 2 vectors), A(i, j)
+// at a[i rs + j cs].
 template <int kRows>
-HWY_INLINE void ValuesBlock(const float* HWY_RESTRICT p, int64_t ldp, int64_t keys, const float* HWY_RESTRICT v,
-                            int64_t ldv, float* HWY_RESTRICT o, int64_t ldo) {
+HWY_INLINE void ProductBlock(const float* HWY_RESTRICT a, int64_t rs, int64_t cs, int64_t inner,
+                             const float* HWY_RESTRICT b, int64_t ldb, float* HWY_RESTRICT o, int64_t ldo) {
   static_assert(kRows >= 1 && kRows <= kBlockRows);
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
@@ -129,17 +130,18 @@ HWY_INLINE void ValuesBlock(const float* HWY_RESTRICT p, int64_t ldp, int64_t ke
   }
   ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_LOAD_ROW)
 #undef ATTEND_LOAD_ROW
-  for (int64_t j = 0; j < keys; ++j) {
-    const auto b0 = hn::LoadU(df, v + j * ldv);
-    const auto b1 = hn::LoadU(df, v + j * ldv + lanes);
-#define ATTEND_VALUES_ROW(i)                        \
+  for (int64_t j = 0; j < inner; ++j) {
+    const auto b0 = hn::LoadU(df, b + j * ldb);
+    const auto b1 = hn::LoadU(df, b + j * ldb + lanes);
+    const float* aj = a + j * cs;
+#define ATTEND_PRODUCT_ROW(i)                        \
   if constexpr (kRows > i) {                        \
-    const auto a = hn::Set(df, p[i * ldp + j]);     \
-    low##i = hn::MulAdd(a, b0, low##i);             \
-    high##i = hn::MulAdd(a, b1, high##i);           \
+    const auto ai = hn::Set(df, aj[i * rs]);        \
+    low##i = hn::MulAdd(ai, b0, low##i);            \
+    high##i = hn::MulAdd(ai, b1, high##i);          \
   }
-    ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_VALUES_ROW)
-#undef ATTEND_VALUES_ROW
+    ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_PRODUCT_ROW)
+#undef ATTEND_PRODUCT_ROW
   }
 #define ATTEND_STORE_ROW(i)                          \
   if constexpr (kRows > i) {                         \
@@ -154,26 +156,27 @@ HWY_INLINE void ValuesBlock(const float* HWY_RESTRICT p, int64_t ldp, int64_t ke
 #undef ATTEND_FOR_EACH_BLOCK_ROW
 
 template <int kRows>
-void ValuesRows(const float* p, int64_t ldp, int64_t keys, const float* v, int64_t ldv, int64_t dv, float* o,
-                int64_t ldo) {
-  const int64_t width = KeyPanelWidth();
-  int64_t c0 = 0;
-  for (; c0 + width <= dv; c0 += width) ValuesBlock<kRows>(p, ldp, keys, v + c0, ldv, o + c0, ldo);
+void ProductRows(const float* a, int64_t rs, int64_t cs, int64_t inner, const float* b, int64_t ldb, int64_t columns,
+                 float* c, int64_t ldc) {
+  const int64_t width = PanelWidth();
+  int64_t n0 = 0;
+  for (; n0 + width <= columns; n0 += width) ProductBlock<kRows>(a, rs, cs, inner, b + n0, ldb, c + n0, ldc);
   // Columns past the last whole pair of vectors: the same chain per element, scalar.
   for (int i = 0; i < kRows; ++i) {
-    for (int64_t c = c0; c < dv; ++c) {
-      float sum = o[i * ldo + c];
-      for (int64_t j = 0; j < keys; ++j) sum = std::fma(p[i * ldp + j], v[j * ldv + c], sum);
-      o[i * ldo + c] = sum;
+    for (int64_t n = n0; n < columns; ++n) {
+      float sum = c[i * ldc + n];
+      for (int64_t j = 0; j < inner; ++j) sum = std::fma(a[i * rs + j * cs], b[j * ldb + n], sum);
+      c[i * ldc + n] = sum;
     }
   }
 }
 
-void AccumulateProbabilitiesTimesValues(const float* HWY_RESTRICT p, int64_t ldp, int64_t rows, int64_t keys,
-                                        const float* HWY_RESTRICT v, int64_t ldv, int64_t dv, float* HWY_RESTRICT o,
-                                        int64_t ldo) {
+void AccumulateProduct(const float* HWY_RESTRICT a, int64_t a_row_stride, int64_t a_col_stride, int64_t rows,
+                       int64_t inner, const float* HWY_RESTRICT b, int64_t ldb, int64_t columns, float* HWY_RESTRICT c,
+                       int64_t ldc) {
   ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
-    ValuesRows<decltype(block_rows)::value>(p + r0 * ldp, ldp, keys, v, ldv, dv, o + r0 * ldo, ldo);
+    ProductRows<decltype(block_rows)::value>(a + r0 * a_row_stride, a_row_stride, a_col_stride, inner, b, ldb, columns,
+                                             c + r0 * ldc, ldc);
   });
 }
 
@@ -184,30 +187,30 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace attend::kernels {
 
-HWY_EXPORT(KeyPanelWidth);
-HWY_EXPORT(PackKeyPanels);
-HWY_EXPORT(ScoresFromPackedKeys);
-HWY_EXPORT(AccumulateProbabilitiesTimesValues);
+HWY_EXPORT(PanelWidth);
+HWY_EXPORT(PackPanels);
+HWY_EXPORT(TimesPackedTransposed);
+HWY_EXPORT(AccumulateProduct);
 
-int64_t key_panel_width() { return HWY_DYNAMIC_DISPATCH(KeyPanelWidth)(); }
+int64_t panel_width() { return HWY_DYNAMIC_DISPATCH(PanelWidth)(); }
 
-int64_t packed_keys_size(int64_t keys, int64_t d) {
-  const int64_t width = key_panel_width();
-  return (keys + width - 1) / width * width * d;
+int64_t packed_panels_size(int64_t count, int64_t d) {
+  const int64_t width = panel_width();
+  return (count + width - 1) / width * width * d;
 }
 
-void pack_key_panels(const float* k, int64_t ldk, int64_t keys, int64_t d, float* packed) {
-  HWY_DYNAMIC_DISPATCH(PackKeyPanels)(k, ldk, keys, d, packed);
+void pack_panels(const float* x, int64_t ldx, int64_t count, int64_t d, float* packed) {
+  HWY_DYNAMIC_DISPATCH(PackPanels)(x, ldx, count, d, packed);
 }
 
-void scores_from_packed_keys(const float* q, int64_t ldq, int64_t rows, const float* packed, int64_t j0,
+void times_packed_transposed(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t j0,
                              int64_t cols, int64_t d, float* s, int64_t lds) {
-  HWY_DYNAMIC_DISPATCH(ScoresFromPackedKeys)(q, ldq, rows, packed, j0, cols, d, s, lds);
+  HWY_DYNAMIC_DISPATCH(TimesPackedTransposed)(a, lda, rows, packed, j0, cols, d, s, lds);
 }
 
-void accumulate_probabilities_times_values(const float* p, int64_t ldp, int64_t rows, int64_t keys, const float* v,
-                                           int64_t ldv, int64_t dv, float* o, int64_t ldo) {
-  HWY_DYNAMIC_DISPATCH(AccumulateProbabilitiesTimesValues)(p, ldp, rows, keys, v, ldv, dv, o, ldo);
+void accumulate_product(const float* a, int64_t a_row_stride, int64_t a_col_stride, int64_t rows, int64_t inner,
+                        const float* b, int64_t ldb, int64_t columns, float* c, int64_t ldc) {
+  HWY_DYNAMIC_DISPATCH(AccumulateProduct)(a, a_row_stride, a_col_stride, rows, inner, b, ldb, columns, c, ldc);
 }
 
 }  // namespace attend::kernels

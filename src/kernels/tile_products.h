@@ -1,37 +1,43 @@
-// The two matrix products of the fused attention forward, register-blocked (Highway, dispatched
-// at run time), so that no operand is re-packed per tile: the keys of a head are packed once
-// into panels, the queries and the probabilities are read in place (one element broadcast at a
-// time), and the values are read in place (row-major rows are already what the kernel loads).
+// The matrix products of the fused attention kernels, register-blocked (Highway, dispatched at
+// run time), so that no operand is re-packed per tile. One operand of the A B^T products (the
+// keys, or the values) is packed once per head into panels of W rows stored column by column;
+// every other operand is read in place, one element broadcast at a time from A, whole rows of
+// vectors from B.
 //
-//   scores:  S (rows, cols) = Q (rows, d) K[j0 .. j0 + cols)^T      K from pack_key_panels
-//   values:  O (rows, dv) += P (rows, keys) V (keys, dv)
+//   forward:   S = Q K_j^T                  times_packed_transposed (K packed)
+//              O += P V_j                   accumulate_product
+//   backward:  S = Q K_j^T, dP = dO V_j^T   times_packed_transposed (K, V packed)
+//              dV_j += P^T dO, dK_j += dS^T Q, dQ += dS K_j
+//                                           accumulate_product (A transposed by its strides)
 //
-// Each output element is one chain of fused multiply-adds in index order (e, then j): the same
-// bits for any split of the work. Blocks of 6 rows by 2 vectors of columns (6 x 16 on AVX2) keep
-// 12 accumulators in registers.
+// Each output element is one chain of fused multiply-adds in index order: the same bits for
+// any split of the work. Blocks of 6 rows by 2 vectors of columns (6 x 16 on AVX2) keep 12
+// accumulators in registers.
 #pragma once
 
 #include <cstdint>
 
 namespace attend::kernels {
 
-// Keys per packed panel: two vectors of the run-time target (16 on AVX2, 32 on AVX-512).
-int64_t key_panel_width();
+// Rows per packed panel, W: two vectors of the run-time target (16 on AVX2, 32 on AVX-512).
+int64_t panel_width();
 
-// Floats pack_key_panels writes for `keys` keys of dimension d.
-int64_t packed_keys_size(int64_t keys, int64_t d);
+// Floats pack_panels writes for `count` rows of length d.
+int64_t packed_panels_size(int64_t count, int64_t d);
 
-// packed[(p d + e) W + w] = k[(p W + w) ldk + e] for each panel p, e < d, w < W (W =
-// key_panel_width()); 0 for keys at or past `keys`.
-void pack_key_panels(const float* k, int64_t ldk, int64_t keys, int64_t d, float* packed);
+// packed[(p d + e) W + w] = x[(p W + w) ldx + e] for each panel p, e < d, w < W; 0 for rows at
+// or past `count`.
+void pack_panels(const float* x, int64_t ldx, int64_t count, int64_t d, float* packed);
 
-// s[r lds + c] = sum_{e < d} q[r ldq + e] * k[(j0 + c) ldk + e] for r < rows, c < cols, with k as
-// packed by pack_key_panels; j0 must be a multiple of key_panel_width().
-void scores_from_packed_keys(const float* q, int64_t ldq, int64_t rows, const float* packed, int64_t j0,
+// s[r lds + c] = sum_{e < d} a[r lda + e] * x[(j0 + c) ldx + e] for r < rows, c < cols, with x
+// as packed by pack_panels; j0 must be a multiple of panel_width().
+void times_packed_transposed(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t j0,
                              int64_t cols, int64_t d, float* s, int64_t lds);
 
-// o[r ldo + c] += sum_{j < keys} p[r ldp + j] * v[j ldv + c] for r < rows, c < dv.
-void accumulate_probabilities_times_values(const float* p, int64_t ldp, int64_t rows, int64_t keys, const float* v,
-                                           int64_t ldv, int64_t dv, float* o, int64_t ldo);
+// c[r ldc + n] += sum_{j < inner} A(r, j) * b[j ldb + n] for r < rows, n < columns, where
+// A(r, j) = a[r a_row_stride + j a_col_stride]: (ld, 1) for A itself, (1, ld) for a transposed
+// view of a row-major matrix.
+void accumulate_product(const float* a, int64_t a_row_stride, int64_t a_col_stride, int64_t rows, int64_t inner,
+                        const float* b, int64_t ldb, int64_t columns, float* c, int64_t ldc);
 
 }  // namespace attend::kernels

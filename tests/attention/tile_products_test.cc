@@ -24,7 +24,7 @@ std::vector<float> random_values(int64_t n, Generator& generator) {
 
 TEST(TileProducts, ScoresFromPackedKeysMatchDouble) {
   Generator generator(31);
-  const int64_t width = kernels::key_panel_width();
+  const int64_t width = kernels::panel_width();
   ASSERT_GT(width, 0);
   for (int64_t rows : {1, 5, 6, 7, 12, 13}) {
     for (int64_t d : {1, 7, 64, 65}) {
@@ -34,10 +34,10 @@ TEST(TileProducts, ScoresFromPackedKeysMatchDouble) {
         const int64_t ldq = d + 2, ldk = d + 1, lds = cols + 4;
         const auto q = random_values(rows * ldq, generator);
         const auto k = random_values(keys * ldk, generator);
-        std::vector<float> packed(static_cast<size_t>(kernels::packed_keys_size(keys, d)));
-        kernels::pack_key_panels(k.data(), ldk, keys, d, packed.data());
+        std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)));
+        kernels::pack_panels(k.data(), ldk, keys, d, packed.data());
         std::vector<float> s(static_cast<size_t>(rows * lds), kSentinel);
-        kernels::scores_from_packed_keys(q.data(), ldq, rows, packed.data(), j0, cols, d, s.data(), lds);
+        kernels::times_packed_transposed(q.data(), ldq, rows, packed.data(), j0, cols, d, s.data(), lds);
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t c = 0; c < lds; ++c) {
             if (c >= cols) {
@@ -60,7 +60,7 @@ TEST(TileProducts, ScoresFromPackedKeysMatchDouble) {
 
 TEST(TileProducts, ProbabilitiesTimesValuesAccumulateMatchDouble) {
   Generator generator(32);
-  const int64_t width = kernels::key_panel_width();
+  const int64_t width = kernels::panel_width();
   for (int64_t rows : {1, 4, 6, 11}) {
     for (int64_t keys : {0, 1, 9, 256}) {
       for (int64_t dv : {int64_t{1}, int64_t{7}, width, width + 3, int64_t{64}, int64_t{65}}) {
@@ -72,7 +72,7 @@ TEST(TileProducts, ProbabilitiesTimesValuesAccumulateMatchDouble) {
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t c = 0; c < dv; ++c) o[r * ldo + c] = start[r * ldo + c];
         }
-        kernels::accumulate_probabilities_times_values(p.data(), ldp, rows, keys, v.data(), ldv, dv, o.data(), ldo);
+        kernels::accumulate_product(p.data(), ldp, 1, rows, keys, v.data(), ldv, dv, o.data(), ldo);
         for (int64_t r = 0; r < rows; ++r) {
           for (int64_t c = 0; c < ldo; ++c) {
             if (c >= dv) {
@@ -93,13 +93,46 @@ TEST(TileProducts, ProbabilitiesTimesValuesAccumulateMatchDouble) {
   }
 }
 
+TEST(TileProducts, TransposedOperandThroughItsStrides) {
+  // c (rows, n) += A^T B with A stored (inner, rows) row-major: A^T(r, j) = a[j lda + r], the
+  // backward's dV += P^T dO and dK += dS^T Q.
+  Generator generator(33);
+  for (int64_t rows : {1, 6, 7, 20}) {
+    for (int64_t inner : {1, 5, 128}) {
+      const int64_t n = 2 * kernels::panel_width() + 3, lda = rows + 2, ldb = n + 1, ldc = n + 3;
+      const auto a = random_values(inner * lda, generator);
+      const auto b = random_values(inner * ldb, generator);
+      std::vector<float> c(static_cast<size_t>(rows * ldc), kSentinel);
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t col = 0; col < n; ++col) c[r * ldc + col] = 0.5f;
+      }
+      kernels::accumulate_product(a.data(), 1, lda, rows, inner, b.data(), ldb, n, c.data(), ldc);
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t col = 0; col < ldc; ++col) {
+          if (col >= n) {
+            ASSERT_EQ(c[r * ldc + col], kSentinel);
+            continue;
+          }
+          double exact = 0.5, magnitude = 0.5;
+          for (int64_t j = 0; j < inner; ++j) {
+            exact += static_cast<double>(a[j * lda + r]) * b[j * ldb + col];
+            magnitude += std::abs(static_cast<double>(a[j * lda + r]) * b[j * ldb + col]);
+          }
+          ASSERT_NEAR(c[r * ldc + col], exact, 1.2e-7 * (inner + 1) * magnitude)
+              << "rows " << rows << " inner " << inner << " r " << r << " col " << col;
+        }
+      }
+    }
+  }
+}
+
 TEST(TileProducts, PackedKeysPadTheLastPanelWithZeros) {
-  const int64_t width = kernels::key_panel_width();
+  const int64_t width = kernels::panel_width();
   const int64_t keys = width + 1, d = 3;
   std::vector<float> k(static_cast<size_t>(keys * d), 1.0f);
-  std::vector<float> packed(static_cast<size_t>(kernels::packed_keys_size(keys, d)), kSentinel);
+  std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)), kSentinel);
   ASSERT_EQ(static_cast<int64_t>(packed.size()), 2 * width * d);
-  kernels::pack_key_panels(k.data(), d, keys, d, packed.data());
+  kernels::pack_panels(k.data(), d, keys, d, packed.data());
   for (int64_t e = 0; e < d; ++e) {
     EXPECT_EQ(packed[(width * d) + e * width + 0], 1.0f);  // key `width`, the second panel's first
     for (int64_t w = 1; w < width; ++w) EXPECT_EQ(packed[(width * d) + e * width + w], 0.0f);
