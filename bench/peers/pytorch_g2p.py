@@ -3,10 +3,10 @@
 
 Runs `attend train g2p --steps S --batch B --threads T` (attend alone, in its own process),
 reads its training throughput (target tokens per second, evaluation excluded), then trains the
-same model written with torch.nn for the same number of steps, batch and threads, and prints
-both and their ratio.
+same model written with torch.nn for the same number of steps, batch and threads; repeats the
+pair --rounds times and prints each round, both medians and their ratio.
 
-    bench/peers/run-g2p [--steps 200] [--batch 64] [--threads 2]
+    bench/peers/run g2p [--steps 200] [--batch 64] [--threads 2] [--rounds 3]
     python3 bench/peers/pytorch_g2p.py --attend build/attend [...]
 
 The PyTorch model is attend's models/g2p.h, layer for layer: letter and phoneme embeddings
@@ -24,6 +24,7 @@ import math
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +41,8 @@ def parse_args():
     parser.add_argument("--batch", type=int, default=64, help="words per step (default 64, attend's default)")
     parser.add_argument("--warmup", type=int, default=10, help="PyTorch steps left out of its timing")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="attend then PyTorch, this many times; the medians are compared (default 3)")
     return parser.parse_args()
 
 
@@ -183,13 +186,25 @@ def run_attend(args):
 
 def main():
     args = parse_args()
-    attend_rate, attend_parameters, command = run_attend(args)
-    torch_rate, torch_parameters, torch_loss, version = run_pytorch(args)
-    print(f"G2P Transformer training, batch {args.batch}, {args.steps} steps, {args.threads} threads")
-    print(f"  attend          {attend_rate:9.0f} target tokens/s  ({attend_parameters} parameters; {command})")
-    print(f"  PyTorch {version:<8}{torch_rate:9.0f} target tokens/s  ({torch_parameters} parameters; eager, "
+    if args.rounds < 1:
+        sys.exit("pytorch_g2p: --rounds must be at least 1")
+    # Alternating the two, round after round, exposes both to the same drift of a shared machine;
+    # the medians leave out a round that a neighbour slowed down.
+    attend_rates, torch_rates = [], []
+    print(f"G2P Transformer training, batch {args.batch}, {args.steps} steps, {args.threads} threads, "
+          f"{args.rounds} rounds")
+    for round_index in range(args.rounds):
+        attend_rate, attend_parameters, command = run_attend(args)
+        torch_rate, torch_parameters, torch_loss, version = run_pytorch(args)
+        attend_rates.append(attend_rate)
+        torch_rates.append(torch_rate)
+        print(f"  round {round_index + 1}: attend {attend_rate:7.0f}, PyTorch {torch_rate:7.0f} target tokens/s, "
+              f"ratio {attend_rate / torch_rate:.2f}x", flush=True)
+    attend_median, torch_median = statistics.median(attend_rates), statistics.median(torch_rates)
+    print(f"  attend          {attend_median:9.0f} target tokens/s, median  ({attend_parameters} parameters; {command})")
+    print(f"  PyTorch {version:<8}{torch_median:9.0f} target tokens/s, median  ({torch_parameters} parameters; eager, "
           f"{args.warmup} warm-up steps not timed; last loss {torch_loss:.3f})")
-    print(f"  attend / PyTorch: {attend_rate / torch_rate:.2f}x")
+    print(f"  attend / PyTorch: {attend_median / torch_median:.2f}x (medians)")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ def parse_args():
     parser.add_argument("--impl", choices=["reference", "fused", "both"], default="both", help="attend's paths")
     parser.add_argument("--max-n", type=int, help="leave out prefill rows with N above this")
     parser.add_argument("--decode-only", action="store_true", help="only the decode rows (N=1)")
+    parser.add_argument("--prefill-only", action="store_true", help="no decode rows")
+    parser.add_argument("--head-dim", help="attend's --head-dim, e.g. 64,128")
+    parser.add_argument("--n", help="attend's --n, prefill lengths N = M, e.g. 1024,2048")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per row, at least 5")
     parser.add_argument("--json", action="store_true", help="one JSON object per row instead of the table")
     parser.add_argument("--save-attend", metavar="FILE", help="also write attend's JSON lines to FILE")
@@ -53,6 +56,12 @@ def run_attend(args):
         command.append("--quick")
     if args.decode_only:
         command.append("--decode-only")
+    if args.prefill_only:
+        command.append("--prefill-only")
+    if args.head_dim:
+        command += ["--head-dim", args.head_dim]
+    if args.n:
+        command += ["--n", args.n]
     if args.max_n is not None:
         command += ["--max-n", str(args.max_n)]
     print("running: " + " ".join(command), file=sys.stderr, flush=True)
