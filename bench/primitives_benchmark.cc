@@ -2,6 +2,10 @@
 // over row lengths 64..4096, the lengths of a key block or of a whole row of scores. Items are
 // floats of the row: items/s over 8 (AVX2 lanes) is vectors per second.
 //
+// And of their tile products (src/kernels/tile_products.h) on the forward's tile, 128 queries by
+// 256 keys, at head width D = 64 and 128: the benchmark's FLOP/s counter is 2 * 128 * 256 * D per
+// call, to compare with one core's sgemm (attend bench attention prints it).
+//
 //   build/bench/attend_primitives_benchmark [--benchmark_filter=dot]
 #include <benchmark/benchmark.h>
 
@@ -11,6 +15,7 @@
 
 #include "attend/core/random.h"
 #include "kernels/attention_primitives.h"
+#include "kernels/tile_products.h"
 
 namespace {
 
@@ -76,11 +81,46 @@ void dot(benchmark::State& state) {
   set_items(state);
 }
 
+constexpr int64_t kTileQueries = 128, kTileKeys = 256;
+
+void set_tile_flops(benchmark::State& state, int64_t d) {
+  state.counters["FLOP/s"] = benchmark::Counter(static_cast<double>(2 * kTileQueries * kTileKeys * d) *
+                                                    static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
+// S (128, 256) = Q (128, D) K^T with K packed once, as the forward does per key tile.
+void times_packed_transposed(benchmark::State& state) {
+  const int64_t d = state.range(0);
+  Row q(kTileQueries * d, 10), k(kTileKeys * d, 11), s(kTileQueries * kTileKeys, 12);
+  Row packed(attend::kernels::packed_panels_size(kTileKeys, d), 13);
+  attend::kernels::pack_panels(k.data(), d, kTileKeys, d, packed.data());
+  for (auto _ : state) {
+    attend::kernels::times_packed_transposed(q.data(), d, kTileQueries, packed.data(), 0, kTileKeys, d, s.data(),
+                                             kTileKeys);
+    benchmark::ClobberMemory();
+  }
+  set_tile_flops(state, d);
+}
+
+// O (128, D) += P (128, 256) V (256, D), as the forward does per key tile.
+void accumulate_product(benchmark::State& state) {
+  const int64_t d = state.range(0);
+  Row p(kTileQueries * kTileKeys, 14), v(kTileKeys * d, 15), o(kTileQueries * d, 16);
+  for (auto _ : state) {
+    attend::kernels::accumulate_product(p.data(), kTileKeys, 1, kTileQueries, kTileKeys, v.data(), d, d, o.data(), d);
+    benchmark::ClobberMemory();
+  }
+  set_tile_flops(state, d);
+}
+
 BENCHMARK(scale_and_max)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(exp_and_sum)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(exp_scaled_minus)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(softmax_backward_row)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(dot)->RangeMultiplier(2)->Range(64, 4096);
+BENCHMARK(times_packed_transposed)->Arg(64)->Arg(128);
+BENCHMARK(accumulate_product)->Arg(64)->Arg(128);
 
 }  // namespace
 

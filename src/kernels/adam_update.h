@@ -1,6 +1,7 @@
 // The Adam/AdamW update of float parameters, computed in double: Highway, dispatched at run time
-// (AVX2: four elements per vector). Compiled without floating-point contraction, so that every
-// SIMD target, and the scalar loop, gives the same bits.
+// (AVX2: four elements per vector). Compiled without floating-point contraction, so that the
+// x86 SIMD targets and the scalar loop give the same bits (Highway's emulated targets, EMU128
+// and SCALAR, clamp an overflowing double to FLT_MAX where a cast gives infinity).
 #pragma once
 
 #include <cstdint>

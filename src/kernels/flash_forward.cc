@@ -15,7 +15,7 @@
 // in a fixed order, so results do not depend on the thread count. A thread packs the keys of a
 // head once (tile_products.h) and reuses them for every query tile of that head it computes;
 // key tiles start on a panel boundary (keys before the first allowed one are masked like any
-// other disallowed key).
+// other disallowed key, and their values are not read).
 #include <cmath>
 #include <vector>
 
@@ -105,8 +105,11 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
       if (p.dropout_p > 0) dropout_row(p, b, h, i0 + r, j0, sr, cols);
     }
     if (!any_row_active) continue;
-    // O += P V_j
-    accumulate_product(s, kKeyBlock, 1, rows, cols, v + j0 * p.value_dim, p.value_dim, p.value_dim, o, p.value_dim);
+    // O += P V_j, from the first allowed key on: keys before it (there only because the tile
+    // starts on a panel boundary) have P = 0, but their V rows must not be read (0 * inf = NaN).
+    const int64_t skip = std::max<int64_t>(0, first - j0);
+    accumulate_product(s + skip, kKeyBlock, 1, rows, cols - skip, v + (j0 + skip) * p.value_dim, p.value_dim,
+                       p.value_dim, o, p.value_dim);
   }
 
   for (int64_t r = 0; r < rows; ++r) {

@@ -25,6 +25,7 @@ namespace attend::kernels {
 // multiple of their panel width (16 or 32 keys).
 constexpr int64_t kQueryBlock = 128;
 constexpr int64_t kKeyBlock = 256;
+static_assert(kKeyBlock % 128 == 0, "key tiles must start on panel boundaries (tile_products.h)");
 
 constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
 

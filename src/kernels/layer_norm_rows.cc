@@ -74,7 +74,8 @@ void LayerNormForwardRows(const float* HWY_RESTRICT x, const float* HWY_RESTRICT
     for (; i < d; ++i) {
       const float normalized = static_cast<float>((xr[i] - mu) * inverse_std);
       xhat_r[i] = normalized;
-      out_r[i] = std::fma(normalized, gamma[i], beta[i]);
+      const hn::CappedTag<float, 1> d1;  // the vectors' MulAdd, one lane
+      out_r[i] = hn::GetLane(hn::MulAdd(hn::Set(d1, normalized), hn::Set(d1, gamma[i]), hn::Set(d1, beta[i])));
     }
   }
 }

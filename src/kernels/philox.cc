@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "attend/core/error.h"
@@ -24,6 +25,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 //              k = (k0 + W0, k1 + W1)                            (mod 2^32, after each round)
 // Vectorized across blocks: each 64-bit lane holds one block's 32-bit word, so that MulEven
 // (the product of the low halves) is the full 64-bit product.
+static_assert(std::endian::native == std::endian::little, "PhiloxBlocks stores 64-bit word pairs low word first");
 constexpr uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
 constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
 

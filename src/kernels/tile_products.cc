@@ -108,6 +108,7 @@ void PackedRows(const float* q, int64_t ldq, const float* packed, int64_t first_
 
 void TimesPackedTransposed(const float* HWY_RESTRICT q, int64_t ldq, int64_t rows, const float* HWY_RESTRICT packed,
                           int64_t j0, int64_t cols, int64_t d, float* HWY_RESTRICT s, int64_t lds) {
+  HWY_DASSERT(j0 % PanelWidth() == 0);
   const int64_t first_panel = j0 / PanelWidth();
   ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
     PackedRows<decltype(block_rows)::value>(q + r0 * ldq, ldq, packed, first_panel, cols, d, s + r0 * lds, lds);
@@ -161,12 +162,16 @@ void ProductRows(const float* a, int64_t rs, int64_t cs, int64_t inner, const fl
   const int64_t width = PanelWidth();
   int64_t n0 = 0;
   for (; n0 + width <= columns; n0 += width) ProductBlock<kRows>(a, rs, cs, inner, b + n0, ldb, c + n0, ldc);
-  // Columns past the last whole pair of vectors: the same chain per element, scalar.
+  // Columns past the last whole pair of vectors: the same chain per element, one lane at a time
+  // through the target's own MulAdd (fused where the target has FMA, as the vectors are).
+  const hn::CappedTag<float, 1> d1;
   for (int i = 0; i < kRows; ++i) {
     for (int64_t n = n0; n < columns; ++n) {
-      float sum = c[i * ldc + n];
-      for (int64_t j = 0; j < inner; ++j) sum = std::fma(a[i * rs + j * cs], b[j * ldb + n], sum);
-      c[i * ldc + n] = sum;
+      auto sum = hn::Set(d1, c[i * ldc + n]);
+      for (int64_t j = 0; j < inner; ++j) {
+        sum = hn::MulAdd(hn::Set(d1, a[i * rs + j * cs]), hn::Set(d1, b[j * ldb + n]), sum);
+      }
+      c[i * ldc + n] = hn::GetLane(sum);
     }
   }
 }

@@ -10,8 +10,8 @@
 //              dV_j += P^T dO, dK_j += dS^T Q, dQ += dS K_j
 //                                           accumulate_product (A transposed by its strides)
 //
-// Each output element is one chain of fused multiply-adds in index order: the same bits for
-// any split of the work. Blocks of 6 rows by 2 vectors of columns (6 x 16 on AVX2) keep 12
+// Each output element is one chain of the target's multiply-adds (fused where it has FMA) in
+// index order: the same bits for any split of the work on a given target. Blocks of 6 rows by 2 vectors of columns (6 x 16 on AVX2) keep 12
 // accumulators in registers.
 #pragma once
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "harness/op_harness.h"
 #include "kernels/attention_primitives.h"
@@ -94,27 +95,55 @@ TEST(FlashAttention, BitwiseIdenticalForOneAndTwoThreads) {
   Generator g(21);
   const auto q = Tensor32::randn({2, 4, 300, 32}, g), k = Tensor32::randn({2, 2, 500, 32}, g), v = Tensor32::randn({2, 2, 500, 16}, g);
   const auto grad = Tensor32::randn({2, 4, 300, 16}, g);
-  auto run = [&](int threads) {
-    ThreadCountGuard guard(threads);
-    auto qq = q.clone().set_requires_grad(), kk = k.clone().set_requires_grad(), vv = v.clone().set_requires_grad();
-    AttentionOptions<float> o;
-    o.implementation = AttentionImplementation::kFused;
-    o.causal = true;
-    o.alignment = CausalAlignment::kBottomRight;
-    o.dropout_p = 0.1;
-    o.dropout_seed = 3;
-    const auto out = scaled_dot_product_attention(qq, kk, vv, o).output;
-    out.backward(grad);
-    std::vector<float> all = out.to_vector();
-    for (const auto& t : {qq.grad(), kk.grad(), vv.grad()}) {
-      const auto x = t.to_vector();
-      all.insert(all.end(), x.begin(), x.end());
-    }
-    return all;
-  };
-  const auto one = run(1), two = run(2);
-  ASSERT_EQ(one.size(), two.size());
-  EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+  // Causal, and a sliding window whose first allowed key is not on a key-panel boundary (the
+  // forward's key tiles then start before it).
+  AttentionOptions<float> causal;
+  causal.causal = true;
+  causal.alignment = CausalAlignment::kBottomRight;
+  AttentionOptions<float> windowed;
+  windowed.window_left = 37;
+  windowed.window_right = 5;
+  for (AttentionOptions<float> o : {causal, windowed}) {
+    auto run = [&](int threads) {
+      ThreadCountGuard guard(threads);
+      auto qq = q.clone().set_requires_grad(), kk = k.clone().set_requires_grad(), vv = v.clone().set_requires_grad();
+      o.implementation = AttentionImplementation::kFused;
+      o.dropout_p = 0.1;
+      o.dropout_seed = 3;
+      const auto out = scaled_dot_product_attention(qq, kk, vv, o).output;
+      out.backward(grad);
+      std::vector<float> all = out.to_vector();
+      for (const auto& t : {qq.grad(), kk.grad(), vv.grad()}) {
+        const auto x = t.to_vector();
+        all.insert(all.end(), x.begin(), x.end());
+      }
+      return all;
+    };
+    const auto one = run(1), two = run(2);
+    ASSERT_EQ(one.size(), two.size());
+    EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+  }
+}
+
+TEST(FlashAttention, KeysBeforeTheWindowAreNeverRead) {
+  // Query tile 2 (rows 128..255) may see keys from 128 - 37 = 91 on; its key tiles start on a
+  // panel boundary before that. Infinite values in keys 80..90 must not reach those rows.
+  Generator g(22);
+  const int64_t n = 300, d = 8;
+  auto q = Tensor32::randn({1, 1, n, d}, g), k = Tensor32::randn({1, 1, n, d}, g), v = Tensor32::randn({1, 1, n, d}, g);
+  float* values = v.data();
+  for (int64_t j = 80; j <= 90; ++j) {
+    for (int64_t c = 0; c < d; ++c) values[j * d + c] = std::numeric_limits<float>::infinity();
+  }
+  AttentionOptions<float> o;
+  o.implementation = AttentionImplementation::kFused;
+  o.window_left = 37;
+  o.window_right = 0;
+  const auto out = scaled_dot_product_attention(q, k, v, o).output.to_vector();
+  for (int64_t i = 128; i < n; ++i) {
+    for (int64_t c = 0; c < d; ++c) ASSERT_TRUE(std::isfinite(out[i * d + c])) << "row " << i << " col " << c;
+  }
+  EXPECT_FALSE(std::isfinite(out[85 * d])) << "row 85 does see key 85";
 }
 
 TEST(FlashAttention, DispatchPicksFusedForFloatAndExplainsOtherwise) {

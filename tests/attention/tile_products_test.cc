@@ -10,6 +10,7 @@
 
 #include "attend/core/random.h"
 #include "kernels/tile_products.h"
+#include "harness/simd_targets.h"
 
 namespace attend {
 namespace {
@@ -23,120 +24,128 @@ std::vector<float> random_values(int64_t n, Generator& generator) {
 }
 
 TEST(TileProducts, ScoresFromPackedKeysMatchDouble) {
-  Generator generator(31);
-  const int64_t width = kernels::panel_width();
-  ASSERT_GT(width, 0);
-  for (int64_t rows : {1, 5, 6, 7, 12, 13}) {
-    for (int64_t d : {1, 7, 64, 65}) {
-      for (int64_t cols : {int64_t{1}, width - 1, width, width + 1, 3 * width + 5}) {
-        const int64_t j0 = width;  // the second panel
-        const int64_t keys = j0 + cols + 3;
-        const int64_t ldq = d + 2, ldk = d + 1, lds = cols + 4;
-        const auto q = random_values(rows * ldq, generator);
-        const auto k = random_values(keys * ldk, generator);
-        std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)));
-        kernels::pack_panels(k.data(), ldk, keys, d, packed.data());
-        std::vector<float> s(static_cast<size_t>(rows * lds), kSentinel);
-        kernels::times_packed_transposed(q.data(), ldq, rows, packed.data(), j0, cols, d, s.data(), lds);
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t c = 0; c < lds; ++c) {
-            if (c >= cols) {
-              ASSERT_EQ(s[r * lds + c], kSentinel) << "wrote past cols: r " << r << " c " << c;
-              continue;
+  testing::for_each_simd_target([&] {
+    Generator generator(31);
+    const int64_t width = kernels::panel_width();
+    ASSERT_GT(width, 0);
+    for (int64_t rows : {1, 5, 6, 7, 12, 13}) {
+      for (int64_t d : {1, 7, 64, 65}) {
+        for (int64_t cols : {int64_t{1}, width - 1, width, width + 1, 3 * width + 5}) {
+          const int64_t j0 = width;  // the second panel
+          const int64_t keys = j0 + cols + 3;
+          const int64_t ldq = d + 2, ldk = d + 1, lds = cols + 4;
+          const auto q = random_values(rows * ldq, generator);
+          const auto k = random_values(keys * ldk, generator);
+          std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)));
+          kernels::pack_panels(k.data(), ldk, keys, d, packed.data());
+          std::vector<float> s(static_cast<size_t>(rows * lds), kSentinel);
+          kernels::times_packed_transposed(q.data(), ldq, rows, packed.data(), j0, cols, d, s.data(), lds);
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < lds; ++c) {
+              if (c >= cols) {
+                ASSERT_EQ(s[r * lds + c], kSentinel) << "wrote past cols: r " << r << " c " << c;
+                continue;
+              }
+              double exact = 0, magnitude = 0;
+              for (int64_t e = 0; e < d; ++e) {
+                exact += static_cast<double>(q[r * ldq + e]) * k[(j0 + c) * ldk + e];
+                magnitude += std::abs(static_cast<double>(q[r * ldq + e]) * k[(j0 + c) * ldk + e]);
+              }
+              ASSERT_NEAR(s[r * lds + c], exact, 1.2e-7 * d * magnitude + 1e-30)
+                  << "rows " << rows << " d " << d << " cols " << cols << " r " << r << " c " << c;
             }
-            double exact = 0, magnitude = 0;
-            for (int64_t e = 0; e < d; ++e) {
-              exact += static_cast<double>(q[r * ldq + e]) * k[(j0 + c) * ldk + e];
-              magnitude += std::abs(static_cast<double>(q[r * ldq + e]) * k[(j0 + c) * ldk + e]);
-            }
-            ASSERT_NEAR(s[r * lds + c], exact, 1.2e-7 * d * magnitude + 1e-30)
-                << "rows " << rows << " d " << d << " cols " << cols << " r " << r << " c " << c;
           }
         }
       }
     }
-  }
+  });
 }
 
 TEST(TileProducts, ProbabilitiesTimesValuesAccumulateMatchDouble) {
-  Generator generator(32);
-  const int64_t width = kernels::panel_width();
-  for (int64_t rows : {1, 4, 6, 11}) {
-    for (int64_t keys : {0, 1, 9, 256}) {
-      for (int64_t dv : {int64_t{1}, int64_t{7}, width, width + 3, int64_t{64}, int64_t{65}}) {
-        const int64_t ldp = keys + 1, ldv = dv + 2, ldo = dv + 5;
-        const auto p = random_values(rows * ldp, generator);
-        const auto v = random_values(std::max<int64_t>(keys, 1) * ldv, generator);
-        std::vector<float> o(static_cast<size_t>(rows * ldo), kSentinel);
-        const auto start = random_values(rows * ldo, generator);
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t c = 0; c < dv; ++c) o[r * ldo + c] = start[r * ldo + c];
-        }
-        kernels::accumulate_product(p.data(), ldp, 1, rows, keys, v.data(), ldv, dv, o.data(), ldo);
-        for (int64_t r = 0; r < rows; ++r) {
-          for (int64_t c = 0; c < ldo; ++c) {
-            if (c >= dv) {
-              ASSERT_EQ(o[r * ldo + c], kSentinel) << "wrote past dv: r " << r << " c " << c;
-              continue;
+  testing::for_each_simd_target([&] {
+    Generator generator(32);
+    const int64_t width = kernels::panel_width();
+    for (int64_t rows : {1, 4, 6, 11}) {
+      for (int64_t keys : {0, 1, 9, 256}) {
+        for (int64_t dv : {int64_t{1}, int64_t{7}, width, width + 3, int64_t{64}, int64_t{65}}) {
+          const int64_t ldp = keys + 1, ldv = dv + 2, ldo = dv + 5;
+          const auto p = random_values(rows * ldp, generator);
+          const auto v = random_values(std::max<int64_t>(keys, 1) * ldv, generator);
+          std::vector<float> o(static_cast<size_t>(rows * ldo), kSentinel);
+          const auto start = random_values(rows * ldo, generator);
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < dv; ++c) o[r * ldo + c] = start[r * ldo + c];
+          }
+          kernels::accumulate_product(p.data(), ldp, 1, rows, keys, v.data(), ldv, dv, o.data(), ldo);
+          for (int64_t r = 0; r < rows; ++r) {
+            for (int64_t c = 0; c < ldo; ++c) {
+              if (c >= dv) {
+                ASSERT_EQ(o[r * ldo + c], kSentinel) << "wrote past dv: r " << r << " c " << c;
+                continue;
+              }
+              double exact = start[r * ldo + c], magnitude = std::abs(exact);
+              for (int64_t j = 0; j < keys; ++j) {
+                exact += static_cast<double>(p[r * ldp + j]) * v[j * ldv + c];
+                magnitude += std::abs(static_cast<double>(p[r * ldp + j]) * v[j * ldv + c]);
+              }
+              ASSERT_NEAR(o[r * ldo + c], exact, 1.2e-7 * (keys + 1) * magnitude + 1e-30)
+                  << "rows " << rows << " keys " << keys << " dv " << dv << " r " << r << " c " << c;
             }
-            double exact = start[r * ldo + c], magnitude = std::abs(exact);
-            for (int64_t j = 0; j < keys; ++j) {
-              exact += static_cast<double>(p[r * ldp + j]) * v[j * ldv + c];
-              magnitude += std::abs(static_cast<double>(p[r * ldp + j]) * v[j * ldv + c]);
-            }
-            ASSERT_NEAR(o[r * ldo + c], exact, 1.2e-7 * (keys + 1) * magnitude + 1e-30)
-                << "rows " << rows << " keys " << keys << " dv " << dv << " r " << r << " c " << c;
           }
         }
       }
     }
-  }
+  });
 }
 
 TEST(TileProducts, TransposedOperandThroughItsStrides) {
-  // c (rows, n) += A^T B with A stored (inner, rows) row-major: A^T(r, j) = a[j lda + r], the
-  // backward's dV += P^T dO and dK += dS^T Q.
-  Generator generator(33);
-  for (int64_t rows : {1, 6, 7, 20}) {
-    for (int64_t inner : {1, 5, 128}) {
-      const int64_t n = 2 * kernels::panel_width() + 3, lda = rows + 2, ldb = n + 1, ldc = n + 3;
-      const auto a = random_values(inner * lda, generator);
-      const auto b = random_values(inner * ldb, generator);
-      std::vector<float> c(static_cast<size_t>(rows * ldc), kSentinel);
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t col = 0; col < n; ++col) c[r * ldc + col] = 0.5f;
-      }
-      kernels::accumulate_product(a.data(), 1, lda, rows, inner, b.data(), ldb, n, c.data(), ldc);
-      for (int64_t r = 0; r < rows; ++r) {
-        for (int64_t col = 0; col < ldc; ++col) {
-          if (col >= n) {
-            ASSERT_EQ(c[r * ldc + col], kSentinel);
-            continue;
+  testing::for_each_simd_target([&] {
+    // c (rows, n) += A^T B with A stored (inner, rows) row-major: A^T(r, j) = a[j lda + r], the
+    // backward's dV += P^T dO and dK += dS^T Q.
+    Generator generator(33);
+    for (int64_t rows : {1, 6, 7, 20}) {
+      for (int64_t inner : {1, 5, 128}) {
+        const int64_t n = 2 * kernels::panel_width() + 3, lda = rows + 2, ldb = n + 1, ldc = n + 3;
+        const auto a = random_values(inner * lda, generator);
+        const auto b = random_values(inner * ldb, generator);
+        std::vector<float> c(static_cast<size_t>(rows * ldc), kSentinel);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t col = 0; col < n; ++col) c[r * ldc + col] = 0.5f;
+        }
+        kernels::accumulate_product(a.data(), 1, lda, rows, inner, b.data(), ldb, n, c.data(), ldc);
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t col = 0; col < ldc; ++col) {
+            if (col >= n) {
+              ASSERT_EQ(c[r * ldc + col], kSentinel);
+              continue;
+            }
+            double exact = 0.5, magnitude = 0.5;
+            for (int64_t j = 0; j < inner; ++j) {
+              exact += static_cast<double>(a[j * lda + r]) * b[j * ldb + col];
+              magnitude += std::abs(static_cast<double>(a[j * lda + r]) * b[j * ldb + col]);
+            }
+            ASSERT_NEAR(c[r * ldc + col], exact, 1.2e-7 * (inner + 1) * magnitude)
+                << "rows " << rows << " inner " << inner << " r " << r << " col " << col;
           }
-          double exact = 0.5, magnitude = 0.5;
-          for (int64_t j = 0; j < inner; ++j) {
-            exact += static_cast<double>(a[j * lda + r]) * b[j * ldb + col];
-            magnitude += std::abs(static_cast<double>(a[j * lda + r]) * b[j * ldb + col]);
-          }
-          ASSERT_NEAR(c[r * ldc + col], exact, 1.2e-7 * (inner + 1) * magnitude)
-              << "rows " << rows << " inner " << inner << " r " << r << " col " << col;
         }
       }
     }
-  }
+  });
 }
 
 TEST(TileProducts, PackedKeysPadTheLastPanelWithZeros) {
-  const int64_t width = kernels::panel_width();
-  const int64_t keys = width + 1, d = 3;
-  std::vector<float> k(static_cast<size_t>(keys * d), 1.0f);
-  std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)), kSentinel);
-  ASSERT_EQ(static_cast<int64_t>(packed.size()), 2 * width * d);
-  kernels::pack_panels(k.data(), d, keys, d, packed.data());
-  for (int64_t e = 0; e < d; ++e) {
-    EXPECT_EQ(packed[(width * d) + e * width + 0], 1.0f);  // key `width`, the second panel's first
-    for (int64_t w = 1; w < width; ++w) EXPECT_EQ(packed[(width * d) + e * width + w], 0.0f);
-  }
+  testing::for_each_simd_target([&] {
+    const int64_t width = kernels::panel_width();
+    const int64_t keys = width + 1, d = 3;
+    std::vector<float> k(static_cast<size_t>(keys * d), 1.0f);
+    std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)), kSentinel);
+    ASSERT_EQ(static_cast<int64_t>(packed.size()), 2 * width * d);
+    kernels::pack_panels(k.data(), d, keys, d, packed.data());
+    for (int64_t e = 0; e < d; ++e) {
+      EXPECT_EQ(packed[(width * d) + e * width + 0], 1.0f);  // key `width`, the second panel's first
+      for (int64_t w = 1; w < width; ++w) EXPECT_EQ(packed[(width * d) + e * width + w], 0.0f);
+    }
+  });
 }
 
 }  // namespace
