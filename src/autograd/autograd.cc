@@ -60,9 +60,20 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
                shape_string(seed.shape()), shape_string(output.shape()));
 
   NoGradGuard no_grad;
+  // The first gradient of a leaf becomes its .grad. A copy, unless nothing else can see it: a
+  // fresh row-major buffer held only by this handle (as the fused attention's dq, dk, dv are)
+  // is taken as it is, which saves a second copy of every such gradient at the peak.
   auto accumulate_leaf = [](const Tensor<T>& leaf, const Tensor<T>& grad) {
     auto& slot = leaf.impl()->grad;
-    slot = slot.defined() ? add(slot, grad) : grad.contiguous().clone();
+    if (slot.defined()) {
+      slot = add(slot, grad);
+      return;
+    }
+    const auto& impl = grad.impl();
+    const bool sole_whole_buffer = impl.use_count() == 1 && impl->buffer.use_count() == 1 && impl->offset == 0 &&
+                                   grad.is_contiguous() && impl->buffer->size() == grad.numel() &&
+                                   !impl->requires_grad && !impl->grad_fn && !impl->grad.defined();
+    slot = sole_whole_buffer ? grad : grad.contiguous().clone();
   };
   if (output.is_leaf()) {
     accumulate_leaf(output, seed);

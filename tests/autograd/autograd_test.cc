@@ -33,6 +33,25 @@ TEST(Autograd, ATensorUsedTwiceGetsBothContributions) {
   EXPECT_EQ(x.grad().item(), 6.0);
 }
 
+TEST(Autograd, LeafGradientsNeverAliasEachOtherOrTheSeed) {
+  // add's backward hands the same gradient to both inputs, and the seed belongs to the caller:
+  // each .grad must still be a buffer of its own (in-place updates such as clipping would
+  // otherwise change several at once). A fresh, unshared gradient may be taken without a copy.
+  auto a = Tensor64::ones({3}).set_requires_grad(), b = Tensor64::ones({3}).set_requires_grad();
+  const auto seed = Tensor64::from_vector({3}, {1, 2, 3});
+  add(a, b).backward(seed);
+  EXPECT_FALSE(a.grad().shares_storage_with(b.grad()));
+  EXPECT_FALSE(a.grad().shares_storage_with(seed));
+  EXPECT_FALSE(b.grad().shares_storage_with(seed));
+  auto leaf = Tensor64::ones({3}).set_requires_grad();
+  leaf.backward(seed);  // a leaf's own backward: the seed itself
+  EXPECT_FALSE(leaf.grad().shares_storage_with(seed));
+  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{1, 2, 3}));
+  auto c = Tensor64::ones({2, 2}).set_requires_grad();
+  mul_scalar(c, 2.0).backward(Tensor64::ones({2, 2}));
+  EXPECT_EQ(c.grad().to_vector(), (std::vector<double>{2, 2, 2, 2}));
+}
+
 TEST(Autograd, DiamondGraphRunsEachNodeOnce) {
   auto x = Tensor64::scalar(2.0).set_requires_grad();
   const auto a = exp(x);
