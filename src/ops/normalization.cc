@@ -1,7 +1,6 @@
 #include "attend/ops/normalization.h"
 
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "attend/autograd/autograd.h"
@@ -10,6 +9,57 @@
 #include "kernels/layer_norm_rows.h"
 
 namespace attend {
+
+namespace {
+
+// The row loops of layer_norm: float through the vectorized kernels (kernels/layer_norm_rows.h,
+// the same math), double here, with the statistics summed in order.
+void layer_norm_forward_rows(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t d,
+                             double eps, float* out, float* xhat, float* rstd) {
+  kernels::layer_norm_forward_rows(x, gamma, beta, rows, d, eps, out, xhat, rstd);
+}
+
+void layer_norm_forward_rows(const double* x, const double* gamma, const double* beta, int64_t rows, int64_t d,
+                             double eps, double* out, double* xhat, double* rstd) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const double* xr = x + r * d;
+    double total = 0.0;
+    for (int64_t i = 0; i < d; ++i) total += xr[i];
+    const double mu = total / d;
+    double squares = 0.0;
+    for (int64_t i = 0; i < d; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
+    rstd[r] = 1.0 / std::sqrt(squares / d + eps);
+    for (int64_t i = 0; i < d; ++i) {
+      xhat[r * d + i] = (xr[i] - mu) * rstd[r];
+      out[r * d + i] = xhat[r * d + i] * gamma[i] + beta[i];
+    }
+  }
+}
+
+void layer_norm_backward_rows(const float* dy, const float* xhat, const float* gamma, const float* rstd, int64_t rows,
+                              int64_t d, float* dx) {
+  kernels::layer_norm_backward_rows(dy, xhat, gamma, rstd, rows, d, dx);
+}
+
+void layer_norm_backward_rows(const double* dy, const double* xhat, const double* gamma, const double* rstd,
+                              int64_t rows, int64_t d, double* dx) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean_dxhat = 0.0, mean_dxhat_xhat = 0.0;
+    for (int64_t i = 0; i < d; ++i) {
+      const double dxhat = dy[r * d + i] * gamma[i];
+      mean_dxhat += dxhat;
+      mean_dxhat_xhat += dxhat * xhat[r * d + i];
+    }
+    mean_dxhat /= d;
+    mean_dxhat_xhat /= d;
+    for (int64_t i = 0; i < d; ++i) {
+      const double dxhat = dy[r * d + i] * gamma[i];
+      dx[r * d + i] = rstd[r] * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat);
+    }
+  }
+}
+
+}  // namespace
 
 template <typename T>
 Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Tensor<T>& weight,
@@ -41,26 +91,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
   T* xhat_data = normalized.data();
   T* rstd_data = inverse_std.data();
   parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
-    if constexpr (std::is_same_v<T, float>) {  // the same math, vectorized (kernels/layer_norm_rows.h)
-      kernels::layer_norm_forward_rows(in + begin * d, gamma, beta, end - begin, d, eps, out_data + begin * d,
-                                       xhat_data + begin * d, rstd_data + begin);
-      return;
-    }
-    for (int64_t r = begin; r < end; ++r) {
-      const T* xr = in + r * d;
-      double total = 0.0;
-      for (int64_t i = 0; i < d; ++i) total += xr[i];
-      const double mu = total / d;
-      double squares = 0.0;
-      for (int64_t i = 0; i < d; ++i) squares += (xr[i] - mu) * (xr[i] - mu);
-      const double rstd = 1.0 / std::sqrt(squares / d + eps);
-      rstd_data[r] = static_cast<T>(rstd);
-      for (int64_t i = 0; i < d; ++i) {
-        const T xhat = static_cast<T>((xr[i] - mu) * rstd);
-        xhat_data[r * d + i] = xhat;
-        out_data[r * d + i] = xhat * gamma[i] + beta[i];
-      }
-    }
+    layer_norm_forward_rows(in + begin * d, gamma, beta, end - begin, d, eps, out_data + begin * d,
+                            xhat_data + begin * d, rstd_data + begin);
   });
 
   return record_op<T>("layer_norm", out, {x, weight, bias},
@@ -77,26 +109,8 @@ Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Te
     Tensor<T> dx = Tensor<T>::empty(normalized.shape());
     T* dx_data = dx.data();
     parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
-      if constexpr (std::is_same_v<T, float>) {  // the same math, vectorized
-        kernels::layer_norm_backward_rows(gy + begin * d, xhat + begin * d, gamma, rstd_data + begin, end - begin, d,
-                                          dx_data + begin * d);
-        return;
-      }
-      for (int64_t r = begin; r < end; ++r) {
-        double mean_dxhat = 0.0, mean_dxhat_xhat = 0.0;
-        for (int64_t i = 0; i < d; ++i) {
-          const double dxhat = static_cast<double>(gy[r * d + i]) * gamma[i];
-          mean_dxhat += dxhat;
-          mean_dxhat_xhat += dxhat * xhat[r * d + i];
-        }
-        mean_dxhat /= d;
-        mean_dxhat_xhat /= d;
-        const double rstd = rstd_data[r];
-        for (int64_t i = 0; i < d; ++i) {
-          const double dxhat = static_cast<double>(gy[r * d + i]) * gamma[i];
-          dx_data[r * d + i] = static_cast<T>(rstd * (dxhat - mean_dxhat - xhat[r * d + i] * mean_dxhat_xhat));
-        }
-      }
+      layer_norm_backward_rows(gy + begin * d, xhat + begin * d, gamma, rstd_data + begin, end - begin, d,
+                               dx_data + begin * d);
     });
     // dw = sum over rows of dy * xhat;  db = sum over rows of dy (each column summed in row order)
     Tensor<T> dw, db;

@@ -58,7 +58,8 @@ TEST(DropoutMultiply, EqualsTheScalarRuleBitForBit) {
           const float scale = static_cast<float>(1 / (1 - p));
           const std::vector<float> expected = scalar_dropout(77, first, in, p, scale);
           std::vector<float> out(in.size() + 1, 12345.0f);  // + 1: a sentinel
-          kernels::dropout_multiply(77, 1, first, n, p, scale, in.data(), out.data());
+          std::vector<uint8_t> keep(in.size());
+          kernels::dropout_multiply(77, 1, first, n, p, scale, in.data(), out.data(), keep.data());
           for (int64_t e = 0; e < n; ++e) {
             ASSERT_TRUE(same_bits(out[e], expected[e])) << "n " << n << " first " << first << " p " << p << " e " << e;
           }
@@ -68,7 +69,7 @@ TEST(DropoutMultiply, EqualsTheScalarRuleBitForBit) {
             EXPECT_TRUE(std::isinf(out[6]) || std::isnan(out[6])) << "-inf gives -inf kept, NaN dropped";
           }
           std::vector<float> in_place = in;  // in and out the same array
-          kernels::dropout_multiply(77, 1, first, n, p, scale, in_place.data(), in_place.data());
+          kernels::dropout_multiply(77, 1, first, n, p, scale, in_place.data(), in_place.data(), keep.data());
           for (int64_t e = 0; e < n; ++e) ASSERT_TRUE(same_bits(in_place[e], expected[e])) << "in place, e " << e;
         }
       }
@@ -102,7 +103,8 @@ TEST(DropoutMultiply, DropsAboutP) {
   testing::for_each_simd_target([&] {
     const int64_t n = 200'000;
     std::vector<float> ones(n, 1.0f), out(n);
-    kernels::dropout_multiply(9, 1, 0, n, 0.3, 2.0f, ones.data(), out.data());
+    std::vector<uint8_t> keep(n);
+      kernels::dropout_multiply(9, 1, 0, n, 0.3, 2.0f, ones.data(), out.data(), keep.data());
     int64_t kept = 0;
     for (float v : out) {
       ASSERT_TRUE(v == 0.0f || v == 2.0f);
