@@ -160,7 +160,9 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command->add_flag("--flip,!--no-flip", o.horizontal_flip, "random left-right flips (default: on)");
-  command->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds, then evaluate (0: none)")
+  command->add_option("--time-limit", o.time_limit_seconds,
+                      "stop after this many seconds of wall-clock time, then evaluate (0: none; a resumed run "
+                      "counts the time of the runs it continues)")
       ->check(CLI::NonNegativeNumber);
   command->add_flag("--schedule-by-time", o.schedule_by_time,
                     "with --time-limit: the cosine ends at the time limit even on a busy machine (the run is then "

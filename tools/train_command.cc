@@ -184,7 +184,9 @@ std::function<int()> add_train_command(CLI::App& app) {
                 "then depend on the clock: not reproducible bit for bit)");
   g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)");
   g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)");
-  g2p->add_option("--time-limit", o.time_limit_seconds, "stop after this many seconds (0: no limit)");
+  g2p->add_option("--time-limit", o.time_limit_seconds,
+                  "stop after this many seconds of wall-clock time (0: no limit; a resumed run counts the "
+                  "time of the runs it continues)");
   g2p->add_option("--seed", o.seed, "random seed");
   g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
       ->check(CLI::IsMember(models::g2p_architectures()));

@@ -56,20 +56,26 @@ class ThreadPool {
   explicit ThreadPool(int threads) { resize(threads); }
   ~ThreadPool() { stop_workers(); }
 
-  int size() const { return threads_; }
+  int size() const { return threads_.load(std::memory_order_relaxed); }
 
+  // Safe beside run() on other threads: it waits for the running job to finish.
   void resize(int threads) {
+    std::lock_guard<std::mutex> serialize(run_mutex_);
     stop_workers();
-    threads_ = threads;
+    threads_.store(threads, std::memory_order_relaxed);
     stopping_ = false;
     // New workers start from the current job: earlier jobs are not theirs.
     const uint64_t now = job_state_.load();
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i, now] { worker_loop(i, now); });
   }
 
-  // Runs chunk(i) for i in [0, chunks), chunks <= size().
+  // Runs chunk(i) for i in [0, chunks). Chunks beyond size() (the pool shrank after the caller
+  // chose `chunks`) run on the caller after chunk 0, so every chunk runs exactly once whatever
+  // the timing.
   void run(int chunks, const std::function<void(int)>& chunk) {
     std::unique_lock<std::mutex> serialize(run_mutex_);
+    const int total_chunks = chunks;
+    chunks = std::min(chunks, size());
     job_ = &chunk;
     error_ = nullptr;
     pending_.store(chunks - 1, std::memory_order_relaxed);
@@ -83,6 +89,7 @@ class ThreadPool {
     }
     wake_.notify_all();
     run_chunk(0);
+    for (int index = chunks; index < total_chunks; ++index) run_chunk(index);
     const auto finished = [this] { return pending_.load(std::memory_order_acquire) == 0; };
     if (!spin_until(finished)) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -134,9 +141,9 @@ class ThreadPool {
     workers_.clear();
   }
 
-  int threads_ = 1;
+  std::atomic<int> threads_{1};  // written under run_mutex_, read anywhere
   std::vector<std::thread> workers_;
-  std::mutex run_mutex_;
+  std::mutex run_mutex_;  // one job at a time; resize() waits for it
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;

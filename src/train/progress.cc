@@ -30,7 +30,11 @@ void ProgressBar::update(int64_t step, double loss, int64_t items_done, const st
   if (!terminal_ && step % plain_every_ != 0 && step != total_) return;
   const double elapsed = elapsed_seconds();
   const double rate = elapsed > 0 ? items_done / elapsed : 0;
-  const double eta = step > first_step_ ? elapsed * (total_ - step) / (step - first_step_) : 0;
+  double eta = step > first_step_ ? elapsed * (total_ - step) / (step - first_step_) : 0;
+  if (time_left_ >= 0) {
+    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    eta = std::min(eta, std::max(0.0, time_left_ - wall));
+  }
   const std::string text = fmt::format("step {}/{} loss {:.4f} {:.0f} {}/s elapsed {} ETA {}{}", step, total_, loss, rate, unit_,
                                        format_duration(elapsed), format_duration(eta), extra.empty() ? "" : " " + extra);
   if (terminal_) {

@@ -84,7 +84,8 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
   best_value_ = o.higher_is_better ? -INFINITY : INFINITY;
 }
 
-void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds) const {
+void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds,
+                              double elapsed_seconds) const {
   io::Metadata metadata = options_.metadata;
   metadata["trainer.step"] = std::to_string(step);
   for (const auto& [name, value] : best_) metadata["trainer.best." + name] = fmt::format("{:.6g}", value);
@@ -94,6 +95,7 @@ void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_
     metadata["trainer.best_value"] = exact(best_value_);
     metadata["trainer.best_step"] = std::to_string(best_step_);
     metadata["trainer.train_seconds"] = exact(train_seconds);
+    metadata["trainer.elapsed_seconds"] = exact(elapsed_seconds);
     for (const auto& [name, tensor] : optimizer_.state()) extra.emplace_back(kOptimizerPrefix + name, tensor);
     for (const auto& [name, generator] : model_.named_generators()) {
       const Generator::State state = generator->state();
@@ -154,6 +156,10 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
   best_value_ = parse_exact(metadata, "trainer.best_value", path);
   best_step_ = parse_count(metadata, "trainer.best_step", path);
   train_seconds_before_ = parse_exact(metadata, "trainer.train_seconds", path);
+  // Checkpoints written before the wall clock was recorded: their training time is the best guess.
+  elapsed_seconds_before_ = metadata.count("trainer.elapsed_seconds") != 0
+                                ? parse_exact(metadata, "trainer.elapsed_seconds", path)
+                                : train_seconds_before_;
   best_.clear();
   for (const auto& [key, value] : metadata) {
     if (key.rfind("trainer.best.", 0) == 0) best_.emplace_back(key.substr(13), std::strtod(value.c_str(), nullptr));
@@ -173,6 +179,9 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     result.resumed = true;
     ATTEND_CHECK(step < o.steps, ValueError, "'{}' is at step {}; ask for more --steps than that to continue",
                  o.resume_from, step);
+    ATTEND_CHECK(o.time_limit_seconds == 0 || elapsed_seconds_before_ < o.time_limit_seconds, ValueError,
+                 "'{}' has used {:.1f} s of the time limit ({} s); give a larger --time-limit to continue",
+                 o.resume_from, elapsed_seconds_before_, o.time_limit_seconds);
     if (!o.quiet) fmt::print(stderr, "resuming from '{}' at step {}\n", o.resume_from, step);
   }
   std::ofstream metrics_file;
@@ -187,7 +196,11 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   if (!o.tensorboard_dir.empty()) tensorboard = std::make_unique<io::TensorBoardWriter>(o.tensorboard_dir);
   ProgressBar progress(o.steps, stderr, 50, o.items_name);
   progress.set_first_step(step);
+  if (o.time_limit_seconds > 0) progress.set_time_left(o.time_limit_seconds - elapsed_seconds_before_);
   const auto start = std::chrono::steady_clock::now();
+  // Wall-clock time of the whole run, earlier runs it resumes included: what the time limit
+  // and a schedule by time count.
+  const auto run_seconds = [&] { return elapsed_seconds_before_ + seconds_since(start); };
   double train_seconds = 0;
   int64_t items = 0;
   model_.train();
@@ -231,8 +244,11 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     if (!o.out_dir.empty()) {
       // The model when it improved, then the resumable state: a crash between the two never
       // leaves a checkpoint that names a best model which is not on disk.
-      if (improved) save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true, total_train_seconds);
-      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds);
+      const double elapsed = run_seconds();
+      if (improved) {
+        save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true, total_train_seconds, elapsed);
+      }
+      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds, elapsed);
     }
     if (!o.quiet) {
       std::string text;
@@ -245,7 +261,7 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   for (; step < o.steps; ++step) {
     if (schedule_) {
       optimizer_.set_learning_rate(schedule_(
-          o.schedule_by_time ? time_scheduled_step(step, o.steps, seconds_since(start), o.time_limit_seconds) : step));
+          o.schedule_by_time ? time_scheduled_step(step, o.steps, run_seconds(), o.time_limit_seconds) : step));
     }
     const auto step_start = std::chrono::steady_clock::now();
     const BatchLoss batch = batch_loss(step);
@@ -267,7 +283,7 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     }
 
     const bool last = step + 1 == o.steps;
-    const bool out_of_time = o.time_limit_seconds > 0 && seconds_since(start) > o.time_limit_seconds;
+    const bool out_of_time = o.time_limit_seconds > 0 && run_seconds() > o.time_limit_seconds;
     if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last || out_of_time) run_evaluation(step + 1);
     if (out_of_time) {
       ++step;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 #include <vector>
 
 #include "attend/attend.h"
@@ -84,6 +85,26 @@ TEST(Parallel, GradientsAreBitwiseIdenticalForOneAndTwoThreads) {
     return all;
   };
   EXPECT_EQ(run(1), run(2));
+}
+
+// set_num_threads on one thread while another runs parallel_for: resizing waits for the running
+// job, and a job whose chunk count was chosen for the larger pool still runs every chunk once
+// (before the fix a shrink under a running job's feet left chunks unrun: a hang or a wrong sum).
+TEST(Parallel, ResizingWhileAnotherThreadRunsJobsLosesNoChunk) {
+  ThreadCountGuard guard(4);
+  std::atomic<bool> done{false};
+  std::thread resizer([&] {
+    for (int i = 0; !done.load(); ++i) set_num_threads(1 + i % 4);
+  });
+  for (int job = 0; job < 3000; ++job) {
+    std::vector<int> hits(64, 0);
+    parallel_for(64, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) ++hits[i];
+    });
+    for (int64_t i = 0; i < 64; ++i) ASSERT_EQ(hits[i], 1) << "job " << job << ", index " << i;
+  }
+  done.store(true);
+  resizer.join();
 }
 
 TEST(Parallel, RejectsBadThreadCounts) {

@@ -3,6 +3,7 @@
 // broken checkpoints are refused with a clear message.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -81,6 +82,16 @@ train::TrainerResult train(TrainingRun& run, const std::function<Metrics()>& eva
 }
 
 Metrics constant_metrics() { return {{"score", 1.0}}; }
+
+// Makes the run's schedule a constant rate that records the 0-based steps it is evaluated at.
+std::shared_ptr<std::vector<int64_t>> record_schedule_steps(TrainingRun& run) {
+  auto steps = std::make_shared<std::vector<int64_t>>();
+  run.trainer->set_schedule([steps](int64_t step) {
+    steps->push_back(step);
+    return 1e-2;
+  });
+  return steps;
+}
 
 class TrainerTest : public ::testing::Test {
  protected:
@@ -218,15 +229,41 @@ TEST_F(TrainerTest, ScheduleByTimeEndsTheScheduleAtTheTimeLimit) {
     o.time_limit_seconds = 1e-9;  // out of time after the first step
     o.schedule_by_time = by_time;
     TrainingRun run = make_run(1, o);
-    std::vector<int64_t> schedule_steps;
-    run.trainer->set_schedule([&](int64_t step) {
-      schedule_steps.push_back(step);
-      return 1e-2;
-    });
+    const auto schedule_steps = record_schedule_steps(run);
     train(run, constant_metrics);
     // By time, the one step taken is already at the schedule's end (step 40 of 40).
-    EXPECT_EQ(schedule_steps, std::vector<int64_t>{by_time ? 40 : 0});
+    EXPECT_EQ(*schedule_steps, std::vector<int64_t>{by_time ? 40 : 0});
   }
+}
+
+TEST_F(TrainerTest, AResumedRunCountsTheTimeOfTheRunItContinues) {
+  TrainingRun first = make_run(1, options(4, "run"));
+  train(first, constant_metrics);
+  const std::string checkpoint = (dir_ / "run" / "checkpoint.safetensors").string();
+  const io::Metadata metadata = io::load_safetensors(checkpoint).metadata();
+  const double train_seconds = std::strtod(metadata.at("trainer.train_seconds").c_str(), nullptr);
+  const double elapsed = std::strtod(metadata.at("trainer.elapsed_seconds").c_str(), nullptr);
+  EXPECT_GT(train_seconds, 0);
+  EXPECT_GE(elapsed, train_seconds);  // evaluations and saving too
+
+  // A limit just above the time already spent: one more step, and the schedule by time is at
+  // its end. A resumed run that started its clock at 0 would take all 4 steps from step 4.
+  TrainerOptions o = options(8, "run");
+  o.resume_from = checkpoint;
+  o.time_limit_seconds = elapsed + 1e-9;
+  o.schedule_by_time = true;
+  TrainingRun second = make_run(1, o);
+  const auto schedule_steps = record_schedule_steps(second);
+  EXPECT_EQ(train(second, constant_metrics).steps, 5);
+  ASSERT_EQ(schedule_steps->size(), 1u);
+  EXPECT_GE(schedule_steps->at(0), 7);  // (elapsed + this run's time) / limit of 8 steps, truncated
+
+  // A run that has used its whole limit is refused rather than run for one more step.
+  TrainerOptions spent = options(8, "run");
+  spent.resume_from = checkpoint;
+  spent.time_limit_seconds = elapsed / 2;
+  TrainingRun third = make_run(1, spent);
+  expect_error<ValueError>([&] { train(third, constant_metrics); }, {"time limit", "--time-limit"});
 }
 
 TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {

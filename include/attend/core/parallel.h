@@ -15,7 +15,8 @@
 namespace attend {
 
 int num_threads();
-// n >= 1; ValueError otherwise.
+// n in [1, 1024]; ValueError otherwise, and inside a parallel_for body. Callable from any
+// thread: it waits for a parallel_for running on another thread to finish.
 void set_num_threads(int n);
 
 // Calls fn(begin, end) on contiguous chunks covering [0, n), each of at least `grain` items

@@ -1,5 +1,6 @@
 // A progress line for training loops: step, loss, throughput and ETA. On a terminal it redraws
 // one line; elsewhere (logs, CI) it prints a plain line every `plain_every` updates.
+// Line: "step S/T loss L R unit/s elapsed MM:SS ETA MM:SS [extra]".
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,9 @@ class ProgressBar {
 
   // A resumed run starts counting at `step` (for the ETA).
   void set_first_step(int64_t step) { first_step_ = step; }
+  // A run that stops at a time limit `seconds` of wall-clock time after construction: the ETA
+  // is the sooner of the steps' end and that.
+  void set_time_left(double seconds) { time_left_ = seconds; }
   // Leaves time spent elsewhere (evaluations) out of the throughput and the ETA.
   void exclude_seconds(double seconds) { excluded_seconds_ += seconds; }
 
@@ -33,6 +37,7 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_;
   int64_t first_step_ = 0;
   double excluded_seconds_ = 0;
+  double time_left_ = -1;  // < 0: no time limit
 };
 
 // "1:02:03" / "02:03".

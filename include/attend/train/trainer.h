@@ -14,7 +14,9 @@
 //                           states of the model's random streams, and the loop's counters
 //
 // Resuming: recipes draw batch `step` as a pure function of (seed, step), so a run resumed from
-// checkpoint.safetensors continues bitwise identically to one that was never interrupted.
+// checkpoint.safetensors continues bitwise identically to one that was never interrupted. The
+// time limit (and a schedule by time) counts the whole run: a resumed run starts with the
+// wall-clock time of the runs it continues already spent.
 #pragma once
 
 #include <cstdint>
@@ -35,7 +37,10 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 struct TrainerOptions {
   int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
   int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
-  double time_limit_seconds = 0;   // stop (evaluate, save) once training time exceeds it; 0: none
+  // Stop (evaluate, save) once the run's wall-clock time, evaluations and the earlier runs a
+  // resumed run continues included, exceeds it; 0: none. Resuming a run that has used its time
+  // limit is a ValueError.
+  double time_limit_seconds = 0;
   // With time_limit_seconds: the schedule is evaluated at train/lr_schedule.h's
   // time_scheduled_step, so that a schedule ending at `steps` ends at the time limit instead
   // when that comes first (not reproducible bit for bit: the rates depend on the clock).
@@ -98,8 +103,10 @@ class Trainer {
 
  private:
   // model_only: parameters and metadata; else also the optimizer, the random streams and the
-  // loop's counters, with `train_seconds` of training so far.
-  void save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds) const;
+  // loop's counters, among them `train_seconds` of training and `elapsed_seconds` of wall-clock
+  // time so far (trainer.train_seconds, trainer.elapsed_seconds).
+  void save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds,
+                       double elapsed_seconds) const;
   int64_t load_checkpoint(const std::string& path);  // returns the step to continue from
 
   nn::Module<float>& model_;
@@ -111,7 +118,8 @@ class Trainer {
   double running_loss_ = 0;
   double best_value_ = 0;
   int64_t best_step_ = 0;
-  double train_seconds_before_ = 0;  // training time of the runs this one resumes
+  double train_seconds_before_ = 0;    // training time of the runs this one resumes
+  double elapsed_seconds_before_ = 0;  // their wall-clock time, evaluations included
   Metrics best_;
 };
 
