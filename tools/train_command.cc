@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -13,6 +15,7 @@
 #include "attend/data/cmudict.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_factory.h"
+#include "attend/train/checkpoint_average.h"
 #include "attend/train/g2p_training.h"
 #include "attend/viz/g2p_attention.h"
 #include "attend/viz/heatmap.h"
@@ -158,6 +161,20 @@ int run_eval(const EvalArguments& args) {
   return 0;
 }
 
+struct AverageArguments {
+  std::vector<std::string> checkpoints;
+  std::string out;
+  bool overwrite = false;
+};
+
+int run_average(const AverageArguments& args) {
+  train::write_averaged_checkpoint(args.checkpoints, args.out, args.overwrite);
+  const io::Metadata metadata = io::load_safetensors(args.out).metadata();
+  fmt::print("averaged {} checkpoints (steps {}) into {} (use: attend eval {})\n", metadata.at("averaged.count"),
+             metadata.at("averaged.steps"), args.out, args.out);
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_train_command(CLI::App& app) {
@@ -201,6 +218,8 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
   g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(CLI::PositiveNumber);
   g2p->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
+  g2p->add_flag("--keep-snapshots", o.keep_snapshots,
+                "also keep the model of every evaluation in --out/snapshots (for attend average)");
 
   auto pronounce = std::make_shared<PronounceArguments>();
   CLI::App* g2p_command = app.add_subcommand("g2p", "pronounce words with a trained G2P checkpoint");
@@ -223,9 +242,20 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p_command->add_option("--attention", pronounce->attention,
                           "write the word's letter-phoneme alignment (last decoder layer's cross-attention, mean of "
                           "the heads) to this .png or .svg");
+  auto average_args = std::make_shared<AverageArguments>();
+  CLI::App* average = app.add_subcommand(
+      "average", "average the parameters of several checkpoints of one run (e.g. its last snapshots) into a model file");
+  average->add_option("checkpoints", average_args->checkpoints,
+                      "model or checkpoint files of one run (attend train ... --keep-snapshots writes them)")
+      ->required()
+      ->expected(2, 1000);
+  average->add_option("--out", average_args->out, "the averaged model file")->required();
+  average->add_flag("--overwrite", average_args->overwrite, "replace --out if it exists");
   const auto run_fashion_mnist = add_fashion_mnist_commands(*train);
-  return [g2p, args, dim, g2p_command, pronounce, eval, eval_args, run_fashion_mnist]() -> int {
+  return [g2p, args, dim, g2p_command, pronounce, eval, eval_args, average, average_args,
+          run_fashion_mnist]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
+    if (average->parsed()) return run_average(*average_args);
     if (eval->parsed()) return run_eval(*eval_args);
     if (const int status = run_fashion_mnist(); status >= 0) return status;
     if (!g2p->parsed()) return -1;

@@ -154,6 +154,7 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   trainer_options.clip_norm = o.clip_norm;
   trainer_options.schedule_by_time = o.schedule_by_time;
   trainer_options.out_dir = o.out_dir;
+  trainer_options.keep_snapshots = o.keep_snapshots;
   trainer_options.overwrite = o.overwrite;
   trainer_options.resume_from = o.resume_from;
   trainer_options.best_metric = "dev_wer";

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 constexpr const char* kModelFile = "model.safetensors";
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 constexpr const char* kMetricsFile = "metrics.jsonl";
+constexpr const char* kSnapshotDirectory = "snapshots";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 constexpr const char* kGeneratorPrefix = "rng.";
 
@@ -73,7 +74,7 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
     ATTEND_CHECK(key.rfind("trainer.", 0) != 0, ValueError, "Trainer: metadata key '{}' is reserved", key);
   }
   if (!o.out_dir.empty() && o.resume_from.empty() && !o.overwrite) {
-    for (const char* file : {kModelFile, kCheckpointFile, kMetricsFile}) {
+    for (const char* file : {kModelFile, kCheckpointFile, kMetricsFile, kSnapshotDirectory}) {
       const fs::path existing = fs::path(o.out_dir) / file;
       ATTEND_CHECK(!fs::exists(existing), ValueError,
                    "'{}' exists from an earlier run; pass --overwrite to replace it, --resume to continue it, or "
@@ -187,6 +188,15 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   std::ofstream metrics_file;
   if (!o.out_dir.empty()) {
     fs::create_directories(o.out_dir);
+    // A fresh run over an earlier one (--overwrite): the earlier run's snapshots must not be
+    // averaged with this run's.
+    const fs::path snapshots = fs::path(o.out_dir) / kSnapshotDirectory;
+    if (!result.resumed && fs::is_directory(snapshots)) {
+      for (const auto& entry : fs::directory_iterator(snapshots)) {
+        const std::string name = entry.path().filename().string();
+        if (name.starts_with("model-") && name.ends_with(".safetensors")) fs::remove(entry.path());
+      }
+    }
     const auto mode = result.resumed ? std::ios::app : std::ios::trunc;
     metrics_file.open(fs::path(o.out_dir) / kMetricsFile, std::ios::out | mode);
     ATTEND_CHECK(metrics_file.good(), ValueError, "cannot write metrics to '{}'", o.out_dir);
@@ -249,6 +259,12 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
         save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true, total_train_seconds, elapsed);
       }
       save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds, elapsed);
+      if (o.keep_snapshots) {
+        const fs::path snapshots = fs::path(o.out_dir) / kSnapshotDirectory;
+        fs::create_directories(snapshots);
+        save_checkpoint((snapshots / fmt::format("model-{:07}.safetensors", done)).string(), done, true,
+                        total_train_seconds, elapsed);
+      }
     }
     if (!o.quiet) {
       std::string text;

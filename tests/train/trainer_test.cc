@@ -3,6 +3,7 @@
 // broken checkpoints are refused with a clear message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -184,6 +185,33 @@ TEST_F(TrainerTest, KeepsTheBestModelAndLogsEveryEvaluation) {
   EXPECT_NE(lines[1].find("\"step\":4"), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("\"score\":0.2"), std::string::npos) << lines[1];
   EXPECT_NE(lines[1].find("\"learning_rate\""), std::string::npos) << lines[1];
+}
+
+TEST_F(TrainerTest, KeepsASnapshotAtEveryEvaluationWhenAsked) {
+  const auto snapshot_names = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_ / "run" / "snapshots")) names.push_back(entry.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  TrainerOptions o = options(4);  // evaluations at steps 2 and 4
+  o.keep_snapshots = true;
+  TrainingRun run = make_run(3, o);
+  train(run, constant_metrics);
+  EXPECT_EQ(snapshot_names(), (std::vector<std::string>{"model-0000002.safetensors", "model-0000004.safetensors"}));
+  TinyModel reloaded(5);
+  const io::Metadata metadata =
+      train::load_model_weights((dir_ / "run" / "snapshots" / "model-0000004.safetensors").string(), reloaded);
+  EXPECT_EQ(metadata.at("trainer.step"), "4");
+  expect_same_parameters(*run.model, reloaded);
+
+  // A fresh run over it (--overwrite) does not inherit the earlier run's snapshots.
+  TrainerOptions again = options(2);
+  again.overwrite = true;
+  again.keep_snapshots = true;
+  TrainingRun second = make_run(3, again);
+  train(second, constant_metrics);
+  EXPECT_EQ(snapshot_names(), std::vector<std::string>{"model-0000002.safetensors"});
 }
 
 TEST_F(TrainerTest, HigherIsBetterPicksTheLargest) {

@@ -19,6 +19,7 @@ namespace attend::train {
 struct G2PTrainingOptions {
   std::string data_path;         // cmudict.dict; empty: data::default_cmudict_path()
   std::string out_dir;           // metrics.jsonl and checkpoints (train/trainer.h); empty: none written
+  bool keep_snapshots = false;   // also OUT/snapshots/model-<step>.safetensors at every evaluation
   bool overwrite = false;        // replace an earlier run's files in out_dir
   std::string resume_from;       // continue from a checkpoint.safetensors
   io::Metadata metadata;         // the model's description, stored in the checkpoints

@@ -12,6 +12,7 @@
 //   model.safetensors       the model at the best evaluation (by best_metric), or the last one
 //   checkpoint.safetensors  everything needed to resume: parameters, optimizer state, the
 //                           states of the model's random streams, and the loop's counters
+//   snapshots/model-<step>.safetensors   with keep_snapshots: the model at every evaluation
 //
 // Resuming: recipes draw batch `step` as a pure function of (seed, step), so a run resumed from
 // checkpoint.safetensors continues bitwise identically to one that was never interrupted. The
@@ -47,6 +48,9 @@ struct TrainerOptions {
   bool schedule_by_time = false;
   double clip_norm = 0;            // global gradient norm bound; 0: no clipping
   std::string out_dir;             // empty: nothing written
+  // At every evaluation also OUT/snapshots/model-<step>.safetensors (the model, as model.safetensors
+  // holds it), to average the last few afterwards (train/checkpoint_average.h, attend average).
+  bool keep_snapshots = false;
   bool overwrite = false;          // replace OUT's files from an earlier run
   std::string resume_from;         // a checkpoint.safetensors written by a Trainer
   std::string best_metric;         // e.g. "dev_wer"; empty: model.safetensors is the last model
