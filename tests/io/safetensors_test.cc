@@ -1,11 +1,6 @@
-// Safetensors checkpoints and atomic files: round trips of every dtype, atomicity under failures
-// and crashes (simulated in forked children), one test per corrupt file, module save/load, and
-// interoperability with the `safetensors` Python package.
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// Safetensors checkpoints: round trips of every dtype, what saving refuses, module save/load, and
+// interoperability with the `safetensors` Python package (atomicity: atomic_file_test.cc;
+// corrupt files: safetensors_corrupt_test.cc).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <set>
 #include <string>
@@ -26,52 +20,16 @@
 #include "attend/io/atomic_file.h"
 #include "attend/io/safetensors.h"
 #include "attend/nn/linear.h"
+#include "io/io_fixtures.h"
 
 namespace attend {
 namespace {
 
-namespace fs = std::filesystem;
 using io::AnyTensor;
 using io::NamedTensors;
-
-// A fresh directory for one test, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = fmt::format("attend_io_{}_{}_{}", ::getpid(), test->test_suite_name(), test->name());
-    for (char& c : name) {
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    }
-    path_ = fs::temp_directory_path() / name;
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  // The names in the directory, to check that no temporary file is left behind.
-  std::set<std::string> entries() const {
-    std::set<std::string> names;
-    for (const auto& entry : fs::directory_iterator(path_)) names.insert(entry.path().filename().string());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using io_fixtures::read_bytes;
+using io_fixtures::TempDir;
+using io_fixtures::write_bytes;
 
 // Bitwise equality of dtype, shape and elements (NaN payloads and -0 included).
 void expect_identical(const AnyTensor& expected, const AnyTensor& actual, const std::string& name) {
@@ -96,15 +54,6 @@ void expect_identical(const AnyTensor& expected, const AnyTensor& actual, const 
 }
 
 // Runs `body` in a forked child and returns its exit code; the child exits without running
-// destructors or flushing anything, as a crashed or killed process would.
-template <typename Body>
-int run_in_child(Body body) {
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(body());
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 NamedTensors every_kind_of_tensor() {
   Generator generator(7);
@@ -256,279 +205,6 @@ TEST(SafetensorsSave, RefusesToOverwriteUnlessAsked) {
   io::save_safetensors(path, {{"a", Tensor<float>::scalar(2.0f)}}, {}, /*overwrite=*/true);
   EXPECT_EQ(io::load_safetensors(path).get<float>("a").item(), 2.0f);
   EXPECT_EQ(dir.entries(), std::set<std::string>{"model.safetensors"});
-}
-
-// ---- atomicity ----
-
-TEST(SafetensorsAtomicity, FailedSaveKeepsTheOldFile) {
-  TempDir dir;
-  const std::string path = dir.file("model.safetensors");
-  io::save_safetensors(path, {{"a", Tensor<float>::scalar(1.0f)}});
-  const std::string old_bytes = read_bytes(path);
-  // Fails validation, before any file is made.
-  EXPECT_THROW(io::save_safetensors(path, {{"a", Tensor<float>::ones({1000})}, {"b", Tensor<double>()}}, {}, true),
-               ValueError);
-  // Fails to create the temporary file.
-  EXPECT_THROW(io::save_safetensors(dir.file("missing/model.safetensors"), {{"a", Tensor<float>::scalar(1.0f)}}),
-               io::IoError);
-  EXPECT_FALSE(fs::exists(dir.file("missing")));
-  EXPECT_EQ(read_bytes(path), old_bytes);
-  EXPECT_EQ(dir.entries(), std::set<std::string>{"model.safetensors"});
-}
-
-// The write itself fails half way (the file size limit stands in for a full disk).
-TEST(SafetensorsAtomicity, WriteErrorMidwayKeepsTheOldFile) {
-  TempDir dir;
-  const std::string path = dir.file("model.safetensors");
-  io::save_safetensors(path, {{"a", Tensor<float>::scalar(1.0f)}});
-  const std::string old_bytes = read_bytes(path);
-  const int code = run_in_child([&] {
-    ::signal(SIGXFSZ, SIG_IGN);  // make write() fail with EFBIG instead of killing the process
-    const rlimit limit{4096, 4096};
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-    try {
-      io::save_safetensors(path, {{"a", Tensor<float>::ones({100000})}}, {}, true);
-    } catch (const io::IoError&) {
-      return 0;
-    } catch (...) {
-      return 2;
-    }
-    return 1;  // the limit did not bite
-  });
-  EXPECT_EQ(code, 0);
-  EXPECT_EQ(read_bytes(path), old_bytes);
-  EXPECT_EQ(dir.entries(), std::set<std::string>{"model.safetensors"});
-}
-
-TEST(AtomicFile, WritesCommitsAndLeavesNoTemporary) {
-  TempDir dir;
-  const std::string path = dir.file("out.bin");
-  {
-    io::AtomicFile file(path, false);
-    EXPECT_TRUE(fs::exists(file.temp_path()));
-    EXPECT_EQ(fs::path(file.temp_path()).parent_path(), fs::path(path).parent_path());
-    file.write("hello ", 6);
-    file.write("world", 5);
-    EXPECT_FALSE(fs::exists(path)) << "nothing is visible before commit";
-    file.commit();
-    EXPECT_THROW(file.write("!", 1), io::IoError);
-    EXPECT_THROW(file.commit(), io::IoError);
-  }
-  EXPECT_EQ(read_bytes(path), "hello world");
-  EXPECT_EQ(dir.entries(), std::set<std::string>{"out.bin"});
-}
-
-TEST(AtomicFile, ExceptionBeforeCommitKeepsTheOldFile) {
-  TempDir dir;
-  const std::string path = dir.file("out.bin");
-  write_bytes(path, "old");
-  try {
-    io::AtomicFile file(path, true);
-    file.write("new, but only half", 18);
-    throw std::runtime_error("serialization failed");
-  } catch (const std::runtime_error&) {
-  }
-  EXPECT_EQ(read_bytes(path), "old");
-  EXPECT_EQ(dir.entries(), std::set<std::string>{"out.bin"});
-}
-
-TEST(AtomicFile, CrashMidWriteKeepsTheOldFile) {
-  TempDir dir;
-  const std::string path = dir.file("out.bin");
-  write_bytes(path, "old");
-  const int code = run_in_child([&] {
-    io::AtomicFile file(path, true);
-    file.write("new, but only half", 18);
-    ::_exit(0);  // dies with the file open: no commit, no destructor
-    return 1;
-  });
-  EXPECT_EQ(code, 0);
-  EXPECT_EQ(read_bytes(path), "old");
-  // The crash leaves its temporary file, under the documented name.
-  const std::set<std::string> names = dir.entries();
-  ASSERT_EQ(names.size(), 2u);
-  EXPECT_EQ(names.count("out.bin"), 1u);
-  const std::string& stray = *names.begin();  // '.' sorts before 'o'
-  EXPECT_EQ(stray.rfind(".out.bin.tmp-", 0), 0u) << stray;
-}
-
-TEST(AtomicFile, RefusesExistingFileAndDirectories) {
-  TempDir dir;
-  write_bytes(dir.file("out.bin"), "old");
-  EXPECT_THROW(io::AtomicFile(dir.file("out.bin"), false), io::IoError);
-  fs::create_directories(dir.file("sub"));
-  EXPECT_THROW(io::AtomicFile(dir.file("sub"), true), io::IoError);
-  EXPECT_THROW(io::AtomicFile(dir.file("nowhere/out.bin"), true), io::IoError);
-  EXPECT_EQ(read_bytes(dir.file("out.bin")), "old");
-  EXPECT_EQ(dir.entries(), (std::set<std::string>{"out.bin", "sub"}));
-}
-
-// Another writer creates the target while we write: without overwrite, theirs stays.
-TEST(AtomicFile, TargetAppearingDuringWriteIsNotOverwritten) {
-  TempDir dir;
-  const std::string path = dir.file("out.bin");
-  {
-    io::AtomicFile file(path, false);
-    file.write("ours", 4);
-    write_bytes(path, "theirs");
-    EXPECT_THROW(file.commit(), io::IoError);
-  }
-  EXPECT_EQ(read_bytes(path), "theirs");
-  EXPECT_EQ(dir.entries(), std::set<std::string>{"out.bin"});
-}
-
-// ---- corrupt files: each is built byte by byte and must be rejected with its own message ----
-
-std::string le64(uint64_t n) {
-  std::string bytes(8, '\0');
-  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-  return bytes;
-}
-
-// A file with `header` (its length prefixed) followed by `data`.
-std::string with_header(const std::string& header, const std::string& data = "") {
-  return le64(header.size()) + header + data;
-}
-
-// One F32 entry named "a" with the given JSON fields.
-std::string entry(const std::string& dtype, const std::string& shape, const std::string& offsets) {
-  return fmt::format(R"("a":{{"dtype":{},"shape":{},"data_offsets":{}}})", dtype, shape, offsets);
-}
-
-struct CorruptCase {
-  std::string name;
-  std::string bytes;
-  std::string message;  // a part of the error message
-};
-
-std::vector<CorruptCase> corrupt_cases() {
-  const std::string eight(8, '\x01');
-  const std::string good = entry(R"("F32")", "[2]", "[0,8]");
-  return {
-      {"empty_file", "", "0 bytes long, too short for the 8-byte header length"},
-      {"truncated_length", std::string("\x10\0\0\0\0", 5), "5 bytes long, too short"},
-      {"huge_header_length", le64(~uint64_t{0}) + "{}", "exceeds the limit of 100000000 bytes"},
-      {"header_just_over_limit", le64(100000001) + "{}", "header length 100000001 exceeds the limit"},
-      {"header_past_eof", le64(100) + "{}" + eight, "header length 100 runs past the end of the file (18 bytes)"},
-      {"empty_header", le64(0), "the header is empty"},
-      {"blank_header", with_header("        "), "the header is empty"},
-      {"byte_order_mark", with_header("\xEF\xBB\xBF{}"), "starting with '{', not byte 0xef"},
-      {"invalid_json", with_header(R"({"a":)"), "the header is not valid JSON"},
-      {"garbage_after_object", with_header("{} x"), "the header is not valid JSON"},
-      {"json_array", with_header("[]"), "starting with '{', not byte 0x5b"},
-      {"control_character_in_name", with_header("{\"a\nb\":1}"), "the header is not valid JSON"},
-      {"lone_surrogate_escape", with_header(R"({"\ud800":1})"), "the header is not valid JSON"},
-      {"non_utf8_name", with_header("{\"a\xff\":1}"), "not valid UTF-8 (byte 0xff at header offset 3)"},
-      {"overlong_utf8_name", with_header("{\"\xc0\xaf\":1}"), "not valid UTF-8 (byte 0xc0 at header offset 2)"},
-      {"utf8_surrogate_bytes", with_header("{\"\xed\xa0\x80\":1}"), "not valid UTF-8 (byte 0xed"},
-      {"entry_not_object", with_header(R"({"a":5})"), "tensor 'a': the entry must be an object"},
-      {"missing_dtype", with_header(R"({"a":{"shape":[2],"data_offsets":[0,8]}})", eight),
-       "tensor 'a': missing \"dtype\""},
-      {"missing_shape", with_header(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", eight),
-       "tensor 'a': missing \"shape\""},
-      {"missing_data_offsets", with_header(R"({"a":{"dtype":"F32","shape":[2]}})", eight),
-       "tensor 'a': missing \"data_offsets\""},
-      {"extra_key", with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"offset":0}})", eight),
-       "tensor 'a': unexpected key 'offset'"},
-      {"unknown_dtype", with_header("{" + entry(R"("F33")", "[2]", "[0,8]") + "}", eight),
-       "tensor 'a': unknown dtype 'F33'"},
-      {"lowercase_dtype", with_header("{" + entry(R"("f32")", "[2]", "[0,8]") + "}", eight),
-       "unknown dtype 'f32'"},
-      {"unsupported_dtype", with_header("{" + entry(R"("F16")", "[4]", "[0,8]") + "}", eight),
-       "dtype F16 is not supported by attend"},
-      {"dtype_not_string", with_header("{" + entry("7", "[2]", "[0,8]") + "}", eight),
-       "tensor 'a': dtype must be a string, got 7"},
-      {"shape_not_list", with_header("{" + entry(R"("F32")", "2", "[0,8]") + "}", eight),
-       "tensor 'a': shape must be a list of non-negative integers, got 2"},
-      {"negative_shape", with_header("{" + entry(R"("F32")", "[-2]", "[0,8]") + "}", eight),
-       "shape must be a list of non-negative integers, got [-2]"},
-      {"fractional_shape", with_header("{" + entry(R"("F32")", "[2.5]", "[0,8]") + "}", eight),
-       "shape must be a list of non-negative integers, got [2.5]"},
-      {"float_shape", with_header("{" + entry(R"("F32")", "[2.0]", "[0,8]") + "}", eight),
-       "shape must be a list of non-negative integers, got [2.0]"},
-      {"string_shape", with_header("{" + entry(R"("F32")", R"(["2"])", "[0,8]") + "}", eight),
-       "shape must be a list of non-negative integers"},
-      {"shape_beyond_int64", with_header("{" + entry(R"("F32")", "[9223372036854775808]", "[0,8]") + "}", eight),
-       "shape must be a list of non-negative integers"},
-      {"numel_overflow", with_header("{" + entry(R"("F32")", "[4294967296,4294967296,0]", "[0,0]") + "}"),
-       "is too large (its size overflows int64)"},
-      {"bytes_overflow", with_header("{" + entry(R"("F64")", "[4611686018427387904]", "[0,8]") + "}", eight),
-       "4611686018427387904 elements of F64 take more bytes than fit in int64"},
-      {"offsets_not_list", with_header("{" + entry(R"("F32")", "[2]", "8") + "}", eight),
-       "tensor 'a': data_offsets must be two non-negative integers [begin, end], got 8"},
-      {"offsets_three_numbers", with_header("{" + entry(R"("F32")", "[2]", "[0,8,8]") + "}", eight),
-       "data_offsets must be two non-negative integers"},
-      {"offsets_negative", with_header("{" + entry(R"("F32")", "[2]", "[-8,0]") + "}", eight),
-       "data_offsets must be two non-negative integers"},
-      {"offsets_fractional", with_header("{" + entry(R"("F32")", "[2]", "[0,8.0]") + "}", eight),
-       "data_offsets must be two non-negative integers"},
-      {"offsets_reversed", with_header("{" + entry(R"("F32")", "[2]", "[8,0]") + "}", eight),
-       "data_offsets [8, 0] end before they begin"},
-      {"offsets_past_end", with_header("{" + entry(R"("F32")", "[4]", "[0,16]") + "}", eight),
-       "data_offsets [0, 16] run past the end of the data buffer (8 bytes)"},
-      {"offsets_past_int64", with_header("{" + entry(R"("F32")", "[2]", "[0,18446744073709551615]") + "}", eight),
-       "data_offsets must be two non-negative integers"},
-      {"size_mismatch", with_header("{" + entry(R"("F32")", "[3]", "[0,8]") + "}", eight),
-       "data_offsets [0, 8] hold 8 bytes, but F32 of shape (3) needs 12 bytes"},
-      {"overlap",
-       with_header("{" + good + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", eight + "1234"),
-       "tensors 'a' [0, 8) and 'b' [4, 12) overlap"},
-      {"empty_tensor_inside_another",
-       with_header("{" + good + R"(,"z":{"dtype":"U8","shape":[0],"data_offsets":[4,4]}})", eight),
-       "tensors 'a' [0, 8) and 'z' [4, 4) overlap"},
-      {"gap", with_header("{" + good + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", eight + eight + "1234"),
-       "bytes [8, 12) of the data buffer belong to no tensor (a gap before 'b')"},
-      {"gap_at_start", with_header("{" + entry(R"("F32")", "[2]", "[4,12]") + "}", eight + "1234"),
-       "bytes [0, 4) of the data buffer belong to no tensor"},
-      {"trailing_bytes", with_header("{" + good + "}", eight + "1234"),
-       "the last 4 bytes of the data buffer (of 12) belong to no tensor"},
-      {"data_without_tensors", with_header("{}", "1234"), "the last 4 bytes of the data buffer (of 4)"},
-      {"duplicate_name", with_header("{" + good + "," + good + "}", eight), "the name 'a' appears twice"},
-      {"duplicate_key_in_entry",
-       with_header(R"({"a":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}})", eight),
-       "the key 'dtype' appears twice in the entry of 'a'"},
-      {"duplicate_metadata", with_header(R"({"__metadata__":{},"__metadata__":{}})"),
-       "the name '__metadata__' appears twice"},
-      {"duplicate_metadata_key", with_header(R"({"__metadata__":{"k":"1","k":"2"}})"),
-       "the key 'k' appears twice in the entry of '__metadata__'"},
-      {"metadata_not_object", with_header(R"({"__metadata__":"pt"})"),
-       "__metadata__ must be an object of strings, got \"pt\""},
-      {"metadata_non_string", with_header(R"({"__metadata__":{"epoch":3}})"),
-       "__metadata__ value of 'epoch' must be a string, got 3"},
-      {"metadata_null", with_header(R"({"__metadata__":{"k":null}})"),
-       "__metadata__ value of 'k' must be a string, got null"},
-      {"deep_nesting", with_header("{" + entry(R"("F32")", "[[2]]", "[0,8]") + "}", eight),
-       "the header nests too deeply (inside 'a')"},
-      {"nesting_bomb", with_header("{\"a\":" + std::string(100000, '[')), "the header nests too deeply"},
-  };
-}
-
-// Names the case in test listings (and ctest names) instead of dumping its bytes.
-void PrintTo(const CorruptCase& corrupt_case, std::ostream* out) { *out << corrupt_case.name; }
-
-class SafetensorsCorrupt : public ::testing::TestWithParam<CorruptCase> {};
-
-TEST_P(SafetensorsCorrupt, IsRejectedWithAClearMessage) {
-  TempDir dir;
-  const std::string path = dir.file("corrupt.safetensors");
-  write_bytes(path, GetParam().bytes);
-  try {
-    io::load_safetensors(path);
-    FAIL() << "accepted a corrupt file";
-  } catch (const io::FormatError& error) {
-    const std::string message = error.what();
-    EXPECT_NE(message.find(GetParam().message), std::string::npos) << message;
-    EXPECT_NE(message.find(path), std::string::npos) << "the message names the file: " << message;
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Safetensors, SafetensorsCorrupt, ::testing::ValuesIn(corrupt_cases()),
-                         [](const ::testing::TestParamInfo<CorruptCase>& info) { return info.param.name; });
-
-TEST(SafetensorsLoad, MissingFileAndDirectoryAreIoErrors) {
-  TempDir dir;
-  EXPECT_THROW(io::load_safetensors(dir.file("absent.safetensors")), io::IoError);
-  EXPECT_THROW(io::load_safetensors(dir.file(".")), io::IoError);
 }
 
 // ---- modules ----

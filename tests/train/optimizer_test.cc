@@ -1,11 +1,10 @@
-// Optimizers against a float64 hand computation, closed forms, checkpoint round trips, gradient
-// clipping, misuse, and one small end-to-end fit.
+// Optimizers against a float64 hand computation, closed forms, checkpoint round trips, and one
+// small end-to-end fit (clipping: clip_grad_norm_test.cc; misuse: optimizer_misuse_test.cc).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -20,7 +19,7 @@
 #include "attend/ops/matmul.h"
 #include "attend/ops/reduction.h"
 #include "attend/train/optimizer.h"
-#include "harness/expect_error.h"
+#include "train/optimizer_fixtures.h"
 
 namespace attend {
 namespace {
@@ -33,73 +32,7 @@ using train::NamedTensors;
 using train::Optimizer;
 using train::Sgd;
 using train::SgdOptions;
-
-// ---- fixtures: two parameters, "w" (2, 3) and "b" (3), and a fixed gradient sequence ----
-
-const std::vector<Shape> kShapes = {{2, 3}, {3}};
-const std::vector<std::string> kNames = {"w", "b"};
-
-// Values as T holds them, back in double: what the optimizer actually sees.
-template <typename T>
-std::vector<double> rounded(const std::vector<double>& values) {
-  std::vector<double> out;
-  for (double v : values) out.push_back(static_cast<double>(static_cast<T>(v)));
-  return out;
-}
-
-std::vector<double> initial_values(size_t parameter) {
-  std::vector<double> values(shape_numel(kShapes[parameter]));
-  for (size_t i = 0; i < values.size(); ++i) values[i] = std::cos(0.37 * i + parameter) * (1 + 0.5 * parameter);
-  return values;
-}
-
-// Gradient of parameter `parameter` at `step`: no zeros, varying sign and size.
-std::vector<double> gradient_values(int step, size_t parameter) {
-  std::vector<double> values(shape_numel(kShapes[parameter]));
-  for (size_t i = 0; i < values.size(); ++i) {
-    values[i] = std::sin(0.9 * i + 1.7 * step + 0.3 * parameter + 0.5) * (1 + 0.25 * i);
-  }
-  return values;
-}
-
-template <typename T>
-NamedTensors<T> make_parameters() {
-  NamedTensors<T> parameters;
-  for (size_t p = 0; p < kShapes.size(); ++p) {
-    const auto values = initial_values(p);
-    auto tensor = Tensor<T>::from_vector(kShapes[p], std::vector<T>(values.begin(), values.end()));
-    tensor.set_requires_grad();
-    parameters.emplace_back(kNames[p], tensor);
-  }
-  return parameters;
-}
-
-// Makes `values` the gradient of `parameter`, through the public autograd: d/dp sum(p * c) = c.
-template <typename T>
-void set_gradient(const Tensor<T>& parameter, const std::vector<double>& values) {
-  Tensor<T> handle = parameter;
-  handle.zero_grad();
-  const auto c = Tensor<T>::from_vector(parameter.shape(), std::vector<T>(values.begin(), values.end()));
-  sum(mul(parameter, c)).backward();
-}
-
-template <typename T>
-std::vector<double> to_double(const Tensor<T>& tensor) {
-  const auto values = tensor.to_vector();
-  return std::vector<double>(values.begin(), values.end());
-}
-
-template <typename T>
-void expect_matches(const Tensor<T>& actual, const std::vector<double>& expected, const std::string& what) {
-  // float: the parameter and state are rounded to float after every step; double: the same
-  // math in another arrangement, so only the last bits differ.
-  const double tolerance = std::is_same_v<T, double> ? 1e-12 : 1e-5;
-  const auto values = to_double(actual);
-  ASSERT_EQ(values.size(), expected.size()) << what;
-  for (size_t i = 0; i < values.size(); ++i) {
-    EXPECT_NEAR(values[i], expected[i], tolerance * std::max(1.0, std::abs(expected[i]))) << what << " element " << i;
-  }
-}
+using namespace optimizer_fixtures;  // NOLINT: the shared parameters and gradients
 
 // ---- the float64 hand computation ----
 
@@ -483,222 +416,6 @@ TEST(Adam, DefaultsArePyTorchs) {
   EXPECT_EQ(adam.eps, 1e-8);
   EXPECT_EQ(adam.weight_decay, 0.0);
   EXPECT_EQ(AdamWOptions().weight_decay, 0.01);
-}
-
-// ---- gradient clipping ----
-
-TEST(ClipGradNorm, ScalesByMaxNormOverNormAboveTheThreshold) {
-  // Gradients (3, 4) and (12): global norm sqrt(9 + 16 + 144) = 13.
-  auto a = Tensor64::zeros({2});
-  auto b = Tensor64::zeros({1});
-  a.set_requires_grad();
-  b.set_requires_grad();
-  set_gradient(a, {3.0, 4.0});
-  set_gradient(b, {12.0});
-  EXPECT_EQ(train::clip_grad_norm(std::vector<Tensor64>{a, b}, 6.5), 13.0);
-  const double scale = 6.5 / (13.0 + 1e-6);
-  EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{3.0 * scale, 4.0 * scale}));
-  EXPECT_EQ(b.grad().to_vector(), (std::vector<double>{12.0 * scale}));
-  // The clipped norm is max_norm up to the 1e-6 guard.
-  EXPECT_NEAR(train::clip_grad_norm(std::vector<Tensor64>{a, b}, 100.0), 6.5, 1e-6);
-}
-
-TEST(ClipGradNorm, NoOpAtOrBelowTheThresholdAndSkipsMissingGradients) {
-  auto a = Tensor32::zeros({2});
-  auto b = Tensor32::zeros({3});
-  a.set_requires_grad();
-  b.set_requires_grad();
-  set_gradient(a, {3.0, 4.0});  // b has no gradient
-  NamedTensors<float> named = {{"a", a}, {"b", b}};
-  EXPECT_EQ(train::clip_grad_norm(named, 5.0), 5.0);
-  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3.0f, 4.0f}));
-  EXPECT_EQ(train::clip_grad_norm(named, 1e9), 5.0);
-  EXPECT_EQ(a.grad().to_vector(), (std::vector<float>{3.0f, 4.0f}));
-  EXPECT_FALSE(b.grad().defined());
-  EXPECT_EQ(train::clip_grad_norm(NamedTensors<float>{{"b", b}}, 1.0), 0.0);
-}
-
-TEST(ClipGradNorm, AccumulatesFloatGradientsInDouble) {
-  // 4097 gradients of 1 + 2^-12: a float running sum of squares would lose the low bits.
-  const int64_t n = 4097;
-  const float value = 1.0f + 1.0f / 4096;
-  auto p = Tensor32::zeros({n});
-  p.set_requires_grad();
-  set_gradient(p, std::vector<double>(n, value));
-  const double expected = std::sqrt(static_cast<double>(n) * value * value);
-  EXPECT_NEAR(train::clip_grad_norm(std::vector<Tensor32>{p}, 1e9), expected, 1e-12 * expected);
-}
-
-// Gradients of several chunks (the norm is summed in fixed chunks on both threads): the same
-// norm and clipped gradients, bit for bit, for 1 and 2 threads, and the float64 norm.
-TEST(ClipGradNorm, ChunkedSumIsTheSameForAnyThreadCountAndMatchesFloat64) {
-  const auto run = [](int threads) {
-    ThreadCountGuard guard(threads);
-    Generator generator(21);
-    auto a = Tensor32::zeros({200000}), b = Tensor32::zeros({3, 7});  // 13 + 1 chunks: split over 2 threads
-    a.set_requires_grad();
-    b.set_requires_grad();
-    std::vector<double> ga(200000), gb(21);
-    for (auto& x : ga) x = generator.normal();
-    for (auto& x : gb) x = 100 * generator.normal();
-    set_gradient(a, ga);
-    set_gradient(b, gb);
-    double exact = 0;
-    for (const Tensor32& t : {a, b}) {
-      for (const float x : t.grad().to_vector()) exact += static_cast<double>(x) * x;
-    }
-    const double norm = train::clip_grad_norm(std::vector<Tensor32>{a, b}, 1.0);
-    EXPECT_NEAR(norm, std::sqrt(exact), 1e-12 * std::sqrt(exact));
-    std::vector<float> clipped = a.grad().to_vector();
-    const std::vector<float> tail = b.grad().to_vector();
-    clipped.insert(clipped.end(), tail.begin(), tail.end());
-    return std::make_pair(norm, clipped);
-  };
-  const auto one = run(1), two = run(2);
-  EXPECT_EQ(one.first, two.first);
-  EXPECT_EQ(one.second, two.second);
-}
-
-TEST(ClipGradNorm, NonFiniteNormLeavesGradientsUnchanged) {
-  for (double bad : {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
-    auto a = Tensor64::zeros({2});
-    auto b = Tensor64::zeros({1});
-    a.set_requires_grad();
-    b.set_requires_grad();
-    set_gradient(a, {3.0, 4.0});
-    set_gradient(b, {0.0});
-    b.grad().data()[0] = bad;
-    const double norm = train::clip_grad_norm(std::vector<Tensor64>{a, b}, 1.0);
-    EXPECT_TRUE(std::isinf(bad) ? std::isinf(norm) : std::isnan(norm)) << norm;
-    EXPECT_EQ(a.grad().to_vector(), (std::vector<double>{3.0, 4.0}));
-  }
-}
-
-TEST(ClipGradNorm, HugeDoubleGradientsDoNotOverflowTheNorm) {
-  // Squares of 3e200 overflow double; the norm 5e200 does not.
-  auto p = Tensor64::zeros({2});
-  p.set_requires_grad();
-  set_gradient(p, {3e200, 4e200});
-  const double norm = train::clip_grad_norm(std::vector<Tensor64>{p}, 1.0);
-  EXPECT_NEAR(norm, 5e200, 1e-14 * 5e200);
-  EXPECT_NEAR(p.grad().to_vector()[0], 0.6, 1e-14);
-  EXPECT_NEAR(p.grad().to_vector()[1], 0.8, 1e-14);
-}
-
-TEST(ClipGradNorm, Misuse) {
-  auto p = Tensor64::zeros({2});
-  p.set_requires_grad();
-  const std::vector<Tensor64> parameters = {p};
-  expect_error<ValueError>([&] { train::clip_grad_norm(parameters, 0.0); }, {"clip_grad_norm", "max_norm", "0"});
-  expect_error<ValueError>([&] { train::clip_grad_norm(parameters, std::nan("")); }, {"max_norm", "nan"});
-  expect_error<ValueError>([&] { train::clip_grad_norm(NamedTensors<double>{{"ghost", Tensor64()}}, 1.0); },
-                           {"'ghost'", "undefined"});
-  p.impl()->grad = Tensor64::ones({3});
-  expect_error<ShapeError>([&] { train::clip_grad_norm(NamedTensors<double>{{"p", p}}, 1.0); }, {"'p'", "(3)", "(2)"});
-}
-
-// ---- misuse of the optimizers ----
-
-TEST(OptimizerMisuse, BadHyperparameters) {
-  const auto parameters = make_parameters<double>();
-  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{-1.0}); }, {"Adam", "learning_rate", "-1"});
-  expect_error<ValueError>([&] { Sgd<double>(parameters, SgdOptions{std::nan("")}); }, {"SGD", "learning_rate", "nan"});
-  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{1e-3, 1.0}); }, {"Adam", "beta1", "[0, 1)", "1"});
-  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{1e-3, 0.9, -0.5}); }, {"beta2", "-0.5"});
-  expect_error<ValueError>([&] { Adam<double>(parameters, AdamOptions{1e-3, 0.9, 0.999, -1e-8}); }, {"eps", "-1e-08"});
-  AdamWOptions adamw;
-  adamw.weight_decay = -0.1;
-  expect_error<ValueError>([&] { AdamW<double>(parameters, adamw); }, {"AdamW", "weight_decay", "-0.1"});
-  expect_error<ValueError>([&] { Sgd<double>(parameters, SgdOptions{0.1, -0.9}); }, {"SGD", "momentum", "-0.9"});
-  SgdOptions nesterov;
-  nesterov.nesterov = true;
-  expect_error<ValueError>([&] { Sgd<double>(parameters, nesterov); }, {"nesterov", "momentum 0"});
-  nesterov.momentum = 0.9;
-  nesterov.dampening = 0.1;
-  expect_error<ValueError>([&] { Sgd<double>(parameters, nesterov); }, {"nesterov", "dampening 0.1"});
-
-  Adam<double> optimizer(parameters);
-  expect_error<ValueError>([&] { optimizer.set_learning_rate(-0.5); }, {"Adam", "learning_rate", "-0.5"});
-  expect_error<ValueError>([&] { optimizer.set_learning_rate(std::numeric_limits<double>::infinity()); }, {"inf"});
-  EXPECT_EQ(optimizer.learning_rate(), 1e-3);
-  optimizer.set_learning_rate(0.0);  // allowed: freezes the parameters
-  EXPECT_EQ(optimizer.learning_rate(), 0.0);
-}
-
-TEST(OptimizerMisuse, BadParameterLists) {
-  expect_error<ValueError>([] { Adam<double>(NamedTensors<double>{}); }, {"Adam", "empty"});
-  auto w = Tensor64::ones({2, 3});
-  w.set_requires_grad();
-  expect_error<ValueError>([&] { Sgd<double>({{"w", w}, {"w", Tensor64::ones({1})}}); }, {"'w'", "twice"});
-  expect_error<ValueError>([&] { Sgd<double>({{"", w}}); }, {"empty name"});
-  expect_error<ValueError>([&] { Sgd<double>({{"ghost", Tensor64()}}); }, {"'ghost'", "undefined"});
-  expect_error<ValueError>([&] { Sgd<double>({{"twice", mul_scalar(w, 2.0)}}); }, {"'twice'", "not a leaf", "(2, 3)"});
-  expect_error<ValueError>([&] { Sgd<double>({{"wt", w.detach().transpose(0, 1)}}); }, {"'wt'", "not contiguous", "(3, 2)"});
-  expect_error<ValueError>([&] { Sgd<double>({{"encoder", w}, {"decoder", w}}); }, {"'encoder'", "'decoder'", "share memory"});
-  // Disjoint rows of one buffer are fine; overlapping ones are not.
-  const auto buffer = Tensor64::zeros({4, 3});
-  EXPECT_NO_THROW(Sgd<double>({{"top", buffer.slice(0, 0, 2)}, {"bottom", buffer.slice(0, 2, 4)}}));
-  expect_error<ValueError>([&] { Sgd<double>({{"top", buffer.slice(0, 0, 3)}, {"bottom", buffer.slice(0, 2, 4)}}); },
-                           {"'top'", "'bottom'", "share memory"});
-}
-
-TEST(OptimizerMisuse, GradientOfTheWrongShapeChangesNothing) {
-  const auto parameters = make_parameters<double>();
-  Adam<double> optimizer(parameters);
-  set_gradient(parameters[0].second, gradient_values(0, 0));
-  parameters[1].second.impl()->grad = Tensor64::ones({4});
-  const auto before = parameters[0].second.to_vector();
-  expect_error<ShapeError>([&] { optimizer.step(); }, {"Adam::step", "'b'", "(4)", "(3)"});
-  EXPECT_EQ(parameters[0].second.to_vector(), before);
-  EXPECT_EQ(optimizer.step_count(), 0);
-}
-
-TEST(OptimizerMisuse, LoadStateValidatesNamesShapesAndCounts) {
-  const auto parameters = make_parameters<float>();
-  Adam<float> optimizer(parameters);
-  set_gradient(parameters[0].second, gradient_values(0, 0));
-  set_gradient(parameters[1].second, gradient_values(0, 1));
-  optimizer.step();
-  const auto good = optimizer.state();
-  auto with = [&](const std::string& name, Tensor32 replacement) {
-    auto state = good;
-    for (auto& [n, t] : state) {
-      if (n == name) t = replacement;
-    }
-    return state;
-  };
-  auto without = [&](const std::string& name) {
-    NamedTensors<float> state;
-    for (const auto& entry : good) {
-      if (entry.first != name) state.push_back(entry);
-    }
-    return state;
-  };
-  expect_error<ValueError>([&] { optimizer.load_state(without("adam.v.b")); }, {"Adam::load_state", "missing", "'adam.v.b'"});
-  auto extra = good;
-  extra.emplace_back("adam.m.bias", Tensor32::zeros({3}));
-  expect_error<ValueError>([&] { optimizer.load_state(extra); }, {"unexpected", "'adam.m.bias'", "'w', 'b'"});
-  auto repeated = good;
-  repeated.push_back(good[1]);
-  expect_error<ValueError>([&] { optimizer.load_state(repeated); }, {"'adam.step.w'", "twice"});
-  expect_error<ShapeError>([&] { optimizer.load_state(with("adam.m.w", Tensor32::zeros({3, 2}))); },
-                           {"'adam.m.w'", "(3, 2)", "'w'", "(2, 3)"});
-  expect_error<ShapeError>([&] { optimizer.load_state(with("step", Tensor32::zeros({1}))); }, {"'step'", "shape ()", "(1)"});
-  expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(1.5f))); }, {"'step'", "integer", "1.5"});
-  expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.b", Tensor32::scalar(-1.0f))); }, {"'adam.step.b'", "-1"});
-  expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(33554432.0f))); },
-                           {"'step'", "[0, 16777216]"});
-  expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.w", Tensor32::scalar(2.0f))); },
-                           {"'adam.step.w' = 2", "exceeds 'step' = 1"});
-  // The state of another optimizer kind names what was expected instead.
-  Sgd<float> sgd(parameters, SgdOptions{0.1, 0.9});
-  expect_error<ValueError>([&] { sgd.load_state(good); }, {"SGD::load_state", "unexpected", "'sgd.momentum.<parameter>'"});
-
-  // A failed load changes nothing.
-  const auto after_errors = optimizer.state();
-  ASSERT_EQ(after_errors.size(), good.size());
-  for (size_t k = 0; k < good.size(); ++k) EXPECT_EQ(after_errors[k].second.to_vector(), good[k].second.to_vector());
-  EXPECT_EQ(optimizer.step_count(), 1);
 }
 
 // ---- end to end ----
