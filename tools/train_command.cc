@@ -168,8 +168,7 @@ struct AverageArguments {
 };
 
 int run_average(const AverageArguments& args) {
-  train::write_averaged_checkpoint(args.checkpoints, args.out, args.overwrite);
-  const io::Metadata metadata = io::load_safetensors(args.out).metadata();
+  const io::Metadata metadata = train::write_averaged_checkpoint(args.checkpoints, args.out, args.overwrite);
   fmt::print("averaged {} checkpoints (steps {}) into {} (use: attend eval {})\n", metadata.at("averaged.count"),
              metadata.at("averaged.steps"), args.out, args.out);
   return 0;

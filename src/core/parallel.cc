@@ -50,7 +50,8 @@ bool spin_until(const Ready& ready) {
 
 // A fixed set of workers that run one job at a time: chunk i of the job goes to worker i - 1,
 // chunk 0 to the caller. Between jobs a worker spins briefly (spin_until), then sleeps on a
-// condition variable. Which chunk runs where never depends on timing.
+// condition variable. Which chunk runs where depends on timing only when the pool shrank under a
+// job (its extra chunks then run on the caller); what a chunk computes never does.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }

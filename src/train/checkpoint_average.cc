@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <system_error>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -51,6 +53,18 @@ Tensor<T> mean_tensor(const RunningSum& running, int64_t count) {
   return mean;
 }
 
+bool path_exists(const std::string& path) {
+  std::error_code error;
+  return std::filesystem::exists(path, error);
+}
+
+// Whether two existing paths name one file (also through links and "dir/./name").
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code error;
+  const bool same = std::filesystem::equivalent(a, b, error);
+  return same && !error;
+}
+
 std::string step_of(const io::Metadata& metadata) {
   const auto found = metadata.find("trainer.step");
   return found == metadata.end() ? "?" : found->second;
@@ -60,16 +74,30 @@ std::string step_of(const io::Metadata& metadata) {
 
 AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths) {
   ATTEND_CHECK(paths.size() >= 2, ValueError, "averaging checkpoints needs at least 2 files, got {}", paths.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    ATTEND_CHECK(path_exists(paths[i]), ValueError, "cannot average: '{}' does not exist", paths[i]);
+    for (size_t j = 0; j < i; ++j) {
+      ATTEND_CHECK(!same_file(paths[i], paths[j]), ValueError,
+                   "cannot average: '{}' and '{}' are the same file (it would count twice)", paths[j], paths[i]);
+    }
+  }
   std::vector<RunningSum> sums;
   io::Metadata first_model_metadata;
   std::string steps;
+  std::map<std::string, std::string> path_of_step;  // trainer.step -> the file that has it
   for (size_t file_index = 0; file_index < paths.size(); ++file_index) {
     const std::string& path = paths[file_index];
-    ATTEND_CHECK(std::filesystem::exists(path), ValueError, "cannot average: '{}' does not exist", path);
     const io::SafetensorsFile file = io::load_safetensors(path);
     const io::Metadata model = model_metadata(file.metadata());
+    const std::string step = step_of(file.metadata());
+    if (step != "?") {
+      const auto [earlier, inserted] = path_of_step.emplace(step, path);
+      ATTEND_CHECK(inserted, ValueError,
+                   "cannot average: '{}' and '{}' are both step {} of the run (the same model would count twice)",
+                   earlier->second, path, step);
+    }
     if (file_index > 0) steps += ',';
-    steps += step_of(file.metadata());
+    steps += step;
     if (file_index == 0) {
       first_model_metadata = model;
     } else {
@@ -81,8 +109,8 @@ AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths) {
       }
       for (const auto& [key, value] : model) {
         ATTEND_CHECK(first_model_metadata.count(key) == 1, ValueError,
-                     "cannot average '{}' with '{}': metadata '{}' = '{}' is only in the second", paths[0], path, key,
-                     value);
+                     "cannot average '{}' with '{}': metadata '{}' = '{}' is only in '{}'", paths[0], path, key, value,
+                     path);
       }
     }
     size_t parameter_index = 0;
@@ -134,14 +162,18 @@ AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths) {
   return averaged;
 }
 
-void write_averaged_checkpoint(const std::vector<std::string>& paths, const std::string& out_path, bool overwrite) {
-  for (const std::string& path : paths) {
-    ATTEND_CHECK(!std::filesystem::exists(out_path) || !std::filesystem::exists(path) ||
-                     !std::filesystem::equivalent(path, out_path),
-                 ValueError, "the averaged file '{}' would replace one of its inputs", out_path);
+io::Metadata write_averaged_checkpoint(const std::vector<std::string>& paths, const std::string& out_path,
+                                       bool overwrite) {
+  if (path_exists(out_path)) {
+    for (const std::string& path : paths) {
+      ATTEND_CHECK(!same_file(path, out_path), ValueError, "the averaged file '{}' would replace its input '{}'",
+                   out_path, path);
+    }
+    ATTEND_CHECK(overwrite, io::IoError, "'{}' exists; pass --overwrite to replace it", out_path);
   }
-  const AveragedCheckpoint averaged = average_checkpoints(paths);
+  AveragedCheckpoint averaged = average_checkpoints(paths);
   io::save_safetensors(out_path, averaged.tensors, averaged.metadata, overwrite);
+  return std::move(averaged.metadata);
 }
 
 }  // namespace attend::train

@@ -7,11 +7,14 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <system_error>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
+#include "attend/io/atomic_file.h"
 #include "attend/io/tensorboard.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/progress.h"
@@ -54,6 +57,28 @@ int64_t parse_count(const io::Metadata& metadata, const std::string& key, const 
   return static_cast<int64_t>(value);
 }
 
+// OUT/snapshots, created before training so that a problem shows at once. A fresh run (over an
+// earlier one, with --overwrite) removes the earlier run's snapshots, which must not be averaged
+// with its own. A symlink there is refused rather than followed.
+void prepare_snapshot_directory(const fs::path& snapshots, bool fresh_run) {
+  std::error_code error;
+  ATTEND_CHECK(!fs::is_symlink(fs::symlink_status(snapshots, error)), io::IoError,
+               "'{}' is a symbolic link; snapshots are written into a directory of the run's own", snapshots.string());
+  fs::create_directories(snapshots, error);
+  ATTEND_CHECK(!error && fs::is_directory(snapshots), io::IoError, "cannot create the snapshot directory '{}': {}",
+               snapshots.string(), error ? error.message() : "a file of that name is in the way");
+  if (!fresh_run) return;
+  std::vector<fs::path> earlier;
+  for (const auto& entry : fs::directory_iterator(snapshots, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("model-") && name.ends_with(".safetensors")) earlier.push_back(entry.path());
+  }
+  for (const fs::path& file : earlier) {
+    ATTEND_CHECK(fs::remove(file, error) || !error, io::IoError, "cannot remove the earlier run's '{}': {}",
+                 file.string(), error.message());
+  }
+}
+
 bool is_better(double candidate, double best, bool higher_is_better) {
   return higher_is_better ? candidate > best : candidate < best;
 }
@@ -85,10 +110,11 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
   best_value_ = o.higher_is_better ? -INFINITY : INFINITY;
 }
 
-void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds,
-                              double elapsed_seconds) const {
+void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_only, const Metrics& metrics,
+                              double train_seconds, double elapsed_seconds) const {
   io::Metadata metadata = options_.metadata;
   metadata["trainer.step"] = std::to_string(step);
+  for (const auto& [name, value] : metrics) metadata["trainer.metrics." + name] = fmt::format("{:.6g}", value);
   for (const auto& [name, value] : best_) metadata["trainer.best." + name] = fmt::format("{:.6g}", value);
   io::NamedTensors extra;
   if (!model_only) {
@@ -110,6 +136,34 @@ void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_
 
 int64_t Trainer::load_checkpoint(const std::string& path) {
   ATTEND_CHECK(fs::exists(path), ValueError, "cannot resume: '{}' does not exist", path);
+  // What the metadata can refuse is checked before anything changes (the file is read twice).
+  const io::Metadata metadata = io::load_safetensors(path).metadata();
+  for (const auto& [key, value] : options_.metadata) {
+    const auto found = metadata.find(key);
+    ATTEND_CHECK(found != metadata.end() && found->second == value, ValueError,
+                 "cannot resume from '{}': it was trained with {} = '{}', this run has '{}'", path, key,
+                 found == metadata.end() ? "(none)" : found->second, value);
+  }
+  const int64_t step = parse_count(metadata, "trainer.step", path);
+  ATTEND_CHECK(step < options_.steps, ValueError, "'{}' is at step {}; ask for more --steps than that to continue",
+               path, step);
+  const double running_loss = parse_exact(metadata, "trainer.running_loss", path);
+  const double best_value = parse_exact(metadata, "trainer.best_value", path);
+  const int64_t best_step = parse_count(metadata, "trainer.best_step", path);
+  const double train_seconds = parse_exact(metadata, "trainer.train_seconds", path);
+  // Checkpoints written before the wall clock was recorded: their training time is the best guess.
+  const double elapsed_seconds = metadata.count("trainer.elapsed_seconds") != 0
+                                     ? parse_exact(metadata, "trainer.elapsed_seconds", path)
+                                     : train_seconds;
+  ATTEND_CHECK(std::isfinite(train_seconds) && train_seconds >= 0 && std::isfinite(elapsed_seconds) &&
+                   elapsed_seconds >= 0,
+               ValueError, "'{}': the recorded times ({} s training, {} s in all) must be finite and >= 0", path,
+               train_seconds, elapsed_seconds);
+  const double limit = options_.time_limit_seconds;
+  ATTEND_CHECK(limit == 0 || elapsed_seconds < limit, ValueError,
+               "'{}' has used {:.1f} s of the time limit ({} s); give a larger --time-limit to continue", path,
+               elapsed_seconds, limit);
+
   NamedTensors<float> optimizer_state;
   std::vector<std::pair<Generator*, Generator::State>> generator_states;
   const auto generators = model_.named_generators();
@@ -145,22 +199,11 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
     ATTEND_CHECK(seen_generators.count(name) == 1, ValueError, "'{}': the state of random stream '{}' is missing",
                  path, name);
   }
-  const io::Metadata& metadata = checkpoint.metadata;
-  for (const auto& [key, value] : options_.metadata) {
-    const auto found = metadata.find(key);
-    ATTEND_CHECK(found != metadata.end() && found->second == value, ValueError,
-                 "cannot resume from '{}': it was trained with {} = '{}', this run has '{}'", path, key,
-                 found == metadata.end() ? "(none)" : found->second, value);
-  }
-  const int64_t step = parse_count(metadata, "trainer.step", path);
-  running_loss_ = parse_exact(metadata, "trainer.running_loss", path);
-  best_value_ = parse_exact(metadata, "trainer.best_value", path);
-  best_step_ = parse_count(metadata, "trainer.best_step", path);
-  train_seconds_before_ = parse_exact(metadata, "trainer.train_seconds", path);
-  // Checkpoints written before the wall clock was recorded: their training time is the best guess.
-  elapsed_seconds_before_ = metadata.count("trainer.elapsed_seconds") != 0
-                                ? parse_exact(metadata, "trainer.elapsed_seconds", path)
-                                : train_seconds_before_;
+  running_loss_ = running_loss;
+  best_value_ = best_value;
+  best_step_ = best_step;
+  train_seconds_before_ = train_seconds;
+  elapsed_seconds_before_ = elapsed_seconds;
   best_.clear();
   for (const auto& [key, value] : metadata) {
     if (key.rfind("trainer.best.", 0) == 0) best_.emplace_back(key.substr(13), std::strtod(value.c_str(), nullptr));
@@ -178,25 +221,12 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   if (!o.resume_from.empty()) {
     step = load_checkpoint(o.resume_from);
     result.resumed = true;
-    ATTEND_CHECK(step < o.steps, ValueError, "'{}' is at step {}; ask for more --steps than that to continue",
-                 o.resume_from, step);
-    ATTEND_CHECK(o.time_limit_seconds == 0 || elapsed_seconds_before_ < o.time_limit_seconds, ValueError,
-                 "'{}' has used {:.1f} s of the time limit ({} s); give a larger --time-limit to continue",
-                 o.resume_from, elapsed_seconds_before_, o.time_limit_seconds);
     if (!o.quiet) fmt::print(stderr, "resuming from '{}' at step {}\n", o.resume_from, step);
   }
   std::ofstream metrics_file;
   if (!o.out_dir.empty()) {
     fs::create_directories(o.out_dir);
-    // A fresh run over an earlier one (--overwrite): the earlier run's snapshots must not be
-    // averaged with this run's.
-    const fs::path snapshots = fs::path(o.out_dir) / kSnapshotDirectory;
-    if (!result.resumed && fs::is_directory(snapshots)) {
-      for (const auto& entry : fs::directory_iterator(snapshots)) {
-        const std::string name = entry.path().filename().string();
-        if (name.starts_with("model-") && name.ends_with(".safetensors")) fs::remove(entry.path());
-      }
-    }
+    if (o.keep_snapshots) prepare_snapshot_directory(fs::path(o.out_dir) / kSnapshotDirectory, !result.resumed);
     const auto mode = result.resumed ? std::ios::app : std::ios::trunc;
     metrics_file.open(fs::path(o.out_dir) / kMetricsFile, std::ios::out | mode);
     ATTEND_CHECK(metrics_file.good(), ValueError, "cannot write metrics to '{}'", o.out_dir);
@@ -252,19 +282,16 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
       metrics_file.flush();
     }
     if (!o.out_dir.empty()) {
-      // The model when it improved, then the resumable state: a crash between the two never
-      // leaves a checkpoint that names a best model which is not on disk.
+      // The model when it improved and the snapshot, then the resumable state: a crash in between
+      // never leaves a checkpoint past a best model or a snapshot that is not on disk.
       const double elapsed = run_seconds();
-      if (improved) {
-        save_checkpoint((fs::path(o.out_dir) / kModelFile).string(), done, true, total_train_seconds, elapsed);
-      }
-      save_checkpoint((fs::path(o.out_dir) / kCheckpointFile).string(), done, false, total_train_seconds, elapsed);
+      const fs::path out(o.out_dir);
+      if (improved) save_checkpoint((out / kModelFile).string(), done, true, metrics, total_train_seconds, elapsed);
       if (o.keep_snapshots) {
-        const fs::path snapshots = fs::path(o.out_dir) / kSnapshotDirectory;
-        fs::create_directories(snapshots);
-        save_checkpoint((snapshots / fmt::format("model-{:07}.safetensors", done)).string(), done, true,
-                        total_train_seconds, elapsed);
+        const std::string name = fmt::format("model-{:07}.safetensors", done);
+        save_checkpoint((out / kSnapshotDirectory / name).string(), done, true, metrics, total_train_seconds, elapsed);
       }
+      save_checkpoint((out / kCheckpointFile).string(), done, false, metrics, total_train_seconds, elapsed);
     }
     if (!o.quiet) {
       std::string text;

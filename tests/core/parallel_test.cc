@@ -92,18 +92,24 @@ TEST(Parallel, GradientsAreBitwiseIdenticalForOneAndTwoThreads) {
 // (before the fix a shrink under a running job's feet left chunks unrun: a hang or a wrong sum).
 TEST(Parallel, ResizingWhileAnotherThreadRunsJobsLosesNoChunk) {
   ThreadCountGuard guard(4);
-  std::atomic<bool> done{false};
+  std::atomic<bool> resizer_done{false};
   std::thread resizer([&] {
-    for (int i = 0; !done.load(); ++i) set_num_threads(1 + i % 4);
+    // A bounded number of resizes, yielding in between: std::mutex is not fair, and the jobs
+    // must not starve.
+    for (int i = 0; i < 400; ++i) {
+      set_num_threads(1 + i % 4);
+      std::this_thread::yield();
+    }
+    resizer_done.store(true);
   });
-  for (int job = 0; job < 3000; ++job) {
+  // Jobs for as long as the resizer runs (and at least 3000).
+  for (int job = 0; job < 3000 || !resizer_done.load(); ++job) {
     std::vector<int> hits(64, 0);
     parallel_for(64, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) ++hits[i];
     });
     for (int64_t i = 0; i < 64; ++i) ASSERT_EQ(hits[i], 1) << "job " << job << ", index " << i;
   }
-  done.store(true);
   resizer.join();
 }
 

@@ -58,6 +58,7 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+// Runs `body` in a forked child and returns its exit code; the child exits without running
 // destructors or flushing anything, as a crashed or killed process would.
 template <typename Body>
 int run_in_child(Body body) {

@@ -68,7 +68,7 @@ TEST_F(CheckpointAverageTest, MeansInFloat64AndDropsTheTrainingLoopsState) {
   for (const auto& [key, value] : averaged.metadata) EXPECT_FALSE(key.starts_with("trainer.")) << key;
 }
 
-TEST_F(CheckpointAverageTest, WritesAModelFileAtomicallyAndNeverOverAnInput) {
+TEST_F(CheckpointAverageTest, WritesAModelFileAndNeverOverAnInput) {
   const std::string a = write("a.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 1);
   const std::string b = write("b.safetensors", {3, 4, 5, 6, 7, 8}, {3, 4}, 2);
   const std::string out = (dir_ / "mean.safetensors").string();
@@ -77,9 +77,16 @@ TEST_F(CheckpointAverageTest, WritesAModelFileAtomicallyAndNeverOverAnInput) {
   EXPECT_EQ(file.get<float>("w").to_vector(), (std::vector<float>{2, 3, 4, 5, 6, 7}));
   EXPECT_EQ(file.metadata().at("averaged.steps"), "1,2");
 
-  expect_error<io::IoError>([&] { write_averaged_checkpoint({a, b}, out, false); }, {"mean.safetensors"});
-  write_averaged_checkpoint({a, b}, out, true);
-  expect_error<ValueError>([&] { write_averaged_checkpoint({a, b}, a, true); }, {"a.safetensors", "inputs"});
+  expect_error<io::IoError>([&] { write_averaged_checkpoint({a, b}, out, false); },
+                           {"mean.safetensors", "exists", "--overwrite"});
+  EXPECT_EQ(write_averaged_checkpoint({a, b}, out, true).at("averaged.count"), "2");
+  // The output may not be an input, by any name.
+  expect_error<ValueError>([&] { write_averaged_checkpoint({a, b}, a, true); }, {"a.safetensors", "input"});
+  const std::string a_by_another_name = (dir_ / "." / "a.safetensors").string();
+  expect_error<ValueError>([&] { write_averaged_checkpoint({a_by_another_name, b}, a, true); }, {"input"});
+  fs::create_symlink(a, dir_ / "link.safetensors");
+  expect_error<ValueError>([&] { write_averaged_checkpoint({a, b}, (dir_ / "link.safetensors").string(), true); },
+                           {"link.safetensors", "input"});
   EXPECT_EQ(io::load_safetensors(a).get<float>("w").to_vector(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
 }
 
@@ -88,6 +95,12 @@ TEST_F(CheckpointAverageTest, RefusesFilesThatDoNotBelongTogether) {
   expect_error<ValueError>([&] { average_checkpoints({a}); }, {"at least 2"});
   expect_error<ValueError>([&] { average_checkpoints({a, (dir_ / "absent.safetensors").string()}); },
                            {"absent.safetensors", "does not exist"});
+
+  // The same model twice would count double: the same file by two names, or two files of one step.
+  expect_error<ValueError>([&] { average_checkpoints({a, (dir_ / "." / "a.safetensors").string()}); },
+                           {"same file", "twice"});
+  const std::string copy = write("copy.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 1);
+  expect_error<ValueError>([&] { average_checkpoints({a, copy}); }, {"a.safetensors", "copy.safetensors", "both step 1"});
 
   // Another model: its metadata differs.
   const std::string wider = write("wider.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 2, {{"task", "tiny"}, {"model_dim", "4"}});

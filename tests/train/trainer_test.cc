@@ -203,6 +203,7 @@ TEST_F(TrainerTest, KeepsASnapshotAtEveryEvaluationWhenAsked) {
   const io::Metadata metadata =
       train::load_model_weights((dir_ / "run" / "snapshots" / "model-0000004.safetensors").string(), reloaded);
   EXPECT_EQ(metadata.at("trainer.step"), "4");
+  EXPECT_EQ(metadata.at("trainer.metrics.score"), "1");  // the metrics of its own evaluation
   expect_same_parameters(*run.model, reloaded);
 
   // A fresh run over it (--overwrite) does not inherit the earlier run's snapshots.
@@ -212,6 +213,26 @@ TEST_F(TrainerTest, KeepsASnapshotAtEveryEvaluationWhenAsked) {
   TrainingRun second = make_run(3, again);
   train(second, constant_metrics);
   EXPECT_EQ(snapshot_names(), std::vector<std::string>{"model-0000002.safetensors"});
+
+  // A file where the directory should be: an error before any training.
+  TrainerOptions blocked = options(2, "blocked");
+  blocked.keep_snapshots = true;
+  blocked.overwrite = true;  // else the constructor already refuses the "earlier run"
+  fs::create_directories(dir_ / "blocked");
+  std::ofstream(dir_ / "blocked" / "snapshots") << "in the way";
+  TrainingRun third = make_run(3, blocked);
+  bool trained = false;
+  expect_error<io::IoError>(
+      [&] {
+        third.trainer->run(
+            [&](int64_t step) {
+              trained = true;
+              return tiny_batch(*third.model, step);
+            },
+            constant_metrics);
+      },
+      {"snapshots"});
+  EXPECT_FALSE(trained);
 }
 
 TEST_F(TrainerTest, HigherIsBetterPicksTheLargest) {
@@ -286,12 +307,15 @@ TEST_F(TrainerTest, AResumedRunCountsTheTimeOfTheRunItContinues) {
   ASSERT_EQ(schedule_steps->size(), 1u);
   EXPECT_GE(schedule_steps->at(0), 7);  // (elapsed + this run's time) / limit of 8 steps, truncated
 
-  // A run that has used its whole limit is refused rather than run for one more step.
+  // The second run stopped at its limit: resuming it with the same limit is refused (before
+  // anything changes) rather than run for one more step.
   TrainerOptions spent = options(8, "run");
   spent.resume_from = checkpoint;
-  spent.time_limit_seconds = elapsed / 2;
+  spent.time_limit_seconds = o.time_limit_seconds;
   TrainingRun third = make_run(1, spent);
+  const auto untouched = third.model->named_parameters()[0].second.to_vector();
   expect_error<ValueError>([&] { train(third, constant_metrics); }, {"time limit", "--time-limit"});
+  EXPECT_EQ(third.model->named_parameters()[0].second.to_vector(), untouched);
 }
 
 TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {
@@ -319,7 +343,7 @@ TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {
   TrainerOptions weights_only = options(4, "e");
   weights_only.resume_from = (dir_ / "run" / "model.safetensors").string();
   TrainingRun d = make_run(1, weights_only);
-  expect_error<ValueError>([&] { train(d, constant_metrics); }, {"random stream", "missing"});
+  expect_error<ValueError>([&] { train(d, constant_metrics); }, {"model.safetensors", "not a training checkpoint"});
 
   // A checkpoint whose random stream is of the wrong shape.
   const io::SafetensorsFile file = io::load_safetensors(checkpoint);

@@ -30,12 +30,15 @@ struct AveragedCheckpoint {
   io::Metadata metadata;
 };
 
-// Averages the model parameters of `paths` (at least 2). The files are read one at a time.
+// Averages the model parameters of `paths` (at least 2, distinct files of distinct steps: the
+// same model twice would weigh double). The files are read one at a time.
 AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths);
 
 // average_checkpoints(paths) written to `out_path` atomically (temp file, fsync, rename): a model
-// file that `attend eval`, `attend g2p` and load_model_weights read. IoError when `out_path`
-// exists and `overwrite` is false; ValueError when `out_path` is one of `paths`.
-void write_averaged_checkpoint(const std::vector<std::string>& paths, const std::string& out_path, bool overwrite);
+// file that `attend eval`, `attend g2p` and load_model_weights read. Returns its metadata.
+// Checked before any input is read: IoError when `out_path` exists and `overwrite` is false;
+// ValueError when `out_path` is one of `paths` (by any name).
+io::Metadata write_averaged_checkpoint(const std::vector<std::string>& paths, const std::string& out_path,
+                                       bool overwrite);
 
 }  // namespace attend::train

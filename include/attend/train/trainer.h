@@ -17,7 +17,7 @@
 // Resuming: recipes draw batch `step` as a pure function of (seed, step), so a run resumed from
 // checkpoint.safetensors continues bitwise identically to one that was never interrupted. The
 // time limit (and a schedule by time) counts the whole run: a resumed run starts with the
-// wall-clock time of the runs it continues already spent.
+// wall-clock time of the runs it continues, up to their last checkpoint, already spent.
 #pragma once
 
 #include <cstdint>
@@ -38,9 +38,9 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 struct TrainerOptions {
   int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
   int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
-  // Stop (evaluate, save) once the run's wall-clock time, evaluations and the earlier runs a
-  // resumed run continues included, exceeds it; 0: none. Resuming a run that has used its time
-  // limit is a ValueError.
+  // Stop (evaluate, save) once the run's wall-clock time exceeds it, evaluations included and, in a
+  // resumed run, the time of the runs it continues up to their last checkpoint; 0: none.
+  // Resuming a run that has used its time limit is a ValueError.
   double time_limit_seconds = 0;
   // With time_limit_seconds: the schedule is evaluated at train/lr_schedule.h's
   // time_scheduled_step, so that a schedule ending at `steps` ends at the time limit instead
@@ -108,9 +108,12 @@ class Trainer {
  private:
   // model_only: parameters and metadata; else also the optimizer, the random streams and the
   // loop's counters, among them `train_seconds` of training and `elapsed_seconds` of wall-clock
-  // time so far (trainer.train_seconds, trainer.elapsed_seconds).
-  void save_checkpoint(const std::string& path, int64_t step, bool model_only, double train_seconds,
-                       double elapsed_seconds) const;
+  // time so far (trainer.train_seconds, trainer.elapsed_seconds). Every file records the
+  // evaluation it was written at (trainer.metrics.<name>) and the best one (trainer.best.<name>).
+  void save_checkpoint(const std::string& path, int64_t step, bool model_only, const Metrics& metrics,
+                       double train_seconds, double elapsed_seconds) const;
+  // Reads and checks everything (metadata, the step against `steps`, the time used against the
+  // limit, tensors) before it changes the model, the optimizer or the random streams.
   int64_t load_checkpoint(const std::string& path);  // returns the step to continue from
 
   nn::Module<float>& model_;
