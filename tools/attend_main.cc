@@ -1,5 +1,6 @@
 // attend: the command-line tool.
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <sstream>
 
@@ -131,6 +132,9 @@ int main(int argc, char** argv) {
     if (const int status = run_viz(); status >= 0) return status;
     if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_json);
   } catch (const attend::Error& e) {
+    std::fprintf(stderr, "attend: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // e.g. std::filesystem_error: still a message, not an abort
     std::fprintf(stderr, "attend: %s\n", e.what());
     return 2;
   }
