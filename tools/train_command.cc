@@ -245,7 +245,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   CLI::App* average = app.add_subcommand(
       "average", "average the parameters of several checkpoints of one run (e.g. its last snapshots) into a model file");
   average->add_option("checkpoints", average_args->checkpoints,
-                      "model or checkpoint files of one run (attend train ... --keep-snapshots writes them)")
+                      "two or more model or checkpoint files of one run (attend train ... --keep-snapshots writes them)")
       ->required()
       ->expected(2, 1000);
   average->add_option("--out", average_args->out, "the averaged model file")->required();
