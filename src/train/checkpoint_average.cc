@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <map>
 #include <system_error>
-#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -12,18 +11,15 @@
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
+#include "attend/train/trainer.h"
 
 namespace attend::train {
 namespace {
 
-// The training loop's tensors and metadata (train/trainer.h), not the model's.
-bool is_training_state(std::string_view name) { return name.starts_with("optimizer.") || name.starts_with("rng."); }
-bool is_training_metadata(std::string_view key) { return key.starts_with("trainer."); }
-
 io::Metadata model_metadata(const io::Metadata& metadata) {
   io::Metadata model;
   for (const auto& [key, value] : metadata) {
-    if (!is_training_metadata(key)) model.emplace(key, value);
+    if (!is_trainer_metadata(key)) model.emplace(key, value);
   }
   return model;
 }
@@ -115,7 +111,7 @@ AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths) {
     }
     size_t parameter_index = 0;
     for (const auto& [name, tensor] : file.tensors()) {
-      if (is_training_state(name)) continue;
+      if (is_trainer_tensor(name)) continue;  // optimizer state, random streams
       const io::DType dtype = io::dtype_of(tensor);
       const Shape shape = io::shape_of(tensor);
       ATTEND_CHECK(dtype == io::DType::kF32 || dtype == io::DType::kF64, ValueError,

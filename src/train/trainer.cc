@@ -96,7 +96,7 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
   ATTEND_CHECK(!o.schedule_by_time || o.time_limit_seconds > 0, ValueError,
                "Trainer: a schedule by time needs a time limit (--time-limit)");
   for (const auto& [key, value] : o.metadata) {
-    ATTEND_CHECK(key.rfind("trainer.", 0) != 0, ValueError, "Trainer: metadata key '{}' is reserved", key);
+    ATTEND_CHECK(!is_trainer_metadata(key), ValueError, "Trainer: metadata key '{}' is reserved", key);
   }
   if (!o.out_dir.empty() && o.resume_from.empty() && !o.overwrite) {
     for (const char* file : {kModelFile, kCheckpointFile, kMetricsFile, kSnapshotDirectory}) {
@@ -362,6 +362,12 @@ EvalImage eval_image_from_png(std::string tag, const std::string& png) {
   image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
   return image;
 }
+
+bool is_trainer_tensor(std::string_view name) {
+  return name.starts_with(kOptimizerPrefix) || name.starts_with(kGeneratorPrefix);
+}
+
+bool is_trainer_metadata(std::string_view key) { return key.starts_with("trainer."); }
 
 const double* find_metric(const Metrics& metrics, const std::string& name) {
   for (const auto& [key, value] : metrics) {

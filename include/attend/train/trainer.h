@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -129,6 +130,11 @@ class Trainer {
   double elapsed_seconds_before_ = 0;  // their wall-clock time, evaluations included
   Metrics best_;
 };
+
+// What the Trainer adds to its files besides the model's parameters and metadata: tensors
+// "optimizer.<state>" and "rng.<random stream>", and metadata keys "trainer.<counter>".
+bool is_trainer_tensor(std::string_view name);
+bool is_trainer_metadata(std::string_view key);
 
 // The value of metric `name` in `metrics`, or nullptr when there is none.
 const double* find_metric(const Metrics& metrics, const std::string& name);
