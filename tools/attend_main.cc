@@ -9,6 +9,7 @@
 
 #include "attend/attend.h"
 #include "bench.h"
+#include "cli_checks.h"
 #include "explain.h"
 #include "train_command.h"
 #include "viz_command.h"
@@ -93,8 +94,12 @@ int main(int argc, char** argv) {
   explain->add_flag("--causal", explain_args.causal, "only the causal variant (default: both)");
   explain->add_option("--positional", explain_args.positional, "none or sinusoidal")
       ->check(CLI::IsMember({"none", "sinusoidal"}));
-  explain->add_option("--heads", explain_args.heads, "heads for multi-head attention (must divide the features)");
-  explain->add_option("--seed", explain_args.seed, "seed of the weight matrices");
+  explain->add_option("--heads", explain_args.heads, "heads for multi-head attention (must divide the features)")
+      ->check(attend::tools::integer_in(1, 1024))
+      ->capture_default_str();
+  explain->add_option("--seed", explain_args.seed, "seed of the weight matrices")
+      ->check(attend::tools::unsigned_integer())
+      ->capture_default_str();
   explain->add_flag("--json", explain_args.json, "machine-readable output");
 
   CLI::App* bench = app.add_subcommand("bench", "measure performance against this machine's sgemm and memcpy");
@@ -123,7 +128,7 @@ int main(int argc, char** argv) {
   const auto run_train = attend::tools::add_train_command(app);
   const auto run_viz = attend::tools::add_viz_commands(app);
 
-  CLI11_PARSE(app, argc, argv);
+  if (const int status = attend::tools::parse_command_line(app, argc, argv); status >= 0) return status;
   try {
     if (threads > 0) attend::set_num_threads(threads);
     if (info->parsed()) return run_info();

