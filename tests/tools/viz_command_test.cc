@@ -13,6 +13,7 @@
 #include "viz/png_check.h"
 #include "viz/tiny_g2p.h"
 #include "viz_command.h"
+#include "harness/temp_dir.h"
 
 namespace attend::tools {
 namespace {
@@ -27,12 +28,11 @@ int run(const std::string& command_line) {
 }
 
 struct VizCommandTest : ::testing::Test {
-  fs::path dir = fs::temp_directory_path() / "attend_viz_command_test";
+  attend::testing::TempDir temp;
+  fs::path dir = temp.path();
   std::string checkpoint = (dir / "model.safetensors").string();
 
   void SetUp() override {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
     const models::G2PConfig config = viz::tiny_g2p_config(12);
     Generator g(1);
     const models::G2PTransformer<float> model(config, models::letter_vocabulary().size(),
@@ -41,7 +41,6 @@ struct VizCommandTest : ::testing::Test {
     spec.transformer = config;
     io::save_module(checkpoint, model, {}, models::g2p_metadata(spec));
   }
-  void TearDown() override { fs::remove_all(dir); }
 };
 
 TEST_F(VizCommandTest, WritesEveryFigureTheDocumentAndTheExplorer) {

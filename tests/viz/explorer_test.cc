@@ -15,6 +15,7 @@
 #include "attend/models/g2p.h"
 #include "attend/viz/explorer.h"
 #include "viz/png_check.h"
+#include "harness/temp_dir.h"
 
 namespace attend::viz {
 namespace {
@@ -67,9 +68,8 @@ TEST(Explorer, PageIsSelfContainedAndEscapesTheDocument) {
 
 TEST(Explorer, RendersEveryHeadAndTokenInHeadlessChromium) {
   ASSERT_EQ(std::system("command -v chromium > /dev/null"), 0) << "chromium is not installed (scripts/setup installs it)";
-  const auto dir = std::filesystem::temp_directory_path() / "attend_explorer_test";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  attend::testing::TempDir temp;
+  const auto& dir = temp.path();
   const auto page = dir / "explorer.html";
   write_explorer(page.string(), hello_document());
 
@@ -90,7 +90,7 @@ TEST(Explorer, RendersEveryHeadAndTokenInHeadlessChromium) {
   EXPECT_EQ(png.height, 900);
   EXPECT_GT(png.distinct_colors, 100);  // text, head colours, viridis cells
   EXPECT_GT(png.ink, 0.05);
-  if (!std::getenv("ATTEND_KEEP_EXPLORER_TEST")) std::filesystem::remove_all(dir);  // set it to look at the page
+  if (std::getenv("ATTEND_KEEP_EXPLORER_TEST")) temp.keep();  // set it to look at the page
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "attend/viz/heatmap.h"
 #include "harness/expect_error.h"
 #include "viz/png_check.h"
+#include "harness/temp_dir.h"
 
 namespace attend::viz {
 namespace {
@@ -61,9 +62,8 @@ TEST(Heatmap, SvgHasTheLabelsAndTitle) {
 TEST(Heatmap, GridOfHeadsAndAtomicWrites) {
   HeatmapGrid grid{"toy · decoder.0.cross · 4 heads", {diagonal(), diagonal(), diagonal(), diagonal()}, 0};
   for (size_t k = 0; k < grid.panels.size(); ++k) grid.panels[k].title = "head " + std::to_string(k);
-  const auto dir = std::filesystem::temp_directory_path() / "attend_heatmap_test";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const attend::testing::TempDir temp;
+  const auto& dir = temp.path();
   write_heatmap_grid((dir / "grid.png").string(), grid);
   write_heatmap_grid((dir / "grid.svg").string(), grid);
   const PngSummary png = summarize_png(read_file(dir / "grid.png"));
@@ -79,7 +79,6 @@ TEST(Heatmap, GridOfHeadsAndAtomicWrites) {
   expect_error<ValueError>([&] { write_heatmap((dir / "absent" / "map.png").string(), diagonal()); },
                            {"absent", "does not exist"});
   EXPECT_FALSE(std::filesystem::exists(dir / "map.jpg"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Heatmap, RejectsMismatchedValuesAndLabels) {
