@@ -6,7 +6,11 @@
 #include <cstdlib>
 #include <system_error>
 
+#include <filesystem>
+
 #include <fmt/format.h>
+
+#include "attend/core/error.h"
 
 namespace attend::tools {
 namespace {
@@ -87,6 +91,23 @@ CLI::Validator real_above(double minimum, bool allow_minimum, const std::string&
 CLI::Validator positive_real() { return real_above(0.0, false, "a number above 0"); }
 
 CLI::Validator non_negative_real() { return real_above(0.0, true, "a number of at least 0"); }
+
+void check_output_directory(const std::string& out_dir) {
+  if (out_dir.empty()) return;
+  namespace fs = std::filesystem;
+  // The nearest part of the path that exists must be a directory; what is below it gets made.
+  for (fs::path part = fs::absolute(out_dir); !part.empty(); part = part.parent_path()) {
+    std::error_code error;
+    const fs::file_status status = fs::status(part, error);
+    if (!fs::exists(status)) {
+      if (part == part.parent_path()) break;
+      continue;
+    }
+    ATTEND_CHECK(fs::is_directory(status), ValueError, "--out '{}': '{}' is {}, not a directory", out_dir, part.string(),
+                 fs::is_regular_file(status) ? "a file" : "not a directory");
+    return;
+  }
+}
 
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {

@@ -34,6 +34,10 @@ CLI::Validator unsigned_integer();
 CLI::Validator positive_real();
 CLI::Validator non_negative_real();
 
+// Throws ValueError, before any data set is read, when --out names a file or a path below one
+// (the Trainer would otherwise fail with a raw filesystem error only after loading the data).
+void check_output_directory(const std::string& out_dir);
+
 // Parses argv into `app`. An unknown command (`attend frobnicate`, `attend train frobnicate`)
 // is reported as such with the commands that exist, instead of CLI11's "A subcommand is
 // required". Returns -1 when parsing succeeded, else the exit status to return from main.

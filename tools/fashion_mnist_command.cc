@@ -62,6 +62,7 @@ int run_train(FashionMnistArguments& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   keep_freed_memory_for_reuse();
   train::FashionMnistTrainingOptions& options = args.options;
+  check_output_directory(options.out_dir);
   Generator generator(options.seed);
   std::unique_ptr<models::ImageClassifier<float>> model;
   if (args.resume) {

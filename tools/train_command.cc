@@ -64,6 +64,7 @@ data::PronouncingDictionary load_dictionary(const std::string& data_path) {
 int run_g2p(G2PArguments& args) {
   keep_freed_memory_for_reuse();
   train::G2PTrainingOptions& options = args.options;
+  check_output_directory(options.out_dir);
   if (args.resume) {
     options.resume_from = train::checkpoint_to_resume(options.out_dir);
     // The model is the checkpoint's, whatever --dim/--heads/... say.
@@ -213,11 +214,12 @@ std::function<int()> add_train_command(CLI::App& app) {
       ->check(CLI::IsMember(models::g2p_architectures()));
   CLI::Option* dim = g2p->add_option("--dim", args->model.transformer.model_dim, "model width E (gru: the embedding width)")
                          ->check(integer_in(1, kMaxWidth));
-  g2p->add_option("--hidden", args->model.recurrent.hidden_dim, "gru: the hidden width H of every GRU")
+  CLI::Option* hidden = g2p->add_option("--hidden", args->model.recurrent.hidden_dim, "gru: the hidden width H of every GRU")
       ->check(integer_in(1, kMaxWidth));
-  g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(integer_in(1, kMaxHeads));
-  g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(integer_in(1, kMaxLayers));
-  g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(integer_in(1, kMaxWidth));
+  CLI::Option* heads =
+      g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(integer_in(1, kMaxHeads));
+  CLI::Option* layers = g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(integer_in(1, kMaxLayers));
+  CLI::Option* ff = g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(integer_in(1, kMaxWidth));
   g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
   g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(integer_in(1, kMaxBeam))->capture_default_str();
@@ -262,7 +264,7 @@ std::function<int()> add_train_command(CLI::App& app) {
   average->add_option("--out", average_args->out, "the averaged model file")->required();
   average->add_flag("--overwrite", average_args->overwrite, "replace --out if it exists");
   const auto run_fashion_mnist = add_fashion_mnist_commands(*train);
-  return [g2p, args, dim, g2p_command, pronounce, eval, eval_args, average, average_args,
+  return [g2p, args, dim, heads, layers, ff, hidden, g2p_command, pronounce, eval, eval_args, average, average_args,
           run_fashion_mnist]() -> int {
     if (g2p_command->parsed()) return run_pronounce(*pronounce);
     if (average->parsed()) return run_average(*average_args);
@@ -270,6 +272,13 @@ std::function<int()> add_train_command(CLI::App& app) {
     if (const int status = run_fashion_mnist(); status >= 0) return status;
     if (!g2p->parsed()) return -1;
     models::G2PModelSpec& model = args->model;
+    // A size of the other architecture would be ignored without a word: refuse it.
+    const bool gru = model.architecture == "gru";
+    for (const CLI::Option* option : gru ? std::vector<const CLI::Option*>{heads, layers, ff}
+                                         : std::vector<const CLI::Option*>{hidden}) {
+      ATTEND_CHECK(option->count() == 0, ValueError, "{} does not apply to --model {}", option->get_name(),
+                   model.architecture);
+    }
     model.transformer.decoder_layers = model.transformer.encoder_layers;
     // --dim and --dropout are shared; the GRU keeps its own default width unless --dim is given.
     if (dim->count() > 0) model.recurrent.embedding_dim = model.transformer.model_dim;
