@@ -136,11 +136,8 @@ int main(int argc, char** argv) {
     if (const int status = run_train(); status >= 0) return status;
     if (const int status = run_viz(); status >= 0) return status;
     if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_json);
-  } catch (const attend::Error& e) {
-    std::fprintf(stderr, "attend: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {  // e.g. std::filesystem_error: still a message, not an abort
-    std::fprintf(stderr, "attend: %s\n", e.what());
+  } catch (const std::exception& e) {  // attend::Error, or e.g. std::filesystem_error: a message, not an abort
+    std::fprintf(stderr, "attend: %s\n", attend::tools::escape_for_terminal(e.what()).c_str());
     return 2;
   }
   return 0;

@@ -109,6 +109,56 @@ void check_output_directory(const std::string& out_dir) {
   }
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, at most
+// U+10FFFF) starting at text[i], or 0.
+size_t utf8_sequence_length(const std::string& text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
+std::string escape_for_terminal(const std::string& text) {
+  std::string escaped;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      const bool shown = (c >= 0x20 && c != 0x7F) || c == '\n' || c == '\t';
+      escaped += shown ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
+      ++i;
+    } else if (const size_t length = utf8_sequence_length(text, i); length > 0) {
+      escaped.append(text, i, length);
+      i += length;
+    } else {
+      escaped += fmt::format("\\x{:02x}", c);
+      ++i;
+    }
+  }
+  return escaped;
+}
+
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
@@ -119,11 +169,14 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
       return app.exit(error);
     }
     const std::string path = parent == &app ? std::string() : parent->get_name() + " ";
-    std::fprintf(stderr, "attend: unknown command '%s%s'; the commands are: %s (see --help)\n", path.c_str(),
-                 unknown.front().c_str(), command_names(*parent).c_str());
+    std::fprintf(stderr, "attend: unknown command '%s'; the commands are: %s (see --help)\n",
+                 escape_for_terminal(path + unknown.front()).c_str(), command_names(*parent).c_str());
     return static_cast<int>(CLI::ExitCodes::ExtrasError);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help
+    // CLI11 echoes the option's value as it came: escape it like every other message.
+    std::fprintf(stderr, "%s\nRun with --help for more information.\n", escape_for_terminal(error.what()).c_str());
+    return error.get_exit_code();
   }
   return -1;
 }

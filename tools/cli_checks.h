@@ -38,6 +38,11 @@ CLI::Validator non_negative_real();
 // (the Trainer would otherwise fail with a raw filesystem error only after loading the data).
 void check_output_directory(const std::string& out_dir);
 
+// `text` with what a terminal would act on or cannot show written as \xNN: control characters
+// (an ESC sequence in a word must not reach the terminal), DEL, and bytes that are not part of
+// well-formed UTF-8 (a lone 0xC3 cut from 'é'). Newlines and tabs stay.
+std::string escape_for_terminal(const std::string& text);
+
 // Parses argv into `app`. An unknown command (`attend frobnicate`, `attend train frobnicate`)
 // is reported as such with the commands that exist, instead of CLI11's "A subcommand is
 // required". Returns -1 when parsing succeeded, else the exit status to return from main.
