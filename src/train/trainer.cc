@@ -1,12 +1,16 @@
 #include "attend/train/trainer.h"
 
 #include <chrono>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <set>
+#include <signal.h>
+#include <sstream>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -55,6 +59,52 @@ int64_t parse_count(const io::Metadata& metadata, const std::string& key, const 
   ATTEND_CHECK(value >= 0 && value <= 9.0e15 && value == std::floor(value), ValueError,
                "'{}': metadata '{}' = {} is not a non-negative integer", path, key, value);
   return static_cast<int64_t>(value);
+}
+
+// Removes what a killed run left of its atomic writes in `directory`: ".NAME.tmp-PID-N" files
+// (io/atomic_file.cc) of this run's files, each a whole checkpoint, whose writer PID is gone. A
+// live writer's temporary (another process on the same --out) is left alone.
+void remove_stale_temporaries(const fs::path& directory) {
+  std::error_code error;
+  if (!fs::is_directory(directory, error)) return;
+  for (const fs::directory_entry& entry : fs::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    const size_t marker = name.rfind(".tmp-");
+    if (name.empty() || name[0] != '.' || marker == std::string::npos || !entry.is_regular_file(error)) continue;
+    const std::string target = name.substr(1, marker - 1);
+    const bool ours = target == kModelFile || target == kCheckpointFile ||
+                      (target.rfind("model-", 0) == 0 && target.size() > 12 &&
+                       target.compare(target.size() - 12, 12, ".safetensors") == 0);
+    const long pid = std::strtol(name.c_str() + marker + 5, nullptr, 10);
+    const bool writer_gone = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    if (ours && writer_gone) fs::remove(entry.path(), error);
+  }
+}
+
+// On resume: metrics.jsonl loses its lines past the checkpoint's step (written after the last
+// checkpoint and before the kill; the resumed run writes those steps again) and a line torn by
+// the kill. Rewritten atomically; returns how many lines were dropped.
+int64_t truncate_metrics_after(const fs::path& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string kept;
+  int64_t dropped = 0;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const bool keep = parsed.is_object() && parsed.contains("step") && parsed["step"].is_number_integer() &&
+                      parsed["step"].get<int64_t>() <= step;
+    if (keep) {
+      kept += line + "\n";
+    } else {
+      ++dropped;
+    }
+  }
+  if (dropped > 0) {
+    io::AtomicFile file(path.string(), /*overwrite=*/true);
+    file.write(kept.data(), kept.size());
+    file.commit();
+  }
+  return dropped;
 }
 
 // OUT/snapshots, created before training so that a problem shows at once. A fresh run (over an
@@ -226,6 +276,15 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   std::ofstream metrics_file;
   if (!o.out_dir.empty()) {
     fs::create_directories(o.out_dir);
+    remove_stale_temporaries(o.out_dir);
+    remove_stale_temporaries(fs::path(o.out_dir) / kSnapshotDirectory);
+    if (result.resumed) {
+      const int64_t dropped = truncate_metrics_after(fs::path(o.out_dir) / kMetricsFile, step);
+      if (dropped > 0 && !o.quiet) {
+        fmt::print(stderr, "dropped {} line(s) of {} past step {}: the resumed run writes them again\n", dropped,
+                   kMetricsFile, step);
+      }
+    }
     if (o.keep_snapshots) prepare_snapshot_directory(fs::path(o.out_dir) / kSnapshotDirectory, !result.resumed);
     const auto mode = result.resumed ? std::ios::app : std::ios::trunc;
     metrics_file.open(fs::path(o.out_dir) / kMetricsFile, std::ios::out | mode);

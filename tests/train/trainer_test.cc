@@ -2,6 +2,9 @@
 // state, dropout streams), the best model is kept, earlier runs are not overwritten, and
 // broken checkpoints are refused with a clear message.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -151,6 +154,38 @@ TEST_F(TrainerTest, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
   train(unrestored, constant_metrics);
   EXPECT_NE(unrestored.model->named_parameters()[0].second.to_vector(),
             whole.model->named_parameters()[0].second.to_vector());
+}
+
+// What a kill -9 leaves: a metrics line past the checkpoint, a line torn in half, and the
+// temporary files of interrupted checkpoint writes. Resuming cleans up exactly those.
+TEST_F(TrainerTest, ResumeDropsMetricsPastTheCheckpointAndStaleTemporaries) {
+  TrainingRun first = make_run(7, options(4));
+  train(first, constant_metrics);
+  const fs::path run = dir_ / "run";
+  std::ofstream(run / "metrics.jsonl", std::ios::app) << "{\"step\": 6, \"loss\": 1.0}\n{\"step\": 7, \"lo";
+  const pid_t child = ::fork();  // a process id that is surely gone once waited for
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  const std::string dead = std::to_string(child), alive = std::to_string(::getpid());
+  const std::vector<std::string> stale = {".checkpoint.safetensors.tmp-" + dead + "-0",
+                                          ".model.safetensors.tmp-" + dead + "-3"};
+  const std::vector<std::string> kept = {".checkpoint.safetensors.tmp-" + alive + "-9",  // a live writer's
+                                         ".notes.txt.tmp-" + dead + "-0"};                // not one of the run's files
+  for (const auto& name : stale) std::ofstream(run / name) << "partial";
+  for (const auto& name : kept) std::ofstream(run / name) << "partial";
+
+  TrainerOptions resumed = options(8);
+  resumed.resume_from = (run / "checkpoint.safetensors").string();
+  TrainingRun second = make_run(7, resumed);
+  train(second, constant_metrics);
+
+  std::ifstream metrics(run / "metrics.jsonl");
+  std::vector<int64_t> steps;
+  for (std::string line; std::getline(metrics, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
+  EXPECT_EQ(steps, (std::vector<int64_t>{2, 4, 6, 8}));
+  for (const auto& name : stale) EXPECT_FALSE(fs::exists(run / name)) << name;
+  for (const auto& name : kept) EXPECT_TRUE(fs::exists(run / name)) << name;
 }
 
 TEST_F(TrainerTest, KeepsTheBestModelAndLogsEveryEvaluation) {
