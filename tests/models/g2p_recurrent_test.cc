@@ -13,6 +13,7 @@
 #include "attend/models/g2p_factory.h"
 #include "harness/expect_error.h"
 #include "harness/module_gradcheck.h"
+#include "harness/temp_dir.h"
 
 namespace attend {
 namespace {
@@ -180,7 +181,8 @@ TEST(G2PRecurrent, FactoryRoundTrip) {
   Generator generator(11);
   auto model = models::make_g2p_model(spec, generator);
   model->eval();
-  const auto path = std::filesystem::temp_directory_path() / "attend_g2p_recurrent_round_trip.safetensors";
+  const attend::testing::TempDir temp;
+  const auto path = temp / "round_trip.safetensors";
   io::save_module(path.string(), *model, {}, models::g2p_metadata(spec),
                   /*overwrite=*/true);
 
@@ -197,7 +199,6 @@ TEST(G2PRecurrent, FactoryRoundTrip) {
   const IndexTensor target_in = targets({{"R", "AW"}, {"T", "R", "IH", "P"}});
   EXPECT_EQ(loaded->forward(source, target_in).to_vector(), model->forward(source, target_in).to_vector());
   EXPECT_EQ(loaded->greedy_decode(source, 8), model->greedy_decode(source, 8));
-  std::filesystem::remove(path);
 }
 
 TEST(G2PFactory, TransformerMetadataWithoutArchitectureStillReads) {

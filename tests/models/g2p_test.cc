@@ -14,6 +14,7 @@
 #include "attend/models/g2p.h"
 #include "attend/models/g2p_factory.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend {
 namespace {
@@ -129,14 +130,14 @@ TEST(G2PFactory, LoadedModelDecodesLikeTheSavedOne) {
   Generator generator(21);
   auto model = models::make_g2p_model(spec, generator);
   model->eval();
-  const std::string path = (std::filesystem::temp_directory_path() / "attend_g2p_factory.safetensors").string();
+  const attend::testing::TempDir temp;
+  const std::string path = (temp / "g2p_factory.safetensors").string();
   io::save_module(path, *model, {}, models::g2p_metadata(spec), /*overwrite=*/true);
   auto loaded = models::load_g2p_model(path);
   EXPECT_FALSE(loaded->is_training());
   const IndexTensor source = word("checkpoint");
   const IndexTensor target = models::pad_batch({{Vocabulary::kStart, 9, 10, 11}});
   EXPECT_EQ(loaded->forward(source, target).to_vector(), model->forward(source, target).to_vector());
-  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "attend/train/fashion_mnist_training.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend::train {
 namespace {
@@ -75,8 +76,8 @@ TEST(FashionMnistTraining, LearnsASyntheticTaskAndWritesMetrics) {
   models::VisionTransformerConfig config;
   config.transformer = {.image_size = 8, .num_classes = 4, .model_dim = 16, .num_heads = 2, .num_layers = 1, .dropout = 0};
   models::VisionTransformer<float> model(config, generator);
-  const auto out_dir = std::filesystem::temp_directory_path() / "attend_fashion_mnist_training_test";
-  std::filesystem::remove_all(out_dir);
+  const attend::testing::TempDir temp;
+  const auto out_dir = temp / "run";
   FashionMnistTrainingOptions options;
   options.out_dir = out_dir.string();
   options.epochs = 6;
@@ -110,7 +111,6 @@ TEST(FashionMnistTraining, LearnsASyntheticTaskAndWritesMetrics) {
   const auto trained = model.named_parameters(), saved = reloaded.named_parameters();
   for (size_t i = 0; i < trained.size(); ++i) EXPECT_EQ(trained[i].second.to_vector(), saved[i].second.to_vector());
   EXPECT_EQ(result.test_accuracy, evaluate_accuracy(reloaded, data.test));
-  std::filesystem::remove_all(out_dir);
 }
 
 TEST(FashionMnistTraining, BatchesArePureFunctionsOfTheStepAndCoverEachEpochOnce) {
@@ -149,8 +149,8 @@ TEST(FashionMnistTraining, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
                                 quadrant_images(32, data_generator)};
   models::VisionTransformerConfig config;
   config.transformer = {.image_size = 8, .num_classes = 4, .model_dim = 8, .num_heads = 2, .num_layers = 1, .dropout = 0.1};
-  const auto root = std::filesystem::temp_directory_path() / "attend_fashion_mnist_resume_test";
-  std::filesystem::remove_all(root);
+  const attend::testing::TempDir temp;
+  const auto& root = temp.path();
   const auto run = [&](const std::string& name, double time_limit, bool resume, const std::string& from = "") {
     Generator generator(7);
     models::VisionTransformer<float> model(config, generator);
@@ -186,7 +186,6 @@ TEST(FashionMnistTraining, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
   EXPECT_EQ(last_parameters("split"), last_parameters("whole"));
   // A resumed run writes where it resumes from: its best model is reloaded from there.
   expect_error<ValueError>([&] { run("elsewhere", 0, true, "split"); }, {"resume from OUT/checkpoint.safetensors"});
-  std::filesystem::remove_all(root);
 }
 
 TEST(FashionMnistTraining, RejectsBadOptions) {
