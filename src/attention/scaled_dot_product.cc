@@ -1,5 +1,6 @@
-// Reference scaled dot-product attention, composed from differentiable ops (see the header for
-// the math). Every step is an op on the tape, so its gradient is the chain of theirs.
+// Scaled dot-product attention (the math is in the header): the reference path, composed from
+// differentiable ops so that its gradient is the chain of theirs; the fused float32 path on the
+// kernels of src/kernels with its recomputing backward; and the choice between the two.
 #include "attend/attention/scaled_dot_product.h"
 
 #include <cmath>

@@ -22,7 +22,8 @@ namespace attend::kernels {
 // (docs/performance.md): 128 x 256 beat 64 x 256 by 1-7% on all but causal forward at N = 1024
 // (-3%), and 128 x 512 and 64 x 512 lost up to 20% on causal forward+backward. The products
 // are now tile_products.h's micro-kernels (K packed once per head); kKeyBlock must stay a
-// multiple of their panel width (16 or 32 keys).
+// multiple of their panel width W, two vectors of the target: 16 keys on AVX2, 32 on AVX-512,
+// and at most 128 on any target Highway has (SVE's 2048-bit vectors), hence the assert.
 constexpr int64_t kQueryBlock = 128;
 constexpr int64_t kKeyBlock = 256;
 static_assert(kKeyBlock % 128 == 0, "key tiles must start on panel boundaries (tile_products.h)");

@@ -19,7 +19,7 @@ double max_relative_difference(const std::vector<float>& a, const std::vector<do
   return worst / scale;
 }
 
-// N, M and D that are not multiples of the tiles (64 x 256) nor of the SIMD width.
+// N, M and D that are not multiples of the tiles (kQueryBlock x kKeyBlock = 128 x 256) nor of the SIMD width.
 TEST(FlashAttention, SizesAroundTheTilesMatchFloat64ForwardAndBackward) {
   const int64_t sizes[] = {1, 7, 63, 65, 127, 129, 1000};
   Generator g(17);
