@@ -90,15 +90,22 @@ ImageAttention image_attention(models::ImageClassifier<float>& classifier, const
   const Tensor<float> logits = model->forward(image.reshape({1, 1, 28, 28}));  // (1, 10)
   const std::vector<float> scores = logits.to_vector();
   const int64_t predicted = std::max_element(scores.begin(), scores.end()) - scores.begin();
-  const viz::AttentionDocument document = make_document_of(capture);
+  viz::AttentionDocument document = make_document_of(capture);
   std::vector<const viz::AttentionMap*> layers;
   for (const auto& map : document.attentions) layers.push_back(&map);
   ATTEND_CHECK(!layers.empty(), ValueError, "attend viz: the {} model recorded no attention", model->architecture());
   const int64_t tokens = layers.back()->cols;
   const int64_t grid = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(tokens))));
   ATTEND_CHECK(grid * grid == tokens, ValueError, "attend viz: {} tokens do not form a square grid", tokens);
+  // The explorer labels rows and columns by token: "r0c0", "r0c1", ... for the grid's positions.
+  for (int64_t t = 0; t < tokens; ++t) document.source_tokens.push_back(fmt::format("r{}c{}", t / grid, t % grid));
   std::vector<viz::ImageAttentionMap> maps;
-  const std::vector<double> rollout = viz::pooled_rollout(viz::attention_rollout(layers), tokens);
+  // The learned pooling query's weights (1, N) weigh the rollout's rows, as the model does.
+  const std::vector<float> pooling_weights = model->last_pooling_weights().to_vector();
+  ATTEND_CHECK(static_cast<int64_t>(pooling_weights.size()) == tokens, ValueError,
+               "attend viz: {} pooling weights for {} tokens", pooling_weights.size(), tokens);
+  const std::vector<double> rollout = viz::pooled_rollout(
+      viz::attention_rollout(layers), tokens, std::vector<double>(pooling_weights.begin(), pooling_weights.end()));
   maps.push_back({"rollout", grid, grid, std::vector<float>(rollout.begin(), rollout.end())});
   const viz::AttentionMap& last = *layers.back();
   for (int64_t h = 0; h < last.heads; ++h) {
@@ -116,8 +123,9 @@ ImageAttention image_attention(models::ImageClassifier<float>& classifier, const
 
 // Fashion-MNIST: --input "test:INDEX" (or "validation:INDEX") picks an image of the data set.
 // One forward pass is captured; drawn over the upscaled image: the rollout through every
-// layer (mean-pooled, viz/rollout.h) and each head of the last layer (its attention received,
-// the mean over query rows), as PNG and SVG, plus the JSON document of every map.
+// layer (weighted by the attention pooling's weights, viz/rollout.h) and each head of the last
+// layer (its attention received, the mean over query rows), as PNG and SVG, plus the JSON
+// document of every map and the HTML explorer.
 Files fashion_mnist_figures(const std::string& checkpoint, const std::string& input) {
   const bool is_file = input.size() > 4 && input.compare(input.size() - 4, 4, ".png") == 0;
   const size_t colon = input.find(':');
@@ -158,7 +166,8 @@ Files fashion_mnist_figures(const std::string& checkpoint, const std::string& in
   const ImageAttention drawn = image_attention(*model, image, description);
   return {{"image_attention.png", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kPng)},
           {"image_attention.svg", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kSvg)},
-          {"attention.json", viz::to_json(drawn.document)}};
+          {"attention.json", viz::to_json(drawn.document)},
+          {"explorer.html", viz::render_explorer(drawn.document)}};
 }
 
 // The figures of each kind of checkpoint, by the "task" in its metadata.

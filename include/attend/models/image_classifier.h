@@ -83,6 +83,9 @@ class ImageClassifier : public nn::Module<T> {
   // Every configuration field, "architecture" included; make_image_classifier inverts this.
   virtual ConfigFields config_fields() const = 0;
   virtual const ImageTransformerConfig& transformer_config() const = 0;
+  // The attention pooling's weights (B, N) over the last layer's tokens, of the last forward
+  // call: where the classifier looked (undefined before the first call).
+  virtual const Tensor<T>& last_pooling_weights() const = 0;
 };
 
 // Tokens (B, N, E) -> logits (B, classes): positions, encoder layers, norm, pooling, head.
@@ -112,6 +115,7 @@ class ConvAttentionClassifier : public ImageClassifier<T> {
   std::string architecture() const override { return "conv-attention"; }
   ConfigFields config_fields() const override;
   const ImageTransformerConfig& transformer_config() const override { return config_.transformer; }
+  const Tensor<T>& last_pooling_weights() const override { return trunk_->last_pooling_weights(); }
   const ConvAttentionConfig& config() const { return config_; }
 
  private:
@@ -128,6 +132,7 @@ class VisionTransformer : public ImageClassifier<T> {
   std::string architecture() const override { return "vit"; }
   ConfigFields config_fields() const override;
   const ImageTransformerConfig& transformer_config() const override { return config_.transformer; }
+  const Tensor<T>& last_pooling_weights() const override { return trunk_->last_pooling_weights(); }
   const VisionTransformerConfig& config() const { return config_; }
 
  private:
