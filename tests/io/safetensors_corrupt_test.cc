@@ -35,6 +35,16 @@ std::string entry(const std::string& dtype, const std::string& shape, const std:
   return fmt::format(R"("a":{{"dtype":{},"shape":{},"data_offsets":{}}})", dtype, shape, offsets);
 }
 
+// "{" and then `count` empty U8 tensors "t0", "t1", ..., without the closing brace.
+std::string many_empty_tensors(int count) {
+  std::string header = "{";
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) header += ",";
+    header += fmt::format(R"("t{}":{{"dtype":"U8","shape":[0],"data_offsets":[0,0]}})", i);
+  }
+  return header;
+}
+
 struct CorruptCase {
   std::string name;
   std::string bytes;
@@ -131,6 +141,8 @@ std::vector<CorruptCase> corrupt_cases() {
        "the name '__metadata__' appears twice"},
       {"duplicate_metadata_key", with_header(R"({"__metadata__":{"k":"1","k":"2"}})"),
        "the key 'k' appears twice in the entry of '__metadata__'"},
+      {"duplicate_after_many_names", with_header(many_empty_tensors(50'000) + ",\"t0\":1}"),
+       "the name 't0' appears twice"},
       {"metadata_not_object", with_header(R"({"__metadata__":"pt"})"),
        "__metadata__ must be an object of strings, got \"pt\""},
       {"metadata_non_string", with_header(R"({"__metadata__":{"epoch":3}})"),

@@ -207,6 +207,29 @@ TEST(SafetensorsSave, RefusesToOverwriteUnlessAsked) {
   EXPECT_EQ(dir.entries(), std::set<std::string>{"model.safetensors"});
 }
 
+// Headers used to be parsed in O(n^2) (80,000 keys took about 20 s); this checks that many keys
+// still come back complete and in header order, not how fast (timed tests fail on busy machines).
+TEST(SafetensorsRoundTrip, ManyTensorsAndMetadataKeysKeepTheirOrder) {
+  TempDir dir;
+  const std::string path = dir.file("many.safetensors");
+  constexpr int kCount = 20'000;
+  NamedTensors tensors;
+  io::Metadata metadata;
+  for (int i = 0; i < kCount; ++i) {
+    // Descending names, so that header order differs from sorted order.
+    tensors.emplace_back(fmt::format("t{:05d}", kCount - i), Tensor<uint8_t>::full({1}, static_cast<uint8_t>(i)));
+    metadata.emplace(fmt::format("key{}", i), std::to_string(i));
+  }
+  io::save_safetensors(path, tensors, metadata);
+  const io::SafetensorsFile file = io::load_safetensors(path);
+  ASSERT_EQ(file.tensors().size(), tensors.size());
+  for (size_t i = 0; i < tensors.size(); i += 997) expect_identical(tensors[i].second, file.tensors()[i].second, tensors[i].first);
+  std::vector<std::string> expected_names;
+  for (const auto& [name, tensor] : tensors) expected_names.push_back(name);
+  EXPECT_EQ(file.names(), expected_names);
+  EXPECT_EQ(file.metadata(), metadata);
+}
+
 // ---- modules ----
 
 TEST(SafetensorsModule, RoundTripCopiesInPlaceAndReturnsExtras) {
