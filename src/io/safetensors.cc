@@ -11,8 +11,8 @@
 #include <numeric>
 #include <optional>
 #include <set>
-#include <unordered_set>
 #include <system_error>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -403,6 +403,12 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (const size_t bad = invalid_utf8_offset(text); bad != std::string_view::npos) {
     format_error(path, "the header is not valid UTF-8 (byte 0x{:02x} at header offset {})",
                  static_cast<uint8_t>(text[bad]), bad);
+  }
+  // A raw NUL is never valid JSON (inside a string it must be escaped), but nlohmann::json takes
+  // it for the end of the input and would ignore whatever follows; Python's json rejects it. The
+  // format pads headers with spaces, not NULs.
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    format_error(path, "the header has a NUL byte at header offset {} (JSON allows none; pad with spaces)", nul);
   }
   // Only JSON whitespace may come before the object, as in the reference implementation: not a
   // byte-order mark, which nlohmann::json would skip.

@@ -65,6 +65,11 @@ std::vector<CorruptCase> corrupt_cases() {
       {"byte_order_mark", with_header("\xEF\xBB\xBF{}"), "starting with '{', not byte 0xef"},
       {"invalid_json", with_header(R"({"a":)"), "the header is not valid JSON"},
       {"garbage_after_object", with_header("{} x"), "the header is not valid JSON"},
+      // nlohmann::json stopped at the NUL: the first two loaded as empty files, the third as a file
+      // whose data belongs to no tensor.
+      {"nul_then_garbage", with_header(std::string("{}\0 x", 5)), "NUL byte at header offset 2"},
+      {"nul_padding", with_header(std::string("{}\0\0\0\0\0\0", 8)), "NUL byte at header offset 2"},
+      {"nul_then_tensor", with_header(std::string("{}\0,", 4) + good + "}", eight), "NUL byte at header offset 2"},
       {"json_array", with_header("[]"), "starting with '{', not byte 0x5b"},
       {"control_character_in_name", with_header("{\"a\nb\":1}"), "the header is not valid JSON"},
       {"lone_surrogate_escape", with_header(R"({"\ud800":1})"), "the header is not valid JSON"},
