@@ -1,6 +1,8 @@
 #include "attend/io/safetensors.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -351,6 +353,20 @@ void read_exactly(const std::string& path, FILE* file, void* data, size_t size) 
   format_error(path, "the file ended early (was it modified while being read?)");
 }
 
+// IoError unless `status` is a regular file's: reading a FIFO, socket or terminal could block
+// forever, and a directory or device has no safetensors bytes to read.
+void require_regular_file(const std::string& path, const struct stat& status) {
+  if (S_ISREG(status.st_mode)) return;
+  const mode_t type = status.st_mode & S_IFMT;
+  const char* kind = type == S_IFDIR    ? "a directory"
+                     : type == S_IFIFO  ? "a FIFO (named pipe)"
+                     : type == S_IFSOCK ? "a socket"
+                     : type == S_IFCHR  ? "a character device"
+                     : type == S_IFBLK  ? "a block device"
+                                        : "another kind of file";
+  fail<IoError>("load_safetensors: '{}' is not a regular file (it is {})", path, kind);
+}
+
 }  // namespace
 
 std::string_view dtype_name(DType dtype) {
@@ -377,14 +393,25 @@ Shape shape_of(const AnyTensor& tensor) {
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  const std::unique_ptr<FILE, CloseFile> file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    fail<IoError>("load_safetensors: cannot open '{}': {}", path, std::generic_category().message(errno));
-  }
+  // The type is checked before opening, because opening a FIFO waits for a writer and some
+  // devices act on open, and again on the open file in case `path` was replaced in between;
+  // O_NONBLOCK keeps that open from blocking (regular files ignore it).
+  const auto cannot_open = [&](int error) {
+    fail<IoError>("load_safetensors: cannot open '{}': {}", path, std::generic_category().message(error));
+  };
   struct stat status {};
-  if (::fstat(::fileno(file.get()), &status) != 0 || !S_ISREG(status.st_mode)) {
-    fail<IoError>("load_safetensors: '{}' is not a regular file", path);
+  if (::stat(path.c_str(), &status) != 0) cannot_open(errno);
+  require_regular_file(path, status);
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (descriptor < 0) cannot_open(errno);
+  const std::unique_ptr<FILE, CloseFile> file(::fdopen(descriptor, "rb"));
+  if (!file) {
+    const int error = errno;
+    ::close(descriptor);
+    cannot_open(error);
   }
+  if (::fstat(descriptor, &status) != 0) cannot_open(errno);
+  require_regular_file(path, status);
   const uint64_t file_size = static_cast<uint64_t>(status.st_size);
   if (file_size < 8) format_error(path, "the file is {} bytes long, too short for the 8-byte header length", file_size);
 

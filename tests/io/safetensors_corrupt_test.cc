@@ -1,8 +1,14 @@
 // Corrupt safetensors files, each built byte by byte: every one is rejected with its own message
 // naming the file (run under ASan/UBSan in the sanitizer build).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -182,10 +188,44 @@ TEST_P(SafetensorsCorrupt, IsRejectedWithAClearMessage) {
 INSTANTIATE_TEST_SUITE_P(Safetensors, SafetensorsCorrupt, ::testing::ValuesIn(corrupt_cases()),
                          [](const ::testing::TestParamInfo<CorruptCase>& info) { return info.param.name; });
 
-TEST(SafetensorsLoad, MissingFileAndDirectoryAreIoErrors) {
+TEST(SafetensorsLoad, MissingFileIsAnIoError) {
   TempDir dir;
   EXPECT_THROW(io::load_safetensors(dir.file("absent.safetensors")), io::IoError);
-  EXPECT_THROW(io::load_safetensors(dir.file(".")), io::IoError);
+}
+
+// The IoError message for loading `path`, or what went wrong instead. Runs in a child process that
+// an alarm kills, so that a load that blocks (as opening a FIFO did) fails the test, not hangs it.
+std::string load_error_within_seconds(const std::string& path, const std::string& message_part) {
+  const int code = io_fixtures::run_in_child([&] {
+    ::alarm(10);
+    try {
+      io::load_safetensors(path);
+      return 2;
+    } catch (const io::IoError& error) {
+      const std::string message = error.what();
+      return message.find(message_part) != std::string::npos && message.find(path) != std::string::npos ? 0 : 3;
+    } catch (...) {
+      return 4;
+    }
+  });
+  switch (code) {
+    case 0: return "ok";
+    case 2: return "loaded without an error";
+    case 3: return "an IoError without '" + message_part + "' and the path";
+    case 4: return "another exception than IoError";
+    default: return "killed (blocked for 10 s, or crashed)";
+  }
+}
+
+TEST(SafetensorsLoad, NonRegularFilesAreIoErrorsAndDoNotBlock) {
+  TempDir dir;
+  const std::string fifo = dir.file("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  EXPECT_EQ(load_error_within_seconds(fifo, "is not a regular file (it is a FIFO (named pipe))"), "ok");
+  EXPECT_EQ(load_error_within_seconds(dir.file("."), "is not a regular file (it is a directory)"), "ok");
+  if (std::filesystem::is_character_file("/dev/null")) {
+    EXPECT_EQ(load_error_within_seconds("/dev/null", "is not a regular file (it is a character device)"), "ok");
+  }
 }
 
 
