@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -367,6 +368,26 @@ void require_regular_file(const std::string& path, const struct stat& status) {
   fail<IoError>("load_safetensors: '{}' is not a regular file (it is {})", path, kind);
 }
 
+// The offset of the first NaN or infinity in the contiguous `tensor`, or nullopt.
+template <typename T>
+std::optional<int64_t> first_non_finite_offset(const Tensor<T>& tensor) {
+  const T* values = tensor.data();
+  for (int64_t offset = 0; offset < tensor.numel(); ++offset) {
+    if (!std::isfinite(values[offset])) return offset;
+  }
+  return std::nullopt;
+}
+
+// The row-major index of element `offset` of a contiguous tensor of `shape`.
+Shape unravel_index(int64_t offset, const Shape& shape) {
+  Shape index(shape.size());
+  for (size_t axis = shape.size(); axis-- > 0;) {
+    index[axis] = offset % shape[axis];
+    offset /= shape[axis];
+  }
+  return index;
+}
+
 }  // namespace
 
 std::string_view dtype_name(DType dtype) {
@@ -590,6 +611,21 @@ template Tensor<double> SafetensorsFile::get<double>(const std::string&, const S
 template Tensor<int64_t> SafetensorsFile::get<int64_t>(const std::string&, const Shape&) const;
 template Tensor<uint8_t> SafetensorsFile::get<uint8_t>(const std::string&, const Shape&) const;
 
+std::optional<Shape> first_non_finite(const AnyTensor& tensor) {
+  return std::visit(
+      [](const auto& typed) -> std::optional<Shape> {
+        using T = typename std::decay_t<decltype(typed)>::value_type;
+        if constexpr (std::is_floating_point_v<T>) {
+          const Tensor<T> contiguous = typed.detach().contiguous();
+          if (const std::optional<int64_t> flat = first_non_finite_offset(contiguous)) {
+            return unravel_index(*flat, contiguous.shape());
+          }
+        }
+        return std::nullopt;
+      },
+      tensor);
+}
+
 // ---- modules ----
 
 template <typename T>
@@ -624,6 +660,11 @@ ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module, Une
     } else if (shape_of(stored) != parameter.shape()) {
       problems.push_back(fmt::format("parameter '{}' has shape {} in the file, the module needs {}", name,
                                      shape_string(shape_of(stored)), shape_string(parameter.shape())));
+    } else if (const std::optional<int64_t> bad = first_non_finite_offset(std::get<Tensor<T>>(stored))) {
+      // One NaN or infinity in a weight spreads to every output it touches.
+      problems.push_back(fmt::format("parameter '{}' holds {} at index {} (its first value that is not finite)", name,
+                                     std::get<Tensor<T>>(stored).data()[*bad],
+                                     shape_string(unravel_index(*bad, parameter.shape()))));
     }
   }
   ModuleCheckpoint checkpoint{{}, file.metadata()};

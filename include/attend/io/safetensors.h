@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -100,6 +101,11 @@ class SafetensorsFile {
 // a valid safetensors file of F32, F64, I64 and U8 tensors.
 SafetensorsFile load_safetensors(const std::string& path);
 
+// The row-major index of the first NaN or infinity in `tensor`, or nullopt when every value is
+// finite (always for I64 and U8). load_module rejects such parameters; a caller reading other
+// float tensors that must be finite (optimizer state, tensors to average) can check them with it.
+std::optional<Shape> first_non_finite(const AnyTensor& tensor);
+
 // ---- modules (float and double; the templates are instantiated in safetensors.cc) ----
 
 // Writes every parameter of `module` under its name from named_parameters(), then `extra`
@@ -121,8 +127,8 @@ struct ModuleCheckpoint {
 };
 
 // Copies every parameter of `module` in place from `path`. All problems (a missing parameter, a
-// wrong dtype or shape, and unexpected names under kReject) are reported together in one
-// ValueError, and then no parameter has been modified.
+// wrong dtype or shape, a NaN or infinity, and unexpected names under kReject) are reported
+// together in one ValueError, and then no parameter has been modified.
 template <typename T>
   requires std::is_floating_point_v<T>
 ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module,
