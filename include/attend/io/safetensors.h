@@ -97,8 +97,10 @@ class SafetensorsFile {
   std::map<std::string, size_t> index_;  // name -> position in tensors_
 };
 
-// Reads and validates `path`. Throws IoError when it cannot be read and FormatError when it is not
-// a valid safetensors file of F32, F64, I64 and U8 tensors.
+// Reads and validates `path`. Throws IoError when it cannot be read or is not a regular file (a
+// FIFO, directory or device is refused without being read, so none of them can block), and
+// FormatError when it is not a valid safetensors file of F32, F64, I64 and U8 tensors. NaN and
+// infinities load as they are; load_module refuses them in parameters.
 SafetensorsFile load_safetensors(const std::string& path);
 
 // The row-major index of the first NaN or infinity in `tensor`, or nullopt when every value is
