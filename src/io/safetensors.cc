@@ -1,9 +1,12 @@
 #include "attend/io/safetensors.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -12,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <system_error>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -24,8 +28,9 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 
 namespace {
 
-// ordered_json keeps the header's order, so tensors come back in the order they were saved.
-using Json = nlohmann::ordered_json;
+// Not ordered_json: its objects find keys by linear search, which made a header of n keys cost
+// O(n^2) to parse (80,000 keys took 18 s). The header's order is kept by parse_header instead.
+using Json = nlohmann::json;
 
 // The reference implementation's limit; real headers are at most a few MB.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
@@ -111,41 +116,88 @@ struct Entry {
   int64_t end;
 };
 
-// Parses the header text, rejecting what JSON parsers accept silently: a repeated key (the last
-// one would win) and nesting deeper than a safetensors header has (root -> entry -> shape).
-Json parse_header(const std::string& path, const std::string& text) {
-  std::vector<std::set<std::string>> keys_of_open_objects;
-  std::string top_level_key;
-  const Json::parser_callback_t check = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    switch (event) {
-      case Json::parse_event_t::object_start:
-      case Json::parse_event_t::array_start:
-        // depth counts the containers around this one: 2 is a list inside an entry.
-        if (depth > 2) format_error(path, "the header nests too deeply (inside '{}')", top_level_key);
-        if (event == Json::parse_event_t::object_start) keys_of_open_objects.emplace_back();
-        break;
-      case Json::parse_event_t::object_end:
-        keys_of_open_objects.pop_back();
-        break;
-      case Json::parse_event_t::key: {
-        const std::string& key = parsed.get_ref<const std::string&>();
-        if (depth == 1) top_level_key = key;
-        if (!keys_of_open_objects.back().insert(key).second) {
-          if (depth == 1) format_error(path, "the name '{}' appears twice in the header", key);
-          format_error(path, "the key '{}' appears twice in the entry of '{}'", key, top_level_key);
-        }
-        break;
-      }
-      default:
-        break;
+// The parsed header and its top-level names in file order (Json's objects are sorted by key).
+struct Header {
+  Json json;
+  std::vector<std::string> names;
+};
+
+// Builds the header from the parser's events, rejecting what JSON parsers accept silently: a
+// repeated key (the last one would win) and nesting deeper than a safetensors header has
+// (root -> entry -> shape). Not Json::parse with a callback: after every object or list that
+// closes, it scans the enclosing object for discarded values, which made a header of n tensors
+// cost O(n^2) to parse.
+class HeaderBuilder : public nlohmann::json_sax<Json> {
+ public:
+  HeaderBuilder(const std::string& path, Header& header) : path_(path), header_(header) {}
+
+  bool null() override { return add(nullptr); }
+  bool boolean(bool value) override { return add(value); }
+  bool number_integer(number_integer_t value) override { return add(value); }
+  bool number_unsigned(number_unsigned_t value) override { return add(value); }
+  bool number_float(number_float_t value, const string_t&) override { return add(value); }
+  bool string(string_t& value) override { return add(std::move(value)); }
+  bool binary(binary_t& value) override { return add(Json::binary(std::move(value))); }
+  bool start_object(size_t) override { return open(Json::object()); }
+  bool start_array(size_t) override { return open(Json::array()); }
+  bool end_object() override { return close(); }
+  bool end_array() override { return close(); }
+  bool key(string_t& key) override {
+    if (!open_.back().keys.insert(key).second) {
+      if (open_.size() == 1) format_error(path_, "the name '{}' appears twice in the header", key);
+      format_error(path_, "the key '{}' appears twice in the entry of '{}'", key, header_.names.back());
     }
+    if (open_.size() == 1) header_.names.push_back(key);
+    key_ = std::move(key);
     return true;
-  };
-  try {
-    return Json::parse(text, check);
-  } catch (const nlohmann::json::exception& error) {
-    format_error(path, "the header is not valid JSON: {}", error.what());
   }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& error) override {
+    format_error(path_, "the header is not valid JSON: {}", error.what());
+  }
+
+ private:
+  struct OpenContainer {
+    Json* value;
+    std::unordered_set<std::string> keys;  // of an object, to find repeats
+  };
+
+  // Puts `value` where the parser is: the root, the next element of a list, or under key_.
+  // Returns where it went; that stays valid while it is open, since only it grows meanwhile.
+  Json* place(Json value) {
+    if (open_.empty()) return &(header_.json = std::move(value));
+    Json& parent = *open_.back().value;
+    if (parent.is_array()) {
+      parent.push_back(std::move(value));
+      return &parent.back();
+    }
+    return &(parent[key_] = std::move(value));
+  }
+  bool add(Json value) {
+    place(std::move(value));
+    return true;
+  }
+  bool open(Json container) {
+    // open_.size() counts the containers around this one: 2 is a list inside an entry.
+    if (open_.size() > 2) format_error(path_, "the header nests too deeply (inside '{}')", header_.names.back());
+    open_.push_back({place(std::move(container)), {}});
+    return true;
+  }
+  bool close() {
+    open_.pop_back();
+    return true;
+  }
+
+  const std::string& path_;
+  Header& header_;
+  std::vector<OpenContainer> open_;
+  std::string key_;  // the key of the next value inside an object
+};
+
+Header parse_header(const std::string& path, const std::string& text) {
+  Header header;
+  HeaderBuilder builder(path, header);
+  Json::sax_parse(text, &builder);
+  return header;
 }
 
 // A JSON integer in [0, INT64_MAX], or nullopt for anything else (negative, fractional, string).
@@ -302,6 +354,40 @@ void read_exactly(const std::string& path, FILE* file, void* data, size_t size) 
   format_error(path, "the file ended early (was it modified while being read?)");
 }
 
+// IoError unless `status` is a regular file's: reading a FIFO, socket or terminal could block
+// forever, and a directory or device has no safetensors bytes to read.
+void require_regular_file(const std::string& path, const struct stat& status) {
+  if (S_ISREG(status.st_mode)) return;
+  const mode_t type = status.st_mode & S_IFMT;
+  const char* kind = type == S_IFDIR    ? "a directory"
+                     : type == S_IFIFO  ? "a FIFO (named pipe)"
+                     : type == S_IFSOCK ? "a socket"
+                     : type == S_IFCHR  ? "a character device"
+                     : type == S_IFBLK  ? "a block device"
+                                        : "another kind of file";
+  fail<IoError>("load_safetensors: '{}' is not a regular file (it is {})", path, kind);
+}
+
+// The offset of the first NaN or infinity in the contiguous `tensor`, or nullopt.
+template <typename T>
+std::optional<int64_t> first_non_finite_offset(const Tensor<T>& tensor) {
+  const T* values = tensor.data();
+  for (int64_t offset = 0; offset < tensor.numel(); ++offset) {
+    if (!std::isfinite(values[offset])) return offset;
+  }
+  return std::nullopt;
+}
+
+// The row-major index of element `offset` of a contiguous tensor of `shape`.
+Shape unravel_index(int64_t offset, const Shape& shape) {
+  Shape index(shape.size());
+  for (size_t axis = shape.size(); axis-- > 0;) {
+    index[axis] = offset % shape[axis];
+    offset /= shape[axis];
+  }
+  return index;
+}
+
 }  // namespace
 
 std::string_view dtype_name(DType dtype) {
@@ -328,14 +414,25 @@ Shape shape_of(const AnyTensor& tensor) {
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  const std::unique_ptr<FILE, CloseFile> file(std::fopen(path.c_str(), "rb"));
-  if (!file) {
-    fail<IoError>("load_safetensors: cannot open '{}': {}", path, std::generic_category().message(errno));
-  }
+  // The type is checked before opening, because opening a FIFO waits for a writer and some
+  // devices act on open, and again on the open file in case `path` was replaced in between;
+  // O_NONBLOCK keeps that open from blocking (regular files ignore it).
+  const auto cannot_open = [&](int error) {
+    fail<IoError>("load_safetensors: cannot open '{}': {}", path, std::generic_category().message(error));
+  };
   struct stat status {};
-  if (::fstat(::fileno(file.get()), &status) != 0 || !S_ISREG(status.st_mode)) {
-    fail<IoError>("load_safetensors: '{}' is not a regular file", path);
+  if (::stat(path.c_str(), &status) != 0) cannot_open(errno);
+  require_regular_file(path, status);
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (descriptor < 0) cannot_open(errno);
+  const std::unique_ptr<FILE, CloseFile> file(::fdopen(descriptor, "rb"));
+  if (!file) {
+    const int error = errno;
+    ::close(descriptor);
+    cannot_open(error);
   }
+  if (::fstat(descriptor, &status) != 0) cannot_open(errno);
+  require_regular_file(path, status);
   const uint64_t file_size = static_cast<uint64_t>(status.st_size);
   if (file_size < 8) format_error(path, "the file is {} bytes long, too short for the 8-byte header length", file_size);
 
@@ -355,6 +452,12 @@ SafetensorsFile load_safetensors(const std::string& path) {
     format_error(path, "the header is not valid UTF-8 (byte 0x{:02x} at header offset {})",
                  static_cast<uint8_t>(text[bad]), bad);
   }
+  // A raw NUL is never valid JSON (inside a string it must be escaped), but nlohmann::json takes
+  // it for the end of the input and would ignore whatever follows; Python's json rejects it. The
+  // format pads headers with spaces, not NULs.
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    format_error(path, "the header has a NUL byte at header offset {} (JSON allows none; pad with spaces)", nul);
+  }
   // Only JSON whitespace may come before the object, as in the reference implementation: not a
   // byte-order mark, which nlohmann::json would skip.
   const size_t start = text.find_first_not_of(" \t\n\r");
@@ -363,11 +466,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
     format_error(path, "the header must be a JSON object starting with '{{', not byte 0x{:02x}",
                  static_cast<uint8_t>(text[start]));
   }
-  const Json header = parse_header(path, text);
-  if (!header.is_object()) format_error(path, "the header must be a JSON object, got {}", header.type_name());
+  const Header header = parse_header(path, text);
+  if (!header.json.is_object()) {
+    format_error(path, "the header must be a JSON object, got {}", header.json.type_name());
+  }
   Metadata metadata;
   std::vector<Entry> entries;
-  for (const auto& [name, value] : header.items()) {
+  for (const std::string& name : header.names) {
+    const Json& value = header.json.at(name);
     if (name == kMetadataKey) {
       metadata = parse_metadata(path, value);
     } else {
@@ -425,21 +531,20 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
     offset = ranges[i].second;
   }
 
-  Json header = Json::object();
-  if (!metadata.empty()) {
-    Json metadata_json = Json::object();
-    for (const auto& [key, value] : metadata) metadata_json[key] = value;
-    header[std::string(kMetadataKey)] = std::move(metadata_json);
-  }
+  // The top level is written by hand to keep the tensors in their given order without
+  // ordered_json's quadratic inserts; the metadata is a sorted map, as before. The bytes are the
+  // same as ordered_json wrote.
+  std::string text = "{";
+  if (!metadata.empty()) text += Json(kMetadataKey).dump() + ":" + Json(metadata).dump();
   for (size_t i = 0; i < tensors.size(); ++i) {
-    Json entry = Json::object();
+    nlohmann::ordered_json entry;  // three keys, in the order the format's documentation lists them
     entry["dtype"] = dtype_name(dtype_of(tensors[i].second));
-    entry["shape"] = Json::array();
-    for (int64_t size : shape_of(tensors[i].second)) entry["shape"].push_back(size);
+    entry["shape"] = shape_of(tensors[i].second);
     entry["data_offsets"] = Json::array({ranges[i].first, ranges[i].second});
-    header[tensors[i].first] = std::move(entry);
+    if (text.size() > 1) text += ",";
+    text += Json(tensors[i].first).dump() + ":" + entry.dump();
   }
-  std::string text = header.dump();
+  text += "}";
   text.append((8 - text.size() % 8) % 8, ' ');  // so that the data buffer starts 8-byte aligned
   const uint64_t header_length = text.size();
 
@@ -506,6 +611,21 @@ template Tensor<double> SafetensorsFile::get<double>(const std::string&, const S
 template Tensor<int64_t> SafetensorsFile::get<int64_t>(const std::string&, const Shape&) const;
 template Tensor<uint8_t> SafetensorsFile::get<uint8_t>(const std::string&, const Shape&) const;
 
+std::optional<Shape> first_non_finite(const AnyTensor& tensor) {
+  return std::visit(
+      [](const auto& typed) -> std::optional<Shape> {
+        using T = typename std::decay_t<decltype(typed)>::value_type;
+        if constexpr (std::is_floating_point_v<T>) {
+          const Tensor<T> contiguous = typed.detach().contiguous();
+          if (const std::optional<int64_t> flat = first_non_finite_offset(contiguous)) {
+            return unravel_index(*flat, contiguous.shape());
+          }
+        }
+        return std::nullopt;
+      },
+      tensor);
+}
+
 // ---- modules ----
 
 template <typename T>
@@ -540,6 +660,11 @@ ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module, Une
     } else if (shape_of(stored) != parameter.shape()) {
       problems.push_back(fmt::format("parameter '{}' has shape {} in the file, the module needs {}", name,
                                      shape_string(shape_of(stored)), shape_string(parameter.shape())));
+    } else if (const std::optional<int64_t> bad = first_non_finite_offset(std::get<Tensor<T>>(stored))) {
+      // One NaN or infinity in a weight spreads to every output it touches.
+      problems.push_back(fmt::format("parameter '{}' holds {} at index {} (its first value that is not finite)", name,
+                                     std::get<Tensor<T>>(stored).data()[*bad],
+                                     shape_string(unravel_index(*bad, parameter.shape()))));
     }
   }
   ModuleCheckpoint checkpoint{{}, file.metadata()};

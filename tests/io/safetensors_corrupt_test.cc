@@ -1,8 +1,14 @@
 // Corrupt safetensors files, each built byte by byte: every one is rejected with its own message
 // naming the file (run under ASan/UBSan in the sanitizer build).
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <filesystem>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -35,6 +41,16 @@ std::string entry(const std::string& dtype, const std::string& shape, const std:
   return fmt::format(R"("a":{{"dtype":{},"shape":{},"data_offsets":{}}})", dtype, shape, offsets);
 }
 
+// "{" and then `count` empty U8 tensors "t0", "t1", ..., without the closing brace.
+std::string many_empty_tensors(int count) {
+  std::string header = "{";
+  for (int i = 0; i < count; ++i) {
+    if (i > 0) header += ",";
+    header += fmt::format(R"("t{}":{{"dtype":"U8","shape":[0],"data_offsets":[0,0]}})", i);
+  }
+  return header;
+}
+
 struct CorruptCase {
   std::string name;
   std::string bytes;
@@ -55,6 +71,11 @@ std::vector<CorruptCase> corrupt_cases() {
       {"byte_order_mark", with_header("\xEF\xBB\xBF{}"), "starting with '{', not byte 0xef"},
       {"invalid_json", with_header(R"({"a":)"), "the header is not valid JSON"},
       {"garbage_after_object", with_header("{} x"), "the header is not valid JSON"},
+      // nlohmann::json stopped at the NUL: the first two loaded as empty files, the third as a file
+      // whose data belongs to no tensor.
+      {"nul_then_garbage", with_header(std::string("{}\0 x", 5)), "NUL byte at header offset 2"},
+      {"nul_padding", with_header(std::string("{}\0\0\0\0\0\0", 8)), "NUL byte at header offset 2"},
+      {"nul_then_tensor", with_header(std::string("{}\0,", 4) + good + "}", eight), "NUL byte at header offset 2"},
       {"json_array", with_header("[]"), "starting with '{', not byte 0x5b"},
       {"control_character_in_name", with_header("{\"a\nb\":1}"), "the header is not valid JSON"},
       {"lone_surrogate_escape", with_header(R"({"\ud800":1})"), "the header is not valid JSON"},
@@ -131,6 +152,8 @@ std::vector<CorruptCase> corrupt_cases() {
        "the name '__metadata__' appears twice"},
       {"duplicate_metadata_key", with_header(R"({"__metadata__":{"k":"1","k":"2"}})"),
        "the key 'k' appears twice in the entry of '__metadata__'"},
+      {"duplicate_after_many_names", with_header(many_empty_tensors(50'000) + ",\"t0\":1}"),
+       "the name 't0' appears twice"},
       {"metadata_not_object", with_header(R"({"__metadata__":"pt"})"),
        "__metadata__ must be an object of strings, got \"pt\""},
       {"metadata_non_string", with_header(R"({"__metadata__":{"epoch":3}})"),
@@ -165,10 +188,44 @@ TEST_P(SafetensorsCorrupt, IsRejectedWithAClearMessage) {
 INSTANTIATE_TEST_SUITE_P(Safetensors, SafetensorsCorrupt, ::testing::ValuesIn(corrupt_cases()),
                          [](const ::testing::TestParamInfo<CorruptCase>& info) { return info.param.name; });
 
-TEST(SafetensorsLoad, MissingFileAndDirectoryAreIoErrors) {
+TEST(SafetensorsLoad, MissingFileIsAnIoError) {
   TempDir dir;
   EXPECT_THROW(io::load_safetensors(dir.file("absent.safetensors")), io::IoError);
-  EXPECT_THROW(io::load_safetensors(dir.file(".")), io::IoError);
+}
+
+// The IoError message for loading `path`, or what went wrong instead. Runs in a child process that
+// an alarm kills, so that a load that blocks (as opening a FIFO did) fails the test, not hangs it.
+std::string load_error_within_seconds(const std::string& path, const std::string& message_part) {
+  const int code = io_fixtures::run_in_child([&] {
+    ::alarm(10);
+    try {
+      io::load_safetensors(path);
+      return 2;
+    } catch (const io::IoError& error) {
+      const std::string message = error.what();
+      return message.find(message_part) != std::string::npos && message.find(path) != std::string::npos ? 0 : 3;
+    } catch (...) {
+      return 4;
+    }
+  });
+  switch (code) {
+    case 0: return "ok";
+    case 2: return "loaded without an error";
+    case 3: return "an IoError without '" + message_part + "' and the path";
+    case 4: return "another exception than IoError";
+    default: return "killed (blocked for 10 s, or crashed)";
+  }
+}
+
+TEST(SafetensorsLoad, NonRegularFilesAreIoErrorsAndDoNotBlock) {
+  TempDir dir;
+  const std::string fifo = dir.file("fifo.safetensors");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  EXPECT_EQ(load_error_within_seconds(fifo, "is not a regular file (it is a FIFO (named pipe))"), "ok");
+  EXPECT_EQ(load_error_within_seconds(dir.file("."), "is not a regular file (it is a directory)"), "ok");
+  if (std::filesystem::is_character_file("/dev/null")) {
+    EXPECT_EQ(load_error_within_seconds("/dev/null", "is not a regular file (it is a character device)"), "ok");
+  }
 }
 
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -207,6 +208,29 @@ TEST(SafetensorsSave, RefusesToOverwriteUnlessAsked) {
   EXPECT_EQ(dir.entries(), std::set<std::string>{"model.safetensors"});
 }
 
+// Headers used to be parsed in O(n^2) (80,000 keys took about 20 s); this checks that many keys
+// still come back complete and in header order, not how fast (timed tests fail on busy machines).
+TEST(SafetensorsRoundTrip, ManyTensorsAndMetadataKeysKeepTheirOrder) {
+  TempDir dir;
+  const std::string path = dir.file("many.safetensors");
+  constexpr int kCount = 20'000;
+  NamedTensors tensors;
+  io::Metadata metadata;
+  for (int i = 0; i < kCount; ++i) {
+    // Descending names, so that header order differs from sorted order.
+    tensors.emplace_back(fmt::format("t{:05d}", kCount - i), Tensor<uint8_t>::full({1}, static_cast<uint8_t>(i)));
+    metadata.emplace(fmt::format("key{}", i), std::to_string(i));
+  }
+  io::save_safetensors(path, tensors, metadata);
+  const io::SafetensorsFile file = io::load_safetensors(path);
+  ASSERT_EQ(file.tensors().size(), tensors.size());
+  for (size_t i = 0; i < tensors.size(); i += 997) expect_identical(tensors[i].second, file.tensors()[i].second, tensors[i].first);
+  std::vector<std::string> expected_names;
+  for (const auto& [name, tensor] : tensors) expected_names.push_back(name);
+  EXPECT_EQ(file.names(), expected_names);
+  EXPECT_EQ(file.metadata(), metadata);
+}
+
 // ---- modules ----
 
 TEST(SafetensorsModule, RoundTripCopiesInPlaceAndReturnsExtras) {
@@ -270,6 +294,43 @@ TEST(SafetensorsModule, ReportsEveryMismatchAndChangesNothing) {
 
   EXPECT_THROW(io::save_module(dir.file("clash.safetensors"), no_bias, {{"weight", IndexTensor::scalar(1)}}),
                ValueError);
+}
+
+TEST(SafetensorsModule, RejectsNaNAndInfinityAndChangesNothing) {
+  TempDir dir;
+  const std::string path = dir.file("diverged.safetensors");
+  Generator generator(4);
+  nn::Linear<float> saved(4, 3, true, generator);
+  saved.weight().data()[1 * 4 + 2] = std::numeric_limits<float>::quiet_NaN();  // weight[1, 2]
+  saved.weight().data()[2 * 4 + 3] = std::numeric_limits<float>::infinity();   // not the first
+  saved.bias().data()[2] = -std::numeric_limits<float>::infinity();
+  io::save_module(path, saved);
+
+  nn::Linear<float> loaded(4, 3, true, generator);
+  const auto before = loaded.weight().to_vector();
+  try {
+    io::load_module(path, loaded);
+    FAIL() << "loaded non-finite weights";
+  } catch (const ValueError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("parameter 'weight' holds nan at index (1, 2)"), std::string::npos) << message;
+    EXPECT_NE(message.find("parameter 'bias' holds -inf at index (2)"), std::string::npos) << message;
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+  }
+  EXPECT_EQ(loaded.weight().to_vector(), before) << "a failed load changes nothing";
+}
+
+TEST(SafetensorsModule, FirstNonFiniteFindsTheFirstInRowMajorOrder) {
+  EXPECT_EQ(io::first_non_finite(Tensor<double>::zeros({2, 3})), std::nullopt);
+  EXPECT_EQ(io::first_non_finite(Tensor<float>::zeros({0})), std::nullopt);
+  EXPECT_EQ(io::first_non_finite(IndexTensor::full({2}, 7)), std::nullopt) << "integers are always finite";
+  EXPECT_EQ(io::first_non_finite(Tensor<double>::scalar(std::nan(""))), Shape{});
+
+  const double inf = std::numeric_limits<double>::infinity();
+  // (2, 3) holding [[0, 0, inf], [nan, 0, 0]]; its transpose (3, 2) is [[0, nan], [0, 0], [inf, 0]].
+  const Tensor<double> matrix = Tensor<double>::from_vector({2, 3}, {0, 0, inf, std::nan(""), 0, 0});
+  EXPECT_EQ(io::first_non_finite(matrix), (Shape{0, 2}));
+  EXPECT_EQ(io::first_non_finite(matrix.transpose(0, 1)), (Shape{0, 1})) << "the view's order, not storage order";
 }
 
 // ---- interoperability with the Python package (tests/io/safetensors_interop.py) ----

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -96,9 +97,16 @@ class SafetensorsFile {
   std::map<std::string, size_t> index_;  // name -> position in tensors_
 };
 
-// Reads and validates `path`. Throws IoError when it cannot be read and FormatError when it is not
-// a valid safetensors file of F32, F64, I64 and U8 tensors.
+// Reads and validates `path`. Throws IoError when it cannot be read or is not a regular file (a
+// FIFO, directory or device is refused without being read, so none of them can block), and
+// FormatError when it is not a valid safetensors file of F32, F64, I64 and U8 tensors. NaN and
+// infinities load as they are; load_module refuses them in parameters.
 SafetensorsFile load_safetensors(const std::string& path);
+
+// The row-major index of the first NaN or infinity in `tensor`, or nullopt when every value is
+// finite (always for I64 and U8). load_module rejects such parameters; a caller reading other
+// float tensors that must be finite (optimizer state, tensors to average) can check them with it.
+std::optional<Shape> first_non_finite(const AnyTensor& tensor);
 
 // ---- modules (float and double; the templates are instantiated in safetensors.cc) ----
 
@@ -121,8 +129,8 @@ struct ModuleCheckpoint {
 };
 
 // Copies every parameter of `module` in place from `path`. All problems (a missing parameter, a
-// wrong dtype or shape, and unexpected names under kReject) are reported together in one
-// ValueError, and then no parameter has been modified.
+// wrong dtype or shape, a NaN or infinity, and unexpected names under kReject) are reported
+// together in one ValueError, and then no parameter has been modified.
 template <typename T>
   requires std::is_floating_point_v<T>
 ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module,
