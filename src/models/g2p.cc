@@ -41,8 +41,8 @@ G2PTransformer<T>::G2PTransformer(const G2PConfig& config, int64_t letters, int6
     decoder_.back()->set_attention_label(fmt::format("decoder.{}", i), i);
   }
   if (config.norm_first) {
-    encoder_norm_ = this->register_module("encoder_norm", std::make_shared<nn::LayerNormalization<T>>(e, 1e-5));
-    decoder_norm_ = this->register_module("decoder_norm", std::make_shared<nn::LayerNormalization<T>>(e, 1e-5));
+    encoder_norm_ = this->register_module("encoder_norm", std::make_shared<nn::LayerNorm<T>>(Shape{e}, 1e-5));
+    decoder_norm_ = this->register_module("decoder_norm", std::make_shared<nn::LayerNorm<T>>(Shape{e}, 1e-5));
   }
   output_ = this->register_module("output", std::make_shared<nn::Linear<T>>(e, phonemes, true, generator));
   positions_ = sinusoidal_positional_encoding<T>(config.max_length, e);

@@ -48,7 +48,7 @@ TokenClassifierTrunk<T>::TokenClassifierTrunk(const ImageTransformerConfig& c, i
     layers_.push_back(this->register_module(fmt::format("layers.{}", l),
                                             std::make_shared<nn::TransformerEncoderLayer<T>>(layer, generator)));
   }
-  norm_ = this->register_module("norm", std::make_shared<nn::LayerNormalization<T>>(e, 1e-5));
+  norm_ = this->register_module("norm", std::make_shared<nn::LayerNorm<T>>(Shape{e}, 1e-5));
   pooling_ = this->register_module("pooling", std::make_shared<nn::AttentionPooling<T>>(PoolingMode::kLearnedQuery, e, generator));
   head_ = this->register_module("head", std::make_shared<nn::Linear<T>>(e, c.num_classes, true, generator));
 }

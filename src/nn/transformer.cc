@@ -37,17 +37,6 @@ Tensor<T> train_dropout(const Tensor<T>& x, double p, bool training, Generator& 
 }  // namespace
 
 template <typename T>
-LayerNormalization<T>::LayerNormalization(int64_t dim, double eps) : eps_(eps) {
-  weight_ = this->register_parameter("weight", Tensor<T>::ones({dim}));
-  bias_ = this->register_parameter("bias", Tensor<T>::zeros({dim}));
-}
-
-template <typename T>
-Tensor<T> LayerNormalization<T>::forward(const Tensor<T>& x) const {
-  return layer_norm(x, {weight_.size(0)}, weight_, bias_, eps_);
-}
-
-template <typename T>
 FeedForward<T>::FeedForward(int64_t model_dim, int64_t hidden_dim, Activation activation, double dropout,
                             Generator& generator)
     : activation_(activation), dropout_(dropout), dropout_seeds_(generator.next_u64()) {
@@ -73,8 +62,8 @@ TransformerEncoderLayer<T>::TransformerEncoderLayer(const TransformerLayerConfig
                                           std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));
   feedforward_ = this->register_module(
       "feedforward", std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
-  norm_attention_ = this->register_module("norm_attention", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
-  norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
+  norm_attention_ = this->register_module("norm_attention", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+  norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
   set_attention_label("encoder", -1);
 }
 
@@ -113,9 +102,9 @@ TransformerDecoderLayer<T>::TransformerDecoderLayer(const TransformerLayerConfig
                                            std::make_shared<MultiHeadAttention<T>>(attention_config(c, false), generator));
   feedforward_ = this->register_module(
       "feedforward", std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
-  norm_self_ = this->register_module("norm_self", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
-  norm_cross_ = this->register_module("norm_cross", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
-  norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNormalization<T>>(c.model_dim, c.layer_norm_eps));
+  norm_self_ = this->register_module("norm_self", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+  norm_cross_ = this->register_module("norm_cross", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+  norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
   set_attention_label("decoder", -1);
 }
 
@@ -156,8 +145,6 @@ Tensor<T> TransformerDecoderLayer<T>::forward(const Tensor<T>& x, const Tensor<T
   return h;
 }
 
-template class LayerNormalization<float>;
-template class LayerNormalization<double>;
 template class FeedForward<float>;
 template class FeedForward<double>;
 template class TransformerEncoderLayer<float>;

@@ -58,7 +58,7 @@ class G2PTransformer : public G2PModel<T> {
   Tensor<T> phoneme_embedding_;  // (V_phonemes, E)
   std::vector<std::shared_ptr<nn::TransformerEncoderLayer<T>>> encoder_;
   std::vector<std::shared_ptr<nn::TransformerDecoderLayer<T>>> decoder_;
-  std::shared_ptr<nn::LayerNormalization<T>> encoder_norm_, decoder_norm_;  // pre-norm finals
+  std::shared_ptr<nn::LayerNorm<T>> encoder_norm_, decoder_norm_;  // pre-norm finals
   std::shared_ptr<nn::Linear<T>> output_;
   Tensor<T> positions_;  // (max_length, E) sinusoidal, constant
 };

@@ -101,7 +101,7 @@ class TokenClassifierTrunk : public nn::Module<T> {
   int64_t tokens_;
   std::shared_ptr<nn::LearnedPositionalEmbedding<T>> positions_;  // (N, E)
   std::vector<std::shared_ptr<nn::TransformerEncoderLayer<T>>> layers_;
-  std::shared_ptr<nn::LayerNormalization<T>> norm_;
+  std::shared_ptr<nn::LayerNorm<T>> norm_;
   std::shared_ptr<nn::AttentionPooling<T>> pooling_;
   std::shared_ptr<nn::Linear<T>> head_;
   Tensor<T> last_pooling_weights_;  // (B, N)

@@ -15,6 +15,7 @@
 
 #include "attend/attention/multi_head_attention.h"
 #include "attend/core/random.h"
+#include "attend/nn/layer_norm.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
 
@@ -47,18 +48,6 @@ struct DecoderLayerCache {
   KeyValueCache<T> self_attention;
 };
 
-// LayerNorm with its own weight and bias, over the last axis.
-template <typename T>
-class LayerNormalization : public Module<T> {
- public:
-  LayerNormalization(int64_t dim, double eps);
-  Tensor<T> forward(const Tensor<T>& x) const;  // (..., dim) -> (..., dim)
-
- private:
-  Tensor<T> weight_, bias_;  // (dim)
-  double eps_;
-};
-
 // Two linear layers with an activation between.
 template <typename T>
 class FeedForward : public Module<T> {
@@ -87,7 +76,7 @@ class TransformerEncoderLayer : public Module<T> {
   TransformerLayerConfig config_;
   std::shared_ptr<MultiHeadAttention<T>> self_attention_;
   std::shared_ptr<FeedForward<T>> feedforward_;
-  std::shared_ptr<LayerNormalization<T>> norm_attention_, norm_feedforward_;
+  std::shared_ptr<LayerNorm<T>> norm_attention_, norm_feedforward_;
   Generator dropout_seeds_;
 };
 
@@ -108,7 +97,7 @@ class TransformerDecoderLayer : public Module<T> {
   TransformerLayerConfig config_;
   std::shared_ptr<MultiHeadAttention<T>> self_attention_, cross_attention_;
   std::shared_ptr<FeedForward<T>> feedforward_;
-  std::shared_ptr<LayerNormalization<T>> norm_self_, norm_cross_, norm_feedforward_;
+  std::shared_ptr<LayerNorm<T>> norm_self_, norm_cross_, norm_feedforward_;
   Generator dropout_seeds_;
 };
 
