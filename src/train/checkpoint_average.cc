@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -117,6 +118,11 @@ AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths) {
       ATTEND_CHECK(dtype == io::DType::kF32 || dtype == io::DType::kF64, ValueError,
                    "cannot average '{}': tensor '{}' is {}; only F32 and F64 tensors can be averaged", path, name,
                    io::dtype_name(dtype));
+      // A NaN or Inf would pass into every element it is averaged with, and the output would load
+      // nowhere (load_module refuses non-finite parameters): refuse it here, by name.
+      const std::optional<Shape> bad = io::first_non_finite(tensor);
+      ATTEND_CHECK(!bad, ValueError, "cannot average '{}': tensor '{}' is not finite at index {}", path, name,
+                   bad ? shape_string(*bad) : std::string());
       if (file_index == 0) {
         sums.push_back({name, dtype, shape, std::vector<double>(static_cast<size_t>(shape_numel(shape)), 0.0)});
       } else {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,10 @@ TEST_F(CheckpointAverageTest, RefusesFilesThatDoNotBelongTogether) {
                            {"same file", "twice"});
   const std::string copy = write("copy.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 1);
   expect_error<ValueError>([&] { average_checkpoints({a, copy}); }, {"a.safetensors", "copy.safetensors", "both step 1"});
+
+  // A NaN would spread into the mean: refused, by file, tensor and index.
+  const std::string nan = write("nan.safetensors", {1, 2, 3, 4, std::numeric_limits<float>::quiet_NaN(), 6}, {1, 2}, 3);
+  expect_error<ValueError>([&] { average_checkpoints({a, nan}); }, {"nan.safetensors", "tensor 'w'", "(1, 1)"});
 
   // Another model: its metadata differs.
   const std::string wider = write("wider.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 2, {{"task", "tiny"}, {"model_dim", "4"}});
