@@ -10,7 +10,7 @@ PRELUDE = """// Generated from {doc}, block {index}: do not edit.
 #include <cstdio>
 #include "attend/attend.h"
 #include "attend/attention/attention_pooling.h"
-#include "attend/attention/multi_head_attention.h"
+#include "attend/nn/multi_head_attention.h"
 #include "attend/attention/positional.h"
 #include "attend/attention/score_functions.h"
 #include "attend/attention/scored_attention.h"

@@ -3,7 +3,6 @@
 
 #include "attend/attention/attention_capture.h"
 #include "attend/attention/attention_pooling.h"
-#include "attend/attention/multi_head_attention.h"
 #include "attend/attention/positional.h"
 #include "attend/attention/scaled_dot_product.h"
 #include "attend/attention/score_functions.h"
@@ -31,6 +30,7 @@
 #include "attend/nn/layer_norm.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
+#include "attend/nn/multi_head_attention.h"
 #include "attend/nn/patch_embedding.h"
 #include "attend/nn/pooling.h"
 #include "attend/nn/recurrent.h"

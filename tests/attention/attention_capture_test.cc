@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "attend/attention/attention_capture.h"
-#include "attend/attention/multi_head_attention.h"
+#include "attend/nn/multi_head_attention.h"
 #include "attend/autograd/autograd.h"
 #include "attend/models/g2p.h"
 #include "attend/ops/reduction.h"

@@ -17,7 +17,6 @@ ORDER = ["core", "kernels", "autograd", "ops", "attention", "nn", "io", "data", 
 KNOWN = {
     ("src/core/tensor.cc", "autograd"),  # Tensor::backward runs the tape
     ("include/attend/attention/positional.h", "nn"),  # the attend::nn modules of attention/
-    ("include/attend/attention/multi_head_attention.h", "nn"),
     ("include/attend/attention/scored_attention.h", "nn"),
     ("include/attend/attention/attention_pooling.h", "nn"),
     ("include/attend/attention/score_functions.h", "nn"),

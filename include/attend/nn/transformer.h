@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "attend/attention/multi_head_attention.h"
+#include "attend/nn/multi_head_attention.h"
 #include "attend/core/random.h"
 #include "attend/nn/layer_norm.h"
 #include "attend/nn/linear.h"

@@ -1,8 +1,8 @@
-#include "attend/attention/multi_head_attention.h"
+#include "attend/nn/multi_head_attention.h"
 
-#include "attend/attention/positional.h"
 #include <cmath>
 
+#include "attend/attention/positional.h"
 #include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/elementwise.h"

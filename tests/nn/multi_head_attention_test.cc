@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "attend/attention/multi_head_attention.h"
+#include "attend/nn/multi_head_attention.h"
 #include "attention/attention_reference.h"
 #include "harness/module_gradcheck.h"
 #include "harness/op_harness.h"
