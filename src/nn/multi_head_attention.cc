@@ -82,10 +82,39 @@ MultiHeadAttention<T>::MultiHeadAttention(const MultiHeadAttentionConfig& config
   }
 }
 
+// forward, step by step:
+//   check_inputs       shapes of query, key, value and of the cache
+//   project            Q, K, V = the three projections, split into heads
+//   rotate             RoPE on Q and K, at their absolute positions (kRotary)
+//   join_cache         K, V = cached keys and values, then the new ones; the cache keeps them
+//   attention_options  masks, position bias (kT5Bias, kShaw), ALiBi slopes, dropout
+//   scaled_dot_product_attention, and the AttentionCapture's copy of its weights
+//   add_relative_values  + sum_j P_ij a^V_rel(i,j) (kShaw with relative values)
+//   merge_heads, then the output projection
 template <typename T>
 MultiHeadAttentionOutput<T> MultiHeadAttention<T>::forward(const Tensor<T>& query, const Tensor<T>& key,
                                                           const Tensor<T>& value,
                                                           const MultiHeadAttentionOptions<T>& options) {
+  check_inputs(query, key, value, options.cache);
+  const int64_t cached = options.cache ? options.cache->length() : 0;
+  Heads heads = project(query, key, value);  // the new keys and values only
+  if (config_.positional == AttentionPositional::kRotary) rotate(heads, cached);
+  if (options.cache) join_cache(heads, *options.cache);  // now the keys and values of every position
+  const AttentionOptions<T> attention = attention_options(heads, options);
+  const AttentionResult<T> result = scaled_dot_product_attention(heads.q, heads.k, heads.v, attention);
+  if (AttentionCapture* capture = AttentionCapture::active()) {
+    capture->add(this, name_, kind_, layer_,
+                 weights_for_capture(heads.q, heads.k, heads.v, attention, result.weights));
+  }
+  MultiHeadAttentionOutput<T> out;
+  out.output = output_->forward(merge_heads(add_relative_values(result, query_offset(heads))));  // (B, N, E)
+  if (options.need_weights) out.weights = options.average_weights ? mean(result.weights, {1}) : result.weights;
+  return out;
+}
+
+template <typename T>
+void MultiHeadAttention<T>::check_inputs(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
+                                         const KeyValueCache<T>* cache) const {
   const auto& c = config_;
   ATTEND_CHECK(query.rank() == 3 && query.size(2) == c.embed_dim, ShapeError,
                "MultiHeadAttention: query {} must be (B, N, E) with E = {}", shape_string(query.shape()), c.embed_dim);
@@ -96,67 +125,82 @@ MultiHeadAttentionOutput<T> MultiHeadAttention<T>::forward(const Tensor<T>& quer
                    value.size(1) == key.size(1),
                ShapeError, "MultiHeadAttention: value {} must be (B, M, {}) matching key {}",
                shape_string(value.shape()), c.value_dim, shape_string(key.shape()));
-  const int64_t batch = query.size(0), queries = query.size(1);
-  KeyValueCache<T>* cache = options.cache;
   if (cache && cache->length() > 0) {
-    ATTEND_CHECK(cache->keys.size(0) == batch, ShapeError,
-                 "MultiHeadAttention: cache holds batch {} but the input has batch {}", cache->keys.size(0), batch);
+    ATTEND_CHECK(cache->keys.size(0) == query.size(0), ShapeError,
+                 "MultiHeadAttention: cache holds batch {} but the input has batch {}", cache->keys.size(0),
+                 query.size(0));
   }
-  const int64_t cached = cache ? cache->length() : 0;
+}
 
-  Tensor<T> q = split_heads(query_->forward(query), c.num_heads, c.head_dim);           // (B, H, N, D)
-  Tensor<T> k = split_heads(key_->forward(key), c.num_kv_heads, c.head_dim);            // (B, H_kv, M_new, D)
-  Tensor<T> v = split_heads(value_->forward(value), c.num_kv_heads, c.value_head_dim);  // (B, H_kv, M_new, D_v)
-  if (c.positional == AttentionPositional::kRotary) {
-    // Keys sit at positions cached.., queries are the last N positions of all keys.
-    const int64_t total = cached + key.size(1);
-    k = apply_rotary_embedding(k, cached, c.rotary_base);
-    q = apply_rotary_embedding(q, total - queries, c.rotary_base);
-  }
-  if (cache) {
-    if (cached > 0) {
-      k = concat(std::vector<Tensor<T>>{cache->keys, k}, 2);
-      v = concat(std::vector<Tensor<T>>{cache->values, v}, 2);
-    }
-    cache->keys = k.detach();
-    cache->values = v.detach();
-  }
+template <typename T>
+typename MultiHeadAttention<T>::Heads MultiHeadAttention<T>::project(const Tensor<T>& query, const Tensor<T>& key,
+                                                                     const Tensor<T>& value) const {
+  const auto& c = config_;
+  return {split_heads(query_->forward(query), c.num_heads, c.head_dim),            // (B, H, N, D)
+          split_heads(key_->forward(key), c.num_kv_heads, c.head_dim),              // (B, H_kv, M_new, D)
+          split_heads(value_->forward(value), c.num_kv_heads, c.value_head_dim)};  // (B, H_kv, M_new, D_v)
+}
 
-  const int64_t keys = k.size(2);
-  const int64_t offset = keys - queries;  // queries are the last N positions
+template <typename T>
+void MultiHeadAttention<T>::rotate(Heads& heads, int64_t cached) const {
+  // The new keys sit at positions cached.., the queries are the last N positions of all keys.
+  const int64_t total = cached + heads.k.size(2);
+  heads.k = apply_rotary_embedding(heads.k, cached, config_.rotary_base);
+  heads.q = apply_rotary_embedding(heads.q, total - heads.q.size(2), config_.rotary_base);
+}
+
+template <typename T>
+void MultiHeadAttention<T>::join_cache(Heads& heads, KeyValueCache<T>& cache) {
+  if (cache.length() > 0) {
+    heads.k = concat(std::vector<Tensor<T>>{cache.keys, heads.k}, 2);    // (B, H_kv, M_cached + M_new, D)
+    heads.v = concat(std::vector<Tensor<T>>{cache.values, heads.v}, 2);  // (B, H_kv, M_cached + M_new, D_v)
+  }
+  cache.keys = heads.k.detach();
+  cache.values = heads.v.detach();
+}
+
+template <typename T>
+AttentionOptions<T> MultiHeadAttention<T>::attention_options(const Heads& heads,
+                                                             const MultiHeadAttentionOptions<T>& options) {
   AttentionOptions<T> attention;
   attention.mask = options.attention_mask;
   attention.additive_mask = options.additive_mask;
-  const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-  Tensor<T> position_bias;  // (1 or B, H, N, M), added to the scaled scores
-  if (t5_bias_) position_bias = t5_bias_->forward(queries, keys, offset);
-  // Shaw et al.: S = (Q K^T + q_i . a_ij) * scale, so the bias is scaled here.
-  if (shaw_positions_) position_bias = mul_scalar(shaw_positions_->score_bias(q, keys, offset), static_cast<T>(scale));
-  if (position_bias.defined()) {
-    attention.additive_mask = attention.additive_mask.defined() ? add(attention.additive_mask, position_bias) : position_bias;
+  const Tensor<T> bias = position_bias(heads);  // (1 or B, H, N, M), added to the scaled scores
+  if (bias.defined()) {
+    attention.additive_mask = attention.additive_mask.defined() ? add(attention.additive_mask, bias) : bias;
   }
-  const bool shaw_values = shaw_positions_ && c.relative_values;
   attention.key_padding_mask = options.key_padding_mask;
   attention.causal = options.causal;
   attention.alignment = CausalAlignment::kBottomRight;
   attention.alibi_slopes = alibi_slopes_;
-  attention.need_weights = options.need_weights || shaw_values;
-  if (this->is_training() && c.dropout > 0) {
-    attention.dropout_p = c.dropout;
+  attention.need_weights = options.need_weights || has_relative_values();  // P for the value term
+  if (this->is_training() && config_.dropout > 0) {
+    attention.dropout_p = config_.dropout;
     attention.dropout_seed = dropout_seeds_.next_u64();
   }
-  const AttentionResult<T> result = scaled_dot_product_attention(q, k, v, attention);
-  if (AttentionCapture* capture = AttentionCapture::active()) {
-    capture->add(this, name_, kind_, layer_, weights_for_capture(q, k, v, attention, result.weights));
-  }
-  Tensor<T> heads = result.output;  // (B, H, N, D_v)
-  if (shaw_values) heads = add(heads, shaw_positions_->value_term(result.weights, offset));
-  // (B, H, N, D_v) -> (B, N, H * D_v)
-  const Tensor<T> merged = heads.transpose(1, 2).reshape({batch, queries, c.num_heads * c.value_head_dim});
-  MultiHeadAttentionOutput<T> out;
-  out.output = output_->forward(merged);
-  if (options.need_weights) out.weights = options.average_weights ? mean(result.weights, {1}) : result.weights;
-  return out;
+  return attention;
+}
+
+template <typename T>
+Tensor<T> MultiHeadAttention<T>::position_bias(const Heads& heads) const {
+  const int64_t queries = heads.q.size(2), keys = heads.k.size(2);
+  if (t5_bias_) return t5_bias_->forward(queries, keys, query_offset(heads));
+  if (!shaw_positions_) return Tensor<T>();
+  // Shaw et al.: S = (Q K^T + q_i . a_ij) * scale, so the bias is scaled here.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(config_.head_dim));
+  return mul_scalar(shaw_positions_->score_bias(heads.q, keys, query_offset(heads)), static_cast<T>(scale));
+}
+
+template <typename T>
+Tensor<T> MultiHeadAttention<T>::add_relative_values(const AttentionResult<T>& result, int64_t offset) const {
+  if (!has_relative_values()) return result.output;                              // (B, H, N, D_v)
+  return add(result.output, shaw_positions_->value_term(result.weights, offset));  // (B, H, N, D_v)
+}
+
+template <typename T>
+Tensor<T> MultiHeadAttention<T>::merge_heads(const Tensor<T>& heads) const {
+  // (B, H, N, D_v) -> (B, N, H, D_v) -> (B, N, H * D_v)
+  return heads.transpose(1, 2).reshape({heads.size(0), heads.size(2), config_.num_heads * config_.value_head_dim});
 }
 
 template class MultiHeadAttention<float>;

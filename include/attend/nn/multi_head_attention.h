@@ -102,6 +102,28 @@ class MultiHeadAttention : public Module<T> {
   int64_t layer() const { return layer_; }
 
  private:
+  // One call's projections, split into heads.
+  struct Heads {
+    Tensor<T> q;  // (B, H, N, D)
+    Tensor<T> k;  // (B, H_kv, M, D): the new keys, then (join_cache) every key
+    Tensor<T> v;  // (B, H_kv, M, D_v)
+  };
+  // The queries are the last N of the M key positions: query i sits at key position i + M - N.
+  static int64_t query_offset(const Heads& heads) { return heads.k.size(2) - heads.q.size(2); }
+  bool has_relative_values() const { return shaw_positions_ && config_.relative_values; }
+
+  // The steps of forward, in order (src/nn/multi_head_attention.cc).
+  void check_inputs(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value,
+                    const KeyValueCache<T>* cache) const;
+  Heads project(const Tensor<T>& query, const Tensor<T>& key, const Tensor<T>& value) const;
+  void rotate(Heads& heads, int64_t cached) const;
+  static void join_cache(Heads& heads, KeyValueCache<T>& cache);
+  AttentionOptions<T> attention_options(const Heads& heads, const MultiHeadAttentionOptions<T>& options);
+  Tensor<T> position_bias(const Heads& heads) const;  // (1 or B, H, N, M) or undefined
+  // result.output (B, H, N, D_v) plus the Shaw value term when there is one.
+  Tensor<T> add_relative_values(const AttentionResult<T>& result, int64_t offset) const;
+  Tensor<T> merge_heads(const Tensor<T>& heads) const;  // (B, H, N, D_v) -> (B, N, H * D_v)
+
   MultiHeadAttentionConfig config_;  // with every 0 resolved
   std::string name_ = "attention";
   AttentionKind kind_ = AttentionKind::kOther;
