@@ -9,11 +9,6 @@ PRELUDE = """// Generated from {doc}, block {index}: do not edit.
 #include <cmath>
 #include <cstdio>
 #include "attend/attend.h"
-#include "attend/attention/attention_pooling.h"
-#include "attend/nn/multi_head_attention.h"
-#include "attend/attention/positional.h"
-#include "attend/attention/score_functions.h"
-#include "attend/attention/scored_attention.h"
 using namespace attend;
 int main() {{
 {body}

@@ -1,20 +1,17 @@
-// The whole public API of attend, for programs that do not mind the include cost.
+// The whole public API of attend, for programs that do not mind the include cost; by layer,
+// lowest first.
 #pragma once
 
-#include "attend/attention/attention_capture.h"
-#include "attend/attention/attention_pooling.h"
-#include "attend/attention/positional.h"
-#include "attend/attention/scaled_dot_product.h"
-#include "attend/attention/score_functions.h"
-#include "attend/attention/scored_attention.h"
-#include "attend/autograd/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/random.h"
 #include "attend/core/shape.h"
 #include "attend/core/tensor.h"
-#include "attend/ops/dropout.h"
+
+#include "attend/autograd/autograd.h"
+
 #include "attend/ops/convolution.h"
+#include "attend/ops/dropout.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/loss.h"
@@ -23,6 +20,15 @@
 #include "attend/ops/normalization.h"
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
+#include "attend/ops/softmax.h"
+
+#include "attend/attention/attention_capture.h"
+#include "attend/attention/attention_pooling.h"
+#include "attend/attention/positional.h"
+#include "attend/attention/scaled_dot_product.h"
+#include "attend/attention/score_functions.h"
+#include "attend/attention/scored_attention.h"
+
 #include "attend/nn/activation.h"
 #include "attend/nn/conv2d.h"
 #include "attend/nn/dropout.h"
@@ -33,6 +39,6 @@
 #include "attend/nn/multi_head_attention.h"
 #include "attend/nn/patch_embedding.h"
 #include "attend/nn/pooling.h"
+#include "attend/nn/positional_embedding.h"
 #include "attend/nn/recurrent.h"
 #include "attend/nn/transformer.h"
-#include "attend/ops/softmax.h"

@@ -14,14 +14,6 @@
 namespace attend {
 namespace {
 
-// N(0, std^2) entries in row-major order; a fresh leaf, ready for register_parameter.
-template <typename T>
-Tensor<T> normal_table(const Shape& shape, double std, Generator& generator) {
-  Tensor<T> table = Tensor<T>::randn(shape, generator);
-  for (int64_t i = 0; i < table.numel(); ++i) table.data()[i] = static_cast<T>(table.data()[i] * std);
-  return table;
-}
-
 void check_base(double base, const char* op) {
   ATTEND_CHECK(std::isfinite(base) && base > 0, ValueError, "{}: base must be positive and finite, got {}", op, base);
 }
@@ -103,16 +95,11 @@ Tensor<T> sum_by_relative_position(const Tensor<T>& per_pair, const RelativeGrid
   });
 }
 
-void check_max_distance(int64_t max_distance, const char* op) {
-  ATTEND_CHECK(max_distance >= 0 && max_distance < kFar, ValueError, "{}: max_distance must be in [0, 2^62), got {}", op,
-               max_distance);
-}
-
 void check_relative_table(const Shape& table, int64_t max_distance, const char* op, const char* table_name) {
-  check_max_distance(max_distance, op);
-  ATTEND_CHECK(table.size() == 2 && table[0] == 2 * max_distance + 1, ShapeError,
+  const int64_t rows = shaw_table_rows(max_distance, op);
+  ATTEND_CHECK(table.size() == 2 && table[0] == rows, ShapeError,
                "{}: {} must be (2 * max_distance + 1, D) = ({}, D) for max_distance = {}, got {}", op, table_name,
-               2 * max_distance + 1, max_distance, shape_string(table));
+               rows, max_distance, shape_string(table));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -211,6 +198,12 @@ Tensor<T> learned_positional_embedding(const Tensor<T>& weight, int64_t length, 
 }
 
 // ---- Shaw et al. ----
+
+int64_t shaw_table_rows(int64_t max_distance, const char* op) {
+  ATTEND_CHECK(max_distance >= 0 && max_distance < kFar, ValueError, "{}: max_distance must be in [0, 2^62), got {}", op,
+               max_distance);
+  return 2 * max_distance + 1;
+}
 
 template <typename T>
 Tensor<T> shaw_score_bias(const Tensor<T>& q, const Tensor<T>& key_table, int64_t keys, int64_t max_distance,
@@ -331,68 +324,3 @@ ATTEND_INSTANTIATE(double)
 #undef ATTEND_INSTANTIATE
 
 }  // namespace attend
-
-namespace attend::nn {
-
-// Standard deviation of every table below (the GPT-2/BERT initialisation).
-constexpr double kTableStd = 0.02;
-
-template <typename T>
-LearnedPositionalEmbedding<T>::LearnedPositionalEmbedding(int64_t max_length, int64_t dim, Generator& generator) {
-  ATTEND_CHECK(max_length > 0 && dim > 0, ValueError,
-               "LearnedPositionalEmbedding: max_length and dim must be positive, got max_length = {}, dim = {}",
-               max_length, dim);
-  weight_ = this->register_parameter("weight", normal_table<T>({max_length, dim}, kTableStd, generator));
-}
-
-template <typename T>
-Tensor<T> LearnedPositionalEmbedding<T>::forward(int64_t length, int64_t offset) const {
-  return learned_positional_embedding(weight_, length, offset);
-}
-
-template <typename T>
-RelativePositionEmbedding<T>::RelativePositionEmbedding(int64_t max_distance, int64_t head_dim, bool with_values,
-                                                        Generator& generator)
-    : max_distance_(max_distance) {
-  check_max_distance(max_distance, "RelativePositionEmbedding");
-  ATTEND_CHECK(head_dim > 0, ValueError, "RelativePositionEmbedding: head_dim must be positive, got {}", head_dim);
-  const Shape shape{2 * max_distance + 1, head_dim};
-  keys_ = this->register_parameter("keys", normal_table<T>(shape, kTableStd, generator));
-  if (with_values) values_ = this->register_parameter("values", normal_table<T>(shape, kTableStd, generator));
-}
-
-template <typename T>
-Tensor<T> RelativePositionEmbedding<T>::score_bias(const Tensor<T>& q, int64_t keys, int64_t offset) const {
-  return shaw_score_bias(q, keys_, keys, max_distance_, offset);
-}
-
-template <typename T>
-Tensor<T> RelativePositionEmbedding<T>::value_term(const Tensor<T>& weights, int64_t offset) const {
-  ATTEND_CHECK(with_values(), ValueError,
-               "RelativePositionEmbedding::value_term: this module was built with with_values = false (weights {})",
-               shape_string(weights.shape()));
-  return shaw_value_term(weights, values_, max_distance_, offset);
-}
-
-template <typename T>
-T5RelativeBias<T>::T5RelativeBias(int64_t num_buckets, int64_t max_distance, int64_t heads, bool bidirectional,
-                                  Generator& generator)
-    : max_distance_(max_distance), bidirectional_(bidirectional) {
-  ATTEND_CHECK(heads > 0, ValueError, "T5RelativeBias: heads must be positive, got {}", heads);
-  t5_relative_bucket(0, bidirectional, num_buckets, max_distance);  // validates the bucket layout
-  bias_ = this->register_parameter("bias", normal_table<T>({num_buckets, heads}, kTableStd, generator));
-}
-
-template <typename T>
-Tensor<T> T5RelativeBias<T>::forward(int64_t queries, int64_t keys, int64_t offset) const {
-  return t5_relative_bias(bias_, queries, keys, bidirectional_, max_distance_, offset);
-}
-
-template class LearnedPositionalEmbedding<float>;
-template class LearnedPositionalEmbedding<double>;
-template class RelativePositionEmbedding<float>;
-template class RelativePositionEmbedding<double>;
-template class T5RelativeBias<float>;
-template class T5RelativeBias<double>;
-
-}  // namespace attend::nn

@@ -2,7 +2,7 @@
 //
 //   absolute, added to the token embeddings before the first layer
 //     sinusoidal_positional_encoding   fixed sin/cos table          Vaswani et al. 2017
-//     nn::LearnedPositionalEmbedding   a trained table of rows      Gehring et al. 2017, GPT, BERT
+//     learned_positional_embedding     a trained table of rows      Gehring et al. 2017, GPT, BERT
 //   relative, inside every attention layer
 //     shaw_score_bias, shaw_value_term clipped distance tables      Shaw, Uszkoreit & Vaswani 2018
 //     t5_relative_bias                 log-bucketed per-head bias   Raffel et al. 2020 (T5)
@@ -13,15 +13,13 @@
 // keys. The relative encodings accept any offset (negative too); the absolute ones need
 // offset >= 0 because positions index a table or start a rotation at 0.
 //
-// Tables are initialised N(0, 0.02), the GPT-2/BERT convention; neither Shaw et al. nor T5 pin
-// an initialisation that does not depend on the model width. See docs/positional.md.
+// The functions take their tables as tensors; the modules that own them as parameters are in
+// nn/positional_embedding.h. See docs/positional.md.
 #pragma once
 
 #include <cstdint>
 
-#include "attend/core/random.h"
 #include "attend/core/tensor.h"
-#include "attend/nn/module.h"
 
 namespace attend {
 
@@ -49,6 +47,10 @@ Tensor<T> learned_positional_embedding(const Tensor<T>& weight, int64_t length, 
 // So the caller forms S = (Q K^T + shaw_score_bias(...)) * scale, softmaxes it to P, and adds
 // shaw_value_term(P, ...) to P V. (Through scaled_dot_product_attention: pass
 // additive_mask = bias * scale, since that mask is added after the scaling.)
+
+// 2K + 1, the rows of a distance table for K = max_distance. ValueError naming `op` unless
+// 0 <= K < 2^62 (distances beyond would overflow j - i').
+int64_t shaw_table_rows(int64_t max_distance, const char* op);
 
 // q (..., N, D), key_table (2K + 1, D) -> (..., N, M): out[.., i, j] = q_i . key_table[rel(i, j)].
 // Costs one product q @ key_table^T (..., N, 2K + 1), then a gather along the last axis.
@@ -102,75 +104,3 @@ Tensor<T> apply_rotary_embedding(const Tensor<T>& x, int64_t offset = 0, double 
                                  RotaryStyle style = RotaryStyle::kHalf);
 
 }  // namespace attend
-
-namespace attend::nn {
-
-// A trained position table (Gehring et al. 2017; GPT-2 and BERT): parameter "weight".
-template <typename T>
-class LearnedPositionalEmbedding : public Module<T> {
- public:
-  LearnedPositionalEmbedding(int64_t max_length, int64_t dim, Generator& generator);
-
-  // -> (length, dim): rows offset .. offset + length - 1 of the weight.
-  Tensor<T> forward(int64_t length, int64_t offset = 0) const;
-
-  int64_t max_length() const { return weight_.size(0); }
-  int64_t dim() const { return weight_.size(1); }
-  const Tensor<T>& weight() const { return weight_; }  // (max_length, dim)
-
- private:
-  Tensor<T> weight_;  // (max_length, dim)
-};
-
-// Shaw et al. 2018 relative positions: parameters "keys" and, with values, "values".
-template <typename T>
-class RelativePositionEmbedding : public Module<T> {
- public:
-  RelativePositionEmbedding(int64_t max_distance, int64_t head_dim, bool with_values, Generator& generator);
-
-  // q (B, H, N, D) -> (B, H, N, M): add to Q K^T before multiplying by the scale.
-  Tensor<T> score_bias(const Tensor<T>& q, int64_t keys, int64_t offset = 0) const;
-  // weights (B, H, N, M) -> (B, H, N, D): add to P V. ValueError without a values table.
-  Tensor<T> value_term(const Tensor<T>& weights, int64_t offset = 0) const;
-
-  int64_t max_distance() const { return max_distance_; }
-  int64_t head_dim() const { return keys_.size(1); }
-  bool with_values() const { return values_.defined(); }
-  const Tensor<T>& keys() const { return keys_; }      // (2K + 1, D)
-  const Tensor<T>& values() const { return values_; }  // (2K + 1, D) or undefined
-
- private:
-  int64_t max_distance_;
-  Tensor<T> keys_;    // (2K + 1, D)
-  Tensor<T> values_;  // (2K + 1, D) or undefined
-};
-
-// T5 relative attention bias: parameter "bias" (num_buckets, heads).
-template <typename T>
-class T5RelativeBias : public Module<T> {
- public:
-  T5RelativeBias(int64_t num_buckets, int64_t max_distance, int64_t heads, bool bidirectional, Generator& generator);
-
-  // -> (1, H, N, M): add to the attention scores.
-  Tensor<T> forward(int64_t queries, int64_t keys, int64_t offset = 0) const;
-
-  int64_t num_buckets() const { return bias_.size(0); }
-  int64_t heads() const { return bias_.size(1); }
-  int64_t max_distance() const { return max_distance_; }
-  bool bidirectional() const { return bidirectional_; }
-  const Tensor<T>& bias() const { return bias_; }  // (num_buckets, heads)
-
- private:
-  int64_t max_distance_;
-  bool bidirectional_;
-  Tensor<T> bias_;  // (num_buckets, heads)
-};
-
-extern template class LearnedPositionalEmbedding<float>;
-extern template class LearnedPositionalEmbedding<double>;
-extern template class RelativePositionEmbedding<float>;
-extern template class RelativePositionEmbedding<double>;
-extern template class T5RelativeBias<float>;
-extern template class T5RelativeBias<double>;
-
-}  // namespace attend::nn

@@ -34,12 +34,12 @@
 #include <vector>
 
 #include "attend/attention/attention_pooling.h"
-#include "attend/attention/positional.h"
 #include "attend/core/random.h"
 #include "attend/nn/conv2d.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
 #include "attend/nn/patch_embedding.h"
+#include "attend/nn/positional_embedding.h"
 #include "attend/nn/transformer.h"
 
 namespace attend::models {

@@ -12,11 +12,11 @@
 #include <string>
 
 #include "attend/attention/attention_capture.h"
-#include "attend/attention/positional.h"
 #include "attend/attention/scaled_dot_product.h"
 #include "attend/core/random.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
+#include "attend/nn/positional_embedding.h"
 
 namespace attend::nn {
 
