@@ -41,4 +41,5 @@
 #include "attend/nn/pooling.h"
 #include "attend/nn/positional_embedding.h"
 #include "attend/nn/recurrent.h"
+#include "attend/nn/score_modules.h"
 #include "attend/nn/transformer.h"

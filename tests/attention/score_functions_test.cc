@@ -1,5 +1,6 @@
 // Score functions: every functional form through the op harness (parameters as inputs, so their
-// gradients are checked too), against plain float64 loops, and the modules that wrap them.
+// gradients are checked too) and against plain float64 loops. The modules that wrap them:
+// tests/nn/score_modules_test.cc.
 #include "attend/attention/score_functions.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <functional>
 
+#include "attention/score_function_cases.h"
 #include "harness/op_harness.h"
 #include "harness/expect_error.h"
 
@@ -15,18 +17,10 @@ namespace {
 
 using testing::InputSpec;
 using testing::make_case;
-
-struct Sizes {
-  int64_t batch, queries, keys, query_dim, key_dim, attention_dim;
-};
-// Sizes of 1 everywhere, odd sizes, and more queries than keys and the reverse.
-const std::vector<Sizes> kSizes = {{1, 1, 1, 1, 1, 1}, {2, 3, 5, 4, 4, 3}, {3, 7, 2, 5, 5, 6}, {1, 4, 9, 3, 3, 1}};
-const std::vector<Sizes> kMixedSizes = {{1, 1, 1, 1, 2, 1}, {2, 3, 5, 4, 6, 3}, {3, 7, 2, 5, 2, 7}};
-
-std::string sizes_name(const char* op, const Sizes& s) {
-  return fmt::format("{} B={} N={} M={} Dq={} Dk={} A={}", op, s.batch, s.queries, s.keys, s.query_dim, s.key_dim,
-                     s.attention_dim);
-}
+using Sizes = testing::ScoreSizes;
+using testing::kMixedScoreSizes;
+using testing::kScoreSizes;
+using testing::score_sizes_name;
 
 // ---- float64 loop references; flat row-major vectors ----
 
@@ -95,25 +89,25 @@ void expect_all_near(const std::vector<double>& actual, const std::vector<double
 // ---- harness: float32 vs float64, finite-difference gradients of every input, strided, threads ----
 
 TEST(ScoreFunctions, DotHarness) {
-  for (const Sizes& s : kSizes) {
-    EXPECT_OP_OK(make_case(sizes_name("dot_scores", s),
+  for (const Sizes& s : kScoreSizes) {
+    EXPECT_OP_OK(make_case(score_sizes_name("dot_scores", s),
                            {InputSpec{{s.batch, s.queries, s.query_dim}}, InputSpec{{s.batch, s.keys, s.key_dim}}},
                            [](const auto& x) { return dot_scores(x[0], x[1]); }));
   }
 }
 
 TEST(ScoreFunctions, ScaledDotHarness) {
-  for (const Sizes& s : kSizes) {
-    EXPECT_OP_OK(make_case(sizes_name("scaled_dot_scores", s),
+  for (const Sizes& s : kScoreSizes) {
+    EXPECT_OP_OK(make_case(score_sizes_name("scaled_dot_scores", s),
                            {InputSpec{{s.batch, s.queries, s.query_dim}}, InputSpec{{s.batch, s.keys, s.key_dim}}},
                            [](const auto& x) { return scaled_dot_scores(x[0], x[1]); }));
   }
 }
 
 TEST(ScoreFunctions, GeneralHarness) {
-  for (const auto& sizes : {kSizes, kMixedSizes}) {
+  for (const auto& sizes : {kScoreSizes, kMixedScoreSizes}) {
     for (const Sizes& s : sizes) {
-      EXPECT_OP_OK(make_case(sizes_name("general_scores", s),
+      EXPECT_OP_OK(make_case(score_sizes_name("general_scores", s),
                              {InputSpec{{s.batch, s.queries, s.query_dim}}, InputSpec{{s.batch, s.keys, s.key_dim}},
                               InputSpec{{s.query_dim, s.key_dim}}},
                              [](const auto& x) { return general_scores(x[0], x[1], x[2]); }));
@@ -122,9 +116,9 @@ TEST(ScoreFunctions, GeneralHarness) {
 }
 
 TEST(ScoreFunctions, AdditiveHarness) {
-  for (const auto& sizes : {kSizes, kMixedSizes}) {
+  for (const auto& sizes : {kScoreSizes, kMixedScoreSizes}) {
     for (const Sizes& s : sizes) {
-      EXPECT_OP_OK(make_case(sizes_name("additive_scores", s),
+      EXPECT_OP_OK(make_case(score_sizes_name("additive_scores", s),
                              {InputSpec{{s.batch, s.queries, s.query_dim}}, InputSpec{{s.batch, s.keys, s.key_dim}},
                               InputSpec{{s.query_dim, s.attention_dim}}, InputSpec{{s.key_dim, s.attention_dim}},
                               InputSpec{{s.attention_dim}}},
@@ -134,9 +128,9 @@ TEST(ScoreFunctions, AdditiveHarness) {
 }
 
 TEST(ScoreFunctions, CosineHarness) {
-  for (const Sizes& s : kSizes) {
+  for (const Sizes& s : kScoreSizes) {
     // kAwayFromZero keeps D = 1 vectors away from |x| = 0, where the cosine jumps from -1 to 1.
-    EXPECT_OP_OK(make_case(sizes_name("cosine_scores", s),
+    EXPECT_OP_OK(make_case(score_sizes_name("cosine_scores", s),
                            {InputSpec{{s.batch, s.queries, s.query_dim}, testing::InputKind::kAwayFromZero},
                             InputSpec{{s.batch, s.keys, s.key_dim}, testing::InputKind::kAwayFromZero},
                             InputSpec{{}}},
@@ -148,9 +142,9 @@ TEST(ScoreFunctions, CosineHarness) {
 
 TEST(ScoreFunctions, MatchFloat64LoopReference) {
   Generator generator(7);
-  for (const auto& sizes : {kSizes, kMixedSizes}) {
+  for (const auto& sizes : {kScoreSizes, kMixedScoreSizes}) {
     for (const Sizes& s : sizes) {
-      SCOPED_TRACE(sizes_name("reference", s));
+      SCOPED_TRACE(score_sizes_name("reference", s));
       const auto q = Tensor64::randn({s.batch, s.queries, s.query_dim}, generator);
       const auto k = Tensor64::randn({s.batch, s.keys, s.key_dim}, generator);
       const auto w = Tensor64::randn({s.query_dim, s.key_dim}, generator);
@@ -253,84 +247,6 @@ TEST(ScoreFunctions, CosineIsBoundedByTheTemperature) {
 
 // ---- modules ----
 
-// A module per score function, built from a fixed seed so float and double runs agree.
-template <typename T>
-std::shared_ptr<nn::ScoreFunction<T>> make_score_module(const std::string& kind, const Sizes& s) {
-  Generator generator(11);
-  if (kind == "dot") return std::make_shared<nn::DotScore<T>>();
-  if (kind == "scaled_dot") return std::make_shared<nn::ScaledDotScore<T>>();
-  if (kind == "general") return std::make_shared<nn::GeneralScore<T>>(s.query_dim, s.key_dim, generator);
-  if (kind == "additive") return std::make_shared<nn::AdditiveScore<T>>(s.query_dim, s.key_dim, s.attention_dim, generator);
-  return std::make_shared<nn::CosineScore<T>>(4.0);
-}
-
-TEST(ScoreFunctionModules, Harness) {
-  for (const std::string kind : {"dot", "scaled_dot", "general", "additive", "cosine"}) {
-    const bool same_dim_only = kind == "dot" || kind == "scaled_dot" || kind == "cosine";
-    for (const auto& sizes : {kSizes, kMixedSizes}) {
-      for (const Sizes& s : sizes) {
-        if (same_dim_only && s.query_dim != s.key_dim) continue;
-        EXPECT_OP_OK(make_case(sizes_name(kind.c_str(), s),
-                               {InputSpec{{s.batch, s.queries, s.query_dim}, testing::InputKind::kAwayFromZero},
-                                InputSpec{{s.batch, s.keys, s.key_dim}, testing::InputKind::kAwayFromZero}},
-                               [kind, s](const auto& x) {
-                                 using T = typename std::decay_t<decltype(x[0])>::value_type;
-                                 return make_score_module<T>(kind, s)->scores(x[0], x[1]);
-                               }));
-      }
-    }
-  }
-}
-
-TEST(ScoreFunctionModules, CallTheFunctionalFormWithTheirParameters) {
-  Generator generator(5);
-  const auto q = Tensor64::randn({2, 3, 5}, generator);
-  const auto k = Tensor64::randn({2, 4, 6}, generator);
-  const auto k_same = Tensor64::randn({2, 4, 5}, generator);
-
-  nn::GeneralScore<double> general(5, 6, generator);
-  ASSERT_EQ(general.named_parameters().size(), 1u);
-  EXPECT_EQ(general.named_parameters()[0].first, "weight");
-  EXPECT_EQ(general.weight().shape(), Shape({5, 6}));
-  EXPECT_EQ(general.scores(q, k).to_vector(), general_scores(q, k, general.weight()).to_vector());
-
-  nn::AdditiveScore<double> additive(5, 6, 7, generator);
-  const auto names = additive.named_parameters();
-  ASSERT_EQ(names.size(), 3u);
-  EXPECT_EQ(names[0].first, "query_weight");
-  EXPECT_EQ(names[1].first, "key_weight");
-  EXPECT_EQ(names[2].first, "score_weight");
-  EXPECT_EQ(additive.parameter_count(), 5 * 7 + 6 * 7 + 7);
-  EXPECT_EQ(additive.scores(q, k).to_vector(),
-            additive_scores(q, k, additive.query_weight(), additive.key_weight(), additive.score_weight()).to_vector());
-
-  nn::CosineScore<double> cosine(10.0);
-  EXPECT_NEAR(cosine.log_temperature().item(), std::log(10.0), 1e-15);
-  EXPECT_EQ(cosine.scores(q, k_same).to_vector(), cosine_scores(q, k_same, cosine.log_temperature()).to_vector());
-  EXPECT_EQ(nn::DotScore<double>().scores(q, k_same).to_vector(), dot_scores(q, k_same).to_vector());
-  EXPECT_EQ(nn::ScaledDotScore<double>().scores(q, k_same).to_vector(), scaled_dot_scores(q, k_same).to_vector());
-  EXPECT_EQ(nn::DotScore<double>().parameter_count(), 0);
-}
-
-TEST(ScoreFunctionModules, BackwardReachesEveryParameter) {
-  const Sizes s{2, 3, 4, 5, 6, 7};
-  for (const std::string kind : {"general", "additive", "cosine"}) {
-    SCOPED_TRACE(kind);
-    Generator generator(9);
-    const Sizes sizes = kind == "cosine" ? Sizes{2, 3, 4, 5, 5, 7} : s;
-    const auto module = make_score_module<double>(kind, sizes);
-    const auto q = Tensor64::randn({2, 3, sizes.query_dim}, generator);
-    const auto k = Tensor64::randn({2, 4, sizes.key_dim}, generator);
-    sum(mul(module->scores(q, k), Tensor64::randn({2, 3, 4}, generator))).backward();
-    for (const auto& [name, parameter] : module->named_parameters()) {
-      ASSERT_TRUE(parameter.grad().defined()) << name;
-      double norm = 0;
-      for (double g : parameter.grad().to_vector()) norm += g * g;
-      EXPECT_GT(norm, 0.0) << name;
-    }
-  }
-}
-
 // ---- misuse: the exception type and the offending shapes in the message ----
 
 TEST(ScoreFunctionsMisuse, DotFeatureSizesDiffer) {
@@ -384,18 +300,5 @@ TEST(ScoreFunctionsMisuse, CosineTemperatureThatIsNotAScalar) {
       [] { cosine_scores(Tensor64::ones({1, 2, 3}), Tensor64::ones({1, 4, 3}), Tensor64::ones({1})); },
       {"cosine_scores", "log_temperature (1)", "scalar ()"});
 }
-TEST(ScoreFunctionsMisuse, ModuleGetsInputsOfTheWrongFeatureSize) {
-  Generator generator(1);
-  nn::GeneralScore<float> general(4, 6, generator);
-  expect_error<ShapeError>([&] { general.scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 7})); },
-                           {"general_scores", "weight (4, 6)", "(2, 5, 7)"});
-}
-TEST(ScoreFunctionsMisuse, ModuleSizesThatAreNotPositive) {
-  Generator generator(1);
-  expect_error<ValueError>([&] { nn::GeneralScore<float>(0, 3, generator); }, {"GeneralScore", "0 and 3"});
-  expect_error<ValueError>([&] { nn::AdditiveScore<double>(2, 3, -1, generator); }, {"AdditiveScore", "2, 3 and -1"});
-  expect_error<ValueError>([] { nn::CosineScore<float>(0.0); }, {"CosineScore", "initial_temperature", "0"});
-}
-
 }  // namespace
 }  // namespace attend

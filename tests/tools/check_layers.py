@@ -18,7 +18,6 @@ KNOWN = {
     ("src/core/tensor.cc", "autograd"),  # Tensor::backward runs the tape
     ("include/attend/attention/scored_attention.h", "nn"),
     ("include/attend/attention/attention_pooling.h", "nn"),
-    ("include/attend/attention/score_functions.h", "nn"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')

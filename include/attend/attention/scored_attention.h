@@ -20,9 +20,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "attend/attention/score_functions.h"
 #include "attend/core/tensor.h"
 #include "attend/nn/module.h"
+#include "attend/nn/score_modules.h"
 
 namespace attend {
 

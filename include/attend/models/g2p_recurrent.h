@@ -22,13 +22,13 @@
 
 #include <memory>
 
-#include "attend/attention/score_functions.h"
 #include "attend/core/random.h"
 #include "attend/models/g2p_model.h"
 #include "attend/nn/dropout.h"
 #include "attend/nn/embedding.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/recurrent.h"
+#include "attend/nn/score_modules.h"
 
 namespace attend::models {
 
