@@ -42,4 +42,5 @@
 #include "attend/nn/positional_embedding.h"
 #include "attend/nn/recurrent.h"
 #include "attend/nn/score_modules.h"
+#include "attend/nn/scored_attention.h"
 #include "attend/nn/transformer.h"

@@ -24,16 +24,6 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
   return true;
 }
 
-void check_masks(const char* op, int64_t batch, int64_t queries, int64_t keys, const ScoredAttentionOptions& options) {
-  const Shape scores_shape{batch, queries, keys};
-  ATTEND_CHECK(!options.mask.defined() || broadcasts_to(options.mask.shape(), scores_shape), ShapeError,
-               "{}: mask {} does not broadcast to the scores (B, N, M) = {}", op, shape_string(options.mask.shape()),
-               shape_string(scores_shape));
-  ATTEND_CHECK(!options.key_padding_mask.defined() || options.key_padding_mask.shape() == Shape({batch, keys}),
-               ShapeError, "{}: key_padding_mask {} must be (B, M) = ({}, {}) for the scores {}", op,
-               shape_string(options.key_padding_mask.shape()), batch, keys, shape_string(scores_shape));
-}
-
 bool restricts_positions(const ScoredAttentionOptions& options) {
   return options.mask.defined() || options.key_padding_mask.defined() || options.causal;
 }
@@ -56,10 +46,21 @@ ScoredAttentionResult<T> attend_to_values(const Tensor<T>& scores, const Tensor<
 
 }  // namespace
 
+void check_scored_attention_masks(const char* op, int64_t batch, int64_t queries, int64_t keys,
+                                  const ScoredAttentionOptions& options) {
+  const Shape scores_shape{batch, queries, keys};
+  ATTEND_CHECK(!options.mask.defined() || broadcasts_to(options.mask.shape(), scores_shape), ShapeError,
+               "{}: mask {} does not broadcast to the scores (B, N, M) = {}", op, shape_string(options.mask.shape()),
+               shape_string(scores_shape));
+  ATTEND_CHECK(!options.key_padding_mask.defined() || options.key_padding_mask.shape() == Shape({batch, keys}),
+               ShapeError, "{}: key_padding_mask {} must be (B, M) = ({}, {}) for the scores {}", op,
+               shape_string(options.key_padding_mask.shape()), batch, keys, shape_string(scores_shape));
+}
+
 MaskTensor blocked_positions(int64_t batch, int64_t queries, int64_t keys, const ScoredAttentionOptions& options) {
   ATTEND_CHECK(batch >= 0 && queries >= 0 && keys >= 0, ValueError,
                "blocked_positions: sizes must be non-negative, got B={} N={} M={}", batch, queries, keys);
-  check_masks("blocked_positions", batch, queries, keys, options);
+  check_scored_attention_masks("blocked_positions", batch, queries, keys, options);
   MaskTensor blocked = MaskTensor::zeros({batch, queries, keys});  // (B, N, M)
   uint8_t* out = blocked.data();
   if (options.mask.defined()) {
@@ -129,7 +130,7 @@ ScoredAttentionResult<T> attention_from_scores(const Tensor<T>& scores, const Te
   ATTEND_CHECK(v.size(0) == scores.size(0) && v.size(1) == scores.size(2), ShapeError,
                "attention_from_scores: v {} must be (B, M, Dv) with (B, M) = ({}, {}) for the scores {}",
                shape_string(v.shape()), scores.size(0), scores.size(2), shape_string(scores.shape()));
-  check_masks("attention_from_scores", scores.size(0), scores.size(1), scores.size(2), options);
+  check_scored_attention_masks("attention_from_scores", scores.size(0), scores.size(1), scores.size(2), options);
   return attend_to_values(scores, v, options);
 }
 
@@ -141,41 +142,3 @@ template Tensor<float> hard_attention_weights(const Tensor<float>&);
 template Tensor<double> hard_attention_weights(const Tensor<double>&);
 
 }  // namespace attend
-
-namespace attend::nn {
-
-template <typename T>
-ScoredAttention<T>::ScoredAttention(std::shared_ptr<ScoreFunction<T>> score_function) {
-  ATTEND_CHECK(score_function != nullptr, ValueError, "ScoredAttention: the score function is null");
-  score_function_ = this->register_module("score", std::move(score_function));
-}
-
-template <typename T>
-ScoredAttentionResult<T> ScoredAttention<T>::forward(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
-                                                     const ScoredAttentionOptions& options) const {
-  ATTEND_CHECK(q.rank() == 3 && k.rank() == 3 && v.rank() == 3, ShapeError,
-               "ScoredAttention: q {}, k {} and v {} must have rank 3, (B, N, Dq), (B, M, Dk) and (B, M, Dv)",
-               shape_string(q.shape()), shape_string(k.shape()), shape_string(v.shape()));
-  ATTEND_CHECK(q.size(0) == k.size(0) && k.size(0) == v.size(0) && k.size(1) == v.size(1), ShapeError,
-               "ScoredAttention: q {}, k {} and v {} must share the batch size B, and k and v the key count M",
-               shape_string(q.shape()), shape_string(k.shape()), shape_string(v.shape()));
-  const int64_t batch = q.size(0), queries = q.size(1), keys = k.size(1);
-  check_masks("ScoredAttention", batch, queries, keys, options);
-  const Tensor<T> scores = [&] {  // (B, N, M)
-    if (options.mode == AttentionMode::kHard) {
-      NoGradGuard no_grad;  // hard weights are constant in the scores: no tape for them
-      return score_function_->scores(q, k);
-    }
-    return score_function_->scores(q, k);
-  }();
-  const Shape expected{batch, queries, keys};
-  ATTEND_CHECK(scores.shape() == expected, ShapeError,
-               "ScoredAttention: the score function returned {} for q {} and k {}; expected (B, N, M) = {}",
-               shape_string(scores.shape()), shape_string(q.shape()), shape_string(k.shape()), shape_string(expected));
-  return attend_to_values(scores, v, options);
-}
-
-template class ScoredAttention<float>;
-template class ScoredAttention<double>;
-
-}  // namespace attend::nn

@@ -18,11 +18,8 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 
 #include "attend/core/tensor.h"
-#include "attend/nn/module.h"
-#include "attend/nn/score_modules.h"
 
 namespace attend {
 
@@ -46,8 +43,9 @@ struct ScoredAttentionResult {
   Tensor<T> weights;  // (B, N, M); rows sum to 1, or to 0 where every key is masked
 };
 
-// The attention half of the pipeline, from scores already computed: scores (B, N, M),
-// v (B, M, Dv) -> output (B, N, Dv) and weights (B, N, M).
+// The attention half of the pipeline, from scores already computed (nn::ScoredAttention computes
+// them with a score module): scores (B, N, M), v (B, M, Dv) -> output (B, N, Dv) and weights
+// (B, N, M).
 template <typename T>
 ScoredAttentionResult<T> attention_from_scores(const Tensor<T>& scores, const Tensor<T>& v,
                                                const ScoredAttentionOptions& options = {});
@@ -56,32 +54,14 @@ ScoredAttentionResult<T> attention_from_scores(const Tensor<T>& scores, const Te
 // (mask zero, key padded, or j > i when causal), 0 elsewhere.
 MaskTensor blocked_positions(int64_t batch, int64_t queries, int64_t keys, const ScoredAttentionOptions& options);
 
+// ShapeError naming `op` unless options.mask broadcasts to the scores (B, N, M) = (batch, queries,
+// keys) and options.key_padding_mask is (B, M); for callers that check before computing scores.
+void check_scored_attention_masks(const char* op, int64_t batch, int64_t queries, int64_t keys,
+                                  const ScoredAttentionOptions& options);
+
 // One-hot rows at the argmax of masked_scores (B, N, M) along the last axis, lowest index on
 // ties; rows of -inf give zeros and rows holding a NaN give NaN. A constant: no autograd history.
 template <typename T>
 Tensor<T> hard_attention_weights(const Tensor<T>& masked_scores);
 
 }  // namespace attend
-
-namespace attend::nn {
-
-template <typename T>
-class ScoredAttention : public Module<T> {
- public:
-  // The score function becomes the child module "score" (its parameters are "score.*").
-  explicit ScoredAttention(std::shared_ptr<ScoreFunction<T>> score_function);
-
-  // q (B, N, Dq), k (B, M, Dk), v (B, M, Dv) -> output (B, N, Dv), weights (B, N, M).
-  ScoredAttentionResult<T> forward(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
-                                   const ScoredAttentionOptions& options = {}) const;
-
-  const ScoreFunction<T>& score_function() const { return *score_function_; }
-
- private:
-  std::shared_ptr<ScoreFunction<T>> score_function_;
-};
-
-extern template class ScoredAttention<float>;
-extern template class ScoredAttention<double>;
-
-}  // namespace attend::nn

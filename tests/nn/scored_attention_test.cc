@@ -1,6 +1,6 @@
 // ScoredAttention and attention_from_scores: the harness over every score function, masks and
 // both modes; a float64 loop reference; fully masked rows; hard attention's argmax and gradient.
-#include "attend/attention/scored_attention.h"
+#include "attend/nn/scored_attention.h"
 
 #include <gtest/gtest.h>
 
