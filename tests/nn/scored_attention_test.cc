@@ -1,64 +1,23 @@
-// ScoredAttention and attention_from_scores: the harness over every score function, masks and
-// both modes; a float64 loop reference; fully masked rows; hard attention's argmax and gradient.
+// nn::ScoredAttention: the harness over every score module, masks and both modes; a float64 loop
+// reference; fully masked rows; hard attention's gradient; misuse. attention_from_scores and the
+// hard argmax on their own: tests/attention/scored_attention_test.cc.
 #include "attend/nn/scored_attention.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <functional>
-#include <limits>
 
-#include "harness/op_harness.h"
+#include "attention/scored_attention_cases.h"
 #include "harness/expect_error.h"
+#include "harness/op_harness.h"
+#include "nn/score_module_factory.h"
 
 namespace attend {
 namespace {
 
 using testing::InputSpec;
 using testing::make_case;
-
-struct Sizes {
-  int64_t batch, queries, keys, query_dim, key_dim, value_dim;
-};
-const std::vector<Sizes> kSizes = {{1, 1, 1, 1, 1, 1}, {2, 3, 5, 4, 4, 3}, {3, 7, 2, 5, 5, 6}, {2, 4, 4, 3, 3, 1}};
-
-std::string sizes_name(const std::string& what, const Sizes& s) {
-  return fmt::format("{} B={} N={} M={} Dq={} Dk={} Dv={}", what, s.batch, s.queries, s.keys, s.query_dim, s.key_dim,
-                     s.value_dim);
-}
-
-// ---- option sets: every mask kind, each with a fully masked row where the sizes allow ----
-
-// (N, M): query i may attend key j when (i + j) % 3 != 1; query 0 may attend nothing.
-MaskTensor pattern_mask(int64_t queries, int64_t keys) {
-  std::vector<uint8_t> allowed;
-  for (int64_t i = 0; i < queries; ++i) {
-    for (int64_t j = 0; j < keys; ++j) allowed.push_back(i != 0 && (i + j) % 3 != 1);
-  }
-  return MaskTensor::from_vector({queries, keys}, allowed);
-}
-
-// (B, M): batch b pads its last b keys; the last batch (when B > 1) pads every key.
-MaskTensor padding_mask(int64_t batch, int64_t keys) {
-  std::vector<uint8_t> padding;
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t j = 0; j < keys; ++j) padding.push_back((batch > 1 && b == batch - 1) || j >= keys - b);
-  }
-  return MaskTensor::from_vector({batch, keys}, padding);
-}
-
-std::vector<std::pair<std::string, ScoredAttentionOptions>> option_sets(const Sizes& s, AttentionMode mode) {
-  std::vector<std::pair<std::string, ScoredAttentionOptions>> sets;
-  sets.push_back({"unmasked", {}});
-  sets.push_back({"mask", {.mask = pattern_mask(s.queries, s.keys)}});
-  sets.push_back({"key padding", {.key_padding_mask = padding_mask(s.batch, s.keys)}});
-  sets.push_back({"causal", {.causal = true}});
-  sets.push_back({"all", {.mask = pattern_mask(s.queries, s.keys).unsqueeze(0),
-                          .key_padding_mask = padding_mask(s.batch, s.keys),
-                          .causal = true}});
-  for (auto& [name, options] : sets) options.mode = mode;
-  return sets;
-}
+using Sizes = testing::ScoredSizes;
 
 bool allowed_by(const ScoredAttentionOptions& options, const Sizes& s, int64_t b, int64_t i, int64_t j) {
   if (options.causal && j > i) return false;
@@ -137,43 +96,19 @@ void expect_zero_or_undefined(const Tensor64& grad, const std::string& what) {
 
 template <typename T>
 std::shared_ptr<nn::ScoreFunction<T>> make_score_module(const std::string& kind, const Sizes& s) {
-  Generator generator(21);
-  if (kind == "dot") return std::make_shared<nn::DotScore<T>>();
-  if (kind == "scaled_dot") return std::make_shared<nn::ScaledDotScore<T>>();
-  if (kind == "general") return std::make_shared<nn::GeneralScore<T>>(s.query_dim, s.key_dim, generator);
-  if (kind == "additive") return std::make_shared<nn::AdditiveScore<T>>(s.query_dim, s.key_dim, 3, generator);
-  return std::make_shared<nn::CosineScore<T>>(3.0);
+  return testing::make_score_module<T>(kind, s.query_dim, s.key_dim, 3, 3.0, 21);
 }
 
 // ---- harness ----
 
-TEST(ScoredAttention, AttentionFromScoresHarness) {
-  for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
-    for (const Sizes& s : kSizes) {
-      for (const auto& [name, options] : option_sets(s, mode)) {
-        const std::string what = fmt::format("{} {}", mode == AttentionMode::kSoft ? "soft" : "hard", name);
-        const std::vector<InputSpec> inputs = {InputSpec{{s.batch, s.queries, s.keys}},
-                                               InputSpec{{s.batch, s.keys, s.value_dim}}};
-        EXPECT_OP_OK(make_case(sizes_name("output " + what, s), inputs,
-                               [options](const auto& x) { return attention_from_scores(x[0], x[1], options).output; }));
-        auto weights_case = make_case(sizes_name("weights " + what, s), inputs, [options](const auto& x) {
-          return attention_from_scores(x[0], x[1], options).weights;
-        });
-        weights_case.differentiable = mode == AttentionMode::kSoft;  // hard weights are constants
-        EXPECT_OP_OK(weights_case);
-      }
-    }
-  }
-}
-
 TEST(ScoredAttention, ModuleHarnessForEveryScoreFunction) {
   for (const std::string kind : {"dot", "scaled_dot", "general", "additive", "cosine"}) {
     for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
-      for (const Sizes& s : kSizes) {
-        for (const auto& [name, options] : option_sets(s, mode)) {
+      for (const Sizes& s : testing::kScoredSizes) {
+        for (const auto& [name, options] : testing::option_sets(s, mode)) {
           const std::string what = fmt::format("{} {} {}", kind, mode == AttentionMode::kSoft ? "soft" : "hard", name);
           // kAwayFromZero keeps cosine's D = 1 vectors away from the sign flip at 0.
-          EXPECT_OP_OK(make_case(sizes_name(what, s),
+          EXPECT_OP_OK(make_case(testing::scored_sizes_name(what, s),
                                  {InputSpec{{s.batch, s.queries, s.query_dim}, testing::InputKind::kAwayFromZero},
                                   InputSpec{{s.batch, s.keys, s.key_dim}, testing::InputKind::kAwayFromZero},
                                   InputSpec{{s.batch, s.keys, s.value_dim}}},
@@ -194,12 +129,12 @@ TEST(ScoredAttention, MatchesFloat64LoopReference) {
   Generator generator(4);
   const nn::ScoredAttention<double> attention(std::make_shared<nn::DotScore<double>>());
   for (AttentionMode mode : {AttentionMode::kSoft, AttentionMode::kHard}) {
-    for (const Sizes& s : kSizes) {
+    for (const Sizes& s : testing::kScoredSizes) {
       const auto q = Tensor64::randn({s.batch, s.queries, s.query_dim}, generator);
       const auto k = Tensor64::randn({s.batch, s.keys, s.key_dim}, generator);
       const auto v = Tensor64::randn({s.batch, s.keys, s.value_dim}, generator);
-      for (const auto& [name, options] : option_sets(s, mode)) {
-        SCOPED_TRACE(sizes_name(name + (mode == AttentionMode::kSoft ? " soft" : " hard"), s));
+      for (const auto& [name, options] : testing::option_sets(s, mode)) {
+        SCOPED_TRACE(testing::scored_sizes_name(name + (mode == AttentionMode::kSoft ? " soft" : " hard"), s));
         const auto result = attention.forward(q, k, v, options);
         const Reference expected = reference_attention(reference_dot_scores(q, k), v.to_vector(), s, options);
         expect_all_near(result.weights.to_vector(), expected.weights, 1e-12);
@@ -289,28 +224,7 @@ TEST(ScoredAttention, CausalWeightsAreLowerTriangular) {
   }
 }
 
-TEST(ScoredAttention, BlockedPositionsCombineEveryMask) {
-  ScoredAttentionOptions options{.mask = MaskTensor::from_vector({3}, {1, 1, 0}),
-                                 .key_padding_mask = MaskTensor::from_vector({2, 3}, {0, 1, 0, 0, 0, 0}),
-                                 .causal = true};
-  const auto blocked = blocked_positions(2, 2, 3, options).to_vector();
-  // batch 0: key 1 padded, key 2 masked, causal blocks j > i.
-  EXPECT_EQ(blocked, (std::vector<uint8_t>{0, 1, 1, 0, 1, 1, /* batch 1 */ 0, 1, 1, 0, 0, 1}));
-}
-
 // ---- hard attention ----
-
-TEST(ScoredAttention, HardModePicksTheArgmaxWithTiesToTheLowestIndex) {
-  const auto scores = Tensor64::from_vector({1, 3, 4}, {1, 3, 3, 2, -1, -2, 0.5, 0.5, 7, -7, 7, 7});
-  const auto v = Tensor64::from_vector({1, 4, 2}, {10, 11, 20, 21, 30, 31, 40, 41});
-  const auto hard = attention_from_scores(scores, v, {.mode = AttentionMode::kHard});
-  EXPECT_EQ(hard.weights.to_vector(), (std::vector<double>{0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0}));
-  EXPECT_EQ(hard.output.to_vector(), (std::vector<double>{20, 21, 30, 31, 10, 11}));
-  // Masking the winner moves the pick to the best allowed key.
-  const auto mask = MaskTensor::from_vector({3, 4}, {1, 0, 1, 1, 1, 1, 0, 1, 0, 1, 1, 1});
-  const auto masked = attention_from_scores(scores, v, {.mask = mask, .mode = AttentionMode::kHard});
-  EXPECT_EQ(masked.weights.to_vector(), (std::vector<double>{0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0}));
-}
 
 TEST(ScoredAttention, HardModeGradientReachesOnlyTheValues) {
   Generator generator(12);
@@ -337,13 +251,6 @@ TEST(ScoredAttention, HardModeGradientReachesOnlyTheValues) {
       }
     }
   }
-}
-
-TEST(ScoredAttention, HardModeNaNScoreMakesItsRowNaN) {
-  const double nan = std::numeric_limits<double>::quiet_NaN();
-  const auto weights = hard_attention_weights(Tensor64::from_vector({2, 3}, {1, nan, 2, 0, 5, 1})).to_vector();
-  for (int j = 0; j < 3; ++j) EXPECT_TRUE(std::isnan(weights[j]));
-  EXPECT_EQ(std::vector<double>(weights.begin() + 3, weights.end()), (std::vector<double>{0, 1, 0}));
 }
 
 // ---- the module ----
@@ -407,10 +314,5 @@ TEST(ScoredAttentionMisuse, ScoreFunctionReturnsTheWrongShape) {
 TEST(ScoredAttentionMisuse, NullScoreFunction) {
   expect_error<ValueError>([] { nn::ScoredAttention<double> attention(nullptr); }, {"ScoredAttention", "null"});
 }
-TEST(ScoredAttentionMisuse, AttentionFromScoresWithMismatchedValues) {
-  expect_error<ShapeError>([] { attention_from_scores(Tensor64::ones({2, 3, 5}), Tensor64::ones({2, 4, 6})); },
-                           {"attention_from_scores", "v (2, 4, 6)", "(2, 5)", "(2, 3, 5)"});
-}
-
 }  // namespace
 }  // namespace attend
