@@ -30,6 +30,7 @@
 #include "attend/attention/scored_attention.h"
 
 #include "attend/nn/activation.h"
+#include "attend/nn/attention_pooling.h"
 #include "attend/nn/conv2d.h"
 #include "attend/nn/dropout.h"
 #include "attend/nn/embedding.h"

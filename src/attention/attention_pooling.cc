@@ -86,39 +86,3 @@ ATTEND_INSTANTIATE_POOLING(double)
 #undef ATTEND_INSTANTIATE_POOLING
 
 }  // namespace attend
-
-namespace attend::nn {
-
-template <typename T>
-AttentionPooling<T>::AttentionPooling(PoolingMode mode, int64_t dim, Generator& generator, int64_t attention_dim)
-    : mode_(mode), dim_(dim) {
-  ATTEND_CHECK(dim > 0, ValueError, "AttentionPooling: dim must be positive, got {}", dim);
-  const T dim_bound = static_cast<T>(1.0 / std::sqrt(static_cast<double>(dim)));
-  if (mode == PoolingMode::kLearnedQuery) {
-    ATTEND_CHECK(attention_dim == 0, ValueError,
-                 "AttentionPooling: attention_dim {} is only used by PoolingMode::kAdditive; pass 0", attention_dim);
-    query_ = this->register_parameter("query", Tensor<T>::uniform({dim}, -dim_bound, dim_bound, generator));
-    return;
-  }
-  ATTEND_CHECK(attention_dim > 0, ValueError, "AttentionPooling: kAdditive needs attention_dim > 0, got {}",
-               attention_dim);
-  const T attention_bound = static_cast<T>(1.0 / std::sqrt(static_cast<double>(attention_dim)));
-  weight_ = this->register_parameter("weight",
-                                     Tensor<T>::uniform({attention_dim, dim}, -dim_bound, dim_bound, generator));
-  bias_ = this->register_parameter("bias", Tensor<T>::uniform({attention_dim}, -dim_bound, dim_bound, generator));
-  score_weight_ = this->register_parameter(
-      "score_weight", Tensor<T>::uniform({attention_dim}, -attention_bound, attention_bound, generator));
-}
-
-template <typename T>
-AttentionPoolingResult<T> AttentionPooling<T>::forward(const Tensor<T>& x, const MaskTensor& key_padding_mask) const {
-  ATTEND_CHECK(x.rank() == 3 && x.size(2) == dim_, ShapeError, "AttentionPooling: x {} must be (B, N, D) with D = {}",
-               shape_string(x.shape()), dim_);
-  if (mode_ == PoolingMode::kLearnedQuery) return learned_query_pooling(x, query_, key_padding_mask);
-  return additive_pooling(x, weight_, bias_, score_weight_, key_padding_mask);
-}
-
-template class AttentionPooling<float>;
-template class AttentionPooling<double>;
-
-}  // namespace attend::nn

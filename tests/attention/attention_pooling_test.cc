@@ -1,5 +1,5 @@
-// Attention pooling: the functional forms (parameters as inputs) and the module through the
-// harness, against float64 loops, with key padding and fully padded batch rows.
+// Attention pooling: the functional forms (parameters as inputs) through the harness and against
+// float64 loops, with key padding. The module: tests/nn/attention_pooling_test.cc.
 #include "attend/attention/attention_pooling.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 
+#include "attention/attention_pooling_cases.h"
 #include "harness/op_harness.h"
 #include "harness/expect_error.h"
 
@@ -15,24 +16,10 @@ namespace {
 
 using testing::InputSpec;
 using testing::make_case;
-
-struct Sizes {
-  int64_t batch, length, dim, attention_dim;
-};
-const std::vector<Sizes> kSizes = {{1, 1, 1, 1}, {2, 5, 3, 4}, {3, 4, 7, 1}, {2, 9, 2, 5}};
-
-std::string sizes_name(const std::string& what, const Sizes& s) {
-  return fmt::format("{} B={} N={} D={} A={}", what, s.batch, s.length, s.dim, s.attention_dim);
-}
-
-// (B, N): batch b pads its last b elements; the last batch (when B > 1) pads all of them.
-MaskTensor padding_mask(int64_t batch, int64_t length) {
-  std::vector<uint8_t> padding;
-  for (int64_t b = 0; b < batch; ++b) {
-    for (int64_t n = 0; n < length; ++n) padding.push_back((batch > 1 && b == batch - 1) || n >= length - b);
-  }
-  return MaskTensor::from_vector({batch, length}, padding);
-}
+using Sizes = testing::PoolingSizes;
+using testing::kPoolingSizes;
+using testing::pooling_padding_mask;
+using testing::pooling_sizes_name;
 
 // ---- float64 loop reference ----
 
@@ -104,41 +91,25 @@ void expect_all_near(const std::vector<double>& actual, const std::vector<double
 // ---- harness ----
 
 TEST(AttentionPooling, FunctionalHarness) {
-  for (const Sizes& s : kSizes) {
+  for (const Sizes& s : kPoolingSizes) {
     for (bool padded : {false, true}) {
-      const MaskTensor padding = padded ? padding_mask(s.batch, s.length) : MaskTensor();
+      const MaskTensor padding = padded ? pooling_padding_mask(s.batch, s.length) : MaskTensor();
       const std::string suffix = padded ? " padded" : "";
       const InputSpec x{{s.batch, s.length, s.dim}};
-      EXPECT_OP_OK(make_case(sizes_name("learned_query_pooling output" + suffix, s), {x, InputSpec{{s.dim}}},
+      EXPECT_OP_OK(make_case(pooling_sizes_name("learned_query_pooling output" + suffix, s), {x, InputSpec{{s.dim}}},
                              [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).output; }));
-      EXPECT_OP_OK(make_case(sizes_name("learned_query_pooling weights" + suffix, s), {x, InputSpec{{s.dim}}},
+      EXPECT_OP_OK(make_case(pooling_sizes_name("learned_query_pooling weights" + suffix, s), {x, InputSpec{{s.dim}}},
                              [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).weights; }));
       const std::vector<InputSpec> additive_inputs = {x, InputSpec{{s.attention_dim, s.dim}},
                                                       InputSpec{{s.attention_dim}}, InputSpec{{s.attention_dim}}};
-      EXPECT_OP_OK(make_case(sizes_name("additive_pooling output" + suffix, s), additive_inputs, [padding](const auto& in) {
+      EXPECT_OP_OK(make_case(pooling_sizes_name("additive_pooling output" + suffix, s), additive_inputs, [padding](const auto& in) {
         return additive_pooling(in[0], in[1], in[2], in[3], padding).output;
       }));
-      EXPECT_OP_OK(make_case(sizes_name("additive_pooling weights" + suffix, s), additive_inputs, [padding](const auto& in) {
+      EXPECT_OP_OK(make_case(pooling_sizes_name("additive_pooling weights" + suffix, s), additive_inputs, [padding](const auto& in) {
         return additive_pooling(in[0], in[1], in[2], in[3], padding).weights;
       }));
-      EXPECT_OP_OK(make_case(sizes_name("pool_with_scores" + suffix, s), {x, InputSpec{{s.batch, s.length}}},
+      EXPECT_OP_OK(make_case(pooling_sizes_name("pool_with_scores" + suffix, s), {x, InputSpec{{s.batch, s.length}}},
                              [padding](const auto& in) { return pool_with_scores(in[0], in[1], padding).output; }));
-    }
-  }
-}
-
-TEST(AttentionPooling, ModuleHarness) {
-  for (PoolingMode mode : {PoolingMode::kLearnedQuery, PoolingMode::kAdditive}) {
-    for (const Sizes& s : kSizes) {
-      const MaskTensor padding = padding_mask(s.batch, s.length);
-      const std::string what = mode == PoolingMode::kLearnedQuery ? "module learned query" : "module additive";
-      EXPECT_OP_OK(make_case(sizes_name(what, s), {InputSpec{{s.batch, s.length, s.dim}}}, [mode, s, padding](const auto& in) {
-        using T = typename std::decay_t<decltype(in[0])>::value_type;
-        Generator generator(31);
-        const nn::AttentionPooling<T> pooling(mode, s.dim, generator,
-                                              mode == PoolingMode::kAdditive ? s.attention_dim : 0);
-        return pooling.forward(in[0], padding).output;
-      }));
     }
   }
 }
@@ -147,10 +118,10 @@ TEST(AttentionPooling, ModuleHarness) {
 
 TEST(AttentionPooling, MatchesFloat64LoopReference) {
   Generator generator(17);
-  for (const Sizes& s : kSizes) {
+  for (const Sizes& s : kPoolingSizes) {
     for (bool padded : {false, true}) {
-      SCOPED_TRACE(sizes_name(padded ? "padded" : "unpadded", s));
-      const MaskTensor padding = padded ? padding_mask(s.batch, s.length) : MaskTensor();
+      SCOPED_TRACE(pooling_sizes_name(padded ? "padded" : "unpadded", s));
+      const MaskTensor padding = padded ? pooling_padding_mask(s.batch, s.length) : MaskTensor();
       const std::vector<uint8_t> padding_values = padded ? padding.to_vector() : std::vector<uint8_t>();
       const auto x = Tensor64::randn({s.batch, s.length, s.dim}, generator);
       const auto query = Tensor64::randn({s.dim}, generator);
@@ -186,49 +157,6 @@ TEST(AttentionPooling, KnownValues) {
   expect_all_near(learned_query_pooling(x, Tensor64::zeros({2})).output.to_vector(), {2, 4}, 1e-15);
 }
 
-TEST(AttentionPooling, FullyPaddedRowsGiveZerosAndZeroGradients) {
-  for (PoolingMode mode : {PoolingMode::kLearnedQuery, PoolingMode::kAdditive}) {
-    SCOPED_TRACE(mode == PoolingMode::kLearnedQuery ? "learned query" : "additive");
-    Generator generator(3);
-    const nn::AttentionPooling<double> pooling(mode, 4, generator, mode == PoolingMode::kAdditive ? 3 : 0);
-    auto x = Tensor64::randn({2, 3, 4}, generator).set_requires_grad();
-    const auto padding = MaskTensor::from_vector({2, 3}, {0, 1, 0, 1, 1, 1});
-    const auto result = pooling.forward(x, padding);
-    EXPECT_EQ(result.weights.at({0, 1}), 0.0);
-    for (int64_t n = 0; n < 3; ++n) EXPECT_EQ(result.weights.at({1, n}), 0.0);
-    EXPECT_NEAR(result.weights.at({0, 0}) + result.weights.at({0, 2}), 1.0, 1e-15);
-    for (int64_t d = 0; d < 4; ++d) EXPECT_EQ(result.output.at({1, d}), 0.0);
-    // A loss reading only the fully padded row has zero gradient everywhere.
-    sum(mul(result.output, Tensor64::from_vector({2, 1}, {0, 1}))).backward();
-    ASSERT_TRUE(x.grad().defined());
-    for (double g : x.grad().to_vector()) EXPECT_EQ(g, 0.0);
-    for (const auto& [name, parameter] : pooling.named_parameters()) {
-      if (!parameter.grad().defined()) continue;
-      for (double g : parameter.grad().to_vector()) EXPECT_EQ(g, 0.0) << name;
-    }
-  }
-}
-
-TEST(AttentionPooling, ModuleRegistersItsParametersAndCallsTheFunctionalForm) {
-  Generator generator(5);
-  const auto x = Tensor64::randn({2, 3, 4}, generator);
-  const nn::AttentionPooling<double> learned(PoolingMode::kLearnedQuery, 4, generator);
-  ASSERT_EQ(learned.named_parameters().size(), 1u);
-  EXPECT_EQ(learned.named_parameters()[0].first, "query");
-  EXPECT_EQ(learned.query().shape(), Shape({4}));
-  EXPECT_EQ(learned.forward(x).output.to_vector(), learned_query_pooling(x, learned.query()).output.to_vector());
-
-  const nn::AttentionPooling<double> additive(PoolingMode::kAdditive, 4, generator, 6);
-  const auto names = additive.named_parameters();
-  ASSERT_EQ(names.size(), 3u);
-  EXPECT_EQ(names[0].first, "weight");
-  EXPECT_EQ(names[1].first, "bias");
-  EXPECT_EQ(names[2].first, "score_weight");
-  EXPECT_EQ(additive.parameter_count(), 6 * 4 + 6 + 6);
-  EXPECT_EQ(additive.forward(x).output.to_vector(),
-            additive_pooling(x, additive.weight(), additive.bias(), additive.score_weight()).output.to_vector());
-}
-
 // ---- misuse ----
 
 TEST(AttentionPoolingMisuse, InputOfRankTwo) {
@@ -262,20 +190,5 @@ TEST(AttentionPoolingMisuse, ScoresOfTheWrongShape) {
   expect_error<ShapeError>([] { pool_with_scores(Tensor64::ones({2, 3, 4}), Tensor64::ones({2, 4})); },
                            {"pool_with_scores", "scores (2, 4)", "(2, 3)"});
 }
-TEST(AttentionPoolingMisuse, ModuleInputOfAnotherDim) {
-  Generator generator(1);
-  const nn::AttentionPooling<float> pooling(PoolingMode::kAdditive, 4, generator, 3);
-  expect_error<ShapeError>([&] { pooling.forward(Tensor32::ones({2, 3, 5})); }, {"AttentionPooling", "(2, 3, 5)", "D = 4"});
-}
-TEST(AttentionPoolingMisuse, ModuleAttentionDimThatDoesNotFitTheMode) {
-  Generator generator(1);
-  expect_error<ValueError>([&] { nn::AttentionPooling<float>(PoolingMode::kLearnedQuery, 4, generator, 3); },
-                           {"AttentionPooling", "attention_dim 3", "kAdditive"});
-  expect_error<ValueError>([&] { nn::AttentionPooling<float>(PoolingMode::kAdditive, 4, generator); },
-                           {"AttentionPooling", "attention_dim > 0", "got 0"});
-  expect_error<ValueError>([&] { nn::AttentionPooling<float>(PoolingMode::kLearnedQuery, 0, generator); },
-                           {"AttentionPooling", "dim must be positive", "got 0"});
-}
-
 }  // namespace
 }  // namespace attend

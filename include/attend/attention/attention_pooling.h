@@ -9,13 +9,13 @@
 //   a = softmax(s) over n, padding excluded;  out = sum_n a_n x_n
 //
 // A batch row whose every element is padding gets weights 0 and output 0, with zero gradients.
+// The functions take the parameters as tensors; nn::AttentionPooling (nn/attention_pooling.h)
+// owns them.
 #pragma once
 
 #include <cstdint>
 
-#include "attend/core/random.h"
 #include "attend/core/tensor.h"
-#include "attend/nn/module.h"
 
 namespace attend {
 
@@ -48,37 +48,3 @@ AttentionPoolingResult<T> additive_pooling(const Tensor<T>& x, const Tensor<T>& 
                                            const MaskTensor& key_padding_mask = MaskTensor());
 
 }  // namespace attend
-
-namespace attend::nn {
-
-template <typename T>
-class AttentionPooling : public Module<T> {
- public:
-  // kLearnedQuery: parameter "query" (D) ~ U(+-1/sqrt(D)); attention_dim must be 0 (unused).
-  // kAdditive: "weight" (A, D) and "bias" (A) ~ U(+-1/sqrt(D)), "score_weight" (A) ~
-  // U(+-1/sqrt(A)), PyTorch's Linear defaults; attention_dim = A > 0.
-  AttentionPooling(PoolingMode mode, int64_t dim, Generator& generator, int64_t attention_dim = 0);
-
-  // x (B, N, D), key_padding_mask (B, N) or undefined -> output (B, D), weights (B, N).
-  AttentionPoolingResult<T> forward(const Tensor<T>& x, const MaskTensor& key_padding_mask = MaskTensor()) const;
-
-  PoolingMode mode() const { return mode_; }
-  int64_t dim() const { return dim_; }
-  const Tensor<T>& query() const { return query_; }                // (D), kLearnedQuery
-  const Tensor<T>& weight() const { return weight_; }              // (A, D), kAdditive
-  const Tensor<T>& bias() const { return bias_; }                  // (A), kAdditive
-  const Tensor<T>& score_weight() const { return score_weight_; }  // (A), kAdditive
-
- private:
-  PoolingMode mode_;
-  int64_t dim_;
-  Tensor<T> query_;         // (D)
-  Tensor<T> weight_;        // (A, D)
-  Tensor<T> bias_;          // (A)
-  Tensor<T> score_weight_;  // (A)
-};
-
-extern template class AttentionPooling<float>;
-extern template class AttentionPooling<double>;
-
-}  // namespace attend::nn

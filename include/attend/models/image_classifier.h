@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "attend/attention/attention_pooling.h"
 #include "attend/core/random.h"
+#include "attend/nn/attention_pooling.h"
 #include "attend/nn/conv2d.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
