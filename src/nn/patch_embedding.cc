@@ -2,28 +2,6 @@
 
 #include "attend/core/error.h"
 
-namespace attend {
-
-template <typename T>
-Tensor<T> image_patches(const Tensor<T>& x, int64_t patch_size) {
-  const int64_t p = patch_size;
-  ATTEND_CHECK(x.rank() == 4, ShapeError, "image_patches: x {} must be (B, C, H, W)", shape_string(x.shape()));
-  ATTEND_CHECK(p >= 1 && x.size(2) % p == 0 && x.size(3) % p == 0, ShapeError,
-               "image_patches: patch size {} must divide the image height and width of x {}", p,
-               shape_string(x.shape()));
-  const int64_t batch = x.size(0), channels = x.size(1), rows = x.size(2) / p, columns = x.size(3) / p;
-  // (B, C, H/p, p, W/p, p) -> (B, H/p, W/p, C, p, p): one copy, then a free reshape.
-  return x.reshape({batch, channels, rows, p, columns, p})
-      .permute({0, 2, 4, 1, 3, 5})
-      .contiguous()
-      .reshape({batch, rows * columns, channels * p * p});
-}
-
-template Tensor<float> image_patches(const Tensor<float>&, int64_t);
-template Tensor<double> image_patches(const Tensor<double>&, int64_t);
-
-}  // namespace attend
-
 namespace attend::nn {
 
 template <typename T>

@@ -197,6 +197,21 @@ Tensor<T> im2col(const Tensor<T>& x, Size2d kernel, Size2d stride, Size2d paddin
 }
 
 template <typename T>
+Tensor<T> image_patches(const Tensor<T>& x, int64_t patch_size) {
+  const int64_t p = patch_size;
+  ATTEND_CHECK(x.rank() == 4, ShapeError, "image_patches: x {} must be (B, C, H, W)", shape_string(x.shape()));
+  ATTEND_CHECK(p >= 1 && x.size(2) % p == 0 && x.size(3) % p == 0, ShapeError,
+               "image_patches: patch size {} must divide the image height and width of x {}", p,
+               shape_string(x.shape()));
+  const int64_t batch = x.size(0), channels = x.size(1), rows = x.size(2) / p, columns = x.size(3) / p;
+  // (B, C, H/p, p, W/p, p) -> (B, H/p, W/p, C, p, p): one copy, then a free reshape.
+  return x.reshape({batch, channels, rows, p, columns, p})
+      .permute({0, 2, 4, 1, 3, 5})
+      .contiguous()
+      .reshape({batch, rows * columns, channels * p * p});
+}
+
+template <typename T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias, Size2d stride, Size2d padding) {
   ATTEND_CHECK(weight.rank() == 4, ShapeError, "conv2d: weight {} must be (C_out, C_in, kH, kW)",
                shape_string(weight.shape()));
@@ -279,6 +294,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> st
 
 #define ATTEND_INSTANTIATE(T)                                                                                    \
   template Tensor<T> im2col(const Tensor<T>&, Size2d, Size2d, Size2d);                                           \
+  template Tensor<T> image_patches(const Tensor<T>&, int64_t);                                                 \
   template Tensor<T> conv2d(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, Size2d, Size2d);               \
   template Tensor<T> max_pool2d(const Tensor<T>&, Size2d, std::optional<Size2d>, Size2d);                         \
   template Tensor<T> avg_pool2d(const Tensor<T>&, Size2d, std::optional<Size2d>, Size2d, bool);

@@ -7,8 +7,8 @@
 //   out = patches W^T + bias                                                 (B, P, E)
 //
 // This is a Conv2d with kernel = stride = p whose weight (E, C, p, p) is reshaped to W
-// (E, C p p), flattened to tokens; written as a reshape and one matrix product because the
-// convolution would run one small product per image.
+// (E, C p p), flattened to tokens; written as image_patches (ops/convolution.h) and one matrix
+// product because the convolution would run one small product per image.
 #pragma once
 
 #include <cstdint>
@@ -16,15 +16,7 @@
 #include "attend/core/random.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/module.h"
-
-namespace attend {
-
-// x (B, C, H, W) -> patches (B, (H / p)(W / p), C p p) as above. Differentiable. ShapeError
-// unless x has rank 4 and p (>= 1) divides H and W.
-template <typename T>
-Tensor<T> image_patches(const Tensor<T>& x, int64_t patch_size);
-
-}  // namespace attend
+#include "attend/ops/convolution.h"
 
 namespace attend::nn {
 

@@ -44,6 +44,15 @@ struct Size2d {
 template <typename T>
 Tensor<T> im2col(const Tensor<T>& x, Size2d kernel, Size2d stride = 1, Size2d padding = 0);
 
+// The non-overlapping p x p patches of x as tokens, for a ViT's patch embedding (Dosovitskiy et
+// al. 2021): im2col with kernel = stride = p, patches first:
+//   x (B, C, H, W) -> patches (B, (H / p)(W / p), C p p)
+//   patches[b, r (W / p) + s, (c p + i) p + j] = x[b, c, r p + i, s p + j]
+// with r, s the patch's row and column. Differentiable. ShapeError unless x has rank 4 and
+// p (>= 1) divides H and W.
+template <typename T>
+Tensor<T> image_patches(const Tensor<T>& x, int64_t patch_size);
+
 // x (B, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out) or undefined
 // -> (B, C_out, H_out, W_out):
 //   out[b, o, oh, ow] = bias[o] + sum_{c, i, j} weight[o, c, i, j] x[b, c, oh sH - pH + i, ow sW - pW + j]
