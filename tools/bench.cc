@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "attend/attention/scaled_dot_product.h"
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/memory.h"
 #include "attend/core/parallel.h"

@@ -2,13 +2,12 @@
 // lowest first.
 #pragma once
 
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/random.h"
 #include "attend/core/shape.h"
 #include "attend/core/tensor.h"
-
-#include "attend/autograd/autograd.h"
 
 #include "attend/ops/convolution.h"
 #include "attend/ops/dropout.h"

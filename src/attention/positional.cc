@@ -5,7 +5,7 @@
 #include <memory>
 #include <vector>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/ops/indexing.h"

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/log.h"
 #include "attend/ops/reduction.h"

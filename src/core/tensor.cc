@@ -6,7 +6,7 @@
 #include <cstring>
 #include <new>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/memory.h"
 #include "attend/core/random.h"

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "attend/attention/positional.h"
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/data/cmudict.h"
 #include "attend/models/g2p_search.h"

@@ -5,7 +5,7 @@
 
 #include "attend/attention/attention_capture.h"
 #include "attend/attention/scored_attention.h"
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/models/g2p_search.h"
 #include "attend/ops/elementwise.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "attend/attention/positional.h"
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/reduction.h"

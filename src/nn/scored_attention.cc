@@ -1,6 +1,6 @@
 #include "attend/nn/scored_attention.h"
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 
 namespace attend::nn {

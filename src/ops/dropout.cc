@@ -5,7 +5,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/random.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/parallel.h"
 #include "attend/ops/reduction.h"
 #include "kernels/gelu.h"

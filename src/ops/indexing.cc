@@ -1,6 +1,6 @@
 #include "attend/ops/indexing.h"
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "ops/rows.h"

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/reduction.h"

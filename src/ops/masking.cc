@@ -1,6 +1,6 @@
 #include "attend/ops/masking.h"
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "core/strided_loop.h"
 

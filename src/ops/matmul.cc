@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/ops/reduction.h"

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <vector>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "kernels/layer_norm_rows.h"

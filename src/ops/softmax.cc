@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/parallel.h"
 #include "ops/rows.h"
 

@@ -3,7 +3,7 @@
 // geometry.
 #include <numeric>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/tensor.h"
 #include "attend/ops/reduction.h"

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/io/tensorboard.h"
 #include "attend/ops/loss.h"

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"

@@ -6,7 +6,7 @@
 #include <map>
 #include <type_traits>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "kernels/adam_update.h"

@@ -5,7 +5,7 @@
 
 #include "attend/attention/attention_capture.h"
 #include "attend/nn/multi_head_attention.h"
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/models/g2p.h"
 #include "attend/ops/reduction.h"
 #include "harness/expect_error.h"

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "attend/attention/attention_capture.h"
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/models/g2p.h"
 #include "attend/viz/explorer.h"
 #include "viz/png_check.h"

@@ -17,7 +17,7 @@
 #include <functional>
 #include <vector>
 
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 #include "attend/core/tensor.h"
 #include "attend/nn/module.h"
 

@@ -1,4 +1,4 @@
-#include "attend/autograd/autograd.h"
+#include "attend/core/autograd.h"
 
 #include <algorithm>
 #include <atomic>
