@@ -1,12 +1,13 @@
 // Differentiable views and copies: Tensor's reshape, permute, slice, expand, (un)squeeze, clone.
 // A view shares the buffer of its input; its backward maps the gradient back to the input's
-// geometry.
+// geometry, with core's own means: another view, a copy into zeros, or (expand) a sum over the
+// broadcast axes.
 #include <numeric>
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/core/tensor.h"
-#include "attend/ops/reduction.h"
+#include "core/sum_over_axes.h"
 
 namespace attend {
 
@@ -129,8 +130,11 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
   }
   if (target == shape()) return *this;
   const Tensor out = as_strided(target, out_strides, offset());
-  return record_view("expand", out, *this,
-                     [input_shape = shape()](const Tensor<T>& g) { return sum_to(g, input_shape); });
+  return record_view("expand", out, *this, [input_shape = shape()](const Tensor<T>& g) {
+    // forward: out[..., i, ...] = x[..., 0, ...] along every broadcast axis;  the copies' gradients add up
+    const std::vector<int64_t> axes = detail::broadcast_axes(input_shape, g.shape(), "expand");
+    return detail::sum_over_axes(g, detail::plan_reduction(g.shape(), axes, "expand"), true).reshape(input_shape);
+  });
 }
 
 template <typename T>
