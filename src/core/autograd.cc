@@ -15,27 +15,11 @@ thread_local bool tls_grad_enabled = true;
 std::atomic<uint64_t> next_sequence{0};
 
 // a + b for two gradients of one shape (checked by the caller): the tape sums the gradients that
-// reach a tensor by several paths without ops/, the layer above it. One rounding per element, as
-// ops' add, so the sums are bitwise those of add(a, b); rows split over threads as ops split them.
+// reach a tensor by several paths without ops/, the layer above it, but with ops' own loop, so
+// the sums are bitwise those of add(a, b).
 template <typename T>
 Tensor<T> sum_of_gradients(const Tensor<T>& a, const Tensor<T>& b) {
-  Tensor<T> out = Tensor<T>::empty(a.shape());  // (a's shape), row-major
-  const T* pa = a.data();
-  const T* pb = b.data();
-  T* po = out.data();
-  if (a.is_contiguous() && b.is_contiguous()) {
-    parallel_for(out.numel(), 16384, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) po[i] = pa[i] + pb[i];
-    });
-    return out;
-  }
-  detail::for_each_row<3>(a.shape(), {out.strides(), a.strides(), b.strides()},
-                          [&](const std::array<int64_t, 3>& offsets, const std::array<int64_t, 3>& steps, int64_t count) {
-                            for (int64_t i = 0; i < count; ++i) {
-                              po[offsets[0] + i] = pa[offsets[1] + i * steps[1]] + pb[offsets[2] + i * steps[2]];
-                            }
-                          });
-  return out;
+  return detail::map_binary_over(a.shape(), a, b, [](T x, T y) { return x + y; });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "attend/core/parallel.h"
 #include "attend/core/shape.h"
+#include "attend/core/tensor.h"
 
 namespace attend::detail {
 
@@ -64,6 +65,35 @@ inline Strides broadcast_strides(const Shape& shape, const Strides& strides, con
   Strides out(target.size(), 0);
   const size_t lead = target.size() - shape.size();
   for (size_t i = 0; i < shape.size(); ++i) out[lead + i] = shape[i] == 1 ? 0 : strides[i];
+  return out;
+}
+
+// out[i] = f(a[i], b[i]) over `shape`, to which a and b broadcast (checked by the caller), into a
+// new row-major tensor: one flat loop when a and b are contiguous at that shape, else row by row.
+// Each element is computed once, by one thread, so the result does not depend on the thread
+// count. Ops' binary maps and the tape's sum of two gradients both run it, so they round alike.
+template <typename T, typename F>
+Tensor<T> map_binary_over(const Shape& shape, const Tensor<T>& a, const Tensor<T>& b, F f) {
+  Tensor<T> out = Tensor<T>::empty(shape);  // (shape), row-major
+  T* o = out.data();
+  const T* pa = a.data();
+  const T* pb = b.data();
+  if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
+    parallel_for(out.numel(), 16384, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) o[i] = f(pa[i], pb[i]);
+    });
+    return out;
+  }
+  for_each_row<3>(shape,
+                  {out.strides(), broadcast_strides(a.shape(), a.strides(), shape),
+                   broadcast_strides(b.shape(), b.strides(), shape)},
+                  [&](const std::array<int64_t, 3>& offsets, const std::array<int64_t, 3>& steps,
+                      int64_t count) {
+                    T* orow = o + offsets[0];
+                    const T* arow = pa + offsets[1];
+                    const T* brow = pb + offsets[2];
+                    for (int64_t i = 0; i < count; ++i) orow[i] = f(arow[i * steps[1]], brow[i * steps[2]]);
+                  });
   return out;
 }
 
