@@ -59,8 +59,20 @@ int run_explain(const ExplainArguments& args) {
   return 0;
 }
 
-int run_bench_attention(const attend::tools::BenchOptions& options, bool json) {
-  if (json) {
+struct BenchModes {
+  bool json = false;
+  bool list = false;   // print the cases, measure nothing
+  bool serve = false;  // answer a peer's requests on stdin (bench.h)
+};
+
+int run_bench_attention(const attend::tools::BenchOptions& options, const BenchModes& modes) {
+  if (modes.serve) return attend::tools::serve_bench_requests(std::cin, std::cout, options);
+  if (modes.list) {
+    attend::tools::validate(options);
+    for (const auto& c : attend::tools::bench_cases(options)) std::cout << attend::tools::case_json(c).dump() << "\n";
+    return 0;
+  }
+  if (modes.json) {
     attend::tools::run_attention_bench(options, {}, [](const attend::tools::BenchRow& row) {
       std::cout << attend::tools::row_json(row).dump() << std::endl;
     });
@@ -105,10 +117,17 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "measure performance against this machine's sgemm and memcpy");
   bench->require_subcommand(1);
   attend::tools::BenchOptions bench_options;
-  bool bench_json = false;
+  BenchModes bench_modes;
   CLI::App* bench_attention = bench->add_subcommand(
       "attention", "time scaled_dot_product_attention (reference and fused; forward, backward, decode)");
-  bench_attention->add_flag("--json", bench_json, "one JSON object per line instead of the table");
+  bench_attention->add_flag("--json", bench_modes.json, "one JSON object per line instead of the table");
+  bench_attention->add_flag("--list", bench_modes.list, "print the rows' cases as JSON lines and measure nothing");
+  bench_attention->add_flag("--serve", bench_modes.serve,
+                            "time the cases a peer asks for on stdin, one JSON line each (bench/peers/pytorch_sdpa.py)");
+  bench_attention->add_option("--rounds", bench_options.rounds,
+                              "rounds of (one roof run, a block of the row's runs) per row; %sgemm is their median")
+      ->check(attend::tools::integer_in(3, 100))
+      ->capture_default_str();
   bench_attention->add_flag("--quick", bench_options.quick, "a small subset (D=64, N in {128, 512}, decode M=4096)");
   bench_attention->add_option("--impl", bench_options.implementations, "reference, fused or both")
       ->check(CLI::IsMember({"reference", "fused", "both"}));
@@ -135,7 +154,7 @@ int main(int argc, char** argv) {
     if (explain->parsed()) return run_explain(explain_args);
     if (const int status = run_train(); status >= 0) return status;
     if (const int status = run_viz(); status >= 0) return status;
-    if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_json);
+    if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_modes);
   } catch (const std::exception& e) {  // attend::Error, or e.g. std::filesystem_error: a message, not an abort
     std::fprintf(stderr, "attend: %s\n", attend::tools::escape_for_terminal(e.what()).c_str());
     return 2;
