@@ -1,6 +1,7 @@
 #include "fashion_mnist_command.h"
 
 #include "cli_checks.h"
+#include "run_flags.h"
 
 #include "viz_command.h"
 
@@ -32,7 +33,7 @@ struct FashionMnistArguments {
   int64_t stem_channels = models::ConvAttentionConfig{}.stem_channels;
   int64_t patch_size = models::VisionTransformerConfig{}.patch_size;
   int threads = 0;         // 0: as attend --threads
-  bool resume = false;     // continue OUT/checkpoint.safetensors
+  RunFlags run;
 };
 
 std::unique_ptr<models::ImageClassifier<float>> build_model(const FashionMnistArguments& args, Generator& generator) {
@@ -62,11 +63,10 @@ int run_train(FashionMnistArguments& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   keep_freed_memory_for_reuse();
   train::FashionMnistTrainingOptions& options = args.options;
-  check_output_directory(options.out_dir);
+  prepare_run(options, args.run);
   Generator generator(options.seed);
   std::unique_ptr<models::ImageClassifier<float>> model;
-  if (args.resume) {
-    options.resume_from = train::checkpoint_to_resume(options.out_dir);
+  if (args.run.resume) {
     // The model the run was started with, whatever --model and its sizes say now.
     model = models::make_image_classifier<float>(io::load_safetensors(options.resume_from).metadata(), generator);
   } else {
@@ -134,13 +134,7 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
       ->capture_default_str();
   command->add_option("--data", args->data_dir, "directory of the four IDX files (default: the Debian package's, "
                                                  "/usr/share/datasets/fashion-mnist)");
-  command->add_option("--out", o.out_dir,
-                      "directory for metrics.jsonl, model.safetensors (best validation accuracy) and "
-                      "checkpoint.safetensors");
-  command->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
-  command->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
-  command->add_option("--tensorboard", o.tensorboard_dir,
-                      "write TensorBoard event files (loss, accuracies, learning rate, attention) here");
+  add_run_flags(*command, o, args->run, "best validation accuracy");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
                      ->check(integer_in(1, kMaxSteps))
                      ->capture_default_str();
@@ -163,13 +157,6 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
       ->check(integer_in(0, 27))
       ->capture_default_str();
   command->add_flag("--flip,!--no-flip", o.horizontal_flip, "random left-right flips (default: on)");
-  command->add_option("--time-limit", o.time_limit_seconds,
-                      "stop after this many seconds of wall-clock time, then evaluate (0: none; a resumed run "
-                      "counts the time of the runs it continues)")
-      ->check(non_negative_real());
-  command->add_flag("--schedule-by-time", o.schedule_by_time,
-                    "with --time-limit: the cosine ends at the time limit even on a busy machine (the run is then "
-                    "not reproducible bit for bit)");
   command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")
       ->check(unsigned_integer())
       ->capture_default_str();
