@@ -433,11 +433,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   uint64_t header_length = 0;
   read_exactly(path, file.get(), &header_length, 8);
+  // Any other file (an image, random bytes) fails here, with its first bytes read as a length.
   if (header_length > kMaxHeaderBytes) {
-    format_error(path, "the header length {} exceeds the limit of {} bytes", header_length, kMaxHeaderBytes);
+    format_error(path, "not a safetensors file: the header length {} exceeds the limit of {} bytes", header_length,
+                 kMaxHeaderBytes);
   }
   if (header_length > file_size - 8) {
-    format_error(path, "the header length {} runs past the end of the file ({} bytes)", header_length, file_size);
+    format_error(path, "not a safetensors file: the header length {} runs past the end of the file ({} bytes)",
+                 header_length, file_size);
   }
   std::string text(header_length, '\0');
   read_exactly(path, file.get(), text.data(), text.size());

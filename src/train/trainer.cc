@@ -20,6 +20,7 @@
 
 #include "attend/core/error.h"
 #include "attend/io/atomic_file.h"
+#include "attend/io/png_header.h"
 #include "attend/io/tensor_table.h"
 #include "attend/io/tensorboard.h"
 #include "attend/train/lr_schedule.h"
@@ -439,21 +440,13 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
 }
 
 EvalImage eval_image_from_png(std::string tag, const std::string& png) {
-  static constexpr char kSignature[] = "\x89PNG\r\n\x1a\n";
-  ATTEND_CHECK(png.size() >= 26 && png.compare(0, 8, kSignature, 8) == 0 && png.compare(12, 4, "IHDR") == 0,
-               ValueError, "eval image '{}' is not a PNG file", tag);
-  // IHDR follows the signature: length, "IHDR", then width and height (big-endian), depth, colour type.
-  const auto be32 = [&](size_t at) {
-    int64_t value = 0;
-    for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(png[at + i]);
-    return value;
-  };
+  const io::PngHeader header = io::parse_png_header(png, fmt::format("eval image '{}'", tag));
   EvalImage image;
   image.tag = std::move(tag);
   image.png.assign(png.begin(), png.end());
-  image.width = be32(16);
-  image.height = be32(20);
-  const uint8_t colour_type = static_cast<uint8_t>(png[25]);
+  image.width = header.width;
+  image.height = header.height;
+  const int colour_type = header.colour_type;
   image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
   return image;
 }
