@@ -18,6 +18,7 @@
 #include "attend/data/fashion_mnist.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/image_classifier.h"
+#include "attend/models/image_classifier_factory.h"
 #include "attend/train/fashion_mnist_training.h"
 
 namespace attend::tools {
@@ -68,7 +69,8 @@ int run_train(FashionMnistArguments& args) {
   std::unique_ptr<models::ImageClassifier<float>> model;
   if (args.run.resume) {
     // The model the run was started with, whatever --model and its sizes say now.
-    model = models::make_image_classifier<float>(io::load_safetensors(options.resume_from).metadata(), generator);
+    const io::SafetensorsFile checkpoint = io::load_safetensors(options.resume_from);
+    model = models::make_image_classifier<float>(models::image_classifier_spec_from_checkpoint(checkpoint), generator);
   } else {
     model = build_model(args, generator);  // before the data: a bad shape fails at once
   }
@@ -103,16 +105,13 @@ int run_train(FashionMnistArguments& args) {
 
 }  // namespace
 
-int run_fashion_mnist_eval(const FashionMnistEvalArguments& args) {
-  const io::SafetensorsFile file = io::load_safetensors(args.checkpoint);
-  const io::Metadata& metadata = file.metadata();
+int run_fashion_mnist_eval(const io::SafetensorsFile& checkpoint, const FashionMnistEvalArguments& args) {
+  const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end() && task->second == kTask, ValueError,
                "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}')",
-               args.checkpoint, task == metadata.end() ? "" : task->second);
-  Generator generator(0);
-  const auto model = models::make_image_classifier<float>(metadata, generator);
-  train::load_model_weights(args.checkpoint, *model);  // model.safetensors or checkpoint.safetensors
+               checkpoint.path(), task == metadata.end() ? "" : task->second);
+  const auto model = models::load_image_classifier(checkpoint);  // model.safetensors or checkpoint.safetensors
   fmt::print("model: {}, {} parameters ({})\n", model->architecture(), model->parameter_count(),
              describe(model->config_fields()));
   const data::FashionMnist data = load_data(args.data_dir);

@@ -68,7 +68,7 @@ int run_g2p(G2PArguments& args) {
   prepare_run(options, args.run);
   if (args.run.resume) {
     // The model is the checkpoint's, whatever --dim/--heads/... say.
-    args.model = models::g2p_spec_from_metadata(io::load_safetensors(options.resume_from).metadata(), options.resume_from);
+    args.model = models::g2p_spec_from_checkpoint(io::load_safetensors(options.resume_from));
   }
   const data::PronouncingDictionary dictionary = load_dictionary(options.data_path);
   if (!options.tensorboard_dir.empty()) {
@@ -137,19 +137,20 @@ struct EvalArguments {
 
 int run_eval(const EvalArguments& args) {
   ATTEND_CHECK(std::filesystem::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
-  const io::Metadata metadata = io::load_safetensors(args.checkpoint).metadata();
+  const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once, for every task
+  const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
                args.checkpoint);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
     ATTEND_CHECK(split != "train", ValueError, "attend eval: Fashion-MNIST checkpoints are evaluated on test, validation or both");
-    return run_fashion_mnist_eval({args.checkpoint, args.data_path, split});
+    return run_fashion_mnist_eval(checkpoint, {args.data_path, split});
   }
   ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", args.checkpoint,
                task->second);
   ATTEND_CHECK(args.split != "both", ValueError, "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
-  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(args.checkpoint);
+  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
   const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
   const auto& entries = args.split == "test"    ? dictionary.test
                         : args.split == "train" ? dictionary.train

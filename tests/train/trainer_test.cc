@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -400,6 +401,38 @@ TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {
         make_run(1, reserved);
       },
       {"reserved"});
+}
+
+// The optimizer's moments are checked on resume as parameters are: one NaN would make every later
+// update of its parameter NaN. The error names the file, the tensor and the index.
+TEST_F(TrainerTest, NonFiniteOptimizerStateIsRefusedOnResume) {
+  TrainingRun first = make_run(1, options(2));
+  train(first, constant_metrics);
+  const io::SafetensorsFile file = io::load_safetensors((dir_ / "run" / "checkpoint.safetensors").string());
+  io::NamedTensors tensors;
+  std::string poisoned;
+  for (const auto& [name, tensor] : file.tensors()) {
+    const auto* values = std::get_if<Tensor<float>>(&tensor);
+    if (poisoned.empty() && name.starts_with("optimizer.") && values != nullptr && values->rank() == 1 &&
+        values->numel() > 1) {
+      Tensor<float> copy = values->contiguous().clone();
+      copy.data()[1] = std::numeric_limits<float>::infinity();
+      tensors.emplace_back(name, copy);
+      poisoned = name;
+    } else {
+      tensors.emplace_back(name, tensor);
+    }
+  }
+  ASSERT_FALSE(poisoned.empty()) << "no optimizer state of one axis and two or more elements";
+  const std::string broken = (dir_ / "diverged.safetensors").string();
+  io::save_safetensors(broken, tensors, file.metadata());
+  TrainerOptions resume = options(4, "resumed");
+  resume.resume_from = broken;
+  TrainingRun second = make_run(1, resume);
+  const auto before = second.model->named_parameters()[0].second.to_vector();
+  expect_error<ValueError>([&] { train(second, constant_metrics); },
+                           {"diverged.safetensors", "optimizer state '" + poisoned + "' holds inf at index (1)"});
+  EXPECT_EQ(second.model->named_parameters()[0].second.to_vector(), before) << "a refused resume changes nothing";
 }
 
 TEST(GeneratorState, RoundTripContinuesTheSameStream) {

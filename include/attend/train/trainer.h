@@ -138,9 +138,9 @@ class Trainer {
   Metrics best_;
 };
 
-// What the Trainer adds to its files besides the model's parameters and metadata: tensors
-// "optimizer.<state>" and "rng.<random stream>", and metadata keys "trainer.<counter>".
-bool is_trainer_tensor(std::string_view name);
+// What the Trainer adds to its files' metadata besides the model's: keys "trainer.<counter>". Its
+// tensors besides the parameters are "optimizer.<state>" and "rng.<random stream>"
+// (io::is_training_state).
 bool is_trainer_metadata(std::string_view key);
 
 // The value of metric `name` in `metrics`, or nullptr when there is none.
@@ -151,7 +151,8 @@ const double* find_metric(const Metrics& metrics, const std::string& name);
 std::string checkpoint_to_resume(const std::string& out_dir);
 
 // Reads back a checkpoint's model parameters into `model` (for evaluation or inference); returns
-// the file's metadata. Errors name the file and what is wrong with it.
+// the file's metadata. Errors name the file and what is wrong with it, a tensor that is neither a
+// parameter nor training state among them.
 io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model);
 
 }  // namespace attend::train
