@@ -25,6 +25,7 @@
 #include "attend/train/optimizer.h"
 #include "attend/train/trainer.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend {
 namespace {
@@ -100,11 +101,7 @@ std::shared_ptr<std::vector<int64_t>> record_schedule_steps(TrainingRun& run) {
 
 class TrainerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("attend_trainer_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { dir_ = temp_.path(); }
   TrainerOptions options(int64_t steps, const std::string& sub = "run") const {
     TrainerOptions o;
     o.steps = steps;
@@ -115,6 +112,7 @@ class TrainerTest : public ::testing::Test {
     o.quiet = true;
     return o;
   }
+  testing::TempDir temp_;
   fs::path dir_;
 };
 
