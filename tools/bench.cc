@@ -1,7 +1,5 @@
 #include "bench.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -63,6 +61,9 @@ void validate(const BenchOptions& o) {
                "bench: the sgemm size must be in [64, 16384]; got {}", o.sgemm_size);
   ATTEND_CHECK(o.copy_megabytes >= 1 && o.copy_megabytes <= 16384, ValueError,
                "bench: the copy buffer must be in [1, 16384] MB; got {}", o.copy_megabytes);
+  ATTEND_CHECK(o.rounds >= 3 && o.rounds <= 100, ValueError,
+               "bench: --rounds must be in [3, 100] (a median and a spread need at least 3); got {}", o.rounds);
+  ATTEND_CHECK(o.wide_spread > 0, ValueError, "bench: the spread that flags a row must be > 0; got {}", o.wide_spread);
   ATTEND_CHECK(!(o.decode_only && o.prefill_only), ValueError,
                "bench: --decode-only and --prefill-only exclude each other");
   for (int64_t d : o.head_dims) {
@@ -78,88 +79,6 @@ void validate(const BenchOptions& o) {
                  "bench: --max-n {} leaves no prefill row (the smallest N is {}); raise it or pass --decode-only",
                  o.max_n, smallest);
   }
-}
-
-// ---- the roofline ----
-
-double measure_sgemm_gflops(int64_t size, int threads, int runs) {
-  const int n = static_cast<int>(size);
-  // Values in [-1, 1) so that nothing overflows or goes denormal.
-  std::vector<float> a(size * size), b(size * size), c(size * size);
-  Generator generator(1);
-  for (auto* m : {&a, &b}) {
-    for (float& x : *m) x = static_cast<float>(2 * generator.uniform() - 1);
-  }
-  auto sgemm = [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
-  };
-  // attend links Debian's single-threaded BLIS and runs it on its own threads over a fixed
-  // grid of tiles (see CMakeLists.txt), so one cblas_sgemm call uses one core. The roof is the
-  // faster of that call and the same sgemm spread over `threads` threads by attend::matmul.
-  sgemm();  // warm-up: page faults
-  double best_call = 1e300;
-  for (int r = 0; r < runs; ++r) {
-    const auto start = Clock::now();
-    sgemm();
-    best_call = std::min(best_call, seconds_since(start));
-  }
-  double best_tiled = 1e300;
-  {
-    ThreadCountGuard guard(threads);
-    NoGradGuard no_grad;
-    const Tensor<float> ta = Tensor<float>::from_vector({size, size}, a), tb = Tensor<float>::from_vector({size, size}, b);
-    matmul(ta, tb);  // warm-up
-    for (int r = 0; r < runs; ++r) {
-      const auto start = Clock::now();
-      matmul(ta, tb);
-      best_tiled = std::min(best_tiled, seconds_since(start));
-    }
-  }
-  return 2.0 * static_cast<double>(size) * size * size / std::min(best_call, best_tiled) / kGiga;
-}
-
-double measure_copy_gbps(int64_t bytes, int runs) {
-  // Allocated raw, then written once so that page faults stay out of the timing.
-  std::unique_ptr<char[]> source(new char[bytes]), target(new char[bytes]);
-  std::memset(source.get(), 1, bytes);
-  std::memset(target.get(), 0, bytes);
-  // One contiguous chunk per thread, each a multiple of a cache line.
-  const int64_t chunks = num_threads();
-  const int64_t chunk = (bytes / chunks + 63) / 64 * 64;
-  auto copy = [&] {
-    parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t c = begin; c < end; ++c) {
-        const int64_t first = c * chunk, last = std::min(bytes, first + chunk);
-        if (first < last) std::memcpy(target.get() + first, source.get() + first, last - first);
-      }
-    });
-  };
-  copy();
-  double best = 1e300;
-  for (int r = 0; r < runs; ++r) {
-    const auto start = Clock::now();
-    copy();
-    best = std::min(best, seconds_since(start));
-  }
-  return 2.0 * static_cast<double>(bytes) / best / kGiga;
-}
-
-Roofline measure_roofline(const BenchOptions& options) {
-  Roofline roofline;
-  double load[1] = {0};
-  if (getloadavg(load, 1) == 1) roofline.load_average = load[0];
-  roofline.threads = num_threads();
-  roofline.sgemm_size = options.sgemm_size;
-  roofline.sgemm_gflops = measure_sgemm_gflops(options.sgemm_size, roofline.threads, 5);
-  roofline.copy_bytes = options.copy_megabytes << 20;
-  // The best of one thread and all of them: on some machines (this one's two vCPUs among them)
-  // a single memcpy streams faster than two competing ones, and the roof is what is achievable.
-  {
-    ThreadCountGuard one(1);
-    roofline.copy_gbps = measure_copy_gbps(roofline.copy_bytes, 5);
-  }
-  roofline.copy_gbps = std::max(roofline.copy_gbps, measure_copy_gbps(roofline.copy_bytes, 5));
-  return roofline;
 }
 
 // ---- the rows ----
@@ -235,102 +154,129 @@ double estimated_reference_bytes(const BenchCase& c) {
   return copies * scores + (c.causal ? 2.0 * c.queries * c.keys : 0.0);
 }
 
-namespace {
-
-struct Inputs {
-  Tensor<float> q, k, v;   // (B, H, N, D), (B, H_kv, M, D), (B, H_kv, M, D)
-  Tensor<float> d_output;  // (B, H, N, D): the fixed gradient of the output
+// q (B, H, N, D), k and v (B, H_kv, M, D), d_output (B, H, N, D): the fixed gradient of the
+// output (forward+backward only); the options select the row's implementation and mask.
+struct CaseTimer::State {
+  BenchCase shape;
+  Tensor<float> q, k, v, d_output;
+  AttentionOptions<float> attention;
 };
 
-Inputs make_inputs(const BenchCase& c, uint64_t seed) {
-  Generator generator(seed);
-  Inputs in;
-  in.q = Tensor<float>::randn({c.batch, c.heads, c.queries, c.head_dim}, generator);
-  in.k = Tensor<float>::randn({c.batch, c.kv_heads, c.keys, c.head_dim}, generator);
-  in.v = Tensor<float>::randn({c.batch, c.kv_heads, c.keys, c.head_dim}, generator);
-  if (c.pass != "forward") in.d_output = Tensor<float>::randn({c.batch, c.heads, c.queries, c.head_dim}, generator);
-  return in;
+CaseTimer::CaseTimer(const BenchCase& c, const BenchOptions& options) : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.shape = c;
+  Generator generator(options.seed);
+  s.q = Tensor<float>::randn({c.batch, c.heads, c.queries, c.head_dim}, generator);
+  s.k = Tensor<float>::randn({c.batch, c.kv_heads, c.keys, c.head_dim}, generator);
+  s.v = Tensor<float>::randn({c.batch, c.kv_heads, c.keys, c.head_dim}, generator);
+  if (c.pass != "forward") s.d_output = Tensor<float>::randn({c.batch, c.heads, c.queries, c.head_dim}, generator);
+  s.attention.causal = c.causal;
+  s.attention.implementation =
+      c.implementation == "fused" ? AttentionImplementation::kFused : AttentionImplementation::kReference;
+  time_block(1, 0, 1);  // warm-up
+  peak_extra_bytes_ = 0;
 }
 
-struct RunResult {
-  double seconds = 0;
-  int64_t peak_extra_bytes = 0;
-};
+CaseTimer::~CaseTimer() = default;
+
+namespace {
 
 // One run of the row; everything it allocates is freed before it returns (that is timed too).
-RunResult run_once(const BenchCase& c, const Inputs& in, const AttentionOptions<float>& options) {
-  const int64_t before = memory_stats().live_bytes;
-  reset_peak_memory();
+double run_once(const CaseTimer::State& s) {
   const auto start = Clock::now();
-  if (c.pass == "forward") {
+  if (s.shape.pass == "forward") {
     NoGradGuard no_grad;
-    const Tensor<float> output = scaled_dot_product_attention(in.q, in.k, in.v, options).output;
+    const Tensor<float> output = scaled_dot_product_attention(s.q, s.k, s.v, s.attention).output;
   } else {
     // Fresh leaves on the same data, so that each run starts without gradients.
-    Tensor<float> q = in.q.detach(), k = in.k.detach(), v = in.v.detach();
+    Tensor<float> q = s.q.detach(), k = s.k.detach(), v = s.v.detach();
     q.set_requires_grad();
     k.set_requires_grad();
     v.set_requires_grad();
-    const Tensor<float> output = scaled_dot_product_attention(q, k, v, options).output;
-    // The gradient of sum(output * d_output).
-    output.backward(in.d_output);
+    const Tensor<float> output = scaled_dot_product_attention(q, k, v, s.attention).output;
+    output.backward(s.d_output);  // the gradient of sum(output * d_output)
   }
-  RunResult result;
-  result.seconds = seconds_since(start);
-  result.peak_extra_bytes = memory_stats().peak_bytes - before;
-  return result;
+  return seconds_since(start);
 }
 
 }  // namespace
 
-BenchRow run_case(const BenchCase& c, const Roofline& roofline, const BenchOptions& options) {
+std::vector<double> CaseTimer::time_block(int min_runs, double min_seconds, int max_runs) {
+  std::vector<double> seconds;
+  double total = 0;
+  while (static_cast<int>(seconds.size()) < min_runs ||
+         (total < min_seconds && static_cast<int>(seconds.size()) < max_runs)) {
+    const int64_t before = memory_stats().live_bytes;
+    reset_peak_memory();
+    seconds.push_back(run_once(*state_));
+    total += seconds.back();
+    peak_extra_bytes_ = std::max(peak_extra_bytes_, memory_stats().peak_bytes - before);
+  }
+  return seconds;
+}
+
+std::string reason_to_skip(const BenchCase& c, const BenchOptions& options) {
+  if (c.implementation != "reference") return "";
+  const double estimate = estimated_reference_bytes(c);
+  if (estimate <= options.reference_memory_limit_gb * kGiga) return "";
+  return fmt::format("reference needs ~{:.1f} GB > limit {:g} GB (--reference-memory-gb)", estimate / kGiga,
+                     options.reference_memory_limit_gb);
+}
+
+namespace {
+
+// Each round: one roof run, then a block of the row's runs (the rounds share --repeats and the
+// minimum seconds); the round's ratio is the block's median speed over that roof run's.
+void measure_in_rounds(BenchRow& row, CaseTimer& timer, RoofProbe& roof, const BenchOptions& options) {
+  const BenchCase& c = row.shape;
+  const int runs_per_round = (options.repeats + options.rounds - 1) / options.rounds;
+  std::vector<double> all_seconds, ratios, roofs;
+  for (int round = 0; round < options.rounds; ++round) {
+    roofs.push_back(c.decode ? roof.copy_gbps() : roof.sgemm_gflops());
+    const std::vector<double> block =
+        timer.time_block(runs_per_round, options.min_seconds / options.rounds, 1000 / options.rounds);
+    all_seconds.insert(all_seconds.end(), block.begin(), block.end());
+    const double time = median(block);
+    ratios.push_back((c.decode ? decode_bytes(c) : row.flops) / time / kGiga / roofs.back());
+  }
+  row.runs = static_cast<int>(all_seconds.size());
+  const double time = median(all_seconds);
+  row.ms = time * 1e3;
+  row.gflops = row.flops / time / kGiga;
+  row.peak_extra_bytes = timer.peak_extra_bytes();
+  const double ratio = median(ratios);
+  row.ratio_spread = (*std::max_element(ratios.begin(), ratios.end()) - *std::min_element(ratios.begin(), ratios.end())) / ratio;
+  row.wide = row.ratio_spread > options.wide_spread;
+  if (c.decode) {
+    row.gbps = decode_bytes(c) / time / kGiga;
+    row.copy_gbps = median(roofs);
+    row.ratio_to_copy = ratio;
+    row.ratio_to_sgemm = row.gflops / row.sgemm_gflops;
+  } else {
+    row.sgemm_gflops = median(roofs);
+    row.ratio_to_sgemm = ratio;
+  }
+}
+
+}  // namespace
+
+BenchRow run_case(const BenchCase& c, RoofProbe& roof, const Roofline& roofline, const BenchOptions& options) {
   BenchRow row;
   row.shape = c;
   row.threads = roofline.threads;
   row.flops = attention_flops(c);
   row.sgemm_gflops = roofline.sgemm_gflops;
   if (c.decode) row.copy_gbps = roofline.copy_gbps;
-  auto skipped = [base = row](std::string reason) {
-    BenchRow skipped_row = base;
-    skipped_row.skipped = std::move(reason);
-    return skipped_row;
-  };
-
-  if (c.implementation == "reference") {
-    const double estimate = estimated_reference_bytes(c);
-    if (estimate > options.reference_memory_limit_gb * kGiga) {
-      return skipped(fmt::format("reference needs ~{:.1f} GB > limit {:g} GB (--reference-memory-gb)",
-                                 estimate / kGiga, options.reference_memory_limit_gb));
-    }
-  }
-
-  AttentionOptions<float> attention;
-  attention.causal = c.causal;
-  attention.implementation =
-      c.implementation == "fused" ? AttentionImplementation::kFused : AttentionImplementation::kReference;
+  row.skipped = reason_to_skip(c, options);
+  if (!row.skipped.empty()) return row;
   try {
-    const Inputs inputs = make_inputs(c, options.seed);
-    run_once(c, inputs, attention);  // warm-up
-    std::vector<double> seconds;
-    double total = 0;
-    while (static_cast<int>(seconds.size()) < options.repeats ||
-           (total < options.min_seconds && seconds.size() < 1000)) {
-      const RunResult run = run_once(c, inputs, attention);
-      seconds.push_back(run.seconds);
-      total += run.seconds;
-      row.peak_extra_bytes = std::max(row.peak_extra_bytes, run.peak_extra_bytes);
-    }
-    row.runs = static_cast<int>(seconds.size());
-    const double time = median(seconds);
-    row.ms = time * 1e3;
-    row.gflops = row.flops / time / kGiga;
-    row.ratio_to_sgemm = row.gflops / row.sgemm_gflops;
-    if (c.decode) row.gbps = decode_bytes(c) / time / kGiga;
+    CaseTimer timer(c, options);
+    measure_in_rounds(row, timer, roof, options);
   } catch (const Error& e) {
     if (c.implementation != "fused") throw;
-    return skipped(fmt::format("unsupported: {}", e.what()));
+    row.skipped = fmt::format("unsupported: {}", e.what());
   } catch (const std::bad_alloc&) {
-    return skipped("out of memory");
+    row.skipped = "out of memory";
   }
   return row;
 }
@@ -343,9 +289,10 @@ std::vector<BenchRow> run_attention_bench(const BenchOptions& options,
   if (options.threads > 0) threads.emplace(options.threads);
   const Roofline roofline = measure_roofline(options);
   if (on_roofline) on_roofline(roofline);
+  RoofProbe roof(roofline);
   std::vector<BenchRow> rows;
   for (const BenchCase& c : bench_cases(options)) {
-    rows.push_back(run_case(c, roofline, options));
+    rows.push_back(run_case(c, roof, roofline, options));
     if (on_row) on_row(rows.back());
   }
   return rows;
@@ -358,28 +305,50 @@ nlohmann::ordered_json row_json(const BenchRow& row) {
   const BenchCase& c = row.shape;
   const bool measured = row.skipped.empty();
   auto measurement = [&](auto value) { return measured ? Json(value) : Json(nullptr); };
-  Json j = {
-      {"impl", c.implementation},
-      {"B", c.batch},
-      {"H", c.heads},
-      {"N", c.queries},
-      {"M", c.keys},
-      {"D", c.head_dim},
-      {"causal", c.causal},
-      {"pass", c.pass},
-      {"threads", row.threads},
-      {"ms", measurement(row.ms)},
-      {"gflops", measurement(row.gflops)},
-      {"sgemm_gflops", row.sgemm_gflops},
-      {"ratio_to_sgemm", measurement(row.ratio_to_sgemm)},
-      {"peak_extra_bytes", measurement(row.peak_extra_bytes)},
-  };
+  Json j = case_json(c);
+  j["threads"] = row.threads;
+  j["ms"] = measurement(row.ms);
+  j["runs"] = measurement(row.runs);
+  j["gflops"] = measurement(row.gflops);
+  j["sgemm_gflops"] = row.sgemm_gflops;
+  j["ratio_to_sgemm"] = measurement(row.ratio_to_sgemm);
+  j["ratio_spread"] = measurement(row.ratio_spread);
+  j["wide"] = measurement(row.wide);
+  j["peak_extra_bytes"] = measurement(row.peak_extra_bytes);
   if (c.decode) {
     j["gbps"] = row.gbps ? Json(*row.gbps) : Json(nullptr);
     j["copy_gbps"] = row.copy_gbps.value_or(0.0);
+    j["ratio_to_copy"] = row.ratio_to_copy ? Json(*row.ratio_to_copy) : Json(nullptr);
   }
   if (!measured) j["skipped"] = row.skipped;
   return j;
+}
+
+nlohmann::ordered_json case_json(const BenchCase& c) {
+  return {{"impl", c.implementation}, {"B", c.batch}, {"H", c.heads}, {"N", c.queries}, {"M", c.keys},
+          {"D", c.head_dim}, {"causal", c.causal}, {"pass", c.pass}};
+}
+
+BenchCase case_from_json(const nlohmann::json& j) {
+  BenchCase c;
+  c.implementation = j.at("impl").get<std::string>();
+  c.batch = j.at("B").get<int64_t>();
+  c.heads = c.kv_heads = j.at("H").get<int64_t>();
+  c.queries = j.at("N").get<int64_t>();
+  c.keys = j.at("M").get<int64_t>();
+  c.head_dim = j.at("D").get<int64_t>();
+  c.causal = j.at("causal").get<bool>();
+  c.pass = j.at("pass").get<std::string>();
+  c.decode = c.queries == 1;
+  ATTEND_CHECK(c.implementation == "reference" || c.implementation == "fused", ValueError,
+               "bench case: impl must be reference or fused; got '{}'", c.implementation);
+  ATTEND_CHECK(c.pass == "forward" || c.pass == "forward+backward", ValueError,
+               "bench case: pass must be forward or forward+backward; got '{}'", c.pass);
+  for (const int64_t size : {c.batch, c.heads, c.queries, c.keys, c.head_dim}) {
+    ATTEND_CHECK(size >= 1 && size <= 65536, ValueError, "bench case: B, H, N, M and D must be in [1, 65536]; got {}",
+                 j.dump());
+  }
+  return c;
 }
 
 std::string text_header(const Roofline& r, const BenchOptions& o) {
@@ -389,15 +358,17 @@ std::string text_header(const Roofline& r, const BenchOptions& o) {
                       r.sgemm_size, r.sgemm_gflops, r.copy_bytes >> 20, r.copy_gbps);
   text += fmt::format(
       "ms: median of >= {} timed runs after a warm-up; GFLOP/s counts allowed (i, j) pairs only;\n"
-      "extra MB: peak tensor memory beyond the inputs; decode GB/s: K and V bytes read / time\n\n",
-      o.repeats);
+      "extra MB: peak tensor memory beyond the inputs; decode GB/s: K and V bytes read / time;\n"
+      "%sgemm (%copy for decode): median over {} rounds of (one roof run, a block of the row's runs);\n"
+      "spread: (max - min) / median of the rounds' ratios, '!' above {:.0f}%: a noisy row, run it again\n\n",
+      o.repeats, o.rounds, 100 * o.wide_spread);
   if (r.load_average >= 0.5) {
     text += fmt::format("warning: load average {:.2f} before the run: other processes share the cores, so every\n"
                         "figure below is low and noisy\n\n",
                         r.load_average);
   }
-  text += fmt::format("{:<9} {:>4} {:>5} {:>6} {:<6} {:<16} {:>10} {:>8} {:>6} {:>9} {:>7} {:>6}\n", "impl", "D", "N",
-                      "M", "causal", "pass", "ms", "GFLOP/s", "%sgemm", "extra MB", "GB/s", "%copy");
+  text += fmt::format("{:<9} {:>4} {:>5} {:>6} {:<6} {:<16} {:>10} {:>8} {:>6} {:>7} {:>9} {:>7} {:>6}\n", "impl",
+                      "D", "N", "M", "causal", "pass", "ms", "GFLOP/s", "%sgemm", "spread", "extra MB", "GB/s", "%copy");
   return text;
 }
 
@@ -406,9 +377,9 @@ std::string text_row(const BenchRow& row) {
   std::string text = fmt::format("{:<9} {:>4} {:>5} {:>6} {:<6} {:<16} ", c.implementation, c.head_dim, c.queries,
                                  c.keys, c.causal ? "yes" : "no", c.decode ? "decode" : c.pass);
   if (!row.skipped.empty()) return text + fmt::format("skipped: {}\n", row.skipped);
-  text += fmt::format("{:>10.3f} {:>8.1f} {:>5.1f}% {:>9.1f}", row.ms, row.gflops, 100 * row.ratio_to_sgemm,
-                      row.peak_extra_bytes / 1048576.0);
-  if (row.gbps) text += fmt::format(" {:>7.1f} {:>5.1f}%", *row.gbps, 100 * *row.gbps / row.copy_gbps.value_or(1));
+  text += fmt::format("{:>10.3f} {:>8.1f} {:>5.1f}% {:>5.1f}%{} {:>9.1f}", row.ms, row.gflops, 100 * row.ratio_to_sgemm,
+                      100 * row.ratio_spread, row.wide ? '!' : ' ', row.peak_extra_bytes / 1048576.0);
+  if (row.gbps) text += fmt::format(" {:>7.1f} {:>5.1f}%", *row.gbps, 100 * row.ratio_to_copy.value_or(0));
   return text + "\n";
 }
 

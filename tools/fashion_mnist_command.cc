@@ -1,6 +1,7 @@
 #include "fashion_mnist_command.h"
 
 #include "cli_checks.h"
+#include "run_flags.h"
 
 #include "viz_command.h"
 
@@ -17,6 +18,7 @@
 #include "attend/data/fashion_mnist.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/image_classifier.h"
+#include "attend/models/image_classifier_factory.h"
 #include "attend/train/fashion_mnist_training.h"
 
 namespace attend::tools {
@@ -32,7 +34,7 @@ struct FashionMnistArguments {
   int64_t stem_channels = models::ConvAttentionConfig{}.stem_channels;
   int64_t patch_size = models::VisionTransformerConfig{}.patch_size;
   int threads = 0;         // 0: as attend --threads
-  bool resume = false;     // continue OUT/checkpoint.safetensors
+  RunFlags run;
 };
 
 std::unique_ptr<models::ImageClassifier<float>> build_model(const FashionMnistArguments& args, Generator& generator) {
@@ -62,13 +64,13 @@ int run_train(FashionMnistArguments& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   keep_freed_memory_for_reuse();
   train::FashionMnistTrainingOptions& options = args.options;
-  check_output_directory(options.out_dir);
+  prepare_run(options, args.run);
   Generator generator(options.seed);
   std::unique_ptr<models::ImageClassifier<float>> model;
-  if (args.resume) {
-    options.resume_from = train::checkpoint_to_resume(options.out_dir);
+  if (args.run.resume) {
     // The model the run was started with, whatever --model and its sizes say now.
-    model = models::make_image_classifier<float>(io::load_safetensors(options.resume_from).metadata(), generator);
+    const io::SafetensorsFile checkpoint = io::load_safetensors(options.resume_from);
+    model = models::make_image_classifier<float>(models::image_classifier_spec_from_checkpoint(checkpoint), generator);
   } else {
     model = build_model(args, generator);  // before the data: a bad shape fails at once
   }
@@ -103,16 +105,13 @@ int run_train(FashionMnistArguments& args) {
 
 }  // namespace
 
-int run_fashion_mnist_eval(const FashionMnistEvalArguments& args) {
-  const io::SafetensorsFile file = io::load_safetensors(args.checkpoint);
-  const io::Metadata& metadata = file.metadata();
+int run_fashion_mnist_eval(const io::SafetensorsFile& checkpoint, const FashionMnistEvalArguments& args) {
+  const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end() && task->second == kTask, ValueError,
                "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}')",
-               args.checkpoint, task == metadata.end() ? "" : task->second);
-  Generator generator(0);
-  const auto model = models::make_image_classifier<float>(metadata, generator);
-  train::load_model_weights(args.checkpoint, *model);  // model.safetensors or checkpoint.safetensors
+               checkpoint.path(), task == metadata.end() ? "" : task->second);
+  const auto model = models::load_image_classifier(checkpoint);  // model.safetensors or checkpoint.safetensors
   fmt::print("model: {}, {} parameters ({})\n", model->architecture(), model->parameter_count(),
              describe(model->config_fields()));
   const data::FashionMnist data = load_data(args.data_dir);
@@ -134,13 +133,7 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
       ->capture_default_str();
   command->add_option("--data", args->data_dir, "directory of the four IDX files (default: the Debian package's, "
                                                  "/usr/share/datasets/fashion-mnist)");
-  command->add_option("--out", o.out_dir,
-                      "directory for metrics.jsonl, model.safetensors (best validation accuracy) and "
-                      "checkpoint.safetensors");
-  command->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
-  command->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
-  command->add_option("--tensorboard", o.tensorboard_dir,
-                      "write TensorBoard event files (loss, accuracies, learning rate, attention) here");
+  add_run_flags(*command, o, args->run, "best validation accuracy");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
                      ->check(integer_in(1, kMaxSteps))
                      ->capture_default_str();
@@ -163,13 +156,6 @@ std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
       ->check(integer_in(0, 27))
       ->capture_default_str();
   command->add_flag("--flip,!--no-flip", o.horizontal_flip, "random left-right flips (default: on)");
-  command->add_option("--time-limit", o.time_limit_seconds,
-                      "stop after this many seconds of wall-clock time, then evaluate (0: none; a resumed run "
-                      "counts the time of the runs it continues)")
-      ->check(non_negative_real());
-  command->add_flag("--schedule-by-time", o.schedule_by_time,
-                    "with --time-limit: the cosine ends at the time limit even on a busy machine (the run is then "
-                    "not reproducible bit for bit)");
   command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")
       ->check(unsigned_integer())
       ->capture_default_str();

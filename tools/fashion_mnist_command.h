@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "attend/io/safetensors.h"
+
 namespace attend::tools {
 
 // Adds `fashion-mnist` under `train`; the returned function runs it when it was parsed and
@@ -14,11 +16,10 @@ namespace attend::tools {
 std::function<int()> add_fashion_mnist_commands(CLI::App& train);
 
 struct FashionMnistEvalArguments {
-  std::string checkpoint;
   std::string data_dir;        // empty: the Debian package's
   std::string split = "test";  // test, validation or both
 };
 // Prints the accuracy of a checkpoint written by `attend train fashion-mnist --out`.
-int run_fashion_mnist_eval(const FashionMnistEvalArguments& args);
+int run_fashion_mnist_eval(const io::SafetensorsFile& checkpoint, const FashionMnistEvalArguments& args);
 
 }  // namespace attend::tools

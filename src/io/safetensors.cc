@@ -21,6 +21,9 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "attend/io/tensor_table.h"
+#include "io/quoted_list.h"
+
 namespace attend::io {
 
 // Numbers and tensor elements are stored little-endian and copied as raw memory.
@@ -90,14 +93,6 @@ std::string abbreviate(const Json& value) {
   std::string text = value.dump();
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
-}
-
-std::string quoted_list(const std::vector<std::string>& names) {
-  constexpr size_t kShown = 10;
-  std::vector<std::string> quoted;
-  for (size_t i = 0; i < std::min(names.size(), kShown); ++i) quoted.push_back("'" + names[i] + "'");
-  if (names.size() > kShown) quoted.push_back(fmt::format("and {} more", names.size() - kShown));
-  return fmt::format("{}", fmt::join(quoted, ", "));
 }
 
 template <typename... Args>
@@ -438,11 +433,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
   uint64_t header_length = 0;
   read_exactly(path, file.get(), &header_length, 8);
+  // Any other file (an image, random bytes) fails here, with its first bytes read as a length.
   if (header_length > kMaxHeaderBytes) {
-    format_error(path, "the header length {} exceeds the limit of {} bytes", header_length, kMaxHeaderBytes);
+    format_error(path, "not a safetensors file: the header length {} exceeds the limit of {} bytes", header_length,
+                 kMaxHeaderBytes);
   }
   if (header_length > file_size - 8) {
-    format_error(path, "the header length {} runs past the end of the file ({} bytes)", header_length, file_size);
+    format_error(path, "not a safetensors file: the header length {} runs past the end of the file ({} bytes)",
+                 header_length, file_size);
   }
   std::string text(header_length, '\0');
   read_exactly(path, file.get(), text.data(), text.size());
@@ -641,47 +639,36 @@ void save_module(const std::string& path, const nn::Module<T>& module, const Nam
 template <typename T>
   requires std::is_floating_point_v<T>
 ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module, UnexpectedTensors unexpected) {
-  const SafetensorsFile file = load_safetensors(path);
+  return load_module(load_safetensors(path), module, unexpected);
+}
+
+template <typename T>
+  requires std::is_floating_point_v<T>
+ModuleCheckpoint load_module(const SafetensorsFile& file, nn::Module<T>& module, UnexpectedTensors unexpected) {
   auto parameters = module.named_parameters();
+  TensorTable expected;
+  for (const auto& [name, parameter] : parameters) expected.push_back({name, dtype_for<T>(), parameter.shape()});
 
   // Check everything first, so that a mismatch leaves the module untouched.
-  std::vector<std::string> problems;
-  std::set<std::string> parameter_names;
+  std::vector<std::string> problems = tensor_table_problems(file, expected, unexpected, "the module needs");
   for (const auto& [name, parameter] : parameters) {
-    parameter_names.insert(name);
-    if (!file.contains(name)) {
-      problems.push_back(fmt::format("parameter '{}' {} is missing", name, shape_string(parameter.shape())));
-      continue;
-    }
-    const AnyTensor& stored = file.at(name);
-    if (dtype_of(stored) != dtype_for<T>()) {
-      problems.push_back(fmt::format("parameter '{}' is {} in the file, the module needs {}", name,
-                                     dtype_name(dtype_of(stored)), dtype_name(dtype_for<T>())));
-    } else if (shape_of(stored) != parameter.shape()) {
-      problems.push_back(fmt::format("parameter '{}' has shape {} in the file, the module needs {}", name,
-                                     shape_string(shape_of(stored)), shape_string(parameter.shape())));
-    } else if (const std::optional<int64_t> bad = first_non_finite_offset(std::get<Tensor<T>>(stored))) {
+    const Tensor<T>* stored = file.contains(name) ? std::get_if<Tensor<T>>(&file.at(name)) : nullptr;
+    if (stored == nullptr || stored->shape() != parameter.shape()) continue;  // a problem already
+    if (const std::optional<int64_t> bad = first_non_finite_offset(*stored)) {
       // One NaN or infinity in a weight spreads to every output it touches.
       problems.push_back(fmt::format("parameter '{}' holds {} at index {} (its first value that is not finite)", name,
-                                     std::get<Tensor<T>>(stored).data()[*bad],
-                                     shape_string(unravel_index(*bad, parameter.shape()))));
+                                     stored->data()[*bad], shape_string(unravel_index(*bad, parameter.shape()))));
     }
   }
-  ModuleCheckpoint checkpoint{{}, file.metadata()};
-  std::vector<std::string> unexpected_names;
-  for (const auto& [name, tensor] : file.tensors()) {
-    if (parameter_names.count(name) != 0) continue;
-    unexpected_names.push_back(name);
-    checkpoint.extra.emplace_back(name, tensor);
-  }
-  // Under kReturn the extra names are still listed when something else is wrong: a renamed
-  // parameter shows up as one missing and one unexpected name.
-  if (!unexpected_names.empty() && (unexpected == UnexpectedTensors::kReject || !problems.empty())) {
-    problems.push_back(fmt::format("the file has tensors that are not parameters: {}", quoted_list(unexpected_names)));
-  }
-  ATTEND_CHECK(problems.empty(), ValueError, "load_module: '{}' does not fit the module: {}", path,
-               fmt::join(problems, "; "));
+  ATTEND_CHECK(problems.empty(), ValueError, "load_module: '{}' does not fit the module: {}", file.path(),
+               join_problems(problems));
 
+  ModuleCheckpoint checkpoint{{}, file.metadata()};
+  std::set<std::string> parameter_names;
+  for (const auto& [name, parameter] : parameters) parameter_names.insert(name);
+  for (const auto& [name, tensor] : file.tensors()) {
+    if (parameter_names.count(name) == 0) checkpoint.extra.emplace_back(name, tensor);
+  }
   for (auto& [name, parameter] : parameters) parameter.copy_from(std::get<Tensor<T>>(file.at(name)));
   return checkpoint;
 }
@@ -692,5 +679,7 @@ template void save_module<double>(const std::string&, const nn::Module<double>&,
                                   const Metadata&, bool);
 template ModuleCheckpoint load_module<float>(const std::string&, nn::Module<float>&, UnexpectedTensors);
 template ModuleCheckpoint load_module<double>(const std::string&, nn::Module<double>&, UnexpectedTensors);
+template ModuleCheckpoint load_module<float>(const SafetensorsFile&, nn::Module<float>&, UnexpectedTensors);
+template ModuleCheckpoint load_module<double>(const SafetensorsFile&, nn::Module<double>&, UnexpectedTensors);
 
 }  // namespace attend::io

@@ -13,6 +13,7 @@
 
 #include "attend/core/error.h"
 #include "attend/io/atomic_file.h"
+#include "attend/io/png_header.h"
 
 namespace attend::io {
 namespace {
@@ -137,9 +138,8 @@ void TensorBoardWriter::add_png(const std::string& tag, const std::vector<uint8_
   ATTEND_CHECK(height > 0 && width > 0 && (channels == 1 || channels == 3 || channels == 4), ValueError,
                "tensorboard: image '{}' must be H x W x {{1, 3, 4}} with H, W > 0, got {} x {} x {}", tag, height,
                width, channels);
-  static constexpr uint8_t kPngSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  ATTEND_CHECK(png.size() > 8 && std::memcmp(png.data(), kPngSignature, 8) == 0, ValueError,
-               "tensorboard: image '{}' is not a PNG file", tag);
+  const std::string_view bytes(reinterpret_cast<const char*>(png.data()), png.size());
+  parse_png_header(bytes, fmt::format("tensorboard: image '{}'", tag));
   std::string image, summary_value;
   put_varint_field(image, 1, static_cast<uint64_t>(height));
   put_varint_field(image, 2, static_cast<uint64_t>(width));

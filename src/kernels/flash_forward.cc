@@ -46,72 +46,53 @@ struct ForwardScratch {
         row_nan(kQueryBlock) {}
 };
 
-void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, ForwardScratch& scratch, float* out,
-                  float* log_sum_exp) {
-  const int64_t rows = std::min(kQueryBlock, p.queries - i0);
-  const int64_t kv_head = h / (p.heads / p.kv_heads);
-  const float* q = p.q + ((b * p.heads + h) * p.queries + i0) * p.head_dim;  // (rows, D)
-  const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;    // (M, D)
-  const float* v = p.v + (b * p.kv_heads + kv_head) * p.keys * p.value_dim;   // (M, D_v)
-  float* s = scratch.scores.data();
-  float* o = scratch.accumulator.data();
-  std::fill_n(o, rows * p.value_dim, 0.0f);
+// m = -inf, l = 0, O = 0 for the tile's rows; and the keys of head (b, kv_head) packed, once
+// per head a thread visits.
+void start_tile(const FlashAttentionProblem& p, int64_t head, const float* k, int64_t rows, ForwardScratch& scratch) {
+  std::fill_n(scratch.accumulator.data(), rows * p.value_dim, 0.0f);
   std::fill_n(scratch.row_max.begin(), rows, kNegativeInfinity);
   std::fill_n(scratch.row_sum.begin(), rows, 0.0f);
   std::fill_n(scratch.row_nan.begin(), rows, false);
-  // Without per-element features (and with a positive scale), the scale folds into the exp:
-  // one read-only pass for the maximum, one pass for exp(s * scale - max).
-  const bool features = p.has_elementwise_features() || !(p.scale > 0);
-
-  const int64_t head = b * p.kv_heads + kv_head;
   if (scratch.packed_head != head) {
     pack_panels(k, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
     scratch.packed_head = head;
   }
-  const auto [first, last] = key_range(p, i0, i0 + rows);
-  const int64_t panel = panel_width();
-  for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
-    const int64_t cols = std::min(kKeyBlock, last - j0);
-    // S = Q_i K_j^T
-    times_packed_transposed(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim, s, kKeyBlock);
-    const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
-    bool any_row_active = false;
-    for (int64_t r = 0; r < rows; ++r) {
-      float* sr = s + r * kKeyBlock;
-      float tile_max;
-      if (features) {
-        finish_score_row(p, b, h, i0 + r, j0, sr, cols, check_positions);
-        tile_max = row_max(sr, cols);
-      } else {
-        const auto [lo, hi] = check_positions ? allowed_columns(p, i0 + r, j0, cols) : std::pair<int64_t, int64_t>{0, cols};
-        std::fill(sr, sr + lo, kNegativeInfinity);
-        std::fill(sr + hi, sr + cols, kNegativeInfinity);
-        tile_max = lo < hi ? row_max(sr + lo, hi - lo) * p.scale : kNegativeInfinity;
-      }
-      const float old_max = scratch.row_max[r];
-      const float new_max = std::max(old_max, tile_max);
-      if (new_max == kNegativeInfinity) {
-        // Nothing allowed in this row so far; a NaN hiding among -inf still poisons the row.
-        for (int64_t c = 0; c < cols; ++c) scratch.row_nan[r] = scratch.row_nan[r] || std::isnan(sr[c]);
-        std::fill_n(sr, cols, 0.0f);
-        continue;
-      }
-      any_row_active = true;
-      const float correction = std::exp(old_max - new_max);  // 0 on the first allowed tile
-      const float tile_sum = features ? exp_and_sum(sr, cols, new_max) : exp_scaled_and_sum(sr, cols, p.scale, new_max);
-      scratch.row_sum[r] = scratch.row_sum[r] * correction + tile_sum;
-      scratch.row_max[r] = new_max;
-      if (correction != 1.0f) scale_row(o + r * p.value_dim, p.value_dim, correction);
-      if (p.dropout_p > 0) dropout_row(p, b, h, i0 + r, j0, sr, cols);
-    }
-    if (!any_row_active) continue;
-    // O += P V_j, from the first allowed key on: keys before it (there only because the tile
-    // starts on a panel boundary) have P = 0, but their V rows must not be read (0 * inf = NaN).
-    const int64_t skip = std::max<int64_t>(0, first - j0);
-    accumulate_product(s + skip, kKeyBlock, 1, rows, cols - skip, v + (j0 + skip) * p.value_dim, p.value_dim,
-                       p.value_dim, o, p.value_dim);
-  }
+}
 
+// The online-softmax step of every row for key tile j0 (S holds Q_i K_j^T):
+//   m_new = max(m, rowmax(S));  P = exp(S - m_new);  l = exp(m - m_new) l + rowsum(P);
+//   O = exp(m - m_new) O;  P = dropout(P)
+// Returns whether any row saw an allowed key so far (else O += P V_j can be skipped).
+bool online_softmax_rows(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0,
+                         int64_t cols, bool features, ForwardScratch& scratch) {
+  float* s = scratch.scores.data();
+  float* o = scratch.accumulator.data();
+  const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
+  bool any_row_active = false;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* sr = s + r * kKeyBlock;
+    const float tile_max = masked_row_max(p, features, b, h, i0 + r, j0, sr, cols, check_positions);
+    const float old_max = scratch.row_max[r];
+    const float new_max = std::max(old_max, tile_max);
+    if (new_max == kNegativeInfinity) {  // nothing allowed in this row so far
+      scratch.row_nan[r] = scratch.row_nan[r] || has_nan(sr, cols);
+      std::fill_n(sr, cols, 0.0f);
+      continue;
+    }
+    any_row_active = true;
+    const float correction = std::exp(old_max - new_max);  // 0 on the first allowed tile
+    scratch.row_sum[r] = scratch.row_sum[r] * correction + exp_masked_row(p, features, sr, cols, new_max);
+    scratch.row_max[r] = new_max;
+    if (correction != 1.0f) scale_row(o + r * p.value_dim, p.value_dim, correction);
+    if (p.dropout_p > 0) dropout_row(p, b, h, i0 + r, j0, sr, cols);
+  }
+  return any_row_active;
+}
+
+// O = O / l;  lse = m + log l  (a row that saw no key: O = 0, lse = -inf; a NaN: NaN).
+void write_normalized_rows(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, int64_t rows,
+                           const ForwardScratch& scratch, float* out, float* log_sum_exp) {
+  const float* o = scratch.accumulator.data();
   for (int64_t r = 0; r < rows; ++r) {
     float* out_row = out + ((b * p.heads + h) * p.queries + i0 + r) * p.value_dim;
     float* lse = log_sum_exp + (b * p.heads + h) * p.queries + i0 + r;
@@ -125,6 +106,35 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
     for (int64_t c = 0; c < p.value_dim; ++c) out_row[c] = o[r * p.value_dim + c] * inverse;
     *lse = scratch.row_max[r] + std::log(sum);
   }
+}
+
+// One query tile of head (b, h), rows i0.. (the loop at the top of this file).
+void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, ForwardScratch& scratch, float* out,
+                  float* log_sum_exp) {
+  const int64_t rows = std::min(kQueryBlock, p.queries - i0);
+  const int64_t kv_head = h / (p.heads / p.kv_heads);
+  const float* q = p.q + ((b * p.heads + h) * p.queries + i0) * p.head_dim;  // (rows, D)
+  const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;    // (M, D)
+  const float* v = p.v + (b * p.kv_heads + kv_head) * p.keys * p.value_dim;   // (M, D_v)
+  start_tile(p, b * p.kv_heads + kv_head, k, rows, scratch);
+  // Without per-element features (and with a positive scale), the scale folds into the exp:
+  // one read-only pass for the maximum, one pass for exp(s * scale - max).
+  const bool features = p.has_elementwise_features() || !(p.scale > 0);
+  const auto [first, last] = key_range(p, i0, i0 + rows);
+  const int64_t panel = panel_width();
+  for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
+    const int64_t cols = std::min(kKeyBlock, last - j0);
+    // S = Q_i K_j^T
+    times_packed_transposed(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim,
+                            scratch.scores.data(), kKeyBlock);
+    if (!online_softmax_rows(p, b, h, i0, rows, j0, cols, features, scratch)) continue;
+    // O += P V_j, from the first allowed key on: keys before it (there only because the tile
+    // starts on a panel boundary) have P = 0, but their V rows must not be read (0 * inf = NaN).
+    const int64_t skip = std::max<int64_t>(0, first - j0);
+    accumulate_product(scratch.scores.data() + skip, kKeyBlock, 1, rows, cols - skip, v + (j0 + skip) * p.value_dim,
+                       p.value_dim, p.value_dim, scratch.accumulator.data(), p.value_dim);
+  }
+  write_normalized_rows(p, b, h, i0, rows, scratch, out, log_sum_exp);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "attend/core/random.h"
+#include "kernels/attention_primitives.h"
 #include "kernels/flash_attention.h"
 #include "kernels/philox.h"
 
@@ -94,6 +95,37 @@ inline void finish_score_row(const FlashAttentionProblem& p, int64_t b, int64_t 
     if (p.alibi_slopes) score -= slope * static_cast<float>(std::abs(i + p.offset - j));
     s[c] = score;
   }
+}
+
+// s[0..cols): raw q_i . k_j for keys j0..j0+cols -> the row's largest score, the scores left
+// for an exp that applies the rest (forward and decode):
+//   features (masks, biases, soft-cap, dropout, or a scale <= 0): the finished scores of
+//     finish_score_row, whose max is returned; exp(s - max) follows.
+//   otherwise: the raw products with -inf outside the causal/window columns, and max * scale is
+//     returned (scale > 0 keeps the order); exp(s * scale - max) follows, one pass fewer.
+// -inf when no key of the row is allowed.
+inline float masked_row_max(const FlashAttentionProblem& p, bool features, int64_t b, int64_t h, int64_t i, int64_t j0,
+                            float* s, int64_t cols, bool check_positions) {
+  if (features) {
+    finish_score_row(p, b, h, i, j0, s, cols, check_positions);
+    return row_max(s, cols);
+  }
+  const auto [lo, hi] = check_positions ? allowed_columns(p, i, j0, cols) : std::pair<int64_t, int64_t>{0, cols};
+  std::fill(s, s + lo, kNegativeInfinity);
+  std::fill(s + hi, s + cols, kNegativeInfinity);
+  return lo < hi ? row_max(s + lo, hi - lo) * p.scale : kNegativeInfinity;
+}
+
+// exp of the scores that masked_row_max left, against `max`, in place; returns their sum.
+inline float exp_masked_row(const FlashAttentionProblem& p, bool features, float* s, int64_t cols, float max) {
+  return features ? exp_and_sum(s, cols, max) : exp_scaled_and_sum(s, cols, p.scale, max);
+}
+
+// True when a row of n values holds a NaN (a NaN hiding among -inf still poisons its row).
+inline bool has_nan(const float* s, int64_t n) {
+  bool nan = false;
+  for (int64_t c = 0; c < n; ++c) nan = nan || std::isnan(s[c]);
+  return nan;
 }
 
 // Dropout on a row of probabilities of head (b, h), query i, keys j0..j0+n: each kept value is

@@ -32,6 +32,18 @@ Tensor<T> standardize(const char* model, const Tensor<T>& images, const ImageTra
 
 }  // namespace
 
+void check_config(const ConvAttentionConfig& config) {
+  check_transformer_config("ConvAttentionClassifier", config.transformer, 4);  // two 2x2 poolings
+  ATTEND_CHECK(config.stem_channels >= 1, ValueError, "ConvAttentionClassifier: stem_channels must be >= 1, got {}",
+               config.stem_channels);
+}
+
+void check_config(const VisionTransformerConfig& config) {
+  ATTEND_CHECK(config.patch_size >= 1, ValueError, "VisionTransformer: patch_size must be >= 1, got {}",
+               config.patch_size);
+  check_transformer_config("VisionTransformer", config.transformer, config.patch_size);
+}
+
 template <typename T>
 TokenClassifierTrunk<T>::TokenClassifierTrunk(const ImageTransformerConfig& c, int64_t tokens, Generator& generator)
     : tokens_(tokens) {
@@ -68,10 +80,8 @@ Tensor<T> TokenClassifierTrunk<T>::forward(const Tensor<T>& tokens) {
 template <typename T>
 ConvAttentionClassifier<T>::ConvAttentionClassifier(const ConvAttentionConfig& config, Generator& generator)
     : config_(config) {
+  check_config(config);
   const ImageTransformerConfig& c = config.transformer;
-  check_transformer_config("ConvAttentionClassifier", c, 4);  // two 2x2 poolings
-  ATTEND_CHECK(config.stem_channels >= 1, ValueError, "ConvAttentionClassifier: stem_channels must be >= 1, got {}",
-               config.stem_channels);
   conv1_ = this->register_module(
       "conv1", std::make_shared<nn::Conv2d<T>>(
                    nn::Conv2dConfig{.in_channels = c.in_channels, .out_channels = config.stem_channels, .kernel_size = 3, .padding = 1},
@@ -96,9 +106,8 @@ Tensor<T> ConvAttentionClassifier<T>::forward(const Tensor<T>& images) {
 
 template <typename T>
 VisionTransformer<T>::VisionTransformer(const VisionTransformerConfig& config, Generator& generator) : config_(config) {
+  check_config(config);
   const ImageTransformerConfig& c = config.transformer;
-  ATTEND_CHECK(config.patch_size >= 1, ValueError, "VisionTransformer: patch_size must be >= 1, got {}", config.patch_size);
-  check_transformer_config("VisionTransformer", c, config.patch_size);
   patches_ = this->register_module(
       "patches", std::make_shared<nn::PatchEmbedding<T>>(
                      nn::PatchEmbeddingConfig{.in_channels = c.in_channels, .patch_size = config.patch_size, .embed_dim = c.model_dim},

@@ -16,7 +16,15 @@ const std::string& field(const ConfigFields& fields, const std::string& key) {
   return found->second;
 }
 
-int64_t integer_field(const ConfigFields& fields, const std::string& key) {
+// Bounds on the sizes a checkpoint may claim: those of attend train fashion-mnist's options
+// (tools/cli_checks.h), and images and channels far beyond Fashion-MNIST's 28 x 28 x 1.
+constexpr int64_t kMaxImageSize = 4'096;
+constexpr int64_t kMaxChannels = 4'096;
+constexpr int64_t kMaxWidth = 65'536;
+constexpr int64_t kMaxHeads = 1'024;
+constexpr int64_t kMaxLayers = 1'024;
+
+int64_t integer_field(const ConfigFields& fields, const std::string& key, int64_t max) {
   const std::string& text = field(fields, key);
   size_t used = 0;
   int64_t value = -1;
@@ -25,8 +33,8 @@ int64_t integer_field(const ConfigFields& fields, const std::string& key) {
   } catch (const std::exception&) {
     used = 0;
   }
-  ATTEND_CHECK(used == text.size() && value >= 0 && value <= (int64_t{1} << 20), ValueError,
-               "image classifier configuration: field '{}' = '{}' is not an integer in [0, 2^20]", key, text);
+  ATTEND_CHECK(used == text.size() && value >= 0 && value <= max, ValueError,
+               "image classifier configuration: field '{}' = '{}' is not an integer in [0, {}]", key, text, max);
   return value;
 }
 
@@ -60,13 +68,13 @@ ConfigFields transformer_fields(const std::string& architecture, const ImageTran
 
 ImageTransformerConfig transformer_config_from(const ConfigFields& fields) {
   ImageTransformerConfig c;
-  c.image_size = integer_field(fields, "image_size");
-  c.in_channels = integer_field(fields, "in_channels");
-  c.num_classes = integer_field(fields, "num_classes");
-  c.model_dim = integer_field(fields, "model_dim");
-  c.num_heads = integer_field(fields, "num_heads");
-  c.num_layers = integer_field(fields, "num_layers");
-  c.feedforward_dim = integer_field(fields, "feedforward_dim");
+  c.image_size = integer_field(fields, "image_size", kMaxImageSize);
+  c.in_channels = integer_field(fields, "in_channels", kMaxChannels);
+  c.num_classes = integer_field(fields, "num_classes", kMaxWidth);
+  c.model_dim = integer_field(fields, "model_dim", kMaxWidth);
+  c.num_heads = integer_field(fields, "num_heads", kMaxHeads);
+  c.num_layers = integer_field(fields, "num_layers", kMaxLayers);
+  c.feedforward_dim = integer_field(fields, "feedforward_dim", kMaxWidth);
   c.dropout = real_field(fields, "dropout");
   c.pixel_mean = real_field(fields, "pixel_mean");
   c.pixel_std = real_field(fields, "pixel_std");
@@ -89,29 +97,43 @@ ConfigFields VisionTransformer<T>::config_fields() const {
   return fields;
 }
 
+ImageClassifierSpec image_classifier_spec(const ConfigFields& fields) {
+  ImageClassifierSpec spec;
+  spec.architecture = field(fields, "architecture");
+  if (spec.architecture == "conv-attention") {
+    spec.conv_attention.transformer = transformer_config_from(fields);
+    spec.conv_attention.stem_channels = integer_field(fields, "stem_channels", kMaxChannels);
+    check_config(spec.conv_attention);
+  } else if (spec.architecture == "vit") {
+    spec.vit.transformer = transformer_config_from(fields);
+    spec.vit.patch_size = integer_field(fields, "patch_size", kMaxImageSize);
+    check_config(spec.vit);
+  } else {
+    fail<ValueError>("image classifier configuration: unknown architecture '{}' (conv-attention or vit)",
+                     spec.architecture);
+  }
+  return spec;
+}
+
+template <typename T>
+std::unique_ptr<ImageClassifier<T>> make_image_classifier(const ImageClassifierSpec& spec, Generator& generator) {
+  if (spec.architecture == "vit") return std::make_unique<VisionTransformer<T>>(spec.vit, generator);
+  ATTEND_CHECK(spec.architecture == "conv-attention", ValueError,
+               "make_image_classifier: unknown architecture '{}' (conv-attention or vit)", spec.architecture);
+  return std::make_unique<ConvAttentionClassifier<T>>(spec.conv_attention, generator);
+}
+
 template <typename T>
 std::unique_ptr<ImageClassifier<T>> make_image_classifier(const ConfigFields& fields, Generator& generator) {
-  const std::string& architecture = field(fields, "architecture");
-  if (architecture == "conv-attention") {
-    ConvAttentionConfig config;
-    config.transformer = transformer_config_from(fields);
-    config.stem_channels = integer_field(fields, "stem_channels");
-    return std::make_unique<ConvAttentionClassifier<T>>(config, generator);
-  }
-  if (architecture == "vit") {
-    VisionTransformerConfig config;
-    config.transformer = transformer_config_from(fields);
-    config.patch_size = integer_field(fields, "patch_size");
-    return std::make_unique<VisionTransformer<T>>(config, generator);
-  }
-  throw ValueError(fmt::format("image classifier configuration: unknown architecture '{}' (conv-attention or vit)",
-                               architecture));
+  return make_image_classifier<T>(image_classifier_spec(fields), generator);
 }
 
 template ConfigFields ConvAttentionClassifier<float>::config_fields() const;
 template ConfigFields ConvAttentionClassifier<double>::config_fields() const;
 template ConfigFields VisionTransformer<float>::config_fields() const;
 template ConfigFields VisionTransformer<double>::config_fields() const;
+template std::unique_ptr<ImageClassifier<float>> make_image_classifier(const ImageClassifierSpec&, Generator&);
+template std::unique_ptr<ImageClassifier<double>> make_image_classifier(const ImageClassifierSpec&, Generator&);
 template std::unique_ptr<ImageClassifier<float>> make_image_classifier(const ConfigFields&, Generator&);
 template std::unique_ptr<ImageClassifier<double>> make_image_classifier(const ConfigFields&, Generator&);
 

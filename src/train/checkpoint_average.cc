@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
+#include "attend/io/tensor_table.h"
 #include "attend/train/trainer.h"
 
 namespace attend::train {
@@ -112,7 +113,7 @@ AveragedCheckpoint average_checkpoints(const std::vector<std::string>& paths) {
     }
     size_t parameter_index = 0;
     for (const auto& [name, tensor] : file.tensors()) {
-      if (is_trainer_tensor(name)) continue;  // optimizer state, random streams
+      if (io::is_training_state(name)) continue;  // optimizer state, random streams
       const io::DType dtype = io::dtype_of(tensor);
       const Shape shape = io::shape_of(tensor);
       ATTEND_CHECK(dtype == io::DType::kF32 || dtype == io::DType::kF64, ValueError,

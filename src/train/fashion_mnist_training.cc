@@ -160,19 +160,14 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   const WarmupCosineSchedule schedule(o.learning_rate, warmup, std::max(total_steps, warmup + 1), o.minimum_learning_rate);
 
   TrainerOptions trainer_options;
+  static_cast<RunOptions&>(trainer_options) = o;  // where it writes, resume, time limit, metadata
   trainer_options.steps = total_steps;
   trainer_options.eval_every = steps_per_epoch;
-  trainer_options.time_limit_seconds = o.time_limit_seconds;
-  trainer_options.schedule_by_time = o.schedule_by_time;
   trainer_options.clip_norm = o.clip_norm;
-  trainer_options.out_dir = o.out_dir;
-  trainer_options.overwrite = o.overwrite;
-  trainer_options.resume_from = o.resume_from;
   trainer_options.best_metric = "val_accuracy";
   trainer_options.higher_is_better = true;
   trainer_options.items_name = "img";
   // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
-  trainer_options.metadata = o.metadata;
   trainer_options.metadata.merge(io::Metadata{
       {"train.batch_size", std::to_string(o.batch_size)}, {"train.seed", std::to_string(o.seed)},
       {"train.learning_rate", fmt::format("{}", o.learning_rate)},
@@ -180,8 +175,6 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
       {"train.warmup_steps", std::to_string(warmup)}, {"train.weight_decay", fmt::format("{}", o.weight_decay)},
       {"train.clip_norm", fmt::format("{}", o.clip_norm)}, {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
       {"train.crop_padding", std::to_string(o.crop_padding)}, {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
-  trainer_options.quiet = o.quiet;
-  trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });

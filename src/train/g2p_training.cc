@@ -148,27 +148,19 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   }
 
   TrainerOptions trainer_options;
+  static_cast<RunOptions&>(trainer_options) = o;  // where it writes, resume, time limit, metadata
   trainer_options.steps = o.steps;
   trainer_options.eval_every = o.eval_every;
-  trainer_options.time_limit_seconds = o.time_limit_seconds;
   trainer_options.clip_norm = o.clip_norm;
-  trainer_options.schedule_by_time = o.schedule_by_time;
-  trainer_options.out_dir = o.out_dir;
-  trainer_options.keep_snapshots = o.keep_snapshots;
-  trainer_options.overwrite = o.overwrite;
-  trainer_options.resume_from = o.resume_from;
   trainer_options.best_metric = "dev_wer";
   trainer_options.items_name = "tok";
   // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
-  trainer_options.metadata = o.metadata;
   trainer_options.metadata.merge(io::Metadata{
       {"train.batch_size", std::to_string(o.batch_size)}, {"train.seed", std::to_string(o.seed)},
       {"train.learning_rate", fmt::format("{}", o.learning_rate)}, {"train.warmup_steps", std::to_string(o.warmup_steps)},
       {"train.schedule", o.schedule}, {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
       {"train.clip_norm", fmt::format("{}", o.clip_norm)}, {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
       {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
-  trainer_options.quiet = o.quiet;
-  trainer_options.tensorboard_dir = o.tensorboard_dir;
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule->learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <signal.h>
@@ -19,6 +20,8 @@
 
 #include "attend/core/error.h"
 #include "attend/io/atomic_file.h"
+#include "attend/io/png_header.h"
+#include "attend/io/tensor_table.h"
 #include "attend/io/tensorboard.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/progress.h"
@@ -32,8 +35,6 @@ constexpr const char* kModelFile = "model.safetensors";
 constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 constexpr const char* kMetricsFile = "metrics.jsonl";
 constexpr const char* kSnapshotDirectory = "snapshots";
-constexpr const char* kOptimizerPrefix = "optimizer.";
-constexpr const char* kGeneratorPrefix = "rng.";
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -129,6 +130,70 @@ void prepare_snapshot_directory(const fs::path& snapshots, bool fresh_run) {
   }
 }
 
+// The element of `tensor` at a row-major `index`.
+float value_at(const Tensor<float>& tensor, const Shape& index) {
+  int64_t offset = 0;
+  for (size_t axis = 0; axis < index.size(); ++axis) {
+    offset = offset * tensor.size(static_cast<int64_t>(axis)) + index[axis];
+  }
+  return tensor.contiguous().data()[offset];
+}
+
+// The optimizer state and random streams of a training checkpoint, checked but not yet applied.
+struct TrainingState {
+  NamedTensors<float> optimizer;  // names without "optimizer."
+  std::vector<std::pair<Generator*, Generator::State>> generators;
+};
+
+Tensor<float> optimizer_tensor(const std::string& path, const std::string& name, const io::AnyTensor& any) {
+  const auto* tensor = std::get_if<Tensor<float>>(&any);
+  ATTEND_CHECK(tensor != nullptr, ValueError, "'{}': optimizer state '{}' is not F32", path, name);
+  // A NaN in a moment estimate would turn every later update of its parameter into NaN.
+  if (const std::optional<Shape> bad = io::first_non_finite(any)) {
+    fail<ValueError>("'{}': optimizer state '{}' holds {} at index {} (its first value that is not finite)", path, name,
+                     value_at(*tensor, *bad), shape_string(*bad));
+  }
+  return *tensor;
+}
+
+Generator::State generator_state(const std::string& path, const std::string& name, const io::AnyTensor& any) {
+  const auto* tensor = std::get_if<Tensor<int64_t>>(&any);
+  ATTEND_CHECK(tensor != nullptr && tensor->shape() == Shape{Generator::kStateWords}, ValueError,
+               "'{}': random stream state '{}' must be I64 of shape [{}]", path, name, Generator::kStateWords);
+  Generator::State state;
+  std::memcpy(state.data(), tensor->contiguous().data(), sizeof state);
+  return state;
+}
+
+// The file's tensors that are not parameters of `model`: optimizer state, finite, and the state of
+// every random stream of `model`, of none other; anything else is an error.
+TrainingState read_training_state(const io::SafetensorsFile& file, const nn::Module<float>& model) {
+  const std::string& path = file.path();
+  std::set<std::string> parameters;
+  for (const auto& [name, parameter] : model.named_parameters()) parameters.insert(name);
+  std::map<std::string, Generator*> generators;
+  for (const auto& [name, generator] : model.named_generators()) generators.emplace(name, generator);
+  TrainingState state;
+  for (const auto& [name, any] : file.tensors()) {
+    if (parameters.count(name) != 0) continue;
+    if (name.starts_with(io::kOptimizerStatePrefix)) {
+      state.optimizer.emplace_back(name.substr(io::kOptimizerStatePrefix.size()), optimizer_tensor(path, name, any));
+      continue;
+    }
+    ATTEND_CHECK(name.starts_with(io::kRandomStreamPrefix), ValueError,
+                 "'{}': unexpected tensor '{}' in a training checkpoint", path, name);
+    const std::string generator_name = name.substr(io::kRandomStreamPrefix.size());
+    const auto target = generators.find(generator_name);
+    ATTEND_CHECK(target != generators.end(), ValueError, "'{}': random stream '{}' is not part of this model", path,
+                 generator_name);
+    state.generators.emplace_back(target->second, generator_state(path, name, any));
+    generators.erase(target);
+  }
+  ATTEND_CHECK(generators.empty(), ValueError, "'{}': the state of random stream '{}' is missing", path,
+               generators.empty() ? "" : generators.begin()->first);
+  return state;
+}
+
 bool is_better(double candidate, double best, bool higher_is_better) {
   return higher_is_better ? candidate > best : candidate < best;
 }
@@ -173,12 +238,14 @@ void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_
     metadata["trainer.best_step"] = std::to_string(best_step_);
     metadata["trainer.train_seconds"] = exact(train_seconds);
     metadata["trainer.elapsed_seconds"] = exact(elapsed_seconds);
-    for (const auto& [name, tensor] : optimizer_.state()) extra.emplace_back(kOptimizerPrefix + name, tensor);
+    for (const auto& [name, tensor] : optimizer_.state()) {
+      extra.emplace_back(std::string(io::kOptimizerStatePrefix) + name, tensor);
+    }
     for (const auto& [name, generator] : model_.named_generators()) {
       const Generator::State state = generator->state();
       Tensor<int64_t> words = Tensor<int64_t>::empty({Generator::kStateWords});
       std::memcpy(words.data(), state.data(), sizeof state);  // uint64 bits stored as I64
-      extra.emplace_back(kGeneratorPrefix + name, words);
+      extra.emplace_back(std::string(io::kRandomStreamPrefix) + name, words);
     }
   }
   io::save_module(path, model_, extra, metadata, /*overwrite=*/true);
@@ -186,8 +253,9 @@ void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_
 
 int64_t Trainer::load_checkpoint(const std::string& path) {
   ATTEND_CHECK(fs::exists(path), ValueError, "cannot resume: '{}' does not exist", path);
-  // What the metadata can refuse is checked before anything changes (the file is read twice).
-  const io::Metadata metadata = io::load_safetensors(path).metadata();
+  // What the metadata can refuse is checked before anything changes.
+  const io::SafetensorsFile file = io::load_safetensors(path);
+  const io::Metadata& metadata = file.metadata();
   for (const auto& [key, value] : options_.metadata) {
     const auto found = metadata.find(key);
     ATTEND_CHECK(found != metadata.end() && found->second == value, ValueError,
@@ -214,41 +282,10 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
                "'{}' has used {:.1f} s of the time limit ({} s); give a larger --time-limit to continue", path,
                elapsed_seconds, limit);
 
-  NamedTensors<float> optimizer_state;
-  std::vector<std::pair<Generator*, Generator::State>> generator_states;
-  const auto generators = model_.named_generators();
-  // load_module copies the parameters only when all of them match; the optimizer and random
-  // streams change only after every other check below has passed.
-  const io::ModuleCheckpoint checkpoint = io::load_module(path, model_, io::UnexpectedTensors::kReturn);
-  std::set<std::string> seen_generators;
-  for (const auto& [name, any] : checkpoint.extra) {
-    if (name.rfind(kOptimizerPrefix, 0) == 0) {
-      const auto* tensor = std::get_if<Tensor<float>>(&any);
-      ATTEND_CHECK(tensor != nullptr, ValueError, "'{}': optimizer state '{}' is not F32", path, name);
-      optimizer_state.emplace_back(name.substr(std::strlen(kOptimizerPrefix)), *tensor);
-    } else if (name.rfind(kGeneratorPrefix, 0) == 0) {
-      const std::string generator_name = name.substr(std::strlen(kGeneratorPrefix));
-      Generator* target = nullptr;
-      for (const auto& [candidate, generator] : generators) {
-        if (candidate == generator_name) target = generator;
-      }
-      ATTEND_CHECK(target != nullptr, ValueError, "'{}': random stream '{}' is not part of this model", path,
-                   generator_name);
-      const auto* tensor = std::get_if<Tensor<int64_t>>(&any);
-      ATTEND_CHECK(tensor != nullptr && tensor->shape() == Shape{Generator::kStateWords}, ValueError,
-                   "'{}': random stream state '{}' must be I64 of shape [{}]", path, name, Generator::kStateWords);
-      Generator::State state;
-      std::memcpy(state.data(), tensor->contiguous().data(), sizeof state);
-      generator_states.emplace_back(target, state);
-      seen_generators.insert(generator_name);
-    } else {
-      ATTEND_CHECK(false, ValueError, "'{}': unexpected tensor '{}' in a training checkpoint", path, name);
-    }
-  }
-  for (const auto& [name, generator] : generators) {
-    ATTEND_CHECK(seen_generators.count(name) == 1, ValueError, "'{}': the state of random stream '{}' is missing",
-                 path, name);
-  }
+  // Everything is checked before anything changes: the training state first, then every
+  // parameter (load_module copies them only when all of them match).
+  const TrainingState state = read_training_state(file, model_);
+  io::load_module(file, model_, io::UnexpectedTensors::kReturn);
   running_loss_ = running_loss;
   best_value_ = best_value;
   best_step_ = best_step;
@@ -258,8 +295,8 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
   for (const auto& [key, value] : metadata) {
     if (key.rfind("trainer.best.", 0) == 0) best_.emplace_back(key.substr(13), std::strtod(value.c_str(), nullptr));
   }
-  optimizer_.load_state(optimizer_state);
-  for (auto& [generator, state] : generator_states) generator->set_state(state);
+  optimizer_.load_state(state.optimizer);
+  for (const auto& [generator, words] : state.generators) generator->set_state(words);
   return step;
 }
 
@@ -403,27 +440,15 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
 }
 
 EvalImage eval_image_from_png(std::string tag, const std::string& png) {
-  static constexpr char kSignature[] = "\x89PNG\r\n\x1a\n";
-  ATTEND_CHECK(png.size() >= 26 && png.compare(0, 8, kSignature, 8) == 0 && png.compare(12, 4, "IHDR") == 0,
-               ValueError, "eval image '{}' is not a PNG file", tag);
-  // IHDR follows the signature: length, "IHDR", then width and height (big-endian), depth, colour type.
-  const auto be32 = [&](size_t at) {
-    int64_t value = 0;
-    for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<uint8_t>(png[at + i]);
-    return value;
-  };
+  const io::PngHeader header = io::parse_png_header(png, fmt::format("eval image '{}'", tag));
   EvalImage image;
   image.tag = std::move(tag);
   image.png.assign(png.begin(), png.end());
-  image.width = be32(16);
-  image.height = be32(20);
-  const uint8_t colour_type = static_cast<uint8_t>(png[25]);
+  image.width = header.width;
+  image.height = header.height;
+  const int colour_type = header.colour_type;
   image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
   return image;
-}
-
-bool is_trainer_tensor(std::string_view name) {
-  return name.starts_with(kOptimizerPrefix) || name.starts_with(kGeneratorPrefix);
 }
 
 bool is_trainer_metadata(std::string_view key) { return key.starts_with("trainer."); }
@@ -445,7 +470,7 @@ std::string checkpoint_to_resume(const std::string& out_dir) {
 
 io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model) {
   ATTEND_CHECK(fs::exists(path), ValueError, "checkpoint '{}' does not exist", path);
-  return io::load_module(path, model, io::UnexpectedTensors::kReturn).metadata;
+  return io::load_module(path, model, io::UnexpectedTensors::kReturnTrainingState).metadata;
 }
 
 }  // namespace attend::train

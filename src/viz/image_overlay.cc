@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
 
 #include "attend/core/error.h"
+#include "attend/io/png_header.h"
 #include "attend/viz/colormap.h"
 #include "attend/viz/output_file.h"
 #include "canvas.h"
@@ -13,6 +17,8 @@ namespace attend::viz {
 namespace {
 
 constexpr double kMargin = 12, kTitleSize = 14, kPanelTitleSize = 12, kGap = 12;
+// Images read (4 bytes a pixel in cairo): 4096 x 4096, far beyond the 28 x 28 they are drawn over.
+constexpr int64_t kMaxPixels = int64_t{1} << 24;
 
 // An ARGB32 surface of w x h holding `pixel(x, y)` (premultiplied by its alpha).
 template <typename Pixel>
@@ -48,6 +54,24 @@ void paint_scaled(cairo_t* cr, cairo_surface_t* surface, int64_t w, int64_t h, d
   cairo_pattern_set_extend(cairo_get_source(cr), CAIRO_EXTEND_PAD);
   cairo_paint(cr);
   cairo_restore(cr);
+}
+
+// A regular file whose PNG header declares a size cairo can decode into memory; ValueError naming
+// the file otherwise. Not a FIFO, which would block cairo, nor a size cairo would fail to allocate.
+void check_png_file(const std::string& path) {
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  ATTEND_CHECK(std::filesystem::exists(status), ValueError, "cannot read the image '{}': it does not exist", path);
+  ATTEND_CHECK(std::filesystem::is_regular_file(status), ValueError, "cannot read the image '{}': not a regular file",
+               path);
+  std::ifstream in(path, std::ios::binary);
+  std::string start(io::kPngHeaderBytes, '\0');
+  in.read(start.data(), static_cast<std::streamsize>(start.size()));
+  start.resize(static_cast<size_t>(in.gcount()));
+  const io::PngHeader header = io::parse_png_header(start, fmt::format("the image '{}'", path));
+  ATTEND_CHECK(header.width * header.height <= kMaxPixels, ValueError,
+               "cannot read the image '{}': it is {} x {} pixels, more than the {} attend reads", path, header.height,
+               header.width, kMaxPixels);
 }
 
 }  // namespace
@@ -114,11 +138,14 @@ void write_image_attention(const std::string& path, const std::string& title, co
 }
 
 GrayImage read_gray_png(const std::string& path) {
+  check_png_file(path);
   cairo_surface_t* surface = cairo_image_surface_create_from_png(path.c_str());
   const cairo_status_t status = cairo_surface_status(surface);
   if (status != CAIRO_STATUS_SUCCESS) {
+    // cairo reports most of libpng's errors (a bad CRC, truncated data) as "out of memory".
     cairo_surface_destroy(surface);
-    fail<ValueError>("cannot read the image '{}': {}", path, cairo_status_to_string(status));
+    fail<ValueError>("cannot read the image '{}': the PNG file is damaged (cairo: {})", path,
+                     cairo_status_to_string(status));
   }
   cairo_surface_flush(surface);
   GrayImage image;

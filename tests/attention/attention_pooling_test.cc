@@ -10,11 +10,13 @@
 #include "attention/attention_pooling_cases.h"
 #include "harness/op_harness.h"
 #include "harness/expect_error.h"
+#include "harness/expect_near.h"
 
 namespace attend {
 namespace {
 
 using testing::InputSpec;
+using testing::expect_all_near;
 using testing::make_case;
 using Sizes = testing::PoolingSizes;
 using testing::kPoolingSizes;
@@ -81,11 +83,6 @@ std::vector<double> reference_additive_scores(const std::vector<double>& x, cons
     scores.push_back(total);
   }
   return scores;
-}
-
-void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
 }
 
 // ---- harness ----

@@ -1,23 +1,17 @@
-// The fused kernels at tile boundaries, with guarded buffers, across thread counts.
+// The fused kernels at tile boundaries, with guarded buffers, across thread counts, on every SIMD
+// target (against float64 through the harness's fused mode, harness/fused_attention_check.h).
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <limits>
 
-#include "harness/op_harness.h"
+#include "harness/fused_attention_check.h"
+#include "harness/simd_targets.h"
 #include "kernels/attention_primitives.h"
 #include "kernels/flash_attention.h"
 
 namespace attend {
 namespace {
-
-double max_relative_difference(const std::vector<float>& a, const std::vector<double>& b) {
-  double worst = 0, scale = 1.0;  // the values here are O(1); zero gradients (M = 1) stay absolute
-  for (double x : b) scale = std::max(scale, std::abs(x));
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst / scale;
-}
 
 // N, M and D that are not multiples of the tiles (kQueryBlock x kKeyBlock = 128 x 256) nor of the SIMD width.
 TEST(FlashAttention, SizesAroundTheTilesMatchFloat64ForwardAndBackward) {
@@ -32,118 +26,97 @@ TEST(FlashAttention, SizesAroundTheTilesMatchFloat64ForwardAndBackward) {
   }
   for (const auto& [N, M, D] : shapes) {
     for (bool causal : {false, true}) {
-      auto q = Tensor64::randn({1, 2, N, D}, g), k = Tensor64::randn({1, 2, M, D}, g), v = Tensor64::randn({1, 2, M, 24}, g);
-      const auto grad = Tensor64::randn({1, 2, N, 24}, g);
-      AttentionOptions<float> fused;
-      fused.implementation = AttentionImplementation::kFused;
-      fused.causal = causal;
-      fused.alignment = CausalAlignment::kBottomRight;
-      AttentionOptions<double> exact;
-      exact.causal = causal;
-      exact.alignment = CausalAlignment::kBottomRight;
-      auto q32 = q.cast<float>().set_requires_grad(), k32 = k.cast<float>().set_requires_grad(), v32 = v.cast<float>().set_requires_grad();
-      auto q64 = q.cast<float>().cast<double>().set_requires_grad(), k64 = k.cast<float>().cast<double>().set_requires_grad(),
-           v64 = v.cast<float>().cast<double>().set_requires_grad();
-      const auto out32 = scaled_dot_product_attention(q32, k32, v32, fused).output;
-      const auto out64 = scaled_dot_product_attention(q64, k64, v64, exact).output;
-      out32.backward(grad.cast<float>());
-      out64.backward(grad);
-      const std::string where = fmt::format("N={} M={} D={} causal={}", N, M, D, causal);
-      EXPECT_LT(max_relative_difference(out32.to_vector(), out64.to_vector()), 2e-5) << where;
-      EXPECT_LT(max_relative_difference(q32.grad().to_vector(), q64.grad().to_vector()), 5e-5) << where;
-      EXPECT_LT(max_relative_difference(k32.grad().to_vector(), k64.grad().to_vector()), 5e-5) << where;
-      EXPECT_LT(max_relative_difference(v32.grad().to_vector(), v64.grad().to_vector()), 5e-5) << where;
+      testing::FusedAttentionCase c;
+      c.name = "around the tiles";
+      c.query = Tensor64::randn({1, 2, N, D}, g), c.key = Tensor64::randn({1, 2, M, D}, g);
+      c.value = Tensor64::randn({1, 2, M, 24}, g), c.output_gradient = Tensor64::randn({1, 2, N, 24}, g);
+      c.options.causal = causal;
+      c.options.alignment = CausalAlignment::kBottomRight;
+      const auto result = testing::check_fused_attention(c);
+      EXPECT_TRUE(result.ok) << result.message;
     }
   }
 }
 
 // The kernels write exactly their outputs: sentinels around every buffer stay intact.
 TEST(FlashAttention, KernelsWriteNoFurtherThanTheirOutputs) {
-  const int64_t B = 1, H = 2, N = 70, M = 300, D = 20, Dv = 13, guard = 64;
-  Generator g(5);
-  const auto q = Tensor32::randn({B, H, N, D}, g), k = Tensor32::randn({B, H, M, D}, g), v = Tensor32::randn({B, H, M, Dv}, g);
-  const auto d_out = Tensor32::randn({B, H, N, Dv}, g);
-  kernels::FlashAttentionProblem p;
-  p.batch = B, p.heads = H, p.kv_heads = H, p.queries = N, p.keys = M, p.head_dim = D, p.value_dim = Dv;
-  p.q = q.data(), p.k = k.data(), p.v = v.data(), p.scale = 0.3f, p.causal = true;
-  const float sentinel = 12345.0f;
-  auto guarded = [&](int64_t n) { return std::vector<float>(n + 2 * guard, sentinel); };
-  auto intact = [&](const std::vector<float>& buffer, int64_t n) {
-    for (int64_t i = 0; i < guard; ++i) {
-      if (buffer[i] != sentinel || buffer[guard + n + i] != sentinel) return false;
-    }
-    return true;
-  };
-  auto out = guarded(B * H * N * Dv), lse = guarded(B * H * N), weights = guarded(B * H * N * M);
-  auto dq = guarded(B * H * N * D), dk = guarded(B * H * M * D), dv = guarded(B * H * M * Dv);
-  kernels::flash_attention_forward(p, out.data() + guard, lse.data() + guard);
-  kernels::attention_weights_from_log_sum_exp(p, lse.data() + guard, weights.data() + guard);
-  kernels::flash_attention_backward(p, out.data() + guard, lse.data() + guard, d_out.data(), dq.data() + guard,
-                                    dk.data() + guard, dv.data() + guard, nullptr);
-  EXPECT_TRUE(intact(out, B * H * N * Dv));
-  EXPECT_TRUE(intact(lse, B * H * N));
-  EXPECT_TRUE(intact(weights, B * H * N * M));
-  EXPECT_TRUE(intact(dq, B * H * N * D));
-  EXPECT_TRUE(intact(dk, B * H * M * D));
-  EXPECT_TRUE(intact(dv, B * H * M * Dv));
-  // And every output element was written (no sentinel left inside).
-  for (int64_t i = 0; i < B * H * N * Dv; ++i) ASSERT_NE(out[guard + i], sentinel);
-  for (int64_t i = 0; i < B * H * M * D; ++i) ASSERT_NE(dk[guard + i], sentinel);
+  testing::for_each_simd_target([&] {
+    const int64_t B = 1, H = 2, N = 70, M = 300, D = 20, Dv = 13, guard = 64;
+    Generator g(5);
+    const auto q = Tensor32::randn({B, H, N, D}, g), k = Tensor32::randn({B, H, M, D}, g), v = Tensor32::randn({B, H, M, Dv}, g);
+    const auto d_out = Tensor32::randn({B, H, N, Dv}, g);
+    kernels::FlashAttentionProblem p;
+    p.batch = B, p.heads = H, p.kv_heads = H, p.queries = N, p.keys = M, p.head_dim = D, p.value_dim = Dv;
+    p.q = q.data(), p.k = k.data(), p.v = v.data(), p.scale = 0.3f, p.causal = true;
+    const float sentinel = 12345.0f;
+    auto guarded = [&](int64_t n) { return std::vector<float>(n + 2 * guard, sentinel); };
+    auto intact = [&](const std::vector<float>& buffer, int64_t n) {
+      for (int64_t i = 0; i < guard; ++i) {
+        if (buffer[i] != sentinel || buffer[guard + n + i] != sentinel) return false;
+      }
+      return true;
+    };
+    auto out = guarded(B * H * N * Dv), lse = guarded(B * H * N), weights = guarded(B * H * N * M);
+    auto dq = guarded(B * H * N * D), dk = guarded(B * H * M * D), dv = guarded(B * H * M * Dv);
+    kernels::flash_attention_forward(p, out.data() + guard, lse.data() + guard);
+    kernels::attention_weights_from_log_sum_exp(p, lse.data() + guard, weights.data() + guard);
+    kernels::flash_attention_backward(p, out.data() + guard, lse.data() + guard, d_out.data(), dq.data() + guard,
+                                      dk.data() + guard, dv.data() + guard, nullptr);
+    EXPECT_TRUE(intact(out, B * H * N * Dv));
+    EXPECT_TRUE(intact(lse, B * H * N));
+    EXPECT_TRUE(intact(weights, B * H * N * M));
+    EXPECT_TRUE(intact(dq, B * H * N * D));
+    EXPECT_TRUE(intact(dk, B * H * M * D));
+    EXPECT_TRUE(intact(dv, B * H * M * Dv));
+    // And every output element was written (no sentinel left inside).
+    for (int64_t i = 0; i < B * H * N * Dv; ++i) ASSERT_NE(out[guard + i], sentinel);
+    for (int64_t i = 0; i < B * H * M * D; ++i) ASSERT_NE(dk[guard + i], sentinel);
+  });
 }
 
 TEST(FlashAttention, BitwiseIdenticalForOneAndTwoThreads) {
   Generator g(21);
-  const auto q = Tensor32::randn({2, 4, 300, 32}, g), k = Tensor32::randn({2, 2, 500, 32}, g), v = Tensor32::randn({2, 2, 500, 16}, g);
-  const auto grad = Tensor32::randn({2, 4, 300, 16}, g);
+  testing::FusedAttentionCase c;
+  c.name = "1 and 2 threads";
+  c.query = Tensor64::randn({2, 4, 300, 32}, g), c.key = Tensor64::randn({2, 2, 500, 32}, g);
+  c.value = Tensor64::randn({2, 2, 500, 16}, g), c.output_gradient = Tensor64::randn({2, 4, 300, 16}, g);
+  c.options.dropout_p = 0.1;
+  c.options.dropout_seed = 3;
   // Causal, and a sliding window whose first allowed key is not on a key-panel boundary (the
   // forward's key tiles then start before it).
-  AttentionOptions<float> causal;
+  AttentionOptions<float> causal = c.options, windowed = c.options;
   causal.causal = true;
   causal.alignment = CausalAlignment::kBottomRight;
-  AttentionOptions<float> windowed;
   windowed.window_left = 37;
   windowed.window_right = 5;
-  for (AttentionOptions<float> o : {causal, windowed}) {
-    auto run = [&](int threads) {
-      ThreadCountGuard guard(threads);
-      auto qq = q.clone().set_requires_grad(), kk = k.clone().set_requires_grad(), vv = v.clone().set_requires_grad();
-      o.implementation = AttentionImplementation::kFused;
-      o.dropout_p = 0.1;
-      o.dropout_seed = 3;
-      const auto out = scaled_dot_product_attention(qq, kk, vv, o).output;
-      out.backward(grad);
-      std::vector<float> all = out.to_vector();
-      for (const auto& t : {qq.grad(), kk.grad(), vv.grad()}) {
-        const auto x = t.to_vector();
-        all.insert(all.end(), x.begin(), x.end());
-      }
-      return all;
-    };
-    const auto one = run(1), two = run(2);
-    ASSERT_EQ(one.size(), two.size());
-    EXPECT_EQ(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)), 0);
+  for (const AttentionOptions<float>& o : {causal, windowed}) {
+    c.options = o;
+    const auto result = testing::check_fused_thread_invariance(c);
+    EXPECT_TRUE(result.ok) << result.message;
   }
 }
 
 TEST(FlashAttention, KeysBeforeTheWindowAreNeverRead) {
-  // Query tile 2 (rows 128..255) may see keys from 128 - 37 = 91 on; its key tiles start on a
-  // panel boundary before that. Infinite values in keys 80..90 must not reach those rows.
-  Generator g(22);
-  const int64_t n = 300, d = 8;
-  auto q = Tensor32::randn({1, 1, n, d}, g), k = Tensor32::randn({1, 1, n, d}, g), v = Tensor32::randn({1, 1, n, d}, g);
-  float* values = v.data();
-  for (int64_t j = 80; j <= 90; ++j) {
-    for (int64_t c = 0; c < d; ++c) values[j * d + c] = std::numeric_limits<float>::infinity();
-  }
-  AttentionOptions<float> o;
-  o.implementation = AttentionImplementation::kFused;
-  o.window_left = 37;
-  o.window_right = 0;
-  const auto out = scaled_dot_product_attention(q, k, v, o).output.to_vector();
-  for (int64_t i = 128; i < n; ++i) {
-    for (int64_t c = 0; c < d; ++c) ASSERT_TRUE(std::isfinite(out[i * d + c])) << "row " << i << " col " << c;
-  }
-  EXPECT_FALSE(std::isfinite(out[85 * d])) << "row 85 does see key 85";
+  testing::for_each_simd_target([&] {
+    // Query tile 2 (rows 128..255) may see keys from 128 - 37 = 91 on; its key tiles start on a
+    // panel boundary before that. Infinite values in keys 80..90 must not reach those rows.
+    Generator g(22);
+    const int64_t n = 300, d = 8;
+    auto q = Tensor32::randn({1, 1, n, d}, g), k = Tensor32::randn({1, 1, n, d}, g), v = Tensor32::randn({1, 1, n, d}, g);
+    float* values = v.data();
+    for (int64_t j = 80; j <= 90; ++j) {
+      for (int64_t c = 0; c < d; ++c) values[j * d + c] = std::numeric_limits<float>::infinity();
+    }
+    AttentionOptions<float> o;
+    o.implementation = AttentionImplementation::kFused;
+    o.window_left = 37;
+    o.window_right = 0;
+    const auto out = scaled_dot_product_attention(q, k, v, o).output.to_vector();
+    for (int64_t i = 128; i < n; ++i) {
+      for (int64_t c = 0; c < d; ++c) ASSERT_TRUE(std::isfinite(out[i * d + c])) << "row " << i << " col " << c;
+    }
+    EXPECT_FALSE(std::isfinite(out[85 * d])) << "row 85 does see key 85";
+  });
 }
 
 TEST(FlashAttention, DispatchPicksFusedForFloatAndExplainsOtherwise) {
@@ -163,54 +136,56 @@ TEST(FlashAttention, DispatchPicksFusedForFloatAndExplainsOtherwise) {
 
 // The primitives against double loops over lengths 0..130, at every misalignment.
 TEST(AttentionPrimitives, MatchDoubleLoops) {
-  Generator g(8);
-  for (int64_t n = 0; n <= 130; ++n) {
-    for (int64_t shift = 0; shift < 3; ++shift) {
-      std::vector<float> storage(n + 3), other(n + 3);
-      for (auto& x : storage) x = static_cast<float>(g.normal());
-      for (auto& x : other) x = static_cast<float>(g.normal());
-      float* x = storage.data() + shift;
-      const std::vector<float> original(x, x + n);
-      // scale_and_max
-      const float m = kernels::scale_and_max(x, n, 0.5f);
-      double expected_max = -INFINITY;
-      for (int64_t i = 0; i < n; ++i) {
-        ASSERT_EQ(x[i], original[i] * 0.5f);
-        expected_max = std::max<double>(expected_max, original[i] * 0.5f);
+  testing::for_each_simd_target([&] {
+    Generator g(8);
+    for (int64_t n = 0; n <= 130; ++n) {
+      for (int64_t shift = 0; shift < 3; ++shift) {
+        std::vector<float> storage(n + 3), other(n + 3);
+        for (auto& x : storage) x = static_cast<float>(g.normal());
+        for (auto& x : other) x = static_cast<float>(g.normal());
+        float* x = storage.data() + shift;
+        const std::vector<float> original(x, x + n);
+        // scale_and_max
+        const float m = kernels::scale_and_max(x, n, 0.5f);
+        double expected_max = -INFINITY;
+        for (int64_t i = 0; i < n; ++i) {
+          ASSERT_EQ(x[i], original[i] * 0.5f);
+          expected_max = std::max<double>(expected_max, original[i] * 0.5f);
+        }
+        ASSERT_EQ(m, expected_max);
+        // exp_and_sum
+        const float sum = kernels::exp_and_sum(x, n, m);
+        double expected_sum = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const double e = std::exp(static_cast<double>(original[i] * 0.5f) - m);
+          ASSERT_NEAR(x[i], e, 4e-7 * std::max(1.0, e));
+          expected_sum += e;
+        }
+        ASSERT_NEAR(sum, expected_sum, 1e-6 * std::max(1.0, expected_sum));
+        // dot and softmax_backward_row
+        const float* y = other.data() + shift;
+        double expected_dot = 0;
+        for (int64_t i = 0; i < n; ++i) expected_dot += static_cast<double>(original[i]) * y[i];
+        ASSERT_NEAR(kernels::dot(original.data(), y, n), expected_dot, 1e-5 * std::max(1.0, std::sqrt(double(n))));
+        std::vector<float> ds(n);
+        kernels::softmax_backward_row(original.data(), y, ds.data(), n, 0.25f);
+        for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(ds[i], original[i] * (y[i] - 0.25), 1e-6);
+        std::vector<float> axpy(y, y + n);
+        kernels::add_scaled_row(axpy.data(), original.data(), n, -1.5f);
+        for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(axpy[i], y[i] - 1.5 * original[i], 1e-6 * (1 + std::abs(y[i])));
+        std::vector<float> p(n);
+        kernels::exp_scaled_minus(original.data(), p.data(), n, 0.5f, 1.0f);
+        for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
       }
-      ASSERT_EQ(m, expected_max);
-      // exp_and_sum
-      const float sum = kernels::exp_and_sum(x, n, m);
-      double expected_sum = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double e = std::exp(static_cast<double>(original[i] * 0.5f) - m);
-        ASSERT_NEAR(x[i], e, 4e-7 * std::max(1.0, e));
-        expected_sum += e;
-      }
-      ASSERT_NEAR(sum, expected_sum, 1e-6 * std::max(1.0, expected_sum));
-      // dot and softmax_backward_row
-      const float* y = other.data() + shift;
-      double expected_dot = 0;
-      for (int64_t i = 0; i < n; ++i) expected_dot += static_cast<double>(original[i]) * y[i];
-      ASSERT_NEAR(kernels::dot(original.data(), y, n), expected_dot, 1e-5 * std::max(1.0, std::sqrt(double(n))));
-      std::vector<float> ds(n);
-      kernels::softmax_backward_row(original.data(), y, ds.data(), n, 0.25f);
-      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(ds[i], original[i] * (y[i] - 0.25), 1e-6);
-      std::vector<float> axpy(y, y + n);
-      kernels::add_scaled_row(axpy.data(), original.data(), n, -1.5f);
-      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(axpy[i], y[i] - 1.5 * original[i], 1e-6 * (1 + std::abs(y[i])));
-      std::vector<float> p(n);
-      kernels::exp_scaled_minus(original.data(), p.data(), n, 0.5f, 1.0f);
-      for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
     }
-  }
-  // exp keeps NaN and maps -inf to 0.
-  float special[3] = {NAN, -INFINITY, 0.0f};
-  const float total = kernels::exp_and_sum(special, 3, 0.0f);
-  EXPECT_TRUE(std::isnan(special[0]));
-  EXPECT_EQ(special[1], 0.0f);
-  EXPECT_EQ(special[2], 1.0f);
-  EXPECT_TRUE(std::isnan(total));
+    // exp keeps NaN and maps -inf to 0.
+    float special[3] = {NAN, -INFINITY, 0.0f};
+    const float total = kernels::exp_and_sum(special, 3, 0.0f);
+    EXPECT_TRUE(std::isnan(special[0]));
+    EXPECT_EQ(special[1], 0.0f);
+    EXPECT_EQ(special[2], 1.0f);
+    EXPECT_TRUE(std::isnan(total));
+  });
 }
 
 }  // namespace

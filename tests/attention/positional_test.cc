@@ -14,21 +14,18 @@
 
 #include "harness/op_harness.h"
 #include "harness/expect_error.h"
+#include "harness/expect_near.h"
 
 namespace attend {
 namespace {
 
 using testing::InputSpec;
+using testing::expect_all_near;
 using testing::make_case;
 
 // The element type T of a harness input list std::vector<Tensor<T>>.
 template <typename Inputs>
 using ElementOf = typename std::decay_t<Inputs>::value_type::value_type;
-
-void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "at element " << i;
-}
 
 // ---- sinusoidal ----
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "attention/attention_reference.h"
+#include "harness/fused_attention_check.h"
 #include "harness/op_harness.h"
 
 namespace attend {
@@ -76,25 +77,6 @@ Config random_config(Generator& g) {
   return c;
 }
 
-AttentionOptions<double> to_double(const AttentionOptions<float>& o) {
-  AttentionOptions<double> d;
-  d.scale = o.scale;
-  d.mask = o.mask;
-  d.key_padding_mask = o.key_padding_mask;
-  if (o.additive_mask.defined()) d.additive_mask = o.additive_mask.cast<double>();
-  if (o.alibi_slopes.defined()) d.alibi_slopes = o.alibi_slopes.cast<double>();
-  d.causal = o.causal;
-  d.alignment = o.alignment;
-  d.window_left = o.window_left;
-  d.window_right = o.window_right;
-  d.softcap = o.softcap;
-  d.dropout_p = o.dropout_p;
-  d.dropout_seed = o.dropout_seed;
-  d.need_weights = o.need_weights;
-  d.need_log_sum_exp = o.need_log_sum_exp;
-  return d;
-}
-
 // RMS difference over entries finite in the reference; false if finiteness patterns differ.
 bool rms_error(const std::vector<double>& x, const std::vector<double>& ref, double* error, double* ref_rms) {
   double sum = 0, norm = 0;
@@ -125,7 +107,8 @@ TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Err
     fused_options.implementation = AttentionImplementation::kFused;
     const auto reference32 = scaled_dot_product_attention(q, k, v, reference_options);
     const auto fused32 = scaled_dot_product_attention(q, k, v, fused_options);
-    const auto result64 = scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>(), to_double(o));
+    const auto result64 =
+        scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>(), testing::options_in_double(o));
 
     // The loop references, with the mask pattern written out here rather than taken from the
     // library.

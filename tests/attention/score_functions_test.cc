@@ -11,11 +11,13 @@
 #include "attention/score_function_cases.h"
 #include "harness/op_harness.h"
 #include "harness/expect_error.h"
+#include "harness/expect_near.h"
 
 namespace attend {
 namespace {
 
 using testing::InputSpec;
+using testing::expect_all_near;
 using testing::make_case;
 using Sizes = testing::ScoreSizes;
 using testing::kMixedScoreSizes;
@@ -79,11 +81,6 @@ double reference_cosine(const std::vector<double>& q, const std::vector<double>&
   }
   const double denominator = std::max(std::sqrt(qq), 1e-8) * std::max(std::sqrt(kk), 1e-8);
   return std::exp(log_temperature) * reference_dot(q, k, s, b, i, j) / denominator;
-}
-
-void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
 }
 
 // ---- harness: float32 vs float64, finite-difference gradients of every input, strided, threads ----

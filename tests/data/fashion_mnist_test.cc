@@ -6,12 +6,13 @@
 
 #include "attend/core/error.h"
 #include "attend/data/fashion_mnist.h"
+#include "harness/temp_dir.h"
 
 namespace attend::data {
 namespace {
 
-std::string write_gz(const std::string& name, const std::vector<uint8_t>& bytes) {
-  const auto path = std::filesystem::temp_directory_path() / ("attend_idx_test_" + name);
+std::string write_gz(const testing::TempDir& dir, const std::string& name, const std::vector<uint8_t>& bytes) {
+  const auto path = dir / name;
   gzFile f = gzopen(path.c_str(), "wb");
   gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
   gzclose(f);
@@ -19,10 +20,11 @@ std::string write_gz(const std::string& name, const std::vector<uint8_t>& bytes)
 }
 
 TEST(FashionMnistData, ReadsIdxAndRejectsBadFiles) {
+  const testing::TempDir temp;
   // 2 images of 2x3, then the pixels.
   std::vector<uint8_t> good = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3};
   for (int i = 0; i < 12; ++i) good.push_back(static_cast<uint8_t>(i * 20));
-  const auto array = read_idx(write_gz("good", good), 3);
+  const auto array = read_idx(write_gz(temp, "good", good), 3);
   EXPECT_EQ(array.shape, (Shape{2, 2, 3}));
   EXPECT_EQ(array.values[11], 220);
 
@@ -36,15 +38,15 @@ TEST(FashionMnistData, ReadsIdxAndRejectsBadFiles) {
   };
   std::vector<uint8_t> bad_magic = good;
   bad_magic[2] = 9;
-  expect_bad(write_gz("magic", bad_magic), 3, "not an IDX file");
-  expect_bad(write_gz("rank", good), 1, "not an IDX file");
+  expect_bad(write_gz(temp, "magic", bad_magic), 3, "not an IDX file");
+  expect_bad(write_gz(temp, "rank", good), 1, "not an IDX file");
   std::vector<uint8_t> truncated(good.begin(), good.end() - 3);
-  expect_bad(write_gz("truncated", truncated), 3, "truncated");
+  expect_bad(write_gz(temp, "truncated", truncated), 3, "truncated");
   std::vector<uint8_t> extra = good;
   extra.push_back(1);
-  expect_bad(write_gz("extra", extra), 3, "data after");
+  expect_bad(write_gz(temp, "extra", extra), 3, "data after");
   std::vector<uint8_t> huge = {0, 0, 8, 3, 0x7f, 0xff, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 9};
-  expect_bad(write_gz("huge", huge), 3, "allowed");
+  expect_bad(write_gz(temp, "huge", huge), 3, "allowed");
   expect_bad("/nonexistent/train-images-idx3-ubyte.gz", 3, "dataset-fashion-mnist");
 }
 

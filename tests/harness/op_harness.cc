@@ -74,15 +74,6 @@ Tensor<double> projection_weights(const Shape& shape, uint64_t seed) {
   return Tensor<double>::randn(shape, generator);
 }
 
-bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
-    if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
-  }
-  return true;
-}
-
 // A strided view holding the same values as x: the last axis interleaved with garbage.
 template <typename T>
 Tensor<T> strided_copy(const Tensor<T>& x) {
@@ -96,6 +87,15 @@ Tensor<T> strided_copy(const Tensor<T>& x) {
 }
 
 }  // namespace
+
+bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) && std::isnan(b[i])) continue;
+    if (std::memcmp(&a[i], &b[i], sizeof(double)) != 0) return false;
+  }
+  return true;
+}
 
 double normalized_mse(const std::vector<double>& a, const std::vector<double>& b, bool* mismatch) {
   *mismatch = a.size() != b.size();

@@ -7,7 +7,9 @@
 //       float64, against the tape's backward of a random projection of the output;
 //   (c) runs the op on non-contiguous (strided) views of its inputs and compares values and
 //       gradients with the contiguous run;
-//   (d) runs forward and backward with 1 and with 2 threads and requires bitwise equality.
+//   (d) runs forward and backward with 1 and with 2 threads and requires bitwise equality;
+//   (e) for the fused attention kernels, which have no float64 instantiation: compares them on
+//       every SIMD target with the float64 reference path (harness/fused_attention_check.h).
 // Edge sizes (1, odd, non-multiples of the SIMD width, zero) are cases of their own.
 #pragma once
 
@@ -69,6 +71,8 @@ std::vector<double> as_double(const Tensor<T>& t) {
 // Normalized mean squared error sum((a - b)^2) / sum(b^2) over finite entries (absolute when b
 // is all zero); sets `mismatch` when NaN/Inf positions differ.
 double normalized_mse(const std::vector<double>& a, const std::vector<double>& b, bool* mismatch);
+// Bitwise equality of every element (NaNs of any payload equal).
+bool bitwise_equal(const std::vector<double>& a, const std::vector<double>& b);
 
 CheckResult check_forward(const OpCase& op, uint64_t seed);
 CheckResult check_gradients(const OpCase& op, uint64_t seed);

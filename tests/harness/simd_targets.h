@@ -11,13 +11,23 @@
 
 namespace attend::testing {
 
-inline void for_each_simd_target(const std::function<void()>& fn) {
+// fn(target name), for callers that report the target in their own messages (the fused
+// attention check); dispatch is restored even when fn throws.
+inline void for_each_simd_target_named(const std::function<void(const char* target)>& fn) {
+  struct RestoreDispatch {
+    ~RestoreDispatch() { hwy::SetSupportedTargetsForTest(0); }
+  } restore;
   for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
     hwy::SetSupportedTargetsForTest(target);
-    SCOPED_TRACE(hwy::TargetName(target));
-    fn();
+    fn(hwy::TargetName(target));
   }
-  hwy::SetSupportedTargetsForTest(0);
+}
+
+inline void for_each_simd_target(const std::function<void()>& fn) {
+  for_each_simd_target_named([&](const char* target) {
+    SCOPED_TRACE(target);
+    fn();
+  });
 }
 
 }  // namespace attend::testing

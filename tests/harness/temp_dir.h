@@ -5,6 +5,7 @@
 // another's files. The name carries the test's suite and name and the process id.
 #pragma once
 
+#include <set>
 #include <string>
 #include <system_error>
 
@@ -32,6 +33,13 @@ class TempDir {
   void keep() { kept_ = true; }
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  // The names in the directory, to check that no temporary file is left behind.
+  std::set<std::string> entries() const {
+    std::set<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(path_)) names.insert(entry.path().filename().string());
+    return names;
+  }
 
  private:
   static std::filesystem::path unique_path() {

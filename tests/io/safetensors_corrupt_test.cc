@@ -66,6 +66,11 @@ std::vector<CorruptCase> corrupt_cases() {
       {"huge_header_length", le64(~uint64_t{0}) + "{}", "exceeds the limit of 100000000 bytes"},
       {"header_just_over_limit", le64(100000001) + "{}", "header length 100000001 exceeds the limit"},
       {"header_past_eof", le64(100) + "{}" + eight, "header length 100 runs past the end of the file (18 bytes)"},
+      // Another kind of file given as a checkpoint: its first 8 bytes taken for the header length.
+      {"png_image", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16),
+       "not a safetensors file: the header length 727905341920923785 exceeds the limit"},
+      {"random_bytes", le64(5'000'000) + std::string(100, '\x5a'),
+       "not a safetensors file: the header length 5000000 runs past the end of the file (108 bytes)"},
       {"empty_header", le64(0), "the header is empty"},
       {"blank_header", with_header("        "), "the header is empty"},
       {"byte_order_mark", with_header("\xEF\xBB\xBF{}"), "starting with '{', not byte 0xef"},

@@ -15,6 +15,7 @@
 #include "attend/io/atomic_file.h"
 #include "attend/io/tensorboard.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend {
 namespace {
@@ -39,8 +40,8 @@ TEST(Crc32c, KnownAnswers) {
 TEST(TensorBoardWriter, ScalarsAndImagesReadBackByTensorBoard) {
   const char* source = std::getenv("ATTEND_SOURCE_DIR");
   if (source == nullptr) GTEST_SKIP() << "ATTEND_SOURCE_DIR is not set (run through ctest)";
-  const fs::path dir = fs::temp_directory_path() / "attend_tensorboard_test";
-  fs::remove_all(dir);
+  const testing::TempDir temp;
+  const fs::path dir = temp / "tb";
   {
     io::TensorBoardWriter writer(dir.string());
     for (int step = 0; step < 5; ++step) writer.add_scalar("train/loss", 1.0 / (step + 1), step * 10);
@@ -71,17 +72,14 @@ TEST(TensorBoardWriter, ScalarsAndImagesReadBackByTensorBoard) {
   std::string hex;
   for (uint8_t byte : kPng) hex += fmt::format("{:02x}", byte);
   EXPECT_EQ(image[0][3].get<std::string>(), hex);
-  fs::remove_all(dir);
 }
 
 TEST(TensorBoardWriter, RejectsBadImagesAndUnwritableDirectories) {
-  const fs::path dir = fs::temp_directory_path() / "attend_tensorboard_bad";
-  fs::remove_all(dir);
-  io::TensorBoardWriter writer(dir.string());
+  const testing::TempDir temp;
+  io::TensorBoardWriter writer(temp.file("tb"));
   expect_error<ValueError>([&] { writer.add_png("x", {1, 2, 3}, 2, 3, 3, 0); }, {"'x'", "not a PNG"});
   expect_error<ValueError>([&] { writer.add_png("x", kPng, 2, 3, 2, 0); }, {"'x'", "2 x 3 x 2"});
   expect_error<io::IoError>([&] { io::TensorBoardWriter("/proc/attend_cannot_be_here"); }, {"/proc/attend_cannot_be_here"});
-  fs::remove_all(dir);
 }
 
 }  // namespace

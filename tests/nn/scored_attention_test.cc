@@ -9,6 +9,7 @@
 
 #include "attention/scored_attention_cases.h"
 #include "harness/expect_error.h"
+#include "harness/expect_near.h"
 #include "harness/op_harness.h"
 #include "nn/score_module_factory.h"
 
@@ -16,6 +17,7 @@ namespace attend {
 namespace {
 
 using testing::InputSpec;
+using testing::expect_all_near;
 using testing::make_case;
 using Sizes = testing::ScoredSizes;
 
@@ -82,11 +84,6 @@ std::vector<double> reference_dot_scores(const Tensor64& q, const Tensor64& k) {
     }
   }
   return scores;
-}
-
-void expect_all_near(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance) {
-  ASSERT_EQ(actual.size(), expected.size());
-  for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], tolerance) << "element " << i;
 }
 
 void expect_zero_or_undefined(const Tensor64& grad, const std::string& what) {

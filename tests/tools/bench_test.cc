@@ -2,7 +2,9 @@
 // hand, on a quick run of the reference path.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "attend/core/error.h"
 #include "bench.h"
@@ -14,11 +16,14 @@ using Json = nlohmann::ordered_json;
 
 // The fields every JSON line must have, exactly.
 std::vector<std::string> expected_fields(bool decode) {
-  std::vector<std::string> fields = {"impl", "B", "H", "N", "M", "D", "causal", "pass", "threads", "ms",
-                                     "gflops", "sgemm_gflops", "ratio_to_sgemm", "peak_extra_bytes"};
+  std::vector<std::string> fields = {"impl",   "B",    "H",      "N",     "M",
+                                     "D",      "causal", "pass", "threads", "ms",
+                                     "runs",   "gflops", "sgemm_gflops", "ratio_to_sgemm", "ratio_spread",
+                                     "wide",   "peak_extra_bytes"};
   if (decode) {
     fields.push_back("gbps");
     fields.push_back("copy_gbps");
+    fields.push_back("ratio_to_copy");
   }
   return fields;
 }
@@ -29,7 +34,7 @@ TEST(Bench, QuickReferenceRunReportsConsistentRows) {
   BenchOptions options;
   options.quick = true;
   options.implementations = "reference";
-  options.min_seconds = 0;  // exactly `repeats` timed runs
+  options.min_seconds = 0;  // exactly `repeats` timed runs: one in each of the 5 rounds
   options.sgemm_size = 512;
   options.copy_megabytes = 64;
   const std::vector<BenchRow> rows = run_attention_bench(options);
@@ -58,13 +63,18 @@ TEST(Bench, QuickReferenceRunReportsConsistentRows) {
     const double ms = j["ms"].get<double>(), gflops = j["gflops"].get<double>();
     EXPECT_GT(ms, 0);
     EXPECT_NEAR(gflops, row.flops / (ms * 1e-3) / 1e9, 1e-9 * gflops);
+    // The ratio is the median over the rounds of (the round's rate / its roof run): with one run a
+    // round, the rounds' ratios bracket it, and the spread is theirs.
     EXPECT_GT(j["sgemm_gflops"].get<double>(), 0);
-    EXPECT_NEAR(j["ratio_to_sgemm"].get<double>(), gflops / j["sgemm_gflops"].get<double>(), 1e-12);
+    EXPECT_GT(j["ratio_to_sgemm"].get<double>(), 0);
+    EXPECT_GE(j["ratio_spread"].get<double>(), 0);
+    EXPECT_EQ(j["wide"].get<bool>(), j["ratio_spread"].get<double>() > options.wide_spread);
     if (row.shape.decode) {
       // K and V read once: 2 * B * H_kv * M * D * 4 bytes.
       const double bytes = 2.0 * 1 * 8 * 4096 * 64 * 4;
       EXPECT_NEAR(j["gbps"].get<double>(), bytes / (ms * 1e-3) / 1e9, 1e-9 * j["gbps"].get<double>());
       EXPECT_GT(j["copy_gbps"].get<double>(), 0);
+      EXPECT_GT(j["ratio_to_copy"].get<double>(), 0);
     }
   }
 
@@ -112,7 +122,9 @@ TEST(Bench, ReferenceRowsAboveTheMemoryLimitAreSkippedAndSaySo) {
   c.pass = "forward+backward";
   BenchOptions options;
   options.reference_memory_limit_gb = 0.001;
-  const BenchRow row = run_case(c, Roofline{.threads = 1, .sgemm_gflops = 100}, options);
+  const Roofline roofline{.threads = 1, .sgemm_size = 64, .sgemm_gflops = 100};
+  RoofProbe roof(roofline);
+  const BenchRow row = run_case(c, roof, roofline, options);
   EXPECT_NE(row.skipped.find("--reference-memory-gb"), std::string::npos) << row.skipped;
   const Json j = row_json(row);
   EXPECT_TRUE(j["ms"].is_null());
@@ -167,6 +179,55 @@ TEST(Bench, BadOptionsAreRejectedWithTheirName) {
   options.lengths = {300};
   options.max_n = 200;
   EXPECT_NE(message(options).find("smallest N is 300"), std::string::npos);
+  options = {};
+  options.rounds = 2;
+  EXPECT_NE(message(options).find("--rounds"), std::string::npos);
+}
+
+// The server a peer interleaves its timings with: one JSON answer per request line.
+TEST(Bench, ServeAnswersRoofAndCaseRequestsAndStopsOnABadOne) {
+  BenchOptions options;
+  options.sgemm_size = 128;
+  options.copy_megabytes = 1;
+  options.reference_memory_limit_gb = 0.001;
+  const std::string fused = R"({"impl":"fused","B":1,"H":2,"N":16,"M":16,"D":8,"causal":true,"pass":"forward+backward"})";
+  const std::string big_reference =
+      R"({"impl":"reference","B":1,"H":8,"N":4096,"M":4096,"D":64,"causal":false,"pass":"forward"})";
+  std::istringstream in(R"({"roof":"sgemm"})" "\n" R"({"roof":"copy"})" "\n"
+                        R"({"case":)" + fused + R"(,"min_runs":3})" "\n"
+                        R"({"case":)" + fused + R"(,"min_runs":2})" "\n"
+                        R"({"case":)" + big_reference + "}\n"
+                        R"({"roof":"gpu"})" "\n"
+                        R"({"roof":"sgemm"})" "\n");
+  std::ostringstream out;
+  EXPECT_EQ(serve_bench_requests(in, out, options), 2);
+  std::vector<Json> answers;
+  std::istringstream lines(out.str());
+  for (std::string line; std::getline(lines, line);) answers.push_back(Json::parse(line));
+  ASSERT_EQ(answers.size(), 7u) << out.str();  // the roofline, then one per request up to the bad one
+  EXPECT_GT(answers[0]["sgemm_gflops"].get<double>(), 0);
+  EXPECT_GT(answers[1]["gflops"].get<double>(), 0);
+  EXPECT_GT(answers[2]["gbps"].get<double>(), 0);
+  EXPECT_EQ(answers[3]["seconds"].size(), 3u);
+  EXPECT_EQ(answers[4]["seconds"].size(), 2u);  // the same case again: its inputs are reused
+  EXPECT_NE(answers[5]["skipped"].get<std::string>().find("--reference-memory-gb"), std::string::npos);
+  EXPECT_NE(answers[6]["error"].get<std::string>().find("gpu"), std::string::npos);
+}
+
+TEST(Bench, CaseJsonRoundTripsAndBadCasesAreRefused) {
+  BenchOptions options;
+  options.quick = true;
+  for (const BenchCase& c : bench_cases(options)) {
+    const BenchCase back = case_from_json(case_json(c));
+    EXPECT_EQ(case_json(back), case_json(c));
+    EXPECT_EQ(back.decode, c.decode);
+  }
+  Json bad = case_json(bench_cases(options).front());
+  bad["N"] = 0;
+  EXPECT_THROW(case_from_json(bad), ValueError);
+  bad = case_json(bench_cases(options).front());
+  bad["impl"] = "fast";
+  EXPECT_THROW(case_from_json(bad), ValueError);
 }
 
 }  // namespace

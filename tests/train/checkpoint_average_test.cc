@@ -12,6 +12,7 @@
 #include "attend/io/safetensors.h"
 #include "attend/train/checkpoint_average.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend::train {
 namespace {
@@ -20,13 +21,7 @@ namespace fs = std::filesystem;
 
 class CheckpointAverageTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("attend_average_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { dir_ = temp_.path(); }
 
   // A trainer-style checkpoint: parameters "w" (F32, 2 x 3) and "b" (F64, 2), optimizer state and
   // a random stream, model metadata and the loop's.
@@ -43,6 +38,7 @@ class CheckpointAverageTest : public ::testing::Test {
     io::save_safetensors(path, tensors, metadata);
     return path;
   }
+  testing::TempDir temp_;
   fs::path dir_;
 };
 

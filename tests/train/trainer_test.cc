@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "attend/train/optimizer.h"
 #include "attend/train/trainer.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend {
 namespace {
@@ -99,11 +101,7 @@ std::shared_ptr<std::vector<int64_t>> record_schedule_steps(TrainingRun& run) {
 
 class TrainerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("attend_trainer_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { dir_ = temp_.path(); }
   TrainerOptions options(int64_t steps, const std::string& sub = "run") const {
     TrainerOptions o;
     o.steps = steps;
@@ -114,6 +112,7 @@ class TrainerTest : public ::testing::Test {
     o.quiet = true;
     return o;
   }
+  testing::TempDir temp_;
   fs::path dir_;
 };
 
@@ -400,6 +399,38 @@ TEST_F(TrainerTest, BrokenOrMismatchedCheckpointsAreRefused) {
         make_run(1, reserved);
       },
       {"reserved"});
+}
+
+// The optimizer's moments are checked on resume as parameters are: one NaN would make every later
+// update of its parameter NaN. The error names the file, the tensor and the index.
+TEST_F(TrainerTest, NonFiniteOptimizerStateIsRefusedOnResume) {
+  TrainingRun first = make_run(1, options(2));
+  train(first, constant_metrics);
+  const io::SafetensorsFile file = io::load_safetensors((dir_ / "run" / "checkpoint.safetensors").string());
+  io::NamedTensors tensors;
+  std::string poisoned;
+  for (const auto& [name, tensor] : file.tensors()) {
+    const auto* values = std::get_if<Tensor<float>>(&tensor);
+    if (poisoned.empty() && name.starts_with("optimizer.") && values != nullptr && values->rank() == 1 &&
+        values->numel() > 1) {
+      Tensor<float> copy = values->contiguous().clone();
+      copy.data()[1] = std::numeric_limits<float>::infinity();
+      tensors.emplace_back(name, copy);
+      poisoned = name;
+    } else {
+      tensors.emplace_back(name, tensor);
+    }
+  }
+  ASSERT_FALSE(poisoned.empty()) << "no optimizer state of one axis and two or more elements";
+  const std::string broken = (dir_ / "diverged.safetensors").string();
+  io::save_safetensors(broken, tensors, file.metadata());
+  TrainerOptions resume = options(4, "resumed");
+  resume.resume_from = broken;
+  TrainingRun second = make_run(1, resume);
+  const auto before = second.model->named_parameters()[0].second.to_vector();
+  expect_error<ValueError>([&] { train(second, constant_metrics); },
+                           {"diverged.safetensors", "optimizer state '" + poisoned + "' holds inf at index (1)"});
+  EXPECT_EQ(second.model->named_parameters()[0].second.to_vector(), before) << "a refused resume changes nothing";
 }
 
 TEST(GeneratorState, RoundTripContinuesTheSameStream) {

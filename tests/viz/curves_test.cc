@@ -6,23 +6,25 @@
 #include "attend/core/error.h"
 #include "attend/viz/curves.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 #include "viz/png_check.h"
 
 namespace attend::viz {
 namespace {
 
-std::filesystem::path write_metrics(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / name;
+std::filesystem::path write_metrics(const testing::TempDir& dir, const std::string& name, const std::string& text) {
+  const auto path = dir / name;
   std::ofstream(path) << text;
   return path;
 }
 
 TEST(Curves, ReadsEveryNumericFieldAgainstStep) {
-  const auto path = write_metrics("attend_curves_test.jsonl",
-                                  "{\"step\": 100, \"loss\": 2.5, \"learning_rate\": 1e-4, \"note\": \"warm\"}\n"
-                                  "\n"
-                                  "{\"step\": 200, \"loss\": 1.5, \"learning_rate\": 2e-4, \"dev_per\": 0.4}\n"
-                                  "{\"step\": 300, \"loss\": 1.0, \"learning_rate\": 3e-4, \"dev_per\": 0.3}\n");
+  const testing::TempDir temp;
+  const auto path = write_metrics(temp, "attend_curves_test.jsonl",
+                                        "{\"step\": 100, \"loss\": 2.5, \"learning_rate\": 1e-4, \"note\": \"warm\"}\n"
+                                        "\n"
+                                        "{\"step\": 200, \"loss\": 1.5, \"learning_rate\": 2e-4, \"dev_per\": 0.4}\n"
+                                        "{\"step\": 300, \"loss\": 1.0, \"learning_rate\": 3e-4, \"dev_per\": 0.3}\n");
   const std::vector<MetricSeries> series = read_metrics(path.string());
   ASSERT_EQ(series.size(), 3u);  // "note" is not a number
   EXPECT_EQ(series[0].name, "loss");
@@ -39,20 +41,19 @@ TEST(Curves, ReadsEveryNumericFieldAgainstStep) {
   EXPECT_GT(png.ink, 0.02);
   const std::string svg = render_curves("run", series, ImageFormat::kSvg);
   EXPECT_NE(svg.find("dev_per: 2 points"), std::string::npos);
-  std::filesystem::remove(path);
 }
 
 TEST(Curves, MalformedOrMissingMetricsNameTheLine) {
+  const testing::TempDir temp;
   expect_error<ValueError>([] { read_metrics("/nonexistent/metrics.jsonl"); }, {"/nonexistent/metrics.jsonl", "does not exist"});
-  auto path = write_metrics("attend_curves_bad.jsonl", "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": \n");
+  auto path = write_metrics(temp, "attend_curves_bad.jsonl", "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": \n");
   expect_error<ValueError>([&] { read_metrics(path.string()); }, {"line 2", "not JSON"});
-  path = write_metrics("attend_curves_bad.jsonl", "{\"step\": 1, \"loss\": 2}\n[1, 2]\n");
+  path = write_metrics(temp, "attend_curves_bad.jsonl", "{\"step\": 1, \"loss\": 2}\n[1, 2]\n");
   expect_error<ValueError>([&] { read_metrics(path.string()); }, {"line 2", "not a JSON object"});
-  path = write_metrics("attend_curves_bad.jsonl", "{\"loss\": 2}\n");
+  path = write_metrics(temp, "attend_curves_bad.jsonl", "{\"loss\": 2}\n");
   expect_error<ValueError>([&] { read_metrics(path.string()); }, {"line 1", "no numeric \"step\""});
-  path = write_metrics("attend_curves_bad.jsonl", "{\"step\": 1}\n");
+  path = write_metrics(temp, "attend_curves_bad.jsonl", "{\"step\": 1}\n");
   expect_error<ValueError>([&] { read_metrics(path.string()); }, {"holds no metrics"});
-  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <string>
 
 #include "attend/core/error.h"
 #include "attend/viz/image_overlay.h"
 #include "attend/viz/rollout.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 #include "viz/png_check.h"
 
 namespace attend::viz {
@@ -78,6 +81,30 @@ TEST(ImageOverlay, RejectsMapsThatDoNotFillTheirGrid) {
       [&] { render_image_attention("t", test_image(), {{"rollout", 7, 7, std::vector<float>(48)}}, ImageFormat::kPng); },
       {"rollout", "48 weights", "7 x 7"});
   expect_error<ValueError>([&] { render_image_attention("t", GrayImage{}, {}, ImageFormat::kPng); }, {"0 x 0"});
+}
+
+// What an --input FILE.png may be instead of a PNG: each is named, none is "out of memory" (what
+// cairo said for all of them) and none is decoded into the gigabytes its header may claim.
+TEST(ReadGrayPng, RefusesWhatIsNotADecodablePng) {
+  const attend::testing::TempDir dir;
+  const auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream((dir / name).string(), std::ios::binary) << bytes;
+    return (dir / name).string();
+  };
+  const std::string random = write("random.png", std::string("\x3c\xf1\x07\x99") + std::string(4000, '\x5a'));
+  expect_error<ValueError>([&] { read_gray_png(random); },
+                           {"random.png' is not a PNG file (it does not start with the PNG signature)"});
+  // A valid header claiming 100,000 x 100,000 pixels, then nothing.
+  const std::string ihdr("\0\0\0\x0dIHDR\0\x01\x86\xa0\0\x01\x86\xa0\x08\0\0\0\0", 21);  // 100000 x 100000, 8-bit gray
+  const std::string huge = write("huge.png", std::string("\x89PNG\r\n\x1a\n", 8) + ihdr + std::string(4, '\0'));
+  expect_error<ValueError>([&] { read_gray_png(huge); },
+                           {"huge.png': it is 100000 x 100000 pixels, more than the 16777216"});
+  const std::string png = render_image_attention("t", test_image(), {{"map", 7, 7, std::vector<float>(49, 0.1f)}},
+                                                 ImageFormat::kPng);
+  const std::string truncated = write("truncated.png", png.substr(0, 60));
+  expect_error<ValueError>([&] { read_gray_png(truncated); }, {"truncated.png': the PNG file is damaged (cairo:"});
+  expect_error<ValueError>([&] { read_gray_png((dir / "absent.png").string()); }, {"absent.png': it does not exist"});
+  expect_error<ValueError>([&] { read_gray_png(dir.path().string()); }, {"not a regular file"});
 }
 
 }  // namespace

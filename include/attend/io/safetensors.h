@@ -119,8 +119,10 @@ void save_module(const std::string& path, const nn::Module<T>& module, const Nam
 
 // What load_module does with tensors in the file that are not parameters of the module.
 enum class UnexpectedTensors {
-  kReject,  // an error, like PyTorch's load_state_dict(strict=True)
-  kReturn,  // handed back in ModuleCheckpoint::extra
+  kReject,               // an error, like PyTorch's load_state_dict(strict=True)
+  kReturn,               // handed back in ModuleCheckpoint::extra
+  kReturnTrainingState,  // the Trainer's (io/tensor_table.h: "optimizer.*", "rng.*") handed back,
+                         // any other an error: a model file or a training checkpoint, nothing else
 };
 
 struct ModuleCheckpoint {
@@ -134,6 +136,11 @@ struct ModuleCheckpoint {
 template <typename T>
   requires std::is_floating_point_v<T>
 ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module,
+                             UnexpectedTensors unexpected = UnexpectedTensors::kReject);
+// The same from a file already read (its metadata looked at first, say), without reading it again.
+template <typename T>
+  requires std::is_floating_point_v<T>
+ModuleCheckpoint load_module(const SafetensorsFile& file, nn::Module<T>& module,
                              UnexpectedTensors unexpected = UnexpectedTensors::kReject);
 
 }  // namespace attend::io

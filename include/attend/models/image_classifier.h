@@ -24,7 +24,8 @@
 // at the end, instead of a token carried through every layer.
 //
 // Every configuration field travels in a checkpoint's metadata as text (config_fields); a
-// model is rebuilt from those fields by make_image_classifier.
+// model is rebuilt from those fields by make_image_classifier, and from a checkpoint, its fields
+// checked against its tensors first, by load_image_classifier (models/image_classifier_factory.h).
 #pragma once
 
 #include <cstdint>
@@ -72,6 +73,17 @@ struct VisionTransformerConfig {
   ImageTransformerConfig transformer;
   int64_t patch_size = 4;  // p, dividing image_size
 };
+
+// Either model, as its configuration fields describe it.
+struct ImageClassifierSpec {
+  std::string architecture;            // "conv-attention" or "vit"
+  ConvAttentionConfig conv_attention;  // for "conv-attention"
+  VisionTransformerConfig vit;         // for "vit"
+};
+
+// ValueError naming the field when a model of `config` cannot be built; the constructors check it.
+void check_config(const ConvAttentionConfig& config);
+void check_config(const VisionTransformerConfig& config);
 
 // The common interface: images (B, C, H, W) in [0, 1] -> logits (B, num_classes).
 template <typename T>
@@ -141,8 +153,13 @@ class VisionTransformer : public ImageClassifier<T> {
   std::shared_ptr<TokenClassifierTrunk<T>> trunk_;
 };
 
-// Rebuilds a model from config_fields() (e.g. a checkpoint's metadata; other keys are ignored).
-// ValueError naming the field for an unknown architecture, a missing field or a malformed value.
+// Reads config_fields() back (e.g. a checkpoint's metadata; other keys are ignored) and checks it.
+// ValueError naming the field for an unknown architecture, a missing field, a malformed value, a
+// size beyond its bound or sizes that do not fit together.
+ImageClassifierSpec image_classifier_spec(const ConfigFields& fields);
+// A freshly initialized model (weights drawn from `generator`).
+template <typename T>
+std::unique_ptr<ImageClassifier<T>> make_image_classifier(const ImageClassifierSpec& spec, Generator& generator);
 template <typename T>
 std::unique_ptr<ImageClassifier<T>> make_image_classifier(const ConfigFields& fields, Generator& generator);
 

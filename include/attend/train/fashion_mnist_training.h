@@ -27,14 +27,12 @@
 
 namespace attend::train {
 
-struct FashionMnistTrainingOptions {
-  // metrics.jsonl, model.safetensors (the best validation accuracy) and checkpoint.safetensors
-  // (train/trainer.h); empty: none written.
-  std::string out_dir;
-  bool overwrite = false;            // replace an earlier run's files in out_dir
-  std::string resume_from;           // continue from a checkpoint.safetensors
-  io::Metadata metadata;             // the model's description, stored in the checkpoints
-  bool quiet = false;                // no progress lines
+// RunOptions (trainer.h: out_dir (metrics.jsonl, model.safetensors with the best validation
+// accuracy, checkpoint.safetensors), resume_from, time limit, ...), then the task's own. Its
+// TensorBoard files (io/tensorboard.h) hold the Trainer's train/loss, train/learning_rate and
+// train/items_per_second, eval/val_accuracy and eval/train_accuracy after every epoch,
+// eval/test_accuracy at the end, and the pictures of eval_images.
+struct FashionMnistTrainingOptions : RunOptions {
   int64_t epochs = 10;               // passes over the training images (when steps == 0)
   int64_t steps = 0;                 // optimizer steps; 0: epochs * ceil(train images / batch)
   int64_t batch_size = 128;
@@ -47,16 +45,9 @@ struct FashionMnistTrainingOptions {
   int64_t crop_padding = 2;          // random shift of up to this many pixels (0: none)
   bool horizontal_flip = true;
   uint64_t seed = 1;                 // order of the images and augmentation
-  double time_limit_seconds = 0;     // stop once exceeded, then evaluate (0: none)
-  // With a time limit: the cosine ends at the time limit however busy the machine is (trainer.h;
-  // the run is then not reproducible bit for bit).
-  bool schedule_by_time = false;
   int64_t eval_batch_size = 500;
-  // TensorBoard event files (io/tensorboard.h): the Trainer's train/loss, train/learning_rate
-  // and train/items_per_second, eval/val_accuracy and eval/train_accuracy after every epoch,
-  // eval/test_accuracy at the end, and the pictures of eval_images (the command line draws
-  // attention over a validation image). Empty: none.
-  std::string tensorboard_dir;
+  // Pictures logged to TensorBoard after every epoch (the command line draws attention over a
+  // validation image).
   std::function<std::vector<EvalImage>(models::ImageClassifier<float>&)> eval_images;
 };
 

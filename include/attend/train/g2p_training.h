@@ -16,13 +16,9 @@
 
 namespace attend::train {
 
-struct G2PTrainingOptions {
+// RunOptions (trainer.h: out_dir, resume_from, time limit, TensorBoard, ...), then the task's own.
+struct G2PTrainingOptions : RunOptions {
   std::string data_path;         // cmudict.dict; empty: data::default_cmudict_path()
-  std::string out_dir;           // metrics.jsonl and checkpoints (train/trainer.h); empty: none written
-  bool keep_snapshots = false;   // also OUT/snapshots/model-<step>.safetensors at every evaluation
-  bool overwrite = false;        // replace an earlier run's files in out_dir
-  std::string resume_from;       // continue from a checkpoint.safetensors
-  io::Metadata metadata;         // the model's description, stored in the checkpoints
   int64_t steps = 20000;         // optimizer steps
   int64_t batch_size = 64;       // words per step
   double learning_rate = 1e-3;   // peak, reached at the end of warm-up
@@ -31,16 +27,12 @@ struct G2PTrainingOptions {
   // `steps`, or at the time limit when schedule_by_time and that comes first (trainer.h).
   std::string schedule = "inverse-sqrt";
   double minimum_learning_rate = 0;
-  bool schedule_by_time = false;
   double clip_norm = 1.0;
   double label_smoothing = 0.1;
   double weight_decay = 0.01;
   uint64_t seed = 1;
   int64_t eval_every = 2000;     // steps between dev evaluations (0: only at the end)
   int64_t eval_words = 0;        // dev words per evaluation, the same each time (0: all)
-  double time_limit_seconds = 0;  // stop early once exceeded (0: none)
-  bool quiet = false;            // no progress lines
-  std::string tensorboard_dir;   // TensorBoard event files (train/trainer.h); empty: none
   // Pictures logged to TensorBoard at each evaluation (the command line draws attention maps).
   std::function<std::vector<EvalImage>(models::G2PModel<float>&)> eval_images;
 };

@@ -36,9 +36,16 @@ namespace attend::train {
 
 using Metrics = std::vector<std::pair<std::string, double>>;
 
-struct TrainerOptions {
-  int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
-  int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
+// What a user sets about a run, whatever the task: where it writes, whether it resumes, when it
+// stops early. The task options (g2p_training.h, fashion_mnist_training.h) and TrainerOptions all
+// start with it, so that a task hands it to the Trainer in one assignment.
+struct RunOptions {
+  std::string out_dir;             // empty: nothing written
+  bool overwrite = false;          // replace OUT's files from an earlier run
+  std::string resume_from;         // a checkpoint.safetensors written by a Trainer
+  // At every evaluation also OUT/snapshots/model-<step>.safetensors (the model, as model.safetensors
+  // holds it), to average the last few afterwards (train/checkpoint_average.h, attend average).
+  bool keep_snapshots = false;
   // Stop (evaluate, save) once the run's wall-clock time exceeds it, evaluations included and, in a
   // resumed run, the time of the runs it continues up to their last checkpoint; 0: none.
   // Resuming a run that has used its time limit is a ValueError.
@@ -47,20 +54,20 @@ struct TrainerOptions {
   // time_scheduled_step, so that a schedule ending at `steps` ends at the time limit instead
   // when that comes first (not reproducible bit for bit: the rates depend on the clock).
   bool schedule_by_time = false;
-  double clip_norm = 0;            // global gradient norm bound; 0: no clipping
-  std::string out_dir;             // empty: nothing written
-  // At every evaluation also OUT/snapshots/model-<step>.safetensors (the model, as model.safetensors
-  // holds it), to average the last few afterwards (train/checkpoint_average.h, attend average).
-  bool keep_snapshots = false;
-  bool overwrite = false;          // replace OUT's files from an earlier run
-  std::string resume_from;         // a checkpoint.safetensors written by a Trainer
-  std::string best_metric;         // e.g. "dev_wer"; empty: model.safetensors is the last model
-  bool higher_is_better = false;   // for best_metric
-  std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   io::Metadata metadata;           // describes the model; stored in every file (keys must not start with "trainer.")
   bool quiet = false;              // no progress line and no evaluation lines
   std::string tensorboard_dir;     // event files (io/tensorboard.h): train/loss, train/learning_rate and
                                    // train/items_per_second every 50 steps, eval/<metric> at evaluations
+};
+
+// RunOptions, plus what the task decides.
+struct TrainerOptions : RunOptions {
+  int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
+  int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
+  double clip_norm = 0;            // global gradient norm bound; 0: no clipping
+  std::string best_metric;         // e.g. "dev_wer"; empty: model.safetensors is the last model
+  bool higher_is_better = false;   // for best_metric
+  std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   int64_t tensorboard_every = 50;
 };
 
@@ -131,9 +138,9 @@ class Trainer {
   Metrics best_;
 };
 
-// What the Trainer adds to its files besides the model's parameters and metadata: tensors
-// "optimizer.<state>" and "rng.<random stream>", and metadata keys "trainer.<counter>".
-bool is_trainer_tensor(std::string_view name);
+// What the Trainer adds to its files' metadata besides the model's: keys "trainer.<counter>". Its
+// tensors besides the parameters are "optimizer.<state>" and "rng.<random stream>"
+// (io::is_training_state).
 bool is_trainer_metadata(std::string_view key);
 
 // The value of metric `name` in `metrics`, or nullptr when there is none.
@@ -144,7 +151,8 @@ const double* find_metric(const Metrics& metrics, const std::string& name);
 std::string checkpoint_to_resume(const std::string& out_dir);
 
 // Reads back a checkpoint's model parameters into `model` (for evaluation or inference); returns
-// the file's metadata. Errors name the file and what is wrong with it.
+// the file's metadata. Errors name the file and what is wrong with it, a tensor that is neither a
+// parameter nor training state among them.
 io::Metadata load_model_weights(const std::string& path, nn::Module<float>& model);
 
 }  // namespace attend::train

@@ -1,0 +1,19 @@
+// `attend info`: the version and the runtime configuration.
+#include <fmt/format.h>
+
+#include "attend/core/parallel.h"
+#include "commands.h"
+
+namespace attend::tools {
+
+CommandRunner add_info_command(CLI::App& app) {
+  CLI::App* info = app.add_subcommand("info", "print the version and the runtime configuration");
+  return [info]() -> int {
+    if (!info->parsed()) return -1;
+    fmt::print("attend {}\n", ATTEND_VERSION);
+    fmt::print("threads: {} (set ATTEND_NUM_THREADS or --threads)\n", num_threads());
+    return 0;
+  };
+}
+
+}  // namespace attend::tools

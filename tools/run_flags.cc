@@ -1,0 +1,32 @@
+#include "run_flags.h"
+
+#include "cli_checks.h"
+
+namespace attend::tools {
+
+void add_run_flags(CLI::App& command, train::RunOptions& run, RunFlags& flags, const std::string& best_model) {
+  command.add_option("--out", run.out_dir,
+                     "directory for metrics.jsonl, model.safetensors (" + best_model + ") and checkpoint.safetensors");
+  command.add_flag("--overwrite", run.overwrite, "replace the files of an earlier run in --out");
+  command.add_flag("--resume", flags.resume, "continue the run in --out from its checkpoint.safetensors");
+  command.add_flag("--keep-snapshots", run.keep_snapshots,
+                   "also keep the model of every evaluation in --out/snapshots (for attend average)");
+  command.add_option("--tensorboard", run.tensorboard_dir,
+                     "write TensorBoard event files (loss, learning rate, evaluation metrics, attention) here");
+  command.add_option("--time-limit", run.time_limit_seconds,
+                     "stop after this many seconds of wall-clock time, then evaluate (0: no limit; a resumed run "
+                     "counts the time of the runs it continues)")
+      ->check(non_negative_real())
+      ->capture_default_str();
+  command.add_flag("--schedule-by-time", run.schedule_by_time,
+                   "with --time-limit: the learning-rate schedule ends at the time limit if that comes before the "
+                   "last step, however busy the machine (the rates then depend on the clock: not reproducible bit "
+                   "for bit)");
+}
+
+void prepare_run(train::RunOptions& run, const RunFlags& flags) {
+  check_output_directory(run.out_dir);
+  if (flags.resume) run.resume_from = train::checkpoint_to_resume(run.out_dir);
+}
+
+}  // namespace attend::tools
