@@ -11,6 +11,7 @@
 #include "bench.h"
 #include "cli_checks.h"
 #include "explain.h"
+#include "tokenize_command.h"
 #include "train_command.h"
 #include "viz_command.h"
 
@@ -146,6 +147,7 @@ int main(int argc, char** argv) {
 
   const auto run_train = attend::tools::add_train_command(app);
   const auto run_viz = attend::tools::add_viz_commands(app);
+  const auto run_tokenize = attend::tools::add_tokenize_command(app);
 
   if (const int status = attend::tools::parse_command_line(app, argc, argv); status >= 0) return status;
   try {
@@ -154,6 +156,7 @@ int main(int argc, char** argv) {
     if (explain->parsed()) return run_explain(explain_args);
     if (const int status = run_train(); status >= 0) return status;
     if (const int status = run_viz(); status >= 0) return status;
+    if (const int status = run_tokenize(); status >= 0) return status;
     if (bench_attention->parsed()) return run_bench_attention(bench_options, bench_modes);
   } catch (const std::exception& e) {  // attend::Error, or e.g. std::filesystem_error: a message, not an abort
     std::fprintf(stderr, "attend: %s\n", attend::tools::escape_for_terminal(e.what()).c_str());
