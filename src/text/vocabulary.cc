@@ -10,25 +10,45 @@
 
 namespace attend::text {
 
+namespace {
+
+uint64_t hash_of(std::string_view token) { return std::hash<std::string_view>{}(token); }
+
+}  // namespace
+
 Vocabulary::Vocabulary(std::vector<std::string> tokens, const std::string& source)
     : tokens_(std::move(tokens)), source_(source) {
   ATTEND_CHECK(!tokens_.empty(), ValueError, "{} has no tokens", source_);
-  ATTEND_CHECK(tokens_.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max()), ValueError,
+  ATTEND_CHECK(tokens_.size() <= static_cast<size_t>(std::numeric_limits<int32_t>::max() / 4), ValueError,
                "{} has {} tokens, more than ids can number", source_, tokens_.size());
-  ids_.reserve(tokens_.size());
+  size_t table_size = 16;
+  while (table_size < 2 * tokens_.size()) table_size *= 2;
+  slots_.resize(table_size);
   for (size_t id = 0; id < tokens_.size(); ++id) {
-    ATTEND_CHECK(!tokens_[id].empty(), ValueError, "{}: token {} (line {}) is empty", source_, id, id + 1);
-    const auto [it, inserted] = ids_.emplace(tokens_[id], static_cast<int32_t>(id));
-    ATTEND_CHECK(inserted, ValueError, "{}: token '{}' appears twice, on lines {} and {}", source_, tokens_[id],
-                 it->second + 1, id + 1);
-    longest_token_bytes_ = std::max(longest_token_bytes_, tokens_[id].size());
+    const std::string& token = tokens_[id];
+    ATTEND_CHECK(!token.empty(), ValueError, "{}: token {} (line {}) is empty", source_, id, id + 1);
+    const uint32_t hash = static_cast<uint32_t>(hash_of(token));
+    Slot& slot = slots_[slot_of(token, hash)];
+    ATTEND_CHECK(slot.id < 0, ValueError, "{}: token '{}' appears twice, on lines {} and {}", source_, token,
+                 slot.id + 1, id + 1);
+    slot = {hash, static_cast<int32_t>(id)};
+    longest_token_bytes_ = std::max(longest_token_bytes_, token.size());
+  }
+}
+
+// The slot that holds `token`, or the empty slot where it would go.
+size_t Vocabulary::slot_of(std::string_view token, uint32_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.id < 0 || (slot.hash == hash && tokens_[static_cast<size_t>(slot.id)] == token)) return i;
   }
 }
 
 std::optional<int32_t> Vocabulary::find(std::string_view token) const {
-  const auto it = ids_.find(token);
-  if (it == ids_.end()) return std::nullopt;
-  return it->second;
+  const Slot& slot = slots_[slot_of(token, static_cast<uint32_t>(hash_of(token)))];
+  if (slot.id < 0) return std::nullopt;
+  return slot.id;
 }
 
 int32_t Vocabulary::id_of(std::string_view token) const {

@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace attend::text {
@@ -26,12 +25,17 @@ class Vocabulary {
   const std::string& source() const { return source_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  // An open-addressing index of tokens_ (linear probing, a power-of-two table at most half
+  // full): a probe compares bytes only when the stored hash matches. WordPiece looks up every
+  // candidate piece, about 60 per tweet, so this is its hot path; a flat table of 8-byte slots
+  // stays in cache where a node-based map does not.
+  struct Slot {
+    uint32_t hash = 0;
+    int32_t id = -1;  // -1: empty
   };
+  size_t slot_of(std::string_view token, uint32_t hash) const;
   std::vector<std::string> tokens_;
-  std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> ids_;
+  std::vector<Slot> slots_;
   std::string source_;
   size_t longest_token_bytes_ = 0;
 };
