@@ -10,9 +10,10 @@
 // To give the same ids, the category queries below answer as Unicode 8.0 did: a code point that
 // 8.0 had not assigned is unassigned to them (ICU's u_charAge tells), and the six code points
 // whose category changed since 8.0 keep their 8.0 category. NFD leaves code points newer than 9.0
-// alone. A check of every code point against `tokenizers` (bench/peers/tokenizer_parity.py
-// --every-code-point) finds no other difference than the lower case of the 55 cased letters
-// assigned after Unicode 15.0, which ICU 72 does not know (docs/text.md).
+// alone. Every code point gives the ids of `tokenizers` (bench/peers/tokenizer_parity.py
+// --every-code-point); the one difference left is the lower case of the 55 cased letters
+// assigned after Unicode 15.0, which ICU 72 does not know: no form of them is in a BERT
+// vocabulary, so both sides give [UNK] (docs/text.md).
 #pragma once
 
 #include <string>
