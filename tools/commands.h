@@ -22,6 +22,7 @@ CommandRunner add_eval_command(CLI::App& app);     // eval_command.cc
 CommandRunner add_average_command(CLI::App& app);  // average_command.cc
 CommandRunner add_viz_command(CLI::App& app);      // viz_command.cc
 CommandRunner add_plot_command(CLI::App& app);     // plot_command.cc
+CommandRunner add_tokenize_command(CLI::App& app);  // tokenize_command.cc
 CommandRunner add_bench_command(CLI::App& app);    // bench_command.cc
 
 }  // namespace attend::tools

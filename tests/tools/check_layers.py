@@ -11,7 +11,7 @@ import re
 import sys
 
 # Lowest first. kernels/ lives in src/ only; tools/ (the CLI) sits on top of everything.
-ORDER = ["core", "kernels", "autograd", "ops", "attention", "nn", "io", "data", "models", "train", "viz"]
+ORDER = ["core", "kernels", "autograd", "ops", "attention", "nn", "io", "text", "data", "models", "train", "viz"]
 
 # (including file, included layer): the exceptions still to be removed.
 KNOWN = {
