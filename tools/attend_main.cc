@@ -9,8 +9,6 @@
 #include "attend/core/parallel.h"
 #include "cli_checks.h"
 #include "commands.h"
-#include "train_command.h"
-#include "viz_command.h"
 
 namespace {
 
@@ -18,8 +16,10 @@ using attend::tools::AddCommand;
 
 // The commands, in the order `attend --help` lists them.
 constexpr AddCommand kCommands[] = {
-    attend::tools::add_info_command,  attend::tools::add_explain_command, attend::tools::add_train_command,
-    attend::tools::add_viz_commands,  attend::tools::add_bench_command,
+    attend::tools::add_info_command, attend::tools::add_explain_command, attend::tools::add_train_command,
+    attend::tools::add_g2p_command,  attend::tools::add_eval_command,    attend::tools::add_average_command,
+    attend::tools::add_viz_command,  attend::tools::add_plot_command,    attend::tools::add_tokenize_command,
+    attend::tools::add_bench_command,
 };
 
 }  // namespace

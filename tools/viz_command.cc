@@ -24,34 +24,13 @@
 #include "attend/viz/heatmap.h"
 #include "attend/viz/output_file.h"
 #include "attend/models/g2p_factory.h"
+#include "commands.h"
+#include "output_files.h"
 
 namespace attend::tools {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Every file of one command, rendered in memory first: a bad input fails before anything is
-// written, and a failed write removes what this run had written (and the directory it made).
-using Files = std::vector<std::pair<std::string, std::string>>;  // (file name, bytes)
-
-void write_all(const std::string& directory, const Files& files) {
-  const bool existed = fs::exists(directory);
-  viz::require_writable_directory(directory);
-  std::vector<fs::path> written;
-  try {
-    for (const auto& [name, bytes] : files) {
-      const fs::path path = fs::path(directory) / name;
-      viz::write_output_file(path.string(), bytes);
-      written.push_back(path);
-    }
-  } catch (...) {
-    std::error_code ignored;
-    for (const auto& path : written) fs::remove(path, ignored);
-    if (!existed) fs::remove(directory, ignored);
-    throw;
-  }
-  for (const auto& [name, bytes] : files) fmt::print("wrote {}\n", (fs::path(directory) / name).string());
-}
 
 viz::AttentionDocument make_document_of(const AttentionCapture& capture) {
   return viz::make_document(capture, "fashion-mnist", {}, {});
@@ -194,38 +173,15 @@ int run_viz(const VizArguments& args) {
   return 0;
 }
 
-struct PlotArguments {
-  std::string run_dir, out;
-};
-
-int run_plot(const PlotArguments& args) {
-  const fs::path metrics = fs::path(args.run_dir) / "metrics.jsonl";
-  const std::vector<viz::MetricSeries> series = viz::read_metrics(metrics.string());
-  const std::string title = fmt::format("{} · training curves", fs::path(args.run_dir).lexically_normal().filename().string());
-  write_all(args.out.empty() ? args.run_dir : args.out,
-            {{"curves.png", viz::render_curves(title, series, viz::ImageFormat::kPng)},
-             {"curves.svg", viz::render_curves(title, series, viz::ImageFormat::kSvg)}});
-  return 0;
-}
-
 }  // namespace
 
-std::function<int()> add_viz_commands(CLI::App& app) {
+CommandRunner add_viz_command(CLI::App& app) {
   auto viz_args = std::make_shared<VizArguments>();
   CLI::App* viz = app.add_subcommand("viz", "draw a model's attention on one input: heatmaps, JSON and an HTML explorer");
   viz->add_option("checkpoint", viz_args->checkpoint, "model.safetensors (attend train g2p --out)")->required();
   viz->add_option("--input", viz_args->input, "the input: a word for G2P")->required();
   viz->add_option("--out", viz_args->out, "directory for the files (made if absent)")->required();
-
-  auto plot_args = std::make_shared<PlotArguments>();
-  CLI::App* plot = app.add_subcommand("plot", "draw a run's training curves (RUN_DIR/metrics.jsonl) as PNG and SVG");
-  plot->add_option("run_dir", plot_args->run_dir, "directory with metrics.jsonl (attend train g2p --out)")->required();
-  plot->add_option("--out", plot_args->out, "directory for curves.png and curves.svg (default: RUN_DIR)");
-  return [viz, viz_args, plot, plot_args]() -> int {
-    if (viz->parsed()) return run_viz(*viz_args);
-    if (plot->parsed()) return run_plot(*plot_args);
-    return -1;
-  };
+  return [viz, viz_args]() -> int { return viz->parsed() ? run_viz(*viz_args) : -1; };
 }
 
 std::string render_image_classifier_attention(models::ImageClassifier<float>& model, const Tensor<float>& image,

@@ -12,10 +12,6 @@
 
 namespace attend::tools {
 
-// Adds the `viz` and `plot` commands to `app`; the returned function runs whichever was parsed
-// and returns the exit status (-1 when neither was).
-std::function<int()> add_viz_commands(CLI::App& app);
-
 // The rollout and the last layer's heads of `model` over one image (1, 28, 28), as a PNG file
 // (what `attend viz` draws for Fashion-MNIST checkpoints, and TensorBoard shows during training).
 std::string render_image_classifier_attention(models::ImageClassifier<float>& model, const Tensor<float>& image,

@@ -12,6 +12,7 @@
 #include "harness/expect_error.h"
 #include "viz/png_check.h"
 #include "viz/tiny_g2p.h"
+#include "commands.h"
 #include "viz_command.h"
 #include "harness/temp_dir.h"
 
@@ -22,9 +23,12 @@ namespace fs = std::filesystem;
 
 int run(const std::string& command_line) {
   CLI::App app;
-  const auto run_command = add_viz_commands(app);
+  const CommandRunner runners[] = {add_viz_command(app), add_plot_command(app)};
   app.parse(command_line, false);
-  return run_command();
+  for (const CommandRunner& run_command : runners) {
+    if (const int status = run_command(); status >= 0) return status;
+  }
+  return -1;
 }
 
 struct VizCommandTest : ::testing::Test {

@@ -1,5 +1,5 @@
 // `attend train fashion-mnist` (train/fashion_mnist_training.h) and the Fashion-MNIST side of
-// `attend eval CHECKPOINT`.
+// `attend eval CHECKPOINT` (eval_command.cc).
 #pragma once
 
 #include <functional>
@@ -11,9 +11,7 @@
 
 namespace attend::tools {
 
-// Adds `fashion-mnist` under `train`; the returned function runs it when it was parsed and
-// returns the exit status (-1 when it was not).
-std::function<int()> add_fashion_mnist_commands(CLI::App& train);
+// add_train_fashion_mnist_command (commands.h) registers `train fashion-mnist`.
 
 struct FashionMnistEvalArguments {
   std::string data_dir;        // empty: the Debian package's

@@ -1,4 +1,6 @@
-#include "fashion_mnist_command.h"
+#include "train_fashion_mnist_command.h"
+
+#include "commands.h"
 
 #include "cli_checks.h"
 #include "run_flags.h"
@@ -122,7 +124,7 @@ int run_fashion_mnist_eval(const io::SafetensorsFile& checkpoint, const FashionM
   return 0;
 }
 
-std::function<int()> add_fashion_mnist_commands(CLI::App& train) {
+CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
   auto args = std::make_shared<FashionMnistArguments>();
   auto& o = args->options;
   auto& t = args->transformer;

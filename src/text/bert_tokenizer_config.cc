@@ -1,0 +1,68 @@
+// tokenizer_config.json, as transformers writes it for BERT-family models.
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "attend/core/error.h"
+#include "attend/text/bert_tokenizer.h"
+
+namespace attend::text {
+namespace {
+
+using nlohmann::json;
+
+json parse_json_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  ATTEND_CHECK(file.good(), ValueError, "cannot read '{}'", path);
+  std::stringstream text;
+  text << file.rdbuf();
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    fail("'{}' is not valid JSON: {}", path, e.what());
+  }
+}
+
+void read_flag(const json& config, const std::string& key, const std::string& path, bool& value) {
+  if (!config.contains(key) || config[key].is_null()) return;
+  ATTEND_CHECK(config[key].is_boolean(), ValueError, "{}: '{}' must be true or false, not {}", path, key,
+               config[key].dump());
+  value = config[key].get<bool>();
+}
+
+// A special token: "[UNK]", or {"content": "[UNK]", ...} (transformers' AddedToken).
+void read_token(const json& config, const std::string& key, const std::string& path, std::string& token) {
+  if (!config.contains(key) || config[key].is_null()) return;
+  const json& entry = config[key];
+  const json* content = entry.is_object() && entry.contains("content") ? &entry["content"] : &entry;
+  ATTEND_CHECK(content->is_string(), ValueError, "{}: '{}' must be a token (a string, or an object with \"content\"), not {}",
+               path, key, entry.dump());
+  token = content->get<std::string>();
+}
+
+}  // namespace
+
+BertTokenizerConfig load_bert_tokenizer_config(const std::string& path) {
+  const json config = parse_json_file(path);
+  ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object, not {}", path, config.type_name());
+  BertTokenizerConfig result;
+  read_flag(config, "do_lower_case", path, result.do_lower_case);
+  read_flag(config, "tokenize_chinese_chars", path, result.tokenize_chinese_chars);
+  if (config.contains("strip_accents") && !config["strip_accents"].is_null()) {
+    bool strip = false;
+    read_flag(config, "strip_accents", path, strip);
+    result.strip_accents = strip;
+  }
+  read_token(config, "unk_token", path, result.unknown_token);
+  read_token(config, "cls_token", path, result.classifier_token);
+  read_token(config, "sep_token", path, result.separator_token);
+  read_token(config, "pad_token", path, result.padding_token);
+  read_token(config, "mask_token", path, result.mask_token);
+  if (config.contains("model_max_length") && config["model_max_length"].is_number_integer()) {
+    result.model_max_length = config["model_max_length"].get<int64_t>();
+  }
+  return result;
+}
+
+}  // namespace attend::text
