@@ -22,7 +22,7 @@ namespace {
 // A row of n floats aligned to 64 bytes, as the kernels' tiles are; values N(0, 1).
 class Row {
  public:
-  Row(int64_t n, uint64_t seed) : data_(new(std::align_val_t(64)) float[n]) {
+  Row(int64_t n, uint64_t seed) : data_(new (std::align_val_t(64)) float[n]) {
     attend::Generator generator(seed);
     for (int64_t i = 0; i < n; ++i) data_[i] = static_cast<float>(generator.normal());
   }
@@ -84,9 +84,9 @@ void dot(benchmark::State& state) {
 constexpr int64_t kTileQueries = 128, kTileKeys = 256;
 
 void set_tile_flops(benchmark::State& state, int64_t d) {
-  state.counters["FLOP/s"] = benchmark::Counter(static_cast<double>(2 * kTileQueries * kTileKeys * d) *
-                                                    static_cast<double>(state.iterations()),
-                                                benchmark::Counter::kIsRate);
+  state.counters["FLOP/s"] = benchmark::Counter(
+      static_cast<double>(2 * kTileQueries * kTileKeys * d) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
 }
 
 // S (128, 256) = Q (128, D) K^T with K packed once, as the forward does per key tile.

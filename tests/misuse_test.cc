@@ -26,7 +26,11 @@ TEST(Misuse, MatmulOfAVector) {
   expect_error<ShapeError>([] { matmul(Tensor32::ones({3}), a23); }, {"matmul", "rank >= 2", "(3)"});
 }
 TEST(Misuse, MatmulBatchesDoNotBroadcast) {
-  expect_error<ShapeError>([] { matmul(Tensor32::ones({2, 2, 3}), Tensor32::ones({3, 3, 4})); }, {"matmul", "(2)", "(3)"});
+  expect_error<ShapeError>(
+      [] {
+        matmul(Tensor32::ones({2, 2, 3}), Tensor32::ones({3, 3, 4}));
+      },
+      {"matmul", "(2)", "(3)"});
 }
 TEST(Misuse, SoftmaxAxisOutOfRange) {
   expect_error<ValueError>([] { softmax(a23, 2); }, {"softmax", "axis 2", "rank 2"});
@@ -56,12 +60,18 @@ TEST(Misuse, LayerNormWeightOfTheWrongShape) {
   expect_error<ShapeError>([] { layer_norm(a23, {3}, Tensor32::ones({4})); }, {"layer_norm", "weight", "(4)", "(3)"});
 }
 TEST(Misuse, EmbeddingIndexOutOfRange) {
-  expect_error<ValueError>([] { embedding(Tensor32::ones({5, 2}), IndexTensor::from_vector({2}, {1, 5})); },
-                           {"embedding", "index 5", "[0, 5)"});
+  expect_error<ValueError>(
+      [] {
+        embedding(Tensor32::ones({5, 2}), IndexTensor::from_vector({2}, {1, 5}));
+      },
+      {"embedding", "index 5", "[0, 5)"});
 }
 TEST(Misuse, EmbeddingNegativeIndex) {
-  expect_error<ValueError>([] { embedding(Tensor32::ones({5, 2}), IndexTensor::from_vector({1}, {-1})); },
-                           {"embedding", "index -1"});
+  expect_error<ValueError>(
+      [] {
+        embedding(Tensor32::ones({5, 2}), IndexTensor::from_vector({1}, {-1}));
+      },
+      {"embedding", "index -1"});
 }
 TEST(Misuse, EmbeddingWeightNotAMatrix) {
   expect_error<ShapeError>([] { embedding(Tensor32::ones({5}), IndexTensor::from_vector({1}, {0})); },
@@ -74,8 +84,11 @@ TEST(Misuse, GatherIndexOfAnotherRank) {
   expect_error<ShapeError>([] { gather(a23, 1, IndexTensor::zeros({2})); }, {"gather", "(2)", "(2, 3)"});
 }
 TEST(Misuse, ConcatOfMismatchedShapes) {
-  expect_error<ShapeError>([] { concat(std::vector<Tensor32>{a23, Tensor32::ones({3, 2})}, 1); },
-                           {"concat", "(3, 2)", "(2, 3)"});
+  expect_error<ShapeError>(
+      [] {
+        concat(std::vector<Tensor32>{a23, Tensor32::ones({3, 2})}, 1);
+      },
+      {"concat", "(3, 2)", "(2, 3)"});
 }
 TEST(Misuse, ConcatOfNothing) {
   expect_error<ValueError>([] { concat(std::vector<Tensor32>{}, 0); }, {"concat", "at least one"});
@@ -87,11 +100,15 @@ TEST(Misuse, StackOfDifferentShapes) {
   expect_error<ShapeError>([] { stack(std::vector<Tensor32>{a23, a43}, 0); }, {"stack", "(4, 3)", "(2, 3)"});
 }
 TEST(Misuse, CrossEntropyTargetsOfTheWrongShape) {
-  expect_error<ShapeError>([] { cross_entropy(a23, IndexTensor::zeros({3})); }, {"cross_entropy", "(2, 3)", "(2)", "(3)"});
+  expect_error<ShapeError>([] { cross_entropy(a23, IndexTensor::zeros({3})); },
+                           {"cross_entropy", "(2, 3)", "(2)", "(3)"});
 }
 TEST(Misuse, CrossEntropyTargetOutOfRange) {
-  expect_error<ValueError>([] { cross_entropy(a23, IndexTensor::from_vector({2}, {0, 3})); },
-                           {"cross_entropy", "target 3", "[0, 3)"});
+  expect_error<ValueError>(
+      [] {
+        cross_entropy(a23, IndexTensor::from_vector({2}, {0, 3}));
+      },
+      {"cross_entropy", "target 3", "[0, 3)"});
 }
 TEST(Misuse, CrossEntropyLabelSmoothingOutOfRange) {
   CrossEntropyOptions options;
@@ -121,25 +138,31 @@ TEST(Misuse, IndexTensorsCannotRequireGrad) {
   expect_error<ValueError>([] { IndexTensor::zeros({3}).set_requires_grad(); }, {"integer", "(3)"});
 }
 TEST(Misuse, BackwardOfANonScalarWithoutGradient) {
-  expect_error<AutogradError>([] {
-    auto x = Tensor32::ones({2, 3}).set_requires_grad();
-    exp(x).backward();
-  }, {"backward", "(2, 3)", "not a scalar"});
+  expect_error<AutogradError>(
+      [] {
+        auto x = Tensor32::ones({2, 3}).set_requires_grad();
+        exp(x).backward();
+      },
+      {"backward", "(2, 3)", "not a scalar"});
 }
 TEST(Misuse, BackwardWithAGradientOfTheWrongShape) {
-  expect_error<ShapeError>([] {
-    auto x = Tensor32::ones({2, 3}).set_requires_grad();
-    exp(x).backward(Tensor32::ones({3, 2}));
-  }, {"backward", "(3, 2)", "(2, 3)"});
+  expect_error<ShapeError>(
+      [] {
+        auto x = Tensor32::ones({2, 3}).set_requires_grad();
+        exp(x).backward(Tensor32::ones({3, 2}));
+      },
+      {"backward", "(3, 2)", "(2, 3)"});
 }
 TEST(Misuse, BackwardWithoutAnyParameter) {
   expect_error<AutogradError>([] { sum(a23).backward(); }, {"backward", "does not require grad"});
 }
 TEST(Misuse, MarkingANonLeaf) {
-  expect_error<AutogradError>([] {
-    auto x = Tensor32::ones({2}).set_requires_grad();
-    exp(x).set_requires_grad();
-  }, {"set_requires_grad", "leaf", "exp"});
+  expect_error<AutogradError>(
+      [] {
+        auto x = Tensor32::ones({2}).set_requires_grad();
+        exp(x).set_requires_grad();
+      },
+      {"set_requires_grad", "leaf", "exp"});
 }
 TEST(Misuse, UndefinedTensor) {
   expect_error<ValueError>([] { Tensor32().shape(); }, {"undefined tensor"});

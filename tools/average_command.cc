@@ -29,9 +29,11 @@ int run_average(const AverageArguments& args) {
 CommandRunner add_average_command(CLI::App& app) {
   auto average_args = std::make_shared<AverageArguments>();
   CLI::App* average = app.add_subcommand(
-      "average", "average the parameters of several checkpoints of one run (e.g. its last snapshots) into a model file");
-  average->add_option("checkpoints", average_args->checkpoints,
-                      "two or more model or checkpoint files of one run (attend train ... --keep-snapshots writes them)")
+      "average",
+      "average the parameters of several checkpoints of one run (e.g. its last snapshots) into a model file");
+  average
+      ->add_option("checkpoints", average_args->checkpoints,
+                   "two or more model or checkpoint files of one run (attend train ... --keep-snapshots writes them)")
       ->required()
       ->expected(2, 1000);
   average->add_option("--out", average_args->out, "the averaged model file")->required();

@@ -22,9 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
@@ -245,7 +243,8 @@ void measure_in_rounds(BenchRow& row, CaseTimer& timer, RoofProbe& roof, const B
   row.gflops = row.flops / time / kGiga;
   row.peak_extra_bytes = timer.peak_extra_bytes();
   const double ratio = median(ratios);
-  row.ratio_spread = (*std::max_element(ratios.begin(), ratios.end()) - *std::min_element(ratios.begin(), ratios.end())) / ratio;
+  row.ratio_spread =
+      (*std::max_element(ratios.begin(), ratios.end()) - *std::min_element(ratios.begin(), ratios.end())) / ratio;
   row.wide = row.ratio_spread > options.wide_spread;
   if (c.decode) {
     row.gbps = decode_bytes(c) / time / kGiga;
@@ -325,8 +324,8 @@ nlohmann::ordered_json row_json(const BenchRow& row) {
 }
 
 nlohmann::ordered_json case_json(const BenchCase& c) {
-  return {{"impl", c.implementation}, {"B", c.batch}, {"H", c.heads}, {"N", c.queries}, {"M", c.keys},
-          {"D", c.head_dim}, {"causal", c.causal}, {"pass", c.pass}};
+  return {{"impl", c.implementation}, {"B", c.batch},       {"H", c.heads},  {"N", c.queries}, {"M", c.keys},
+          {"D", c.head_dim},          {"causal", c.causal}, {"pass", c.pass}};
 }
 
 BenchCase case_from_json(const nlohmann::json& j) {
@@ -363,12 +362,13 @@ std::string text_header(const Roofline& r, const BenchOptions& o) {
       "spread: (max - min) / median of the rounds' ratios, '!' above {:.0f}%: a noisy row, run it again\n\n",
       o.repeats, o.rounds, 100 * o.wide_spread);
   if (r.load_average >= 0.5) {
-    text += fmt::format("warning: load average {:.2f} before the run: other processes share the cores, so every\n"
-                        "figure below is low and noisy\n\n",
-                        r.load_average);
+    text += fmt::format(
+        "warning: load average {:.2f} before the run: other processes share the cores, so every\n"
+        "figure below is low and noisy\n\n",
+        r.load_average);
   }
-  text += fmt::format("{:<9} {:>4} {:>5} {:>6} {:<6} {:<16} {:>10} {:>8} {:>6} {:>7} {:>9} {:>7} {:>6}\n", "impl",
-                      "D", "N", "M", "causal", "pass", "ms", "GFLOP/s", "%sgemm", "spread", "extra MB", "GB/s", "%copy");
+  text += fmt::format("{:<9} {:>4} {:>5} {:>6} {:<6} {:<16} {:>10} {:>8} {:>6} {:>7} {:>9} {:>7} {:>6}\n", "impl", "D",
+                      "N", "M", "causal", "pass", "ms", "GFLOP/s", "%sgemm", "spread", "extra MB", "GB/s", "%copy");
   return text;
 }
 

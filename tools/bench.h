@@ -58,8 +58,8 @@ struct Roofline {
   int64_t sgemm_size = 0;
   double sgemm_gflops = 0;
   int64_t copy_bytes = 0;
-  double copy_gbps = 0;  // (bytes read + bytes written) / time
-  double load_average = 0;  // 1-minute load before measuring: others' processes skew every figure
+  double copy_gbps = 0;          // (bytes read + bytes written) / time
+  double load_average = 0;       // 1-minute load before measuring: others' processes skew every figure
   bool sgemm_by_matmul = false;  // attend::matmul over the threads beat one cblas_sgemm call
   int copy_threads = 1;          // the thread count of the faster memcpy
 };
@@ -87,9 +87,9 @@ struct BenchCase {
   int64_t batch = 1;
   int64_t heads = 8;
   int64_t kv_heads = 8;
-  int64_t queries = 0;  // N
-  int64_t keys = 0;     // M
-  int64_t head_dim = 0; // D
+  int64_t queries = 0;   // N
+  int64_t keys = 0;      // M
+  int64_t head_dim = 0;  // D
   bool causal = false;
   std::string pass = "forward";  // "forward" or "forward+backward"
   bool decode = false;           // N = 1 against a long cache: also reported in GB/s
@@ -128,8 +128,8 @@ struct BenchRow {
   bool wide = false;          // ratio_spread > BenchOptions::wide_spread: do not trust this row
   int64_t peak_extra_bytes = 0;
   // Decode rows only:
-  std::optional<double> gbps;       // decode_bytes / time
-  std::optional<double> copy_gbps;  // the memory roof: median of the rounds' memcpy
+  std::optional<double> gbps;           // decode_bytes / time
+  std::optional<double> copy_gbps;      // the memory roof: median of the rounds' memcpy
   std::optional<double> ratio_to_copy;  // median over the rounds of (the round's GB/s / its memcpy GB/s)
 };
 

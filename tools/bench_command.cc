@@ -62,12 +62,14 @@ CommandRunner add_bench_command(CLI::App& app) {
   attention->add_option("--repeats", o.repeats, "timed runs per row, at least 5 (ms is the median)")
       ->check(integer_in(5, 1000))
       ->capture_default_str();
-  attention->add_option("--rounds", o.rounds,
-                        "rounds of (one roof run, a block of the row's runs) per row; %sgemm is their median")
+  attention
+      ->add_option("--rounds", o.rounds,
+                   "rounds of (one roof run, a block of the row's runs) per row; %sgemm is their median")
       ->check(integer_in(3, 100))
       ->capture_default_str();
-  attention->add_option("--reference-memory-gb", o.reference_memory_limit_gb,
-                        "skip reference rows estimated to need more tensor memory than this")
+  attention
+      ->add_option("--reference-memory-gb", o.reference_memory_limit_gb,
+                   "skip reference rows estimated to need more tensor memory than this")
       ->check(positive_real())
       ->capture_default_str();
   attention->add_option("--threads", o.threads, "threads (default: as for attend --threads)")

@@ -62,8 +62,8 @@ Json answer(const nlohmann::json& request, CaseCache& cache, RoofProbe& roof, co
   const std::string kind = request.value("roof", "");
   if (kind == "sgemm") return {{"gflops", roof.sgemm_gflops()}};
   if (kind == "copy") return {{"gbps", roof.copy_gbps()}};
-  throw ValueError(fmt::format("a request is {{\"case\": ...}} or {{\"roof\": \"sgemm\" | \"copy\"}}; got {}",
-                               request.dump()));
+  throw ValueError(
+      fmt::format("a request is {{\"case\": ...}} or {{\"roof\": \"sgemm\" | \"copy\"}}; got {}", request.dump()));
 }
 
 }  // namespace
@@ -73,7 +73,9 @@ int serve_bench_requests(std::istream& in, std::ostream& out, const BenchOptions
   std::optional<ThreadCountGuard> threads;
   if (options.threads > 0) threads.emplace(options.threads);
   const Roofline roofline = measure_roofline(options);
-  out << Json{{"threads", roofline.threads}, {"sgemm_gflops", roofline.sgemm_gflops}, {"copy_gbps", roofline.copy_gbps},
+  out << Json{{"threads", roofline.threads},
+              {"sgemm_gflops", roofline.sgemm_gflops},
+              {"copy_gbps", roofline.copy_gbps},
               {"load_average", roofline.load_average}}
              .dump()
       << std::endl;

@@ -21,7 +21,8 @@ std::string parse_whole(const std::string& text, Integer& value) {
   const char* first = text.data();
   const char* last = first + text.size();
   const auto [end, error] = std::from_chars(first, last, value);
-  if (error == std::errc::result_out_of_range) return fmt::format("{} does not fit in {} bits", text, sizeof(Integer) * 8);
+  if (error == std::errc::result_out_of_range)
+    return fmt::format("{} does not fit in {} bits", text, sizeof(Integer) * 8);
   if (error != std::errc() || end != last) return fmt::format("{} is not a whole number", text);
   return {};
 }
@@ -103,8 +104,8 @@ void check_output_directory(const std::string& out_dir) {
       if (part == part.parent_path()) break;
       continue;
     }
-    ATTEND_CHECK(fs::is_directory(status), ValueError, "--out '{}': '{}' is {}, not a directory", out_dir, part.string(),
-                 fs::is_regular_file(status) ? "a file" : "not a directory");
+    ATTEND_CHECK(fs::is_directory(status), ValueError, "--out '{}': '{}' is {}, not a directory", out_dir,
+                 part.string(), fs::is_regular_file(status) ? "a file" : "not a directory");
     return;
   }
 }

@@ -12,17 +12,17 @@ namespace attend::tools {
 using CommandRunner = std::function<int()>;
 using AddCommand = CommandRunner (*)(CLI::App& app);
 
-CommandRunner add_info_command(CLI::App& app);     // info_command.cc
-CommandRunner add_explain_command(CLI::App& app);  // explain_command.cc
-CommandRunner add_train_command(CLI::App& app);    // train_command.cc: the tasks below under `train`
-CommandRunner add_train_g2p_command(CLI::App& train);             // train_g2p_command.cc
-CommandRunner add_train_fashion_mnist_command(CLI::App& train);   // train_fashion_mnist_command.cc
-CommandRunner add_g2p_command(CLI::App& app);      // pronounce_command.cc
-CommandRunner add_eval_command(CLI::App& app);     // eval_command.cc
-CommandRunner add_average_command(CLI::App& app);  // average_command.cc
-CommandRunner add_viz_command(CLI::App& app);      // viz_command.cc
-CommandRunner add_plot_command(CLI::App& app);     // plot_command.cc
-CommandRunner add_tokenize_command(CLI::App& app);  // tokenize_command.cc
-CommandRunner add_bench_command(CLI::App& app);    // bench_command.cc
+CommandRunner add_info_command(CLI::App& app);                   // info_command.cc
+CommandRunner add_explain_command(CLI::App& app);                // explain_command.cc
+CommandRunner add_train_command(CLI::App& app);                  // train_command.cc: the tasks below under `train`
+CommandRunner add_train_g2p_command(CLI::App& train);            // train_g2p_command.cc
+CommandRunner add_train_fashion_mnist_command(CLI::App& train);  // train_fashion_mnist_command.cc
+CommandRunner add_g2p_command(CLI::App& app);                    // pronounce_command.cc
+CommandRunner add_eval_command(CLI::App& app);                   // eval_command.cc
+CommandRunner add_average_command(CLI::App& app);                // average_command.cc
+CommandRunner add_viz_command(CLI::App& app);                    // viz_command.cc
+CommandRunner add_plot_command(CLI::App& app);                   // plot_command.cc
+CommandRunner add_tokenize_command(CLI::App& app);               // tokenize_command.cc
+CommandRunner add_bench_command(CLI::App& app);                  // bench_command.cc
 
 }  // namespace attend::tools

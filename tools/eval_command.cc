@@ -35,12 +35,14 @@ int run_eval(const EvalArguments& args) {
                args.checkpoint);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
-    ATTEND_CHECK(split != "train", ValueError, "attend eval: Fashion-MNIST checkpoints are evaluated on test, validation or both");
+    ATTEND_CHECK(split != "train", ValueError,
+                 "attend eval: Fashion-MNIST checkpoints are evaluated on test, validation or both");
     return run_fashion_mnist_eval(checkpoint, {args.data_path, split});
   }
   ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", args.checkpoint,
                task->second);
-  ATTEND_CHECK(args.split != "both", ValueError, "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
+  ATTEND_CHECK(args.split != "both", ValueError,
+               "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
   const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
   const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
   const auto& entries = args.split == "test"    ? dictionary.test

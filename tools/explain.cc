@@ -136,15 +136,19 @@ Json explain(const ExplainOptions& options) {
 
   Json result;
   result["input"] = {{"tokens", tokens}, {"X", matrix_json(x)}};
-  result["weights"] = {{"W_Q", matrix_json(w_q)}, {"W_K", matrix_json(w_k)}, {"W_V", matrix_json(w_v)},
-                       {"W_O", matrix_json(w_o)}, {"seed", options.seed}};
+  result["weights"] = {{"W_Q", matrix_json(w_q)},
+                       {"W_K", matrix_json(w_k)},
+                       {"W_V", matrix_json(w_v)},
+                       {"W_O", matrix_json(w_o)},
+                       {"seed", options.seed}};
   result["runs"] = Json::array();
-  const std::vector<bool> masks = options.causal ? std::vector<bool>{true}
+  const std::vector<bool> masks = options.causal       ? std::vector<bool>{true}
                                   : options.both_masks ? std::vector<bool>{false, true}
                                                        : std::vector<bool>{false};
   for (const std::string& mechanism : options.mechanisms) {
-    ATTEND_CHECK(mechanism == "dot" || mechanism == "scaled-dot" || mechanism == "additive" || mechanism == "multi-head",
-                 ValueError, "--mechanism must be dot, scaled-dot, additive, multi-head or all; got '{}'", mechanism);
+    ATTEND_CHECK(
+        mechanism == "dot" || mechanism == "scaled-dot" || mechanism == "additive" || mechanism == "multi-head",
+        ValueError, "--mechanism must be dot, scaled-dot, additive, multi-head or all; got '{}'", mechanism);
     for (bool causal : masks) {
       Steps steps;
       Tensor64 h = x;
@@ -183,12 +187,15 @@ Json explain(const ExplainOptions& options) {
         const int64_t heads = options.heads, head_dim = d / heads;
         std::vector<Tensor64> head_outputs;
         for (int64_t head = 0; head < heads; ++head) {
-          const auto part = [&](const Tensor64& t) { return t.slice(1, head * head_dim, (head + 1) * head_dim).contiguous(); };
+          const auto part = [&](const Tensor64& t) {
+            return t.slice(1, head * head_dim, (head + 1) * head_dim).contiguous();
+          };
           const std::string tag = fmt::format(" (head {})", head);
           steps.add("Q" + tag, fmt::format("columns {}..{} of Q", head * head_dim, (head + 1) * head_dim - 1), part(q));
           steps.add("K" + tag, "the same columns of K", part(k));
           steps.add("V" + tag, "the same columns of V", part(v));
-          Tensor64 scores = mul_scalar(matmul(part(q), part(k).transpose(0, 1)), 1 / std::sqrt(static_cast<double>(head_dim)));
+          Tensor64 scores =
+              mul_scalar(matmul(part(q), part(k).transpose(0, 1)), 1 / std::sqrt(static_cast<double>(head_dim)));
           steps.add("scaled scores" + tag, fmt::format("Q_h K_h^T / sqrt({})", head_dim), scores);
           if (causal) {
             scores = masked_fill(scores, causal_blocked(n), -INFINITY);
@@ -214,7 +221,8 @@ Json explain(const ExplainOptions& options) {
         attention.causal = causal;
         if (mechanism == "dot") attention.scale = 1.0;
         Tensor64 reference = scaled_dot_product_attention(to_heads(q), to_heads(k), to_heads(v), attention)
-                                 .output.transpose(1, 2).reshape({n, d});
+                                 .output.transpose(1, 2)
+                                 .reshape({n, d});
         if (mechanism == "multi-head") reference = matmul(reference, w_o);
         for (int64_t i = 0; i < output.numel(); ++i) {
           check = std::max(check, std::abs(reference.to_vector()[i] - output.to_vector()[i]));
@@ -263,8 +271,9 @@ std::string render_text(const Json& explanation) {
       out += render_matrix(step);
     }
     if (run["mechanism"] != "additive") {
-      out += fmt::format("\ncheck: attend::scaled_dot_product_attention gives the same output (max difference {:.1e})\n",
-                         run["max_difference_from_scaled_dot_product_attention"].get<double>());
+      out +=
+          fmt::format("\ncheck: attend::scaled_dot_product_attention gives the same output (max difference {:.1e})\n",
+                      run["max_difference_from_scaled_dot_product_attention"].get<double>());
     }
   }
   return out;

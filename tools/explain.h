@@ -13,11 +13,11 @@ struct ExplainOptions {
   std::vector<std::vector<double>> input;  // X: tokens x features; empty for the built-in example
   std::vector<std::string> tokens;         // labels, one per row of X
   std::vector<std::string> mechanisms = {"dot", "scaled-dot", "additive", "multi-head"};
-  bool causal = false;                     // only the masked variant
-  bool both_masks = true;                  // unmasked and causal
-  std::string positional = "none";         // "none" or "sinusoidal"
-  int64_t heads = 2;                       // for multi-head
-  uint64_t seed = 0;                       // weights are drawn from this seed
+  bool causal = false;              // only the masked variant
+  bool both_masks = true;           // unmasked and causal
+  std::string positional = "none";  // "none" or "sinusoidal"
+  int64_t heads = 2;                // for multi-head
+  uint64_t seed = 0;                // weights are drawn from this seed
 };
 
 // Parses "1,0;0,1;1,1" (rows by ';', values by ','); throws attend::ValueError on bad text.

@@ -22,7 +22,8 @@ struct PlotArguments {
 int run_plot(const PlotArguments& args) {
   const fs::path metrics = fs::path(args.run_dir) / "metrics.jsonl";
   const std::vector<viz::MetricSeries> series = viz::read_metrics(metrics.string());
-  const std::string title = fmt::format("{} · training curves", fs::path(args.run_dir).lexically_normal().filename().string());
+  const std::string title =
+      fmt::format("{} · training curves", fs::path(args.run_dir).lexically_normal().filename().string());
   write_all(args.out.empty() ? args.run_dir : args.out,
             {{"curves.png", viz::render_curves(title, series, viz::ImageFormat::kPng)},
              {"curves.svg", viz::render_curves(title, series, viz::ImageFormat::kSvg)}});

@@ -13,9 +13,10 @@ void add_run_flags(CLI::App& command, train::RunOptions& run, RunFlags& flags, c
                    "also keep the model of every evaluation in --out/snapshots (for attend average)");
   command.add_option("--tensorboard", run.tensorboard_dir,
                      "write TensorBoard event files (loss, learning rate, evaluation metrics, attention) here");
-  command.add_option("--time-limit", run.time_limit_seconds,
-                     "stop after this many seconds of wall-clock time, then evaluate (0: no limit; a resumed run "
-                     "counts the time of the runs it continues)")
+  command
+      .add_option("--time-limit", run.time_limit_seconds,
+                  "stop after this many seconds of wall-clock time, then evaluate (0: no limit; a resumed run "
+                  "counts the time of the runs it continues)")
       ->check(non_negative_real())
       ->capture_default_str();
   command.add_flag("--schedule-by-time", run.schedule_by_time,

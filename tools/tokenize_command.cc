@@ -49,8 +49,9 @@ void print_text(const text::Encoding& encoding, bool pair) {
 }
 
 int run_tokenize(const TokenizeArguments& args) {
-  ATTEND_CHECK(!args.model.empty(), ValueError,
-               "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+  ATTEND_CHECK(
+      !args.model.empty(), ValueError,
+      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
   const text::BertTokenizer tokenizer = text::BertTokenizer::from_directory(args.model);
   const text::EncodeOptions options = encode_options(args);
   if (args.from_stdin) {
@@ -116,13 +117,15 @@ int64_t tokenize_lines(const text::BertTokenizer& tokenizer, const text::EncodeO
 
 CommandRunner add_tokenize_command(CLI::App& app) {
   auto args = std::make_shared<TokenizeArguments>();
-  CLI::App* command = app.add_subcommand("tokenize", "BERT word pieces and ids of texts (a Hugging Face BERT model's vocab.txt)");
+  CLI::App* command =
+      app.add_subcommand("tokenize", "BERT word pieces and ids of texts (a Hugging Face BERT model's vocab.txt)");
   command->add_option("text", args->texts, "the texts (UTF-8; with --pair: A B, two at a time)");
   command->add_option("--model", args->model, "a model directory with vocab.txt and tokenizer_config.json")
       ->capture_default_str();
   command->add_flag("--pair", args->pair, "encode the texts as pairs: [CLS] A [SEP] B [SEP], token_type_ids 0 then 1");
-  CLI::Option* max_length = command->add_option("--max-length", args->max_length,
-                                                "refuse an encoding longer than this (special tokens included)")
+  CLI::Option* max_length = command
+                                ->add_option("--max-length", args->max_length,
+                                             "refuse an encoding longer than this (special tokens included)")
                                 ->check(integer_in(1, 1'000'000'000));
   command->add_flag("--truncate", args->truncate, "cut longer encodings to --max-length (longest first) and warn")
       ->needs(max_length);

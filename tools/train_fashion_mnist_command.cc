@@ -30,12 +30,12 @@ constexpr const char* kTask = "fashion-mnist";
 
 struct FashionMnistArguments {
   train::FashionMnistTrainingOptions options;
-  std::string data_dir;    // empty: the Debian package's directory
+  std::string data_dir;  // empty: the Debian package's directory
   std::string model = "conv-attention";
   models::ImageTransformerConfig transformer;
   int64_t stem_channels = models::ConvAttentionConfig{}.stem_channels;
   int64_t patch_size = models::VisionTransformerConfig{}.patch_size;
-  int threads = 0;         // 0: as attend --threads
+  int threads = 0;  // 0: as attend --threads
   RunFlags run;
 };
 
@@ -84,7 +84,8 @@ int run_train(FashionMnistArguments& args) {
     const Tensor<float> image = data.validation.images.slice(0, 0, 1).contiguous();  // (1, 28, 28)
     const std::string label = data::fashion_mnist_class_name(data.validation.labels.data()[0]);
     options.eval_images = [image, label](models::ImageClassifier<float>& classifier) {
-      const std::string png = render_image_classifier_attention(classifier, image, "validation image 0 (" + label + ")");
+      const std::string png =
+          render_image_classifier_attention(classifier, image, "validation image 0 (" + label + ")");
       return std::vector<train::EvalImage>{train::eval_image_from_png("attention/validation_0", png)};
     };
   }
@@ -111,8 +112,8 @@ int run_fashion_mnist_eval(const io::SafetensorsFile& checkpoint, const FashionM
   const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end() && task->second == kTask, ValueError,
-               "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}')",
-               checkpoint.path(), task == metadata.end() ? "" : task->second);
+               "'{}' is not a Fashion-MNIST checkpoint (its metadata has task = '{}')", checkpoint.path(),
+               task == metadata.end() ? "" : task->second);
   const auto model = models::load_image_classifier(checkpoint);  // model.safetensors or checkpoint.safetensors
   fmt::print("model: {}, {} parameters ({})\n", model->architecture(), model->parameter_count(),
              describe(model->config_fields()));
@@ -120,7 +121,8 @@ int run_fashion_mnist_eval(const io::SafetensorsFile& checkpoint, const FashionM
   if (args.split != "test") {
     fmt::print("validation accuracy {:.2f}%\n", 100 * train::evaluate_accuracy(*model, data.validation));
   }
-  if (args.split != "validation") fmt::print("test accuracy {:.2f}%\n", 100 * train::evaluate_accuracy(*model, data.test));
+  if (args.split != "validation")
+    fmt::print("test accuracy {:.2f}%\n", 100 * train::evaluate_accuracy(*model, data.test));
   return 0;
 }
 
@@ -128,13 +130,14 @@ CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
   auto args = std::make_shared<FashionMnistArguments>();
   auto& o = args->options;
   auto& t = args->transformer;
-  CLI::App* command = train.add_subcommand(
-      "fashion-mnist", "image classifier (conv stem + self-attention, or a ViT) on Fashion-MNIST");
+  CLI::App* command =
+      train.add_subcommand("fashion-mnist", "image classifier (conv stem + self-attention, or a ViT) on Fashion-MNIST");
   command->add_option("--model", args->model, "conv-attention or vit")
       ->check(CLI::IsMember({"conv-attention", "vit"}))
       ->capture_default_str();
-  command->add_option("--data", args->data_dir, "directory of the four IDX files (default: the Debian package's, "
-                                                 "/usr/share/datasets/fashion-mnist)");
+  command->add_option("--data", args->data_dir,
+                      "directory of the four IDX files (default: the Debian package's, "
+                      "/usr/share/datasets/fashion-mnist)");
   add_run_flags(*command, o, args->run, "best validation accuracy");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
                      ->check(integer_in(1, kMaxSteps))
@@ -142,12 +145,15 @@ CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
   command->add_option("--steps", o.steps, "optimizer steps (instead of --epochs)")
       ->check(integer_in(1, kMaxSteps))
       ->excludes(epochs);
-  command->add_option("--batch", o.batch_size, "images per step")->check(integer_in(1, kMaxImageBatch))->capture_default_str();
+  command->add_option("--batch", o.batch_size, "images per step")
+      ->check(integer_in(1, kMaxImageBatch))
+      ->capture_default_str();
   command->add_option("--lr", o.learning_rate, "peak learning rate")->check(positive_real())->capture_default_str();
   command->add_option("--min-lr", o.minimum_learning_rate, "learning rate at the end of the cosine")
       ->check(non_negative_real())
       ->capture_default_str();
-  command->add_option("--warmup", o.warmup_steps, "warm-up steps (default: 5% of the run)")->check(integer_in(1, kMaxSteps));
+  command->add_option("--warmup", o.warmup_steps, "warm-up steps (default: 5% of the run)")
+      ->check(integer_in(1, kMaxSteps));
   command->add_option("--weight-decay", o.weight_decay, "AdamW weight decay")
       ->check(non_negative_real())
       ->capture_default_str();
@@ -161,16 +167,23 @@ CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
   command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")
       ->check(unsigned_integer())
       ->capture_default_str();
-  command->add_option("--threads", args->threads, "worker threads (default: as attend --threads)")->check(CLI::Range(1, 1024));
+  command->add_option("--threads", args->threads, "worker threads (default: as attend --threads)")
+      ->check(CLI::Range(1, 1024));
   command->add_option("--dim", t.model_dim, "model width E")->check(integer_in(1, kMaxWidth))->capture_default_str();
-  command->add_option("--heads", t.num_heads, "attention heads")->check(integer_in(1, kMaxHeads))->capture_default_str();
-  command->add_option("--layers", t.num_layers, "Transformer encoder layers")->check(integer_in(0, kMaxLayers))->capture_default_str();
+  command->add_option("--heads", t.num_heads, "attention heads")
+      ->check(integer_in(1, kMaxHeads))
+      ->capture_default_str();
+  command->add_option("--layers", t.num_layers, "Transformer encoder layers")
+      ->check(integer_in(0, kMaxLayers))
+      ->capture_default_str();
   command->add_option("--ff", t.feedforward_dim, "feed-forward width (default: 2 E)")->check(integer_in(1, kMaxWidth));
   command->add_option("--dropout", t.dropout, "dropout")->check(CLI::Range(0.0, 0.99))->capture_default_str();
   command->add_option("--stem-channels", args->stem_channels, "conv-attention: channels of the first conv block")
       ->check(integer_in(1, 4096))
       ->capture_default_str();
-  command->add_option("--patch", args->patch_size, "vit: patch size (dividing 28)")->check(integer_in(1, 28))->capture_default_str();
+  command->add_option("--patch", args->patch_size, "vit: patch size (dividing 28)")
+      ->check(integer_in(1, 28))
+      ->capture_default_str();
   return [command, args]() -> int { return command->parsed() ? run_train(*args) : -1; };
 }
 

@@ -38,8 +38,8 @@ std::string describe_model(const models::G2PModelSpec& spec, int64_t parameters)
                        parameters, r.embedding_dim, r.hidden_dim);
   }
   const models::G2PConfig& c = spec.transformer;
-  return fmt::format("encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads", parameters, c.model_dim,
-                     c.encoder_layers, c.decoder_layers, c.num_heads);
+  return fmt::format("encoder-decoder Transformer, {} parameters, E={}, {}+{} layers, {} heads", parameters,
+                     c.model_dim, c.encoder_layers, c.decoder_layers, c.num_heads);
 }
 
 int run_g2p(G2PArguments& args) {
@@ -59,7 +59,8 @@ int run_g2p(G2PArguments& args) {
       const std::vector<const viz::AttentionMap*> cross = document.of_kind(AttentionKind::kCross);
       if (cross.empty()) return std::vector<train::EvalImage>{};
       const std::string png = viz::render_heatmap(viz::mean_heatmap(document, *cross.back()), viz::ImageFormat::kPng);
-      return std::vector<train::EvalImage>{train::eval_image_from_png("attention/" + word + "/" + cross.back()->name, png)};
+      return std::vector<train::EvalImage>{
+          train::eval_image_from_png("attention/" + word + "/" + cross.back()->name, png)};
     };
   }
   Generator generator(options.seed);
@@ -70,8 +71,8 @@ int run_g2p(G2PArguments& args) {
   const train::G2PTrainingResult result = train::train_g2p(*model, dictionary, options);
   fmt::print("trained {} steps in {:.0f} s of training ({:.0f} target tokens/s)\n", result.steps, result.train_seconds,
              result.target_tokens_per_second);
-  fmt::print("dev ({} words, greedy): PER {:.2f}%  WER {:.2f}%\n", result.dev.words, 100 * result.dev.phoneme_error_rate,
-             100 * result.dev.word_error_rate);
+  fmt::print("dev ({} words, greedy): PER {:.2f}%  WER {:.2f}%\n", result.dev.words,
+             100 * result.dev.phoneme_error_rate, 100 * result.dev.word_error_rate);
   if (!options.out_dir.empty()) {
     const std::string saved = options.out_dir + "/model.safetensors";
     fmt::print("best dev WER {:.2f}% (PER {:.2f}%) at step {}: {} (use: attend g2p --checkpoint {} WORD...)\n",
@@ -112,25 +113,32 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
   g2p->add_option("--seed", o.seed, "random seed")->check(unsigned_integer())->capture_default_str();
   g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
       ->check(CLI::IsMember(models::g2p_architectures()));
-  CLI::Option* dim = g2p->add_option("--dim", args->model.transformer.model_dim, "model width E (gru: the embedding width)")
-                         ->check(integer_in(1, kMaxWidth));
-  CLI::Option* hidden = g2p->add_option("--hidden", args->model.recurrent.hidden_dim, "gru: the hidden width H of every GRU")
-      ->check(integer_in(1, kMaxWidth));
+  CLI::Option* dim =
+      g2p->add_option("--dim", args->model.transformer.model_dim, "model width E (gru: the embedding width)")
+          ->check(integer_in(1, kMaxWidth));
+  CLI::Option* hidden =
+      g2p->add_option("--hidden", args->model.recurrent.hidden_dim, "gru: the hidden width H of every GRU")
+          ->check(integer_in(1, kMaxWidth));
   CLI::Option* heads =
       g2p->add_option("--heads", args->model.transformer.num_heads, "attention heads")->check(integer_in(1, kMaxHeads));
-  CLI::Option* layers = g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")->check(integer_in(1, kMaxLayers));
-  CLI::Option* ff = g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")->check(integer_in(1, kMaxWidth));
+  CLI::Option* layers =
+      g2p->add_option("--layers", args->model.transformer.encoder_layers, "encoder and decoder layers")
+          ->check(integer_in(1, kMaxLayers));
+  CLI::Option* ff = g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")
+                        ->check(integer_in(1, kMaxWidth));
   g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
-  g2p->add_option("--beam", args->beam, "beam size for --pronounce")->check(integer_in(1, kMaxBeam))->capture_default_str();
+  g2p->add_option("--beam", args->beam, "beam size for --pronounce")
+      ->check(integer_in(1, kMaxBeam))
+      ->capture_default_str();
 
   return [g2p, args, dim, heads, layers, ff, hidden]() -> int {
     if (!g2p->parsed()) return -1;
     models::G2PModelSpec& model = args->model;
     // A size of the other architecture would be ignored without a word: refuse it.
     const bool gru = model.architecture == "gru";
-    for (const CLI::Option* option : gru ? std::vector<const CLI::Option*>{heads, layers, ff}
-                                         : std::vector<const CLI::Option*>{hidden}) {
+    for (const CLI::Option* option :
+         gru ? std::vector<const CLI::Option*>{heads, layers, ff} : std::vector<const CLI::Option*>{hidden}) {
       ATTEND_CHECK(option->count() == 0, ValueError, "{} does not apply to --model {}", option->get_name(),
                    model.architecture);
     }

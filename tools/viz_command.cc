@@ -42,7 +42,8 @@ Files g2p_figures(const io::SafetensorsFile& checkpoint, const std::string& word
   const viz::AttentionDocument document = viz::capture_g2p_attention(*model, word);
   Files files;
   for (const viz::AttentionMap& map : document.attentions) {
-    for (const auto& [extension, format] : {std::pair{"png", viz::ImageFormat::kPng}, {"svg", viz::ImageFormat::kSvg}}) {
+    for (const auto& [extension, format] :
+         {std::pair{"png", viz::ImageFormat::kPng}, {"svg", viz::ImageFormat::kSvg}}) {
       files.emplace_back(fmt::format("{}.heads.{}", map.name, extension),
                          viz::render_heatmap_grid(viz::head_grid(document, map), format));
       files.emplace_back(fmt::format("{}.mean.{}", map.name, extension),
@@ -96,8 +97,8 @@ ImageAttention image_attention(models::ImageClassifier<float>& classifier, const
     maps.push_back({fmt::format("{} head {}", last.name, h), grid, grid, received});
   }
   viz::GrayImage gray{28, 28, image.to_vector()};
-  const std::string title =
-      fmt::format("{} · {} · predicted {}", model->architecture(), description, data::fashion_mnist_class_name(predicted));
+  const std::string title = fmt::format("{} · {} · predicted {}", model->architecture(), description,
+                                        data::fashion_mnist_class_name(predicted));
   return {document, title, gray, maps};
 }
 
@@ -137,20 +138,22 @@ Files fashion_mnist_figures(const io::SafetensorsFile& checkpoint, const std::st
     ATTEND_CHECK(index < set.images.size(0), ValueError, "attend viz: the {} split has {} images; {} is out of range",
                  split, set.images.size(0), index);
     image = set.images.slice(0, index, index + 1).contiguous();
-    description = fmt::format("{} image {} ({})", split, index, data::fashion_mnist_class_name(set.labels.data()[index]));
+    description =
+        fmt::format("{} image {} ({})", split, index, data::fashion_mnist_class_name(set.labels.data()[index]));
   }
   const ImageAttention drawn = image_attention(*model, image, description);
-  return {{"image_attention.png", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kPng)},
-          {"image_attention.svg", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kSvg)},
-          {"attention.json", viz::to_json(drawn.document)},
-          {"explorer.html", viz::render_explorer(drawn.document)}};
+  return {
+      {"image_attention.png", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kPng)},
+      {"image_attention.svg", viz::render_image_attention(drawn.title, drawn.gray, drawn.maps, viz::ImageFormat::kSvg)},
+      {"attention.json", viz::to_json(drawn.document)},
+      {"explorer.html", viz::render_explorer(drawn.document)}};
 }
 
 // The figures of each kind of checkpoint, by the "task" in its metadata.
 using FigureMaker = Files (*)(const io::SafetensorsFile& checkpoint, const std::string& input);
 const std::map<std::string, FigureMaker>& figure_makers() {
   static const std::map<std::string, FigureMaker> makers = {{"g2p", g2p_figures},
-                                                             {"fashion-mnist", fashion_mnist_figures}};
+                                                            {"fashion-mnist", fashion_mnist_figures}};
   return makers;
 }
 
@@ -177,7 +180,8 @@ int run_viz(const VizArguments& args) {
 
 CommandRunner add_viz_command(CLI::App& app) {
   auto viz_args = std::make_shared<VizArguments>();
-  CLI::App* viz = app.add_subcommand("viz", "draw a model's attention on one input: heatmaps, JSON and an HTML explorer");
+  CLI::App* viz =
+      app.add_subcommand("viz", "draw a model's attention on one input: heatmaps, JSON and an HTML explorer");
   viz->add_option("checkpoint", viz_args->checkpoint, "model.safetensors (attend train g2p --out)")->required();
   viz->add_option("--input", viz_args->input, "the input: a word for G2P")->required();
   viz->add_option("--out", viz_args->out, "directory for the files (made if absent)")->required();

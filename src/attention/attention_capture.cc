@@ -9,17 +9,21 @@ namespace attend {
 
 const char* attention_kind_name(AttentionKind kind) {
   switch (kind) {
-    case AttentionKind::kEncoderSelf: return "encoder_self";
-    case AttentionKind::kDecoderSelf: return "decoder_self";
-    case AttentionKind::kCross: return "cross";
-    case AttentionKind::kOther: return "other";
+    case AttentionKind::kEncoderSelf:
+      return "encoder_self";
+    case AttentionKind::kDecoderSelf:
+      return "decoder_self";
+    case AttentionKind::kCross:
+      return "cross";
+    case AttentionKind::kOther:
+      return "other";
   }
   return "other";
 }
 
 AttentionKind attention_kind_from_name(const std::string& name) {
-  for (AttentionKind kind : {AttentionKind::kEncoderSelf, AttentionKind::kDecoderSelf, AttentionKind::kCross,
-                             AttentionKind::kOther}) {
+  for (AttentionKind kind :
+       {AttentionKind::kEncoderSelf, AttentionKind::kDecoderSelf, AttentionKind::kCross, AttentionKind::kOther}) {
     if (name == attention_kind_name(kind)) return kind;
   }
   fail<ValueError>("attention kind '{}' is none of encoder_self, decoder_self, cross, other", name);
@@ -43,7 +47,8 @@ void AttentionCapture::add(const void* module, const std::string& name, Attentio
                shape_string(weights.shape()));
   const int64_t batch = weights.size(0), heads = weights.size(1), rows = weights.size(2), cols = weights.size(3);
   const std::vector<T> values = weights.to_vector();  // (B, H, N, M) row-major
-  auto last = std::find_if(records_.rbegin(), records_.rend(), [&](const AttentionRecord& r) { return r.module == module; });
+  auto last =
+      std::find_if(records_.rbegin(), records_.rend(), [&](const AttentionRecord& r) { return r.module == module; });
   const bool append = last != records_.rend() && last->batch == batch && last->heads == heads && cols >= last->cols;
   if (!append) {
     if (last != records_.rend()) {
@@ -66,10 +71,12 @@ void AttentionCapture::add(const void* module, const std::string& name, Attentio
   std::vector<float> merged(batch * heads * total_rows * cols, 0.0f);
   for (int64_t bh = 0; bh < batch * heads; ++bh) {
     for (int64_t i = 0; i < r.rows; ++i) {
-      std::copy_n(r.weights.begin() + (bh * r.rows + i) * r.cols, r.cols, merged.begin() + (bh * total_rows + i) * cols);
+      std::copy_n(r.weights.begin() + (bh * r.rows + i) * r.cols, r.cols,
+                  merged.begin() + (bh * total_rows + i) * cols);
     }
     for (int64_t i = 0; i < rows; ++i) {
-      std::copy_n(values.begin() + (bh * rows + i) * cols, cols, merged.begin() + (bh * total_rows + r.rows + i) * cols);
+      std::copy_n(values.begin() + (bh * rows + i) * cols, cols,
+                  merged.begin() + (bh * total_rows + r.rows + i) * cols);
     }
   }
   r.rows = total_rows;
@@ -92,7 +99,8 @@ const AttentionRecord* AttentionCapture::find(const std::string& name) const {
   return nullptr;
 }
 
-template void AttentionCapture::add<float>(const void*, const std::string&, AttentionKind, int64_t, const Tensor<float>&);
+template void AttentionCapture::add<float>(const void*, const std::string&, AttentionKind, int64_t,
+                                           const Tensor<float>&);
 template void AttentionCapture::add<double>(const void*, const std::string&, AttentionKind, int64_t,
                                             const Tensor<double>&);
 

@@ -25,9 +25,9 @@ template <typename T>
 AttentionPoolingResult<T> pool(const Tensor<T>& x, const Tensor<T>& scores, const MaskTensor& key_padding_mask) {
   const Tensor<T> masked = key_padding_mask.defined()
                                ? masked_fill(scores, key_padding_mask, -std::numeric_limits<T>::infinity())
-                               : scores;                        // (B, N)
-  const Tensor<T> weights = softmax(masked, -1);                // (B, N); all-padding rows are 0
-  const Tensor<T> output = matmul(weights.unsqueeze(1), x);     // (B, 1, N) @ (B, N, D) = (B, 1, D)
+                               : scores;                     // (B, N)
+  const Tensor<T> weights = softmax(masked, -1);             // (B, N); all-padding rows are 0
+  const Tensor<T> output = matmul(weights.unsqueeze(1), x);  // (B, 1, N) @ (B, N, D) = (B, 1, D)
   return {output.squeeze(1), weights};
 }
 
@@ -70,16 +70,15 @@ AttentionPoolingResult<T> additive_pooling(const Tensor<T>& x, const Tensor<T>& 
                ShapeError, "additive_pooling: bias {} and score_weight {} must be (A) = ({}) for weight {}",
                shape_string(bias.shape()), shape_string(score_weight.shape()), attention_dim,
                shape_string(weight.shape()));
-  const Tensor<T> hidden = tanh(add(matmul(x, weight.transpose(0, 1)), bias));            // (B, N, A)
+  const Tensor<T> hidden = tanh(add(matmul(x, weight.transpose(0, 1)), bias));                   // (B, N, A)
   const Tensor<T> scores = matmul(hidden, score_weight.reshape({attention_dim, 1})).squeeze(2);  // (B, N)
   return pool(x, scores, key_padding_mask);
 }
 
-#define ATTEND_INSTANTIATE_POOLING(T)                                                                        \
-  template AttentionPoolingResult<T> pool_with_scores(const Tensor<T>&, const Tensor<T>&, const MaskTensor&); \
-  template AttentionPoolingResult<T> learned_query_pooling(const Tensor<T>&, const Tensor<T>&,               \
-                                                           const MaskTensor&);                               \
-  template AttentionPoolingResult<T> additive_pooling(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,  \
+#define ATTEND_INSTANTIATE_POOLING(T)                                                                              \
+  template AttentionPoolingResult<T> pool_with_scores(const Tensor<T>&, const Tensor<T>&, const MaskTensor&);      \
+  template AttentionPoolingResult<T> learned_query_pooling(const Tensor<T>&, const Tensor<T>&, const MaskTensor&); \
+  template AttentionPoolingResult<T> additive_pooling(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,        \
                                                       const Tensor<T>&, const MaskTensor&);
 ATTEND_INSTANTIATE_POOLING(float)
 ATTEND_INSTANTIATE_POOLING(double)

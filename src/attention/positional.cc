@@ -24,9 +24,7 @@ constexpr int64_t kFar = int64_t{1} << 62;
 int64_t saturate(int64_t offset) { return std::clamp(offset, -kFar, kFar); }
 
 // Product of every size but the last: the number of rows of length x.size(-1).
-int64_t leading_rows(const Shape& shape) {
-  return shape_numel(Shape(shape.begin(), shape.end() - 1));
-}
+int64_t leading_rows(const Shape& shape) { return shape_numel(Shape(shape.begin(), shape.end() - 1)); }
 
 // ---------------------------------------------------------------------------------------------
 // Shaw et al. relative positions: the clipped distance rel(i, j) = clip(j - i - offset, -K, K) + K
@@ -98,8 +96,8 @@ Tensor<T> sum_by_relative_position(const Tensor<T>& per_pair, const RelativeGrid
 void check_relative_table(const Shape& table, int64_t max_distance, const char* op, const char* table_name) {
   const int64_t rows = shaw_table_rows(max_distance, op);
   ATTEND_CHECK(table.size() == 2 && table[0] == rows, ShapeError,
-               "{}: {} must be (2 * max_distance + 1, D) = ({}, D) for max_distance = {}, got {}", op, table_name,
-               rows, max_distance, shape_string(table));
+               "{}: {} must be (2 * max_distance + 1, D) = ({}, D) for max_distance = {}, got {}", op, table_name, rows,
+               max_distance, shape_string(table));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,8 +198,8 @@ Tensor<T> learned_positional_embedding(const Tensor<T>& weight, int64_t length, 
 // ---- Shaw et al. ----
 
 int64_t shaw_table_rows(int64_t max_distance, const char* op) {
-  ATTEND_CHECK(max_distance >= 0 && max_distance < kFar, ValueError, "{}: max_distance must be in [0, 2^62), got {}", op,
-               max_distance);
+  ATTEND_CHECK(max_distance >= 0 && max_distance < kFar, ValueError, "{}: max_distance must be in [0, 2^62), got {}",
+               op, max_distance);
   return 2 * max_distance + 1;
 }
 
@@ -238,9 +236,8 @@ namespace {
 std::pair<int64_t, int64_t> t5_bucket_layout(bool bidirectional, int64_t num_buckets, int64_t max_distance) {
   const int64_t per_side = bidirectional ? num_buckets / 2 : num_buckets;
   const int64_t max_exact = per_side / 2;
-  ATTEND_CHECK(max_exact >= 1, ValueError,
-               "t5_relative_bucket: num_buckets = {} is too small; need at least {} ({})", num_buckets,
-               bidirectional ? 4 : 2, bidirectional ? "bidirectional" : "causal");
+  ATTEND_CHECK(max_exact >= 1, ValueError, "t5_relative_bucket: num_buckets = {} is too small; need at least {} ({})",
+               num_buckets, bidirectional ? 4 : 2, bidirectional ? "bidirectional" : "causal");
   ATTEND_CHECK(max_distance > max_exact, ValueError,
                "t5_relative_bucket: max_distance = {} must exceed the {} exact buckets of num_buckets = {}",
                max_distance, max_exact, num_buckets);
@@ -262,7 +259,8 @@ int64_t t5_relative_bucket(int64_t relative_position, bool bidirectional, int64_
   if (distance < max_exact) return bucket + distance;
   const double log_ratio = std::log(static_cast<double>(distance) / static_cast<double>(max_exact)) /
                            std::log(static_cast<double>(max_distance) / static_cast<double>(max_exact));
-  const double large = static_cast<double>(max_exact) + std::floor(log_ratio * static_cast<double>(per_side - max_exact));
+  const double large =
+      static_cast<double>(max_exact) + std::floor(log_ratio * static_cast<double>(per_side - max_exact));
   return bucket + static_cast<int64_t>(std::min(large, static_cast<double>(per_side - 1)));
 }
 
@@ -271,8 +269,8 @@ Tensor<T> t5_relative_bias(const Tensor<T>& bias_table, int64_t queries, int64_t
                            int64_t max_distance, int64_t offset) {
   ATTEND_CHECK(bias_table.rank() == 2, ShapeError, "t5_relative_bias: bias_table must be (num_buckets, H), got {}",
                shape_string(bias_table.shape()));
-  ATTEND_CHECK(queries >= 0 && keys >= 0, ValueError, "t5_relative_bias: need queries >= 0 and keys >= 0, got {} and {}",
-               queries, keys);
+  ATTEND_CHECK(queries >= 0 && keys >= 0, ValueError,
+               "t5_relative_bias: need queries >= 0 and keys >= 0, got {} and {}", queries, keys);
   t5_bucket_layout(bidirectional, bias_table.size(0), max_distance);
   // The bucket of each distance d = j - i - offset in [-(N - 1) - offset, M - 1 - offset], once.
   const int64_t nearest = -(queries - 1) - saturate(offset);
@@ -312,12 +310,12 @@ Tensor<T> apply_rotary_embedding(const Tensor<T>& x, int64_t offset, double base
   });
 }
 
-#define ATTEND_INSTANTIATE(T)                                                                                   \
-  template Tensor<T> sinusoidal_positional_encoding<T>(int64_t, int64_t, double);                               \
-  template Tensor<T> learned_positional_embedding(const Tensor<T>&, int64_t, int64_t);                          \
-  template Tensor<T> shaw_score_bias(const Tensor<T>&, const Tensor<T>&, int64_t, int64_t, int64_t);            \
-  template Tensor<T> shaw_value_term(const Tensor<T>&, const Tensor<T>&, int64_t, int64_t);                     \
-  template Tensor<T> t5_relative_bias(const Tensor<T>&, int64_t, int64_t, bool, int64_t, int64_t);              \
+#define ATTEND_INSTANTIATE(T)                                                                        \
+  template Tensor<T> sinusoidal_positional_encoding<T>(int64_t, int64_t, double);                    \
+  template Tensor<T> learned_positional_embedding(const Tensor<T>&, int64_t, int64_t);               \
+  template Tensor<T> shaw_score_bias(const Tensor<T>&, const Tensor<T>&, int64_t, int64_t, int64_t); \
+  template Tensor<T> shaw_value_term(const Tensor<T>&, const Tensor<T>&, int64_t, int64_t);          \
+  template Tensor<T> t5_relative_bias(const Tensor<T>&, int64_t, int64_t, bool, int64_t, int64_t);   \
   template Tensor<T> apply_rotary_embedding(const Tensor<T>&, int64_t, double, RotaryStyle);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

@@ -42,12 +42,12 @@ AttentionShape validate(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>&
                "{}: q, k, v must be (B, H, N, D), (B, H_kv, M, D), (B, H_kv, M, D_v); got {}, {}, {}", op,
                shape_string(q.shape()), shape_string(k.shape()), shape_string(v.shape()));
   AttentionShape s{q.size(0), q.size(1), k.size(1), q.size(2), k.size(2), q.size(3), v.size(3)};
-  ATTEND_CHECK(k.size(0) == s.batch && v.size(0) == s.batch, ShapeError, "{}: batch sizes differ: q {}, k {}, v {}",
-               op, shape_string(q.shape()), shape_string(k.shape()), shape_string(v.shape()));
+  ATTEND_CHECK(k.size(0) == s.batch && v.size(0) == s.batch, ShapeError, "{}: batch sizes differ: q {}, k {}, v {}", op,
+               shape_string(q.shape()), shape_string(k.shape()), shape_string(v.shape()));
   ATTEND_CHECK(k.size(3) == s.head_dim, ShapeError, "{}: q {} and k {} differ in head dimension D", op,
                shape_string(q.shape()), shape_string(k.shape()));
-  ATTEND_CHECK(v.size(1) == s.kv_heads && v.size(2) == s.keys, ShapeError,
-               "{}: k {} and v {} must agree in H_kv and M", op, shape_string(k.shape()), shape_string(v.shape()));
+  ATTEND_CHECK(v.size(1) == s.kv_heads && v.size(2) == s.keys, ShapeError, "{}: k {} and v {} must agree in H_kv and M",
+               op, shape_string(k.shape()), shape_string(v.shape()));
   ATTEND_CHECK(s.kv_heads >= 1 && s.heads % s.kv_heads == 0, ShapeError,
                "{}: query heads H = {} must be a multiple of key/value heads H_kv = {} (q {}, k {})", op, s.heads,
                s.kv_heads, shape_string(q.shape()), shape_string(k.shape()));
@@ -70,11 +70,13 @@ AttentionShape validate(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>&
                  s.batch, s.keys);
   }
   if (o.alibi_slopes.defined()) {
-    ATTEND_CHECK(o.alibi_slopes.shape() == (Shape{s.heads}), ShapeError, "{}: alibi_slopes {} must be (H) = ({})",
-                 op, shape_string(o.alibi_slopes.shape()), s.heads);
+    ATTEND_CHECK(o.alibi_slopes.shape() == (Shape{s.heads}), ShapeError, "{}: alibi_slopes {} must be (H) = ({})", op,
+                 shape_string(o.alibi_slopes.shape()), s.heads);
   }
-  ATTEND_CHECK(o.softcap >= 0 && std::isfinite(o.softcap), ValueError, "{}: softcap must be >= 0, got {}", op, o.softcap);
-  ATTEND_CHECK(o.dropout_p >= 0 && o.dropout_p < 1, ValueError, "{}: dropout_p must be in [0, 1), got {}", op, o.dropout_p);
+  ATTEND_CHECK(o.softcap >= 0 && std::isfinite(o.softcap), ValueError, "{}: softcap must be >= 0, got {}", op,
+               o.softcap);
+  ATTEND_CHECK(o.dropout_p >= 0 && o.dropout_p < 1, ValueError, "{}: dropout_p must be in [0, 1), got {}", op,
+               o.dropout_p);
   ATTEND_CHECK(o.window_left.value_or(0) >= 0 && o.window_right.value_or(0) >= 0, ValueError,
                "{}: window sizes must be >= 0, got left {} right {}", op, o.window_left.value_or(0),
                o.window_right.value_or(0));
@@ -148,7 +150,7 @@ AttentionResult<T> reference_attention(const Tensor<T>& q, const Tensor<T>& k, c
 
   // S = Q K^T * scale: query heads grouped by their key/value head; K broadcast over the group.
   const Tensor<T> q_grouped = q.reshape({s.batch, s.kv_heads, group, s.queries, s.head_dim});  // (B, H_kv, G, N, D)
-  const Tensor<T> k_grouped = k.unsqueeze(2);                                                   // (B, H_kv, 1, M, D)
+  const Tensor<T> k_grouped = k.unsqueeze(2);                                                  // (B, H_kv, 1, M, D)
   Tensor<T> scores = matmul(q_grouped, k_grouped.transpose(-1, -2)).reshape(s.scores());       // (B, H, N, M)
   scores = mul_scalar(scores, static_cast<T>(scale));
   if (o.softcap > 0) {
@@ -175,7 +177,7 @@ AttentionResult<T> reference_attention(const Tensor<T>& q, const Tensor<T>& k, c
 
   AttentionResult<T> result;
   if (o.need_log_sum_exp) result.log_sum_exp = logsumexp(scores, -1);  // (B, H, N)
-  Tensor<T> weights = softmax(scores, -1);                              // (B, H, N, M)
+  Tensor<T> weights = softmax(scores, -1);                             // (B, H, N, M)
   if (o.dropout_p > 0) weights = dropout(weights, o.dropout_p, o.dropout_seed);
   // O = P V, V broadcast over each group of query heads.
   const Tensor<T> weights_grouped = weights.reshape({s.batch, s.kv_heads, group, s.queries, s.keys});
@@ -235,7 +237,7 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
   };
   const kernels::FlashAttentionProblem problem = make_problem();
   Tensor<float> out = Tensor<float>::empty({s.batch, s.heads, s.queries, s.value_dim});  // (B, H, N, D_v)
-  Tensor<float> log_sum_exp = Tensor<float>::empty({s.batch, s.heads, s.queries});         // (B, H, N)
+  Tensor<float> log_sum_exp = Tensor<float>::empty({s.batch, s.heads, s.queries});       // (B, H, N)
   if (kernels::use_decode_kernel(problem)) {
     log_debug("scaled_dot_product_attention: split-K decode kernel ({} query rows per head group, {} keys)",
               s.queries * (s.heads / s.kv_heads), s.keys);
@@ -253,8 +255,9 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
   const bool additive_grad = o.additive_mask.defined() && o.additive_mask.requires_grad();
   result.output = record_op<float>(
       "flash_attention", out, {q, k, v, additive_grad ? o.additive_mask : Tensor<float>()},
-      [make_problem, out, log_sum_exp, additive_grad, scores, additive_shape = additive.defined() ? additive.shape() : Shape{},
-       qc, kc, vc, additive, slopes, padding, mask = o.mask](const Tensor<float>& g) {
+      [make_problem, out, log_sum_exp, additive_grad, scores,
+       additive_shape = additive.defined() ? additive.shape() : Shape{}, qc, kc, vc, additive, slopes, padding,
+       mask = o.mask](const Tensor<float>& g) {
         const kernels::FlashAttentionProblem p = make_problem();
         const Tensor<float> d_out = g.contiguous();
         Tensor<float> dq = Tensor<float>::empty(qc.shape()), dk = Tensor<float>::empty(kc.shape()),
@@ -262,7 +265,8 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
         Tensor<float> d_additive = additive_grad ? Tensor<float>::zeros(scores) : Tensor<float>();
         kernels::flash_attention_backward(p, out.data(), log_sum_exp.data(), d_out.data(), dq.data(), dk.data(),
                                           dv.data(), additive_grad ? d_additive.data() : nullptr);
-        return std::vector<Tensor<float>>{dq, dk, dv, additive_grad ? sum_to(d_additive, additive_shape) : Tensor<float>()};
+        return std::vector<Tensor<float>>{dq, dk, dv,
+                                          additive_grad ? sum_to(d_additive, additive_shape) : Tensor<float>()};
       });
   return result;
 }
@@ -273,7 +277,8 @@ template <typename T>
 std::pair<AttentionImplementation, std::string> choose_attention_implementation(const Tensor<T>&, const Tensor<T>&,
                                                                                 const Tensor<T>&,
                                                                                 const AttentionOptions<T>& o) {
-  if (o.implementation == AttentionImplementation::kReference) return {AttentionImplementation::kReference, "requested"};
+  if (o.implementation == AttentionImplementation::kReference)
+    return {AttentionImplementation::kReference, "requested"};
   const char* unsupported = nullptr;
   if constexpr (!std::is_same_v<T, float>) {
     unsupported = "the fused kernels are float32 only";
@@ -305,12 +310,12 @@ AttentionResult<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor
   return reference_attention(q, k, v, o, s);
 }
 
-#define ATTEND_INSTANTIATE(T)                                                                              \
-  template std::pair<AttentionImplementation, std::string> choose_attention_implementation(                \
-      const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const AttentionOptions<T>&);                     \
+#define ATTEND_INSTANTIATE(T)                                                                                    \
+  template std::pair<AttentionImplementation, std::string> choose_attention_implementation(                      \
+      const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const AttentionOptions<T>&);                         \
   template AttentionResult<T> scaled_dot_product_attention(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
-                                                           const AttentionOptions<T>&);                      \
-  template MaskTensor attention_allowed(int64_t, int64_t, int64_t, int64_t, const AttentionOptions<T>&);     \
+                                                           const AttentionOptions<T>&);                          \
+  template MaskTensor attention_allowed(int64_t, int64_t, int64_t, int64_t, const AttentionOptions<T>&);         \
   template Tensor<T> alibi_slopes<T>(int64_t);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

@@ -110,18 +110,18 @@ Tensor<T> cosine_scores(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>&
   ATTEND_CHECK(log_temperature.rank() == 0, ShapeError,
                "cosine_scores: log_temperature {} must be a scalar () for q {} and k {}",
                shape_string(log_temperature.shape()), shape_string(q.shape()), shape_string(k.shape()));
-  const Tensor<T> unit_query = div(q, clamped_norm(q));                     // (B, N, D)
-  const Tensor<T> unit_key = div(k, clamped_norm(k));                       // (B, M, D)
-  const Tensor<T> cosine = matmul(unit_query, transposed(unit_key));        // (B, N, M)
-  return mul(cosine, exp(log_temperature));                                 // () broadcast
+  const Tensor<T> unit_query = div(q, clamped_norm(q));               // (B, N, D)
+  const Tensor<T> unit_key = div(k, clamped_norm(k));                 // (B, M, D)
+  const Tensor<T> cosine = matmul(unit_query, transposed(unit_key));  // (B, N, M)
+  return mul(cosine, exp(log_temperature));                           // () broadcast
 }
 
-#define ATTEND_INSTANTIATE_SCORES(T)                                                                 \
-  template Tensor<T> dot_scores(const Tensor<T>&, const Tensor<T>&);                                 \
-  template Tensor<T> scaled_dot_scores(const Tensor<T>&, const Tensor<T>&);                          \
-  template Tensor<T> general_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);           \
-  template Tensor<T> additive_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,           \
-                                     const Tensor<T>&, const Tensor<T>&);                            \
+#define ATTEND_INSTANTIATE_SCORES(T)                                                                         \
+  template Tensor<T> dot_scores(const Tensor<T>&, const Tensor<T>&);                                         \
+  template Tensor<T> scaled_dot_scores(const Tensor<T>&, const Tensor<T>&);                                  \
+  template Tensor<T> general_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);                   \
+  template Tensor<T> additive_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
+                                     const Tensor<T>&);                                                      \
   template Tensor<T> additive_scores_from_projections(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&); \
   template Tensor<T> cosine_scores(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);
 ATTEND_INSTANTIATE_SCORES(float)

@@ -41,7 +41,7 @@ ScoredAttentionResult<T> attend_to_values(const Tensor<T>& scores, const Tensor<
   }
   // softmax gives a fully masked (all -inf) row zeros with zero gradient; so does the argmax.
   const Tensor<T> weights = hard ? hard_attention_weights(masked) : softmax(masked, -1);  // (B, N, M)
-  return {matmul(weights, v), weights};  // (B, N, M) @ (B, M, Dv)
+  return {matmul(weights, v), weights};                                                   // (B, N, M) @ (B, M, Dv)
 }
 
 }  // namespace
@@ -92,7 +92,7 @@ Tensor<T> hard_attention_weights(const Tensor<T>& masked_scores) {
   ATTEND_CHECK(masked_scores.rank() >= 1, ShapeError, "hard_attention_weights: scores {} need rank >= 1",
                shape_string(masked_scores.shape()));
   const Tensor<T> scores = masked_scores.detach().contiguous();  // (..., M)
-  Tensor<T> weights = Tensor<T>::zeros(scores.shape());           // (..., M)
+  Tensor<T> weights = Tensor<T>::zeros(scores.shape());          // (..., M)
   const int64_t keys = scores.size(-1);
   const int64_t rows = keys == 0 ? 0 : scores.numel() / keys;
   const T* s = scores.data();

@@ -30,13 +30,11 @@ void set_grad_enabled(bool enabled) { tls_grad_enabled = enabled; }
 template <typename T>
 bool any_requires_grad(const std::vector<Tensor<T>>& inputs) {
   if (!tls_grad_enabled) return false;
-  return std::any_of(inputs.begin(), inputs.end(),
-                     [](const Tensor<T>& t) { return t.defined() && t.requires_grad(); });
+  return std::any_of(inputs.begin(), inputs.end(), [](const Tensor<T>& t) { return t.defined() && t.requires_grad(); });
 }
 
 template <typename T>
-Tensor<T> record_op(const char* name, Tensor<T> output, std::vector<Tensor<T>> inputs,
-                    BackwardFunction<T> backward) {
+Tensor<T> record_op(const char* name, Tensor<T> output, std::vector<Tensor<T>> inputs, BackwardFunction<T> backward) {
   if (!any_requires_grad(inputs)) return output;
   auto node = std::make_shared<Node<T>>();
   node->name = name;
@@ -64,8 +62,8 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
     seed = Tensor<T>::ones(output.shape());
   }
   ATTEND_CHECK(seed.shape() == output.shape(), ShapeError,
-               "backward: gradient of shape {} does not match output of shape {}",
-               shape_string(seed.shape()), shape_string(output.shape()));
+               "backward: gradient of shape {} does not match output of shape {}", shape_string(seed.shape()),
+               shape_string(output.shape()));
 
   NoGradGuard no_grad;
   // The first gradient of a leaf becomes its .grad. A copy, unless nothing else can see it: a
@@ -108,8 +106,7 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
       if (seen.insert(parent.get()).second) stack.push_back(std::move(parent));
     }
   }
-  std::sort(order.begin(), order.end(),
-            [](const auto& a, const auto& b) { return a->sequence > b->sequence; });
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a->sequence > b->sequence; });
 
   std::unordered_map<Node<T>*, Tensor<T>> pending;
   pending[output.grad_fn().get()] = seed;
@@ -120,14 +117,13 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
     pending.erase(found);
     std::vector<Tensor<T>> grads = node->backward(grad_output);
     ATTEND_CHECK(grads.size() == node->inputs.size(), AutogradError,
-                 "backward of '{}' returned {} gradients for {} inputs", node->name, grads.size(),
-                 node->inputs.size());
+                 "backward of '{}' returned {} gradients for {} inputs", node->name, grads.size(), node->inputs.size());
     for (size_t i = 0; i < grads.size(); ++i) {
       const Tensor<T>& input = node->inputs[i];
       if (!input.defined() || !input.requires_grad() || !grads[i].defined()) continue;
       ATTEND_CHECK(grads[i].shape() == input.shape(), AutogradError,
-                   "backward of '{}' returned a gradient of shape {} for input {} of shape {}",
-                   node->name, shape_string(grads[i].shape()), i, shape_string(input.shape()));
+                   "backward of '{}' returned a gradient of shape {} for input {} of shape {}", node->name,
+                   shape_string(grads[i].shape()), i, shape_string(input.shape()));
       if (input.is_leaf()) {
         accumulate_leaf(input, grads[i]);
       } else {
@@ -145,10 +141,8 @@ void run_backward(const Tensor<T>& output, const Tensor<T>& gradient, bool retai
 
 template bool any_requires_grad(const std::vector<Tensor<float>>&);
 template bool any_requires_grad(const std::vector<Tensor<double>>&);
-template Tensor<float> record_op(const char*, Tensor<float>, std::vector<Tensor<float>>,
-                                 BackwardFunction<float>);
-template Tensor<double> record_op(const char*, Tensor<double>, std::vector<Tensor<double>>,
-                                  BackwardFunction<double>);
+template Tensor<float> record_op(const char*, Tensor<float>, std::vector<Tensor<float>>, BackwardFunction<float>);
+template Tensor<double> record_op(const char*, Tensor<double>, std::vector<Tensor<double>>, BackwardFunction<double>);
 template void run_backward(const Tensor<float>&, const Tensor<float>&, bool);
 template void run_backward(const Tensor<double>&, const Tensor<double>&, bool);
 

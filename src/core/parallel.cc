@@ -134,9 +134,7 @@ class ThreadPool {
 
   void stop_workers() {
     stopping_.store(true, std::memory_order_release);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-    }
+    { std::lock_guard<std::mutex> lock(mutex_); }
     wake_.notify_all();
     for (auto& worker : workers_) worker.join();
     workers_.clear();
@@ -162,9 +160,7 @@ class ThreadPool {
 };
 
 ThreadPool& pool() {
-  static ThreadPool instance([] {
-    return default_thread_count();
-  }());
+  static ThreadPool instance([] { return default_thread_count(); }());
   return instance;
 }
 

@@ -32,9 +32,7 @@ uint64_t Generator::next_u64() {
   return (high << 32) | next_u32();
 }
 
-double Generator::uniform() {
-  return static_cast<double>(next_u64() >> 11) * 0x1.0p-53;
-}
+double Generator::uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
 
 double Generator::normal() {
   if (has_spare_normal_) {
@@ -61,8 +59,15 @@ uint64_t Generator::uniform_int(uint64_t n) {
 Generator::State Generator::state() const {
   uint64_t spare_bits = 0;
   std::memcpy(&spare_bits, &spare_normal_, sizeof spare_bits);
-  return {seed_, counter_, block_[0], block_[1], block_[2], block_[3], static_cast<uint64_t>(used_in_block_),
-          static_cast<uint64_t>(has_spare_normal_), spare_bits};
+  return {seed_,
+          counter_,
+          block_[0],
+          block_[1],
+          block_[2],
+          block_[3],
+          static_cast<uint64_t>(used_in_block_),
+          static_cast<uint64_t>(has_spare_normal_),
+          spare_bits};
 }
 
 void Generator::set_state(const State& state) {

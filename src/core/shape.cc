@@ -7,9 +7,7 @@
 
 namespace attend {
 
-std::string shape_string(const Shape& shape) {
-  return fmt::format("({})", fmt::join(shape, ", "));
-}
+std::string shape_string(const Shape& shape) { return fmt::format("({})", fmt::join(shape, ", ")); }
 
 int64_t checked_mul(int64_t a, int64_t b) {
   int64_t result = 0;
@@ -44,8 +42,8 @@ Strides contiguous_strides(const Shape& shape) {
 
 int normalize_axis(int64_t axis, int64_t rank, const char* op) {
   const int64_t normalized = axis < 0 ? axis + rank : axis;
-  ATTEND_CHECK(normalized >= 0 && normalized < rank, ValueError,
-               "{}: axis {} is out of range for a tensor of rank {}", op, axis, rank);
+  ATTEND_CHECK(normalized >= 0 && normalized < rank, ValueError, "{}: axis {} is out of range for a tensor of rank {}",
+               op, axis, rank);
   return static_cast<int>(normalized);
 }
 
@@ -56,8 +54,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const int64_t size_a = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int64_t size_b = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     ATTEND_CHECK(size_a == size_b || size_a == 1 || size_b == 1, ShapeError,
-                 "{}: shapes {} and {} cannot be broadcast together", op, shape_string(a),
-                 shape_string(b));
+                 "{}: shapes {} and {} cannot be broadcast together", op, shape_string(a), shape_string(b));
     out[i] = size_a == 1 ? size_b : size_a;
   }
   return out;

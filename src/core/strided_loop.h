@@ -16,8 +16,7 @@ namespace attend::detail {
 // along the last axis. Rows are distributed with parallel_for when `parallel`; each row is
 // visited exactly once, so element-wise work is independent of the thread count.
 template <size_t K, typename RowFn>
-void for_each_row(const Shape& shape, const std::array<Strides, K>& strides, RowFn&& row,
-                  bool parallel = true) {
+void for_each_row(const Shape& shape, const std::array<Strides, K>& strides, RowFn&& row, bool parallel = true) {
   const size_t rank = shape.size();
   std::array<int64_t, K> zero{};
   if (rank == 0) {
@@ -87,8 +86,7 @@ Tensor<T> map_binary_over(const Shape& shape, const Tensor<T>& a, const Tensor<T
   for_each_row<3>(shape,
                   {out.strides(), broadcast_strides(a.shape(), a.strides(), shape),
                    broadcast_strides(b.shape(), b.strides(), shape)},
-                  [&](const std::array<int64_t, 3>& offsets, const std::array<int64_t, 3>& steps,
-                      int64_t count) {
+                  [&](const std::array<int64_t, 3>& offsets, const std::array<int64_t, 3>& steps, int64_t count) {
                     T* orow = o + offsets[0];
                     const T* arow = pa + offsets[1];
                     const T* brow = pb + offsets[2];

@@ -29,18 +29,19 @@ template <typename T>
 void sum_columns(const T* columns, int64_t inner, int64_t outer, T* out) {
   constexpr int64_t kBlock = 256;  // columns per block: its double accumulators stay in L1
   const int64_t blocks = (outer + kBlock - 1) / kBlock;
-  parallel_for(blocks, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner * kBlock, 1)), [&](int64_t begin, int64_t end) {
-    double total[kBlock];
-    for (int64_t block = begin; block < end; ++block) {
-      const int64_t first = block * kBlock, width = std::min(kBlock, outer - first);
-      std::fill_n(total, width, 0.0);
-      for (int64_t i = 0; i < inner; ++i) {
-        const T* row = columns + i * outer + first;
-        for (int64_t o = 0; o < width; ++o) total[o] += static_cast<double>(row[o]);
-      }
-      for (int64_t o = 0; o < width; ++o) out[first + o] = static_cast<T>(total[o]);
-    }
-  });
+  parallel_for(blocks, std::max<int64_t>(1, 16384 / std::max<int64_t>(inner * kBlock, 1)),
+               [&](int64_t begin, int64_t end) {
+                 double total[kBlock];
+                 for (int64_t block = begin; block < end; ++block) {
+                   const int64_t first = block * kBlock, width = std::min(kBlock, outer - first);
+                   std::fill_n(total, width, 0.0);
+                   for (int64_t i = 0; i < inner; ++i) {
+                     const T* row = columns + i * outer + first;
+                     for (int64_t o = 0; o < width; ++o) total[o] += static_cast<double>(row[o]);
+                   }
+                   for (int64_t o = 0; o < width; ++o) out[first + o] = static_cast<T>(total[o]);
+                 }
+               });
 }
 
 // True when the reduced axes come first in `permutation`'s original order, i.e. the plan's
@@ -61,8 +62,7 @@ ReductionPlan plan_reduction(const Shape& shape, const std::vector<int64_t>& axe
   std::vector<bool> reduced(rank, false);
   for (int64_t axis : axes) {
     const int a = normalize_axis(axis, rank, op);
-    ATTEND_CHECK(!reduced[a], ValueError, "{}: axis {} is listed twice for shape {}", op, axis,
-                 shape_string(shape));
+    ATTEND_CHECK(!reduced[a], ValueError, "{}: axis {} is listed twice for shape {}", op, axis, shape_string(shape));
     reduced[a] = true;
   }
   ReductionPlan plan;

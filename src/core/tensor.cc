@@ -89,8 +89,8 @@ template <typename T>
 Tensor<T> Tensor<T>::from_vector(const Shape& shape, const std::vector<T>& values) {
   const int64_t n = shape_numel(shape);
   ATTEND_CHECK(static_cast<int64_t>(values.size()) == n, ShapeError,
-               "from_vector: shape {} holds {} elements but {} values were given",
-               shape_string(shape), n, values.size());
+               "from_vector: shape {} holds {} elements but {} values were given", shape_string(shape), n,
+               values.size());
   Tensor tensor = empty(shape);
   std::copy(values.begin(), values.end(), tensor.data());
   return tensor;
@@ -176,8 +176,8 @@ T* Tensor<T>::data() const {
 
 template <typename T>
 T Tensor<T>::item() const {
-  ATTEND_CHECK(numel() == 1, ValueError, "item: tensor of shape {} has {} elements, not 1",
-               shape_string(shape()), numel());
+  ATTEND_CHECK(numel() == 1, ValueError, "item: tensor of shape {} has {} elements, not 1", shape_string(shape()),
+               numel());
   return *data();
 }
 
@@ -188,9 +188,8 @@ T Tensor<T>::at(std::initializer_list<int64_t> index) const {
   int64_t offset = 0;
   int axis = 0;
   for (int64_t i : index) {
-    ATTEND_CHECK(i >= 0 && i < shape()[axis], ValueError,
-                 "at: index {} is out of range for axis {} of shape {}", i, axis,
-                 shape_string(shape()));
+    ATTEND_CHECK(i >= 0 && i < shape()[axis], ValueError, "at: index {} is out of range for axis {} of shape {}", i,
+                 axis, shape_string(shape()));
     offset += i * strides()[axis++];
   }
   return data()[offset];
@@ -234,11 +233,11 @@ void Tensor<T>::copy_from(const Tensor& source) {
 template <typename T>
 void Tensor<T>::fill(T value) {
   T* out = data();
-  detail::for_each_row<1>(shape(), {strides()},
-                          [&](const std::array<int64_t, 1>& offsets, const std::array<int64_t, 1>& steps,
-                              int64_t count) {
-                            for (int64_t i = 0; i < count; ++i) out[offsets[0] + i * steps[0]] = value;
-                          });
+  detail::for_each_row<1>(
+      shape(), {strides()},
+      [&](const std::array<int64_t, 1>& offsets, const std::array<int64_t, 1>& steps, int64_t count) {
+        for (int64_t i = 0; i < count; ++i) out[offsets[0] + i * steps[0]] = value;
+      });
 }
 
 template <typename T>
@@ -272,8 +271,7 @@ template <typename T>
 Tensor<T>& Tensor<T>::set_requires_grad(bool requires_grad) {
   if constexpr (std::is_integral_v<T>) {
     ATTEND_CHECK(!requires_grad, ValueError,
-                 "set_requires_grad: integer (index) tensors of shape {} cannot require grad",
-                 shape_string(shape()));
+                 "set_requires_grad: integer (index) tensors of shape {} cannot require grad", shape_string(shape()));
   }
   ATTEND_CHECK(is_leaf(), AutogradError,
                "set_requires_grad: only leaf tensors can be marked; this one is the result of '{}'",

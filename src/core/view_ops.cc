@@ -31,9 +31,8 @@ Tensor<T> Tensor<T>::contiguous() const {
 template <typename T, typename Backward>
 Tensor<T> record_view(const char* name, const Tensor<T>& out, const Tensor<T>& input, Backward backward) {
   if constexpr (std::is_floating_point_v<T>) {
-    return record_op<T>(name, out, {input}, [backward](const Tensor<T>& g) {
-      return std::vector<Tensor<T>>{backward(g)};
-    });
+    return record_op<T>(name, out, {input},
+                        [backward](const Tensor<T>& g) { return std::vector<Tensor<T>>{backward(g)}; });
   } else {
     return out;
   }
@@ -54,9 +53,8 @@ Tensor<T> Tensor<T>::reshape(const Shape& requested) const {
     known = checked_mul(known, target[i]);
   }
   if (inferred >= 0) {
-    ATTEND_CHECK(known != 0 && numel() % known == 0, ShapeError,
-                 "reshape: cannot reshape {} ({} elements) into {}", shape_string(shape()), numel(),
-                 shape_string(requested));
+    ATTEND_CHECK(known != 0 && numel() % known == 0, ShapeError, "reshape: cannot reshape {} ({} elements) into {}",
+                 shape_string(shape()), numel(), shape_string(requested));
     target[inferred] = numel() / known;
     known *= target[inferred];
   }
@@ -124,8 +122,8 @@ Tensor<T> Tensor<T>::expand(const Shape& target) const {
   const size_t lead = target.size() - shape().size();
   Strides out_strides(target.size(), 0);
   for (size_t i = 0; i < shape().size(); ++i) {
-    ATTEND_CHECK(shape()[i] == target[lead + i] || shape()[i] == 1, ShapeError,
-                 "expand: cannot expand {} to {}", shape_string(shape()), shape_string(target));
+    ATTEND_CHECK(shape()[i] == target[lead + i] || shape()[i] == 1, ShapeError, "expand: cannot expand {} to {}",
+                 shape_string(shape()), shape_string(target));
     out_strides[lead + i] = shape()[i] == 1 && target[lead + i] != 1 ? 0 : strides()[i];
   }
   if (target == shape()) return *this;
@@ -164,15 +162,15 @@ Tensor<T> Tensor<T>::squeeze(int64_t axis) const {
                      [input_shape = shape()](const Tensor<T>& g) { return g.reshape(input_shape); });
 }
 
-#define ATTEND_INSTANTIATE(T)                                                               \
-  template Tensor<T> Tensor<T>::clone() const;                                              \
-  template Tensor<T> Tensor<T>::contiguous() const;                                         \
-  template Tensor<T> Tensor<T>::reshape(const Shape&) const;                                 \
-  template Tensor<T> Tensor<T>::permute(const std::vector<int64_t>&) const;                 \
-  template Tensor<T> Tensor<T>::transpose(int64_t, int64_t) const;                          \
-  template Tensor<T> Tensor<T>::slice(int64_t, int64_t, int64_t, int64_t) const;            \
-  template Tensor<T> Tensor<T>::expand(const Shape&) const;                                 \
-  template Tensor<T> Tensor<T>::unsqueeze(int64_t) const;                                   \
+#define ATTEND_INSTANTIATE(T)                                                    \
+  template Tensor<T> Tensor<T>::clone() const;                                   \
+  template Tensor<T> Tensor<T>::contiguous() const;                              \
+  template Tensor<T> Tensor<T>::reshape(const Shape&) const;                     \
+  template Tensor<T> Tensor<T>::permute(const std::vector<int64_t>&) const;      \
+  template Tensor<T> Tensor<T>::transpose(int64_t, int64_t) const;               \
+  template Tensor<T> Tensor<T>::slice(int64_t, int64_t, int64_t, int64_t) const; \
+  template Tensor<T> Tensor<T>::expand(const Shape&) const;                      \
+  template Tensor<T> Tensor<T>::unsqueeze(int64_t) const;                        \
   template Tensor<T> Tensor<T>::squeeze(int64_t) const;
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

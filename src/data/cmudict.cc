@@ -30,9 +30,10 @@ Split split_of(const std::string& word) {
 }
 
 const std::vector<std::string>& cmudict_phonemes() {
-  static const std::vector<std::string> phonemes = {
-      "AA", "AE", "AH", "AO", "AW", "AY", "B",  "CH", "D",  "DH", "EH", "ER", "EY", "F",  "G",  "HH", "IH", "IY", "JH", "K",
-      "L",  "M",  "N",  "NG", "OW", "OY", "P",  "R",  "S",  "SH", "T",  "TH", "UH", "UW", "V",  "W",  "Y",  "Z",  "ZH"};
+  static const std::vector<std::string> phonemes = {"AA", "AE", "AH", "AO", "AW", "AY", "B",  "CH", "D",  "DH",
+                                                    "EH", "ER", "EY", "F",  "G",  "HH", "IH", "IY", "JH", "K",
+                                                    "L",  "M",  "N",  "NG", "OW", "OY", "P",  "R",  "S",  "SH",
+                                                    "T",  "TH", "UH", "UW", "V",  "W",  "Y",  "Z",  "ZH"};
   return phonemes;
 }
 
@@ -50,7 +51,8 @@ PronouncingDictionary parse_cmudict(const std::string& text) {
     std::string word;
     if (!(fields >> word)) continue;  // blank or comment-only line
     if (const size_t paren = word.find('('); paren != std::string::npos) {
-      ATTEND_CHECK(paren > 0 && word.back() == ')', ValueError, "cmudict line {}: malformed variant '{}'", number, word);
+      ATTEND_CHECK(paren > 0 && word.back() == ')', ValueError, "cmudict line {}: malformed variant '{}'", number,
+                   word);
       word.resize(paren);
     }
     std::vector<std::string> phonemes;
@@ -63,7 +65,8 @@ PronouncingDictionary parse_cmudict(const std::string& text) {
     }
     ATTEND_CHECK(!phonemes.empty(), ValueError, "cmudict line {}: '{}' has no phonemes", number, word);
     std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return std::tolower(c); });
-    const bool letters_only = std::all_of(word.begin(), word.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '\''; });
+    const bool letters_only =
+        std::all_of(word.begin(), word.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '\''; });
     if (!letters_only) {
       dropped.insert(word);
       continue;
@@ -76,9 +79,15 @@ PronouncingDictionary parse_cmudict(const std::string& text) {
   for (auto& [word, prons] : words) {
     DictionaryEntry entry{word, std::move(prons)};
     switch (split_of(word)) {
-      case Split::kTrain: dictionary.train.push_back(std::move(entry)); break;
-      case Split::kDev: dictionary.dev.push_back(std::move(entry)); break;
-      case Split::kTest: dictionary.test.push_back(std::move(entry)); break;
+      case Split::kTrain:
+        dictionary.train.push_back(std::move(entry));
+        break;
+      case Split::kDev:
+        dictionary.dev.push_back(std::move(entry));
+        break;
+      case Split::kTest:
+        dictionary.test.push_back(std::move(entry));
+        break;
     }
   }
   return dictionary;

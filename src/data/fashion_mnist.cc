@@ -38,7 +38,8 @@ ImageSet to_image_set(const IdxArray& images, const IdxArray& labels, int64_t be
   set.images = Tensor<float>::empty({end - begin, images.shape[1], images.shape[2]});
   set.labels = IndexTensor::empty({end - begin});
   for (int64_t i = begin; i < end; ++i) {
-    for (int64_t p = 0; p < pixels; ++p) set.images.data()[(i - begin) * pixels + p] = images.values[i * pixels + p] / 255.0f;
+    for (int64_t p = 0; p < pixels; ++p)
+      set.images.data()[(i - begin) * pixels + p] = images.values[i * pixels + p] / 255.0f;
     set.labels.data()[i - begin] = labels.values[i];
   }
   return set;
@@ -67,8 +68,8 @@ IdxArray read_idx(const std::string& path, int expected_rank) {
     const int64_t n = (int64_t{size[0]} << 24) | (int64_t{size[1]} << 16) | (int64_t{size[2]} << 8) | size[3];
     array.shape.push_back(n);
     total = checked_mul(total, n);
-    ATTEND_CHECK(total <= kMaxIdxBytes, ValueError, "IDX file '{}' declares {} elements, more than the {} allowed", path,
-                 shape_string(array.shape), kMaxIdxBytes);
+    ATTEND_CHECK(total <= kMaxIdxBytes, ValueError, "IDX file '{}' declares {} elements, more than the {} allowed",
+                 path, shape_string(array.shape), kMaxIdxBytes);
   }
   array.values.resize(static_cast<size_t>(total));
   read_exactly(file.get(), array.values.data(), total, path);
@@ -91,11 +92,12 @@ FashionMnist load_fashion_mnist(const std::string& directory_in) {
     ATTEND_CHECK(pair->shape[1] == 28 && pair->shape[2] == 28, ValueError, "Fashion-MNIST images must be 28x28, got {}",
                  shape_string(pair->shape));
   }
-  ATTEND_CHECK(train_images.shape[0] == train_labels.shape[0] && test_images.shape[0] == test_labels.shape[0], ValueError,
-               "Fashion-MNIST: {} training images but {} labels, {} test images but {} labels", train_images.shape[0],
-               train_labels.shape[0], test_images.shape[0], test_labels.shape[0]);
+  ATTEND_CHECK(train_images.shape[0] == train_labels.shape[0] && test_images.shape[0] == test_labels.shape[0],
+               ValueError, "Fashion-MNIST: {} training images but {} labels, {} test images but {} labels",
+               train_images.shape[0], train_labels.shape[0], test_images.shape[0], test_labels.shape[0]);
   for (const auto* labels : {&train_labels, &test_labels}) {
-    for (uint8_t label : labels->values) ATTEND_CHECK(label < 10, ValueError, "Fashion-MNIST: label {} is not in [0, 10)", label);
+    for (uint8_t label : labels->values)
+      ATTEND_CHECK(label < 10, ValueError, "Fashion-MNIST: label {} is not in [0, 10)", label);
   }
   const int64_t train_count = train_images.shape[0];
   const int64_t validation = std::min<int64_t>(5000, train_count / 10);

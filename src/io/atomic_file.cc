@@ -98,7 +98,8 @@ void AtomicFile::commit() {
     const int error = errno;
     ATTEND_CHECK(error != EEXIST, IoError,
                  "refusing to overwrite '{}', which appeared while it was being written "
-                 "(pass overwrite = true to replace it)", path_);
+                 "(pass overwrite = true to replace it)",
+                 path_);
     if (error != EPERM && error != EOPNOTSUPP) {
       fail_os(fmt::format("cannot link '{}' to '{}'", temp_path_, path_), error);
     }
@@ -106,7 +107,8 @@ void AtomicFile::commit() {
     // process could create `path` in between; these file systems offer nothing better.
     ATTEND_CHECK(!path_exists(path_), IoError,
                  "refusing to overwrite '{}', which appeared while it was being written "
-                 "(pass overwrite = true to replace it)", path_);
+                 "(pass overwrite = true to replace it)",
+                 path_);
     if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
       fail_os(fmt::format("cannot rename '{}' to '{}'", temp_path_, path_), errno);
     }
@@ -115,9 +117,10 @@ void AtomicFile::commit() {
   temp_path_.clear();
 
   const int directory_fd = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const std::string not_durable =
-      fmt::format("'{}' is written, but its directory '{}' cannot be synced, so the new file may not "
-                  "survive a power cut", path_, directory_);
+  const std::string not_durable = fmt::format(
+      "'{}' is written, but its directory '{}' cannot be synced, so the new file may not "
+      "survive a power cut",
+      path_, directory_);
   if (directory_fd < 0) fail_os(not_durable, errno);
   const int result = ::fsync(directory_fd);
   const int error = errno;

@@ -17,8 +17,8 @@ int64_t big_endian_u32(std::string_view bytes, size_t at) {
 }  // namespace
 
 PngHeader parse_png_header(std::string_view bytes, const std::string& what) {
-  ATTEND_CHECK(bytes.size() >= kPngHeaderBytes, ValueError, "{} is not a PNG file ({} bytes, fewer than a PNG header's {})",
-               what, bytes.size(), kPngHeaderBytes);
+  ATTEND_CHECK(bytes.size() >= kPngHeaderBytes, ValueError,
+               "{} is not a PNG file ({} bytes, fewer than a PNG header's {})", what, bytes.size(), kPngHeaderBytes);
   ATTEND_CHECK(bytes.substr(0, 8) == kSignature, ValueError,
                "{} is not a PNG file (it does not start with the PNG signature)", what);
   ATTEND_CHECK(big_endian_u32(bytes, 8) == 13 && bytes.substr(12, 4) == "IHDR", ValueError,

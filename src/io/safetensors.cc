@@ -47,9 +47,9 @@ struct DTypeInfo {
 constexpr DTypeInfo kDTypes[] = {
     {DType::kF32, "F32", 4}, {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8}, {DType::kU8, "U8", 1}};
 // Valid safetensors dtypes that attend has no tensor type for: named as such in the error.
-constexpr std::string_view kOtherDTypes[] = {"BOOL", "I8",   "I16",     "U16",     "F16",     "BF16",
-                                             "I32",  "U32",  "U64",     "F8_E4M3", "F8_E5M2", "F8_E8M0",
-                                             "F4",   "C64",  "F6_E2M3", "F6_E3M2"};
+constexpr std::string_view kOtherDTypes[] = {"BOOL", "I8",  "I16",     "U16",     "F16",     "BF16",
+                                             "I32",  "U32", "U64",     "F8_E4M3", "F8_E5M2", "F8_E8M0",
+                                             "F4",   "C64", "F6_E2M3", "F6_E3M2"};
 
 // Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
 // overlong forms, no surrogates, nothing above U+10FFFF), or npos when `text` is valid.
@@ -227,8 +227,8 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   }
   for (const auto& [key, unused] : value.items()) {
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      format_error(path, "tensor '{}': unexpected key '{}' (an entry has exactly dtype, shape and data_offsets)",
-                   name, key);
+      format_error(path, "tensor '{}': unexpected key '{}' (an entry has exactly dtype, shape and data_offsets)", name,
+                   key);
     }
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
@@ -261,8 +261,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   for (const Json& size : shape) {
     const std::optional<int64_t> checked = non_negative_integer(size);
     if (!checked) {
-      format_error(path, "tensor '{}': shape must be a list of non-negative integers, got {}", name,
-                   abbreviate(shape));
+      format_error(path, "tensor '{}': shape must be a list of non-negative integers, got {}", name, abbreviate(shape));
     }
     entry.shape.push_back(*checked);
     if (__builtin_mul_overflow(extent, std::max<int64_t>(*checked, 1), &extent)) {
@@ -329,10 +328,14 @@ std::vector<const Entry*> check_tiling(const std::string& path, const std::vecto
 
 AnyTensor empty_tensor(DType dtype, const Shape& shape) {
   switch (dtype) {
-    case DType::kF32: return Tensor<float>::empty(shape);
-    case DType::kF64: return Tensor<double>::empty(shape);
-    case DType::kI64: return Tensor<int64_t>::empty(shape);
-    case DType::kU8: return Tensor<uint8_t>::empty(shape);
+    case DType::kF32:
+      return Tensor<float>::empty(shape);
+    case DType::kF64:
+      return Tensor<double>::empty(shape);
+    case DType::kI64:
+      return Tensor<int64_t>::empty(shape);
+    case DType::kU8:
+      return Tensor<uint8_t>::empty(shape);
   }
   fail("empty_tensor: bad dtype");
 }
@@ -495,13 +498,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
 
 // ---- saving ----
 
-void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata,
-                      bool overwrite) {
+void save_safetensors(const std::string& path, const NamedTensors& tensors, const Metadata& metadata, bool overwrite) {
   // Everything is checked before the file is created.
   std::set<std::string_view> names;
   for (const auto& [name, tensor] : tensors) {
-    ATTEND_CHECK(name != kMetadataKey, ValueError, "save_safetensors: '{}' is reserved and cannot name a tensor",
-                 name);
+    ATTEND_CHECK(name != kMetadataKey, ValueError, "save_safetensors: '{}' is reserved and cannot name a tensor", name);
     ATTEND_CHECK(is_utf8(name), ValueError, "save_safetensors: the tensor name '{}' is not valid UTF-8", name);
     ATTEND_CHECK(names.insert(name).second, ValueError, "save_safetensors: the name '{}' is used twice", name);
     const bool defined = std::visit([](const auto& typed) { return typed.defined(); }, tensor);
@@ -595,8 +596,8 @@ Tensor<T> SafetensorsFile::get(const std::string& name) const {
 template <SafetensorsElement T>
 Tensor<T> SafetensorsFile::get(const std::string& name, const Shape& expected_shape) const {
   Tensor<T> tensor = get<T>(name);
-  ATTEND_CHECK(tensor.shape() == expected_shape, ShapeError, "'{}': tensor '{}' has shape {}, expected {}", path_,
-               name, shape_string(tensor.shape()), shape_string(expected_shape));
+  ATTEND_CHECK(tensor.shape() == expected_shape, ShapeError, "'{}': tensor '{}' has shape {}, expected {}", path_, name,
+               shape_string(tensor.shape()), shape_string(expected_shape));
   return tensor;
 }
 
@@ -627,7 +628,7 @@ std::optional<Shape> first_non_finite(const AnyTensor& tensor) {
 // ---- modules ----
 
 template <typename T>
-  requires std::is_floating_point_v<T>
+requires std::is_floating_point_v<T>
 void save_module(const std::string& path, const nn::Module<T>& module, const NamedTensors& extra,
                  const Metadata& metadata, bool overwrite) {
   NamedTensors all;
@@ -637,14 +638,14 @@ void save_module(const std::string& path, const nn::Module<T>& module, const Nam
 }
 
 template <typename T>
-  requires std::is_floating_point_v<T>
-ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module, UnexpectedTensors unexpected) {
+requires std::is_floating_point_v<T> ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module,
+                                                                  UnexpectedTensors unexpected) {
   return load_module(load_safetensors(path), module, unexpected);
 }
 
 template <typename T>
-  requires std::is_floating_point_v<T>
-ModuleCheckpoint load_module(const SafetensorsFile& file, nn::Module<T>& module, UnexpectedTensors unexpected) {
+requires std::is_floating_point_v<T> ModuleCheckpoint load_module(const SafetensorsFile& file, nn::Module<T>& module,
+                                                                  UnexpectedTensors unexpected) {
   auto parameters = module.named_parameters();
   TensorTable expected;
   for (const auto& [name, parameter] : parameters) expected.push_back({name, dtype_for<T>(), parameter.shape()});
@@ -675,8 +676,8 @@ ModuleCheckpoint load_module(const SafetensorsFile& file, nn::Module<T>& module,
 
 template void save_module<float>(const std::string&, const nn::Module<float>&, const NamedTensors&, const Metadata&,
                                  bool);
-template void save_module<double>(const std::string&, const nn::Module<double>&, const NamedTensors&,
-                                  const Metadata&, bool);
+template void save_module<double>(const std::string&, const nn::Module<double>&, const NamedTensors&, const Metadata&,
+                                  bool);
 template ModuleCheckpoint load_module<float>(const std::string&, nn::Module<float>&, UnexpectedTensors);
 template ModuleCheckpoint load_module<double>(const std::string&, nn::Module<double>&, UnexpectedTensors);
 template ModuleCheckpoint load_module<float>(const SafetensorsFile&, nn::Module<float>&, UnexpectedTensors);

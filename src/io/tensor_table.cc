@@ -13,7 +13,8 @@ namespace {
 
 // The problem of one expected tensor in `file`, or "" when it is there as expected.
 std::string tensor_problem(const SafetensorsFile& file, const TensorSpec& spec, std::string_view expecter) {
-  if (!file.contains(spec.name)) return fmt::format("parameter '{}' {} is missing", spec.name, shape_string(spec.shape));
+  if (!file.contains(spec.name))
+    return fmt::format("parameter '{}' {} is missing", spec.name, shape_string(spec.shape));
   const AnyTensor& stored = file.at(spec.name);
   if (dtype_of(stored) != spec.dtype) {
     return fmt::format("parameter '{}' is {} in the file, {} {}", spec.name, dtype_name(dtype_of(stored)), expecter,
@@ -88,8 +89,8 @@ void check_tensor_table(const SafetensorsFile& file, const TensorTable& expected
   const double implied = element_count(expected), stored = element_count(held);
   const std::string counts =
       implied == stored ? std::string()
-                        : fmt::format(" (that model has {:.0f} parameters in {} tensors, the file {:.0f} in {})", implied,
-                                      expected.size(), stored, held.size());
+                        : fmt::format(" (that model has {:.0f} parameters in {} tensors, the file {:.0f} in {})",
+                                      implied, expected.size(), stored, held.size());
   fail<ValueError>("'{}' does not hold the model {} describes{}: {}", file.path(), description, counts,
                    join_problems(problems));
 }

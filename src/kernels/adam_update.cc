@@ -58,7 +58,8 @@ void AdamUpdate(const AdamConstants& c, float* HWY_RESTRICT parameter, const flo
         g = hn::Add(g, hn::Mul(weight_decay, p));
       }
     }
-    const auto m = hn::Add(hn::Mul(beta1, hn::PromoteTo(dd, hn::LoadU(df, first_moment + e))), hn::Mul(one_minus_beta1, g));
+    const auto m =
+        hn::Add(hn::Mul(beta1, hn::PromoteTo(dd, hn::LoadU(df, first_moment + e))), hn::Mul(one_minus_beta1, g));
     const auto v = hn::Add(hn::Mul(beta2, hn::PromoteTo(dd, hn::LoadU(df, second_moment + e))),
                            hn::Mul(hn::Mul(one_minus_beta2, g), g));
     hn::StoreU(hn::DemoteTo(df, m), df, first_moment + e);

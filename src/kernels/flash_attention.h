@@ -16,16 +16,16 @@ struct FlashAttentionProblem {
   const float* k = nullptr;  // (B, H_kv, M, D) contiguous
   const float* v = nullptr;  // (B, H_kv, M, D_v) contiguous
   float scale = 1;
-  float softcap = 0;                       // > 0: S = softcap * tanh(S / softcap)
-  const uint8_t* mask = nullptr;           // may attend, (B, H, N, M) view with strides below
-  std::array<int64_t, 4> mask_strides{};   // 0 on broadcast axes
-  const float* additive = nullptr;         // added to the scores, (B, H, N, M) view
+  float softcap = 0;                      // > 0: S = softcap * tanh(S / softcap)
+  const uint8_t* mask = nullptr;          // may attend, (B, H, N, M) view with strides below
+  std::array<int64_t, 4> mask_strides{};  // 0 on broadcast axes
+  const float* additive = nullptr;        // added to the scores, (B, H, N, M) view
   std::array<int64_t, 4> additive_strides{};
-  const uint8_t* key_padding = nullptr;    // (B, M) contiguous; nonzero = padding
-  const float* alibi_slopes = nullptr;     // (H): -slope_h * |i + offset - j|
+  const uint8_t* key_padding = nullptr;  // (B, M) contiguous; nonzero = padding
+  const float* alibi_slopes = nullptr;   // (H): -slope_h * |i + offset - j|
   bool causal = false;
-  int64_t offset = 0;                      // query i sits at key position i + offset
-  int64_t window_left = -1;                // -1: unbounded
+  int64_t offset = 0;        // query i sits at key position i + offset
+  int64_t window_left = -1;  // -1: unbounded
   int64_t window_right = -1;
   double dropout_p = 0;
   uint64_t dropout_seed = 0;

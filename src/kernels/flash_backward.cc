@@ -29,13 +29,13 @@ namespace attend::kernels {
 namespace {
 
 struct BackwardScratch {
-  Tensor<float> probabilities;   // P, (Br, Bc)
-  Tensor<float> dropped;         // dropout(P), (Br, Bc)
-  Tensor<float> d_probabilities; // dP then dS then dZ, (Br, Bc)
-  Tensor<float> softcap_tanh;    // (Br, Bc) when soft-capping
-  Tensor<float> packed_keys;     // K of the unit's head, packed (tile_products.h)
-  Tensor<float> packed_values;   // V of the unit's head, packed
-  std::vector<float> delta;      // (Br)
+  Tensor<float> probabilities;    // P, (Br, Bc)
+  Tensor<float> dropped;          // dropout(P), (Br, Bc)
+  Tensor<float> d_probabilities;  // dP then dS then dZ, (Br, Bc)
+  Tensor<float> softcap_tanh;     // (Br, Bc) when soft-capping
+  Tensor<float> packed_keys;      // K of the unit's head, packed (tile_products.h)
+  Tensor<float> packed_values;    // V of the unit's head, packed
+  std::vector<float> delta;       // (Br)
   explicit BackwardScratch(const FlashAttentionProblem& p)
       : probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         dropped(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
@@ -86,7 +86,8 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
       continue;
     }
     if (features) {
-      finish_score_row(p, b, h, i0 + r, j0, pr, cols, check_positions, tanh_values ? tanh_values + r * kKeyBlock : nullptr);
+      finish_score_row(p, b, h, i0 + r, j0, pr, cols, check_positions,
+                       tanh_values ? tanh_values + r * kKeyBlock : nullptr);
       exp_scaled_minus(pr, pr, cols, 1.0f, lse);
     } else {
       exp_scaled_minus(pr, pr, cols, p.scale, lse);

@@ -57,7 +57,8 @@ void chunk_scores(const FlashAttentionProblem& p, bool direct, const float* q, c
     return;
   }
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t r = 0; r < rows; ++r) s[r * kDecodeChunk + c] = dot(q + r * p.head_dim, k + c * p.head_dim, p.head_dim);
+    for (int64_t r = 0; r < rows; ++r)
+      s[r * kDecodeChunk + c] = dot(q + r * p.head_dim, k + c * p.head_dim, p.head_dim);
   }
 }
 
@@ -71,7 +72,8 @@ void chunk_values(const FlashAttentionProblem& p, bool direct, const float* s, c
   }
   std::fill_n(o, rows * p.value_dim, 0.0f);
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t r = 0; r < rows; ++r) add_scaled_row(o + r * p.value_dim, v + c * p.value_dim, p.value_dim, s[r * kDecodeChunk + c]);
+    for (int64_t r = 0; r < rows; ++r)
+      add_scaled_row(o + r * p.value_dim, v + c * p.value_dim, p.value_dim, s[r * kDecodeChunk + c]);
   }
 }
 

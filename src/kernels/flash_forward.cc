@@ -34,7 +34,7 @@ struct ForwardScratch {
   Tensor<float> scores;       // (Br, Bc)
   Tensor<float> accumulator;  // (Br, D_v)
   Tensor<float> packed_keys;  // the keys of head packed_head, packed (tile_products.h)
-  int64_t packed_head = -1;    // b * kv_heads + kv_head, or -1
+  int64_t packed_head = -1;   // b * kv_heads + kv_head, or -1
   std::vector<float> row_max, row_sum;
   std::vector<bool> row_nan;
   ForwardScratch(int64_t keys, int64_t head_dim, int64_t value_dim)
@@ -114,8 +114,8 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   const int64_t rows = std::min(kQueryBlock, p.queries - i0);
   const int64_t kv_head = h / (p.heads / p.kv_heads);
   const float* q = p.q + ((b * p.heads + h) * p.queries + i0) * p.head_dim;  // (rows, D)
-  const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;    // (M, D)
-  const float* v = p.v + (b * p.kv_heads + kv_head) * p.keys * p.value_dim;   // (M, D_v)
+  const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;   // (M, D)
+  const float* v = p.v + (b * p.kv_heads + kv_head) * p.keys * p.value_dim;  // (M, D_v)
   start_tile(p, b * p.kv_heads + kv_head, k, rows, scratch);
   // Without per-element features (and with a positive scale), the scale folds into the exp:
   // one read-only pass for the maximum, one pass for exp(s * scale - max).

@@ -49,7 +49,8 @@ inline bool block_fully_allowed(const FlashAttentionProblem& p, int64_t i0, int6
 }
 
 // Columns [lo, hi) of keys j0..j0+cols that causal and window rules allow query i to see.
-inline std::pair<int64_t, int64_t> allowed_columns(const FlashAttentionProblem& p, int64_t i, int64_t j0, int64_t cols) {
+inline std::pair<int64_t, int64_t> allowed_columns(const FlashAttentionProblem& p, int64_t i, int64_t j0,
+                                                   int64_t cols) {
   const int64_t position = i + p.offset;
   int64_t lo = 0, hi = cols;
   if (p.window_left >= 0) lo = std::max<int64_t>(lo, position - p.window_left - j0);

@@ -16,8 +16,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Abramowitz & Stegun 7.1.26.
 constexpr float kP = 0.3275911f;
-constexpr float kA1 = 0.254829592f, kA2 = -0.284496736f, kA3 = 1.421413741f, kA4 = -1.453152027f,
-                kA5 = 1.061405429f;
+constexpr float kA1 = 0.254829592f, kA2 = -0.284496736f, kA3 = 1.421413741f, kA4 = -1.453152027f, kA5 = 1.061405429f;
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
 

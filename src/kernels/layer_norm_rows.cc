@@ -47,10 +47,10 @@ void LayerNormForwardRows(const float* HWY_RESTRICT x, const float* HWY_RESTRICT
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(dd));
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
-    const double mu =
-        SumRow(d, [&](int64_t i) { return hn::PromoteTo(dd, hn::LoadU(df, xr + i)); },
-               [&](int64_t i) { return static_cast<double>(xr[i]); }) /
-        static_cast<double>(d);
+    const double mu = SumRow(
+                          d, [&](int64_t i) { return hn::PromoteTo(dd, hn::LoadU(df, xr + i)); },
+                          [&](int64_t i) { return static_cast<double>(xr[i]); }) /
+                      static_cast<double>(d);
     const auto mu_v = hn::Set(dd, mu);
     const double squares = SumRow(
         d,
@@ -108,8 +108,8 @@ void LayerNormBackwardRows(const float* HWY_RESTRICT dy, const float* HWY_RESTRI
     float* dx_r = dx + r * d;
     int64_t i = 0;
     for (; i + lanes <= d; i += lanes) {
-      const auto centered = hn::Sub(hn::Sub(dxhat_v(i), mean_v),
-                                    hn::Mul(hn::PromoteTo(dd, hn::LoadU(df, xhat_r + i)), mean_xhat_v));
+      const auto centered =
+          hn::Sub(hn::Sub(dxhat_v(i), mean_v), hn::Mul(hn::PromoteTo(dd, hn::LoadU(df, xhat_r + i)), mean_xhat_v));
       hn::StoreU(hn::DemoteTo(df, hn::Mul(rstd_v, centered)), df, dx_r + i);
     }
     for (; i < d; ++i) {
@@ -128,13 +128,13 @@ namespace attend::kernels {
 HWY_EXPORT(LayerNormForwardRows);
 HWY_EXPORT(LayerNormBackwardRows);
 
-void layer_norm_forward_rows(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t d,
-                             double eps, float* out, float* xhat, float* rstd) {
+void layer_norm_forward_rows(const float* x, const float* gamma, const float* beta, int64_t rows, int64_t d, double eps,
+                             float* out, float* xhat, float* rstd) {
   HWY_DYNAMIC_DISPATCH(LayerNormForwardRows)(x, gamma, beta, rows, d, eps, out, xhat, rstd);
 }
 
-void layer_norm_backward_rows(const float* dy, const float* xhat, const float* gamma, const float* rstd,
-                              int64_t rows, int64_t d, float* dx) {
+void layer_norm_backward_rows(const float* dy, const float* xhat, const float* gamma, const float* rstd, int64_t rows,
+                              int64_t d, float* dx) {
   HWY_DYNAMIC_DISPATCH(LayerNormBackwardRows)(dy, xhat, gamma, rstd, rows, d, dx);
 }
 

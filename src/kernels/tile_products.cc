@@ -27,12 +27,23 @@ void ForEachRowBlock(int64_t rows, const Fn& fn) {
   int64_t r0 = 0;
   for (; r0 + kBlockRows <= rows; r0 += kBlockRows) fn(std::integral_constant<int, kBlockRows>(), r0);
   switch (rows - r0) {
-    case 5: fn(std::integral_constant<int, 5>(), r0); break;
-    case 4: fn(std::integral_constant<int, 4>(), r0); break;
-    case 3: fn(std::integral_constant<int, 3>(), r0); break;
-    case 2: fn(std::integral_constant<int, 2>(), r0); break;
-    case 1: fn(std::integral_constant<int, 1>(), r0); break;
-    default: break;
+    case 5:
+      fn(std::integral_constant<int, 5>(), r0);
+      break;
+    case 4:
+      fn(std::integral_constant<int, 4>(), r0);
+      break;
+    case 3:
+      fn(std::integral_constant<int, 3>(), r0);
+      break;
+    case 2:
+      fn(std::integral_constant<int, 2>(), r0);
+      break;
+    case 1:
+      fn(std::integral_constant<int, 1>(), r0);
+      break;
+    default:
+      break;
   }
 }
 
@@ -70,11 +81,11 @@ HWY_INLINE void PackedBlock(const float* HWY_RESTRICT q, int64_t ldq, const floa
   for (int64_t e = 0; e < d; ++e) {
     const auto b0 = hn::LoadU(df, panel + e * 2 * lanes);
     const auto b1 = hn::LoadU(df, panel + e * 2 * lanes + lanes);
-#define ATTEND_PACKED_ROW(i)                        \
-  if constexpr (kRows > i) {                        \
-    const auto a = hn::Set(df, q[i * ldq + e]);     \
-    low##i = hn::MulAdd(a, b0, low##i);             \
-    high##i = hn::MulAdd(a, b1, high##i);           \
+#define ATTEND_PACKED_ROW(i)                    \
+  if constexpr (kRows > i) {                    \
+    const auto a = hn::Set(df, q[i * ldq + e]); \
+    low##i = hn::MulAdd(a, b0, low##i);         \
+    high##i = hn::MulAdd(a, b1, high##i);       \
   }
     ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_PACKED_ROW)
 #undef ATTEND_PACKED_ROW
@@ -107,7 +118,7 @@ void PackedRows(const float* q, int64_t ldq, const float* packed, int64_t first_
 }
 
 void TimesPackedTransposed(const float* HWY_RESTRICT q, int64_t ldq, int64_t rows, const float* HWY_RESTRICT packed,
-                          int64_t j0, int64_t cols, int64_t d, float* HWY_RESTRICT s, int64_t lds) {
+                           int64_t j0, int64_t cols, int64_t d, float* HWY_RESTRICT s, int64_t lds) {
   HWY_DASSERT(j0 % PanelWidth() == 0);
   const int64_t first_panel = j0 / PanelWidth();
   ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
@@ -124,10 +135,10 @@ HWY_INLINE void ProductBlock(const float* HWY_RESTRICT a, int64_t rs, int64_t cs
   const DF df;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
   ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_DECLARE_ROW)
-#define ATTEND_LOAD_ROW(i)                                 \
-  if constexpr (kRows > i) {                               \
-    low##i = hn::LoadU(df, o + i * ldo);                   \
-    high##i = hn::LoadU(df, o + i * ldo + lanes);          \
+#define ATTEND_LOAD_ROW(i)                        \
+  if constexpr (kRows > i) {                      \
+    low##i = hn::LoadU(df, o + i * ldo);          \
+    high##i = hn::LoadU(df, o + i * ldo + lanes); \
   }
   ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_LOAD_ROW)
 #undef ATTEND_LOAD_ROW
@@ -135,19 +146,19 @@ HWY_INLINE void ProductBlock(const float* HWY_RESTRICT a, int64_t rs, int64_t cs
     const auto b0 = hn::LoadU(df, b + j * ldb);
     const auto b1 = hn::LoadU(df, b + j * ldb + lanes);
     const float* aj = a + j * cs;
-#define ATTEND_PRODUCT_ROW(i)                        \
-  if constexpr (kRows > i) {                        \
-    const auto ai = hn::Set(df, aj[i * rs]);        \
-    low##i = hn::MulAdd(ai, b0, low##i);            \
-    high##i = hn::MulAdd(ai, b1, high##i);          \
+#define ATTEND_PRODUCT_ROW(i)                \
+  if constexpr (kRows > i) {                 \
+    const auto ai = hn::Set(df, aj[i * rs]); \
+    low##i = hn::MulAdd(ai, b0, low##i);     \
+    high##i = hn::MulAdd(ai, b1, high##i);   \
   }
     ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_PRODUCT_ROW)
 #undef ATTEND_PRODUCT_ROW
   }
-#define ATTEND_STORE_ROW(i)                          \
-  if constexpr (kRows > i) {                         \
-    hn::StoreU(low##i, df, o + i * ldo);             \
-    hn::StoreU(high##i, df, o + i * ldo + lanes);    \
+#define ATTEND_STORE_ROW(i)                       \
+  if constexpr (kRows > i) {                      \
+    hn::StoreU(low##i, df, o + i * ldo);          \
+    hn::StoreU(high##i, df, o + i * ldo + lanes); \
   }
   ATTEND_FOR_EACH_BLOCK_ROW(ATTEND_STORE_ROW)
 #undef ATTEND_STORE_ROW
@@ -208,8 +219,8 @@ void pack_panels(const float* x, int64_t ldx, int64_t count, int64_t d, float* p
   HWY_DYNAMIC_DISPATCH(PackPanels)(x, ldx, count, d, packed);
 }
 
-void times_packed_transposed(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t j0,
-                             int64_t cols, int64_t d, float* s, int64_t lds) {
+void times_packed_transposed(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t j0, int64_t cols,
+                             int64_t d, float* s, int64_t lds) {
   HWY_DYNAMIC_DISPATCH(TimesPackedTransposed)(a, lda, rows, packed, j0, cols, d, s, lds);
 }
 

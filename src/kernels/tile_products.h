@@ -11,8 +11,8 @@
 //                                           accumulate_product (A transposed by its strides)
 //
 // Each output element is one chain of the target's multiply-adds (fused where it has FMA) in
-// index order: the same bits for any split of the work on a given target. Blocks of 6 rows by 2 vectors of columns (6 x 16 on AVX2) keep 12
-// accumulators in registers.
+// index order: the same bits for any split of the work on a given target. Blocks of 6 rows by 2 vectors of columns (6 x
+// 16 on AVX2) keep 12 accumulators in registers.
 #pragma once
 
 #include <cstdint>
@@ -31,8 +31,8 @@ void pack_panels(const float* x, int64_t ldx, int64_t count, int64_t d, float* p
 
 // s[r lds + c] = sum_{e < d} a[r lda + e] * x[(j0 + c) ldx + e] for r < rows, c < cols, with x
 // as packed by pack_panels; j0 must be a multiple of panel_width().
-void times_packed_transposed(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t j0,
-                             int64_t cols, int64_t d, float* s, int64_t lds);
+void times_packed_transposed(const float* a, int64_t lda, int64_t rows, const float* packed, int64_t j0, int64_t cols,
+                             int64_t d, float* s, int64_t lds);
 
 // c[r ldc + n] += sum_{j < inner} A(r, j) * b[j ldb + n] for r < rows, n < columns, where
 // A(r, j) = a[r a_row_stride + j a_col_stride]: (ld, 1) for A itself, (1, ld) for a transposed

@@ -22,8 +22,10 @@ G2PTransformer<T>::G2PTransformer(const G2PConfig& config, int64_t letters, int6
   ATTEND_CHECK(e > 0 && config.encoder_layers > 0 && config.decoder_layers > 0, ValueError,
                "G2PTransformer: model_dim and layer counts must be positive");
   const T std = static_cast<T>(1.0 / std::sqrt(static_cast<double>(e)));
-  letter_embedding_ = this->register_parameter("letter_embedding", mul_scalar(Tensor<T>::randn({letters, e}, generator), std));
-  phoneme_embedding_ = this->register_parameter("phoneme_embedding", mul_scalar(Tensor<T>::randn({phonemes, e}, generator), std));
+  letter_embedding_ =
+      this->register_parameter("letter_embedding", mul_scalar(Tensor<T>::randn({letters, e}, generator), std));
+  phoneme_embedding_ =
+      this->register_parameter("phoneme_embedding", mul_scalar(Tensor<T>::randn({phonemes, e}, generator), std));
   nn::TransformerLayerConfig layer;
   layer.model_dim = e;
   layer.num_heads = config.num_heads;
@@ -60,7 +62,8 @@ Tensor<T> G2PTransformer<T>::embed(const Tensor<T>& table, const IndexTensor& id
 
 template <typename T>
 Tensor<T> G2PTransformer<T>::encode(const IndexTensor& source, MaskTensor* padding) {
-  ATTEND_CHECK(source.rank() == 2, ShapeError, "G2PTransformer: source must be (B, S), got {}", shape_string(source.shape()));
+  ATTEND_CHECK(source.rank() == 2, ShapeError, "G2PTransformer: source must be (B, S), got {}",
+               shape_string(source.shape()));
   *padding = MaskTensor::empty(source.shape());
   for (int64_t i = 0; i < source.numel(); ++i) padding->data()[i] = source.data()[i] == Vocabulary::kPad;
   Tensor<T> x = embed(letter_embedding_, source, 0);  // (B, S, E)
@@ -116,7 +119,7 @@ std::vector<int64_t> G2PTransformer<T>::beam_search(const IndexTensor& source, i
   const auto next_log_probs = [&](const IndexTensor& tokens, int64_t step) {
     const int64_t live = tokens.size(0);
     const Tensor<T> memory = memory_one.expand({live, memory_one.size(1), memory_one.size(2)});  // (L, S, E)
-    return decode_step(memory, padding.expand({live, padding.size(1)}), tokens, caches, step);  // (L, V)
+    return decode_step(memory, padding.expand({live, padding.size(1)}), tokens, caches, step);   // (L, V)
   };
   // Each layer's self-attention cache follows the surviving beams.
   const auto follow_beams = [&](const IndexTensor& parents) {

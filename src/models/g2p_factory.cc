@@ -15,7 +15,8 @@ namespace {
 
 const std::string& metadata_value(const io::Metadata& metadata, const std::string& key, const std::string& path) {
   const auto found = metadata.find(key);
-  ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' is not a G2P checkpoint: its metadata has no '{}'", path, key);
+  ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' is not a G2P checkpoint: its metadata has no '{}'", path,
+               key);
   return found->second;
 }
 

@@ -53,9 +53,10 @@ std::vector<int64_t> encode_word(const Vocabulary& letters, const std::string& w
 IndexTensor pad_batch(const std::vector<std::vector<int64_t>>& sequences) {
   size_t longest = 0;
   for (const auto& s : sequences) longest = std::max(longest, s.size());
-  IndexTensor batch = IndexTensor::full({static_cast<int64_t>(sequences.size()), static_cast<int64_t>(longest)},
-                                        Vocabulary::kPad);
-  for (size_t b = 0; b < sequences.size(); ++b) std::copy(sequences[b].begin(), sequences[b].end(), batch.data() + b * longest);
+  IndexTensor batch =
+      IndexTensor::full({static_cast<int64_t>(sequences.size()), static_cast<int64_t>(longest)}, Vocabulary::kPad);
+  for (size_t b = 0; b < sequences.size(); ++b)
+    std::copy(sequences[b].begin(), sequences[b].end(), batch.data() + b * longest);
   return batch;
 }
 

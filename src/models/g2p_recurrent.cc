@@ -75,7 +75,8 @@ typename G2PRecurrent<T>::Step G2PRecurrent<T>::decode_step(const Encoded& encod
   const ScoredAttentionResult<T> attended =
       attention_from_scores(scores, encoded.states, {.key_padding_mask = encoded.padding});
   if (AttentionCapture* capture = AttentionCapture::active()) {  // viz: one row per decoding step
-    capture->add(this, "decoder.attention", AttentionKind::kCross, 0, attended.weights.detach().unsqueeze(1));  // (B, 1, 1, S)
+    capture->add(this, "decoder.attention", AttentionKind::kCross, 0,
+                 attended.weights.detach().unsqueeze(1));  // (B, 1, 1, S)
   }
   const Tensor<T> context = attended.output.squeeze(1);                                         // (B, 2H)
   const Tensor<T> next = decoder_->forward(concat<T>({previous_embedded, context}, 1), state);  // (B, H)

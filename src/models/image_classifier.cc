@@ -48,7 +48,8 @@ template <typename T>
 TokenClassifierTrunk<T>::TokenClassifierTrunk(const ImageTransformerConfig& c, int64_t tokens, Generator& generator)
     : tokens_(tokens) {
   const int64_t e = c.model_dim;
-  positions_ = this->register_module("positions", std::make_shared<nn::LearnedPositionalEmbedding<T>>(tokens, e, generator));
+  positions_ =
+      this->register_module("positions", std::make_shared<nn::LearnedPositionalEmbedding<T>>(tokens, e, generator));
   nn::TransformerLayerConfig layer;
   layer.model_dim = e;
   layer.num_heads = c.num_heads;
@@ -61,7 +62,8 @@ TokenClassifierTrunk<T>::TokenClassifierTrunk(const ImageTransformerConfig& c, i
                                             std::make_shared<nn::TransformerEncoderLayer<T>>(layer, generator)));
   }
   norm_ = this->register_module("norm", std::make_shared<nn::LayerNorm<T>>(Shape{e}, 1e-5));
-  pooling_ = this->register_module("pooling", std::make_shared<nn::AttentionPooling<T>>(PoolingMode::kLearnedQuery, e, generator));
+  pooling_ = this->register_module("pooling",
+                                   std::make_shared<nn::AttentionPooling<T>>(PoolingMode::kLearnedQuery, e, generator));
   head_ = this->register_module("head", std::make_shared<nn::Linear<T>>(e, c.num_classes, true, generator));
 }
 
@@ -83,13 +85,17 @@ ConvAttentionClassifier<T>::ConvAttentionClassifier(const ConvAttentionConfig& c
   check_config(config);
   const ImageTransformerConfig& c = config.transformer;
   conv1_ = this->register_module(
-      "conv1", std::make_shared<nn::Conv2d<T>>(
-                   nn::Conv2dConfig{.in_channels = c.in_channels, .out_channels = config.stem_channels, .kernel_size = 3, .padding = 1},
-                   generator));
+      "conv1",
+      std::make_shared<nn::Conv2d<T>>(
+          nn::Conv2dConfig{
+              .in_channels = c.in_channels, .out_channels = config.stem_channels, .kernel_size = 3, .padding = 1},
+          generator));
   conv2_ = this->register_module(
-      "conv2", std::make_shared<nn::Conv2d<T>>(
-                   nn::Conv2dConfig{.in_channels = config.stem_channels, .out_channels = c.model_dim, .kernel_size = 3, .padding = 1},
-                   generator));
+      "conv2",
+      std::make_shared<nn::Conv2d<T>>(
+          nn::Conv2dConfig{
+              .in_channels = config.stem_channels, .out_channels = c.model_dim, .kernel_size = 3, .padding = 1},
+          generator));
   const int64_t side = c.image_size / 4;
   trunk_ = this->register_module("trunk", std::make_shared<TokenClassifierTrunk<T>>(c, side * side, generator));
 }
@@ -110,7 +116,8 @@ VisionTransformer<T>::VisionTransformer(const VisionTransformerConfig& config, G
   const ImageTransformerConfig& c = config.transformer;
   patches_ = this->register_module(
       "patches", std::make_shared<nn::PatchEmbedding<T>>(
-                     nn::PatchEmbeddingConfig{.in_channels = c.in_channels, .patch_size = config.patch_size, .embed_dim = c.model_dim},
+                     nn::PatchEmbeddingConfig{
+                         .in_channels = c.in_channels, .patch_size = config.patch_size, .embed_dim = c.model_dim},
                      generator));
   const int64_t side = c.image_size / config.patch_size;
   trunk_ = this->register_module("trunk", std::make_shared<TokenClassifierTrunk<T>>(c, side * side, generator));

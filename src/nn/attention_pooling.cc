@@ -19,7 +19,8 @@ AttentionPooling<T>::AttentionPooling(PoolingMode mode, int64_t dim, Generator& 
                attention_dim);
   weight_ = this->register_parameter("weight", fan_in_uniform<T>({attention_dim, dim}, dim, generator));
   bias_ = this->register_parameter("bias", fan_in_uniform<T>({attention_dim}, dim, generator));
-  score_weight_ = this->register_parameter("score_weight", fan_in_uniform<T>({attention_dim}, attention_dim, generator));
+  score_weight_ =
+      this->register_parameter("score_weight", fan_in_uniform<T>({attention_dim}, attention_dim, generator));
 }
 
 template <typename T>

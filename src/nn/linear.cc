@@ -9,10 +9,11 @@ namespace attend::nn {
 
 template <typename T>
 Linear<T>::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& generator) {
-  ATTEND_CHECK(in_features > 0 && out_features > 0, ValueError,
-               "Linear: features must be positive, got in={} out={}", in_features, out_features);
+  ATTEND_CHECK(in_features > 0 && out_features > 0, ValueError, "Linear: features must be positive, got in={} out={}",
+               in_features, out_features);
   const T bound = T(1) / std::sqrt(static_cast<T>(in_features));
-  weight_ = this->register_parameter("weight", Tensor<T>::uniform({out_features, in_features}, -bound, bound, generator));
+  weight_ =
+      this->register_parameter("weight", Tensor<T>::uniform({out_features, in_features}, -bound, bound, generator));
   if (bias) bias_ = this->register_parameter("bias", Tensor<T>::uniform({out_features}, -bound, bound, generator));
 }
 

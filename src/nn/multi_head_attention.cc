@@ -64,21 +64,27 @@ MultiHeadAttention<T>::MultiHeadAttention(const MultiHeadAttentionConfig& config
     : config_(resolve(config)), dropout_seeds_(generator.next_u64()) {
   this->register_generator("dropout_seeds", dropout_seeds_);
   const auto& c = config_;
-  query_ = this->register_module("query", std::make_shared<Linear<T>>(c.embed_dim, c.num_heads * c.head_dim, c.bias, generator));
-  key_ = this->register_module("key", std::make_shared<Linear<T>>(c.key_dim, c.num_kv_heads * c.head_dim, c.bias, generator));
-  value_ = this->register_module("value", std::make_shared<Linear<T>>(c.value_dim, c.num_kv_heads * c.value_head_dim, c.bias, generator));
-  output_ = this->register_module("output", std::make_shared<Linear<T>>(c.num_heads * c.value_head_dim, c.embed_dim, c.bias, generator));
+  query_ = this->register_module("query",
+                                 std::make_shared<Linear<T>>(c.embed_dim, c.num_heads * c.head_dim, c.bias, generator));
+  key_ = this->register_module("key",
+                               std::make_shared<Linear<T>>(c.key_dim, c.num_kv_heads * c.head_dim, c.bias, generator));
+  value_ = this->register_module(
+      "value", std::make_shared<Linear<T>>(c.value_dim, c.num_kv_heads * c.value_head_dim, c.bias, generator));
+  output_ = this->register_module(
+      "output", std::make_shared<Linear<T>>(c.num_heads * c.value_head_dim, c.embed_dim, c.bias, generator));
   if (c.positional == AttentionPositional::kAlibi) alibi_slopes_ = alibi_slopes<T>(c.num_heads);
   if (c.positional == AttentionPositional::kT5Bias) {
-    t5_bias_ = this->register_module("relative_bias", std::make_shared<T5RelativeBias<T>>(
-        c.relative_buckets, c.relative_max_distance, c.num_heads, c.relative_bidirectional, generator));
+    t5_bias_ = this->register_module(
+        "relative_bias", std::make_shared<T5RelativeBias<T>>(c.relative_buckets, c.relative_max_distance, c.num_heads,
+                                                             c.relative_bidirectional, generator));
   }
   if (c.positional == AttentionPositional::kShaw) {
     ATTEND_CHECK(c.value_head_dim == c.head_dim || !c.relative_values, ValueError,
                  "MultiHeadAttention: Shaw relative values need value_head_dim == head_dim ({} != {})",
                  c.value_head_dim, c.head_dim);
-    shaw_positions_ = this->register_module("relative_positions", std::make_shared<RelativePositionEmbedding<T>>(
-        c.relative_max_distance, c.head_dim, c.relative_values, generator));
+    shaw_positions_ = this->register_module(
+        "relative_positions", std::make_shared<RelativePositionEmbedding<T>>(c.relative_max_distance, c.head_dim,
+                                                                             c.relative_values, generator));
   }
 }
 
@@ -93,8 +99,8 @@ MultiHeadAttention<T>::MultiHeadAttention(const MultiHeadAttentionConfig& config
 //   merge_heads, then the output projection
 template <typename T>
 MultiHeadAttentionOutput<T> MultiHeadAttention<T>::forward(const Tensor<T>& query, const Tensor<T>& key,
-                                                          const Tensor<T>& value,
-                                                          const MultiHeadAttentionOptions<T>& options) {
+                                                           const Tensor<T>& value,
+                                                           const MultiHeadAttentionOptions<T>& options) {
   check_inputs(query, key, value, options.cache);
   const int64_t cached = options.cache ? options.cache->length() : 0;
   Heads heads = project(query, key, value);  // the new keys and values only
@@ -103,8 +109,7 @@ MultiHeadAttentionOutput<T> MultiHeadAttention<T>::forward(const Tensor<T>& quer
   const AttentionOptions<T> attention = attention_options(heads, options);
   const AttentionResult<T> result = scaled_dot_product_attention(heads.q, heads.k, heads.v, attention);
   if (AttentionCapture* capture = AttentionCapture::active()) {
-    capture->add(this, name_, kind_, layer_,
-                 weights_for_capture(heads.q, heads.k, heads.v, attention, result.weights));
+    capture->add(this, name_, kind_, layer_, weights_for_capture(heads.q, heads.k, heads.v, attention, result.weights));
   }
   MultiHeadAttentionOutput<T> out;
   out.output = output_->forward(merge_heads(add_relative_values(result, query_offset(heads))));  // (B, N, E)
@@ -121,10 +126,10 @@ void MultiHeadAttention<T>::check_inputs(const Tensor<T>& query, const Tensor<T>
   ATTEND_CHECK(key.rank() == 3 && key.size(2) == c.key_dim && key.size(0) == query.size(0), ShapeError,
                "MultiHeadAttention: key {} must be (B, M, {}) with B = {} as in query {}", shape_string(key.shape()),
                c.key_dim, query.size(0), shape_string(query.shape()));
-  ATTEND_CHECK(value.rank() == 3 && value.size(2) == c.value_dim && value.size(0) == key.size(0) &&
-                   value.size(1) == key.size(1),
-               ShapeError, "MultiHeadAttention: value {} must be (B, M, {}) matching key {}",
-               shape_string(value.shape()), c.value_dim, shape_string(key.shape()));
+  ATTEND_CHECK(
+      value.rank() == 3 && value.size(2) == c.value_dim && value.size(0) == key.size(0) && value.size(1) == key.size(1),
+      ShapeError, "MultiHeadAttention: value {} must be (B, M, {}) matching key {}", shape_string(value.shape()),
+      c.value_dim, shape_string(key.shape()));
   if (cache && cache->length() > 0) {
     ATTEND_CHECK(cache->keys.size(0) == query.size(0), ShapeError,
                  "MultiHeadAttention: cache holds batch {} but the input has batch {}", cache->keys.size(0),
@@ -137,7 +142,7 @@ typename MultiHeadAttention<T>::Heads MultiHeadAttention<T>::project(const Tenso
                                                                      const Tensor<T>& value) const {
   const auto& c = config_;
   return {split_heads(query_->forward(query), c.num_heads, c.head_dim),            // (B, H, N, D)
-          split_heads(key_->forward(key), c.num_kv_heads, c.head_dim),              // (B, H_kv, M_new, D)
+          split_heads(key_->forward(key), c.num_kv_heads, c.head_dim),             // (B, H_kv, M_new, D)
           split_heads(value_->forward(value), c.num_kv_heads, c.value_head_dim)};  // (B, H_kv, M_new, D_v)
 }
 
@@ -193,7 +198,7 @@ Tensor<T> MultiHeadAttention<T>::position_bias(const Heads& heads) const {
 
 template <typename T>
 Tensor<T> MultiHeadAttention<T>::add_relative_values(const AttentionResult<T>& result, int64_t offset) const {
-  if (!has_relative_values()) return result.output;                              // (B, H, N, D_v)
+  if (!has_relative_values()) return result.output;                                // (B, H, N, D_v)
   return add(result.output, shaw_positions_->value_term(result.weights, offset));  // (B, H, N, D_v)
 }
 

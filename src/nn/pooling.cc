@@ -26,7 +26,9 @@ MaxPool2d<T>::MaxPool2d(Size2d kernel_size, std::optional<Size2d> stride, Size2d
 
 template <typename T>
 AvgPool2d<T>::AvgPool2d(Size2d kernel_size, std::optional<Size2d> stride, Size2d padding, bool count_include_pad)
-    : kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)), padding_(padding),
+    : kernel_size_(kernel_size),
+      stride_(stride.value_or(kernel_size)),
+      padding_(padding),
       count_include_pad_(count_include_pad) {
   check_window("AvgPool2d", kernel_size_, stride_, padding_);
 }

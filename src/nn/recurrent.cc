@@ -54,25 +54,25 @@ Tensor<T> checked_cell_state(const char* op, const char* what, const Tensor<T>& 
 template <typename T>
 LstmState<T> lstm_step(const Tensor<T>& gates_x, const LstmState<T>& state, const RecurrentWeights<T>& w,
                        int64_t hidden) {
-  const Tensor<T> gates = add(gates_x, linear(state.hidden, w.weight_hh, w.bias_hh));  // (B, 4H)
+  const Tensor<T> gates = add(gates_x, linear(state.hidden, w.weight_hh, w.bias_hh));      // (B, 4H)
   const std::vector<Tensor<T>> parts = split(gates, {hidden, hidden, hidden, hidden}, 1);  // each (B, H)
-  const Tensor<T> input_gate = sigmoid(parts[0]);   // i
-  const Tensor<T> forget_gate = sigmoid(parts[1]);  // f
-  const Tensor<T> candidate = tanh(parts[2]);       // g
-  const Tensor<T> output_gate = sigmoid(parts[3]);  // o
-  const Tensor<T> cell = add(mul(forget_gate, state.cell), mul(input_gate, candidate));  // c' = f c + i g
-  return {mul(output_gate, tanh(cell)), cell};                                           // h' = o tanh(c')
+  const Tensor<T> input_gate = sigmoid(parts[0]);                                          // i
+  const Tensor<T> forget_gate = sigmoid(parts[1]);                                         // f
+  const Tensor<T> candidate = tanh(parts[2]);                                              // g
+  const Tensor<T> output_gate = sigmoid(parts[3]);                                         // o
+  const Tensor<T> cell = add(mul(forget_gate, state.cell), mul(input_gate, candidate));    // c' = f c + i g
+  return {mul(output_gate, tanh(cell)), cell};                                             // h' = o tanh(c')
 }
 
 // One GRU step given gates_x (B, 3H) = W_ih x + b_ih and hidden (B, H).
 template <typename T>
 Tensor<T> gru_step(const Tensor<T>& gates_x, const Tensor<T>& hidden_state, const RecurrentWeights<T>& w,
                    int64_t hidden) {
-  const Tensor<T> gates_h = linear(hidden_state, w.weight_hh, w.bias_hh);      // (B, 3H)
+  const Tensor<T> gates_h = linear(hidden_state, w.weight_hh, w.bias_hh);              // (B, 3H)
   const std::vector<Tensor<T>> x_parts = split(gates_x, {hidden, hidden, hidden}, 1);  // W_i{r,z,n} x + b_i{r,z,n}
   const std::vector<Tensor<T>> h_parts = split(gates_h, {hidden, hidden, hidden}, 1);  // W_h{r,z,n} h + b_h{r,z,n}
-  const Tensor<T> reset = sigmoid(add(x_parts[0], h_parts[0]));                       // r
-  const Tensor<T> update = sigmoid(add(x_parts[1], h_parts[1]));                      // z
+  const Tensor<T> reset = sigmoid(add(x_parts[0], h_parts[0]));                        // r
+  const Tensor<T> update = sigmoid(add(x_parts[1], h_parts[1]));                       // z
   const Tensor<T> candidate = tanh(add(x_parts[2], mul(reset, h_parts[2])));           // n
   // h' = (1 - z) n + z h, computed as n + z (h - n): one op fewer on the tape, equal up to rounding.
   return add(candidate, mul(update, sub(hidden_state, candidate)));
@@ -85,8 +85,9 @@ struct SequenceShape {
 };
 
 template <typename T>
-SequenceShape checked_sequence(const char* op, const Tensor<T>& input, const std::vector<RecurrentWeights<T>>& directions,
-                               int64_t gates, const MaskTensor& padding_mask) {
+SequenceShape checked_sequence(const char* op, const Tensor<T>& input,
+                               const std::vector<RecurrentWeights<T>>& directions, int64_t gates,
+                               const MaskTensor& padding_mask) {
   ATTEND_CHECK(input.rank() == 3 && input.size(1) > 0, ShapeError,
                "{}: input {} must be (B, T, I) with at least one step", op, shape_string(input.shape()));
   ATTEND_CHECK(directions.size() == 1 || directions.size() == 2, ValueError,
@@ -224,8 +225,8 @@ GruOutput<T> gru(const Tensor<T>& input, const std::vector<RecurrentWeights<T>>&
     const StateStep<T> step = [&](const Tensor<T>& gates_x, const std::vector<Tensor<T>>& state) {
       return std::vector<Tensor<T>>{gru_step(gates_x, state[0], w, s.hidden)};
     };
-    DirectionResult<T> r = run_direction(project_inputs(input, w, s),
-                                         {initial_state("gru", "initial hidden", initial, d, s)}, d == 1, padding, step);
+    DirectionResult<T> r = run_direction(
+        project_inputs(input, w, s), {initial_state("gru", "initial hidden", initial, d, s)}, d == 1, padding, step);
     outputs.push_back(stack(r.outputs, 1));
     final_hidden.push_back(r.state[0]);
   }
@@ -316,17 +317,17 @@ Tensor<T> GRUCell<T>::forward(const Tensor<T>& x, const Tensor<T>& hidden) const
   return gru_cell(x, hidden, this->directions_[0]);
 }
 
-#define ATTEND_INSTANTIATE(T)                                                                                  \
-  template LstmState<T> lstm_cell(const Tensor<T>&, const LstmState<T>&, const RecurrentWeights<T>&);          \
-  template Tensor<T> gru_cell(const Tensor<T>&, const Tensor<T>&, const RecurrentWeights<T>&);                 \
-  template LstmOutput<T> lstm(const Tensor<T>&, const std::vector<RecurrentWeights<T>>&, const LstmState<T>&,  \
+#define ATTEND_INSTANTIATE(T)                                                                                 \
+  template LstmState<T> lstm_cell(const Tensor<T>&, const LstmState<T>&, const RecurrentWeights<T>&);         \
+  template Tensor<T> gru_cell(const Tensor<T>&, const Tensor<T>&, const RecurrentWeights<T>&);                \
+  template LstmOutput<T> lstm(const Tensor<T>&, const std::vector<RecurrentWeights<T>>&, const LstmState<T>&, \
                               const MaskTensor&);                                                             \
-  template GruOutput<T> gru(const Tensor<T>&, const std::vector<RecurrentWeights<T>>&, const Tensor<T>&,       \
+  template GruOutput<T> gru(const Tensor<T>&, const std::vector<RecurrentWeights<T>>&, const Tensor<T>&,      \
                             const MaskTensor&);                                                               \
-  template class RecurrentBase<T>;                                                                             \
-  template class LSTM<T>;                                                                                      \
-  template class GRU<T>;                                                                                       \
-  template class LSTMCell<T>;                                                                                  \
+  template class RecurrentBase<T>;                                                                            \
+  template class LSTM<T>;                                                                                     \
+  template class GRU<T>;                                                                                      \
+  template class LSTMCell<T>;                                                                                 \
   template class GRUCell<T>;
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

@@ -34,8 +34,8 @@ AdditiveScore<T>::AdditiveScore(int64_t query_dim, int64_t key_dim, int64_t atte
   ATTEND_CHECK(query_dim > 0 && key_dim > 0 && attention_dim > 0, ValueError,
                "AdditiveScore: query_dim, key_dim and attention_dim must be positive, got {}, {} and {}", query_dim,
                key_dim, attention_dim);
-  query_weight_ = this->register_parameter("query_weight",
-                                           fan_in_uniform<T>({query_dim, attention_dim}, query_dim, generator));
+  query_weight_ =
+      this->register_parameter("query_weight", fan_in_uniform<T>({query_dim, attention_dim}, query_dim, generator));
   key_weight_ = this->register_parameter("key_weight", fan_in_uniform<T>({key_dim, attention_dim}, key_dim, generator));
   score_weight_ =
       this->register_parameter("score_weight", fan_in_uniform<T>({attention_dim}, attention_dim, generator));
@@ -50,8 +50,8 @@ template <typename T>
 CosineScore<T>::CosineScore(double initial_temperature) {
   ATTEND_CHECK(std::isfinite(initial_temperature) && initial_temperature > 0, ValueError,
                "CosineScore: initial_temperature must be positive and finite, got {}", initial_temperature);
-  log_temperature_ = this->register_parameter("log_temperature",
-                                              Tensor<T>::scalar(static_cast<T>(std::log(initial_temperature))));
+  log_temperature_ =
+      this->register_parameter("log_temperature", Tensor<T>::scalar(static_cast<T>(std::log(initial_temperature))));
 }
 
 template <typename T>

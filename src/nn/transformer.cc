@@ -58,12 +58,15 @@ TransformerEncoderLayer<T>::TransformerEncoderLayer(const TransformerLayerConfig
     : config_(resolve(config)), dropout_seeds_(generator.next_u64()) {
   this->register_generator("dropout_seeds", dropout_seeds_);
   const auto& c = config_;
-  self_attention_ = this->register_module("self_attention",
-                                          std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));
+  self_attention_ = this->register_module(
+      "self_attention", std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));
   feedforward_ = this->register_module(
-      "feedforward", std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
-  norm_attention_ = this->register_module("norm_attention", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
-  norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+      "feedforward",
+      std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
+  norm_attention_ =
+      this->register_module("norm_attention", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+  norm_feedforward_ =
+      this->register_module("norm_feedforward", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
   set_attention_label("encoder", -1);
 }
 
@@ -82,10 +85,12 @@ Tensor<T> TransformerEncoderLayer<T>::forward(const Tensor<T>& x, const MaskTens
   const double p = config_.dropout;
   Tensor<T> h = x;
   if (config_.norm_first) {
-    h = add(h, train_dropout(self_attention_->self_attention(norm_attention_->forward(h), options).output, p, training, dropout_seeds_));
+    h = add(h, train_dropout(self_attention_->self_attention(norm_attention_->forward(h), options).output, p, training,
+                             dropout_seeds_));
     h = add(h, train_dropout(feedforward_->forward(norm_feedforward_->forward(h)), p, training, dropout_seeds_));
   } else {
-    h = norm_attention_->forward(add(h, train_dropout(self_attention_->self_attention(h, options).output, p, training, dropout_seeds_)));
+    h = norm_attention_->forward(
+        add(h, train_dropout(self_attention_->self_attention(h, options).output, p, training, dropout_seeds_)));
     h = norm_feedforward_->forward(add(h, train_dropout(feedforward_->forward(h), p, training, dropout_seeds_)));
   }
   return h;
@@ -96,15 +101,18 @@ TransformerDecoderLayer<T>::TransformerDecoderLayer(const TransformerLayerConfig
     : config_(resolve(config)), dropout_seeds_(generator.next_u64()) {
   this->register_generator("dropout_seeds", dropout_seeds_);
   const auto& c = config_;
-  self_attention_ = this->register_module("self_attention",
-                                          std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));
-  cross_attention_ = this->register_module("cross_attention",
-                                           std::make_shared<MultiHeadAttention<T>>(attention_config(c, false), generator));
+  self_attention_ = this->register_module(
+      "self_attention", std::make_shared<MultiHeadAttention<T>>(attention_config(c, true), generator));
+  cross_attention_ = this->register_module(
+      "cross_attention", std::make_shared<MultiHeadAttention<T>>(attention_config(c, false), generator));
   feedforward_ = this->register_module(
-      "feedforward", std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
+      "feedforward",
+      std::make_shared<FeedForward<T>>(c.model_dim, c.feedforward_dim, c.activation, c.dropout, generator));
   norm_self_ = this->register_module("norm_self", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
-  norm_cross_ = this->register_module("norm_cross", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
-  norm_feedforward_ = this->register_module("norm_feedforward", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+  norm_cross_ =
+      this->register_module("norm_cross", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
+  norm_feedforward_ =
+      this->register_module("norm_feedforward", std::make_shared<LayerNorm<T>>(Shape{c.model_dim}, c.layer_norm_eps));
   set_attention_label("decoder", -1);
 }
 
@@ -131,7 +139,9 @@ Tensor<T> TransformerDecoderLayer<T>::forward(const Tensor<T>& x, const Tensor<T
   const bool training = this->is_training();
   const double p = config_.dropout;
   auto self_block = [&](const Tensor<T>& h) { return self_attention_->self_attention(h, self_options).output; };
-  auto cross_block = [&](const Tensor<T>& h) { return cross_attention_->forward(h, memory, memory, cross_options).output; };
+  auto cross_block = [&](const Tensor<T>& h) {
+    return cross_attention_->forward(h, memory, memory, cross_options).output;
+  };
   Tensor<T> h = x;
   if (config_.norm_first) {
     h = add(h, train_dropout(self_block(norm_self_->forward(h)), p, training, dropout_seeds_));

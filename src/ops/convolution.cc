@@ -56,15 +56,15 @@ WindowGeometry window_geometry(const char* op, const Shape& x, Size2d kernel, Si
                kernel.height, kernel.width);
   ATTEND_CHECK(stride.height > 0 && stride.width > 0, ValueError, "{}: stride ({}, {}) must be positive", op,
                stride.height, stride.width);
-  ATTEND_CHECK(padding.height >= 0 && padding.width >= 0, ValueError, "{}: padding ({}, {}) must be non-negative",
-               op, padding.height, padding.width);
+  ATTEND_CHECK(padding.height >= 0 && padding.width >= 0, ValueError, "{}: padding ({}, {}) must be non-negative", op,
+               padding.height, padding.width);
   const int64_t padded_h = checked_add(x[2], 2 * padding.height);
   const int64_t padded_w = checked_add(x[3], 2 * padding.width);
   ATTEND_CHECK(padded_h >= kernel.height && padded_w >= kernel.width, ShapeError,
                "{}: kernel ({}, {}) is larger than input {} padded by ({}, {})", op, kernel.height, kernel.width,
                shape_string(x), padding.height, padding.width);
-  WindowGeometry g{x[0], x[1], x[2], x[3], kernel.height, kernel.width, stride.height, stride.width,
-                   padding.height, padding.width, 0, 0};
+  WindowGeometry g{x[0],           x[1],          x[2], x[3], kernel.height, kernel.width, stride.height, stride.width,
+                   padding.height, padding.width, 0,    0};
   g.out_h = (padded_h - kernel.height) / stride.height + 1;
   g.out_w = (padded_w - kernel.width) / stride.width + 1;
   return g;
@@ -185,7 +185,7 @@ Tensor<T> image_input(const Tensor<T>& x) {
 template <typename T>
 Tensor<T> im2col(const Tensor<T>& x, Size2d kernel, Size2d stride, Size2d padding) {
   const WindowGeometry g = window_geometry("im2col", x.shape(), kernel, stride, padding);
-  const Tensor<T> input = image_input(x);  // (B, C, H, W)
+  const Tensor<T> input = image_input(x);                                                             // (B, C, H, W)
   Tensor<T> columns = Tensor<T>::empty({g.batch, g.channels * g.window_size(), g.out_plane_size()});  // (B, C kH kW, L)
   im2col_kernel(input.data(), g, columns.data());
   return record_op<T>("im2col", columns, {x}, [g](const Tensor<T>& grad_columns) {
@@ -228,9 +228,10 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   // A 1x1 kernel at stride 1 without padding needs no patches: the columns are the image itself.
   const bool pointwise = kernel == Size2d{1} && stride == Size2d{1} && padding == Size2d{0};
   const Tensor<T> columns = pointwise ? x.reshape({g.batch, g.channels, g.plane_size()})
-                                      : im2col(x, kernel, stride, padding);  // (B, C_in kH kW, L)
+                                      : im2col(x, kernel, stride, padding);                // (B, C_in kH kW, L)
   const Tensor<T> filters = weight.reshape({out_channels, g.channels * g.window_size()});  // (C_out, C_in kH kW)
-  Tensor<T> out = matmul(filters, columns).reshape({g.batch, out_channels, g.out_h, g.out_w});  // (B, C_out, H_out, W_out)
+  Tensor<T> out =
+      matmul(filters, columns).reshape({g.batch, out_channels, g.out_h, g.out_w});  // (B, C_out, H_out, W_out)
   if (bias.defined()) out = add(out, bias.reshape({out_channels, 1, 1}));
   return out;
 }
@@ -241,9 +242,9 @@ Tensor<T> max_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> st
   ATTEND_CHECK(2 * padding.height <= kernel.height && 2 * padding.width <= kernel.width, ValueError,
                "max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", padding.height, padding.width,
                kernel.height, kernel.width);
-  const Tensor<T> input = image_input(x);                                   // (B, C, H, W)
+  const Tensor<T> input = image_input(x);                                     // (B, C, H, W)
   Tensor<T> out = Tensor<T>::empty({g.batch, g.channels, g.out_h, g.out_w});  // (B, C, H_out, W_out)
-  std::vector<int64_t> argmax(static_cast<size_t>(out.numel()));           // (B, C, H_out, W_out), plane index
+  std::vector<int64_t> argmax(static_cast<size_t>(out.numel()));              // (B, C, H_out, W_out), plane index
   max_pool_kernel(input.data(), g, out.data(), argmax.data());
   return record_op<T>("max_pool2d", out, {x}, [g, argmax = std::move(argmax)](const Tensor<T>& grad_out) {
     const Tensor<T> dy = grad_out.contiguous();  // (B, C, H_out, W_out)
@@ -268,7 +269,7 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> st
   ATTEND_CHECK(2 * padding.height <= kernel.height && 2 * padding.width <= kernel.width, ValueError,
                "avg_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", padding.height, padding.width,
                kernel.height, kernel.width);
-  const Tensor<T> input = image_input(x);                                   // (B, C, H, W)
+  const Tensor<T> input = image_input(x);                                     // (B, C, H, W)
   Tensor<T> out = Tensor<T>::empty({g.batch, g.channels, g.out_h, g.out_w});  // (B, C, H_out, W_out)
   avg_pool_kernel(input.data(), g, count_include_pad, out.data());
   return record_op<T>("avg_pool2d", out, {x}, [g, count_include_pad](const Tensor<T>& grad_out) {
@@ -292,11 +293,11 @@ Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> st
   });
 }
 
-#define ATTEND_INSTANTIATE(T)                                                                                    \
-  template Tensor<T> im2col(const Tensor<T>&, Size2d, Size2d, Size2d);                                           \
-  template Tensor<T> image_patches(const Tensor<T>&, int64_t);                                                 \
-  template Tensor<T> conv2d(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, Size2d, Size2d);               \
-  template Tensor<T> max_pool2d(const Tensor<T>&, Size2d, std::optional<Size2d>, Size2d);                         \
+#define ATTEND_INSTANTIATE(T)                                                                      \
+  template Tensor<T> im2col(const Tensor<T>&, Size2d, Size2d, Size2d);                             \
+  template Tensor<T> image_patches(const Tensor<T>&, int64_t);                                     \
+  template Tensor<T> conv2d(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, Size2d, Size2d); \
+  template Tensor<T> max_pool2d(const Tensor<T>&, Size2d, std::optional<Size2d>, Size2d);          \
   template Tensor<T> avg_pool2d(const Tensor<T>&, Size2d, std::optional<Size2d>, Size2d, bool);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

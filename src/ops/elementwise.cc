@@ -62,17 +62,14 @@ Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
 template <typename T>
 Tensor<T> add_scalar(const Tensor<T>& x, std::type_identity_t<T> s) {
   Tensor<T> out = map_unary(x, [s](T v) { return v + s; });
-  return record_op<T>("add_scalar", out, {x}, [](const Tensor<T>& g) {
-    return std::vector<Tensor<T>>{g};
-  });
+  return record_op<T>("add_scalar", out, {x}, [](const Tensor<T>& g) { return std::vector<Tensor<T>>{g}; });
 }
 
 template <typename T>
 Tensor<T> mul_scalar(const Tensor<T>& x, std::type_identity_t<T> s) {
   Tensor<T> out = map_unary(x, [s](T v) { return v * s; });
-  return record_op<T>("mul_scalar", out, {x}, [s](const Tensor<T>& g) {
-    return std::vector<Tensor<T>>{mul_scalar(g, s)};
-  });
+  return record_op<T>("mul_scalar", out, {x},
+                      [s](const Tensor<T>& g) { return std::vector<Tensor<T>>{mul_scalar(g, s)}; });
 }
 
 // ---- unary ----
@@ -189,21 +186,21 @@ Tensor<T> gelu(const Tensor<T>& x) {
   }
 }
 
-#define ATTEND_INSTANTIATE(T)                                  \
-  template Tensor<T> add(const Tensor<T>&, const Tensor<T>&);  \
-  template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&);  \
-  template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&);  \
-  template Tensor<T> div(const Tensor<T>&, const Tensor<T>&);  \
-  template Tensor<T> add_scalar(const Tensor<T>&, T);          \
-  template Tensor<T> mul_scalar(const Tensor<T>&, T);          \
-  template Tensor<T> neg(const Tensor<T>&);                    \
-  template Tensor<T> square(const Tensor<T>&);                 \
-  template Tensor<T> sqrt(const Tensor<T>&);                   \
-  template Tensor<T> exp(const Tensor<T>&);                    \
-  template Tensor<T> log(const Tensor<T>&);                    \
-  template Tensor<T> tanh(const Tensor<T>&);                   \
-  template Tensor<T> sigmoid(const Tensor<T>&);                \
-  template Tensor<T> relu(const Tensor<T>&);                   \
+#define ATTEND_INSTANTIATE(T)                                 \
+  template Tensor<T> add(const Tensor<T>&, const Tensor<T>&); \
+  template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&); \
+  template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&); \
+  template Tensor<T> div(const Tensor<T>&, const Tensor<T>&); \
+  template Tensor<T> add_scalar(const Tensor<T>&, T);         \
+  template Tensor<T> mul_scalar(const Tensor<T>&, T);         \
+  template Tensor<T> neg(const Tensor<T>&);                   \
+  template Tensor<T> square(const Tensor<T>&);                \
+  template Tensor<T> sqrt(const Tensor<T>&);                  \
+  template Tensor<T> exp(const Tensor<T>&);                   \
+  template Tensor<T> log(const Tensor<T>&);                   \
+  template Tensor<T> tanh(const Tensor<T>&);                  \
+  template Tensor<T> sigmoid(const Tensor<T>&);               \
+  template Tensor<T> relu(const Tensor<T>&);                  \
   template Tensor<T> gelu(const Tensor<T>&);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

@@ -29,7 +29,7 @@ Tensor<T> embedding(const Tensor<T>& weight, const IndexTensor& indices) {
   Shape out_shape = indices.shape();
   out_shape.push_back(dim);
   const Tensor<T> table = weight.detach().contiguous();  // (V, D)
-  Tensor<T> out = Tensor<T>::empty(out_shape);          // (*indices, D)
+  Tensor<T> out = Tensor<T>::empty(out_shape);           // (*indices, D)
   const int64_t count = static_cast<int64_t>(ids.size());
   parallel_for(count, std::max<int64_t>(1, 4096 / std::max<int64_t>(dim, 1)), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) std::copy_n(table.data() + ids[i] * dim, dim, out.data() + i * dim);
@@ -58,7 +58,8 @@ Tensor<T> index_select(const Tensor<T>& x, int64_t axis_in, const IndexTensor& i
   Shape moved_out = moved.shape();
   moved_out[0] = static_cast<int64_t>(ids.size());
   Tensor<T> gathered = Tensor<T>::empty(moved_out);
-  for (size_t j = 0; j < ids.size(); ++j) std::copy_n(moved.data() + ids[j] * block, block, gathered.data() + j * block);
+  for (size_t j = 0; j < ids.size(); ++j)
+    std::copy_n(moved.data() + ids[j] * block, block, gathered.data() + j * block);
   Tensor<T> out = gathered.transpose(0, axis).contiguous();
   return record_op<T>("index_select", out, {x}, [ids, axis, moved_shape = moved.shape(), block](const Tensor<T>& g) {
     // forward: out[.., j, ..] = x[.., ids[j], ..];  repeated ids add up in order
@@ -119,8 +120,8 @@ Tensor<T> gather(const Tensor<T>& x, int64_t axis_in, const IndexTensor& index) 
   });
 }
 
-#define ATTEND_INSTANTIATE(T)                                                    \
-  template Tensor<T> embedding(const Tensor<T>&, const IndexTensor&);            \
+#define ATTEND_INSTANTIATE(T)                                                     \
+  template Tensor<T> embedding(const Tensor<T>&, const IndexTensor&);             \
   template Tensor<T> index_select(const Tensor<T>&, int64_t, const IndexTensor&); \
   template Tensor<T> gather(const Tensor<T>&, int64_t, const IndexTensor&);
 ATTEND_INSTANTIATE(float)

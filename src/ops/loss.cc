@@ -15,9 +15,8 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const IndexTensor& targets, con
   ATTEND_CHECK(logits.rank() >= 1, ShapeError, "cross_entropy: logits must have a class axis, got {}",
                shape_string(logits.shape()));
   const Shape expected(logits.shape().begin(), logits.shape().end() - 1);
-  ATTEND_CHECK(targets.shape() == expected, ShapeError,
-               "cross_entropy: logits {} need targets of shape {}, got {}", shape_string(logits.shape()),
-               shape_string(expected), shape_string(targets.shape()));
+  ATTEND_CHECK(targets.shape() == expected, ShapeError, "cross_entropy: logits {} need targets of shape {}, got {}",
+               shape_string(logits.shape()), shape_string(expected), shape_string(targets.shape()));
   const double eps = options.label_smoothing;
   ATTEND_CHECK(eps >= 0.0 && eps <= 1.0, ValueError, "cross_entropy: label_smoothing must be in [0, 1], got {}", eps);
   const int64_t classes = logits.size(-1);
@@ -50,21 +49,22 @@ Tensor<T> cross_entropy(const Tensor<T>& logits, const IndexTensor& targets, con
   return record_op<T>("cross_entropy", out, {logits},
                       [log_probs, ids, counted, eps, classes, rows, shape = logits.shape(),
                        ignore = options.ignore_index](const Tensor<T>& g) {
-    // forward: loss = mean_r [ -(1-eps) lp[r, y_r] - eps/C sum_c lp[r, c] ],  lp = log_softmax
-    //   dloss/dlogit[r, c] = (p[r, c] - (1-eps) [c == y_r] - eps/C) / counted
-    Tensor<T> grad = Tensor<T>::zeros({rows, classes});
-    if (counted > 0) {
-      const double scale = static_cast<double>(g.item()) / counted;
-      for (int64_t r = 0; r < rows; ++r) {
-        if (ids[r] == ignore) continue;
-        for (int64_t c = 0; c < classes; ++c) {
-          const double target = (c == ids[r] ? 1.0 - eps : 0.0) + eps / classes;
-          grad.data()[r * classes + c] = static_cast<T>((std::exp(static_cast<double>(log_probs.data()[r * classes + c])) - target) * scale);
-        }
-      }
-    }
-    return std::vector<Tensor<T>>{grad.reshape(shape)};
-  });
+                        // forward: loss = mean_r [ -(1-eps) lp[r, y_r] - eps/C sum_c lp[r, c] ],  lp = log_softmax
+                        //   dloss/dlogit[r, c] = (p[r, c] - (1-eps) [c == y_r] - eps/C) / counted
+                        Tensor<T> grad = Tensor<T>::zeros({rows, classes});
+                        if (counted > 0) {
+                          const double scale = static_cast<double>(g.item()) / counted;
+                          for (int64_t r = 0; r < rows; ++r) {
+                            if (ids[r] == ignore) continue;
+                            for (int64_t c = 0; c < classes; ++c) {
+                              const double target = (c == ids[r] ? 1.0 - eps : 0.0) + eps / classes;
+                              grad.data()[r * classes + c] = static_cast<T>(
+                                  (std::exp(static_cast<double>(log_probs.data()[r * classes + c])) - target) * scale);
+                            }
+                          }
+                        }
+                        return std::vector<Tensor<T>>{grad.reshape(shape)};
+                      });
 }
 
 template <typename T>

@@ -20,8 +20,7 @@ Tensor<T> map_unary(const Tensor<T>& x, F f) {
     return out;
   }
   for_each_row<2>(x.shape(), {out.strides(), x.strides()},
-                  [&](const std::array<int64_t, 2>& offsets, const std::array<int64_t, 2>& steps,
-                      int64_t count) {
+                  [&](const std::array<int64_t, 2>& offsets, const std::array<int64_t, 2>& steps, int64_t count) {
                     for (int64_t i = 0; i < count; ++i) {
                       o[offsets[0] + i] = f(in[offsets[1] + i * steps[1]]);
                     }

@@ -43,13 +43,13 @@ BlasOperand blas_operand(int64_t rows, int64_t cols, int64_t row_stride, int64_t
 }
 
 // c = a b (accumulate false) or c += a b (accumulate true).
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a,
-          int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+          const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
 }
 
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a,
-          int64_t lda, const double* b, int64_t ldb, double* c, int64_t ldc, bool accumulate) {
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double* c, int64_t ldc, bool accumulate) {
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
@@ -116,7 +116,9 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
   // rows) would be one tile on one core; they get smaller tiles, down to kMinTile*, until there
   // are kMinTiles of them. This also depends only on the shapes.
   int64_t tile_rows = kTileRows, tile_cols = kTileCols;
-  const auto tile_count = [&] { return batches * ((m + tile_rows - 1) / tile_rows) * ((n + tile_cols - 1) / tile_cols); };
+  const auto tile_count = [&] {
+    return batches * ((m + tile_rows - 1) / tile_rows) * ((n + tile_cols - 1) / tile_cols);
+  };
   while (tile_count() < kMinTiles && (tile_rows > kMinTileRows || tile_cols > kMinTileCols)) {
     if (tile_cols > kMinTileCols && (tile_cols >= 2 * tile_rows || tile_rows <= kMinTileRows) && n > tile_cols / 2) {
       tile_cols /= 2;
@@ -156,12 +158,10 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
 
 template <typename T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
-  ATTEND_CHECK(a.rank() >= 2 && b.rank() >= 2, ShapeError,
-               "matmul: both operands need rank >= 2, got {} and {}", shape_string(a.shape()),
-               shape_string(b.shape()));
-  ATTEND_CHECK(a.size(-1) == b.size(-2), ShapeError,
-               "matmul: inner sizes differ: {} @ {} ({} != {})", shape_string(a.shape()),
-               shape_string(b.shape()), a.size(-1), b.size(-2));
+  ATTEND_CHECK(a.rank() >= 2 && b.rank() >= 2, ShapeError, "matmul: both operands need rank >= 2, got {} and {}",
+               shape_string(a.shape()), shape_string(b.shape()));
+  ATTEND_CHECK(a.size(-1) == b.size(-2), ShapeError, "matmul: inner sizes differ: {} @ {} ({} != {})",
+               shape_string(a.shape()), shape_string(b.shape()), a.size(-1), b.size(-2));
   Tensor<T> out = matmul_forward(a, b);
   return record_op<T>("matmul", out, {a, b}, [a, b](const Tensor<T>& g) {
     // forward: out = a @ b;  grad_a = g @ b^T,  grad_b = a^T @ g (summed over broadcast batches)
@@ -173,7 +173,8 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <typename T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
-  ATTEND_CHECK(weight.rank() == 2, ShapeError, "linear: weight must be (out, in), got {}", shape_string(weight.shape()));
+  ATTEND_CHECK(weight.rank() == 2, ShapeError, "linear: weight must be (out, in), got {}",
+               shape_string(weight.shape()));
   ATTEND_CHECK(x.rank() >= 1 && x.size(-1) == weight.size(1), ShapeError,
                "linear: input {} must end with in = {} (weight {})", shape_string(x.shape()), weight.size(1),
                shape_string(weight.shape()));
@@ -184,7 +185,7 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  const Tensor<T> flat = x.reshape({rows, in});                            // (R, in)
+  const Tensor<T> flat = x.reshape({rows, in});                                             // (R, in)
   const Tensor<T> bias_values = bias.defined() ? bias.detach().contiguous() : Tensor<T>();  // (out)
   // forward: y = flat @ weight^T + bias                                    // (R, out)
   Tensor<T> y = matmul_forward(flat, weight.transpose(0, 1), bias.defined() ? bias_values.data() : nullptr);

@@ -48,8 +48,8 @@ Tensor<T> sum_to(const Tensor<T>& x, const Shape& shape) {
 
 template <typename T>
 Tensor<T> max(const Tensor<T>& x, int64_t axis, bool keepdim) {
-  ATTEND_CHECK(x.rank() > 0 && x.size(axis) > 0, ValueError,
-               "max: cannot reduce an empty axis {} of shape {}", axis, shape_string(x.shape()));
+  ATTEND_CHECK(x.rank() > 0 && x.size(axis) > 0, ValueError, "max: cannot reduce an empty axis {} of shape {}", axis,
+               shape_string(x.shape()));
   const detail::ReductionPlan plan = detail::plan_reduction(x.shape(), {axis}, "max");
   const Tensor<T> rows = x.detach().permute(plan.permutation).contiguous();
   Tensor<T> out = Tensor<T>::empty(keepdim ? plan.keepdim_shape : plan.kept_shape);
@@ -70,12 +70,12 @@ Tensor<T> max(const Tensor<T>& x, int64_t axis, bool keepdim) {
   return out;
 }
 
-#define ATTEND_INSTANTIATE(T)                                                       \
-  template Tensor<T> sum(const Tensor<T>&, const std::vector<int64_t>&, bool);      \
-  template Tensor<T> sum(const Tensor<T>&);                                         \
-  template Tensor<T> mean(const Tensor<T>&, const std::vector<int64_t>&, bool);     \
-  template Tensor<T> mean(const Tensor<T>&);                                        \
-  template Tensor<T> sum_to(const Tensor<T>&, const Shape&);                        \
+#define ATTEND_INSTANTIATE(T)                                                   \
+  template Tensor<T> sum(const Tensor<T>&, const std::vector<int64_t>&, bool);  \
+  template Tensor<T> sum(const Tensor<T>&);                                     \
+  template Tensor<T> mean(const Tensor<T>&, const std::vector<int64_t>&, bool); \
+  template Tensor<T> mean(const Tensor<T>&);                                    \
+  template Tensor<T> sum_to(const Tensor<T>&, const Shape&);                    \
   template Tensor<T> max(const Tensor<T>&, int64_t, bool);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

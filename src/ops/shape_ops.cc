@@ -17,8 +17,8 @@ Tensor<T> concat(const std::vector<Tensor<T>>& tensors, int64_t axis_in) {
     const Shape& s = tensors[i].shape();
     bool same = s.size() == first.size();
     for (size_t a = 0; same && a < s.size(); ++a) same = static_cast<int>(a) == axis || s[a] == first[a];
-    ATTEND_CHECK(same, ShapeError, "concat: tensor {} of shape {} does not match tensor 0 of shape {} off axis {}",
-                 i, shape_string(s), shape_string(first), axis);
+    ATTEND_CHECK(same, ShapeError, "concat: tensor {} of shape {} does not match tensor 0 of shape {} off axis {}", i,
+                 shape_string(s), shape_string(first), axis);
     sizes.push_back(s[axis]);
     out_shape[axis] = checked_add(out_shape[axis], s[axis]);
   }
@@ -52,8 +52,8 @@ std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<int64_t>& siz
     ATTEND_CHECK(size >= 0, ValueError, "split: negative size {}", size);
     total = checked_add(total, size);
   }
-  ATTEND_CHECK(total == x.size(axis), ShapeError, "split: sizes sum to {} but axis {} of shape {} has size {}",
-               total, axis, shape_string(x.shape()), x.size(axis));
+  ATTEND_CHECK(total == x.size(axis), ShapeError, "split: sizes sum to {} but axis {} of shape {} has size {}", total,
+               axis, shape_string(x.shape()), x.size(axis));
   std::vector<Tensor<T>> pieces;
   int64_t start = 0;
   for (int64_t size : sizes) {
@@ -70,15 +70,15 @@ Tensor<T> stack(const std::vector<Tensor<T>>& tensors, int64_t axis_in) {
   std::vector<Tensor<T>> expanded;
   for (size_t i = 0; i < tensors.size(); ++i) {
     ATTEND_CHECK(tensors[i].shape() == tensors[0].shape(), ShapeError,
-                 "stack: tensor {} of shape {} differs from tensor 0 of shape {}", i,
-                 shape_string(tensors[i].shape()), shape_string(tensors[0].shape()));
+                 "stack: tensor {} of shape {} differs from tensor 0 of shape {}", i, shape_string(tensors[i].shape()),
+                 shape_string(tensors[0].shape()));
     expanded.push_back(tensors[i].unsqueeze(axis));
   }
   return concat(expanded, axis);
 }
 
-#define ATTEND_INSTANTIATE(T)                                                                  \
-  template Tensor<T> concat(const std::vector<Tensor<T>>&, int64_t);                          \
+#define ATTEND_INSTANTIATE(T)                                                                    \
+  template Tensor<T> concat(const std::vector<Tensor<T>>&, int64_t);                             \
   template std::vector<Tensor<T>> split(const Tensor<T>&, const std::vector<int64_t>&, int64_t); \
   template Tensor<T> stack(const std::vector<Tensor<T>>&, int64_t);
 ATTEND_INSTANTIATE(float)

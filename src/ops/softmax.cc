@@ -42,7 +42,8 @@ void softmax_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
         for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - row_max - log_total;
       } else {
         const double inverse = 1.0 / total;
-        for (int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(std::exp(static_cast<double>(xr[i] - row_max)) * inverse);
+        for (int64_t i = 0; i < n; ++i)
+          yr[i] = static_cast<T>(std::exp(static_cast<double>(xr[i] - row_max)) * inverse);
       }
     }
   });
@@ -60,7 +61,8 @@ void softmax_rows_backward(const T* y, const T* dy, T* dx, int64_t rows, int64_t
       const T* dyr = dy + r * n;
       T* dxr = dx + r * n;
       if (log) {
-        if (n > 0 && yr[0] == kNegInf && std::all_of(yr, yr + n, [](T v) { return v == -std::numeric_limits<T>::infinity(); })) {
+        if (n > 0 && yr[0] == kNegInf &&
+            std::all_of(yr, yr + n, [](T v) { return v == -std::numeric_limits<T>::infinity(); })) {
           std::fill_n(dxr, n, T(0));
           continue;
         }

@@ -36,8 +36,8 @@ void read_token(const json& config, const std::string& key, const std::string& p
   if (!config.contains(key) || config[key].is_null()) return;
   const json& entry = config[key];
   const json* content = entry.is_object() && entry.contains("content") ? &entry["content"] : &entry;
-  ATTEND_CHECK(content->is_string(), ValueError, "{}: '{}' must be a token (a string, or an object with \"content\"), not {}",
-               path, key, entry.dump());
+  ATTEND_CHECK(content->is_string(), ValueError,
+               "{}: '{}' must be a token (a string, or an object with \"content\"), not {}", path, key, entry.dump());
   token = content->get<std::string>();
 }
 

@@ -25,13 +25,19 @@ bool assigned_by(char32_t c, uint8_t major) {
 // The general category as the Unicode 8.0 tables of unicode_categories 0.1.1 have it.
 int8_t category_of_unicode_8(char32_t c) {
   switch (c) {  // the code points whose category changed after 8.0, with their 8.0 category
-    case 0x1734: return U_NON_SPACING_MARK;      // HANUNOO SIGN PAMUDPOD, Mc since 14.0
-    case 0x1885:                                 // MONGOLIAN LETTER ALI GALI BALUDA and
-    case 0x1886: return U_OTHER_LETTER;          //   ... THREE BALUDA, Mn since 9.0
-    case 0xA9BD: return U_COMBINING_SPACING_MARK;  // JAVANESE CONSONANT SIGN KERET, Mn since 12.0
-    case 0x111C9: return U_OTHER_PUNCTUATION;    // SHARADA SANDHI MARK, Mn since 9.0
-    case 0x166D: return U_OTHER_PUNCTUATION;     // CANADIAN SYLLABICS CHI SIGN, So since 12.0
-    default: break;
+    case 0x1734:
+      return U_NON_SPACING_MARK;  // HANUNOO SIGN PAMUDPOD, Mc since 14.0
+    case 0x1885:                  // MONGOLIAN LETTER ALI GALI BALUDA and
+    case 0x1886:
+      return U_OTHER_LETTER;  //   ... THREE BALUDA, Mn since 9.0
+    case 0xA9BD:
+      return U_COMBINING_SPACING_MARK;  // JAVANESE CONSONANT SIGN KERET, Mn since 12.0
+    case 0x111C9:
+      return U_OTHER_PUNCTUATION;  // SHARADA SANDHI MARK, Mn since 9.0
+    case 0x166D:
+      return U_OTHER_PUNCTUATION;  // CANADIAN SYLLABICS CHI SIGN, So since 12.0
+    default:
+      break;
   }
   if (c >= 0x80 && !assigned_by(c, 8)) return U_UNASSIGNED;
   return u_charType(static_cast<UChar32>(c));
@@ -139,8 +145,10 @@ bool is_punctuation(char32_t c) {
     case U_END_PUNCTUATION:
     case U_INITIAL_PUNCTUATION:
     case U_FINAL_PUNCTUATION:
-    case U_OTHER_PUNCTUATION: return true;
-    default: return false;
+    case U_OTHER_PUNCTUATION:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -169,8 +177,8 @@ void append_lowercase(char32_t c, std::u32string& out) {
   std::array<UChar, 8> lower;  // full lower-case mappings have at most 3 code points
   UErrorCode status = U_ZERO_ERROR;
   // The root locale (""): no Turkish or Lithuanian rules; one code point: no final-sigma context.
-  const int32_t length = u_strToLower(lower.data(), static_cast<int32_t>(lower.size()), source.data(),
-                                      source_length, "", &status);
+  const int32_t length =
+      u_strToLower(lower.data(), static_cast<int32_t>(lower.size()), source.data(), source_length, "", &status);
   if (U_FAILURE(status)) {
     out.push_back(c);
     return;

@@ -73,9 +73,10 @@ Tensor<float> augment_images(const Tensor<float>& images, int64_t crop_padding, 
 
 data::ImageSet image_batch(const data::ImageSet& set, const std::vector<int64_t>& order, int64_t begin, int64_t count) {
   const int64_t total = set.images.size(0), height = set.images.size(1), width = set.images.size(2);
-  ATTEND_CHECK(begin >= 0 && count >= 0 && begin + count <= (order.empty() ? total : static_cast<int64_t>(order.size())),
-               ValueError, "image_batch: rows {} .. {} are outside the {} available", begin, begin + count,
-               order.empty() ? total : static_cast<int64_t>(order.size()));
+  ATTEND_CHECK(
+      begin >= 0 && count >= 0 && begin + count <= (order.empty() ? total : static_cast<int64_t>(order.size())),
+      ValueError, "image_batch: rows {} .. {} are outside the {} available", begin, begin + count,
+      order.empty() ? total : static_cast<int64_t>(order.size()));
   data::ImageSet batch{Tensor<float>::empty({count, 1, height, width}), IndexTensor::empty({count})};
   const int64_t pixels = height * width;
   for (int64_t i = 0; i < count; ++i) {
@@ -111,7 +112,8 @@ FashionMnistBatches::FashionMnistBatches(const data::ImageSet& train, int64_t ba
       horizontal_flip_(horizontal_flip),
       seed_(seed) {
   ATTEND_CHECK(batch_size >= 1 && crop_padding >= 0, ValueError,
-               "FashionMnistBatches: batch size ({}) must be >= 1 and crop padding ({}) >= 0", batch_size, crop_padding);
+               "FashionMnistBatches: batch size ({}) must be >= 1 and crop padding ({}) >= 0", batch_size,
+               crop_padding);
   ATTEND_CHECK(train.images.size(0) >= 1, ValueError, "train fashion-mnist: the training split is empty");
 }
 
@@ -157,7 +159,8 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   adam.weight_decay = o.weight_decay;
   AdamW<float> optimizer(model.named_parameters(), adam);
   // A one-step run (a smoke test) has only its warm-up step: the cosine needs one more.
-  const WarmupCosineSchedule schedule(o.learning_rate, warmup, std::max(total_steps, warmup + 1), o.minimum_learning_rate);
+  const WarmupCosineSchedule schedule(o.learning_rate, warmup, std::max(total_steps, warmup + 1),
+                                      o.minimum_learning_rate);
 
   TrainerOptions trainer_options;
   static_cast<RunOptions&>(trainer_options) = o;  // where it writes, resume, time limit, metadata
@@ -168,13 +171,17 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   trainer_options.higher_is_better = true;
   trainer_options.items_name = "img";
   // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
-  trainer_options.metadata.merge(io::Metadata{
-      {"train.batch_size", std::to_string(o.batch_size)}, {"train.seed", std::to_string(o.seed)},
-      {"train.learning_rate", fmt::format("{}", o.learning_rate)},
-      {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
-      {"train.warmup_steps", std::to_string(warmup)}, {"train.weight_decay", fmt::format("{}", o.weight_decay)},
-      {"train.clip_norm", fmt::format("{}", o.clip_norm)}, {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
-      {"train.crop_padding", std::to_string(o.crop_padding)}, {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
+  trainer_options.metadata.merge(
+      io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
+                   {"train.seed", std::to_string(o.seed)},
+                   {"train.learning_rate", fmt::format("{}", o.learning_rate)},
+                   {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
+                   {"train.warmup_steps", std::to_string(warmup)},
+                   {"train.weight_decay", fmt::format("{}", o.weight_decay)},
+                   {"train.clip_norm", fmt::format("{}", o.clip_norm)},
+                   {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
+                   {"train.crop_padding", std::to_string(o.crop_padding)},
+                   {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });

@@ -84,7 +84,8 @@ G2PBatches::Batch G2PBatches::batch(int64_t step) {
 G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::DictionaryEntry>& entries,
                         int64_t beam_size, int64_t max_words) {
   const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
-  const size_t count = max_words > 0 ? std::min<size_t>(entries.size(), static_cast<size_t>(max_words)) : entries.size();
+  const size_t count =
+      max_words > 0 ? std::min<size_t>(entries.size(), static_cast<size_t>(max_words)) : entries.size();
   int64_t errors = 0, reference_length = 0, wrong_words = 0;
   const size_t batch = 128;
   for (size_t begin = 0; begin < count; begin += batch) {
@@ -96,8 +97,8 @@ G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::
       hypotheses = model.greedy_decode(models::pad_batch(sources), model.max_length());
     } else {
       for (size_t i = begin; i < end; ++i) {
-        hypotheses.push_back(model.beam_search(models::pad_batch({models::encode_word(letters, entries[i].word)}), beam_size,
-                                               model.max_length()));
+        hypotheses.push_back(model.beam_search(models::pad_batch({models::encode_word(letters, entries[i].word)}),
+                                               beam_size, model.max_length()));
       }
     }
     for (size_t i = begin; i < end; ++i) {
@@ -142,7 +143,8 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
                "train g2p: a cosine schedule needs more steps ({}) than warm-up steps ({})", o.steps, o.warmup_steps);
   std::unique_ptr<LearningRateSchedule> schedule;
   if (o.schedule == "cosine") {
-    schedule = std::make_unique<WarmupCosineSchedule>(o.learning_rate, o.warmup_steps, o.steps, o.minimum_learning_rate);
+    schedule =
+        std::make_unique<WarmupCosineSchedule>(o.learning_rate, o.warmup_steps, o.steps, o.minimum_learning_rate);
   } else {
     schedule = std::make_unique<WarmupInverseSqrtSchedule>(o.learning_rate, o.warmup_steps);
   }
@@ -155,12 +157,16 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   trainer_options.best_metric = "dev_wer";
   trainer_options.items_name = "tok";
   // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
-  trainer_options.metadata.merge(io::Metadata{
-      {"train.batch_size", std::to_string(o.batch_size)}, {"train.seed", std::to_string(o.seed)},
-      {"train.learning_rate", fmt::format("{}", o.learning_rate)}, {"train.warmup_steps", std::to_string(o.warmup_steps)},
-      {"train.schedule", o.schedule}, {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
-      {"train.clip_norm", fmt::format("{}", o.clip_norm)}, {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
-      {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
+  trainer_options.metadata.merge(
+      io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
+                   {"train.seed", std::to_string(o.seed)},
+                   {"train.learning_rate", fmt::format("{}", o.learning_rate)},
+                   {"train.warmup_steps", std::to_string(o.warmup_steps)},
+                   {"train.schedule", o.schedule},
+                   {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
+                   {"train.clip_norm", fmt::format("{}", o.clip_norm)},
+                   {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
+                   {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule->learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });

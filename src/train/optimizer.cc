@@ -57,8 +57,8 @@ Optimizer<T>::Optimizer(std::string name, std::string state_prefix, NamedTensors
                  "the leaf it was computed from",
                  name_, parameter_name, shape_string(parameter.shape()));
     ATTEND_CHECK(parameter.is_contiguous(), ValueError,
-                 "{}: parameter '{}' of shape {} is not contiguous; pass the contiguous tensor it views",
-                 name_, parameter_name, shape_string(parameter.shape()));
+                 "{}: parameter '{}' of shape {} is not contiguous; pass the contiguous tensor it views", name_,
+                 parameter_name, shape_string(parameter.shape()));
     for (size_t j = 0; j < i; ++j) {
       const auto& [other_name, other] = parameters_[j];
       ATTEND_CHECK(other_name != parameter_name, ValueError, "{}: parameter name '{}' appears twice", name_,
@@ -69,8 +69,8 @@ Optimizer<T>::Optimizer(std::string name, std::string state_prefix, NamedTensors
                            parameter.offset() < other.offset() + other.numel() &&
                            other.offset() < parameter.offset() + parameter.numel();
       ATTEND_CHECK(!overlap, ValueError,
-                   "{}: parameters '{}' and '{}' share memory (tied weights?); pass each tensor once",
-                   name_, other_name, parameter_name);
+                   "{}: parameters '{}' and '{}' share memory (tied weights?); pass each tensor once", name_,
+                   other_name, parameter_name);
     }
   }
   update_counts_.assign(parameters_.size(), 0);
@@ -319,8 +319,8 @@ void Adam<T>::update_parameter(size_t parameter_index, T* parameter, const T* gr
     constants.decay_factor = 1 - learning_rate * weight_decay;
     constants.decoupled = decoupled;
     parallel_for(numel, kUpdateGrain, [&](int64_t begin, int64_t end) {
-      kernels::adam_update(constants, parameter + begin, gradient + begin, first_moment + begin,
-                           second_moment + begin, end - begin);
+      kernels::adam_update(constants, parameter + begin, gradient + begin, first_moment + begin, second_moment + begin,
+                           end - begin);
     });
   } else {
     parallel_for(numel, kUpdateGrain, [&](int64_t begin, int64_t end) {
@@ -402,14 +402,16 @@ double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
   std::vector<Chunk> chunks;
   for (size_t k = 0; k < dense.size(); ++k) {
     const int64_t count = dense[k].numel();
-    for (int64_t begin = 0; begin < count; begin += kNormChunk) chunks.push_back({k, begin, std::min(count, begin + kNormChunk)});
+    for (int64_t begin = 0; begin < count; begin += kNormChunk)
+      chunks.push_back({k, begin, std::min(count, begin + kNormChunk)});
   }
   std::vector<double> partial(chunks.size(), 0.0);
   parallel_for(static_cast<int64_t>(chunks.size()), 4, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
       const T* x = dense[chunks[c].tensor].data();
       double sum = 0;
-      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i)
+        sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
       partial[c] = sum;
     }
   });
@@ -424,7 +426,8 @@ double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
   parallel_for(static_cast<int64_t>(chunks.size()), 4, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
       T* x = dense[chunks[c].tensor].data();
-      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i) x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
+      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i)
+        x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
     }
   });
   for (size_t k = 0; k < dense.size(); ++k) {

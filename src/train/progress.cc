@@ -11,7 +11,8 @@ namespace attend::train {
 
 std::string format_duration(double seconds) {
   const int64_t s = static_cast<int64_t>(std::max(0.0, seconds) + 0.5);
-  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) : fmt::format("{:02}:{:02}", s / 60, s % 60);
+  return s >= 3600 ? fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+                   : fmt::format("{:02}:{:02}", s / 60, s % 60);
 }
 
 ProgressBar::ProgressBar(int64_t total_steps, std::FILE* stream, int64_t plain_every, std::string unit)
@@ -35,8 +36,9 @@ void ProgressBar::update(int64_t step, double loss, int64_t items_done, const st
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     eta = std::min(eta, std::max(0.0, time_left_ - wall));
   }
-  const std::string text = fmt::format("step {}/{} loss {:.4f} {:.0f} {}/s elapsed {} ETA {}{}", step, total_, loss, rate, unit_,
-                                       format_duration(elapsed), format_duration(eta), extra.empty() ? "" : " " + extra);
+  const std::string text =
+      fmt::format("step {}/{} loss {:.4f} {:.0f} {}/s elapsed {} ETA {}{}", step, total_, loss, rate, unit_,
+                  format_duration(elapsed), format_duration(eta), extra.empty() ? "" : " " + extra);
   if (terminal_) {
     const int width = 24;
     const int filled = static_cast<int>(width * step / total_);

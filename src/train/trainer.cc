@@ -198,7 +198,6 @@ bool is_better(double candidate, double best, bool higher_is_better) {
   return higher_is_better ? candidate > best : candidate < best;
 }
 
-
 }  // namespace
 
 Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerOptions options)
@@ -273,10 +272,10 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
   const double elapsed_seconds = metadata.count("trainer.elapsed_seconds") != 0
                                      ? parse_exact(metadata, "trainer.elapsed_seconds", path)
                                      : train_seconds;
-  ATTEND_CHECK(std::isfinite(train_seconds) && train_seconds >= 0 && std::isfinite(elapsed_seconds) &&
-                   elapsed_seconds >= 0,
-               ValueError, "'{}': the recorded times ({} s training, {} s in all) must be finite and >= 0", path,
-               train_seconds, elapsed_seconds);
+  ATTEND_CHECK(
+      std::isfinite(train_seconds) && train_seconds >= 0 && std::isfinite(elapsed_seconds) && elapsed_seconds >= 0,
+      ValueError, "'{}': the recorded times ({} s training, {} s in all) must be finite and >= 0", path, train_seconds,
+      elapsed_seconds);
   const double limit = options_.time_limit_seconds;
   ATTEND_CHECK(limit == 0 || elapsed_seconds < limit, ValueError,
                "'{}' has used {:.1f} s of the time limit ({} s); give a larger --time-limit to continue", path,

@@ -105,12 +105,14 @@ std::vector<const AttentionMap*> AttentionDocument::of_kind(AttentionKind kind) 
   return found;
 }
 
-AttentionDocument make_document(const AttentionCapture& capture, std::string model, std::vector<std::string> source_tokens,
-                                std::vector<std::string> target_tokens, int64_t batch_index) {
+AttentionDocument make_document(const AttentionCapture& capture, std::string model,
+                                std::vector<std::string> source_tokens, std::vector<std::string> target_tokens,
+                                int64_t batch_index) {
   AttentionDocument document{std::move(model), std::move(source_tokens), std::move(target_tokens), {}, {}};
   for (const AttentionRecord& record : capture.records()) {
     ATTEND_CHECK(batch_index >= 0 && batch_index < record.batch, ValueError,
-                 "make_document: batch item {} outside the batch of {} in '{}'", batch_index, record.batch, record.name);
+                 "make_document: batch item {} outside the batch of {} in '{}'", batch_index, record.batch,
+                 record.name);
     AttentionMap map{record.name, record.kind, record.layer, record.heads, record.rows, record.cols, {}};
     for (int64_t h = 0; h < record.heads; ++h) {
       const std::vector<float> head = record.head_matrix(batch_index, h);
@@ -144,12 +146,16 @@ std::string to_json(const AttentionDocument& document) {
       }
       heads.push_back(std::move(matrix));
     }
-    attentions.push_back({{"name", map.name}, {"kind", attention_kind_name(map.kind)}, {"layer", map.layer},
-                          {"heads", map.heads}, {"rows", map.rows}, {"cols", map.cols}, {"weights", std::move(heads)}});
+    attentions.push_back({{"name", map.name},
+                          {"kind", attention_kind_name(map.kind)},
+                          {"layer", map.layer},
+                          {"heads", map.heads},
+                          {"rows", map.rows},
+                          {"cols", map.cols},
+                          {"weights", std::move(heads)}});
   }
-  Json root = {{"model", document.model},
-               {"source_tokens", document.source_tokens},
-               {"target_tokens", document.target_tokens}};
+  Json root = {
+      {"model", document.model}, {"source_tokens", document.source_tokens}, {"target_tokens", document.target_tokens}};
   if (!document.predicted_tokens.empty()) root["predicted_tokens"] = document.predicted_tokens;
   root["attentions"] = std::move(attentions);
   return root.dump();

@@ -44,7 +44,8 @@ std::string prefix(const AttentionDocument& document, const AttentionMap& map) {
 }  // namespace
 
 Heatmap head_heatmap(const AttentionDocument& document, const AttentionMap& map, int64_t head) {
-  ATTEND_CHECK(head >= 0 && head < map.heads, ValueError, "'{}' has heads 0..{}, not {}", map.name, map.heads - 1, head);
+  ATTEND_CHECK(head >= 0 && head < map.heads, ValueError, "'{}' has heads 0..{}, not {}", map.name, map.heads - 1,
+               head);
   Heatmap h = labelled(document, map);
   h.title = fmt::format("{} · head {}", prefix(document, map), head);
   h.values.assign(map.head(head), map.head(head) + map.rows * map.cols);

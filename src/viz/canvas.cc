@@ -25,11 +25,20 @@ std::string xml_escaped(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -39,7 +48,8 @@ std::string xml_escaped(const std::string& text) {
 
 ImageFormat image_format_of(const std::string& path) {
   std::string extension = path.size() >= 4 ? path.substr(path.size() - 4) : "";
-  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (extension == ".png") return ImageFormat::kPng;
   if (extension == ".svg") return ImageFormat::kSvg;
   fail<ValueError>("'{}': the file name must end in .png or .svg", path);
@@ -79,7 +89,8 @@ std::string Canvas::finish(const std::string& title, const std::string& descript
     const size_t root = bytes.find("<svg");
     const size_t end = root == std::string::npos ? root : bytes.find('>', root);
     if (end != std::string::npos) {
-      bytes.insert(end + 1, "\n<title>" + xml_escaped(title) + "</title>\n<desc>" + xml_escaped(description) + "</desc>");
+      bytes.insert(end + 1,
+                   "\n<title>" + xml_escaped(title) + "</title>\n<desc>" + xml_escaped(description) + "</desc>");
     }
   }
   return bytes;
@@ -102,20 +113,23 @@ double TextMeasure::width(const std::string& text, double size, bool bold) const
 
 void set_font(cairo_t* cr, double size, bool bold) {
   // cairo's "toy" text API over fontconfig: DejaVu Sans from fonts-dejavu-core (scripts/setup).
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL,
+                         bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
 }
 
 void set_color(cairo_t* cr, double r, double g, double b) { cairo_set_source_rgb(cr, r, g, b); }
 
-void draw_text(cairo_t* cr, double x, double y, const std::string& text, double size, Align horizontal,
-               Align vertical, double angle, bool bold) {
+void draw_text(cairo_t* cr, double x, double y, const std::string& text, double size, Align horizontal, Align vertical,
+               double angle, bool bold) {
   set_font(cr, size, bold);
   cairo_text_extents_t extents;
   cairo_text_extents(cr, text.c_str(), &extents);
   // Vertical placement by the font's size, not the glyphs' ink, so that labels line up.
   const double ascent = 0.75 * size, descent = 0.22 * size;
-  const double dx = horizontal == Align::kStart ? 0 : horizontal == Align::kCenter ? -extents.x_advance / 2 : -extents.x_advance;
+  const double dx = horizontal == Align::kStart    ? 0
+                    : horizontal == Align::kCenter ? -extents.x_advance / 2
+                                                   : -extents.x_advance;
   const double dy = vertical == Align::kStart ? ascent : vertical == Align::kCenter ? (ascent - descent) / 2 : -descent;
   cairo_save(cr);
   cairo_translate(cr, x, y);

@@ -50,8 +50,8 @@ class TextMeasure {
 void set_font(cairo_t* cr, double size, bool bold = false);
 // Draws `text` anchored at (x, y): horizontal and vertical alignment of its box, rotated by
 // `angle` radians around the anchor (-pi/2: reads bottom to top).
-void draw_text(cairo_t* cr, double x, double y, const std::string& text, double size, Align horizontal,
-               Align vertical, double angle = 0, bool bold = false);
+void draw_text(cairo_t* cr, double x, double y, const std::string& text, double size, Align horizontal, Align vertical,
+               double angle = 0, bool bold = false);
 void set_color(cairo_t* cr, double r, double g, double b);
 
 }  // namespace attend::viz

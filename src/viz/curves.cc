@@ -79,8 +79,10 @@ void draw_series(cairo_t* cr, double x0, double y0, const MetricSeries& s) {
   cairo_set_source_rgb(cr, 0.12, 0.47, 0.71);
   cairo_set_line_width(cr, 1.6);
   for (size_t k = 0; k < s.steps.size(); ++k) {
-    if (k == 0) cairo_move_to(cr, px(s.steps[k]), py(s.values[k]));
-    else cairo_line_to(cr, px(s.steps[k]), py(s.values[k]));
+    if (k == 0)
+      cairo_move_to(cr, px(s.steps[k]), py(s.values[k]));
+    else
+      cairo_line_to(cr, px(s.steps[k]), py(s.values[k]));
   }
   cairo_stroke(cr);
   if (s.steps.size() <= 60) {

@@ -18,16 +18,17 @@ constexpr double kLabelGap = 5, kAxisBand = 18;
 void check(const Heatmap& h) {
   ATTEND_CHECK(h.rows > 0 && h.cols > 0 && static_cast<int64_t>(h.values.size()) == h.rows * h.cols, ValueError,
                "heatmap '{}': {} values for a {} x {} matrix", h.title, h.values.size(), h.rows, h.cols);
-  ATTEND_CHECK(static_cast<int64_t>(h.row_labels.size()) == h.rows && static_cast<int64_t>(h.column_labels.size()) == h.cols,
-               ValueError, "heatmap '{}': {} row and {} column labels for a {} x {} matrix", h.title, h.row_labels.size(),
-               h.column_labels.size(), h.rows, h.cols);
+  ATTEND_CHECK(
+      static_cast<int64_t>(h.row_labels.size()) == h.rows && static_cast<int64_t>(h.column_labels.size()) == h.cols,
+      ValueError, "heatmap '{}': {} row and {} column labels for a {} x {} matrix", h.title, h.row_labels.size(),
+      h.column_labels.size(), h.rows, h.cols);
 }
 
 // Where the parts of one matrix go, relative to the top-left corner of its panel.
 struct PanelLayout {
-  double cell = 0;             // side of one square cell
+  double cell = 0;  // side of one square cell
   double matrix_x = 0, matrix_y = 0;
-  double width = 0, height = 0;  // of the panel, colour bar excluded
+  double width = 0, height = 0;   // of the panel, colour bar excluded
   bool vertical_columns = false;  // column labels read bottom to top when wider than a cell
 };
 
@@ -36,7 +37,8 @@ PanelLayout layout_panel(const TextMeasure& measure, const Heatmap& h, double ti
   p.cell = std::clamp(360.0 / static_cast<double>(std::max(h.rows, h.cols)), 12.0, 32.0);
   double row_label_width = 0, column_label_width = 0;
   for (const auto& label : h.row_labels) row_label_width = std::max(row_label_width, measure.width(label, kLabelSize));
-  for (const auto& label : h.column_labels) column_label_width = std::max(column_label_width, measure.width(label, kLabelSize));
+  for (const auto& label : h.column_labels)
+    column_label_width = std::max(column_label_width, measure.width(label, kLabelSize));
   p.vertical_columns = column_label_width > p.cell - 2;
   const double column_band = p.vertical_columns ? column_label_width + kLabelGap : kLabelSize + kLabelGap;
   p.matrix_x = kAxisBand + row_label_width + kLabelGap;

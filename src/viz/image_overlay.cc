@@ -79,10 +79,9 @@ void check_png_file(const std::string& path) {
 std::string render_image_attention(const std::string& title, const GrayImage& image,
                                    const std::vector<ImageAttentionMap>& maps, ImageFormat format,
                                    const OverlayOptions& options) {
-  ATTEND_CHECK(image.height > 0 && image.width > 0 &&
-                   static_cast<int64_t>(image.pixels.size()) == image.height * image.width,
-               ValueError, "image attention: {} pixels for a {} x {} image", image.pixels.size(), image.height,
-               image.width);
+  ATTEND_CHECK(
+      image.height > 0 && image.width > 0 && static_cast<int64_t>(image.pixels.size()) == image.height * image.width,
+      ValueError, "image attention: {} pixels for a {} x {} image", image.pixels.size(), image.height, image.width);
   ATTEND_CHECK(!maps.empty(), ValueError, "image attention '{}': no maps", title);
   ATTEND_CHECK(options.scale >= 1 && options.scale <= 64 && options.alpha >= 0 && options.alpha <= 1, ValueError,
                "image attention: scale {} must be in [1, 64] and alpha {} in [0, 1]", options.scale, options.alpha);
@@ -102,7 +101,8 @@ std::string render_image_attention(const std::string& title, const GrayImage& im
   const TextMeasure measure;
   const ColorbarLayout bar = layout_colorbar(measure, max_value, side_h);
   const double count = static_cast<double>(maps.size());
-  const double width = std::max(count * side_w + (count - 1) * kGap + bar.width, measure.width(title, kTitleSize, true));
+  const double width =
+      std::max(count * side_w + (count - 1) * kGap + bar.width, measure.width(title, kTitleSize, true));
   Canvas canvas(format, kMargin * 2 + width, image_top + side_h + kMargin);
   cairo_t* cr = canvas.context();
   set_color(cr, 0.1, 0.1, 0.1);

@@ -14,8 +14,9 @@ void require_writable_directory(const std::string& directory) {
   const std::filesystem::path dir = directory.empty() ? "." : directory;
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  ATTEND_CHECK(std::filesystem::is_directory(dir), ValueError, "output directory '{}' does not exist and cannot be created{}",
-               dir.string(), error ? ": " + error.message() : "");
+  ATTEND_CHECK(std::filesystem::is_directory(dir), ValueError,
+               "output directory '{}' does not exist and cannot be created{}", dir.string(),
+               error ? ": " + error.message() : "");
   // access() answers for the real user; root passes it on any directory it may write.
   ATTEND_CHECK(::access(dir.c_str(), W_OK | X_OK) == 0, ValueError, "output directory '{}' is not writable",
                dir.string());
@@ -26,8 +27,8 @@ void check_output_directory(const std::string& directory) {
   while (!std::filesystem::exists(dir) && dir.has_parent_path() && dir.parent_path() != dir) dir = dir.parent_path();
   ATTEND_CHECK(std::filesystem::is_directory(dir), ValueError,
                "output directory '{}' cannot be created: '{}' is not a directory", directory, dir.string());
-  ATTEND_CHECK(::access(dir.c_str(), W_OK | X_OK) == 0, ValueError, "output directory '{}' cannot be created: '{}' is not writable",
-               directory, dir.string());
+  ATTEND_CHECK(::access(dir.c_str(), W_OK | X_OK) == 0, ValueError,
+               "output directory '{}' cannot be created: '{}' is not writable", directory, dir.string());
 }
 
 void write_output_file(const std::string& path, std::string_view bytes) {

@@ -5,7 +5,8 @@
 namespace attend::viz {
 
 std::vector<double> attention_rollout(const std::vector<std::vector<double>>& layers, int64_t tokens) {
-  ATTEND_CHECK(!layers.empty() && tokens > 0, ValueError, "attention_rollout: needs at least one layer of N > 0 tokens");
+  ATTEND_CHECK(!layers.empty() && tokens > 0, ValueError,
+               "attention_rollout: needs at least one layer of N > 0 tokens");
   const int64_t n = tokens;
   std::vector<double> rollout(n * n, 0.0);  // R = I before the first layer
   for (int64_t i = 0; i < n; ++i) rollout[i * n + i] = 1;
@@ -36,16 +37,18 @@ std::vector<double> attention_rollout(const std::vector<const AttentionMap*>& la
   ATTEND_CHECK(!layers.empty(), ValueError, "attention_rollout: no layers");
   std::vector<std::vector<double>> means;
   for (const AttentionMap* map : layers) {
-    ATTEND_CHECK(map->rows == map->cols && map->rows == layers.front()->rows, ValueError,
-                 "attention_rollout: '{}' is {} x {}; rollout needs self-attention over the same {} tokens in every layer",
-                 map->name, map->rows, map->cols, layers.front()->rows);
+    ATTEND_CHECK(
+        map->rows == map->cols && map->rows == layers.front()->rows, ValueError,
+        "attention_rollout: '{}' is {} x {}; rollout needs self-attention over the same {} tokens in every layer",
+        map->name, map->rows, map->cols, layers.front()->rows);
     const std::vector<float> mean = map->mean_over_heads();
     means.emplace_back(mean.begin(), mean.end());
   }
   return attention_rollout(means, layers.front()->rows);
 }
 
-std::vector<double> pooled_rollout(const std::vector<double>& rollout, int64_t tokens, const std::vector<double>& pooling) {
+std::vector<double> pooled_rollout(const std::vector<double>& rollout, int64_t tokens,
+                                   const std::vector<double>& pooling) {
   const int64_t n = tokens;
   ATTEND_CHECK(static_cast<int64_t>(rollout.size()) == n * n, ValueError, "pooled_rollout: {} values for N = {}",
                rollout.size(), n);

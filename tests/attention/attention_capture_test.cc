@@ -93,16 +93,21 @@ TEST(AttentionCapture, AssemblesIncrementalCallsRowByRow) {
     EXPECT_FLOAT_EQ(r.at(0, h, 2, 2), 1.0f / 3);
   }
   // Another batch size (a beam search's) starts a new record of the same name.
-  capture.add(&decoder_self, "decoder.0.self", AttentionKind::kDecoderSelf, 0, Tensor<float>::full({3, 2, 1, 4}, 0.25f));
+  capture.add(&decoder_self, "decoder.0.self", AttentionKind::kDecoderSelf, 0,
+              Tensor<float>::full({3, 2, 1, 4}, 0.25f));
   ASSERT_EQ(capture.records().size(), 2u);
   EXPECT_EQ(capture.find("decoder.0.self")->batch, 3);
   // Another module of the same name and shape is never merged; without a layer index it gets
   // its rank among the modules of its kind.
-  capture.add(&other_module, "decoder.0.self", AttentionKind::kDecoderSelf, -1, Tensor<float>::full({3, 2, 1, 4}, 0.25f));
+  capture.add(&other_module, "decoder.0.self", AttentionKind::kDecoderSelf, -1,
+              Tensor<float>::full({3, 2, 1, 4}, 0.25f));
   ASSERT_EQ(capture.records().size(), 3u);
   EXPECT_EQ(capture.records()[2].layer, 1);
-  expect_error<ShapeError>([&] { capture.add(&other_module, "x", AttentionKind::kOther, -1, Tensor<float>::zeros({2, 2})); },
-                           {"'x'", "(B, H, N, M)", "(2, 2)"});
+  expect_error<ShapeError>(
+      [&] {
+        capture.add(&other_module, "x", AttentionKind::kOther, -1, Tensor<float>::zeros({2, 2}));
+      },
+      {"'x'", "(B, H, N, M)", "(2, 2)"});
 }
 
 // The G2P Transformer of the paper-sized config, untrained: capture must see 3 + 3 + 3 maps.

@@ -15,8 +15,8 @@
 namespace attend {
 namespace {
 
-using testing::InputSpec;
 using testing::expect_all_near;
+using testing::InputSpec;
 using testing::make_case;
 using Sizes = testing::PoolingSizes;
 using testing::kPoolingSizes;
@@ -93,18 +93,20 @@ TEST(AttentionPooling, FunctionalHarness) {
       const MaskTensor padding = padded ? pooling_padding_mask(s.batch, s.length) : MaskTensor();
       const std::string suffix = padded ? " padded" : "";
       const InputSpec x{{s.batch, s.length, s.dim}};
-      EXPECT_OP_OK(make_case(pooling_sizes_name("learned_query_pooling output" + suffix, s), {x, InputSpec{{s.dim}}},
-                             [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).output; }));
-      EXPECT_OP_OK(make_case(pooling_sizes_name("learned_query_pooling weights" + suffix, s), {x, InputSpec{{s.dim}}},
-                             [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).weights; }));
+      EXPECT_OP_OK(
+          make_case(pooling_sizes_name("learned_query_pooling output" + suffix, s), {x, InputSpec{{s.dim}}},
+                    [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).output; }));
+      EXPECT_OP_OK(
+          make_case(pooling_sizes_name("learned_query_pooling weights" + suffix, s), {x, InputSpec{{s.dim}}},
+                    [padding](const auto& in) { return learned_query_pooling(in[0], in[1], padding).weights; }));
       const std::vector<InputSpec> additive_inputs = {x, InputSpec{{s.attention_dim, s.dim}},
                                                       InputSpec{{s.attention_dim}}, InputSpec{{s.attention_dim}}};
-      EXPECT_OP_OK(make_case(pooling_sizes_name("additive_pooling output" + suffix, s), additive_inputs, [padding](const auto& in) {
-        return additive_pooling(in[0], in[1], in[2], in[3], padding).output;
-      }));
-      EXPECT_OP_OK(make_case(pooling_sizes_name("additive_pooling weights" + suffix, s), additive_inputs, [padding](const auto& in) {
-        return additive_pooling(in[0], in[1], in[2], in[3], padding).weights;
-      }));
+      EXPECT_OP_OK(make_case(
+          pooling_sizes_name("additive_pooling output" + suffix, s), additive_inputs,
+          [padding](const auto& in) { return additive_pooling(in[0], in[1], in[2], in[3], padding).output; }));
+      EXPECT_OP_OK(make_case(
+          pooling_sizes_name("additive_pooling weights" + suffix, s), additive_inputs,
+          [padding](const auto& in) { return additive_pooling(in[0], in[1], in[2], in[3], padding).weights; }));
       EXPECT_OP_OK(make_case(pooling_sizes_name("pool_with_scores" + suffix, s), {x, InputSpec{{s.batch, s.length}}},
                              [padding](const auto& in) { return pool_with_scores(in[0], in[1], padding).output; }));
     }
@@ -127,9 +129,8 @@ TEST(AttentionPooling, MatchesFloat64LoopReference) {
       const auto score_weight = Tensor64::randn({s.attention_dim}, generator);
 
       const auto learned = learned_query_pooling(x, query, padding);
-      const Reference expected_learned =
-          reference_pool(x.to_vector(), reference_learned_query_scores(x.to_vector(), query.to_vector(), s),
-                         padding_values, s);
+      const Reference expected_learned = reference_pool(
+          x.to_vector(), reference_learned_query_scores(x.to_vector(), query.to_vector(), s), padding_values, s);
       expect_all_near(learned.output.to_vector(), expected_learned.output, 1e-12);
       expect_all_near(learned.weights.to_vector(), expected_learned.weights, 1e-12);
 
@@ -157,16 +158,24 @@ TEST(AttentionPooling, KnownValues) {
 // ---- misuse ----
 
 TEST(AttentionPoolingMisuse, InputOfRankTwo) {
-  expect_error<ShapeError>([] { learned_query_pooling(Tensor32::ones({3, 4}), Tensor32::ones({4})); },
-                           {"learned_query_pooling", "x (3, 4)", "rank 3"});
+  expect_error<ShapeError>(
+      [] {
+        learned_query_pooling(Tensor32::ones({3, 4}), Tensor32::ones({4}));
+      },
+      {"learned_query_pooling", "x (3, 4)", "rank 3"});
 }
 TEST(AttentionPoolingMisuse, QueryOfAnotherSize) {
-  expect_error<ShapeError>([] { learned_query_pooling(Tensor32::ones({2, 3, 4}), Tensor32::ones({5})); },
-                           {"learned_query_pooling", "query (5)", "(4)", "(2, 3, 4)"});
+  expect_error<ShapeError>(
+      [] {
+        learned_query_pooling(Tensor32::ones({2, 3, 4}), Tensor32::ones({5}));
+      },
+      {"learned_query_pooling", "query (5)", "(4)", "(2, 3, 4)"});
 }
 TEST(AttentionPoolingMisuse, KeyPaddingMaskOfTheWrongShape) {
   expect_error<ShapeError>(
-      [] { learned_query_pooling(Tensor64::ones({2, 3, 4}), Tensor64::ones({4}), MaskTensor::zeros({3, 2})); },
+      [] {
+        learned_query_pooling(Tensor64::ones({2, 3, 4}), Tensor64::ones({4}), MaskTensor::zeros({3, 2}));
+      },
       {"learned_query_pooling", "key_padding_mask (3, 2)", "(2, 3)", "(2, 3, 4)"});
 }
 TEST(AttentionPoolingMisuse, AdditiveWeightForAnotherDim) {
@@ -184,8 +193,11 @@ TEST(AttentionPoolingMisuse, AdditiveBiasOfAnotherSize) {
       {"additive_pooling", "bias (6)", "(5)", "weight (5, 4)"});
 }
 TEST(AttentionPoolingMisuse, ScoresOfTheWrongShape) {
-  expect_error<ShapeError>([] { pool_with_scores(Tensor64::ones({2, 3, 4}), Tensor64::ones({2, 4})); },
-                           {"pool_with_scores", "scores (2, 4)", "(2, 3)"});
+  expect_error<ShapeError>(
+      [] {
+        pool_with_scores(Tensor64::ones({2, 3, 4}), Tensor64::ones({2, 4}));
+      },
+      {"pool_with_scores", "scores (2, 4)", "(2, 3)"});
 }
 }  // namespace
 }  // namespace attend

@@ -42,7 +42,8 @@ ReferenceAttention reference_attention(const std::vector<double>& q, const std::
           if (!ok[j]) continue;
           T dot = 0;
           for (int64_t d = 0; d < D; ++d) {
-            dot += static_cast<T>(q[((b * H + h) * N + i) * D + d]) * static_cast<T>(k[((b * Hkv + kvh) * M + j) * D + d]);
+            dot +=
+                static_cast<T>(q[((b * H + h) * N + i) * D + d]) * static_cast<T>(k[((b * Hkv + kvh) * M + j) * D + d]);
           }
           T score = dot * static_cast<T>(scale);
           if (softcap > 0) score = static_cast<T>(softcap) * std::tanh(score / static_cast<T>(softcap));
@@ -54,7 +55,8 @@ ReferenceAttention reference_attention(const std::vector<double>& q, const std::
             continue;
           }
           any = true;
-          row_max = std::isnan(score) || std::isnan(row_max) ? std::numeric_limits<T>::quiet_NaN() : std::max(row_max, score);
+          row_max =
+              std::isnan(score) || std::isnan(row_max) ? std::numeric_limits<T>::quiet_NaN() : std::max(row_max, score);
         }
         if (!any) continue;  // fully masked row: zeros, lse -inf
         T total = 0;
@@ -69,8 +71,9 @@ ReferenceAttention reference_attention(const std::vector<double>& q, const std::
           if (dropout_p > 0) p = keep[w_index] ? p / static_cast<T>(1 - dropout_p) : T(0);
           r.weights[w_index] = static_cast<double>(p);
           for (int64_t e = 0; e < Dv; ++e) {
-            r.output[((b * H + h) * N + i) * Dv + e] = static_cast<double>(
-                static_cast<T>(r.output[((b * H + h) * N + i) * Dv + e]) + p * static_cast<T>(v[((b * Hkv + kvh) * M + j) * Dv + e]));
+            r.output[((b * H + h) * N + i) * Dv + e] =
+                static_cast<double>(static_cast<T>(r.output[((b * H + h) * N + i) * Dv + e]) +
+                                    p * static_cast<T>(v[((b * Hkv + kvh) * M + j) * Dv + e]));
           }
         }
       }

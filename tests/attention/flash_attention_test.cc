@@ -17,7 +17,9 @@ namespace {
 TEST(FlashAttention, SizesAroundTheTilesMatchFloat64ForwardAndBackward) {
   const int64_t sizes[] = {1, 7, 63, 65, 127, 129, 1000};
   Generator g(17);
-  struct Shape3 { int64_t N, M, D; };
+  struct Shape3 {
+    int64_t N, M, D;
+  };
   std::vector<Shape3> shapes;
   for (int64_t s : sizes) {
     shapes.push_back({s, 65, 16});
@@ -43,7 +45,8 @@ TEST(FlashAttention, KernelsWriteNoFurtherThanTheirOutputs) {
   testing::for_each_simd_target([&] {
     const int64_t B = 1, H = 2, N = 70, M = 300, D = 20, Dv = 13, guard = 64;
     Generator g(5);
-    const auto q = Tensor32::randn({B, H, N, D}, g), k = Tensor32::randn({B, H, M, D}, g), v = Tensor32::randn({B, H, M, Dv}, g);
+    const auto q = Tensor32::randn({B, H, N, D}, g), k = Tensor32::randn({B, H, M, D}, g),
+               v = Tensor32::randn({B, H, M, Dv}, g);
     const auto d_out = Tensor32::randn({B, H, N, Dv}, g);
     kernels::FlashAttentionProblem p;
     p.batch = B, p.heads = H, p.kv_heads = H, p.queries = N, p.keys = M, p.head_dim = D, p.value_dim = Dv;
@@ -102,7 +105,8 @@ TEST(FlashAttention, KeysBeforeTheWindowAreNeverRead) {
     // panel boundary before that. Infinite values in keys 80..90 must not reach those rows.
     Generator g(22);
     const int64_t n = 300, d = 8;
-    auto q = Tensor32::randn({1, 1, n, d}, g), k = Tensor32::randn({1, 1, n, d}, g), v = Tensor32::randn({1, 1, n, d}, g);
+    auto q = Tensor32::randn({1, 1, n, d}, g), k = Tensor32::randn({1, 1, n, d}, g),
+         v = Tensor32::randn({1, 1, n, d}, g);
     float* values = v.data();
     for (int64_t j = 80; j <= 90; ++j) {
       for (int64_t c = 0; c < d; ++c) values[j * d + c] = std::numeric_limits<float>::infinity();
@@ -175,7 +179,8 @@ TEST(AttentionPrimitives, MatchDoubleLoops) {
         for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(axpy[i], y[i] - 1.5 * original[i], 1e-6 * (1 + std::abs(y[i])));
         std::vector<float> p(n);
         kernels::exp_scaled_minus(original.data(), p.data(), n, 0.5f, 1.0f);
-        for (int64_t i = 0; i < n; ++i) ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
       }
     }
     // exp keeps NaN and maps -inf to 0.

@@ -19,8 +19,8 @@
 namespace attend {
 namespace {
 
-using testing::InputSpec;
 using testing::expect_all_near;
+using testing::InputSpec;
 using testing::make_case;
 
 // The element type T of a harness input list std::vector<Tensor<T>>.
@@ -51,8 +51,7 @@ TEST(SinusoidalPositionalEncoding, KnownValues) {
   // dim 4, base 10000: the frequencies are 1 and 10000^(-2/4) = 1/100.
   const auto pe = sinusoidal_positional_encoding<double>(3, 4);
   ASSERT_EQ(pe.shape(), (Shape{3, 4}));
-  expect_all_near(pe.slice(0, 2, 3).to_vector(), {std::sin(2.0), std::cos(2.0), std::sin(0.02), std::cos(0.02)},
-                  1e-15);
+  expect_all_near(pe.slice(0, 2, 3).to_vector(), {std::sin(2.0), std::cos(2.0), std::sin(0.02), std::cos(0.02)}, 1e-15);
   // Every entry against the paper's formula, odd dim and another base, in float and double.
   const int64_t length = 50, dim = 7;
   const double base = 500;
@@ -77,9 +76,8 @@ TEST(LearnedPositionalEmbedding, Harness) {
   };
   for (const Case& c : std::vector<Case>{{{1, 1}, 1, 0}, {{7, 5}, 3, 2}, {{7, 5}, 7, 0}, {{9, 3}, 1, 8}}) {
     EXPECT_OP_OK(make_case(fmt::format("learned {} length {} offset {}", shape_string(c.weight), c.length, c.offset),
-                           {InputSpec{c.weight}}, [c](const auto& x) {
-                             return learned_positional_embedding(x[0], c.length, c.offset);
-                           }));
+                           {InputSpec{c.weight}},
+                           [c](const auto& x) { return learned_positional_embedding(x[0], c.length, c.offset); }));
   }
 }
 
@@ -105,11 +103,10 @@ const std::vector<ShawCase> kShawCases = {
 TEST(ShawRelativePosition, ScoreBiasHarness) {
   for (const ShawCase& c : kShawCases) {
     const int64_t distances = 2 * c.max_distance + 1;
-    EXPECT_OP_OK(make_case(fmt::format("shaw_score_bias q {} M {} K {} offset {}", shape_string(c.q), c.keys,
-                                       c.max_distance, c.offset),
-                           {InputSpec{c.q}, InputSpec{{distances, c.q[3]}}}, [c](const auto& x) {
-                             return shaw_score_bias(x[0], x[1], c.keys, c.max_distance, c.offset);
-                           }));
+    EXPECT_OP_OK(make_case(
+        fmt::format("shaw_score_bias q {} M {} K {} offset {}", shape_string(c.q), c.keys, c.max_distance, c.offset),
+        {InputSpec{c.q}, InputSpec{{distances, c.q[3]}}},
+        [c](const auto& x) { return shaw_score_bias(x[0], x[1], c.keys, c.max_distance, c.offset); }));
   }
 }
 
@@ -118,11 +115,10 @@ TEST(ShawRelativePosition, ValueTermHarness) {
     const int64_t distances = 2 * c.max_distance + 1;
     const Shape weights{c.q[0], c.q[1], c.q[2], c.keys};
     const int64_t value_dim = c.q[3] + 1;  // D_v need not equal D
-    EXPECT_OP_OK(make_case(fmt::format("shaw_value_term P {} K {} offset {}", shape_string(weights), c.max_distance,
-                                       c.offset),
-                           {InputSpec{weights}, InputSpec{{distances, value_dim}}}, [c](const auto& x) {
-                             return shaw_value_term(x[0], x[1], c.max_distance, c.offset);
-                           }));
+    EXPECT_OP_OK(
+        make_case(fmt::format("shaw_value_term P {} K {} offset {}", shape_string(weights), c.max_distance, c.offset),
+                  {InputSpec{weights}, InputSpec{{distances, value_dim}}},
+                  [c](const auto& x) { return shaw_value_term(x[0], x[1], c.max_distance, c.offset); }));
   }
 }
 
@@ -168,7 +164,8 @@ template <typename T>
 Tensor<T> shaw_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const Tensor<T>& key_table,
                          const Tensor<T>& value_table, int64_t max_distance) {
   const T scale = T(1) / std::sqrt(static_cast<T>(q.size(-1)));
-  const auto scores = mul_scalar(add(matmul(q, k.transpose(-1, -2)), shaw_score_bias(q, key_table, k.size(-2), max_distance)), scale);
+  const auto scores =
+      mul_scalar(add(matmul(q, k.transpose(-1, -2)), shaw_score_bias(q, key_table, k.size(-2), max_distance)), scale);
   const auto weights = softmax(scores, -1);
   return add(matmul(weights, v), shaw_value_term(weights, value_table, max_distance));
 }
@@ -176,9 +173,10 @@ Tensor<T> shaw_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>
 TEST(ShawRelativePosition, AttentionLayerHarness) {
   // K = 2: tables of 2K + 1 = 5 rows; 5 queries and keys reach both clipped ends.
   const Shape qkv{1, 2, 5, 4};
-  EXPECT_OP_OK(make_case("shaw attention (1, 2, 5, 4) K 2",
-                         {InputSpec{qkv}, InputSpec{qkv}, InputSpec{qkv}, InputSpec{{5, 4}}, InputSpec{{5, 4}}},
-                         [](const auto& x) { return shaw_attention(x[0], x[1], x[2], x[3], x[4], /*max_distance=*/2); }));
+  EXPECT_OP_OK(
+      make_case("shaw attention (1, 2, 5, 4) K 2",
+                {InputSpec{qkv}, InputSpec{qkv}, InputSpec{qkv}, InputSpec{{5, 4}}, InputSpec{{5, 4}}},
+                [](const auto& x) { return shaw_attention(x[0], x[1], x[2], x[3], x[4], /*max_distance=*/2); }));
 }
 
 // ---- T5 buckets ----
@@ -187,7 +185,8 @@ TEST(T5RelativeBucket, KnownBucketsBidirectional32Buckets128Distance) {
   // 16 buckets per sign, 8 exact; beyond: 8 + floor(log(d / 8) / log(128 / 8) * 8), at most 15;
   // keys after the query (d > 0) add 16. E.g. d = 20: 8 + floor(2.64) = 10, so 26.
   const std::vector<std::pair<int64_t, int64_t>> expected = {
-      {0, 0}, {1, 17}, {-1, 1}, {7, 23}, {8, 24}, {20, 26}, {200, 31}, {-200, 15}, {-8, 8}, {-20, 10}, {16, 26}, {127, 31},
+      {0, 0},    {1, 17},    {-1, 1}, {7, 23},   {8, 24},  {20, 26},
+      {200, 31}, {-200, 15}, {-8, 8}, {-20, 10}, {16, 26}, {127, 31},
   };
   for (const auto& [relative, bucket] : expected) {
     EXPECT_EQ(t5_relative_bucket(relative, true, 32, 128), bucket) << "relative position " << relative;
@@ -225,7 +224,8 @@ TEST(T5RelativeBias, Harness) {
     bool bidirectional;
   };
   // 8 buckets, max distance 20: small enough that these sizes reach the logarithmic buckets.
-  const std::vector<Case> cases = {{1, 1, 0, true}, {5, 7, 0, true}, {3, 9, 6, false}, {4, 4, 0, false}, {6, 3, -2, true}};
+  const std::vector<Case> cases = {
+      {1, 1, 0, true}, {5, 7, 0, true}, {3, 9, 6, false}, {4, 4, 0, false}, {6, 3, -2, true}};
   for (const Case& c : cases) {
     for (int64_t heads : {1, 3}) {
       EXPECT_OP_OK(make_case(fmt::format("t5_relative_bias N {} M {} offset {} bidirectional {} heads {}", c.queries,
@@ -247,7 +247,8 @@ struct RotaryCase {
 
 TEST(RotaryEmbedding, Harness) {
   const std::vector<RotaryCase> cases = {
-      {{1, 1, 1, 2}, 0, 10000}, {{2, 3, 5, 8}, 0, 10000}, {{1, 2, 7, 6}, 3, 10000}, {{3, 10}, 100, 500}, {{2, 1, 1, 4}, 4096, 10000},
+      {{1, 1, 1, 2}, 0, 10000}, {{2, 3, 5, 8}, 0, 10000},    {{1, 2, 7, 6}, 3, 10000},
+      {{3, 10}, 100, 500},      {{2, 1, 1, 4}, 4096, 10000},
   };
   for (const RotaryCase& c : cases) {
     for (RotaryStyle style : {RotaryStyle::kHalf, RotaryStyle::kInterleaved}) {
@@ -324,9 +325,10 @@ TEST(RotaryEmbedding, StylesAgreeUpToAPermutationOfTheFeatures) {
     to_interleaved[2 * i] = i;
     to_interleaved[2 * i + 1] = i + dim / 2;
   }
-  const auto by_half = index_select(
-      apply_rotary_embedding(index_select(x, -1, IndexTensor::from_vector({dim}, to_half)), 3, 10000, RotaryStyle::kHalf),
-      -1, IndexTensor::from_vector({dim}, to_interleaved));
+  const auto by_half =
+      index_select(apply_rotary_embedding(index_select(x, -1, IndexTensor::from_vector({dim}, to_half)), 3, 10000,
+                                          RotaryStyle::kHalf),
+                   -1, IndexTensor::from_vector({dim}, to_interleaved));
   const auto interleaved = apply_rotary_embedding(x, 3, 10000, RotaryStyle::kInterleaved);
   expect_all_near(interleaved.to_vector(), by_half.to_vector(), 1e-15);
 }
@@ -343,8 +345,11 @@ TEST(PositionalMisuse, SinusoidalWithNonPositiveBase) {
 }
 
 TEST(PositionalMisuse, RotaryWithAnOddHeadDim) {
-  expect_error<ShapeError>([] { apply_rotary_embedding(Tensor32::ones({2, 3, 4, 5})); },
-                           {"apply_rotary_embedding", "D even", "(2, 3, 4, 5)"});
+  expect_error<ShapeError>(
+      [] {
+        apply_rotary_embedding(Tensor32::ones({2, 3, 4, 5}));
+      },
+      {"apply_rotary_embedding", "D even", "(2, 3, 4, 5)"});
 }
 
 TEST(PositionalMisuse, RotaryOfAVector) {
@@ -357,15 +362,24 @@ TEST(PositionalMisuse, RotaryWithANegativeOffsetOrBadBase) {
 }
 
 TEST(PositionalMisuse, ShawScoreBiasHeadDimMismatch) {
-  expect_error<ShapeError>([] { shaw_score_bias(Tensor32::ones({1, 2, 3, 5}), Tensor32::ones({5, 4}), 3, 2); },
-                           {"shaw_score_bias", "(1, 2, 3, 5)", "(5, 4)"});
+  expect_error<ShapeError>(
+      [] {
+        shaw_score_bias(Tensor32::ones({1, 2, 3, 5}), Tensor32::ones({5, 4}), 3, 2);
+      },
+      {"shaw_score_bias", "(1, 2, 3, 5)", "(5, 4)"});
 }
 
 TEST(PositionalMisuse, ShawTableRowsDoNotMatchMaxDistance) {
-  expect_error<ShapeError>([] { shaw_value_term(Tensor64::ones({1, 1, 2, 3}), Tensor64::ones({4, 3}), 2); },
-                           {"shaw_value_term", "value_table", "(5, D)", "max_distance = 2", "(4, 3)"});
-  expect_error<ValueError>([] { shaw_score_bias(Tensor64::ones({1, 1, 2, 3}), Tensor64::ones({1, 3}), 2, -1); },
-                           {"max_distance", "-1"});
+  expect_error<ShapeError>(
+      [] {
+        shaw_value_term(Tensor64::ones({1, 1, 2, 3}), Tensor64::ones({4, 3}), 2);
+      },
+      {"shaw_value_term", "value_table", "(5, D)", "max_distance = 2", "(4, 3)"});
+  expect_error<ValueError>(
+      [] {
+        shaw_score_bias(Tensor64::ones({1, 1, 2, 3}), Tensor64::ones({1, 3}), 2, -1);
+      },
+      {"max_distance", "-1"});
 }
 
 TEST(PositionalMisuse, T5BucketsTooFewOrDistanceTooShort) {
@@ -375,8 +389,11 @@ TEST(PositionalMisuse, T5BucketsTooFewOrDistanceTooShort) {
 }
 
 TEST(PositionalMisuse, T5BiasTableOfTheWrongRank) {
-  expect_error<ShapeError>([] { t5_relative_bias(Tensor32::ones({32, 4, 1}), 3, 3, true, 128); },
-                           {"t5_relative_bias", "(num_buckets, H)", "(32, 4, 1)"});
+  expect_error<ShapeError>(
+      [] {
+        t5_relative_bias(Tensor32::ones({32, 4, 1}), 3, 3, true, 128);
+      },
+      {"t5_relative_bias", "(num_buckets, H)", "(32, 4, 1)"});
   expect_error<ValueError>([] { t5_relative_bias(Tensor32::ones({32, 4}), -1, 3, true, 128); }, {"-1"});
 }
 

@@ -24,11 +24,12 @@ struct Config {
 
 std::string describe(const Config& c) {
   const auto& o = c.options;
-  return fmt::format("B={} H={} Hkv={} N={} M={} D={} Dv={} causal={} bottom_right={} window=({},{}) mask={} additive={} "
-                     "padding={} alibi={} softcap={} scale={} dropout={}",
-                     c.B, c.H, c.Hkv, c.N, c.M, c.D, c.Dv, o.causal, o.alignment == CausalAlignment::kBottomRight,
-                     o.window_left.value_or(-1), o.window_right.value_or(-1), c.mask_kind, c.additive,
-                     o.key_padding_mask.defined(), o.alibi_slopes.defined(), o.softcap, o.scale.value_or(0), o.dropout_p);
+  return fmt::format(
+      "B={} H={} Hkv={} N={} M={} D={} Dv={} causal={} bottom_right={} window=({},{}) mask={} additive={} "
+      "padding={} alibi={} softcap={} scale={} dropout={}",
+      c.B, c.H, c.Hkv, c.N, c.M, c.D, c.Dv, o.causal, o.alignment == CausalAlignment::kBottomRight,
+      o.window_left.value_or(-1), o.window_right.value_or(-1), c.mask_kind, c.additive, o.key_padding_mask.defined(),
+      o.alibi_slopes.defined(), o.softcap, o.scale.value_or(0), o.dropout_p);
 }
 
 Config random_config(Generator& g) {
@@ -107,8 +108,8 @@ TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Err
     fused_options.implementation = AttentionImplementation::kFused;
     const auto reference32 = scaled_dot_product_attention(q, k, v, reference_options);
     const auto fused32 = scaled_dot_product_attention(q, k, v, fused_options);
-    const auto result64 =
-        scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>(), testing::options_in_double(o));
+    const auto result64 = scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>(),
+                                                       testing::options_in_double(o));
 
     // The loop references, with the mask pattern written out here rather than taken from the
     // library.
@@ -122,19 +123,23 @@ TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Err
       if (o.key_padding_mask.defined() && o.key_padding_mask.data()[b * c.M + j]) return false;
       return !mask.defined() || mask.data()[((b * c.H + h) * c.N + i) * c.M + j] != 0;
     };
-    const Tensor32 additive = o.additive_mask.defined() ? o.additive_mask.expand({c.B, c.H, c.N, c.M}).contiguous() : Tensor32();
+    const Tensor32 additive =
+        o.additive_mask.defined() ? o.additive_mask.expand({c.B, c.H, c.N, c.M}).contiguous() : Tensor32();
     auto additive_at = [&](int64_t b, int64_t h, int64_t i, int64_t j) -> double {
       return additive.defined() ? additive.data()[((b * c.H + h) * c.N + i) * c.M + j] : 0.0;
     };
     const std::vector<double> slopes = o.alibi_slopes.defined() ? as_double(o.alibi_slopes) : std::vector<double>{};
     const double scale = o.scale.value_or(1.0 / std::sqrt(static_cast<double>(c.D)));
-    const std::vector<uint8_t> keep = o.dropout_p > 0 ? dropout_keep_mask(c.B * c.H * c.N * c.M, o.dropout_p, o.dropout_seed)
-                                                      : std::vector<uint8_t>{};
+    const std::vector<uint8_t> keep = o.dropout_p > 0
+                                          ? dropout_keep_mask(c.B * c.H * c.N * c.M, o.dropout_p, o.dropout_seed)
+                                          : std::vector<uint8_t>{};
     const auto qd = as_double(q), kd = as_double(k), vd = as_double(v);
-    const auto ref = testing::reference_attention<double>(qd, kd, vd, c.B, c.H, c.Hkv, c.N, c.M, c.D, c.Dv, scale, o.softcap,
-                                                          slopes, offset, allowed_at, additive_at, keep, o.dropout_p);
-    const auto naive = testing::reference_attention<float>(qd, kd, vd, c.B, c.H, c.Hkv, c.N, c.M, c.D, c.Dv, scale, o.softcap,
-                                                           slopes, offset, allowed_at, additive_at, keep, o.dropout_p);
+    const auto ref =
+        testing::reference_attention<double>(qd, kd, vd, c.B, c.H, c.Hkv, c.N, c.M, c.D, c.Dv, scale, o.softcap, slopes,
+                                             offset, allowed_at, additive_at, keep, o.dropout_p);
+    const auto naive =
+        testing::reference_attention<float>(qd, kd, vd, c.B, c.H, c.Hkv, c.N, c.M, c.D, c.Dv, scale, o.softcap, slopes,
+                                            offset, allowed_at, additive_at, keep, o.dropout_p);
 
     auto compare = [&](const char* what, const std::vector<double>& got32, const std::vector<double>& got64,
                        const std::vector<double>& reference, const std::vector<double>& naive32) {
@@ -142,14 +147,17 @@ TEST(ScaledDotProductRandom, TwoThousandConfigurationsWithinTwiceNaiveFloat32Err
       ASSERT_TRUE(rms_error(got32, reference, &e32, &rms)) << what << " NaN/Inf pattern (float) " << describe(c);
       ASSERT_TRUE(rms_error(got64, reference, &e64, &rms)) << what << " NaN/Inf pattern (double) " << describe(c);
       ASSERT_TRUE(rms_error(naive32, reference, &en, &rms)) << what << " naive pattern " << describe(c);
-      EXPECT_LE(e32, 2 * en + 1e-6 * rms) << what << " float32 error " << e32 << " vs naive " << en << " " << describe(c);
+      EXPECT_LE(e32, 2 * en + 1e-6 * rms)
+          << what << " float32 error " << e32 << " vs naive " << en << " " << describe(c);
       EXPECT_LE(e64, 1e-12 * std::max(rms, 1.0)) << what << " float64 error " << e64 << " " << describe(c);
     };
     for (const auto* result32 : {&reference32, &fused32}) {
       const std::string path = result32 == &reference32 ? "reference " : "fused ";
-      compare((path + "output").c_str(), as_double(result32->output), as_double(result64.output), ref.output, naive.output);
+      compare((path + "output").c_str(), as_double(result32->output), as_double(result64.output), ref.output,
+              naive.output);
       if (o.need_weights) {
-        compare((path + "weights").c_str(), as_double(result32->weights), as_double(result64.weights), ref.weights, naive.weights);
+        compare((path + "weights").c_str(), as_double(result32->weights), as_double(result64.weights), ref.weights,
+                naive.weights);
       }
       if (o.need_log_sum_exp) {
         compare((path + "log_sum_exp").c_str(), as_double(result32->log_sum_exp), as_double(result64.log_sum_exp),

@@ -28,41 +28,77 @@ TEST(ScaledDotProduct, GradientsOfEveryInput) {
     std::function<void(AttentionOptions<double>&)> d;
   };
   const auto padding = MaskTensor::from_vector({2, 5}, {0, 0, 1, 0, 0, 1, 0, 0, 0, 1});
-  const auto mask = MaskTensor::from_vector({3, 5}, {1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1});  // row 1 fully masked
+  const auto mask =
+      MaskTensor::from_vector({3, 5}, {1, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1});  // row 1 fully masked
   const std::vector<Case> cases = {
       {"plain", 1, 1, 1, 3, 4, 5, 2, [](auto&) {}, [](auto&) {}},
       {"causal GQA", 2, 4, 2, 3, 5, 3, 4, [](auto& o) { o.causal = true; }, [](auto& o) { o.causal = true; }},
       {"causal bottom-right MQA", 1, 3, 1, 2, 5, 4, 3,
-       [](auto& o) { o.causal = true; o.alignment = CausalAlignment::kBottomRight; },
-       [](auto& o) { o.causal = true; o.alignment = CausalAlignment::kBottomRight; }},
+       [](auto& o) {
+         o.causal = true;
+         o.alignment = CausalAlignment::kBottomRight;
+       },
+       [](auto& o) {
+         o.causal = true;
+         o.alignment = CausalAlignment::kBottomRight;
+       }},
       {"window and padding", 2, 2, 2, 3, 5, 3, 3,
-       [padding](auto& o) { o.window_left = 1; o.window_right = 1; o.key_padding_mask = padding; },
-       [padding](auto& o) { o.window_left = 1; o.window_right = 1; o.key_padding_mask = padding; }},
+       [padding](auto& o) {
+         o.window_left = 1;
+         o.window_right = 1;
+         o.key_padding_mask = padding;
+       },
+       [padding](auto& o) {
+         o.window_left = 1;
+         o.window_right = 1;
+         o.key_padding_mask = padding;
+       }},
       {"boolean mask with a fully masked row", 1, 2, 1, 3, 5, 2, 2, [mask](auto& o) { o.mask = mask; },
        [mask](auto& o) { o.mask = mask; }},
       {"softcap alibi scale", 1, 3, 3, 4, 4, 3, 2,
-       [](auto& o) { o.softcap = 2.0; o.alibi_slopes = alibi_slopes<float>(3); o.scale = 0.7; },
-       [](auto& o) { o.softcap = 2.0; o.alibi_slopes = alibi_slopes<double>(3); o.scale = 0.7; }},
-      {"dropout", 1, 2, 2, 3, 4, 3, 3, [](auto& o) { o.dropout_p = 0.3; o.dropout_seed = 5; },
-       [](auto& o) { o.dropout_p = 0.3; o.dropout_seed = 5; }},
+       [](auto& o) {
+         o.softcap = 2.0;
+         o.alibi_slopes = alibi_slopes<float>(3);
+         o.scale = 0.7;
+       },
+       [](auto& o) {
+         o.softcap = 2.0;
+         o.alibi_slopes = alibi_slopes<double>(3);
+         o.scale = 0.7;
+       }},
+      {"dropout", 1, 2, 2, 3, 4, 3, 3,
+       [](auto& o) {
+         o.dropout_p = 0.3;
+         o.dropout_seed = 5;
+       },
+       [](auto& o) {
+         o.dropout_p = 0.3;
+         o.dropout_seed = 5;
+       }},
       {"size one", 1, 1, 1, 1, 1, 1, 1, [](auto&) {}, [](auto&) {}},
   };
   for (const auto& c : cases) {
-    auto op = make_case(c.name, {InputSpec{{c.B, c.H, c.N, c.D}}, InputSpec{{c.B, c.Hkv, c.M, c.D}}, InputSpec{{c.B, c.Hkv, c.M, c.Dv}}},
-                        [c](const auto& x) {
-                          using T = typename std::decay_t<decltype(x[0])>::value_type;
-                          AttentionOptions<T> o;
-                          if constexpr (std::is_same_v<T, float>) c.f(o); else c.d(o);
-                          return scaled_dot_product_attention(x[0], x[1], x[2], o).output;
-                        });
+    auto op = make_case(
+        c.name,
+        {InputSpec{{c.B, c.H, c.N, c.D}}, InputSpec{{c.B, c.Hkv, c.M, c.D}}, InputSpec{{c.B, c.Hkv, c.M, c.Dv}}},
+        [c](const auto& x) {
+          using T = typename std::decay_t<decltype(x[0])>::value_type;
+          AttentionOptions<T> o;
+          if constexpr (std::is_same_v<T, float>)
+            c.f(o);
+          else
+            c.d(o);
+          return scaled_dot_product_attention(x[0], x[1], x[2], o).output;
+        });
     op.max_nmse = 1e-9;
     EXPECT_OP_OK(op);
   }
 }
 
 TEST(ScaledDotProduct, GradientOfAdditiveMaskSlopesAndLogSumExp) {
-  auto op = make_case("additive mask + slopes", {InputSpec{{1, 2, 3, 4}}, InputSpec{{1, 2, 5, 4}}, InputSpec{{1, 2, 5, 3}},
-                                                 InputSpec{{3, 5}}, InputSpec{{2}, testing::InputKind::kPositive}},
+  auto op = make_case("additive mask + slopes",
+                      {InputSpec{{1, 2, 3, 4}}, InputSpec{{1, 2, 5, 4}}, InputSpec{{1, 2, 5, 3}}, InputSpec{{3, 5}},
+                       InputSpec{{2}, testing::InputKind::kPositive}},
                       [](const auto& x) {
                         using T = typename std::decay_t<decltype(x[0])>::value_type;
                         AttentionOptions<T> o;
@@ -107,7 +143,9 @@ TEST(ScaledDotProduct, NaNInAnAllowedScoreStaysNaNInItsRowOnly) {
   // The NaN query's row is fully masked: its row is 0, not NaN.
   AttentionOptions<double> o;
   o.mask = MaskTensor::from_vector({2, 1}, {0, 1});
-  EXPECT_EQ(scaled_dot_product_attention(q, Tensor64::ones({1, 1, 3, 2}), Tensor64::ones({1, 1, 3, 2}), o).output.at({0, 0, 0, 0}), 0.0);
+  EXPECT_EQ(scaled_dot_product_attention(q, Tensor64::ones({1, 1, 3, 2}), Tensor64::ones({1, 1, 3, 2}), o)
+                .output.at({0, 0, 0, 0}),
+            0.0);
 }
 
 TEST(ScaledDotProduct, LargeLogitsDoNotOverflow) {
@@ -128,7 +166,8 @@ TEST(ScaledDotProduct, LargeLogitsDoNotOverflow) {
 TEST(ScaledDotProduct, ZeroLengthKeysGiveZerosAndMinusInfinityLogSumExp) {
   AttentionOptions<float> o;
   o.need_log_sum_exp = true;
-  const auto r = scaled_dot_product_attention(Tensor32::ones({2, 2, 3, 4}), Tensor32::ones({2, 1, 0, 4}), Tensor32::ones({2, 1, 0, 5}), o);
+  const auto r = scaled_dot_product_attention(Tensor32::ones({2, 2, 3, 4}), Tensor32::ones({2, 1, 0, 4}),
+                                              Tensor32::ones({2, 1, 0, 5}), o);
   EXPECT_EQ(r.output.shape(), (Shape{2, 2, 3, 5}));
   for (float x : r.output.to_vector()) EXPECT_EQ(x, 0.0f);
   for (float x : r.log_sum_exp.to_vector()) EXPECT_EQ(x, -std::numeric_limits<float>::infinity());
@@ -136,7 +175,8 @@ TEST(ScaledDotProduct, ZeroLengthKeysGiveZerosAndMinusInfinityLogSumExp) {
 
 TEST(ScaledDotProduct, AskingForWeightsChangesNothing) {
   Generator g(3);
-  const auto q = Tensor32::randn({2, 4, 7, 8}, g), k = Tensor32::randn({2, 2, 9, 8}, g), v = Tensor32::randn({2, 2, 9, 5}, g);
+  const auto q = Tensor32::randn({2, 4, 7, 8}, g), k = Tensor32::randn({2, 2, 9, 8}, g),
+             v = Tensor32::randn({2, 2, 9, 5}, g);
   for (auto implementation : {AttentionImplementation::kReference, AttentionImplementation::kFused}) {
     AttentionOptions<float> o;
     o.implementation = implementation;
@@ -150,7 +190,8 @@ TEST(ScaledDotProduct, AskingForWeightsChangesNothing) {
     EXPECT_EQ(plain, with_weights.output.to_vector());  // bitwise
     // And the weights are the ones that produced the output: O = P V (bitwise on the reference
     // path, which computes exactly that; to rounding on the fused one, which sums by tiles).
-    const auto again = matmul(with_weights.weights.reshape({2, 2, 2, 7, 9}), v.unsqueeze(2)).reshape({2, 4, 7, 5}).to_vector();
+    const auto again =
+        matmul(with_weights.weights.reshape({2, 2, 2, 7, 9}), v.unsqueeze(2)).reshape({2, 4, 7, 5}).to_vector();
     for (size_t i = 0; i < plain.size(); ++i) {
       if (implementation == AttentionImplementation::kReference) {
         EXPECT_EQ(again[i], plain[i]);
@@ -163,9 +204,12 @@ TEST(ScaledDotProduct, AskingForWeightsChangesNothing) {
 
 TEST(ScaledDotProduct, GroupedQueryEqualsRepeatedKeysAndValues) {
   Generator g(4);
-  const auto q = Tensor64::randn({1, 6, 4, 3}, g), k = Tensor64::randn({1, 2, 5, 3}, g), v = Tensor64::randn({1, 2, 5, 2}, g);
+  const auto q = Tensor64::randn({1, 6, 4, 3}, g), k = Tensor64::randn({1, 2, 5, 3}, g),
+             v = Tensor64::randn({1, 2, 5, 2}, g);
   // Repeat each key/value head 3 times: heads 0,1,2 -> kv 0; 3,4,5 -> kv 1.
-  auto repeat = [](const Tensor64& x) { return x.unsqueeze(2).expand({1, 2, 3, 5, x.size(-1)}).reshape({1, 6, 5, x.size(-1)}); };
+  auto repeat = [](const Tensor64& x) {
+    return x.unsqueeze(2).expand({1, 2, 3, 5, x.size(-1)}).reshape({1, 6, 5, x.size(-1)});
+  };
   const auto grouped = scaled_dot_product_attention(q, k, v).output.to_vector();
   const auto repeated = scaled_dot_product_attention(q, repeat(k), repeat(v)).output.to_vector();
   ASSERT_EQ(grouped.size(), repeated.size());
@@ -229,19 +273,45 @@ TEST(ScaledDotProductMisuse, InvalidShapesAndMasksAreRejected) {
   expect_error<Error>([&] { sdpa(q, Tensor32::ones({2, 2, 5, 7}), v); }, {"head dimension"});
   expect_error<Error>([&] { sdpa(q, k, Tensor32::ones({2, 2, 4, 6})); }, {"agree in H_kv and M"});
   expect_error<Error>([&] { sdpa(q, k, Tensor32::ones({2, 1, 5, 6})); }, {"agree in H_kv and M"});
-  expect_error<Error>([&] { sdpa(q, Tensor32::ones({2, 3, 5, 8}), Tensor32::ones({2, 3, 5, 6})); }, {"multiple of key/value heads"});
-  expect_error<Error>([&] { sdpa(Tensor32::ones({2, 4, 3, 0}), Tensor32::ones({2, 2, 5, 0}), v); }, {"pass an explicit scale"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.mask = MaskTensor::ones({3, 4}); })); }, {"mask (3, 4)"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.mask = MaskTensor::ones({3, 2, 3, 5}); })); }, {"(B, H, N, M) = (2, 4, 3, 5)"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.mask = MaskTensor::ones({1, 1, 1, 3, 5}); })); }, {"(1, 1, 1, 3, 5)"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.additive_mask = Tensor32::ones({5, 3}); })); }, {"additive_mask (5, 3)"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.key_padding_mask = MaskTensor::ones({2, 4}); })); }, {"key_padding_mask (2, 4)"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.key_padding_mask = MaskTensor::ones({5}); })); }, {"key_padding_mask (5)"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.alibi_slopes = Tensor32::ones({2}); })); }, {"alibi_slopes (2)"});
+  expect_error<Error>(
+      [&] {
+        sdpa(q, Tensor32::ones({2, 3, 5, 8}), Tensor32::ones({2, 3, 5, 6}));
+      },
+      {"multiple of key/value heads"});
+  expect_error<Error>(
+      [&] {
+        sdpa(Tensor32::ones({2, 4, 3, 0}), Tensor32::ones({2, 2, 5, 0}), v);
+      },
+      {"pass an explicit scale"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) {
+                                   o.mask = MaskTensor::ones({3, 4});
+                                 })); },
+                      {"mask (3, 4)"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) {
+                                   o.mask = MaskTensor::ones({3, 2, 3, 5});
+                                 })); },
+                      {"(B, H, N, M) = (2, 4, 3, 5)"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) {
+                                   o.mask = MaskTensor::ones({1, 1, 1, 3, 5});
+                                 })); },
+                      {"(1, 1, 1, 3, 5)"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) {
+                                   o.additive_mask = Tensor32::ones({5, 3});
+                                 })); },
+                      {"additive_mask (5, 3)"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) {
+                                   o.key_padding_mask = MaskTensor::ones({2, 4});
+                                 })); },
+                      {"key_padding_mask (2, 4)"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.key_padding_mask = MaskTensor::ones({5}); })); },
+                      {"key_padding_mask (5)"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.alibi_slopes = Tensor32::ones({2}); })); },
+                      {"alibi_slopes (2)"});
   expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.softcap = -1; })); }, {"softcap"});
   expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.dropout_p = 1.0; })); }, {"dropout_p"});
   expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.window_left = -2; })); }, {"window sizes"});
-  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.scale = std::numeric_limits<double>::infinity(); })); }, {"scale must be finite"});
+  expect_error<Error>([&] { sdpa(q, k, v, opts([](auto& o) { o.scale = std::numeric_limits<double>::infinity(); })); },
+                      {"scale must be finite"});
   expect_error<Error>([&] { alibi_slopes<float>(0); }, {"heads must be >= 1"});
 }
 

@@ -16,8 +16,8 @@
 namespace attend {
 namespace {
 
-using testing::InputSpec;
 using testing::expect_all_near;
+using testing::InputSpec;
 using testing::make_case;
 using Sizes = testing::ScoreSizes;
 using testing::kMixedScoreSizes;
@@ -44,7 +44,8 @@ std::vector<double> reference_scores(const Sizes& s, const std::function<double(
 double reference_dot(const std::vector<double>& q, const std::vector<double>& k, const Sizes& s, int64_t b, int64_t i,
                      int64_t j) {
   double total = 0;
-  for (int64_t d = 0; d < s.query_dim; ++d) total += at3(q, s.queries, s.query_dim, b, i, d) * at3(k, s.keys, s.key_dim, b, j, d);
+  for (int64_t d = 0; d < s.query_dim; ++d)
+    total += at3(q, s.queries, s.query_dim, b, i, d) * at3(k, s.keys, s.key_dim, b, j, d);
   return total;
 }
 
@@ -65,7 +66,8 @@ double reference_additive(const std::vector<double>& q, const std::vector<double
   double total = 0;
   for (int64_t a = 0; a < s.attention_dim; ++a) {
     double hidden = 0;
-    for (int64_t d = 0; d < s.query_dim; ++d) hidden += at3(q, s.queries, s.query_dim, b, i, d) * wq[d * s.attention_dim + a];
+    for (int64_t d = 0; d < s.query_dim; ++d)
+      hidden += at3(q, s.queries, s.query_dim, b, i, d) * wq[d * s.attention_dim + a];
     for (int64_t e = 0; e < s.key_dim; ++e) hidden += at3(k, s.keys, s.key_dim, b, j, e) * wk[e * s.attention_dim + a];
     total += v[a] * std::tanh(hidden);
   }
@@ -129,8 +131,7 @@ TEST(ScoreFunctions, CosineHarness) {
     // kAwayFromZero keeps D = 1 vectors away from |x| = 0, where the cosine jumps from -1 to 1.
     EXPECT_OP_OK(make_case(score_sizes_name("cosine_scores", s),
                            {InputSpec{{s.batch, s.queries, s.query_dim}, testing::InputKind::kAwayFromZero},
-                            InputSpec{{s.batch, s.keys, s.key_dim}, testing::InputKind::kAwayFromZero},
-                            InputSpec{{}}},
+                            InputSpec{{s.batch, s.keys, s.key_dim}, testing::InputKind::kAwayFromZero}, InputSpec{{}}},
                            [](const auto& x) { return cosine_scores(x[0], x[1], x[2]); }));
   }
 }
@@ -149,26 +150,28 @@ TEST(ScoreFunctions, MatchFloat64LoopReference) {
       const auto wk = Tensor64::randn({s.key_dim, s.attention_dim}, generator);
       const auto v = Tensor64::randn({s.attention_dim}, generator);
       const auto qv = q.to_vector(), kv = k.to_vector();
-      expect_all_near(general_scores(q, k, w).to_vector(),
-                      reference_scores(s, [&](int64_t b, int64_t i, int64_t j) {
-                        return reference_general(qv, kv, w.to_vector(), s, b, i, j);
-                      }),
-                      1e-12);
+      expect_all_near(
+          general_scores(q, k, w).to_vector(),
+          reference_scores(
+              s, [&](int64_t b, int64_t i, int64_t j) { return reference_general(qv, kv, w.to_vector(), s, b, i, j); }),
+          1e-12);
       expect_all_near(additive_scores(q, k, wq, wk, v).to_vector(),
-                      reference_scores(s, [&](int64_t b, int64_t i, int64_t j) {
-                        return reference_additive(qv, kv, wq.to_vector(), wk.to_vector(), v.to_vector(), s, b, i, j);
-                      }),
+                      reference_scores(s,
+                                       [&](int64_t b, int64_t i, int64_t j) {
+                                         return reference_additive(qv, kv, wq.to_vector(), wk.to_vector(),
+                                                                   v.to_vector(), s, b, i, j);
+                                       }),
                       1e-12);
       if (s.query_dim != s.key_dim) continue;
-      const auto dot = reference_scores(s, [&](int64_t b, int64_t i, int64_t j) { return reference_dot(qv, kv, s, b, i, j); });
+      const auto dot =
+          reference_scores(s, [&](int64_t b, int64_t i, int64_t j) { return reference_dot(qv, kv, s, b, i, j); });
       expect_all_near(dot_scores(q, k).to_vector(), dot, 1e-12);
       std::vector<double> scaled = dot;
       for (double& x : scaled) x /= std::sqrt(static_cast<double>(s.query_dim));
       expect_all_near(scaled_dot_scores(q, k).to_vector(), scaled, 1e-12);
       expect_all_near(cosine_scores(q, k, Tensor64::scalar(0.7)).to_vector(),
-                      reference_scores(s, [&](int64_t b, int64_t i, int64_t j) {
-                        return reference_cosine(qv, kv, 0.7, s, b, i, j);
-                      }),
+                      reference_scores(s, [&](int64_t b, int64_t i,
+                                              int64_t j) { return reference_cosine(qv, kv, 0.7, s, b, i, j); }),
                       1e-12);
     }
   }
@@ -181,21 +184,23 @@ TEST(ScoreFunctions, KnownValues) {
   EXPECT_EQ(dot_scores(q, k).to_vector(), (std::vector<double>{11, 0}));
   expect_all_near(scaled_dot_scores(q, k).to_vector(), {11 / std::sqrt(2.0), 0}, 1e-15);
   // W = [[0, 1], [1, 0]] swaps k's entries: q . (4, 3) = 10 and q . (1, -2) = -3.
-  EXPECT_EQ(general_scores(q, k, Tensor64::from_vector({2, 2}, {0, 1, 1, 0})).to_vector(), (std::vector<double>{10, -3}));
+  EXPECT_EQ(general_scores(q, k, Tensor64::from_vector({2, 2}, {0, 1, 1, 0})).to_vector(),
+            (std::vector<double>{10, -3}));
   // cos(q, k0) = 11 / (sqrt(5) * 5); cos(q, k1) = 0; times exp(log 3) = 3.
   expect_all_near(cosine_scores(q, k, Tensor64::scalar(std::log(3.0))).to_vector(), {3 * 11 / (std::sqrt(5.0) * 5), 0},
                   1e-15);
   // A = 1: v tanh(q . wq + k_j . wk) with wq = (1, 0), wk = (0, 1), v = 2: 2 tanh(1 + 4), 2 tanh(1 + 1).
-  const auto additive = additive_scores(q, k, Tensor64::from_vector({2, 1}, {1, 0}), Tensor64::from_vector({2, 1}, {0, 1}),
-                                        Tensor64::from_vector({1}, {2}));
+  const auto additive = additive_scores(q, k, Tensor64::from_vector({2, 1}, {1, 0}),
+                                        Tensor64::from_vector({2, 1}, {0, 1}), Tensor64::from_vector({1}, {2}));
   expect_all_near(additive.to_vector(), {2 * std::tanh(5.0), 2 * std::tanh(2.0)}, 1e-15);
 }
 
 TEST(ScoreFunctions, AdditiveFromProjectionsIsAdditiveScores) {
   Generator generator(8);
-  const auto q = Tensor64::randn({2, 3, 4}, generator), k = Tensor64::randn({2, 5, 6}, generator);  // (B, N, Dq), (B, M, Dk)
+  const auto q = Tensor64::randn({2, 3, 4}, generator),
+             k = Tensor64::randn({2, 5, 6}, generator);  // (B, N, Dq), (B, M, Dk)
   const auto wq = Tensor64::randn({4, 7}, generator), wk = Tensor64::randn({6, 7}, generator);  // (Dq, A), (Dk, A)
-  const auto v = Tensor64::randn({7}, generator);                                                // (A)
+  const auto v = Tensor64::randn({7}, generator);                                               // (A)
   expect_all_near(additive_scores_from_projections(matmul(q, wq), matmul(k, wk), v).to_vector(),
                   additive_scores(q, k, wq, wk, v).to_vector(), 1e-14);
 }
@@ -247,20 +252,31 @@ TEST(ScoreFunctions, CosineIsBoundedByTheTemperature) {
 // ---- misuse: the exception type and the offending shapes in the message ----
 
 TEST(ScoreFunctionsMisuse, DotFeatureSizesDiffer) {
-  expect_error<ShapeError>([] { dot_scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 6})); },
-                           {"dot_scores", "(2, 3, 4)", "(2, 5, 6)", "4 != 6"});
+  expect_error<ShapeError>(
+      [] {
+        dot_scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 6}));
+      },
+      {"dot_scores", "(2, 3, 4)", "(2, 5, 6)", "4 != 6"});
 }
 TEST(ScoreFunctionsMisuse, ScaledDotQueryOfRankTwo) {
-  expect_error<ShapeError>([] { scaled_dot_scores(Tensor32::ones({3, 4}), Tensor32::ones({2, 5, 4})); },
-                           {"scaled_dot_scores", "(3, 4)", "(2, 5, 4)", "rank 3"});
+  expect_error<ShapeError>(
+      [] {
+        scaled_dot_scores(Tensor32::ones({3, 4}), Tensor32::ones({2, 5, 4}));
+      },
+      {"scaled_dot_scores", "(3, 4)", "(2, 5, 4)", "rank 3"});
 }
 TEST(ScoreFunctionsMisuse, BatchSizesDiffer) {
-  expect_error<ShapeError>([] { dot_scores(Tensor64::ones({2, 3, 4}), Tensor64::ones({3, 5, 4})); },
-                           {"dot_scores", "(2, 3, 4)", "(3, 5, 4)", "2 != 3"});
+  expect_error<ShapeError>(
+      [] {
+        dot_scores(Tensor64::ones({2, 3, 4}), Tensor64::ones({3, 5, 4}));
+      },
+      {"dot_scores", "(2, 3, 4)", "(3, 5, 4)", "2 != 3"});
 }
 TEST(ScoreFunctionsMisuse, GeneralWeightOfTheWrongShape) {
   expect_error<ShapeError>(
-      [] { general_scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 6}), Tensor32::ones({4, 5})); },
+      [] {
+        general_scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 6}), Tensor32::ones({4, 5}));
+      },
       {"general_scores", "weight (4, 5)", "(4, 6)", "(2, 3, 4)", "(2, 5, 6)"});
 }
 TEST(ScoreFunctionsMisuse, AdditiveKeyWeightWithAnotherAttentionDim) {
@@ -289,12 +305,16 @@ TEST(ScoreFunctionsMisuse, AdditiveQueryWeightForAnotherQuerySize) {
 }
 TEST(ScoreFunctionsMisuse, AdditiveProjectionsOfDifferentAttentionDims) {
   expect_error<ShapeError>(
-      [] { additive_scores_from_projections(Tensor32::ones({2, 1, 4}), Tensor32::ones({2, 5, 3}), Tensor32::ones({4})); },
+      [] {
+        additive_scores_from_projections(Tensor32::ones({2, 1, 4}), Tensor32::ones({2, 5, 3}), Tensor32::ones({4}));
+      },
       {"additive_scores", "(2, 1, 4)", "(2, 5, 3)"});
 }
 TEST(ScoreFunctionsMisuse, CosineTemperatureThatIsNotAScalar) {
   expect_error<ShapeError>(
-      [] { cosine_scores(Tensor64::ones({1, 2, 3}), Tensor64::ones({1, 4, 3}), Tensor64::ones({1})); },
+      [] {
+        cosine_scores(Tensor64::ones({1, 2, 3}), Tensor64::ones({1, 4, 3}), Tensor64::ones({1}));
+      },
       {"cosine_scores", "log_temperature (1)", "scalar ()"});
 }
 }  // namespace

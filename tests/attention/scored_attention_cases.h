@@ -46,15 +46,16 @@ inline MaskTensor key_padding_pattern(int64_t batch, int64_t keys) {
 
 // Named option sets: unmasked, each mask kind alone, and all of them together.
 inline std::vector<std::pair<std::string, ScoredAttentionOptions>> option_sets(const ScoredSizes& s,
-                                                                              AttentionMode mode) {
+                                                                               AttentionMode mode) {
   std::vector<std::pair<std::string, ScoredAttentionOptions>> sets;
   sets.push_back({"unmasked", {}});
   sets.push_back({"mask", {.mask = pattern_mask(s.queries, s.keys)}});
   sets.push_back({"key padding", {.key_padding_mask = key_padding_pattern(s.batch, s.keys)}});
   sets.push_back({"causal", {.causal = true}});
-  sets.push_back({"all", {.mask = pattern_mask(s.queries, s.keys).unsqueeze(0),
-                          .key_padding_mask = key_padding_pattern(s.batch, s.keys),
-                          .causal = true}});
+  sets.push_back({"all",
+                  {.mask = pattern_mask(s.queries, s.keys).unsqueeze(0),
+                   .key_padding_mask = key_padding_pattern(s.batch, s.keys),
+                   .causal = true}});
   for (auto& [name, options] : sets) options.mode = mode;
   return sets;
 }

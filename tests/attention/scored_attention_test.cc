@@ -28,9 +28,9 @@ TEST(ScoredAttention, AttentionFromScoresHarness) {
                                                InputSpec{{s.batch, s.keys, s.value_dim}}};
         EXPECT_OP_OK(make_case(testing::scored_sizes_name("output " + what, s), inputs,
                                [options](const auto& x) { return attention_from_scores(x[0], x[1], options).output; }));
-        auto weights_case = make_case(testing::scored_sizes_name("weights " + what, s), inputs, [options](const auto& x) {
-          return attention_from_scores(x[0], x[1], options).weights;
-        });
+        auto weights_case =
+            make_case(testing::scored_sizes_name("weights " + what, s), inputs,
+                      [options](const auto& x) { return attention_from_scores(x[0], x[1], options).weights; });
         weights_case.differentiable = mode == AttentionMode::kSoft;  // hard weights are constants
         EXPECT_OP_OK(weights_case);
       }
@@ -69,8 +69,11 @@ TEST(ScoredAttention, HardModeNaNScoreMakesItsRowNaN) {
 // ---- misuse ----
 
 TEST(ScoredAttentionMisuse, AttentionFromScoresWithMismatchedValues) {
-  expect_error<ShapeError>([] { attention_from_scores(Tensor64::ones({2, 3, 5}), Tensor64::ones({2, 4, 6})); },
-                           {"attention_from_scores", "v (2, 4, 6)", "(2, 5)", "(2, 3, 5)"});
+  expect_error<ShapeError>(
+      [] {
+        attention_from_scores(Tensor64::ones({2, 3, 5}), Tensor64::ones({2, 4, 6}));
+      },
+      {"attention_from_scores", "v (2, 4, 6)", "(2, 5)", "(2, 3, 5)"});
 }
 
 }  // namespace

@@ -55,8 +55,8 @@ TEST(Autograd, LeafGradientsNeverAliasEachOtherOrTheSeed) {
 TEST(Autograd, DiamondGraphRunsEachNodeOnce) {
   auto x = Tensor64::scalar(2.0).set_requires_grad();
   const auto a = exp(x);
-  const auto b = mul(a, a);          // exp(2x)
-  const auto c = add(b, a);          // exp(2x) + exp(x)
+  const auto b = mul(a, a);  // exp(2x)
+  const auto c = add(b, a);  // exp(2x) + exp(x)
   c.backward();
   EXPECT_NEAR(x.grad().item(), 2 * std::exp(4.0) + std::exp(2.0), 1e-12);
 }
@@ -112,9 +112,8 @@ TEST(Autograd, CustomOpThroughRecordOp) {
   // A user-defined cube with its own backward.
   auto cube = [](const Tensor64& x) {
     const auto out = mul(mul(x.detach(), x.detach()), x.detach());
-    return record_op<double>("cube", out, {x}, [x](const Tensor64& g) {
-      return std::vector<Tensor64>{mul(g, mul_scalar(mul(x, x), 3.0))};
-    });
+    return record_op<double>(
+        "cube", out, {x}, [x](const Tensor64& g) { return std::vector<Tensor64>{mul(g, mul_scalar(mul(x, x), 3.0))}; });
   };
   auto x = Tensor64::scalar(2.0).set_requires_grad();
   cube(x).backward();

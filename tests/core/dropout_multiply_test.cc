@@ -104,7 +104,7 @@ TEST(DropoutMultiply, DropsAboutP) {
     const int64_t n = 200'000;
     std::vector<float> ones(n, 1.0f), out(n);
     std::vector<uint8_t> keep(n);
-      kernels::dropout_multiply(9, 1, 0, n, 0.3, 2.0f, ones.data(), out.data(), keep.data());
+    kernels::dropout_multiply(9, 1, 0, n, 0.3, 2.0f, ones.data(), out.data(), keep.data());
     int64_t kept = 0;
     for (float v : out) {
       ASSERT_TRUE(v == 0.0f || v == 2.0f);

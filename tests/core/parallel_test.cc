@@ -60,9 +60,10 @@ TEST(Parallel, UsesSeveralThreadsAndNestsSerially) {
 
 TEST(Parallel, RethrowsTheFirstException) {
   ThreadCountGuard guard(2);
-  EXPECT_THROW(parallel_for(100, 1, [](int64_t begin, int64_t) {
-                 if (begin > 0) throw ValueError("boom");
-               }),
+  EXPECT_THROW(parallel_for(100, 1,
+                            [](int64_t begin, int64_t) {
+                              if (begin > 0) throw ValueError("boom");
+                            }),
                ValueError);
   // The pool still works afterwards.
   std::atomic<int64_t> total{0};

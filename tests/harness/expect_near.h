@@ -26,7 +26,7 @@ inline void expect_all_near(const std::vector<double>& actual, const std::vector
   }
   EXPECT_EQ(off, 0u) << fmt::format("element {}: {:.17g} vs expected {:.17g}, error {:.3e} > {:.1e}", worst_at,
                                     actual[worst_at], expected[worst_at], worst, tolerance)
-                      << fmt::format(" ({} of {} elements off)", off, actual.size());
+                     << fmt::format(" ({} of {} elements off)", off, actual.size());
 }
 
 }  // namespace attend::testing

@@ -41,7 +41,7 @@ struct FusedAttentionCase {
 struct FusedTolerance {
   double naive_ratio;  // (2): RMS error <= naive_ratio * naive RMS error + rms_floor * scale
   double rms_floor;
-  double max_error;    // (3): |fused - float64| <= max_error * max(1, max |float64|)
+  double max_error;  // (3): |fused - float64| <= max_error * max(1, max |float64|)
 };
 inline constexpr FusedTolerance kFusedForwardTolerance{2, 1e-7, 2e-5};   // output, weights, log-sum-exp
 inline constexpr FusedTolerance kFusedGradientTolerance{3, 1e-6, 5e-5};  // dq, dk, dv, d_additive

@@ -19,18 +19,19 @@ Tensor<T> exp_with_wrong_backward(const Tensor<T>& x) {
     NoGradGuard no_grad;
     out = exp(x);
   }
-  return record_op<T>("bad_exp", out, {x}, [out](const Tensor<T>& g) {
-    return std::vector<Tensor<T>>{mul_scalar(mul(g, out), T(1.01))};
-  });
+  return record_op<T>("bad_exp", out, {x},
+                      [out](const Tensor<T>& g) { return std::vector<Tensor<T>>{mul_scalar(mul(g, out), T(1.01))}; });
 }
 
 TEST(HarnessSelfTest, CatchesAWrongBackward) {
-  const auto op = make_case("bad_exp", {InputSpec{{3, 4}}}, [](const auto& x) { return exp_with_wrong_backward(x[0]); });
+  const auto op =
+      make_case("bad_exp", {InputSpec{{3, 4}}}, [](const auto& x) { return exp_with_wrong_backward(x[0]); });
   const auto result = testing::check_gradients(op, 1);
   EXPECT_FALSE(result.ok);
   EXPECT_NE(result.message.find("relative error"), std::string::npos) << result.message;
   // The same op with the right backward passes.
-  EXPECT_TRUE(testing::check_gradients(make_case("exp", {InputSpec{{3, 4}}}, [](const auto& x) { return exp(x[0]); }), 1).ok);
+  EXPECT_TRUE(
+      testing::check_gradients(make_case("exp", {InputSpec{{3, 4}}}, [](const auto& x) { return exp(x[0]); }), 1).ok);
 }
 
 TEST(HarnessSelfTest, CatchesAForwardThatLosesPrecision) {

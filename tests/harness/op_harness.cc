@@ -18,9 +18,15 @@ std::vector<Tensor<double>> make_inputs(const OpCase& op, uint64_t seed) {
     for (int64_t i = 0; i < x.numel(); ++i) {
       double v = generator.uniform();
       switch (spec.kind) {
-        case InputKind::kUniform: v = 2 * v - 1; break;
-        case InputKind::kPositive: v = 0.5 + 1.5 * v; break;
-        case InputKind::kAwayFromZero: v = (0.1 + 0.9 * v) * (generator.uniform() < 0.5 ? -1 : 1); break;
+        case InputKind::kUniform:
+          v = 2 * v - 1;
+          break;
+        case InputKind::kPositive:
+          v = 0.5 + 1.5 * v;
+          break;
+        case InputKind::kAwayFromZero:
+          v = (0.1 + 0.9 * v) * (generator.uniform() < 0.5 ? -1 : 1);
+          break;
       }
       x.data()[i] = static_cast<double>(static_cast<float>(v));
     }
@@ -174,8 +180,9 @@ CheckResult check_gradients(const OpCase& op, uint64_t seed) {
       }
     }
     if (!(worst <= op.gradient_tolerance)) {
-      failures << fmt::format("gradients: input {} element {}: analytic {:.9g} vs numeric {:.9g} (relative error {:.3e} > {:.1e})\n",
-                              i, worst_at, a[worst_at], numeric[worst_at], worst, op.gradient_tolerance);
+      failures << fmt::format(
+          "gradients: input {} element {}: analytic {:.9g} vs numeric {:.9g} (relative error {:.3e} > {:.1e})\n", i,
+          worst_at, a[worst_at], numeric[worst_at], worst, op.gradient_tolerance);
     }
   }
   const std::string message = failures.str();
@@ -202,7 +209,8 @@ CheckResult check_noncontiguous(const OpCase& op, uint64_t seed) {
   for (size_t i = 0; i < grads_c.size(); ++i) {
     const double g_nmse = normalized_mse(as_double(grads_s[i]), as_double(grads_c[i]), &mismatch);
     if (mismatch || !(g_nmse <= 1e-24)) {
-      return {false, fmt::format("non-contiguous: gradient {} differs from the contiguous run (NMSE {:.3e})", i, g_nmse)};
+      return {false,
+              fmt::format("non-contiguous: gradient {} differs from the contiguous run (NMSE {:.3e})", i, g_nmse)};
     }
   }
   return {};

@@ -38,7 +38,7 @@ struct OpCase {
   std::vector<InputSpec> inputs;
   std::function<Tensor<float>(const std::vector<Tensor<float>>&)> run_float;
   std::function<Tensor<double>(const std::vector<Tensor<double>>&)> run_double;
-  double max_nmse = 1e-10;         // float32 vs float64
+  double max_nmse = 1e-10;           // float32 vs float64
   double gradient_tolerance = 1e-6;  // |analytic - numeric| / max(1, max |numeric|)
   double finite_difference_step = 1e-6;
   bool differentiable = true;
@@ -84,8 +84,8 @@ CheckResult check_op(const OpCase& op, uint64_t seed = 1);
 }  // namespace attend::testing
 
 // gtest helper: EXPECT_OP_OK(op_case) reports every failed check with its figures.
-#define EXPECT_OP_OK(op_case)                                            \
-  do {                                                                   \
-    const auto _result = ::attend::testing::check_op(op_case);           \
+#define EXPECT_OP_OK(op_case)                                              \
+  do {                                                                     \
+    const auto _result = ::attend::testing::check_op(op_case);             \
     EXPECT_TRUE(_result.ok) << (op_case).name << ":\n" << _result.message; \
   } while (0)

@@ -142,6 +142,5 @@ TEST(AtomicFile, TargetAppearingDuringWriteIsNotOverwritten) {
   EXPECT_EQ(dir.entries(), std::set<std::string>{"out.bin"});
 }
 
-
 }  // namespace
 }  // namespace attend

@@ -98,8 +98,7 @@ std::vector<CorruptCase> corrupt_cases() {
        "tensor 'a': unexpected key 'offset'"},
       {"unknown_dtype", with_header("{" + entry(R"("F33")", "[2]", "[0,8]") + "}", eight),
        "tensor 'a': unknown dtype 'F33'"},
-      {"lowercase_dtype", with_header("{" + entry(R"("f32")", "[2]", "[0,8]") + "}", eight),
-       "unknown dtype 'f32'"},
+      {"lowercase_dtype", with_header("{" + entry(R"("f32")", "[2]", "[0,8]") + "}", eight), "unknown dtype 'f32'"},
       {"unsupported_dtype", with_header("{" + entry(R"("F16")", "[4]", "[0,8]") + "}", eight),
        "dtype F16 is not supported by attend"},
       {"dtype_not_string", with_header("{" + entry("7", "[2]", "[0,8]") + "}", eight),
@@ -142,7 +141,8 @@ std::vector<CorruptCase> corrupt_cases() {
       {"empty_tensor_inside_another",
        with_header("{" + good + R"(,"z":{"dtype":"U8","shape":[0],"data_offsets":[4,4]}})", eight),
        "tensors 'a' [0, 8) and 'z' [4, 4) overlap"},
-      {"gap", with_header("{" + good + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", eight + eight + "1234"),
+      {"gap",
+       with_header("{" + good + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", eight + eight + "1234"),
        "bytes [8, 12) of the data buffer belong to no tensor (a gap before 'b')"},
       {"gap_at_start", with_header("{" + entry(R"("F32")", "[2]", "[4,12]") + "}", eight + "1234"),
        "bytes [0, 4) of the data buffer belong to no tensor"},
@@ -214,11 +214,16 @@ std::string load_error_within_seconds(const std::string& path, const std::string
     }
   });
   switch (code) {
-    case 0: return "ok";
-    case 2: return "loaded without an error";
-    case 3: return "an IoError without '" + message_part + "' and the path";
-    case 4: return "another exception than IoError";
-    default: return "killed (blocked for 10 s, or crashed)";
+    case 0:
+      return "ok";
+    case 2:
+      return "loaded without an error";
+    case 3:
+      return "an IoError without '" + message_part + "' and the path";
+    case 4:
+      return "another exception than IoError";
+    default:
+      return "killed (blocked for 10 s, or crashed)";
   }
 }
 
@@ -232,7 +237,6 @@ TEST(SafetensorsLoad, NonRegularFilesAreIoErrorsAndDoNotBlock) {
     EXPECT_EQ(load_error_within_seconds("/dev/null", "is not a regular file (it is a character device)"), "ok");
   }
 }
-
 
 }  // namespace
 }  // namespace attend

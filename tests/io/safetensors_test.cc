@@ -63,10 +63,10 @@ NamedTensors every_kind_of_tensor() {
       {"f32", Tensor<float>::randn({2, 3, 4}, generator)},
       {"u8", MaskTensor::from_vector({2, 3}, {0, 1, 2, 127, 128, 255})},
       {"f64", Tensor<double>::randn({5}, generator)},
-      {"i64", IndexTensor::from_vector({4}, {std::numeric_limits<int64_t>::min(), -1, 0,
-                                             std::numeric_limits<int64_t>::max()})},
-      {"special", Tensor<float>::from_vector({5}, {std::nanf(""), inf, -inf, -0.0f,
-                                                   std::numeric_limits<float>::denorm_min()})},
+      {"i64", IndexTensor::from_vector(
+                  {4}, {std::numeric_limits<int64_t>::min(), -1, 0, std::numeric_limits<int64_t>::max()})},
+      {"special",
+       Tensor<float>::from_vector({5}, {std::nanf(""), inf, -inf, -0.0f, std::numeric_limits<float>::denorm_min()})},
       {"scalar_f32", Tensor<float>::scalar(-2.5f)},
       {"scalar_f64", Tensor<double>::scalar(1e-300)},
       {"scalar_i64", IndexTensor::scalar(42)},
@@ -224,7 +224,8 @@ TEST(SafetensorsRoundTrip, ManyTensorsAndMetadataKeysKeepTheirOrder) {
   io::save_safetensors(path, tensors, metadata);
   const io::SafetensorsFile file = io::load_safetensors(path);
   ASSERT_EQ(file.tensors().size(), tensors.size());
-  for (size_t i = 0; i < tensors.size(); i += 997) expect_identical(tensors[i].second, file.tensors()[i].second, tensors[i].first);
+  for (size_t i = 0; i < tensors.size(); i += 997)
+    expect_identical(tensors[i].second, file.tensors()[i].second, tensors[i].first);
   std::vector<std::string> expected_names;
   for (const auto& [name, tensor] : tensors) expected_names.push_back(name);
   EXPECT_EQ(file.names(), expected_names);
@@ -289,8 +290,7 @@ TEST(SafetensorsModule, ReportsEveryMismatchAndChangesNothing) {
 
   nn::Linear<float> fewer(4, 3, false, generator);
   const std::string unexpected = load_error(dir.file("double.safetensors"), fewer);
-  EXPECT_NE(unexpected.find("the file has tensors that are not parameters: 'bias'"), std::string::npos)
-      << unexpected;
+  EXPECT_NE(unexpected.find("the file has tensors that are not parameters: 'bias'"), std::string::npos) << unexpected;
 
   EXPECT_THROW(io::save_module(dir.file("clash.safetensors"), no_bias, {{"weight", IndexTensor::scalar(1)}}),
                ValueError);
@@ -355,8 +355,8 @@ std::string expectations_json(const NamedTensors& tensors, const io::Metadata& m
     std::visit(
         [&](const auto& typed) {
           using T = typename std::decay_t<decltype(typed)>::value_type;
-          const char* dtype = std::is_same_v<T, float>    ? "float32"
-                              : std::is_same_v<T, double> ? "float64"
+          const char* dtype = std::is_same_v<T, float>     ? "float32"
+                              : std::is_same_v<T, double>  ? "float64"
                               : std::is_same_v<T, int64_t> ? "int64"
                                                            : "uint8";
           std::vector<std::string> values;
@@ -383,9 +383,9 @@ TEST(SafetensorsInterop, PythonReadsOurFiles) {
   const io::Metadata metadata = {{"format", "pt"}, {"note", "ünïcode ✓"}};
   io::save_safetensors(dir.file("ours.safetensors"), tensors, metadata);
   write_bytes(dir.file("expected.json"), expectations_json(tensors, metadata));
-  EXPECT_EQ(exit_code_of(fmt::format("{} check '{}' '{}'", script, dir.file("ours.safetensors"),
-                                     dir.file("expected.json"))),
-            0);
+  EXPECT_EQ(
+      exit_code_of(fmt::format("{} check '{}' '{}'", script, dir.file("ours.safetensors"), dir.file("expected.json"))),
+      0);
 
   // The checker itself must notice a wrong value.
   tensors[0].second = Tensor<float>::zeros({2, 3, 4});

@@ -53,9 +53,10 @@ TEST_F(TensorTableTest, EveryDifferenceIsNamed) {
                  {"parameter 'w' has shape (4, 4) in the file, the metadata implies (3, 4)"});
   expect_refused({{"w", Tensor<double>::zeros({3, 4})}, {"b", Tensor<float>::zeros({3})}},
                  {"parameter 'w' is F64 in the file, the metadata implies F32"});
-  expect_refused({{"w", Tensor<float>::zeros({3, 4})}, {"b", Tensor<float>::zeros({3})}, {"extra", Tensor<float>::zeros({1})}},
-                 {"(that model has 15 parameters in 2 tensors, the file 16 in 3)",
-                  "the file has tensors that are not parameters: 'extra'"});
+  expect_refused(
+      {{"w", Tensor<float>::zeros({3, 4})}, {"b", Tensor<float>::zeros({3})}, {"extra", Tensor<float>::zeros({1})}},
+      {"(that model has 15 parameters in 2 tensors, the file 16 in 3)",
+       "the file has tensors that are not parameters: 'extra'"});
 }
 
 TEST_F(TensorTableTest, EqualCountsAreNotMentioned) {

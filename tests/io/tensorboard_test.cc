@@ -79,7 +79,8 @@ TEST(TensorBoardWriter, RejectsBadImagesAndUnwritableDirectories) {
   io::TensorBoardWriter writer(temp.file("tb"));
   expect_error<ValueError>([&] { writer.add_png("x", {1, 2, 3}, 2, 3, 3, 0); }, {"'x'", "not a PNG"});
   expect_error<ValueError>([&] { writer.add_png("x", kPng, 2, 3, 2, 0); }, {"'x'", "2 x 3 x 2"});
-  expect_error<io::IoError>([&] { io::TensorBoardWriter("/proc/attend_cannot_be_here"); }, {"/proc/attend_cannot_be_here"});
+  expect_error<io::IoError>([&] { io::TensorBoardWriter("/proc/attend_cannot_be_here"); },
+                            {"/proc/attend_cannot_be_here"});
 }
 
 }  // namespace

@@ -21,8 +21,12 @@ namespace {
 class G2PCheckpointTest : public ::testing::Test {
  protected:
   G2PCheckpointTest() {
-    spec_.transformer = {.model_dim = 8, .num_heads = 2, .encoder_layers = 2, .decoder_layers = 2,
-                         .feedforward_dim = 16, .norm_first = true};
+    spec_.transformer = {.model_dim = 8,
+                         .num_heads = 2,
+                         .encoder_layers = 2,
+                         .decoder_layers = 2,
+                         .feedforward_dim = 16,
+                         .norm_first = true};
     Generator generator(7);
     model_ = models::make_g2p_model(spec_, generator);
   }
@@ -64,10 +68,12 @@ TEST_F(G2PCheckpointTest, SizesBeyondTheirBoundsNameTheField) {
 // A 1,024-layer model of width 65,536 would take tens of gigabytes; the file holds a few
 // thousand values, and nothing is allocated before that is found.
 TEST_F(G2PCheckpointTest, AnArchitectureTheFileCannotHoldIsRefusedBeforeItIsBuilt) {
-  const std::string huge = save("huge.safetensors", {{"layers", "1024"}, {"model_dim", "65536"}, {"feedforward_dim", "65536"}});
-  expect_refused(huge, {"huge.safetensors' does not hold the model its metadata", "layers=1024",
-                        "model_dim=65536", "parameters in 43016 tensors, the file", "more problems"});
-  expect_refused(huge, {"parameter 'letter_embedding' has shape (31, 8) in the file, the metadata implies (31, 65536)"});
+  const std::string huge =
+      save("huge.safetensors", {{"layers", "1024"}, {"model_dim", "65536"}, {"feedforward_dim", "65536"}});
+  expect_refused(huge, {"huge.safetensors' does not hold the model its metadata", "layers=1024", "model_dim=65536",
+                        "parameters in 43016 tensors, the file", "more problems"});
+  expect_refused(huge,
+                 {"parameter 'letter_embedding' has shape (31, 8) in the file, the metadata implies (31, 65536)"});
 }
 
 TEST_F(G2PCheckpointTest, FewerLayersThanTheFileHoldsLeavesTensorsOver) {
@@ -87,8 +93,9 @@ TEST_F(G2PCheckpointTest, AFlippedNormFirstShowsInTheFinalNorms) {
 }
 
 TEST_F(G2PCheckpointTest, OtherSizesShowInTheShapes) {
-  expect_refused(save("ff.safetensors", {{"feedforward_dim", "32"}}),
-                 {"parameter 'encoder.0.feedforward.input.weight' has shape (16, 8) in the file, the metadata implies (32, 8)"});
+  expect_refused(
+      save("ff.safetensors", {{"feedforward_dim", "32"}}),
+      {"parameter 'encoder.0.feedforward.input.weight' has shape (16, 8) in the file, the metadata implies (32, 8)"});
   expect_refused(save("gru.safetensors", {{"architecture", "gru"}, {"embedding_dim", "8"}, {"hidden_dim", "8"}}),
                  {"architecture=gru", "parameter 'letter_embedding.weight' (31, 8) is missing"});
 }

@@ -42,12 +42,15 @@ std::unique_ptr<G2PTransformer<float>> tiny_model(uint64_t seed = 3) {
   return model;
 }
 
-IndexTensor word(const std::string& text) { return models::pad_batch({models::encode_word(models::letter_vocabulary(), text)}); }
+IndexTensor word(const std::string& text) {
+  return models::pad_batch({models::encode_word(models::letter_vocabulary(), text)});
+}
 
 TEST(G2PTransformer, ForwardShapes) {
   auto model = tiny_model();
   const auto letters = models::letter_vocabulary();
-  const IndexTensor source = models::pad_batch({models::encode_word(letters, "cat"), models::encode_word(letters, "house")});
+  const IndexTensor source =
+      models::pad_batch({models::encode_word(letters, "cat"), models::encode_word(letters, "house")});
   const IndexTensor target = models::pad_batch({{Vocabulary::kStart, 5, 6}, {Vocabulary::kStart, 7}});
   const Tensor<float> logits = model->forward(source, target);
   EXPECT_EQ(logits.shape(), (Shape{2, 3, models::phoneme_vocabulary().size()}));
@@ -90,7 +93,8 @@ TEST(G2PTransformer, BeamOfOneIsGreedy) {
 TEST(G2PTransformer, PaddingDoesNotChangeAWordsDecoding) {
   auto model = tiny_model(5);
   const auto letters = models::letter_vocabulary();
-  const IndexTensor batch = models::pad_batch({models::encode_word(letters, "ox"), models::encode_word(letters, "extraordinary")});
+  const IndexTensor batch =
+      models::pad_batch({models::encode_word(letters, "ox"), models::encode_word(letters, "extraordinary")});
   const auto together = model->greedy_decode(batch, 10);
   EXPECT_EQ(together[0], model->greedy_decode(word("ox"), 10)[0]);
   EXPECT_EQ(together[1], model->greedy_decode(word("extraordinary"), 10)[0]);
@@ -113,14 +117,19 @@ TEST(G2PFactory, MetadataRoundTripAndErrors) {
 
   io::Metadata broken = metadata;
   broken["num_heads"] = "3";
-  expect_error<ValueError>([&] { models::g2p_spec_from_metadata(broken, "x.safetensors"); }, {"x.safetensors", "num_heads 3"});
+  expect_error<ValueError>([&] { models::g2p_spec_from_metadata(broken, "x.safetensors"); },
+                           {"x.safetensors", "num_heads 3"});
   broken = metadata;
   broken["model_dim"] = "sixteen";
   expect_error<ValueError>([&] { models::g2p_spec_from_metadata(broken, "x.safetensors"); }, {"model_dim", "sixteen"});
   broken = metadata;
   broken["architecture"] = "lstm9";
   expect_error<ValueError>([&] { models::g2p_spec_from_metadata(broken, "x.safetensors"); }, {"architecture", "lstm9"});
-  expect_error<ValueError>([&] { models::g2p_spec_from_metadata({{"task", "fashion-mnist"}}, "y"); }, {"'y'", "not a G2P"});
+  expect_error<ValueError>(
+      [&] {
+        models::g2p_spec_from_metadata({{"task", "fashion-mnist"}}, "y");
+      },
+      {"'y'", "not a G2P"});
   expect_error<ValueError>([&] { models::load_g2p_model("/nonexistent/model.safetensors"); }, {"does not exist"});
 }
 

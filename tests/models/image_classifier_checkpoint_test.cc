@@ -46,7 +46,8 @@ class ImageClassifierCheckpointTest : public ::testing::Test {
 };
 
 TEST_F(ImageClassifierCheckpointTest, TrueMetadataLoadsTheSameModel) {
-  const auto loaded = models::load_image_classifier(save("true.safetensors", {}, {{"optimizer.step", IndexTensor::scalar(1)}}));
+  const auto loaded =
+      models::load_image_classifier(save("true.safetensors", {}, {{"optimizer.step", IndexTensor::scalar(1)}}));
   EXPECT_FALSE(loaded->is_training());
   Generator generator(12);
   const Tensor<float> images = Tensor<float>::uniform({2, 1, 28, 28}, 0, 1, generator);
@@ -60,14 +61,16 @@ TEST_F(ImageClassifierCheckpointTest, FieldsBeyondTheirBoundsNameTheFileAndTheFi
   expect_refused(save("image.safetensors", {{"image_size", "1048576"}}), {"field 'image_size' = '1048576'"});
   expect_refused(save("patch.safetensors", {{"patch_size", "5"}}),
                  {"patch.safetensors", "image_size 28 must be a positive multiple of 5"});
-  expect_refused(save("heads.safetensors", {{"num_heads", "3"}}), {"model_dim 8 must be a positive multiple of num_heads 3"});
+  expect_refused(save("heads.safetensors", {{"num_heads", "3"}}),
+                 {"model_dim 8 must be a positive multiple of num_heads 3"});
 }
 
 TEST_F(ImageClassifierCheckpointTest, AnArchitectureTheFileCannotHoldIsRefusedBeforeItIsBuilt) {
-  expect_refused(save("huge.safetensors", {{"num_layers", "1024"}, {"model_dim", "65536"}, {"feedforward_dim", "65536"}}),
-                 {"huge.safetensors' does not hold the model its metadata (architecture=vit", "num_layers=1024",
-                  "that model has", "parameter 'patches.projection.weight' has shape (8, 49) in the file, the metadata "
-                                    "implies (65536, 49)"});
+  expect_refused(
+      save("huge.safetensors", {{"num_layers", "1024"}, {"model_dim", "65536"}, {"feedforward_dim", "65536"}}),
+      {"huge.safetensors' does not hold the model its metadata (architecture=vit", "num_layers=1024", "that model has",
+       "parameter 'patches.projection.weight' has shape (8, 49) in the file, the metadata "
+       "implies (65536, 49)"});
 }
 
 TEST_F(ImageClassifierCheckpointTest, MetadataThatDisagreesWithTheTensorsNamesThem) {
@@ -75,8 +78,9 @@ TEST_F(ImageClassifierCheckpointTest, MetadataThatDisagreesWithTheTensorsNamesTh
                  {"num_layers=2", "parameter 'trunk.layers.1.self_attention.query.weight' (8, 8) is missing"});
   expect_refused(save("fewer.safetensors", {{"num_layers", "0"}}),
                  {"num_layers=0", "not parameters: 'trunk.layers.0.self_attention.query.weight'"});
-  expect_refused(save("patch.safetensors", {{"patch_size", "4"}}),
-                 {"patch_size=4", "'patches.projection.weight' has shape (8, 49) in the file, the metadata implies (8, 16)"});
+  expect_refused(
+      save("patch.safetensors", {{"patch_size", "4"}}),
+      {"patch_size=4", "'patches.projection.weight' has shape (8, 49) in the file, the metadata implies (8, 16)"});
   expect_refused(save("classes.safetensors", {{"num_classes", "12"}}), {"'trunk.head.bias' has shape (10)"});
   expect_refused(save("conv.safetensors", {{"architecture", "conv-attention"}, {"stem_channels", "4"}}),
                  {"architecture=conv-attention", "parameter 'conv1.weight' (4, 1, 3, 3) is missing",

@@ -27,8 +27,12 @@ ImageTransformerConfig tiny_transformer(double dropout) {
   return c;
 }
 
-ConvAttentionConfig tiny_conv(double dropout = 0.0) { return {.transformer = tiny_transformer(dropout), .stem_channels = 2}; }
-VisionTransformerConfig tiny_vit(double dropout = 0.0) { return {.transformer = tiny_transformer(dropout), .patch_size = 4}; }
+ConvAttentionConfig tiny_conv(double dropout = 0.0) {
+  return {.transformer = tiny_transformer(dropout), .stem_channels = 2};
+}
+VisionTransformerConfig tiny_vit(double dropout = 0.0) {
+  return {.transformer = tiny_transformer(dropout), .patch_size = 4};
+}
 
 // The trunk's parameters for N tokens of width E, L layers of feed-forward width F, K classes.
 int64_t trunk_parameters(int64_t n, int64_t e, int64_t l, int64_t f, int64_t k) {
@@ -105,13 +109,18 @@ TEST(ImageClassifierMisuse, BadFieldsAndShapes) {
       {.transformer = {.image_size = 8, .model_dim = 4, .num_heads = 2, .num_layers = 1}, .patch_size = 4}, generator);
   auto fields = vit.config_fields();
   fields.erase("patch_size");
-  expect_error<ValueError>([&] { models::make_image_classifier<float>(fields, generator); }, {"'patch_size' is missing"});
+  expect_error<ValueError>([&] { models::make_image_classifier<float>(fields, generator); },
+                           {"'patch_size' is missing"});
   fields = vit.config_fields();
   fields["model_dim"] = "64x";
   expect_error<ValueError>([&] { models::make_image_classifier<float>(fields, generator); }, {"'model_dim'", "'64x'"});
   fields["architecture"] = "resnet";
   expect_error<ValueError>([&] { models::make_image_classifier<float>(fields, generator); }, {"'resnet'", "vit"});
-  expect_error<ShapeError>([&] { vit.forward(Tensor32::ones({2, 1, 28, 28})); }, {"VisionTransformer", "(2, 1, 28, 28)", "(B, 1, 8, 8)"});
+  expect_error<ShapeError>(
+      [&] {
+        vit.forward(Tensor32::ones({2, 1, 28, 28}));
+      },
+      {"VisionTransformer", "(2, 1, 28, 28)", "(B, 1, 8, 8)"});
   expect_error<ValueError>([&] { models::VisionTransformer<float>({.transformer = {}, .patch_size = 5}, generator); },
                            {"image_size 28", "multiple of 5"});
   expect_error<ValueError>(

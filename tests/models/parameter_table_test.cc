@@ -25,7 +25,8 @@ std::vector<std::string> described(const io::TensorTable& table) {
 
 std::vector<std::string> described(const nn::Module<float>& model) {
   io::TensorTable table;
-  for (const auto& [name, parameter] : model.named_parameters()) table.push_back({name, io::DType::kF32, parameter.shape()});
+  for (const auto& [name, parameter] : model.named_parameters())
+    table.push_back({name, io::DType::kF32, parameter.shape()});
   return described(table);
 }
 
@@ -33,8 +34,12 @@ TEST(ParameterTable, IsWhatEveryG2PTransformerRegisters) {
   for (const bool norm_first : {true, false}) {
     for (const int64_t layers : {1, 3}) {
       models::G2PModelSpec spec;
-      spec.transformer = {.model_dim = 12, .num_heads = 3, .encoder_layers = layers, .decoder_layers = layers,
-                          .feedforward_dim = 20, .norm_first = norm_first};
+      spec.transformer = {.model_dim = 12,
+                          .num_heads = 3,
+                          .encoder_layers = layers,
+                          .decoder_layers = layers,
+                          .feedforward_dim = 20,
+                          .norm_first = norm_first};
       Generator generator(1);
       EXPECT_EQ(described(models::g2p_parameter_table(spec)), described(*models::make_g2p_model(spec, generator)))
           << "norm_first " << norm_first << ", layers " << layers;
@@ -51,8 +56,13 @@ TEST(ParameterTable, IsWhatTheG2PRecurrentModelRegisters) {
 }
 
 TEST(ParameterTable, IsWhatEveryImageClassifierRegisters) {
-  const models::ImageTransformerConfig base{.image_size = 12, .in_channels = 2, .num_classes = 5, .model_dim = 8,
-                                            .num_heads = 2, .num_layers = 2, .feedforward_dim = 0};
+  const models::ImageTransformerConfig base{.image_size = 12,
+                                            .in_channels = 2,
+                                            .num_classes = 5,
+                                            .model_dim = 8,
+                                            .num_heads = 2,
+                                            .num_layers = 2,
+                                            .feedforward_dim = 0};
   models::ImageTransformerConfig wide = base;
   wide.feedforward_dim = 24;
   wide.num_layers = 0;

@@ -82,7 +82,11 @@ TEST(AttentionPooling, ModuleRegistersItsParametersAndCallsTheFunctionalForm) {
 TEST(AttentionPoolingMisuse, ModuleInputOfAnotherDim) {
   Generator generator(1);
   const nn::AttentionPooling<float> pooling(PoolingMode::kAdditive, 4, generator, 3);
-  expect_error<ShapeError>([&] { pooling.forward(Tensor32::ones({2, 3, 5})); }, {"AttentionPooling", "(2, 3, 5)", "D = 4"});
+  expect_error<ShapeError>(
+      [&] {
+        pooling.forward(Tensor32::ones({2, 3, 5}));
+      },
+      {"AttentionPooling", "(2, 3, 5)", "D = 4"});
 }
 TEST(AttentionPoolingMisuse, ModuleAttentionDimThatDoesNotFitTheMode) {
   Generator generator(1);

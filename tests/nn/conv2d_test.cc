@@ -106,8 +106,9 @@ TEST(Conv2d, KnownValues) {
 }
 
 TEST(Conv2d, Im2colHarnessAndLayout) {
-  EXPECT_OP_OK(make_case("im2col (2,2,4,5) k(2,3) s(1,2) p(1,1)", {InputSpec{{2, 2, 4, 5}}},
-                         [](const auto& x) { return im2col(x[0], {2, 3}, {1, 2}, {1, 1}); }));
+  EXPECT_OP_OK(make_case("im2col (2,2,4,5) k(2,3) s(1,2) p(1,1)", {InputSpec{{2, 2, 4, 5}}}, [](const auto& x) {
+    return im2col(x[0], {2, 3}, {1, 2}, {1, 1});
+  }));
   EXPECT_OP_OK(make_case("im2col overlapping 3x3 stride 1", {InputSpec{{1, 3, 4, 4}}},
                          [](const auto& x) { return im2col(x[0], 3, 1, 0); }));
   // Rows are (c, i, j), columns (oh, ow): a 3x3 image under a 2x2 kernel, no padding.
@@ -201,33 +202,48 @@ TEST(Conv2d, ModuleGradientsByFiniteDifferences) {
 }
 
 TEST(Conv2dMisuse, ChannelMismatch) {
-  expect_error<ShapeError>([] { conv2d(Tensor32::ones({1, 3, 5, 5}), Tensor32::ones({2, 4, 3, 3})); },
-                           {"conv2d", "(1, 3, 5, 5)", "(2, 4, 3, 3)", "C_in = 4"});
+  expect_error<ShapeError>(
+      [] {
+        conv2d(Tensor32::ones({1, 3, 5, 5}), Tensor32::ones({2, 4, 3, 3}));
+      },
+      {"conv2d", "(1, 3, 5, 5)", "(2, 4, 3, 3)", "C_in = 4"});
 }
 
 TEST(Conv2dMisuse, InputWithoutBatchAxis) {
-  expect_error<ShapeError>([] { conv2d(Tensor32::ones({3, 5, 5}), Tensor32::ones({2, 3, 3, 3})); },
-                           {"conv2d", "(3, 5, 5)", "(B, C_in, H, W)"});
+  expect_error<ShapeError>(
+      [] {
+        conv2d(Tensor32::ones({3, 5, 5}), Tensor32::ones({2, 3, 3, 3}));
+      },
+      {"conv2d", "(3, 5, 5)", "(B, C_in, H, W)"});
 }
 
 TEST(Conv2dMisuse, BiasOfTheWrongSize) {
   expect_error<ShapeError>(
-      [] { conv2d(Tensor32::ones({1, 3, 5, 5}), Tensor32::ones({2, 3, 3, 3}), Tensor32::ones({3})); },
+      [] {
+        conv2d(Tensor32::ones({1, 3, 5, 5}), Tensor32::ones({2, 3, 3, 3}), Tensor32::ones({3}));
+      },
       {"conv2d", "bias (3)", "(2)", "(2, 3, 3, 3)"});
 }
 
 TEST(Conv2dMisuse, KernelLargerThanPaddedInput) {
-  expect_error<ShapeError>([] { conv2d(Tensor32::ones({1, 1, 2, 5}), Tensor32::ones({1, 1, 5, 3}), Tensor32(), 1, 1); },
-                           {"conv2d", "kernel (5, 3)", "(1, 1, 2, 5)", "padded by (1, 1)"});
+  expect_error<ShapeError>(
+      [] {
+        conv2d(Tensor32::ones({1, 1, 2, 5}), Tensor32::ones({1, 1, 5, 3}), Tensor32(), 1, 1);
+      },
+      {"conv2d", "kernel (5, 3)", "(1, 1, 2, 5)", "padded by (1, 1)"});
 }
 
 TEST(Conv2dMisuse, NonPositiveStrideAndNegativePadding) {
-  expect_error<ValueError>([] { conv2d(Tensor32::ones({1, 1, 4, 4}), Tensor32::ones({1, 1, 2, 2}), Tensor32(), {1, 0}); },
-                           {"conv2d", "stride (1, 0)"});
+  expect_error<ValueError>(
+      [] {
+        conv2d(Tensor32::ones({1, 1, 4, 4}), Tensor32::ones({1, 1, 2, 2}), Tensor32(), {1, 0});
+      },
+      {"conv2d", "stride (1, 0)"});
   expect_error<ValueError>([] { im2col(Tensor32::ones({1, 1, 4, 4}), 2, 1, {-1, 0}); }, {"im2col", "padding (-1, 0)"});
   Generator generator(0);
-  expect_error<ValueError>([&] { nn::Conv2d<float>({.in_channels = 0, .out_channels = 2, .kernel_size = 3}, generator); },
-                           {"Conv2d", "in_channels=0"});
+  expect_error<ValueError>(
+      [&] { nn::Conv2d<float>({.in_channels = 0, .out_channels = 2, .kernel_size = 3}, generator); },
+      {"Conv2d", "in_channels=0"});
 }
 
 TEST(Conv2dMisuse, ModuleInputWithWrongChannels) {

@@ -88,15 +88,19 @@ TEST(EmbeddingModule, GradientsByFiniteDifferences) {
 
 TEST(EmbeddingModuleMisuse, PaddingIdxOutOfRange) {
   Generator generator(0);
-  expect_error<ValueError>([&] { nn::Embedding<float>(5, 3, generator, 5); }, {"Embedding", "padding_idx 5", "[-5, 5)"});
+  expect_error<ValueError>([&] { nn::Embedding<float>(5, 3, generator, 5); },
+                           {"Embedding", "padding_idx 5", "[-5, 5)"});
   expect_error<ValueError>([&] { nn::Embedding<float>(0, 3, generator); }, {"Embedding", "num_embeddings (0)"});
 }
 
 TEST(EmbeddingModuleMisuse, IndexOutOfRange) {
   Generator generator(0);
   nn::Embedding<float> embedding(5, 3, generator, 0);
-  expect_error<ValueError>([&] { embedding.forward(IndexTensor::from_vector({2}, {1, 9})); },
-                           {"embedding", "index 9", "[0, 5)"});
+  expect_error<ValueError>(
+      [&] {
+        embedding.forward(IndexTensor::from_vector({2}, {1, 9}));
+      },
+      {"embedding", "index 9", "[0, 5)"});
 }
 
 }  // namespace

@@ -53,8 +53,10 @@ TEST(LayerNormModule, MatchesFloat64Loops) {
 }
 
 TEST(LayerNormModule, HarnessOnTheFunctionalFormWithItsParameters) {
-  auto op = make_case("layer_norm (2,3,4) over (3,4), eps 1e-3", {InputSpec{{2, 3, 4}}, InputSpec{{3, 4}}, InputSpec{{3, 4}}},
-                      [](const auto& x) { return layer_norm(x[0], {3, 4}, x[1], x[2], 1e-3); });
+  auto op = make_case("layer_norm (2,3,4) over (3,4), eps 1e-3",
+                      {InputSpec{{2, 3, 4}}, InputSpec{{3, 4}}, InputSpec{{3, 4}}}, [](const auto& x) {
+                        return layer_norm(x[0], {3, 4}, x[1], x[2], 1e-3);
+                      });
   op.max_nmse = 1e-9;
   EXPECT_OP_OK(op);
 }

@@ -16,7 +16,8 @@ using nn::MultiHeadAttentionConfig;
 using nn::MultiHeadAttentionOptions;
 
 // y (rows, out) = x (rows, in) W^T + b, by loops.
-std::vector<double> linear_reference(const std::vector<double>& x, int64_t rows, const Tensor64& weight, const Tensor64& bias) {
+std::vector<double> linear_reference(const std::vector<double>& x, int64_t rows, const Tensor64& weight,
+                                     const Tensor64& bias) {
   const int64_t out = weight.size(0), in = weight.size(1);
   std::vector<double> y(rows * out);
   for (int64_t r = 0; r < rows; ++r) {
@@ -35,7 +36,8 @@ std::vector<double> to_heads(const std::vector<double>& x, int64_t B, int64_t L,
   for (int64_t b = 0; b < B; ++b)
     for (int64_t l = 0; l < L; ++l)
       for (int64_t h = 0; h < heads; ++h)
-        for (int64_t d = 0; d < dim; ++d) y[((b * heads + h) * L + l) * dim + d] = x[((b * L + l) * heads + h) * dim + d];
+        for (int64_t d = 0; d < dim; ++d)
+          y[((b * heads + h) * L + l) * dim + d] = x[((b * L + l) * heads + h) * dim + d];
   return y;
 }
 
@@ -52,7 +54,11 @@ const Tensor64& parameter(const nn::Module<double>& m, const std::string& name) 
 
 // The module in double against projections + loop attention + output projection, all by loops.
 TEST(MultiHeadAttention, MatchesALoopReferenceForSelfAndCrossAttention) {
-  struct Case { int64_t B, N, M, E, Ek, Ev, H, Hkv; bool causal; bool bias; };
+  struct Case {
+    int64_t B, N, M, E, Ek, Ev, H, Hkv;
+    bool causal;
+    bool bias;
+  };
   for (const Case& c : {Case{2, 5, 5, 8, 8, 8, 2, 2, true, true}, Case{1, 3, 7, 6, 4, 5, 3, 1, false, false},
                         Case{2, 4, 6, 12, 10, 3, 4, 2, false, true}, Case{1, 1, 1, 2, 2, 2, 1, 1, true, true}}) {
     Generator g(10);
@@ -73,9 +79,14 @@ TEST(MultiHeadAttention, MatchesALoopReferenceForSelfAndCrossAttention) {
     const auto got = mha.forward(query, key, value, options).output.to_vector();
 
     auto bias_of = [&](const char* name) { return c.bias ? parameter(mha, std::string(name) + ".bias") : Tensor64(); };
-    const auto q = to_heads(linear_reference(query.to_vector(), c.B * c.N, parameter(mha, "query.weight"), bias_of("query")), c.B, c.N, c.H, D);
-    const auto k = to_heads(linear_reference(key.to_vector(), c.B * c.M, parameter(mha, "key.weight"), bias_of("key")), c.B, c.M, c.Hkv, D);
-    const auto v = to_heads(linear_reference(value.to_vector(), c.B * c.M, parameter(mha, "value.weight"), bias_of("value")), c.B, c.M, c.Hkv, D);
+    const auto q =
+        to_heads(linear_reference(query.to_vector(), c.B * c.N, parameter(mha, "query.weight"), bias_of("query")), c.B,
+                 c.N, c.H, D);
+    const auto k = to_heads(linear_reference(key.to_vector(), c.B * c.M, parameter(mha, "key.weight"), bias_of("key")),
+                            c.B, c.M, c.Hkv, D);
+    const auto v =
+        to_heads(linear_reference(value.to_vector(), c.B * c.M, parameter(mha, "value.weight"), bias_of("value")), c.B,
+                 c.M, c.Hkv, D);
     const int64_t offset = c.M - c.N;  // bottom-right causal
     const auto attention = testing::reference_attention<double>(
         q, k, v, c.B, c.H, c.Hkv, c.N, c.M, D, D, 1 / std::sqrt(double(D)), 0, {}, offset,
@@ -86,7 +97,8 @@ TEST(MultiHeadAttention, MatchesALoopReferenceForSelfAndCrossAttention) {
     for (int64_t b = 0; b < c.B; ++b)
       for (int64_t h = 0; h < c.H; ++h)
         for (int64_t n = 0; n < c.N; ++n)
-          for (int64_t d = 0; d < D; ++d) merged[((b * c.N + n) * c.H + h) * D + d] = attention.output[((b * c.H + h) * c.N + n) * D + d];
+          for (int64_t d = 0; d < D; ++d)
+            merged[((b * c.N + n) * c.H + h) * D + d] = attention.output[((b * c.H + h) * c.N + n) * D + d];
     const auto expected = linear_reference(merged, c.B * c.N, parameter(mha, "output.weight"), bias_of("output"));
     ASSERT_EQ(got.size(), expected.size());
     for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-12);
@@ -104,7 +116,7 @@ TEST(MultiHeadAttention, GradientsOfInputsAndParameters) {
     config.key_dim = 4;
     config.value_dim = 5;
     config.positional = positional;
-    config.relative_buckets = 8;        // small tables, so that clipping and buckets matter
+    config.relative_buckets = 8;  // small tables, so that clipping and buckets matter
     config.relative_max_distance = 3;
     MultiHeadAttention<double> mha(config, g);
     const auto query = Tensor64::randn({2, 3, 8}, g);
@@ -153,7 +165,8 @@ TEST(MultiHeadAttention, KeyValueCacheDecodingEqualsFullRecomputation) {
     EXPECT_EQ(cache.length(), T);
     const auto incremental = concat(pieces, 1).to_vector();
     const auto reference = expected.to_vector();
-    for (size_t i = 0; i < reference.size(); ++i) EXPECT_NEAR(incremental[i], reference[i], 1e-5) << static_cast<int>(positional);
+    for (size_t i = 0; i < reference.size(); ++i)
+      EXPECT_NEAR(incremental[i], reference[i], 1e-5) << static_cast<int>(positional);
   }
 }
 
@@ -176,7 +189,8 @@ TEST(MultiHeadAttention, NeedWeightsChangesNothingAndAveragesHeads) {
   for (int64_t i = 0; i < 5; ++i) {
     double row = 0;
     for (int64_t j = 0; j < 5; ++j) {
-      EXPECT_NEAR(averaged.weights.at({0, i, j}), (per_head.weights.at({0, 0, i, j}) + per_head.weights.at({0, 1, i, j})) / 2, 1e-15);
+      EXPECT_NEAR(averaged.weights.at({0, i, j}),
+                  (per_head.weights.at({0, 0, i, j}) + per_head.weights.at({0, 1, i, j})) / 2, 1e-15);
       row += averaged.weights.at({0, i, j});
     }
     EXPECT_NEAR(row, 1.0, 1e-12);
@@ -219,8 +233,10 @@ TEST(MultiHeadAttentionMisuse, ClearErrors) {
   } catch (const ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find("(2, 3, 7)"), std::string::npos);
   }
-  EXPECT_THROW(mha.forward(Tensor32::ones({2, 3, 8}), Tensor32::ones({1, 3, 8}), Tensor32::ones({1, 3, 8})), ShapeError);
-  EXPECT_THROW(mha.forward(Tensor32::ones({2, 3, 8}), Tensor32::ones({2, 3, 8}), Tensor32::ones({2, 4, 8})), ShapeError);
+  EXPECT_THROW(mha.forward(Tensor32::ones({2, 3, 8}), Tensor32::ones({1, 3, 8}), Tensor32::ones({1, 3, 8})),
+               ShapeError);
+  EXPECT_THROW(mha.forward(Tensor32::ones({2, 3, 8}), Tensor32::ones({2, 3, 8}), Tensor32::ones({2, 4, 8})),
+               ShapeError);
   MultiHeadAttentionOptions<float> options;
   options.key_padding_mask = MaskTensor::zeros({2, 4});
   EXPECT_THROW(mha.self_attention(Tensor32::ones({2, 3, 8}), options), ShapeError);

@@ -26,7 +26,8 @@ Tensor64 patch_embedding_reference(const Tensor64& x, const Tensor64& weight, co
           double total = bias.at({e});
           for (int64_t c = 0; c < channels; ++c) {
             for (int64_t i = 0; i < p; ++i) {
-              for (int64_t j = 0; j < p; ++j) total += weight.at({e, (c * p + i) * p + j}) * x.at({b, c, r * p + i, s * p + j});
+              for (int64_t j = 0; j < p; ++j)
+                total += weight.at({e, (c * p + i) * p + j}) * x.at({b, c, r * p + i, s * p + j});
             }
           }
           out.data()[((b * rows + r) * columns + s) * embed + e] = total;
@@ -48,7 +49,8 @@ TEST(PatchEmbedding, ImagePatchesThroughTheHarness) {
 
 TEST(PatchEmbedding, ImagePatchesLayout) {
   // One 4x4 image 0..15 in 2x2 patches: patch 1 is the top-right block (2, 3, 6, 7).
-  const auto x = Tensor64::from_vector({1, 1, 4, 4}, std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
+  const auto x =
+      Tensor64::from_vector({1, 1, 4, 4}, std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15});
   const auto patches = image_patches(x, 2);
   EXPECT_EQ(patches.shape(), (Shape{1, 4, 4}));
   EXPECT_EQ(patches.to_vector(), (std::vector<double>{0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15}));
@@ -89,15 +91,22 @@ TEST(PatchEmbedding, ParametersAndGradientsByFiniteDifferences) {
 }
 
 TEST(PatchEmbeddingMisuse, PatchThatDoesNotDivideTheImage) {
-  expect_error<ShapeError>([] { image_patches(Tensor32::ones({1, 1, 28, 28}), 5); },
-                           {"image_patches", "patch size 5", "(1, 1, 28, 28)"});
+  expect_error<ShapeError>(
+      [] {
+        image_patches(Tensor32::ones({1, 1, 28, 28}), 5);
+      },
+      {"image_patches", "patch size 5", "(1, 1, 28, 28)"});
   expect_error<ShapeError>([] { image_patches(Tensor32::ones({28, 28}), 4); }, {"image_patches", "(28, 28)"});
   Generator generator(0);
   nn::PatchEmbedding<float> embedding({.in_channels = 1, .patch_size = 4, .embed_dim = 8}, generator);
-  expect_error<ShapeError>([&] { embedding.forward(Tensor32::ones({2, 3, 28, 28})); },
-                           {"PatchEmbedding", "(2, 3, 28, 28)", "C = 1"});
-  expect_error<ValueError>([&] { nn::PatchEmbedding<float>({.in_channels = 1, .patch_size = 0, .embed_dim = 8}, generator); },
-                           {"PatchEmbedding", "patch_size=0"});
+  expect_error<ShapeError>(
+      [&] {
+        embedding.forward(Tensor32::ones({2, 3, 28, 28}));
+      },
+      {"PatchEmbedding", "(2, 3, 28, 28)", "C = 1"});
+  expect_error<ValueError>(
+      [&] { nn::PatchEmbedding<float>({.in_channels = 1, .patch_size = 0, .embed_dim = 8}, generator); },
+      {"PatchEmbedding", "patch_size=0"});
 }
 
 }  // namespace

@@ -24,12 +24,12 @@ struct PoolCase {
 };
 
 const std::vector<PoolCase> kPoolCases = {
-    {{2, 3, 6, 6}, 2, 2, 0},             // the classic 2x2 / 2
-    {{1, 2, 5, 7}, 3, {2, 1}, 1},         // odd sizes, padding, asymmetric stride
-    {{1, 1, 4, 5}, {2, 3}, 1, {1, 1}},   // overlapping windows, rectangular kernel
-    {{2, 1, 3, 3}, 3, 1, 1},              // every window touches the padding
-    {{1, 2, 5, 5}, 5, 1, 0},              // one window: global pooling
-    {{0, 2, 4, 4}, 2, 2, 0},              // empty batch
+    {{2, 3, 6, 6}, 2, 2, 0},            // the classic 2x2 / 2
+    {{1, 2, 5, 7}, 3, {2, 1}, 1},       // odd sizes, padding, asymmetric stride
+    {{1, 1, 4, 5}, {2, 3}, 1, {1, 1}},  // overlapping windows, rectangular kernel
+    {{2, 1, 3, 3}, 3, 1, 1},            // every window touches the padding
+    {{1, 2, 5, 5}, 5, 1, 0},            // one window: global pooling
+    {{0, 2, 4, 4}, 2, 2, 0},            // empty batch
 };
 
 std::string describe(const char* op, const PoolCase& c) {
@@ -82,10 +82,9 @@ TEST(MaxPool2d, Harness) {
 TEST(AvgPool2d, Harness) {
   for (const PoolCase& c : kPoolCases) {
     for (bool include_pad : {true, false}) {
-      EXPECT_OP_OK(make_case(describe("avg_pool2d", c) + (include_pad ? "" : " excluding padding"),
-                             {InputSpec{c.input}}, [c, include_pad](const auto& x) {
-                               return avg_pool2d(x[0], c.kernel, c.stride, c.padding, include_pad);
-                             }));
+      EXPECT_OP_OK(make_case(
+          describe("avg_pool2d", c) + (include_pad ? "" : " excluding padding"), {InputSpec{c.input}},
+          [c, include_pad](const auto& x) { return avg_pool2d(x[0], c.kernel, c.stride, c.padding, include_pad); }));
     }
   }
 }
@@ -181,21 +180,35 @@ TEST(Pool2d, Layers) {
 }
 
 TEST(PoolMisuse, MaxPoolPaddingOverHalfTheKernel) {
-  expect_error<ValueError>([] { max_pool2d(Tensor32::ones({1, 1, 6, 6}), 3, 1, 2); },
-                           {"max_pool2d", "padding (2, 2)", "(3, 3)"});
+  expect_error<ValueError>(
+      [] {
+        max_pool2d(Tensor32::ones({1, 1, 6, 6}), 3, 1, 2);
+      },
+      {"max_pool2d", "padding (2, 2)", "(3, 3)"});
 }
 
 TEST(PoolMisuse, AvgPoolOfARank3Input) {
-  expect_error<ShapeError>([] { avg_pool2d(Tensor32::ones({3, 4, 4}), 2); }, {"avg_pool2d", "(3, 4, 4)", "(B, C, H, W)"});
+  expect_error<ShapeError>(
+      [] {
+        avg_pool2d(Tensor32::ones({3, 4, 4}), 2);
+      },
+      {"avg_pool2d", "(3, 4, 4)", "(B, C, H, W)"});
 }
 
 TEST(PoolMisuse, KernelLargerThanTheImage) {
-  expect_error<ShapeError>([] { max_pool2d(Tensor32::ones({1, 2, 3, 8}), 4); },
-                           {"max_pool2d", "kernel (4, 4)", "(1, 2, 3, 8)"});
+  expect_error<ShapeError>(
+      [] {
+        max_pool2d(Tensor32::ones({1, 2, 3, 8}), 4);
+      },
+      {"max_pool2d", "kernel (4, 4)", "(1, 2, 3, 8)"});
 }
 
 TEST(PoolMisuse, EmptyImageAndBadLayerStride) {
-  expect_error<ShapeError>([] { avg_pool2d(Tensor32::ones({1, 2, 0, 8}), 1); }, {"avg_pool2d", "(1, 2, 0, 8)", "empty"});
+  expect_error<ShapeError>(
+      [] {
+        avg_pool2d(Tensor32::ones({1, 2, 0, 8}), 1);
+      },
+      {"avg_pool2d", "(1, 2, 0, 8)", "empty"});
   expect_error<ValueError>([] { nn::MaxPool2d<float>(2, Size2d{0, 1}); }, {"MaxPool2d", "stride (0, 1)"});
 }
 

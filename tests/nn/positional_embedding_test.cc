@@ -105,8 +105,11 @@ TEST(PositionalMisuse, LearnedPositionsBeyondTheTable) {
 TEST(PositionalMisuse, RelativeValueTermWithoutAValueTable) {
   Generator generator(1);
   nn::RelativePositionEmbedding<float> relative(2, 4, /*with_values=*/false, generator);
-  expect_error<ValueError>([&] { relative.value_term(Tensor32::ones({1, 1, 2, 3})); },
-                           {"value_term", "with_values = false", "(1, 1, 2, 3)"});
+  expect_error<ValueError>(
+      [&] {
+        relative.value_term(Tensor32::ones({1, 1, 2, 3}));
+      },
+      {"value_term", "with_values = false", "(1, 1, 2, 3)"});
 }
 
 TEST(PositionalMisuse, T5BiasWithTooFewBuckets) {

@@ -90,7 +90,8 @@ Reference reference_sequence(Kind kind, const Tensor64& x, const std::vector<Rec
   return r;
 }
 
-void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tolerance, const std::string& what) {
+void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tolerance,
+                 const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], tolerance) << what << " element " << i;
 }
@@ -183,7 +184,8 @@ TEST(Lstm, HarnessOnWholeSequences) {
         next = 3;
       }
       std::vector<RecurrentWeights<typename Tensor::value_type>> dirs;
-      for (int d = 0; d < (c.bidirectional ? 2 : 1); ++d, next += c.bias ? 4 : 2) dirs.push_back(weights_at(x, next, c.bias));
+      for (int d = 0; d < (c.bidirectional ? 2 : 1); ++d, next += c.bias ? 4 : 2)
+        dirs.push_back(weights_at(x, next, c.bias));
       const auto out = nn::lstm(x[0], dirs, initial, mask);
       return flat_concat(std::vector{out.output, out.state.hidden, out.state.cell});
     }));
@@ -197,7 +199,8 @@ TEST(Gru, HarnessOnWholeSequences) {
       using Tensor = std::decay_t<decltype(x[0])>;
       size_t next = c.initial_state ? 2 : 1;
       std::vector<RecurrentWeights<typename Tensor::value_type>> dirs;
-      for (int d = 0; d < (c.bidirectional ? 2 : 1); ++d, next += c.bias ? 4 : 2) dirs.push_back(weights_at(x, next, c.bias));
+      for (int d = 0; d < (c.bidirectional ? 2 : 1); ++d, next += c.bias ? 4 : 2)
+        dirs.push_back(weights_at(x, next, c.bias));
       const auto out = nn::gru(x[0], dirs, c.initial_state ? x[1] : Tensor(), mask);
       return flat_concat(std::vector{out.output, out.hidden});
     }));
@@ -218,7 +221,8 @@ TEST(Recurrent, SequencesMatchPyTorchEquationsByLoops) {
         nn::LSTM<double> layer(config, generator);
         const auto out = layer.forward(x, {h0, c0}, mask_of(c));
         const std::vector<RecurrentWeights<double>> weights = {layer.weights(0), layer.weights(dirs - 1)};
-        const Reference want = reference_sequence(kind, x, {weights.begin(), weights.begin() + dirs}, h0, c0, c.padding);
+        const Reference want =
+            reference_sequence(kind, x, {weights.begin(), weights.begin() + dirs}, h0, c0, c.padding);
         EXPECT_EQ(out.output.shape(), (Shape{c.batch, c.steps, dirs * c.hidden}));
         expect_near(out.output.to_vector(), want.output, 1e-12, what + " output");
         expect_near(out.state.hidden.to_vector(), want.hidden, 1e-12, what + " h_n");
@@ -227,7 +231,8 @@ TEST(Recurrent, SequencesMatchPyTorchEquationsByLoops) {
         nn::GRU<double> layer(config, generator);
         const auto out = layer.forward(x, h0, mask_of(c));
         const std::vector<RecurrentWeights<double>> weights = {layer.weights(0), layer.weights(dirs - 1)};
-        const Reference want = reference_sequence(kind, x, {weights.begin(), weights.begin() + dirs}, h0, c0, c.padding);
+        const Reference want =
+            reference_sequence(kind, x, {weights.begin(), weights.begin() + dirs}, h0, c0, c.padding);
         expect_near(out.output.to_vector(), want.output, 1e-12, what + " output");
         expect_near(out.hidden.to_vector(), want.hidden, 1e-12, what + " h_n");
       }
@@ -310,7 +315,8 @@ TEST(Recurrent, CellsStepByStepEqualTheSequenceLayers) {
   nn::LSTMCell<double> lstm_cell(3, 5, true, generator);
   nn::GRUCell<double> gru_cell(3, 5, true, generator);
   // Same weights: copy the layers' into the cells (names differ only by the "_l0" suffix).
-  for (auto [layer, cell] : {std::pair<nn::Module<double>*, nn::Module<double>*>{&lstm, &lstm_cell}, {&gru, &gru_cell}}) {
+  for (auto [layer, cell] :
+       {std::pair<nn::Module<double>*, nn::Module<double>*>{&lstm, &lstm_cell}, {&gru, &gru_cell}}) {
     const auto from = layer->named_parameters();
     auto to = cell->named_parameters();
     ASSERT_EQ(from.size(), to.size());
@@ -380,15 +386,17 @@ TEST(Recurrent, LayerGradientsByFiniteDifferences) {
   const auto mask = MaskTensor::from_vector({2, 3}, {0, 0, 0, 0, 0, 1});
   const auto probe = Tensor64::randn({2, 3, 6}, generator);
   const auto h0 = Tensor64::randn({2, 2, 3}, generator);
-  EXPECT_EQ(testing::check_parameter_gradients(lstm, [&] {
-              const auto out = lstm.forward(x, {h0, Tensor64()}, mask);
-              return add(sum(mul(out.output, probe)), sum(out.state.cell));
-            }),
+  EXPECT_EQ(testing::check_parameter_gradients(lstm,
+                                               [&] {
+                                                 const auto out = lstm.forward(x, {h0, Tensor64()}, mask);
+                                                 return add(sum(mul(out.output, probe)), sum(out.state.cell));
+                                               }),
             "");
-  EXPECT_EQ(testing::check_parameter_gradients(gru, [&] {
-              const auto out = gru.forward(x, h0, mask);
-              return add(sum(mul(out.output, probe)), sum(out.hidden));
-            }),
+  EXPECT_EQ(testing::check_parameter_gradients(gru,
+                                               [&] {
+                                                 const auto out = gru.forward(x, h0, mask);
+                                                 return add(sum(mul(out.output, probe)), sum(out.hidden));
+                                               }),
             "");
 }
 
@@ -409,27 +417,39 @@ TEST(RecurrentMisuse, SequenceInputOfRank2) {
 TEST(RecurrentMisuse, InitialStateOfTheWrongShape) {
   Generator generator(0);
   nn::LSTM<float> lstm({4, 3, true, true}, generator);
-  expect_error<ShapeError>([&] { lstm.forward(Tensor32::ones({2, 5, 4}), {Tensor32::zeros({1, 2, 3}), Tensor32()}); },
-                           {"lstm", "initial hidden (1, 2, 3)", "(2, 2, 3)"});
+  expect_error<ShapeError>(
+      [&] {
+        lstm.forward(Tensor32::ones({2, 5, 4}), {Tensor32::zeros({1, 2, 3}), Tensor32()});
+      },
+      {"lstm", "initial hidden (1, 2, 3)", "(2, 2, 3)"});
 }
 
 TEST(RecurrentMisuse, PaddingMaskOfTheWrongShape) {
   Generator generator(0);
   nn::GRU<float> gru({4, 3}, generator);
-  expect_error<ShapeError>([&] { gru.forward(Tensor32::ones({2, 5, 4}), Tensor32(), MaskTensor::zeros({2, 4})); },
-                           {"gru", "padding_mask (2, 4)", "(2, 5)", "(2, 5, 4)"});
+  expect_error<ShapeError>(
+      [&] {
+        gru.forward(Tensor32::ones({2, 5, 4}), Tensor32(), MaskTensor::zeros({2, 4}));
+      },
+      {"gru", "padding_mask (2, 4)", "(2, 5)", "(2, 5, 4)"});
 }
 
 TEST(RecurrentMisuse, LengthLongerThanTheSequence) {
-  expect_error<ValueError>([] { nn::padding_mask_from_lengths(IndexTensor::from_vector({2}, {3, 7}), 5); },
-                           {"padding_mask_from_lengths", "length 7", "row 1", "[0, 5]"});
+  expect_error<ValueError>(
+      [] {
+        nn::padding_mask_from_lengths(IndexTensor::from_vector({2}, {3, 7}), 5);
+      },
+      {"padding_mask_from_lengths", "length 7", "row 1", "[0, 5]"});
 }
 
 TEST(RecurrentMisuse, CellStateOfTheWrongShape) {
   Generator generator(0);
   nn::LSTMCell<float> cell(4, 3, true, generator);
-  expect_error<ShapeError>([&] { cell.forward(Tensor32::ones({2, 4}), {Tensor32::zeros({2, 3}), Tensor32::zeros({3, 2})}); },
-                           {"lstm_cell", "cell (3, 2)", "(2, 3)"});
+  expect_error<ShapeError>(
+      [&] {
+        cell.forward(Tensor32::ones({2, 4}), {Tensor32::zeros({2, 3}), Tensor32::zeros({3, 2})});
+      },
+      {"lstm_cell", "cell (3, 2)", "(2, 3)"});
 }
 
 TEST(RecurrentMisuse, WeightsOfAMissingDirectionAndEmptyLayer) {
@@ -441,8 +461,11 @@ TEST(RecurrentMisuse, WeightsOfAMissingDirectionAndEmptyLayer) {
 
 TEST(RecurrentMisuse, FunctionalWeightsThatDisagree) {
   RecurrentWeights<float> w{Tensor32::ones({9, 4}), Tensor32::ones({12, 3}), Tensor32(), Tensor32()};
-  expect_error<ShapeError>([&] { nn::gru_cell(Tensor32::ones({2, 4}), Tensor32(), w); },
-                           {"gru_cell", "weight_hh (12, 3)", "(3 H, H)"});
+  expect_error<ShapeError>(
+      [&] {
+        nn::gru_cell(Tensor32::ones({2, 4}), Tensor32(), w);
+      },
+      {"gru_cell", "weight_hh (12, 3)", "(3 H, H)"});
 }
 
 }  // namespace

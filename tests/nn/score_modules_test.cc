@@ -100,8 +100,11 @@ TEST(ScoreFunctionModules, BackwardReachesEveryParameter) {
 TEST(ScoreFunctionsMisuse, ModuleGetsInputsOfTheWrongFeatureSize) {
   Generator generator(1);
   nn::GeneralScore<float> general(4, 6, generator);
-  expect_error<ShapeError>([&] { general.scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 7})); },
-                           {"general_scores", "weight (4, 6)", "(2, 5, 7)"});
+  expect_error<ShapeError>(
+      [&] {
+        general.scores(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 7}));
+      },
+      {"general_scores", "weight (4, 6)", "(2, 5, 7)"});
 }
 TEST(ScoreFunctionsMisuse, ModuleSizesThatAreNotPositive) {
   Generator generator(1);

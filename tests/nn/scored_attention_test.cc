@@ -16,8 +16,8 @@
 namespace attend {
 namespace {
 
-using testing::InputSpec;
 using testing::expect_all_near;
+using testing::InputSpec;
 using testing::make_case;
 using Sizes = testing::ScoredSizes;
 
@@ -58,7 +58,8 @@ Reference reference_attention(const std::vector<double>& scores, const std::vect
           if (allowed_by(options, s, b, i, j)) total += std::exp(scores[row + j] - scores[row + best]);
         }
         for (int64_t j = 0; j < s.keys; ++j) {
-          if (allowed_by(options, s, b, i, j)) r.weights[row + j] = std::exp(scores[row + j] - scores[row + best]) / total;
+          if (allowed_by(options, s, b, i, j))
+            r.weights[row + j] = std::exp(scores[row + j] - scores[row + best]) / total;
         }
       }
       for (int64_t j = 0; j < s.keys; ++j) {
@@ -190,7 +191,8 @@ TEST(ScoredAttention, KeyPaddingEqualsDroppingThePaddedKeys) {
   const auto q = Tensor64::randn({1, 3, 4}, generator);
   const auto k = Tensor64::randn({1, 5, 4}, generator);
   const auto v = Tensor64::randn({1, 5, 3}, generator);
-  const auto padded = attention.forward(q, k, v, {.key_padding_mask = MaskTensor::from_vector({1, 5}, {0, 0, 0, 1, 1})});
+  const auto padded =
+      attention.forward(q, k, v, {.key_padding_mask = MaskTensor::from_vector({1, 5}, {0, 0, 0, 1, 1})});
   const auto dropped = attention.forward(q, k.slice(1, 0, 3), v.slice(1, 0, 3));
   expect_all_near(padded.output.to_vector(), dropped.output.to_vector(), 1e-14);
   for (int64_t i = 0; i < 3; ++i) {
@@ -280,7 +282,7 @@ TEST(ScoredAttentionMisuse, KeyPaddingMaskOfTheWrongShape) {
   expect_error<ShapeError>(
       [] {
         dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6}),
-                              {.key_padding_mask = MaskTensor::ones({2, 4})});
+                                {.key_padding_mask = MaskTensor::ones({2, 4})});
       },
       {"ScoredAttention", "key_padding_mask (2, 4)", "(2, 5)"});
 }
@@ -288,24 +290,30 @@ TEST(ScoredAttentionMisuse, MaskThatDoesNotBroadcast) {
   expect_error<ShapeError>(
       [] {
         dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6}),
-                              {.mask = MaskTensor::ones({3, 4})});
+                                {.mask = MaskTensor::ones({3, 4})});
       },
       {"ScoredAttention", "mask (3, 4)", "(2, 3, 5)"});
 }
 TEST(ScoredAttentionMisuse, ValuesWithAnotherKeyCount) {
   expect_error<ShapeError>(
-      [] { dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 6, 6})); },
+      [] {
+        dot_attention().forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 6, 6}));
+      },
       {"ScoredAttention", "(2, 3, 4)", "(2, 5, 4)", "(2, 6, 6)"});
 }
 TEST(ScoredAttentionMisuse, QueryOfRankTwo) {
   expect_error<ShapeError>(
-      [] { dot_attention().forward(Tensor32::ones({3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6})); },
+      [] {
+        dot_attention().forward(Tensor32::ones({3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6}));
+      },
       {"ScoredAttention", "(3, 4)", "rank 3"});
 }
 TEST(ScoredAttentionMisuse, ScoreFunctionReturnsTheWrongShape) {
   const nn::ScoredAttention<float> attention(std::make_shared<TransposedScore>());
   expect_error<ShapeError>(
-      [&] { attention.forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6})); },
+      [&] {
+        attention.forward(Tensor32::ones({2, 3, 4}), Tensor32::ones({2, 5, 4}), Tensor32::ones({2, 5, 6}));
+      },
       {"ScoredAttention", "returned (2, 5, 3)", "(2, 3, 5)"});
 }
 TEST(ScoredAttentionMisuse, NullScoreFunction) {

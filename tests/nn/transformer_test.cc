@@ -37,7 +37,8 @@ TEST(TransformerLayers, DecoderGradientsOfEveryParameter) {
   for (bool norm_first : {false, true}) {
     Generator g(2);
     nn::TransformerDecoderLayer<double> layer(small_config(norm_first, nn::Activation::kRelu), g);
-    const auto x = Tensor64::randn({2, 4, 8}, g), memory = Tensor64::randn({2, 6, 8}, g), w = Tensor64::randn({2, 4, 8}, g);
+    const auto x = Tensor64::randn({2, 4, 8}, g), memory = Tensor64::randn({2, 6, 8}, g),
+               w = Tensor64::randn({2, 4, 8}, g);
     nn::TransformerMasks<double> masks;
     masks.source_padding = MaskTensor::from_vector({2, 6}, {0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0});
     auto loss = [&] { return sum(mul(layer.forward(x, memory, masks), w)); };

@@ -38,11 +38,18 @@ void expect_unary_op(const char* name, F f, InputKind kind = InputKind::kUniform
   }
 }
 
-TEST(Elementwise, Add) { expect_binary_op("add", [](const auto& x) { return add(x[0], x[1]); }); }
-TEST(Elementwise, Sub) { expect_binary_op("sub", [](const auto& x) { return sub(x[0], x[1]); }); }
-TEST(Elementwise, Mul) { expect_binary_op("mul", [](const auto& x) { return mul(x[0], x[1]); }); }
+TEST(Elementwise, Add) {
+  expect_binary_op("add", [](const auto& x) { return add(x[0], x[1]); });
+}
+TEST(Elementwise, Sub) {
+  expect_binary_op("sub", [](const auto& x) { return sub(x[0], x[1]); });
+}
+TEST(Elementwise, Mul) {
+  expect_binary_op("mul", [](const auto& x) { return mul(x[0], x[1]); });
+}
 TEST(Elementwise, Div) {
-  expect_binary_op("div", [](const auto& x) { return div(x[0], x[1]); }, InputKind::kPositive);
+  expect_binary_op(
+      "div", [](const auto& x) { return div(x[0], x[1]); }, InputKind::kPositive);
 }
 TEST(Elementwise, Operators) {
   expect_binary_op("operators", [](const auto& x) { return (x[0] + x[1]) * x[0] - x[1] / (exp(x[0]) + exp(x[1])); });
@@ -60,15 +67,36 @@ TEST(Elementwise, MulScalar) {
     return mul_scalar(x[0], T(-1.5));
   });
 }
-TEST(Elementwise, Neg) { expect_unary_op("neg", [](const auto& x) { return neg(x[0]); }); }
-TEST(Elementwise, Square) { expect_unary_op("square", [](const auto& x) { return square(x[0]); }); }
-TEST(Elementwise, Sqrt) { expect_unary_op("sqrt", [](const auto& x) { return sqrt(x[0]); }, InputKind::kPositive); }
-TEST(Elementwise, Exp) { expect_unary_op("exp", [](const auto& x) { return exp(x[0]); }); }
-TEST(Elementwise, Log) { expect_unary_op("log", [](const auto& x) { return log(x[0]); }, InputKind::kPositive); }
-TEST(Elementwise, Tanh) { expect_unary_op("tanh", [](const auto& x) { return tanh(x[0]); }); }
-TEST(Elementwise, Sigmoid) { expect_unary_op("sigmoid", [](const auto& x) { return sigmoid(x[0]); }); }
-TEST(Elementwise, Relu) { expect_unary_op("relu", [](const auto& x) { return relu(x[0]); }, InputKind::kAwayFromZero); }
-TEST(Elementwise, Gelu) { expect_unary_op("gelu", [](const auto& x) { return gelu(x[0]); }); }
+TEST(Elementwise, Neg) {
+  expect_unary_op("neg", [](const auto& x) { return neg(x[0]); });
+}
+TEST(Elementwise, Square) {
+  expect_unary_op("square", [](const auto& x) { return square(x[0]); });
+}
+TEST(Elementwise, Sqrt) {
+  expect_unary_op(
+      "sqrt", [](const auto& x) { return sqrt(x[0]); }, InputKind::kPositive);
+}
+TEST(Elementwise, Exp) {
+  expect_unary_op("exp", [](const auto& x) { return exp(x[0]); });
+}
+TEST(Elementwise, Log) {
+  expect_unary_op(
+      "log", [](const auto& x) { return log(x[0]); }, InputKind::kPositive);
+}
+TEST(Elementwise, Tanh) {
+  expect_unary_op("tanh", [](const auto& x) { return tanh(x[0]); });
+}
+TEST(Elementwise, Sigmoid) {
+  expect_unary_op("sigmoid", [](const auto& x) { return sigmoid(x[0]); });
+}
+TEST(Elementwise, Relu) {
+  expect_unary_op(
+      "relu", [](const auto& x) { return relu(x[0]); }, InputKind::kAwayFromZero);
+}
+TEST(Elementwise, Gelu) {
+  expect_unary_op("gelu", [](const auto& x) { return gelu(x[0]); });
+}
 
 TEST(Elementwise, KnownValues) {
   const auto x = Tensor64::from_vector({4}, {-2.0, -0.5, 0.0, 3.0});

@@ -14,9 +14,11 @@ TEST(Embedding, Harness) {
   EXPECT_OP_OK(make_case("embedding (7,5) ids (2,3)", {InputSpec{{7, 5}}},
                          [ids](const auto& x) { return embedding(x[0], ids); }));
   const auto one = IndexTensor::from_vector({1}, {0});
-  EXPECT_OP_OK(make_case("embedding (1,1)", {InputSpec{{1, 1}}}, [one](const auto& x) { return embedding(x[0], one); }));
+  EXPECT_OP_OK(
+      make_case("embedding (1,1)", {InputSpec{{1, 1}}}, [one](const auto& x) { return embedding(x[0], one); }));
   const auto none = IndexTensor::zeros({0});
-  EXPECT_OP_OK(make_case("embedding no ids", {InputSpec{{3, 4}}}, [none](const auto& x) { return embedding(x[0], none); }));
+  EXPECT_OP_OK(
+      make_case("embedding no ids", {InputSpec{{3, 4}}}, [none](const auto& x) { return embedding(x[0], none); }));
 }
 
 TEST(Embedding, KnownValues) {
@@ -37,9 +39,11 @@ TEST(IndexSelect, Harness) {
 TEST(Gather, Harness) {
   // index (2, 3) into x (3, 4) along axis 1, with repeats; and along axis 0.
   const auto idx1 = IndexTensor::from_vector({2, 3}, {3, 0, 3, 1, 1, 2});
-  EXPECT_OP_OK(make_case("gather axis 1", {InputSpec{{3, 4}}}, [idx1](const auto& x) { return gather(x[0], 1, idx1); }));
+  EXPECT_OP_OK(
+      make_case("gather axis 1", {InputSpec{{3, 4}}}, [idx1](const auto& x) { return gather(x[0], 1, idx1); }));
   const auto idx0 = IndexTensor::from_vector({2, 2}, {2, 0, 1, 2});
-  EXPECT_OP_OK(make_case("gather axis 0", {InputSpec{{3, 4}}}, [idx0](const auto& x) { return gather(x[0], 0, idx0); }));
+  EXPECT_OP_OK(
+      make_case("gather axis 0", {InputSpec{{3, 4}}}, [idx0](const auto& x) { return gather(x[0], 0, idx0); }));
   const auto idx3 = IndexTensor::from_vector({2, 1, 2}, {1, 0, 0, 0});
   EXPECT_OP_OK(make_case("gather rank 3 axis 2", {InputSpec{{2, 3, 2}}},
                          [idx3](const auto& x) { return gather(x[0], 2, idx3); }));

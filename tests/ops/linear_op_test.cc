@@ -17,8 +17,12 @@ TEST(LinearOp, Harness) {
   struct Case {
     Shape x, weight;
   };
-  for (const Case& c : std::vector<Case>{{{5, 4}, {3, 4}}, {{2, 3, 7}, {9, 7}}, {{1, 1}, {1, 1}}, {{6, 300}, {5, 300}},
-                                         {{0, 4}, {2, 4}}, {{3, 0}, {2, 0}}}) {
+  for (const Case& c : std::vector<Case>{{{5, 4}, {3, 4}},
+                                         {{2, 3, 7}, {9, 7}},
+                                         {{1, 1}, {1, 1}},
+                                         {{6, 300}, {5, 300}},
+                                         {{0, 4}, {2, 4}},
+                                         {{3, 0}, {2, 0}}}) {
     const std::string shapes = shape_string(c.x) + " W " + shape_string(c.weight);
     auto with_bias = make_case("linear " + shapes, {InputSpec{c.x}, InputSpec{c.weight}, InputSpec{{c.weight[0]}}},
                                [](const auto& in) { return linear(in[0], in[1], in[2]); });
@@ -47,10 +51,16 @@ TEST(LinearOp, EqualsMatmulPlusBias) {
 }
 
 TEST(LinearOp, ShapeErrorsNameTheShapes) {
-  expect_error<ShapeError>([] { linear(Tensor32::zeros({2, 3}), Tensor32::zeros({4, 5})); },
-                           {"linear", "(2, 3)", "(4, 5)"});
-  expect_error<ShapeError>([] { linear(Tensor32::zeros({2, 3}), Tensor32::zeros({4, 3}), Tensor32::zeros({3})); },
-                           {"bias", "(3)", "(4, 3)"});
+  expect_error<ShapeError>(
+      [] {
+        linear(Tensor32::zeros({2, 3}), Tensor32::zeros({4, 5}));
+      },
+      {"linear", "(2, 3)", "(4, 5)"});
+  expect_error<ShapeError>(
+      [] {
+        linear(Tensor32::zeros({2, 3}), Tensor32::zeros({4, 3}), Tensor32::zeros({3}));
+      },
+      {"bias", "(3)", "(4, 3)"});
   expect_error<ShapeError>([] { linear(Tensor32::zeros({2, 3}), Tensor32::zeros({3})); }, {"weight", "(3)"});
 }
 

@@ -17,8 +17,9 @@ TEST(CrossEntropy, Harness) {
   const auto with_ignored = IndexTensor::from_vector({2, 3}, {1, -100, 3, 0, -100, 2});
   CrossEntropyOptions smoothing;
   smoothing.label_smoothing = 0.1;
-  EXPECT_OP_OK(make_case("cross_entropy (2,3,4) ignore + smoothing", {InputSpec{{2, 3, 4}}},
-                         [with_ignored, smoothing](const auto& x) { return cross_entropy(x[0], with_ignored, smoothing); }));
+  EXPECT_OP_OK(
+      make_case("cross_entropy (2,3,4) ignore + smoothing", {InputSpec{{2, 3, 4}}},
+                [with_ignored, smoothing](const auto& x) { return cross_entropy(x[0], with_ignored, smoothing); }));
   CrossEntropyOptions ignore_zero;
   ignore_zero.ignore_index = 0;
   const auto one = IndexTensor::from_vector({1}, {0});

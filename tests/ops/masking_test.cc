@@ -16,8 +16,8 @@ TEST(MaskedFill, Harness) {
   EXPECT_OP_OK(make_case("masked_fill (2,3,4) by (3,1)", {InputSpec{{2, 3, 4}}},
                          [mask](const auto& x) { return masked_fill(x[0], mask, 0.25); }));
   const auto full = MaskTensor::from_vector({5}, {0, 1, 1, 0, 0});
-  EXPECT_OP_OK(make_case("masked_fill (5)", {InputSpec{{5}}},
-                         [full](const auto& x) { return masked_fill(x[0], full, -7.0); }));
+  EXPECT_OP_OK(
+      make_case("masked_fill (5)", {InputSpec{{5}}}, [full](const auto& x) { return masked_fill(x[0], full, -7.0); }));
 }
 
 TEST(MaskedFill, KnownValuesAndShapeCheck) {
@@ -27,10 +27,12 @@ TEST(MaskedFill, KnownValuesAndShapeCheck) {
 }
 
 TEST(LogSumExp, Harness) {
-  for (const auto& [shape, axis] : std::vector<std::pair<Shape, int64_t>>{{{4, 7}, -1}, {{4, 7}, 0}, {{3, 5, 2}, 1}, {{1}, 0}}) {
+  for (const auto& [shape, axis] :
+       std::vector<std::pair<Shape, int64_t>>{{{4, 7}, -1}, {{4, 7}, 0}, {{3, 5, 2}, 1}, {{1}, 0}}) {
     for (bool keepdim : {false, true}) {
       EXPECT_OP_OK(make_case(fmt::format("logsumexp {} axis {} keepdim {}", shape_string(shape), axis, keepdim),
-                             {InputSpec{shape}}, [axis, keepdim](const auto& x) { return logsumexp(x[0], axis, keepdim); }));
+                             {InputSpec{shape}},
+                             [axis, keepdim](const auto& x) { return logsumexp(x[0], axis, keepdim); }));
     }
   }
 }

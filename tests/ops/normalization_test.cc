@@ -9,9 +9,15 @@ using testing::InputSpec;
 using testing::make_case;
 
 TEST(LayerNorm, WithWeightAndBias) {
-  for (const auto& [shape, normalized] : std::vector<std::pair<Shape, Shape>>{
-           {{4, 7}, {7}}, {{2, 3, 5}, {5}}, {{2, 3, 5}, {3, 5}}, {{1, 33}, {33}}, {{3, 2}, {2}}, {{0, 6}, {6}},
-           {{3, 128}, {128}}, {{2, 1}, {1}}, {{2, 11}, {11}}}) {
+  for (const auto& [shape, normalized] : std::vector<std::pair<Shape, Shape>>{{{4, 7}, {7}},
+                                                                              {{2, 3, 5}, {5}},
+                                                                              {{2, 3, 5}, {3, 5}},
+                                                                              {{1, 33}, {33}},
+                                                                              {{3, 2}, {2}},
+                                                                              {{0, 6}, {6}},
+                                                                              {{3, 128}, {128}},
+                                                                              {{2, 1}, {1}},
+                                                                              {{2, 11}, {11}}}) {
     auto op = make_case(fmt::format("layer_norm {} over {}", shape_string(shape), shape_string(normalized)),
                         {InputSpec{shape}, InputSpec{normalized}, InputSpec{normalized}},
                         [normalized](const auto& x) { return layer_norm(x[0], normalized, x[1], x[2]); });
@@ -21,8 +27,7 @@ TEST(LayerNorm, WithWeightAndBias) {
 }
 
 TEST(LayerNorm, WithoutAffine) {
-  auto op = make_case("layer_norm no affine", {InputSpec{{5, 9}}},
-                      [](const auto& x) { return layer_norm(x[0], {9}); });
+  auto op = make_case("layer_norm no affine", {InputSpec{{5, 9}}}, [](const auto& x) { return layer_norm(x[0], {9}); });
   op.max_nmse = 1e-9;
   EXPECT_OP_OK(op);
 }

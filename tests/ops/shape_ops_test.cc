@@ -34,17 +34,23 @@ TEST(Stack, Harness) {
 
 TEST(Views, Harness) {
   EXPECT_OP_OK(make_case("reshape", {InputSpec{{4, 6}}}, [](const auto& x) { return x[0].reshape({2, -1, 3}); }));
-  EXPECT_OP_OK(make_case("permute", {InputSpec{{2, 3, 4}}}, [](const auto& x) { return x[0].permute({2, 0, 1}).contiguous(); }));
+  EXPECT_OP_OK(make_case("permute", {InputSpec{{2, 3, 4}}}, [](const auto& x) {
+    return x[0].permute({2, 0, 1}).contiguous();
+  }));
   EXPECT_OP_OK(make_case("slice step 2", {InputSpec{{9, 4}}}, [](const auto& x) { return x[0].slice(0, 1, -1, 2); }));
-  EXPECT_OP_OK(make_case("expand", {InputSpec{{3, 1}}}, [](const auto& x) { return x[0].expand({2, 3, 4}).contiguous(); }));
+  EXPECT_OP_OK(make_case("expand", {InputSpec{{3, 1}}}, [](const auto& x) {
+    return x[0].expand({2, 3, 4}).contiguous();
+  }));
   EXPECT_OP_OK(make_case("unsqueeze squeeze", {InputSpec{{3, 4}}},
                          [](const auto& x) { return x[0].unsqueeze(1).transpose(0, 1).squeeze(0).transpose(0, 1); }));
 }
 
 TEST(Concat, KnownValues) {
-  const auto y = concat(std::vector<Tensor64>{Tensor64::from_vector({1, 2}, {1, 2}), Tensor64::from_vector({1, 1}, {3})}, 1);
+  const auto y =
+      concat(std::vector<Tensor64>{Tensor64::from_vector({1, 2}, {1, 2}), Tensor64::from_vector({1, 1}, {3})}, 1);
   EXPECT_EQ(y.to_vector(), (std::vector<double>{1, 2, 3}));
-  const auto s = stack(std::vector<Tensor64>{Tensor64::from_vector({2}, {1, 2}), Tensor64::from_vector({2}, {3, 4})}, 1);
+  const auto s =
+      stack(std::vector<Tensor64>{Tensor64::from_vector({2}, {1, 2}), Tensor64::from_vector({2}, {3, 4})}, 1);
   EXPECT_EQ(s.shape(), (Shape{2, 2}));
   EXPECT_EQ(s.to_vector(), (std::vector<double>{1, 3, 2, 4}));
 }

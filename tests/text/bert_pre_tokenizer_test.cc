@@ -16,8 +16,7 @@ std::vector<std::u32string> words(std::u32string_view text) {
 TEST(BertPreTokenizer, SplitsAtSpacesAndIsolatesPunctuation) {
   EXPECT_EQ(words(U"Hi there!  How's it?!"),
             (std::vector<std::u32string>{U"Hi", U"there", U"!", U"How", U"'", U"s", U"it", U"?", U"!"}));
-  EXPECT_EQ(words(U"$5 a+b=c ~x"),
-            (std::vector<std::u32string>{U"$", U"5", U"a", U"+", U"b", U"=", U"c", U"~", U"x"}));
+  EXPECT_EQ(words(U"$5 a+b=c ~x"), (std::vector<std::u32string>{U"$", U"5", U"a", U"+", U"b", U"=", U"c", U"~", U"x"}));
   EXPECT_EQ(words(U"\u00abcitation\u00bb \u2014 \u3002"),
             (std::vector<std::u32string>{U"\u00ab", U"citation", U"\u00bb", U"\u2014", U"\u3002"}));
   EXPECT_EQ(words(U"a\u00a0b\u3000c"), (std::vector<std::u32string>{U"a", U"b", U"c"}));

@@ -29,7 +29,8 @@ struct GoldenCase {
 
 std::string from_hex(const std::string& hex) {
   std::string bytes;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return bytes;
 }
 
@@ -42,8 +43,11 @@ std::optional<std::string> text_field(const nlohmann::json& line, const std::str
 
 GoldenCase parse_golden_line(const std::string& text) {
   const auto line = nlohmann::json::parse(text);
-  GoldenCase golden{line.at("name").get<std::string>(), text_field(line, "text").value(), text_field(line, "pair"),
-                    std::nullopt, line.at("ids").get<std::vector<int64_t>>(),
+  GoldenCase golden{line.at("name").get<std::string>(),
+                    text_field(line, "text").value(),
+                    text_field(line, "pair"),
+                    std::nullopt,
+                    line.at("ids").get<std::vector<int64_t>>(),
                     line.at("token_type_ids").get<std::vector<int64_t>>()};
   if (line.contains("max_length")) golden.max_length = line["max_length"].get<int64_t>();
   return golden;
@@ -63,8 +67,9 @@ std::string golden_difference(const BertTokenizer& tokenizer, const GoldenCase& 
   const EncodeOptions options{golden.max_length, golden.max_length.has_value()};
   const Encoding encoding =
       golden.pair ? tokenizer.encode_pair(golden.text, *golden.pair, options) : tokenizer.encode(golden.text, options);
-  for (const auto& [name, ours, theirs] : {std::tuple{"ids", &encoding.ids, &golden.ids},
-                                           std::tuple{"token_type_ids", &encoding.token_type_ids, &golden.token_type_ids}}) {
+  for (const auto& [name, ours, theirs] :
+       {std::tuple{"ids", &encoding.ids, &golden.ids},
+        std::tuple{"token_type_ids", &encoding.token_type_ids, &golden.token_type_ids}}) {
     if (*ours == *theirs) continue;
     size_t at = 0;
     while (at < ours->size() && at < theirs->size() && (*ours)[at] == (*theirs)[at]) ++at;
@@ -94,9 +99,9 @@ TEST(BertTokenizerGolden, SameIdsAsHuggingFaceTokenizers) {
 // The comparison above would see a wrong id: one golden line, then the same with one id changed.
 TEST(BertTokenizerGolden, AnAlteredIdIsCaught) {
   const BertTokenizer tokenizer(Vocabulary(testing::small_vocabulary({"hello", "world"})), {});
-  GoldenCase golden = parse_golden_line(
-      R"({"name": "small", "text": "Hello world", "pair": "world", "ids": [2, 5, 6, 3, 6, 3],)"
-      R"( "token_type_ids": [0, 0, 0, 0, 1, 1]})");
+  GoldenCase golden =
+      parse_golden_line(R"({"name": "small", "text": "Hello world", "pair": "world", "ids": [2, 5, 6, 3, 6, 3],)"
+                        R"( "token_type_ids": [0, 0, 0, 0, 1, 1]})");
   EXPECT_EQ(golden_difference(tokenizer, golden), "");
   golden.ids[2] = 7;
   EXPECT_EQ(golden_difference(tokenizer, golden),

@@ -73,7 +73,8 @@ TEST(BertTokenizer, MaxLengthRefusesALongerInputUnlessAskedToTruncate) {
                            {"max_length 1 leaves no room for the 2 special tokens"});
   expect_error<ValueError>([&] { tokenizer.encode_pair("a", "b", {.max_length = 2, .truncate = true}); },
                            {"max_length 2 leaves no room for the 3 special tokens"});
-  expect_error<ValueError>([&] { tokenizer.encode("a", {.max_length = std::nullopt, .truncate = true}); }, {"truncate needs a max_length"});
+  expect_error<ValueError>([&] { tokenizer.encode("a", {.max_length = std::nullopt, .truncate = true}); },
+                           {"truncate needs a max_length"});
 }
 
 TEST(BertTokenizer, PairsAreTruncatedLongestFirst) {
@@ -90,8 +91,11 @@ TEST(BertTokenizer, PairsAreTruncatedLongestFirst) {
 }
 
 TEST(BertTokenizer, RefusesAVocabularyWithoutItsSpecialTokens) {
-  expect_error<ValueError>([] { BertTokenizer(Vocabulary({"[UNK]", "[CLS]", "a"}, "vocab.txt"), {}); },
-                           {"vocab.txt lacks the special token(s) '[SEP]', '[PAD]'"});
+  expect_error<ValueError>(
+      [] {
+        BertTokenizer(Vocabulary({"[UNK]", "[CLS]", "a"}, "vocab.txt"), {});
+      },
+      {"vocab.txt lacks the special token(s) '[SEP]', '[PAD]'"});
 }
 
 TEST(BertTokenizer, LoadsAModelDirectory) {
@@ -111,8 +115,7 @@ TEST(BertTokenizer, NamesTheFileItCannotLoad) {
   TempDir dir;
   expect_error<ValueError>([&] { BertTokenizer::from_directory((dir / "absent").string()); },
                            {"the model directory", "absent' does not exist"});
-  expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); },
-                           {"vocab.txt' does not exist"});
+  expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); }, {"vocab.txt' does not exist"});
   write_file(dir / "vocab.txt", testing::vocabulary_file(small_vocabulary({})));
   expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); },
                            {"tokenizer_config.json' does not exist"});
@@ -123,7 +126,8 @@ TEST(BertTokenizer, NamesTheFileItCannotLoad) {
   expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); },
                            {"'do_lower_case' must be true or false, not \"yes\""});
   write_file(dir / "tokenizer_config.json", R"({"unk_token": 3})");
-  expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); }, {"'unk_token' must be a token"});
+  expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); },
+                           {"'unk_token' must be a token"});
   write_file(dir / "tokenizer_config.json", R"({"unk_token": "<unk>"})");
   expect_error<ValueError>([&] { BertTokenizer::from_directory(dir.path().string()); },
                            {"lacks the special token(s) '<unk>'"});

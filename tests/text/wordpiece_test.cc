@@ -11,8 +11,9 @@ namespace {
 
 WordPiece small_wordpiece(WordPieceOptions options = {}) {
   // ids: 5 un, 6 ##aff, 7 ##able, 8 a, 9 ##a, 10 ##af, 11 caf, 12 ##é
-  return WordPiece(Vocabulary(testing::small_vocabulary({"un", "##aff", "##able", "a", "##a", "##af", "caf", "##\xc3\xa9"})),
-                   std::move(options));
+  return WordPiece(
+      Vocabulary(testing::small_vocabulary({"un", "##aff", "##able", "a", "##a", "##af", "caf", "##\xc3\xa9"})),
+      std::move(options));
 }
 
 struct Pieces {
@@ -58,7 +59,11 @@ TEST(WordPiece, WordsLongerThanTheLimitAreUnknown) {
 
 TEST(WordPiece, RefusesAVocabularyWithoutItsUnknownToken) {
   expect_error<ValueError>([] { WordPiece(Vocabulary({"a", "b"}, "tiny")); }, {"tiny lacks the token '[UNK]'"});
-  expect_error<ValueError>([] { small_wordpiece({"[UNK]", "##", 0}); }, {"max_input_chars_per_word must be at least 1"});
+  expect_error<ValueError>(
+      [] {
+        small_wordpiece({"[UNK]", "##", 0});
+      },
+      {"max_input_chars_per_word must be at least 1"});
 }
 
 }  // namespace

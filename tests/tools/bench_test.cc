@@ -16,10 +16,23 @@ using Json = nlohmann::ordered_json;
 
 // The fields every JSON line must have, exactly.
 std::vector<std::string> expected_fields(bool decode) {
-  std::vector<std::string> fields = {"impl",   "B",    "H",      "N",     "M",
-                                     "D",      "causal", "pass", "threads", "ms",
-                                     "runs",   "gflops", "sgemm_gflops", "ratio_to_sgemm", "ratio_spread",
-                                     "wide",   "peak_extra_bytes"};
+  std::vector<std::string> fields = {"impl",
+                                     "B",
+                                     "H",
+                                     "N",
+                                     "M",
+                                     "D",
+                                     "causal",
+                                     "pass",
+                                     "threads",
+                                     "ms",
+                                     "runs",
+                                     "gflops",
+                                     "sgemm_gflops",
+                                     "ratio_to_sgemm",
+                                     "ratio_spread",
+                                     "wide",
+                                     "peak_extra_bytes"};
   if (decode) {
     fields.push_back("gbps");
     fields.push_back("copy_gbps");
@@ -190,15 +203,29 @@ TEST(Bench, ServeAnswersRoofAndCaseRequestsAndStopsOnABadOne) {
   options.sgemm_size = 128;
   options.copy_megabytes = 1;
   options.reference_memory_limit_gb = 0.001;
-  const std::string fused = R"({"impl":"fused","B":1,"H":2,"N":16,"M":16,"D":8,"causal":true,"pass":"forward+backward"})";
+  const std::string fused =
+      R"({"impl":"fused","B":1,"H":2,"N":16,"M":16,"D":8,"causal":true,"pass":"forward+backward"})";
   const std::string big_reference =
       R"({"impl":"reference","B":1,"H":8,"N":4096,"M":4096,"D":64,"causal":false,"pass":"forward"})";
-  std::istringstream in(R"({"roof":"sgemm"})" "\n" R"({"roof":"copy"})" "\n"
-                        R"({"case":)" + fused + R"(,"min_runs":3})" "\n"
-                        R"({"case":)" + fused + R"(,"min_runs":2})" "\n"
-                        R"({"case":)" + big_reference + "}\n"
-                        R"({"roof":"gpu"})" "\n"
-                        R"({"roof":"sgemm"})" "\n");
+  std::istringstream in(R"({"roof":"sgemm"})"
+                        "\n"
+                        R"({"roof":"copy"})"
+                        "\n"
+                        R"({"case":)" +
+                        fused +
+                        R"(,"min_runs":3})"
+                        "\n"
+                        R"({"case":)" +
+                        fused +
+                        R"(,"min_runs":2})"
+                        "\n"
+                        R"({"case":)" +
+                        big_reference +
+                        "}\n"
+                        R"({"roof":"gpu"})"
+                        "\n"
+                        R"({"roof":"sgemm"})"
+                        "\n");
   std::ostringstream out;
   EXPECT_EQ(serve_bench_requests(in, out, options), 2);
   std::vector<Json> answers;

@@ -9,13 +9,15 @@ namespace {
 
 TEST(EscapeForTerminal, ControlBytesAndBrokenUtf8BecomeHexWellFormedTextStays) {
   EXPECT_EQ(escape_for_terminal("h\x1b[31mello"), "h\\x1b[31mello");
-  EXPECT_EQ(escape_for_terminal("h\xc3"), "h\\xc3");                     // 'é' cut after its first byte
-  EXPECT_EQ(escape_for_terminal("h\xc3\xa9llo"), "h\xc3\xa9llo");        // 'é' whole
-  EXPECT_EQ(escape_for_terminal("\xf0\x9f\x98\x80!"), "\xf0\x9f\x98\x80!");  // U+1F600, four bytes
-  EXPECT_EQ(escape_for_terminal("\xc0\x80"), "\\xc0\\x80");              // overlong NUL
-  EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");     // a UTF-16 surrogate
+  EXPECT_EQ(escape_for_terminal("h\xc3"), "h\\xc3");                           // 'é' cut after its first byte
+  EXPECT_EQ(escape_for_terminal("h\xc3\xa9llo"), "h\xc3\xa9llo");              // 'é' whole
+  EXPECT_EQ(escape_for_terminal("\xf0\x9f\x98\x80!"), "\xf0\x9f\x98\x80!");    // U+1F600, four bytes
+  EXPECT_EQ(escape_for_terminal("\xc0\x80"), "\\xc0\\x80");                    // overlong NUL
+  EXPECT_EQ(escape_for_terminal("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a UTF-16 surrogate
   EXPECT_EQ(escape_for_terminal("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
-  EXPECT_EQ(escape_for_terminal("a\x7f" "b\n\tc"), "a\\x7fb\n\tc");
+  EXPECT_EQ(escape_for_terminal("a\x7f"
+                                "b\n\tc"),
+            "a\\x7fb\n\tc");
   EXPECT_EQ(escape_for_terminal(std::string("a\0b", 3)), "a\\x00b");
 }
 

@@ -17,7 +17,9 @@ text::BertTokenizer small_tokenizer() {
 }
 
 TEST(TokenizeCommand, OneJsonLinePerInputLine) {
-  std::istringstream in("Hello world\n\nb\xff" "c\r\n");
+  std::istringstream in(
+      "Hello world\n\nb\xff"
+      "c\r\n");
   std::ostringstream out, warnings;
   EXPECT_EQ(tokenize_lines(small_tokenizer(), {}, false, in, out, warnings), 3);
   std::istringstream lines(out.str());
@@ -43,8 +45,9 @@ TEST(TokenizeCommand, PairsTakeTwoLinesAndTruncationWarns) {
 TEST(TokenizeCommand, ErrorsNameTheLine) {
   std::istringstream too_long("a\na b c d\n");
   std::ostringstream out, warnings;
-  expect_error<ValueError>([&] { tokenize_lines(small_tokenizer(), {.max_length = 5}, false, too_long, out, warnings); },
-                           {"line 2: the input is 6 tokens long", "more than max_length 5"});
+  expect_error<ValueError>(
+      [&] { tokenize_lines(small_tokenizer(), {.max_length = 5}, false, too_long, out, warnings); },
+      {"line 2: the input is 6 tokens long", "more than max_length 5"});
   std::istringstream odd("a\nb\nc\n");
   expect_error<ValueError>([&] { tokenize_lines(small_tokenizer(), {}, true, odd, out, warnings); },
                            {"line 3 is the last and has no partner"});

@@ -73,15 +73,17 @@ TEST_F(VizCommandTest, BadInputSaysWhyAndLeavesNothingBehind) {
   expect_error<ValueError>([&] { run("viz " + checkpoint + " --input h3llo --out " + out.string()); },
                            {"h3llo", "'3'", "outside the vocabulary"});
   EXPECT_FALSE(fs::exists(out));
-  expect_error<io::IoError>([&] { run("viz " + (dir / "absent.safetensors").string() + " --input hello --out " + out.string()); },
-                            {"absent.safetensors", "cannot open"});
+  expect_error<io::IoError>(
+      [&] { run("viz " + (dir / "absent.safetensors").string() + " --input hello --out " + out.string()); },
+      {"absent.safetensors", "cannot open"});
   // A file where the output directory should be: it cannot be made.
   expect_error<ValueError>([&] { run("viz " + checkpoint + " --input hello --out " + checkpoint + "/viz"); },
                            {"cannot be created"});
   // A checkpoint of another task.
   io::save_safetensors((dir / "other.safetensors").string(), {{"w", Tensor<float>::zeros({2})}}, {{"task", "tea"}});
-  expect_error<ValueError>([&] { run("viz " + (dir / "other.safetensors").string() + " --input x --out " + out.string()); },
-                           {"task 'tea'", "known: fashion-mnist, g2p"});
+  expect_error<ValueError>(
+      [&] { run("viz " + (dir / "other.safetensors").string() + " --input x --out " + out.string()); },
+      {"task 'tea'", "known: fashion-mnist, g2p"});
   EXPECT_FALSE(fs::exists(out));
 }
 

@@ -25,8 +25,8 @@ class CheckpointAverageTest : public ::testing::Test {
 
   // A trainer-style checkpoint: parameters "w" (F32, 2 x 3) and "b" (F64, 2), optimizer state and
   // a random stream, model metadata and the loop's.
-  std::string write(const std::string& name, const std::vector<float>& w, const std::vector<double>& b,
-                    int64_t step, io::Metadata metadata = {{"task", "tiny"}, {"model_dim", "3"}}) const {
+  std::string write(const std::string& name, const std::vector<float>& w, const std::vector<double>& b, int64_t step,
+                    io::Metadata metadata = {{"task", "tiny"}, {"model_dim", "3"}}) const {
     metadata["trainer.step"] = std::to_string(step);
     metadata["trainer.running_loss"] = "0x1p-1";
     io::NamedTensors tensors;
@@ -74,37 +74,54 @@ TEST_F(CheckpointAverageTest, WritesAModelFileAndNeverOverAnInput) {
   EXPECT_EQ(file.get<float>("w").to_vector(), (std::vector<float>{2, 3, 4, 5, 6, 7}));
   EXPECT_EQ(file.metadata().at("averaged.steps"), "1,2");
 
-  expect_error<io::IoError>([&] { write_averaged_checkpoint({a, b}, out, false); },
-                           {"mean.safetensors", "exists", "--overwrite"});
+  expect_error<io::IoError>(
+      [&] {
+        write_averaged_checkpoint({a, b}, out, false);
+      },
+      {"mean.safetensors", "exists", "--overwrite"});
   EXPECT_EQ(write_averaged_checkpoint({a, b}, out, true).at("averaged.count"), "2");
   // The output may not be an input, by any name.
   expect_error<ValueError>([&] { write_averaged_checkpoint({a, b}, a, true); }, {"a.safetensors", "input"});
   const std::string a_by_another_name = (dir_ / "." / "a.safetensors").string();
   expect_error<ValueError>([&] { write_averaged_checkpoint({a_by_another_name, b}, a, true); }, {"input"});
   fs::create_symlink(a, dir_ / "link.safetensors");
-  expect_error<ValueError>([&] { write_averaged_checkpoint({a, b}, (dir_ / "link.safetensors").string(), true); },
-                           {"link.safetensors", "input"});
+  expect_error<ValueError>(
+      [&] {
+        write_averaged_checkpoint({a, b}, (dir_ / "link.safetensors").string(), true);
+      },
+      {"link.safetensors", "input"});
   EXPECT_EQ(io::load_safetensors(a).get<float>("w").to_vector(), (std::vector<float>{1, 2, 3, 4, 5, 6}));
 }
 
 TEST_F(CheckpointAverageTest, RefusesFilesThatDoNotBelongTogether) {
   const std::string a = write("a.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 1);
   expect_error<ValueError>([&] { average_checkpoints({a}); }, {"at least 2"});
-  expect_error<ValueError>([&] { average_checkpoints({a, (dir_ / "absent.safetensors").string()}); },
-                           {"absent.safetensors", "does not exist"});
+  expect_error<ValueError>(
+      [&] {
+        average_checkpoints({a, (dir_ / "absent.safetensors").string()});
+      },
+      {"absent.safetensors", "does not exist"});
 
   // The same model twice would count double: the same file by two names, or two files of one step.
-  expect_error<ValueError>([&] { average_checkpoints({a, (dir_ / "." / "a.safetensors").string()}); },
-                           {"same file", "twice"});
+  expect_error<ValueError>(
+      [&] {
+        average_checkpoints({a, (dir_ / "." / "a.safetensors").string()});
+      },
+      {"same file", "twice"});
   const std::string copy = write("copy.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 1);
-  expect_error<ValueError>([&] { average_checkpoints({a, copy}); }, {"a.safetensors", "copy.safetensors", "both step 1"});
+  expect_error<ValueError>(
+      [&] {
+        average_checkpoints({a, copy});
+      },
+      {"a.safetensors", "copy.safetensors", "both step 1"});
 
   // A NaN would spread into the mean: refused, by file, tensor and index.
   const std::string nan = write("nan.safetensors", {1, 2, 3, 4, std::numeric_limits<float>::quiet_NaN(), 6}, {1, 2}, 3);
   expect_error<ValueError>([&] { average_checkpoints({a, nan}); }, {"nan.safetensors", "tensor 'w'", "(1, 1)"});
 
   // Another model: its metadata differs.
-  const std::string wider = write("wider.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 2, {{"task", "tiny"}, {"model_dim", "4"}});
+  const std::string wider =
+      write("wider.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 2, {{"task", "tiny"}, {"model_dim", "4"}});
   expect_error<ValueError>([&] { average_checkpoints({a, wider}); }, {"wider.safetensors", "model_dim", "'3'", "'4'"});
   const std::string extra_key =
       write("extra.safetensors", {1, 2, 3, 4, 5, 6}, {1, 2}, 2, {{"task", "tiny"}, {"model_dim", "3"}, {"heads", "2"}});
@@ -118,11 +135,19 @@ TEST_F(CheckpointAverageTest, RefusesFilesThatDoNotBelongTogether) {
   };
   const Tensor<double> b = Tensor<double>::from_vector({2}, {1, 2});
   const std::string reshaped = save("reshaped.safetensors", {{"w", Tensor<float>::zeros({3, 2})}, {"b", b}});
-  expect_error<ValueError>([&] { average_checkpoints({a, reshaped}); }, {"reshaped.safetensors", "'w'", "(2, 3)", "(3, 2)"});
+  expect_error<ValueError>(
+      [&] {
+        average_checkpoints({a, reshaped});
+      },
+      {"reshaped.safetensors", "'w'", "(2, 3)", "(3, 2)"});
   const std::string retyped = save("retyped.safetensors", {{"w", Tensor<double>::zeros({2, 3})}, {"b", b}});
   expect_error<ValueError>([&] { average_checkpoints({a, retyped}); }, {"retyped.safetensors", "'w'", "F32", "F64"});
   const std::string missing = save("missing.safetensors", {{"w", Tensor<float>::zeros({2, 3})}});
-  expect_error<ValueError>([&] { average_checkpoints({a, missing}); }, {"missing.safetensors", "2 parameter tensors", "1"});
+  expect_error<ValueError>(
+      [&] {
+        average_checkpoints({a, missing});
+      },
+      {"missing.safetensors", "2 parameter tensors", "1"});
   const std::string extra = save("extra_tensor.safetensors",
                                  {{"w", Tensor<float>::zeros({2, 3})}, {"b", b}, {"c", Tensor<float>::zeros({1})}});
   expect_error<ValueError>([&] { average_checkpoints({a, extra}); }, {"extra_tensor.safetensors", "'c'"});

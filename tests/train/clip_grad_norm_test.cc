@@ -124,8 +124,11 @@ TEST(ClipGradNorm, Misuse) {
   const std::vector<Tensor64> parameters = {p};
   expect_error<ValueError>([&] { train::clip_grad_norm(parameters, 0.0); }, {"clip_grad_norm", "max_norm", "0"});
   expect_error<ValueError>([&] { train::clip_grad_norm(parameters, std::nan("")); }, {"max_norm", "nan"});
-  expect_error<ValueError>([&] { train::clip_grad_norm(NamedTensors<double>{{"ghost", Tensor64()}}, 1.0); },
-                           {"'ghost'", "undefined"});
+  expect_error<ValueError>(
+      [&] {
+        train::clip_grad_norm(NamedTensors<double>{{"ghost", Tensor64()}}, 1.0);
+      },
+      {"'ghost'", "undefined"});
   p.impl()->grad = Tensor64::ones({3});
   expect_error<ShapeError>([&] { train::clip_grad_norm(NamedTensors<double>{{"p", p}}, 1.0); }, {"'p'", "(3)", "(2)"});
 }

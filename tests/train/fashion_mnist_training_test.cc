@@ -72,9 +72,11 @@ TEST(FashionMnistTraining, BatchesFollowTheOrder) {
 
 TEST(FashionMnistTraining, LearnsASyntheticTaskAndWritesMetrics) {
   Generator generator(3);
-  data::FashionMnist data{quadrant_images(512, generator), quadrant_images(128, generator), quadrant_images(128, generator)};
+  data::FashionMnist data{quadrant_images(512, generator), quadrant_images(128, generator),
+                          quadrant_images(128, generator)};
   models::VisionTransformerConfig config;
-  config.transformer = {.image_size = 8, .num_classes = 4, .model_dim = 16, .num_heads = 2, .num_layers = 1, .dropout = 0};
+  config.transformer = {
+      .image_size = 8, .num_classes = 4, .model_dim = 16, .num_heads = 2, .num_layers = 1, .dropout = 0};
   models::VisionTransformer<float> model(config, generator);
   const attend::testing::TempDir temp;
   const auto out_dir = temp / "run";
@@ -148,7 +150,8 @@ TEST(FashionMnistTraining, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
   const data::FashionMnist data{quadrant_images(64, data_generator), quadrant_images(32, data_generator),
                                 quadrant_images(32, data_generator)};
   models::VisionTransformerConfig config;
-  config.transformer = {.image_size = 8, .num_classes = 4, .model_dim = 8, .num_heads = 2, .num_layers = 1, .dropout = 0.1};
+  config.transformer = {
+      .image_size = 8, .num_classes = 4, .model_dim = 8, .num_heads = 2, .num_layers = 1, .dropout = 0.1};
   const attend::testing::TempDir temp;
   const auto& root = temp.path();
   const auto run = [&](const std::string& name, double time_limit, bool resume, const std::string& from = "") {

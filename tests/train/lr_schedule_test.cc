@@ -15,9 +15,9 @@ namespace attend {
 namespace {
 
 using train::ConstantSchedule;
+using train::time_scheduled_step;
 using train::WarmupCosineSchedule;
 using train::WarmupInverseSqrtSchedule;
-using train::time_scheduled_step;
 
 TEST(LrSchedule, Constant) {
   const ConstantSchedule schedule(3e-4);
@@ -32,7 +32,7 @@ TEST(LrSchedule, WarmupInverseSqrtKnownValues) {
   EXPECT_EQ(schedule.learning_rate(2), 0.75);
   EXPECT_EQ(schedule.learning_rate(3), 1.0);  // the peak, at step = warmup - 1
   EXPECT_DOUBLE_EQ(schedule.learning_rate(4), std::sqrt(4.0 / 5.0));
-  EXPECT_EQ(schedule.learning_rate(15), 0.5);  // s = 16
+  EXPECT_EQ(schedule.learning_rate(15), 0.5);   // s = 16
   EXPECT_EQ(schedule.learning_rate(399), 0.1);  // s = 400
   double highest = 0;
   for (int64_t step = 0; step < 100; ++step) highest = std::max(highest, schedule.learning_rate(step));
@@ -70,11 +70,11 @@ TEST(LrSchedule, WarmupCosineKnownValues) {
 }
 
 TEST(LrSchedule, TimeScheduledStepFollowsWhicheverIsFurtherAlong) {
-  EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 100.0), 500);   // half the time: half the schedule
-  EXPECT_EQ(time_scheduled_step(700, 1000, 50.0, 100.0), 700);  // the steps are further along
-  EXPECT_EQ(time_scheduled_step(10, 1000, 250.0, 100.0), 1000); // past the limit: the end, no further
-  EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 0.0), 10);      // no limit: the step
-  EXPECT_EQ(time_scheduled_step(0, 3, 0.999, 1.0), 2);          // rounded down
+  EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 100.0), 500);    // half the time: half the schedule
+  EXPECT_EQ(time_scheduled_step(700, 1000, 50.0, 100.0), 700);   // the steps are further along
+  EXPECT_EQ(time_scheduled_step(10, 1000, 250.0, 100.0), 1000);  // past the limit: the end, no further
+  EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 0.0), 10);       // no limit: the step
+  EXPECT_EQ(time_scheduled_step(0, 3, 0.999, 1.0), 2);           // rounded down
 }
 
 TEST(LrSchedule, Misuse) {

@@ -61,13 +61,24 @@ TEST(OptimizerMisuse, BadParameterLists) {
   expect_error<ValueError>([&] { Sgd<double>({{"", w}}); }, {"empty name"});
   expect_error<ValueError>([&] { Sgd<double>({{"ghost", Tensor64()}}); }, {"'ghost'", "undefined"});
   expect_error<ValueError>([&] { Sgd<double>({{"twice", mul_scalar(w, 2.0)}}); }, {"'twice'", "not a leaf", "(2, 3)"});
-  expect_error<ValueError>([&] { Sgd<double>({{"wt", w.detach().transpose(0, 1)}}); }, {"'wt'", "not contiguous", "(3, 2)"});
-  expect_error<ValueError>([&] { Sgd<double>({{"encoder", w}, {"decoder", w}}); }, {"'encoder'", "'decoder'", "share memory"});
+  expect_error<ValueError>(
+      [&] {
+        Sgd<double>({{"wt", w.detach().transpose(0, 1)}});
+      },
+      {"'wt'", "not contiguous", "(3, 2)"});
+  expect_error<ValueError>(
+      [&] {
+        Sgd<double>({{"encoder", w}, {"decoder", w}});
+      },
+      {"'encoder'", "'decoder'", "share memory"});
   // Disjoint rows of one buffer are fine; overlapping ones are not.
   const auto buffer = Tensor64::zeros({4, 3});
   EXPECT_NO_THROW(Sgd<double>({{"top", buffer.slice(0, 0, 2)}, {"bottom", buffer.slice(0, 2, 4)}}));
-  expect_error<ValueError>([&] { Sgd<double>({{"top", buffer.slice(0, 0, 3)}, {"bottom", buffer.slice(0, 2, 4)}}); },
-                           {"'top'", "'bottom'", "share memory"});
+  expect_error<ValueError>(
+      [&] {
+        Sgd<double>({{"top", buffer.slice(0, 0, 3)}, {"bottom", buffer.slice(0, 2, 4)}});
+      },
+      {"'top'", "'bottom'", "share memory"});
 }
 
 TEST(OptimizerMisuse, GradientOfTheWrongShapeChangesNothing) {
@@ -102,25 +113,33 @@ TEST(OptimizerMisuse, LoadStateValidatesNamesShapesAndCounts) {
     }
     return state;
   };
-  expect_error<ValueError>([&] { optimizer.load_state(without("adam.v.b")); }, {"Adam::load_state", "missing", "'adam.v.b'"});
+  expect_error<ValueError>([&] { optimizer.load_state(without("adam.v.b")); },
+                           {"Adam::load_state", "missing", "'adam.v.b'"});
   auto extra = good;
   extra.emplace_back("adam.m.bias", Tensor32::zeros({3}));
   expect_error<ValueError>([&] { optimizer.load_state(extra); }, {"unexpected", "'adam.m.bias'", "'w', 'b'"});
   auto repeated = good;
   repeated.push_back(good[1]);
   expect_error<ValueError>([&] { optimizer.load_state(repeated); }, {"'adam.step.w'", "twice"});
-  expect_error<ShapeError>([&] { optimizer.load_state(with("adam.m.w", Tensor32::zeros({3, 2}))); },
-                           {"'adam.m.w'", "(3, 2)", "'w'", "(2, 3)"});
-  expect_error<ShapeError>([&] { optimizer.load_state(with("step", Tensor32::zeros({1}))); }, {"'step'", "shape ()", "(1)"});
-  expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(1.5f))); }, {"'step'", "integer", "1.5"});
-  expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.b", Tensor32::scalar(-1.0f))); }, {"'adam.step.b'", "-1"});
+  expect_error<ShapeError>(
+      [&] {
+        optimizer.load_state(with("adam.m.w", Tensor32::zeros({3, 2})));
+      },
+      {"'adam.m.w'", "(3, 2)", "'w'", "(2, 3)"});
+  expect_error<ShapeError>([&] { optimizer.load_state(with("step", Tensor32::zeros({1}))); },
+                           {"'step'", "shape ()", "(1)"});
+  expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(1.5f))); },
+                           {"'step'", "integer", "1.5"});
+  expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.b", Tensor32::scalar(-1.0f))); },
+                           {"'adam.step.b'", "-1"});
   expect_error<ValueError>([&] { optimizer.load_state(with("step", Tensor32::scalar(33554432.0f))); },
                            {"'step'", "[0, 16777216]"});
   expect_error<ValueError>([&] { optimizer.load_state(with("adam.step.w", Tensor32::scalar(2.0f))); },
                            {"'adam.step.w' = 2", "exceeds 'step' = 1"});
   // The state of another optimizer kind names what was expected instead.
   Sgd<float> sgd(parameters, SgdOptions{0.1, 0.9});
-  expect_error<ValueError>([&] { sgd.load_state(good); }, {"SGD::load_state", "unexpected", "'sgd.momentum.<parameter>'"});
+  expect_error<ValueError>([&] { sgd.load_state(good); },
+                           {"SGD::load_state", "unexpected", "'sgd.momentum.<parameter>'"});
 
   // A failed load changes nothing.
   const auto after_errors = optimizer.state();

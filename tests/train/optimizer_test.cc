@@ -344,7 +344,7 @@ TEST(OptimizerStateNames, ExportedNamesAndShapes) {
   Adam<double> adam(parameters);
   const auto state = adam.state();
   EXPECT_EQ(names(state), (std::vector<std::string>{"step", "adam.step.w", "adam.m.w", "adam.v.w", "adam.step.b",
-                                                     "adam.m.b", "adam.v.b"}));
+                                                    "adam.m.b", "adam.v.b"}));
   EXPECT_EQ(state[0].second.rank(), 0);
   EXPECT_EQ(state[2].second.shape(), (Shape{2, 3}));
   EXPECT_EQ(names(AdamW<double>(parameters).state())[2], "adamw.m.w");

@@ -49,7 +49,9 @@ class TinyModel : public nn::Module<float> {
     layer_ = register_module("layer", std::make_shared<nn::TransformerEncoderLayer<float>>(config, generator_));
     head_ = register_module("head", std::make_shared<nn::Linear<float>>(8, 1, true, generator_));
   }
-  Tensor<float> forward(const Tensor<float>& x) { return head_->forward(layer_->forward(x)); }  // (B, L, 8) -> (B, L, 1)
+  Tensor<float> forward(const Tensor<float>& x) {
+    return head_->forward(layer_->forward(x));
+  }  // (B, L, 8) -> (B, L, 1)
 
  private:
   Generator generator_;
@@ -170,7 +172,7 @@ TEST_F(TrainerTest, ResumeDropsMetricsPastTheCheckpointAndStaleTemporaries) {
   const std::vector<std::string> stale = {".checkpoint.safetensors.tmp-" + dead + "-0",
                                           ".model.safetensors.tmp-" + dead + "-3"};
   const std::vector<std::string> kept = {".checkpoint.safetensors.tmp-" + alive + "-9",  // a live writer's
-                                         ".notes.txt.tmp-" + dead + "-0"};                // not one of the run's files
+                                         ".notes.txt.tmp-" + dead + "-0"};               // not one of the run's files
   for (const auto& name : stale) std::ofstream(run / name) << "partial";
   for (const auto& name : kept) std::ofstream(run / name) << "partial";
 
@@ -181,7 +183,8 @@ TEST_F(TrainerTest, ResumeDropsMetricsPastTheCheckpointAndStaleTemporaries) {
 
   std::ifstream metrics(run / "metrics.jsonl");
   std::vector<int64_t> steps;
-  for (std::string line; std::getline(metrics, line);) steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
+  for (std::string line; std::getline(metrics, line);)
+    steps.push_back(nlohmann::json::parse(line)["step"].get<int64_t>());
   EXPECT_EQ(steps, (std::vector<int64_t>{2, 4, 6, 8}));
   for (const auto& name : stale) EXPECT_FALSE(fs::exists(run / name)) << name;
   for (const auto& name : kept) EXPECT_TRUE(fs::exists(run / name)) << name;
@@ -224,7 +227,8 @@ TEST_F(TrainerTest, KeepsTheBestModelAndLogsEveryEvaluation) {
 TEST_F(TrainerTest, KeepsASnapshotAtEveryEvaluationWhenAsked) {
   const auto snapshot_names = [&] {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_ / "run" / "snapshots")) names.push_back(entry.path().filename());
+    for (const auto& entry : fs::directory_iterator(dir_ / "run" / "snapshots"))
+      names.push_back(entry.path().filename());
     std::sort(names.begin(), names.end());
     return names;
   };

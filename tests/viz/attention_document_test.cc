@@ -61,7 +61,8 @@ TEST(AttentionDocument, ParseNamesTheFieldThatBreaksTheSchema) {
 
 TEST(AttentionDocument, G2PCaptureLabelsLettersAndPhonemes) {
   Generator g(5);
-  models::G2PTransformer<float> model(tiny_g2p_config(8), models::letter_vocabulary().size(), models::phoneme_vocabulary().size(), g);
+  models::G2PTransformer<float> model(tiny_g2p_config(8), models::letter_vocabulary().size(),
+                                      models::phoneme_vocabulary().size(), g);
   const AttentionDocument doc = capture_g2p_attention(model, "Cat");
   EXPECT_EQ(doc.source_tokens, (std::vector<std::string>{"c", "a", "t", "</s>"}));
   EXPECT_EQ(doc.target_tokens.front(), "<s>");

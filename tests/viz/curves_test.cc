@@ -21,10 +21,10 @@ std::filesystem::path write_metrics(const testing::TempDir& dir, const std::stri
 TEST(Curves, ReadsEveryNumericFieldAgainstStep) {
   const testing::TempDir temp;
   const auto path = write_metrics(temp, "attend_curves_test.jsonl",
-                                        "{\"step\": 100, \"loss\": 2.5, \"learning_rate\": 1e-4, \"note\": \"warm\"}\n"
-                                        "\n"
-                                        "{\"step\": 200, \"loss\": 1.5, \"learning_rate\": 2e-4, \"dev_per\": 0.4}\n"
-                                        "{\"step\": 300, \"loss\": 1.0, \"learning_rate\": 3e-4, \"dev_per\": 0.3}\n");
+                                  "{\"step\": 100, \"loss\": 2.5, \"learning_rate\": 1e-4, \"note\": \"warm\"}\n"
+                                  "\n"
+                                  "{\"step\": 200, \"loss\": 1.5, \"learning_rate\": 2e-4, \"dev_per\": 0.4}\n"
+                                  "{\"step\": 300, \"loss\": 1.0, \"learning_rate\": 3e-4, \"dev_per\": 0.3}\n");
   const std::vector<MetricSeries> series = read_metrics(path.string());
   ASSERT_EQ(series.size(), 3u);  // "note" is not a number
   EXPECT_EQ(series[0].name, "loss");
@@ -45,7 +45,8 @@ TEST(Curves, ReadsEveryNumericFieldAgainstStep) {
 
 TEST(Curves, MalformedOrMissingMetricsNameTheLine) {
   const testing::TempDir temp;
-  expect_error<ValueError>([] { read_metrics("/nonexistent/metrics.jsonl"); }, {"/nonexistent/metrics.jsonl", "does not exist"});
+  expect_error<ValueError>([] { read_metrics("/nonexistent/metrics.jsonl"); },
+                           {"/nonexistent/metrics.jsonl", "does not exist"});
   auto path = write_metrics(temp, "attend_curves_bad.jsonl", "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"loss\": \n");
   expect_error<ValueError>([&] { read_metrics(path.string()); }, {"line 2", "not JSON"});
   path = write_metrics(temp, "attend_curves_bad.jsonl", "{\"step\": 1, \"loss\": 2}\n[1, 2]\n");

@@ -33,7 +33,8 @@ AttentionDocument hello_document() {
     NoGradGuard no_grad;
     model.forward(models::pad_batch({models::encode_word(letters, "hello")}), models::pad_batch({target}));
   }
-  AttentionDocument doc = make_document(capture, "g2p", {"h", "e", "l", "l", "o", "</s>"}, {"<s>", "HH", "AH", "L", "OW"});
+  AttentionDocument doc =
+      make_document(capture, "g2p", {"h", "e", "l", "l", "o", "</s>"}, {"<s>", "HH", "AH", "L", "OW"});
   doc.predicted_tokens = {"HH", "AH", "L", "OW", "</s>"};
   return doc;
 }
@@ -67,7 +68,8 @@ TEST(Explorer, PageIsSelfContainedAndEscapesTheDocument) {
 }
 
 TEST(Explorer, RendersEveryHeadAndTokenInHeadlessChromium) {
-  ASSERT_EQ(std::system("command -v chromium > /dev/null"), 0) << "chromium is not installed (scripts/setup installs it)";
+  ASSERT_EQ(std::system("command -v chromium > /dev/null"), 0)
+      << "chromium is not installed (scripts/setup installs it)";
   attend::testing::TempDir temp;
   const auto& dir = temp.path();
   const auto page = dir / "explorer.html";

@@ -96,7 +96,12 @@ TEST(Heatmap, FromAnAttentionDocument) {
   doc.source_tokens = {"h", "i", "</s>"};
   doc.target_tokens = {"<s>", "HH", "AY"};
   doc.predicted_tokens = {"HH", "AY", "</s>"};
-  doc.attentions.push_back({"decoder.1.cross", AttentionKind::kCross, 1, 2, 3, 3,
+  doc.attentions.push_back({"decoder.1.cross",
+                            AttentionKind::kCross,
+                            1,
+                            2,
+                            3,
+                            3,
                             {1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0.5, 0, 0, 0.5, 0.5, 0, 0, 1}});
   const Heatmap head = head_heatmap(doc, doc.attentions[0], 1);
   EXPECT_EQ(head.title, "g2p · decoder.1.cross · head 1");

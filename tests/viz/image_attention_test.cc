@@ -42,8 +42,11 @@ TEST(AttentionRollout, RowNormalizesAndAveragesHeadsOfDocumentMaps) {
   EXPECT_DOUBLE_EQ(one[0], 0.75);
   EXPECT_DOUBLE_EQ(one[1], 0.25);
   AttentionMap cross{"decoder.0.cross", AttentionKind::kCross, 0, 1, 2, 3, {1, 0, 0, 0, 1, 0}};
-  expect_error<ValueError>([&] { attention_rollout(std::vector<const AttentionMap*>{&layer, &cross}); },
-                           {"decoder.0.cross", "2 x 3"});
+  expect_error<ValueError>(
+      [&] {
+        attention_rollout(std::vector<const AttentionMap*>{&layer, &cross});
+      },
+      {"decoder.0.cross", "2 x 3"});
   expect_error<ValueError>([&] { attention_rollout({{1, 0, 0}}, 2); }, {"layer 0", "3 weights"});
 }
 
@@ -51,7 +54,8 @@ GrayImage test_image() {
   // A bright diagonal bar on black, 28 x 28 like Fashion-MNIST.
   GrayImage image{28, 28, std::vector<float>(28 * 28, 0.0f)};
   for (int64_t y = 0; y < 28; ++y) {
-    for (int64_t x = std::max<int64_t>(0, y - 3); x < std::min<int64_t>(28, y + 3); ++x) image.pixels[y * 28 + x] = 1.0f;
+    for (int64_t x = std::max<int64_t>(0, y - 3); x < std::min<int64_t>(28, y + 3); ++x)
+      image.pixels[y * 28 + x] = 1.0f;
   }
   return image;
 }
@@ -78,7 +82,9 @@ TEST(ImageOverlay, RolloutAndHeadsOverTheUpscaledImage) {
 
 TEST(ImageOverlay, RejectsMapsThatDoNotFillTheirGrid) {
   expect_error<ValueError>(
-      [&] { render_image_attention("t", test_image(), {{"rollout", 7, 7, std::vector<float>(48)}}, ImageFormat::kPng); },
+      [&] {
+        render_image_attention("t", test_image(), {{"rollout", 7, 7, std::vector<float>(48)}}, ImageFormat::kPng);
+      },
       {"rollout", "48 weights", "7 x 7"});
   expect_error<ValueError>([&] { render_image_attention("t", GrayImage{}, {}, ImageFormat::kPng); }, {"0 x 0"});
 }
@@ -99,8 +105,8 @@ TEST(ReadGrayPng, RefusesWhatIsNotADecodablePng) {
   const std::string huge = write("huge.png", std::string("\x89PNG\r\n\x1a\n", 8) + ihdr + std::string(4, '\0'));
   expect_error<ValueError>([&] { read_gray_png(huge); },
                            {"huge.png': it is 100000 x 100000 pixels, more than the 16777216"});
-  const std::string png = render_image_attention("t", test_image(), {{"map", 7, 7, std::vector<float>(49, 0.1f)}},
-                                                 ImageFormat::kPng);
+  const std::string png =
+      render_image_attention("t", test_image(), {{"map", 7, 7, std::vector<float>(49, 0.1f)}}, ImageFormat::kPng);
   const std::string truncated = write("truncated.png", png.substr(0, 60));
   expect_error<ValueError>([&] { read_gray_png(truncated); }, {"truncated.png': the PNG file is damaged (cairo:"});
   expect_error<ValueError>([&] { read_gray_png((dir / "absent.png").string()); }, {"absent.png': it does not exist"});

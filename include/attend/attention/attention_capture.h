@@ -47,9 +47,9 @@ struct AttentionRecord {
   const void* module = nullptr;  // identifies the module whose calls are assembled here
   std::string name;              // e.g. "decoder.1.cross"
   AttentionKind kind = AttentionKind::kOther;
-  int64_t layer = -1;  // index in its stack, -1 when the module has none
+  int64_t layer = -1;                                // index in its stack, -1 when the module has none
   int64_t batch = 0, heads = 0, rows = 0, cols = 0;  // B, H, N (queries), M (keys)
-  std::vector<float> weights;                         // (B, H, N, M) row-major
+  std::vector<float> weights;                        // (B, H, N, M) row-major
 
   float at(int64_t b, int64_t h, int64_t i, int64_t j) const {
     return weights[((b * heads + h) * rows + i) * cols + j];

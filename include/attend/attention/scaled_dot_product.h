@@ -47,20 +47,20 @@ enum class AttentionImplementation {
 
 template <typename T>
 struct AttentionOptions {
-  std::optional<double> scale;      // default 1 / sqrt(D)
-  MaskTensor mask;                  // broadcastable to (B, H, N, M); nonzero = may attend
-  Tensor<T> additive_mask;          // broadcastable to (B, H, N, M); added to the scores
-  MaskTensor key_padding_mask;      // (B, M); nonzero = padding, never attended
+  std::optional<double> scale;  // default 1 / sqrt(D)
+  MaskTensor mask;              // broadcastable to (B, H, N, M); nonzero = may attend
+  Tensor<T> additive_mask;      // broadcastable to (B, H, N, M); added to the scores
+  MaskTensor key_padding_mask;  // (B, M); nonzero = padding, never attended
   bool causal = false;
   CausalAlignment alignment = CausalAlignment::kTopLeft;
   std::optional<int64_t> window_left;   // sliding window: keys at most this far before i'
   std::optional<int64_t> window_right;  // and at most this far after i'
-  Tensor<T> alibi_slopes;           // (H): bias -slope_h * |i' - j|
-  double softcap = 0.0;             // > 0: S = softcap * tanh(S / softcap)
-  double dropout_p = 0.0;           // on the attention weights, in [0, 1)
+  Tensor<T> alibi_slopes;               // (H): bias -slope_h * |i' - j|
+  double softcap = 0.0;                 // > 0: S = softcap * tanh(S / softcap)
+  double dropout_p = 0.0;               // on the attention weights, in [0, 1)
   uint64_t dropout_seed = 0;
-  bool need_weights = false;        // return P (after dropout) as well
-  bool need_log_sum_exp = false;    // return log sum_j exp(S_ij) per row
+  bool need_weights = false;      // return P (after dropout) as well
+  bool need_log_sum_exp = false;  // return log sum_j exp(S_ij) per row
   AttentionImplementation implementation = AttentionImplementation::kAuto;
 };
 
@@ -77,8 +77,9 @@ AttentionResult<T> scaled_dot_product_attention(const Tensor<T>& q, const Tensor
 
 // The implementation `options.implementation` resolves to for these inputs, with the reason.
 template <typename T>
-std::pair<AttentionImplementation, std::string> choose_attention_implementation(
-    const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const AttentionOptions<T>& options);
+std::pair<AttentionImplementation, std::string> choose_attention_implementation(const Tensor<T>& q, const Tensor<T>& k,
+                                                                                const Tensor<T>& v,
+                                                                                const AttentionOptions<T>& options);
 
 // The boolean "may attend" pattern of causal/window/key-padding/mask, (B, H, N, M) broadcastable
 // (axes of size 1 where nothing varies). Exposed for tests and for the fused kernels' dispatch.

@@ -57,8 +57,7 @@ bool any_requires_grad(const std::vector<Tensor<T>>& inputs);
 // the output then requires grad and its grad_fn runs `backward`. Otherwise returns `output`
 // untouched. This is also the public way to define a custom differentiable function.
 template <typename T>
-Tensor<T> record_op(const char* name, Tensor<T> output, std::vector<Tensor<T>> inputs,
-                    BackwardFunction<T> backward);
+Tensor<T> record_op(const char* name, Tensor<T> output, std::vector<Tensor<T>> inputs, BackwardFunction<T> backward);
 
 // Runs reverse mode from `output` seeded with `gradient` (see Tensor::backward).
 template <typename T>

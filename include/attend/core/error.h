@@ -39,8 +39,8 @@ template <typename E = ValueError, typename... Args>
 }
 
 // Checks a condition at the public API; `message` is only formatted on failure.
-#define ATTEND_CHECK(condition, ExceptionType, ...)          \
-  do {                                                      \
+#define ATTEND_CHECK(condition, ExceptionType, ...)               \
+  do {                                                            \
     if (!(condition)) ::attend::fail<ExceptionType>(__VA_ARGS__); \
   } while (0)
 

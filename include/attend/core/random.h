@@ -16,9 +16,7 @@ namespace attend {
 std::array<uint32_t, 4> philox_4x32(uint64_t key, uint64_t counter_high, uint64_t counter_low);
 
 // Uniform in [0, 1) with 24 random bits (exactly representable as float).
-inline float uniform_float_from_bits(uint32_t bits) {
-  return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
-}
+inline float uniform_float_from_bits(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
 
 class Generator {
  public:

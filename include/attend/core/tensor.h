@@ -17,8 +17,10 @@
 namespace attend {
 
 class Generator;
-template <typename T> struct Node;
-template <typename T> struct TensorImpl;
+template <typename T>
+struct Node;
+template <typename T>
+struct TensorImpl;
 
 // Owns `size` elements aligned to 64 bytes (a cache line, and the widest SIMD register).
 template <typename T>

@@ -20,7 +20,7 @@
 namespace attend::data {
 
 struct DictionaryEntry {
-  std::string word;                                 // "cat"
+  std::string word;                                      // "cat"
   std::vector<std::vector<std::string>> pronunciations;  // {{"K", "AE", "T"}}
 };
 

@@ -42,8 +42,8 @@ class FormatError : public Error {
 enum class DType { kF32, kF64, kI64, kU8 };
 
 template <typename T>
-concept SafetensorsElement = std::is_same_v<T, float> || std::is_same_v<T, double> ||
-                             std::is_same_v<T, int64_t> || std::is_same_v<T, uint8_t>;
+concept SafetensorsElement =
+    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int64_t> || std::is_same_v<T, uint8_t>;
 
 using AnyTensor = std::variant<Tensor<float>, Tensor<double>, Tensor<int64_t>, Tensor<uint8_t>>;
 using NamedTensors = std::vector<std::pair<std::string, AnyTensor>>;
@@ -113,7 +113,7 @@ std::optional<Shape> first_non_finite(const AnyTensor& tensor);
 // Writes every parameter of `module` under its name from named_parameters(), then `extra`
 // (optimizer state, step counters, ...). An extra name equal to a parameter name is an error.
 template <typename T>
-  requires std::is_floating_point_v<T>
+requires std::is_floating_point_v<T>
 void save_module(const std::string& path, const nn::Module<T>& module, const NamedTensors& extra = {},
                  const Metadata& metadata = {}, bool overwrite = false);
 
@@ -134,13 +134,11 @@ struct ModuleCheckpoint {
 // wrong dtype or shape, a NaN or infinity, and unexpected names under kReject) are reported
 // together in one ValueError, and then no parameter has been modified.
 template <typename T>
-  requires std::is_floating_point_v<T>
-ModuleCheckpoint load_module(const std::string& path, nn::Module<T>& module,
-                             UnexpectedTensors unexpected = UnexpectedTensors::kReject);
+requires std::is_floating_point_v<T> ModuleCheckpoint
+load_module(const std::string& path, nn::Module<T>& module, UnexpectedTensors unexpected = UnexpectedTensors::kReject);
 // The same from a file already read (its metadata looked at first, say), without reading it again.
 template <typename T>
-  requires std::is_floating_point_v<T>
-ModuleCheckpoint load_module(const SafetensorsFile& file, nn::Module<T>& module,
-                             UnexpectedTensors unexpected = UnexpectedTensors::kReject);
+requires std::is_floating_point_v<T> ModuleCheckpoint load_module(
+    const SafetensorsFile& file, nn::Module<T>& module, UnexpectedTensors unexpected = UnexpectedTensors::kReject);
 
 }  // namespace attend::io

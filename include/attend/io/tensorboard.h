@@ -34,8 +34,8 @@ class TensorBoardWriter {
 
   void add_scalar(const std::string& tag, double value, int64_t step);
   // `png` holds a complete PNG file of the given size; channels: 1 gray, 3 RGB, 4 RGBA.
-  void add_png(const std::string& tag, const std::vector<uint8_t>& png, int64_t height, int64_t width,
-               int64_t channels, int64_t step);
+  void add_png(const std::string& tag, const std::vector<uint8_t>& png, int64_t height, int64_t width, int64_t channels,
+               int64_t step);
   // Pushes buffered events to the file (TensorBoard reads a file while it grows).
   void flush();
 

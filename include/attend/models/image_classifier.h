@@ -50,10 +50,10 @@ using ConfigFields = std::map<std::string, std::string>;
 
 // What both models share: the input, the trunk and the classes.
 struct ImageTransformerConfig {
-  int64_t image_size = 28;      // H = W
-  int64_t in_channels = 1;      // C
+  int64_t image_size = 28;  // H = W
+  int64_t in_channels = 1;  // C
   int64_t num_classes = 10;
-  int64_t model_dim = 64;       // E
+  int64_t model_dim = 64;  // E
   int64_t num_heads = 4;
   int64_t num_layers = 2;       // L
   int64_t feedforward_dim = 0;  // 0: 2 E

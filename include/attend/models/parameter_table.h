@@ -20,8 +20,9 @@ namespace attend::models {
 void add_parameter(io::TensorTable& table, const std::string& name, Shape shape);
 
 // Each `prefix` is the module's name with its dot ("encoder.0."), as named_parameters() joins them.
-void add_linear(io::TensorTable& table, const std::string& prefix, int64_t in, int64_t out);      // weight (out, in), bias (out)
-void add_layer_norm(io::TensorTable& table, const std::string& prefix, int64_t dim);              // weight, bias (dim)
+void add_linear(io::TensorTable& table, const std::string& prefix, int64_t in,
+                int64_t out);                                                         // weight (out, in), bias (out)
+void add_layer_norm(io::TensorTable& table, const std::string& prefix, int64_t dim);  // weight, bias (dim)
 void add_embedding(io::TensorTable& table, const std::string& prefix, int64_t rows, int64_t dim);  // weight (rows, dim)
 // weight (out, in, kernel, kernel), bias (out)
 void add_conv2d(io::TensorTable& table, const std::string& prefix, int64_t in, int64_t out, int64_t kernel);

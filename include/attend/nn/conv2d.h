@@ -12,7 +12,7 @@ struct Conv2dConfig {
   int64_t out_channels = 0;  // C_out
   Size2d kernel_size = 1;    // (kH, kW)
   Size2d stride = 1;
-  Size2d padding = 0;        // zeros on each side
+  Size2d padding = 0;  // zeros on each side
   bool bias = true;
 };
 

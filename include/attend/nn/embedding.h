@@ -33,7 +33,7 @@ class Embedding : public Module<T> {
   const Tensor<T>& weight() const { return weight_; }  // (num_embeddings, embedding_dim)
 
  private:
-  Tensor<T> weight_;  // (num_embeddings, embedding_dim)
+  Tensor<T> weight_;                    // (num_embeddings, embedding_dim)
   std::optional<int64_t> padding_idx_;  // in [0, num_embeddings)
 };
 

@@ -22,7 +22,8 @@ class Module {
   std::vector<std::pair<std::string, Tensor<T>>> named_parameters() const {
     std::vector<std::pair<std::string, Tensor<T>>> all = parameters_;
     for (const auto& [name, child] : children_) {
-      for (auto& [child_name, parameter] : child->named_parameters()) all.emplace_back(name + "." + child_name, parameter);
+      for (auto& [child_name, parameter] : child->named_parameters())
+        all.emplace_back(name + "." + child_name, parameter);
     }
     return all;
   }
@@ -56,7 +57,8 @@ class Module {
   std::vector<std::pair<std::string, Generator*>> named_generators() const {
     std::vector<std::pair<std::string, Generator*>> all = generators_;
     for (const auto& [name, child] : children_) {
-      for (auto& [child_name, generator] : child->named_generators()) all.emplace_back(name + "." + child_name, generator);
+      for (auto& [child_name, generator] : child->named_generators())
+        all.emplace_back(name + "." + child_name, generator);
     }
     return all;
   }

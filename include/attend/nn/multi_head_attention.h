@@ -38,13 +38,13 @@ struct MultiHeadAttentionConfig {
   int64_t head_dim = 0;        // D (0: E / H)
   int64_t value_head_dim = 0;  // D_v (0: D)
   bool bias = true;
-  double dropout = 0.0;        // on the attention weights, in training mode
+  double dropout = 0.0;  // on the attention weights, in training mode
   AttentionPositional positional = AttentionPositional::kNone;
   double rotary_base = 10000.0;
-  int64_t relative_buckets = 32;          // kT5Bias: number of buckets
-  int64_t relative_max_distance = 128;    // kT5Bias: largest distinguished distance; kShaw: clip K
-  bool relative_bidirectional = true;     // kT5Bias: separate buckets for keys after the query
-  bool relative_values = true;            // kShaw: relative vectors on the values too
+  int64_t relative_buckets = 32;        // kT5Bias: number of buckets
+  int64_t relative_max_distance = 128;  // kT5Bias: largest distinguished distance; kShaw: clip K
+  bool relative_bidirectional = true;   // kT5Bias: separate buckets for keys after the query
+  bool relative_values = true;          // kShaw: relative vectors on the values too
 };
 
 // Projected keys and values of the tokens seen so far, per layer. Empty until first use.
@@ -129,8 +129,8 @@ class MultiHeadAttention : public Module<T> {
   AttentionKind kind_ = AttentionKind::kOther;
   int64_t layer_ = -1;
   std::shared_ptr<Linear<T>> query_, key_, value_, output_;
-  Tensor<T> alibi_slopes_;  // (H) when positional == kAlibi; a constant, not a parameter
-  std::shared_ptr<T5RelativeBias<T>> t5_bias_;                  // when positional == kT5Bias
+  Tensor<T> alibi_slopes_;                      // (H) when positional == kAlibi; a constant, not a parameter
+  std::shared_ptr<T5RelativeBias<T>> t5_bias_;  // when positional == kT5Bias
   std::shared_ptr<RelativePositionEmbedding<T>> shaw_positions_;  // when positional == kShaw
   Generator dropout_seeds_;
 };

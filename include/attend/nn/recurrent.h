@@ -55,8 +55,8 @@ struct LstmState {
 
 template <typename T>
 struct LstmOutput {
-  Tensor<T> output;     // (B, T, D H)
-  LstmState<T> state;   // final h and c, each (D, B, H)
+  Tensor<T> output;    // (B, T, D H)
+  LstmState<T> state;  // final h and c, each (D, B, H)
 };
 
 template <typename T>

@@ -24,13 +24,13 @@ namespace attend::nn {
 enum class Activation { kRelu, kGelu };
 
 struct TransformerLayerConfig {
-  int64_t model_dim = 0;        // E
+  int64_t model_dim = 0;  // E
   int64_t num_heads = 1;
   int64_t num_kv_heads = 0;     // 0: num_heads
   int64_t feedforward_dim = 0;  // 0: 4 E
   double dropout = 0.1;         // on attention weights, sublayer outputs and inside FF
   Activation activation = Activation::kRelu;
-  bool norm_first = false;      // pre-norm
+  bool norm_first = false;                                      // pre-norm
   AttentionPositional positional = AttentionPositional::kNone;  // inside self-attention
   double layer_norm_eps = 1e-5;
 };

@@ -73,7 +73,7 @@ Tensor<T> max_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> st
 // zeros in the mean when count_include_pad (PyTorch's default: the divisor is always kH kW),
 // else the divisor is the number of real pixels in the window. stride defaults to the kernel.
 template <typename T>
-Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> stride = std::nullopt,
-                     Size2d padding = 0, bool count_include_pad = true);
+Tensor<T> avg_pool2d(const Tensor<T>& x, Size2d kernel, std::optional<Size2d> stride = std::nullopt, Size2d padding = 0,
+                     bool count_include_pad = true);
 
 }  // namespace attend

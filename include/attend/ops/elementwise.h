@@ -8,32 +8,62 @@
 namespace attend {
 
 // out = a (op) b, broadcast to broadcast_shapes(a.shape, b.shape).
-template <typename T> Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
-template <typename T> Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
-template <typename T> Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
-template <typename T> Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
+template <typename T>
+Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b);
+template <typename T>
+Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b);
+template <typename T>
+Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b);
+template <typename T>
+Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b);
 
 // out = x + s, out = x * s.
-template <typename T> Tensor<T> add_scalar(const Tensor<T>& x, std::type_identity_t<T> s);
-template <typename T> Tensor<T> mul_scalar(const Tensor<T>& x, std::type_identity_t<T> s);
+template <typename T>
+Tensor<T> add_scalar(const Tensor<T>& x, std::type_identity_t<T> s);
+template <typename T>
+Tensor<T> mul_scalar(const Tensor<T>& x, std::type_identity_t<T> s);
 
-template <typename T> Tensor<T> neg(const Tensor<T>& x);
-template <typename T> Tensor<T> square(const Tensor<T>& x);
-template <typename T> Tensor<T> sqrt(const Tensor<T>& x);
-template <typename T> Tensor<T> exp(const Tensor<T>& x);
-template <typename T> Tensor<T> log(const Tensor<T>& x);
-template <typename T> Tensor<T> tanh(const Tensor<T>& x);
+template <typename T>
+Tensor<T> neg(const Tensor<T>& x);
+template <typename T>
+Tensor<T> square(const Tensor<T>& x);
+template <typename T>
+Tensor<T> sqrt(const Tensor<T>& x);
+template <typename T>
+Tensor<T> exp(const Tensor<T>& x);
+template <typename T>
+Tensor<T> log(const Tensor<T>& x);
+template <typename T>
+Tensor<T> tanh(const Tensor<T>& x);
 // 1 / (1 + exp(-x)), evaluated without overflow for large |x|.
-template <typename T> Tensor<T> sigmoid(const Tensor<T>& x);
+template <typename T>
+Tensor<T> sigmoid(const Tensor<T>& x);
 // max(x, 0); NaN stays NaN.
-template <typename T> Tensor<T> relu(const Tensor<T>& x);
+template <typename T>
+Tensor<T> relu(const Tensor<T>& x);
 // x * Phi(x) with Phi the standard normal CDF (the exact GELU of Hendrycks & Gimpel 2016).
-template <typename T> Tensor<T> gelu(const Tensor<T>& x);
+template <typename T>
+Tensor<T> gelu(const Tensor<T>& x);
 
-template <typename T> Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) { return add(a, b); }
-template <typename T> Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) { return sub(a, b); }
-template <typename T> Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) { return mul(a, b); }
-template <typename T> Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) { return div(a, b); }
-template <typename T> Tensor<T> operator-(const Tensor<T>& x) { return neg(x); }
+template <typename T>
+Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
+  return add(a, b);
+}
+template <typename T>
+Tensor<T> operator-(const Tensor<T>& a, const Tensor<T>& b) {
+  return sub(a, b);
+}
+template <typename T>
+Tensor<T> operator*(const Tensor<T>& a, const Tensor<T>& b) {
+  return mul(a, b);
+}
+template <typename T>
+Tensor<T> operator/(const Tensor<T>& a, const Tensor<T>& b) {
+  return div(a, b);
+}
+template <typename T>
+Tensor<T> operator-(const Tensor<T>& x) {
+  return neg(x);
+}
 
 }  // namespace attend

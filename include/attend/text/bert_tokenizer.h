@@ -34,7 +34,7 @@ struct BertTokenizerConfig {
   std::string classifier_token = "[CLS]";
   std::string separator_token = "[SEP]";
   std::string padding_token = "[PAD]";
-  std::string mask_token = "[MASK]";  // optional in the vocabulary
+  std::string mask_token = "[MASK]";        // optional in the vocabulary
   std::optional<int64_t> model_max_length;  // informative: encode() does not apply it
 };
 

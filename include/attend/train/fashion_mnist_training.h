@@ -33,18 +33,18 @@ namespace attend::train {
 // train/items_per_second, eval/val_accuracy and eval/train_accuracy after every epoch,
 // eval/test_accuracy at the end, and the pictures of eval_images.
 struct FashionMnistTrainingOptions : RunOptions {
-  int64_t epochs = 10;               // passes over the training images (when steps == 0)
-  int64_t steps = 0;                 // optimizer steps; 0: epochs * ceil(train images / batch)
+  int64_t epochs = 10;  // passes over the training images (when steps == 0)
+  int64_t steps = 0;    // optimizer steps; 0: epochs * ceil(train images / batch)
   int64_t batch_size = 128;
-  double learning_rate = 1e-3;       // peak, reached at the end of warm-up
+  double learning_rate = 1e-3;          // peak, reached at the end of warm-up
   double minimum_learning_rate = 1e-5;  // the end of the cosine
-  int64_t warmup_steps = 0;          // 0: one twentieth of the steps (at least 1)
-  double weight_decay = 0.05;        // AdamW's decoupled decay, on every parameter
-  double clip_norm = 1.0;            // global gradient norm (0: no clipping)
+  int64_t warmup_steps = 0;             // 0: one twentieth of the steps (at least 1)
+  double weight_decay = 0.05;           // AdamW's decoupled decay, on every parameter
+  double clip_norm = 1.0;               // global gradient norm (0: no clipping)
   double label_smoothing = 0.0;
-  int64_t crop_padding = 2;          // random shift of up to this many pixels (0: none)
+  int64_t crop_padding = 2;  // random shift of up to this many pixels (0: none)
   bool horizontal_flip = true;
-  uint64_t seed = 1;                 // order of the images and augmentation
+  uint64_t seed = 1;  // order of the images and augmentation
   int64_t eval_batch_size = 500;
   // Pictures logged to TensorBoard after every epoch (the command line draws attention over a
   // validation image).

@@ -18,10 +18,10 @@ namespace attend::train {
 
 // RunOptions (trainer.h: out_dir, resume_from, time limit, TensorBoard, ...), then the task's own.
 struct G2PTrainingOptions : RunOptions {
-  std::string data_path;         // cmudict.dict; empty: data::default_cmudict_path()
-  int64_t steps = 20000;         // optimizer steps
-  int64_t batch_size = 64;       // words per step
-  double learning_rate = 1e-3;   // peak, reached at the end of warm-up
+  std::string data_path;        // cmudict.dict; empty: data::default_cmudict_path()
+  int64_t steps = 20000;        // optimizer steps
+  int64_t batch_size = 64;      // words per step
+  double learning_rate = 1e-3;  // peak, reached at the end of warm-up
   int64_t warmup_steps = 1000;
   // After warm-up: "inverse-sqrt" (Vaswani et al.) or "cosine" down to minimum_learning_rate at
   // `steps`, or at the time limit when schedule_by_time and that comes first (trainer.h).
@@ -31,8 +31,8 @@ struct G2PTrainingOptions : RunOptions {
   double label_smoothing = 0.1;
   double weight_decay = 0.01;
   uint64_t seed = 1;
-  int64_t eval_every = 2000;     // steps between dev evaluations (0: only at the end)
-  int64_t eval_words = 0;        // dev words per evaluation, the same each time (0: all)
+  int64_t eval_every = 2000;  // steps between dev evaluations (0: only at the end)
+  int64_t eval_words = 0;     // dev words per evaluation, the same each time (0: all)
   // Pictures logged to TensorBoard at each evaluation (the command line draws attention maps).
   std::function<std::vector<EvalImage>(models::G2PModel<float>&)> eval_images;
 };
@@ -44,11 +44,11 @@ struct G2PMetrics {
 };
 
 struct G2PTrainingResult {
-  G2PMetrics dev;                 // the last evaluation (all dev words)
-  G2PMetrics best_dev;            // the best evaluation, by WER (the model in model.safetensors)
+  G2PMetrics dev;       // the last evaluation (all dev words)
+  G2PMetrics best_dev;  // the best evaluation, by WER (the model in model.safetensors)
   int64_t best_step = 0;
   int64_t steps = 0;
-  double train_seconds = 0;       // evaluations excluded
+  double train_seconds = 0;  // evaluations excluded
   double target_tokens_per_second = 0;
   int64_t parameters = 0;
 };

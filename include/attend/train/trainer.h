@@ -40,9 +40,9 @@ using Metrics = std::vector<std::pair<std::string, double>>;
 // stops early. The task options (g2p_training.h, fashion_mnist_training.h) and TrainerOptions all
 // start with it, so that a task hands it to the Trainer in one assignment.
 struct RunOptions {
-  std::string out_dir;             // empty: nothing written
-  bool overwrite = false;          // replace OUT's files from an earlier run
-  std::string resume_from;         // a checkpoint.safetensors written by a Trainer
+  std::string out_dir;      // empty: nothing written
+  bool overwrite = false;   // replace OUT's files from an earlier run
+  std::string resume_from;  // a checkpoint.safetensors written by a Trainer
   // At every evaluation also OUT/snapshots/model-<step>.safetensors (the model, as model.safetensors
   // holds it), to average the last few afterwards (train/checkpoint_average.h, attend average).
   bool keep_snapshots = false;
@@ -54,19 +54,19 @@ struct RunOptions {
   // time_scheduled_step, so that a schedule ending at `steps` ends at the time limit instead
   // when that comes first (not reproducible bit for bit: the rates depend on the clock).
   bool schedule_by_time = false;
-  io::Metadata metadata;           // describes the model; stored in every file (keys must not start with "trainer.")
-  bool quiet = false;              // no progress line and no evaluation lines
-  std::string tensorboard_dir;     // event files (io/tensorboard.h): train/loss, train/learning_rate and
-                                   // train/items_per_second every 50 steps, eval/<metric> at evaluations
+  io::Metadata metadata;        // describes the model; stored in every file (keys must not start with "trainer.")
+  bool quiet = false;           // no progress line and no evaluation lines
+  std::string tensorboard_dir;  // event files (io/tensorboard.h): train/loss, train/learning_rate and
+                                // train/items_per_second every 50 steps, eval/<metric> at evaluations
 };
 
 // RunOptions, plus what the task decides.
 struct TrainerOptions : RunOptions {
-  int64_t steps = 1000;            // optimizer steps in all (a resumed run counts the earlier ones)
-  int64_t eval_every = 0;          // steps between evaluations; 0: only at the end
-  double clip_norm = 0;            // global gradient norm bound; 0: no clipping
-  std::string best_metric;         // e.g. "dev_wer"; empty: model.safetensors is the last model
-  bool higher_is_better = false;   // for best_metric
+  int64_t steps = 1000;              // optimizer steps in all (a resumed run counts the earlier ones)
+  int64_t eval_every = 0;            // steps between evaluations; 0: only at the end
+  double clip_norm = 0;              // global gradient norm bound; 0: no clipping
+  std::string best_metric;           // e.g. "dev_wer"; empty: model.safetensors is the last model
+  bool higher_is_better = false;     // for best_metric
   std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   int64_t tensorboard_every = 50;
 };
@@ -87,11 +87,11 @@ struct BatchLoss {
 };
 
 struct TrainerResult {
-  int64_t steps = 0;              // the step reached (including resumed steps)
-  double train_seconds = 0;       // forward, backward and optimizer time, evaluations excluded
-  double items_per_second = 0;    // over train_seconds of this process
-  Metrics last;                   // the last evaluation
-  Metrics best;                   // the best evaluation (== last without best_metric)
+  int64_t steps = 0;            // the step reached (including resumed steps)
+  double train_seconds = 0;     // forward, backward and optimizer time, evaluations excluded
+  double items_per_second = 0;  // over train_seconds of this process
+  Metrics last;                 // the last evaluation
+  Metrics best;                 // the best evaluation (== last without best_metric)
   int64_t best_step = 0;
   bool resumed = false;
 };
@@ -110,8 +110,7 @@ class Trainer {
 
   // batch_loss(step) builds batch `step` and returns its loss in training mode; evaluate() runs in
   // evaluation mode and returns named metrics (best_metric among them).
-  TrainerResult run(const std::function<BatchLoss(int64_t step)>& batch_loss,
-                    const std::function<Metrics()>& evaluate);
+  TrainerResult run(const std::function<BatchLoss(int64_t step)>& batch_loss, const std::function<Metrics()>& evaluate);
 
  private:
   // model_only: parameters and metadata; else also the optimizer, the random streams and the

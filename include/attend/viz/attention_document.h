@@ -27,10 +27,10 @@ struct AttentionMap {
 };
 
 struct AttentionDocument {
-  std::string model;                           // shown in titles: "g2p"
-  std::vector<std::string> source_tokens;      // encoder input: rows and columns of encoder_self, columns of cross
-  std::vector<std::string> target_tokens;      // decoder input: rows of decoder_self and cross, columns of decoder_self
-  std::vector<std::string> predicted_tokens;   // optional: what each decoder position predicted
+  std::string model;                          // shown in titles: "g2p"
+  std::vector<std::string> source_tokens;     // encoder input: rows and columns of encoder_self, columns of cross
+  std::vector<std::string> target_tokens;     // decoder input: rows of decoder_self and cross, columns of decoder_self
+  std::vector<std::string> predicted_tokens;  // optional: what each decoder position predicted
   std::vector<AttentionMap> attentions;
 
   // The maps of one kind, in order.
@@ -38,8 +38,9 @@ struct AttentionDocument {
 };
 
 // Batch item `batch_index` of every record of the capture.
-AttentionDocument make_document(const AttentionCapture& capture, std::string model, std::vector<std::string> source_tokens,
-                                std::vector<std::string> target_tokens, int64_t batch_index = 0);
+AttentionDocument make_document(const AttentionCapture& capture, std::string model,
+                                std::vector<std::string> source_tokens, std::vector<std::string> target_tokens,
+                                int64_t batch_index = 0);
 
 // Labels of a map's rows (queries) or columns (keys) from the document's tokens by the map's kind;
 // "0", "1", ... when the tokens do not match its size (kind other, or none given).

@@ -13,8 +13,8 @@
 namespace attend::viz {
 
 struct MetricSeries {
-  std::string name;           // the JSON field
-  std::vector<double> steps;  // x
+  std::string name;            // the JSON field
+  std::vector<double> steps;   // x
   std::vector<double> values;  // y, one per step
 };
 

@@ -25,9 +25,9 @@ namespace attend::viz {
 struct Heatmap {
   std::string title;
   int64_t rows = 0, cols = 0;
-  std::vector<float> values;                // (rows, cols) row-major
-  std::vector<std::string> row_labels;      // rows (queries), shown on the left
-  std::vector<std::string> column_labels;   // cols (keys), shown on top
+  std::vector<float> values;               // (rows, cols) row-major
+  std::vector<std::string> row_labels;     // rows (queries), shown on the left
+  std::vector<std::string> column_labels;  // cols (keys), shown on top
   std::string row_axis = "queries", column_axis = "keys";
 };
 

@@ -21,13 +21,13 @@ struct GrayImage {
 };
 
 struct ImageAttentionMap {
-  std::string title;                       // "rollout", "head 2"
+  std::string title;                        // "rollout", "head 2"
   int64_t grid_height = 0, grid_width = 0;  // (h, w) grid of the tokens
-  std::vector<float> weights;              // (h, w) row-major
+  std::vector<float> weights;               // (h, w) row-major
 };
 
 struct OverlayOptions {
-  int64_t scale = 8;   // image pixels per input pixel
+  int64_t scale = 8;    // image pixels per input pixel
   double alpha = 0.55;  // opacity of the attention colours
 };
 
