@@ -21,6 +21,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "attend/io/half_float.h"
 #include "attend/io/tensor_table.h"
 #include "io/quoted_list.h"
 
@@ -39,17 +40,23 @@ using Json = nlohmann::json;
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 constexpr std::string_view kMetadataKey = "__metadata__";
 
+// How a stored element becomes an element of attend's tensor: copied as it is, or a 16-bit float
+// widened to F32 (exactly: every F16 and BF16 value is an F32 value).
+enum class Widening { kNone, kFromF16, kFromBF16 };
+
 struct DTypeInfo {
-  DType dtype;
+  DType dtype;  // in memory
   std::string_view name;
-  int64_t size;
+  int64_t size;  // bytes per element in the file
+  Widening widening;
 };
 constexpr DTypeInfo kDTypes[] = {
-    {DType::kF32, "F32", 4}, {DType::kF64, "F64", 8}, {DType::kI64, "I64", 8}, {DType::kU8, "U8", 1}};
+    {DType::kF32, "F32", 4, Widening::kNone},    {DType::kF64, "F64", 8, Widening::kNone},
+    {DType::kI64, "I64", 8, Widening::kNone},    {DType::kU8, "U8", 1, Widening::kNone},
+    {DType::kF32, "F16", 2, Widening::kFromF16}, {DType::kF32, "BF16", 2, Widening::kFromBF16}};
 // Valid safetensors dtypes that attend has no tensor type for: named as such in the error.
-constexpr std::string_view kOtherDTypes[] = {"BOOL", "I8",  "I16",     "U16",     "F16",     "BF16",
-                                             "I32",  "U32", "U64",     "F8_E4M3", "F8_E5M2", "F8_E8M0",
-                                             "F4",   "C64", "F6_E2M3", "F6_E3M2"};
+constexpr std::string_view kOtherDTypes[] = {"BOOL",    "I8",      "I16",     "U16", "I32", "U32",     "U64",
+                                             "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "C64", "F6_E2M3", "F6_E3M2"};
 
 // Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
 // overlong forms, no surrogates, nothing above U+10FFFF), or npos when `text` is valid.
@@ -105,7 +112,8 @@ template <typename... Args>
 // One tensor of the header, validated against the data buffer.
 struct Entry {
   std::string name;
-  DType dtype;
+  DType dtype;  // in memory
+  Widening widening;
   Shape shape;
   int64_t begin;  // byte range [begin, end) in the data buffer
   int64_t end;
@@ -234,7 +242,7 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
     if (!value.contains(key)) format_error(path, "tensor '{}': missing \"{}\"", name, key);
   }
-  Entry entry{name, DType::kF32, {}, 0, 0};
+  Entry entry{name, DType::kF32, Widening::kNone, {}, 0, 0};
 
   const Json& dtype = value["dtype"];
   if (!dtype.is_string()) format_error(path, "tensor '{}': dtype must be a string, got {}", name, abbreviate(dtype));
@@ -243,12 +251,13 @@ Entry parse_entry(const std::string& path, const std::string& name, const Json& 
                                   [&](const DTypeInfo& info) { return info.name == dtype_text; });
   if (known == std::end(kDTypes)) {
     if (std::find(std::begin(kOtherDTypes), std::end(kOtherDTypes), dtype_text) != std::end(kOtherDTypes)) {
-      format_error(path, "tensor '{}': dtype {} is not supported by attend (only F32, F64, I64 and U8 are)", name,
-                   dtype_text);
+      format_error(path, "tensor '{}': dtype {} is not supported by attend (only F32, F64, I64, U8, F16 and BF16 are)",
+                   name, dtype_text);
     }
     format_error(path, "tensor '{}': unknown dtype '{}'", name, dtype_text);
   }
   entry.dtype = known->dtype;
+  entry.widening = known->widening;
 
   const Json& shape = value["shape"];
   if (!shape.is_array()) {
@@ -350,6 +359,21 @@ void read_exactly(const std::string& path, FILE* file, void* data, size_t size) 
   if (std::fread(data, 1, size, file) == size) return;
   if (std::ferror(file)) fail<IoError>("load_safetensors: cannot read '{}'", path);
   format_error(path, "the file ended early (was it modified while being read?)");
+}
+
+// Reads the 16-bit floats of `entry` and writes them widened to F32 into `out`, a chunk at a time.
+void read_widened(const std::string& path, FILE* file, const Entry& entry, float* out) {
+  const int64_t count = (entry.end - entry.begin) / 2;
+  std::vector<uint16_t> chunk(static_cast<size_t>(std::min<int64_t>(count, 1 << 16)));
+  for (int64_t done = 0; done < count;) {
+    const int64_t n = std::min<int64_t>(count - done, static_cast<int64_t>(chunk.size()));
+    read_exactly(path, file, chunk.data(), static_cast<size_t>(n) * 2);
+    for (int64_t i = 0; i < n; ++i) {
+      out[done + i] =
+          entry.widening == Widening::kFromF16 ? float_from_f16_bits(chunk[i]) : float_from_bf16_bits(chunk[i]);
+    }
+    done += n;
+  }
 }
 
 // IoError unless `status` is a regular file's: reading a FIFO, socket or terminal could block
@@ -488,7 +512,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
   for (const Entry* entry : check_tiling(path, entries, buffer_size)) {
     AnyTensor tensor = empty_tensor(entry->dtype, entry->shape);
     void* data = std::visit([](const auto& typed) -> void* { return typed.data(); }, tensor);
-    read_exactly(path, file.get(), data, static_cast<size_t>(entry->end - entry->begin));
+    if (entry->widening == Widening::kNone) {
+      read_exactly(path, file.get(), data, static_cast<size_t>(entry->end - entry->begin));
+    } else {
+      read_widened(path, file.get(), *entry, static_cast<float*>(data));
+    }
     loaded[static_cast<size_t>(entry - entries.data())] = std::move(tensor);
   }
   NamedTensors tensors;
