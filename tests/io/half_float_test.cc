@@ -30,8 +30,8 @@ TEST(HalfFloat, F16MatchesTheCompilersConversionForEveryBitPattern) {
 TEST(HalfFloat, F16KnownValues) {
   EXPECT_EQ(io::float_from_f16_bits(0x3C00), 1.0f);
   EXPECT_EQ(io::float_from_f16_bits(0xC000), -2.0f);
-  EXPECT_EQ(io::float_from_f16_bits(0x7BFF), 65504.0f);                 // largest finite
-  EXPECT_EQ(io::float_from_f16_bits(0x0001), std::ldexp(1.0f, -24));    // smallest subnormal
+  EXPECT_EQ(io::float_from_f16_bits(0x7BFF), 65504.0f);                  // largest finite
+  EXPECT_EQ(io::float_from_f16_bits(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
   EXPECT_EQ(io::float_from_f16_bits(0x03FF), std::ldexp(1023.0f, -24));  // largest subnormal
   EXPECT_TRUE(std::signbit(io::float_from_f16_bits(0x8000)));
   EXPECT_EQ(io::float_from_f16_bits(0x7C00), INFINITY);

@@ -1,0 +1,77 @@
+// Packed variable-length attention (the math is in the header): one batch-of-one attention per
+// sequence, on views of the packed tensors, joined back in token order.
+#include "attend/attention/packed_attention.h"
+
+#include "attend/core/error.h"
+#include "attend/ops/shape_ops.h"
+
+namespace attend {
+namespace {
+
+template <typename T>
+void check_packed_inputs(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                         const std::vector<int64_t>& lengths, const AttentionOptions<T>& o) {
+  const char* op = "packed_attention";
+  ATTEND_CHECK(q.rank() == 3 && k.rank() == 3 && v.rank() == 3, ShapeError,
+               "{}: q, k, v must be (T, H, D), (T, H_kv, D), (T, H_kv, D_v); got {}, {}, {}", op,
+               shape_string(q.shape()), shape_string(k.shape()), shape_string(v.shape()));
+  ATTEND_CHECK(k.size(0) == q.size(0) && v.size(0) == q.size(0), ShapeError,
+               "{}: q {}, k {} and v {} must hold the same tokens T", op, shape_string(q.shape()),
+               shape_string(k.shape()), shape_string(v.shape()));
+  ATTEND_CHECK(k.size(2) == q.size(2) && v.size(1) == k.size(1), ShapeError,
+               "{}: q {}, k {}, v {} must agree in D (q, k) and H_kv (k, v)", op, shape_string(q.shape()),
+               shape_string(k.shape()), shape_string(v.shape()));
+  ATTEND_CHECK(!o.mask.defined() && !o.additive_mask.defined() && !o.key_padding_mask.defined(), ValueError,
+               "{}: mask, additive_mask and key_padding_mask have a batch axis that a pack does not; each "
+               "sequence attends to all of itself (causal and window options apply within it)",
+               op);
+  ATTEND_CHECK(!o.need_weights && !o.need_log_sum_exp, ValueError,
+               "{}: need_weights and need_log_sum_exp differ in shape per sequence; call "
+               "scaled_dot_product_attention on the sequence",
+               op);
+  int64_t total = 0;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    ATTEND_CHECK(lengths[s] >= 1, ValueError, "{}: sequence {} has length {}; every length must be >= 1", op, s,
+                 lengths[s]);
+    total += lengths[s];
+  }
+  ATTEND_CHECK(total == q.size(0), ValueError, "{}: the {} sequence lengths sum to {} tokens, but q {} holds T = {}",
+               op, lengths.size(), total, shape_string(q.shape()), q.size(0));
+}
+
+// rows [begin, end) of x (T, H, D) as a batch of one, (1, H, n, D).
+template <typename T>
+Tensor<T> sequence_as_batch(const Tensor<T>& x, int64_t begin, int64_t end) {
+  return x.slice(0, begin, end).transpose(0, 1).unsqueeze(0);
+}
+
+}  // namespace
+
+template <typename T>
+Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                           const std::vector<int64_t>& sequence_lengths, const AttentionOptions<T>& options) {
+  check_packed_inputs(q, k, v, sequence_lengths, options);
+  std::vector<Tensor<T>> outputs;  // (n_s, H, D_v) each
+  outputs.reserve(sequence_lengths.size());
+  AttentionOptions<T> sequence_options = options;
+  int64_t begin = 0;
+  for (size_t s = 0; s < sequence_lengths.size(); ++s) {
+    const int64_t end = begin + sequence_lengths[s];
+    sequence_options.dropout_seed = options.dropout_seed + s;
+    // O_s (1, H, n_s, D_v) = attention(q_s, k_s, v_s)
+    const Tensor<T> out = scaled_dot_product_attention(sequence_as_batch(q, begin, end), sequence_as_batch(k, begin, end),
+                                                       sequence_as_batch(v, begin, end), sequence_options)
+                              .output;
+    outputs.push_back(out.squeeze(0).transpose(0, 1));
+    begin = end;
+  }
+  if (outputs.empty()) return Tensor<T>::zeros({0, q.size(1), v.size(2)});
+  return outputs.size() == 1 ? outputs[0].contiguous() : concat(outputs, 0);
+}
+
+template Tensor<float> packed_attention(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&,
+                                        const std::vector<int64_t>&, const AttentionOptions<float>&);
+template Tensor<double> packed_attention(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
+                                         const std::vector<int64_t>&, const AttentionOptions<double>&);
+
+}  // namespace attend

@@ -1,0 +1,92 @@
+// Packed variable-length attention: every check of the op harness (float32 against float64,
+// finite differences, strided views, thread counts), the plain loops of attention_reference.h
+// per sequence, bitwise independence from the rest of the pack, and its refusals.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "attend/attend.h"
+#include "attend/attention/packed_attention.h"
+#include "attention/attention_reference.h"
+#include "harness/expect_error.h"
+#include "harness/op_harness.h"
+
+namespace attend {
+namespace {
+
+const std::vector<int64_t> kLengths = {3, 1, 6, 2};  // T = 12
+
+TEST(PackedAttention, PassesTheOpHarness) {
+  for (const bool causal : {false, true}) {
+    EXPECT_OP_OK(testing::make_case(causal ? "packed causal" : "packed", {{{12, 4, 8}}, {{12, 2, 8}}, {{12, 2, 5}}},
+                                    [causal](const auto& x) {
+                                      using T = typename std::decay_t<decltype(x[0])>::value_type;
+                                      AttentionOptions<T> options;
+                                      options.causal = causal;
+                                      return packed_attention(x[0], x[1], x[2], kLengths, options);
+                                    }));
+  }
+}
+
+TEST(PackedAttention, EachSequenceMatchesTheReferenceLoops) {
+  Generator generator(7);
+  const int64_t total = 12, heads = 4, kv_heads = 2, dim = 8, value_dim = 5;
+  const auto q = Tensor64::randn({total, heads, dim}, generator);
+  const auto k = Tensor64::randn({total, kv_heads, dim}, generator);
+  const auto v = Tensor64::randn({total, kv_heads, value_dim}, generator);
+  const std::vector<double> out = packed_attention(q, k, v, kLengths).to_vector();  // (T, H, D_v)
+  int64_t begin = 0;
+  for (const int64_t n : kLengths) {
+    // The sequence's rows as (1, H, n, D) vectors for the loops.
+    const auto rows = [&](const Tensor64& x) { return x.slice(0, begin, begin + n).transpose(0, 1).contiguous().to_vector(); };
+    const testing::ReferenceAttention expected = testing::reference_attention<double>(
+        rows(q), rows(k), rows(v), 1, heads, kv_heads, n, n, dim, value_dim, 1 / std::sqrt(8.0), 0, {}, 0,
+        [](auto...) { return true; }, [](auto...) { return 0.0; }, {}, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t e = 0; e < value_dim; ++e) {
+          EXPECT_NEAR(out[((begin + i) * heads + h) * value_dim + e], expected.output[(h * n + i) * value_dim + e],
+                      1e-12);
+        }
+      }
+    }
+    begin += n;
+  }
+}
+
+TEST(PackedAttention, ASequenceGetsTheSameBitsInAnyPackAndThreadCount) {
+  Generator generator(3);
+  const auto q = Tensor32::randn({12, 4, 16}, generator);
+  const auto k = Tensor32::randn({12, 4, 16}, generator);
+  const auto v = Tensor32::randn({12, 4, 16}, generator);
+  const std::vector<float> packed = packed_attention(q, k, v, kLengths).to_vector();
+  // Sequence 2 (rows 4..9) alone, with one thread.
+  ThreadCountGuard one_thread(1);
+  const std::vector<float> alone = packed_attention(q.slice(0, 4, 10), k.slice(0, 4, 10), v.slice(0, 4, 10), {6}).to_vector();
+  ASSERT_EQ(alone.size(), 6u * 4 * 16);
+  for (size_t i = 0; i < alone.size(); ++i) ASSERT_EQ(alone[i], packed[4 * 4 * 16 + i]) << i;
+}
+
+TEST(PackedAttention, RefusesWhatDoesNotDescribeAPack) {
+  const auto x = Tensor32::zeros({5, 2, 4});
+  expect_error<ValueError>([&] { packed_attention(x, x, x, {2, 2}); },
+                           {"the 2 sequence lengths sum to 4 tokens, but q (5, 2, 4) holds T = 5"});
+  expect_error<ValueError>([&] { packed_attention(x, x, x, {5, 0}); }, {"sequence 1 has length 0"});
+  expect_error<ValueError>([&] { packed_attention(x, x, x, {6, -1}); }, {"sequence 1 has length -1"});
+  expect_error<ShapeError>([&] { packed_attention(x.unsqueeze(0), x, x, {5}); }, {"must be (T, H, D)", "(1, 5, 2, 4)"});
+  expect_error<ShapeError>([&] { packed_attention(x, x.slice(0, 0, 4), x, {5}); }, {"same tokens T"});
+  AttentionOptions<float> padded;
+  padded.key_padding_mask = MaskTensor::zeros({1, 5});
+  expect_error<ValueError>([&] { packed_attention(x, x, x, {5}, padded); }, {"have a batch axis"});
+  AttentionOptions<float> weights;
+  weights.need_weights = true;
+  expect_error<ValueError>([&] { packed_attention(x, x, x, {5}, weights); }, {"need_weights"});
+}
+
+TEST(PackedAttention, AnEmptyPackIsEmpty) {
+  const auto x = Tensor32::zeros({0, 2, 4});
+  EXPECT_EQ(packed_attention(x, x, x, {}).shape(), (Shape{0, 2, 4}));
+}
+
+}  // namespace
+}  // namespace attend
