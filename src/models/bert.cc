@@ -1,0 +1,201 @@
+// BertModel on packed batches (the math is in models/bert.h).
+#include "attend/models/bert.h"
+
+#include "attend/attention/packed_attention.h"
+#include "attend/core/error.h"
+#include "attend/ops/dropout.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/indexing.h"
+
+namespace attend::models {
+namespace {
+
+template <typename T>
+Tensor<T> train_dropout(const Tensor<T>& x, double p, bool training, Generator& seeds) {
+  if (!training || p == 0) return x;
+  return dropout(x, p, seeds.next_u64());
+}
+
+}  // namespace
+
+IndexTensor PackedTokens::first_rows() const {
+  std::vector<int64_t> rows;
+  int64_t offset = 0;
+  for (const int64_t n : lengths) {
+    rows.push_back(offset);
+    offset += n;
+  }
+  return IndexTensor::from_vector({static_cast<int64_t>(rows.size())}, rows);
+}
+
+PackedTokens pack_encodings(const std::vector<text::Encoding>& encodings) {
+  std::vector<int64_t> ids, types, positions;
+  PackedTokens packed;
+  for (size_t s = 0; s < encodings.size(); ++s) {
+    const text::Encoding& e = encodings[s];
+    ATTEND_CHECK(!e.ids.empty(), ValueError, "pack_encodings: encoding {} has no tokens", s);
+    ATTEND_CHECK(e.token_type_ids.size() == e.ids.size(), ValueError,
+                 "pack_encodings: encoding {} has {} ids but {} token_type_ids", s, e.ids.size(),
+                 e.token_type_ids.size());
+    ids.insert(ids.end(), e.ids.begin(), e.ids.end());
+    types.insert(types.end(), e.token_type_ids.begin(), e.token_type_ids.end());
+    for (size_t i = 0; i < e.ids.size(); ++i) positions.push_back(static_cast<int64_t>(i));
+    packed.lengths.push_back(static_cast<int64_t>(e.ids.size()));
+  }
+  const Shape shape{static_cast<int64_t>(ids.size())};
+  packed.ids = IndexTensor::from_vector(shape, ids);
+  packed.token_type_ids = IndexTensor::from_vector(shape, types);
+  packed.positions = IndexTensor::from_vector(shape, positions);
+  return packed;
+}
+
+// ---- embeddings ----
+
+template <typename T>
+BertEmbeddings<T>::BertEmbeddings(const BertConfig& config, Generator& generator)
+    : config_(config), dropout_seeds_(generator.next_u64()) {
+  const int64_t e = config.hidden_size;
+  word_ = this->register_module("word_embeddings", std::make_shared<nn::Embedding<T>>(config.vocab_size, e, generator));
+  position_ = this->register_module("position_embeddings",
+                                    std::make_shared<nn::Embedding<T>>(config.max_positions, e, generator));
+  token_type_ = this->register_module("token_type_embeddings",
+                                      std::make_shared<nn::Embedding<T>>(config.type_vocab_size, e, generator));
+  norm_ = this->register_module("LayerNorm", std::make_shared<nn::LayerNorm<T>>(Shape{e}, config.layer_norm_eps));
+  this->register_generator("dropout_seeds", dropout_seeds_);
+}
+
+template <typename T>
+Tensor<T> BertEmbeddings<T>::forward(const PackedTokens& tokens) {
+  // x = word[id] + position[p] + token_type[t]   (T, E)
+  Tensor<T> x = add(add(word_->forward(tokens.ids), position_->forward(tokens.positions)),
+                    token_type_->forward(tokens.token_type_ids));
+  return train_dropout(norm_->forward(x), config_.hidden_dropout, this->is_training(), dropout_seeds_);
+}
+
+// ---- one encoder layer ----
+
+template <typename T>
+BertLayer<T>::BertLayer(const BertConfig& config, Generator& generator)
+    : config_(config), dropout_seeds_(generator.next_u64()) {
+  const int64_t e = config.hidden_size, f = config.intermediate_size;
+  const auto linear = [&](const std::string& name, int64_t in, int64_t out) {
+    return this->register_module(name, std::make_shared<nn::Linear<T>>(in, out, true, generator));
+  };
+  const auto norm = [&](const std::string& name) {
+    return this->register_module(name, std::make_shared<nn::LayerNorm<T>>(Shape{e}, config.layer_norm_eps));
+  };
+  query_ = linear("attention.self.query", e, e);
+  key_ = linear("attention.self.key", e, e);
+  value_ = linear("attention.self.value", e, e);
+  attention_output_ = linear("attention.output.dense", e, e);
+  attention_norm_ = norm("attention.output.LayerNorm");
+  intermediate_ = linear("intermediate.dense", e, f);
+  output_ = linear("output.dense", f, e);
+  output_norm_ = norm("output.LayerNorm");
+  this->register_generator("dropout_seeds", dropout_seeds_);
+}
+
+template <typename T>
+Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
+  const int64_t tokens = x.size(0), heads = config_.num_heads, head_dim = config_.hidden_size / heads;
+  const Shape split{tokens, heads, head_dim};
+  // q, k, v = x W^T + b   (T, H, E / H)
+  const Tensor<T> q = query_->forward(x).reshape(split);
+  const Tensor<T> k = key_->forward(x).reshape(split);
+  const Tensor<T> v = value_->forward(x).reshape(split);
+  AttentionOptions<T> options;
+  if (this->is_training() && config_.attention_dropout > 0) {
+    options.dropout_p = config_.attention_dropout;
+    options.dropout_seed = dropout_seeds_.next_u64();
+  }
+  // a = packed_attention(q, k, v)   (T, H, E / H) -> (T, E)
+  const Tensor<T> a = packed_attention(q, k, v, lengths, options).reshape({tokens, config_.hidden_size});
+  return attention_output_->forward(a);
+}
+
+template <typename T>
+Tensor<T> BertLayer<T>::feedforward(const Tensor<T>& x) {
+  // act(x W_1^T + b_1) W_2^T + b_2   (T, F) -> (T, E)
+  const Tensor<T> hidden = intermediate_->forward(x);
+  return output_->forward(config_.activation == BertActivation::kGelu ? gelu(hidden) : relu(hidden));
+}
+
+template <typename T>
+Tensor<T> BertLayer<T>::forward(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
+  const bool training = this->is_training();
+  const double p = config_.hidden_dropout;
+  // x = LN(x + Dropout(attention(x)));  x = LN(x + Dropout(FF(x)))
+  const Tensor<T> h =
+      attention_norm_->forward(add(x, train_dropout(self_attention(x, lengths), p, training, dropout_seeds_)));
+  return output_norm_->forward(add(h, train_dropout(feedforward(h), p, training, dropout_seeds_)));
+}
+
+// ---- the model ----
+
+template <typename T>
+BertModel<T>::BertModel(const BertConfig& config, Generator& generator) : config_(config) {
+  ATTEND_CHECK(config.hidden_size >= 1 && config.num_heads >= 1 && config.hidden_size % config.num_heads == 0,
+               ValueError, "BertModel: num_attention_heads = {} must divide hidden_size = {}", config.num_heads,
+               config.hidden_size);
+  embeddings_ = this->register_module("embeddings", std::make_shared<BertEmbeddings<T>>(config, generator));
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    layers_.push_back(this->register_module("encoder.layer." + std::to_string(l),
+                                            std::make_shared<BertLayer<T>>(config, generator)));
+  }
+  if (config.pooler) {
+    pooler_ = this->register_module(
+        "pooler.dense", std::make_shared<nn::Linear<T>>(config.hidden_size, config.hidden_size, true, generator));
+  }
+}
+
+template <typename T>
+void BertModel<T>::check_tokens(const PackedTokens& tokens) const {
+  const int64_t total = tokens.tokens();
+  ATTEND_CHECK(tokens.token_type_ids.defined() && tokens.positions.defined() && tokens.token_type_ids.numel() == total &&
+                   tokens.positions.numel() == total,
+               ShapeError, "BertModel: ids, token_type_ids and positions must all be (T) = ({})", total);
+  const std::vector<int64_t> ids = tokens.ids.to_vector(), types = tokens.token_type_ids.to_vector(),
+                             positions = tokens.positions.to_vector();
+  int64_t row = 0, counted = 0;
+  for (size_t s = 0; s < tokens.lengths.size(); ++s) {
+    ATTEND_CHECK(tokens.lengths[s] >= 1, ValueError, "BertModel: sequence {} has length {}", s, tokens.lengths[s]);
+    ATTEND_CHECK(tokens.lengths[s] <= config_.max_positions, ValueError,
+                 "BertModel: sequence {} has {} tokens, more than the model's {} positions (max_position_embeddings); "
+                 "truncate it",
+                 s, tokens.lengths[s], config_.max_positions);
+    counted += tokens.lengths[s];
+    for (const int64_t end = std::min(total, counted); row < end; ++row) {
+      ATTEND_CHECK(ids[row] >= 0 && ids[row] < config_.vocab_size, ValueError,
+                   "BertModel: sequence {} has token id {}, outside the vocabulary [0, {})", s, ids[row],
+                   config_.vocab_size);
+      ATTEND_CHECK(types[row] >= 0 && types[row] < config_.type_vocab_size, ValueError,
+                   "BertModel: sequence {} has token type {}, outside [0, {}) (type_vocab_size)", s, types[row],
+                   config_.type_vocab_size);
+      ATTEND_CHECK(positions[row] >= 0 && positions[row] < config_.max_positions, ValueError,
+                   "BertModel: sequence {} has position {}, outside [0, {})", s, positions[row], config_.max_positions);
+    }
+  }
+  ATTEND_CHECK(counted == total, ValueError, "BertModel: the sequence lengths sum to {} but there are {} tokens",
+               counted, total);
+}
+
+template <typename T>
+BertOutput<T> BertModel<T>::forward(const PackedTokens& tokens) {
+  check_tokens(tokens);
+  BertOutput<T> out;
+  Tensor<T> x = embeddings_->forward(tokens);  // (T, E)
+  for (const auto& layer : layers_) x = layer->forward(x, tokens.lengths);
+  out.last_hidden_state = x;
+  // pooled = tanh(x[first rows] W_p^T + b_p)   (B, E)
+  if (pooler_) out.pooled = tanh(pooler_->forward(index_select(x, 0, tokens.first_rows())));
+  return out;
+}
+
+template class BertEmbeddings<float>;
+template class BertEmbeddings<double>;
+template class BertLayer<float>;
+template class BertLayer<double>;
+template class BertModel<float>;
+template class BertModel<double>;
+
+}  // namespace attend::models

@@ -1,0 +1,170 @@
+#include "embed_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "attend/core/error.h"
+#include "attend/io/atomic_file.h"
+#include "attend/io/npy.h"
+#include "attend/models/sentence_encoder.h"
+#include "attend/text/unicode.h"
+#include "cli_checks.h"
+#include "commands.h"
+
+namespace attend::tools {
+namespace {
+
+struct EmbedArguments {
+  std::string model = text::default_minilm_directory();
+  std::vector<std::string> texts;
+  std::string file;
+  std::string out;
+  int64_t batch = 32;
+  bool overwrite = false;
+};
+
+void require_model(const std::string& model) {
+  ATTEND_CHECK(!model.empty(), ValueError,
+               "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+}
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "embedded 320 of 2000 texts" on stderr: rewritten in place on a terminal, every tenth otherwise.
+void report_progress(int64_t done, int64_t total) {
+  if (total < 256) return;
+  if (::isatty(STDERR_FILENO)) {
+    std::fprintf(stderr, "\rembedded %lld of %lld texts", static_cast<long long>(done), static_cast<long long>(total));
+    if (done == total) std::fprintf(stderr, "\n");
+  } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
+    std::fprintf(stderr, "embedded %lld of %lld texts\n", static_cast<long long>(done), static_cast<long long>(total));
+  }
+}
+
+// One JSON object per text: {"text": ..., "embedding": [...]}.
+std::string jsonl(const std::vector<std::string>& texts, const Tensor<float>& vectors) {
+  std::string lines;
+  const std::vector<float> values = vectors.to_vector();
+  const int64_t dim = vectors.size(1);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::vector<float> row(values.begin() + i * dim, values.begin() + (i + 1) * dim);
+    lines += nlohmann::json{{"text", texts[i]}, {"embedding", row}}.dump() + "\n";
+  }
+  return lines;
+}
+
+void write_output(const EmbedArguments& args, const std::vector<std::string>& texts, const Tensor<float>& vectors) {
+  if (ends_with(args.out, ".npy")) {
+    io::save_npy(args.out, vectors, args.overwrite);
+  } else {
+    const std::string bytes = jsonl(texts, vectors);
+    io::AtomicFile file(args.out, args.overwrite);
+    file.write(bytes.data(), bytes.size());
+    file.commit();
+  }
+  std::cerr << fmt::format("wrote {} embeddings of {} dimensions to {}", vectors.size(0), vectors.size(1), args.out)
+            << std::endl;
+}
+
+int run_embed(const EmbedArguments& args) {
+  require_model(args.model);
+  ATTEND_CHECK(args.texts.empty() != args.file.empty(), ValueError, "give either TEXT... or --file FILE, not {}",
+               args.texts.empty() ? "neither" : "both");
+  ATTEND_CHECK(args.out.empty() || ends_with(args.out, ".npy") || ends_with(args.out, ".jsonl"), ValueError,
+               "--out '{}': the name must end in .npy (float32 array, N x E) or .jsonl (one JSON object a text)",
+               args.out);
+  if (!args.out.empty() && !args.overwrite) {
+    std::error_code error;
+    ATTEND_CHECK(!std::filesystem::exists(args.out, error), io::IoError,
+                 "--out '{}' exists; pass --overwrite to replace it", args.out);
+  }
+  const std::vector<std::string> texts = args.file.empty() ? args.texts : read_text_lines(args.file);
+  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
+  const models::SentenceEmbeddings embeddings = encoder.embed(texts, args.batch, report_progress);
+  for (const int64_t i : embeddings.truncated) {
+    std::cerr << fmt::format("attend: warning: {} {} was cut to the model's {} tokens", args.file.empty() ? "text" : "line",
+                             i + 1, encoder.config().max_length)
+              << std::endl;
+  }
+  if (args.out.empty()) {
+    std::cout << jsonl(texts, embeddings.vectors);
+  } else {
+    write_output(args, texts, embeddings.vectors);
+  }
+  return 0;
+}
+
+struct SimilarityArguments {
+  std::string model = text::default_minilm_directory();
+  std::vector<std::string> texts;
+};
+
+int run_similarity(const SimilarityArguments& args) {
+  require_model(args.model);
+  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
+  const std::vector<float> e = models::normalize_rows(encoder.embed(args.texts).vectors).to_vector();  // (2, E)
+  const int64_t dim = encoder.dimension();
+  double cosine = 0;
+  for (int64_t i = 0; i < dim; ++i) cosine += static_cast<double>(e[i]) * e[dim + i];
+  fmt::print("{:.6f}\n", cosine);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> read_text_lines(const std::string& path) {
+  std::error_code error;
+  ATTEND_CHECK(std::filesystem::is_regular_file(path, error), io::IoError, "cannot read '{}': {}", path,
+               std::filesystem::exists(path, error) ? "it is not a regular file" : "it does not exist");
+  std::ifstream in(path, std::ios::binary);
+  ATTEND_CHECK(in.good(), io::IoError, "cannot read '{}'", path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t line_number = lines.size() + 1;
+    ATTEND_CHECK(line.find('\0') == std::string::npos, ValueError,
+                 "'{}' line {} has a NUL byte: it is not a text file", path, line_number);
+    ATTEND_CHECK(text::encode_utf8(text::decode_utf8(line)) == line, ValueError, "'{}' line {} is not valid UTF-8",
+                 path, line_number);
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+CommandRunner add_embed_command(CLI::App& app) {
+  auto args = std::make_shared<EmbedArguments>();
+  CLI::App* command = app.add_subcommand(
+      "embed", "sentence embeddings of texts by a pretrained encoder (default: the shipped all-MiniLM-L6-v2)");
+  command->add_option("text", args->texts, "the texts (UTF-8)");
+  command->add_option("--file", args->file, "a text file, one text a line")->check(CLI::ExistingFile);
+  command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
+      ->capture_default_str();
+  command->add_option("--out", args->out, "write FILE.npy (float32, N x E) or FILE.jsonl instead of JSON lines on stdout");
+  command->add_option("--batch", args->batch, "texts packed into one forward pass")
+      ->check(integer_in(1, 65'536))
+      ->capture_default_str();
+  command->add_flag("--overwrite", args->overwrite, "replace --out when it exists");
+  return [command, args] { return command->parsed() ? run_embed(*args) : -1; };
+}
+
+CommandRunner add_similarity_command(CLI::App& app) {
+  auto args = std::make_shared<SimilarityArguments>();
+  CLI::App* command = app.add_subcommand("similarity", "the cosine similarity of two texts' sentence embeddings");
+  command->add_option("texts", args->texts, "two texts (UTF-8)")->required()->expected(2);
+  command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
+      ->capture_default_str();
+  return [command, args] { return command->parsed() ? run_similarity(*args) : -1; };
+}
+
+}  // namespace attend::tools
