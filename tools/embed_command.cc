@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -32,23 +33,31 @@ struct EmbedArguments {
 };
 
 void require_model(const std::string& model) {
-  ATTEND_CHECK(!model.empty(), ValueError,
-               "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+  ATTEND_CHECK(
+      !model.empty(), ValueError,
+      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
 }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// "embedded 320 of 2000 texts" on stderr: rewritten in place on a terminal, every tenth otherwise.
-void report_progress(int64_t done, int64_t total) {
-  if (total < 256) return;
-  if (::isatty(STDERR_FILENO)) {
-    std::fprintf(stderr, "\rembedded %lld of %lld texts", static_cast<long long>(done), static_cast<long long>(total));
-    if (done == total) std::fprintf(stderr, "\n");
-  } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {
-    std::fprintf(stderr, "embedded %lld of %lld texts\n", static_cast<long long>(done), static_cast<long long>(total));
-  }
+// "embedded 320 of 2000 texts" on stderr (for 256 texts or more): rewritten in place on a
+// terminal, at every tenth otherwise.
+std::function<void(int64_t, int64_t)> progress_reporter() {
+  auto last_tenth = std::make_shared<int64_t>(0);
+  return [last_tenth](int64_t done, int64_t total) {
+    if (total < 256) return;
+    if (::isatty(STDERR_FILENO)) {
+      std::fprintf(stderr, "\rembedded %lld of %lld texts", static_cast<long long>(done),
+                   static_cast<long long>(total));
+      if (done == total) std::fprintf(stderr, "\n");
+    } else if (const int64_t tenth = done * 10 / total; tenth != *last_tenth) {
+      *last_tenth = tenth;
+      std::fprintf(stderr, "embedded %lld of %lld texts\n", static_cast<long long>(done),
+                   static_cast<long long>(total));
+    }
+  };
 }
 
 // One JSON object per text: {"text": ..., "embedding": [...]}.
@@ -90,10 +99,10 @@ int run_embed(const EmbedArguments& args) {
   }
   const std::vector<std::string> texts = args.file.empty() ? args.texts : read_text_lines(args.file);
   models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
-  const models::SentenceEmbeddings embeddings = encoder.embed(texts, args.batch, report_progress);
+  const models::SentenceEmbeddings embeddings = encoder.embed(texts, args.batch, progress_reporter());
   for (const int64_t i : embeddings.truncated) {
-    std::cerr << fmt::format("attend: warning: {} {} was cut to the model's {} tokens", args.file.empty() ? "text" : "line",
-                             i + 1, encoder.config().max_length)
+    std::cerr << fmt::format("attend: warning: {} {} was cut to the model's {} tokens",
+                             args.file.empty() ? "text" : "line", i + 1, encoder.config().max_length)
               << std::endl;
   }
   if (args.out.empty()) {
@@ -133,8 +142,8 @@ std::vector<std::string> read_text_lines(const std::string& path) {
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const size_t line_number = lines.size() + 1;
-    ATTEND_CHECK(line.find('\0') == std::string::npos, ValueError,
-                 "'{}' line {} has a NUL byte: it is not a text file", path, line_number);
+    ATTEND_CHECK(line.find('\0') == std::string::npos, ValueError, "'{}' line {} has a NUL byte: it is not a text file",
+                 path, line_number);
     ATTEND_CHECK(text::encode_utf8(text::decode_utf8(line)) == line, ValueError, "'{}' line {} is not valid UTF-8",
                  path, line_number);
     lines.push_back(std::move(line));
@@ -150,7 +159,8 @@ CommandRunner add_embed_command(CLI::App& app) {
   command->add_option("--file", args->file, "a text file, one text a line")->check(CLI::ExistingFile);
   command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
       ->capture_default_str();
-  command->add_option("--out", args->out, "write FILE.npy (float32, N x E) or FILE.jsonl instead of JSON lines on stdout");
+  command->add_option("--out", args->out,
+                      "write FILE.npy (float32, N x E) or FILE.jsonl instead of JSON lines on stdout");
   command->add_option("--batch", args->batch, "texts packed into one forward pass")
       ->check(integer_in(1, 65'536))
       ->capture_default_str();

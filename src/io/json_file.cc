@@ -14,8 +14,8 @@ nlohmann::json read_json_file(const std::string& path, size_t max_bytes) {
   ATTEND_CHECK(std::filesystem::is_regular_file(path, error), ValueError, "cannot read '{}': {}", path,
                std::filesystem::exists(path, error) ? "it is not a regular file" : "it does not exist");
   const auto size = std::filesystem::file_size(path, error);
-  ATTEND_CHECK(!error && size <= max_bytes, ValueError, "'{}' is {} bytes, more than a JSON configuration file ({} at most)",
-               path, size, max_bytes);
+  ATTEND_CHECK(!error && size <= max_bytes, ValueError,
+               "'{}' is {} bytes, more than a JSON configuration file ({} at most)", path, size, max_bytes);
   std::ifstream file(path, std::ios::binary);
   ATTEND_CHECK(file.good(), ValueError, "cannot read '{}'", path);
   std::stringstream text;

@@ -139,8 +139,8 @@ BertModel<T>::BertModel(const BertConfig& config, Generator& generator) : config
                config.hidden_size);
   embeddings_ = this->register_module("embeddings", std::make_shared<BertEmbeddings<T>>(config, generator));
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    layers_.push_back(this->register_module("encoder.layer." + std::to_string(l),
-                                            std::make_shared<BertLayer<T>>(config, generator)));
+    layers_.push_back(
+        this->register_module("encoder.layer." + std::to_string(l), std::make_shared<BertLayer<T>>(config, generator)));
   }
   if (config.pooler) {
     pooler_ = this->register_module(
@@ -151,8 +151,8 @@ BertModel<T>::BertModel(const BertConfig& config, Generator& generator) : config
 template <typename T>
 void BertModel<T>::check_tokens(const PackedTokens& tokens) const {
   const int64_t total = tokens.tokens();
-  ATTEND_CHECK(tokens.token_type_ids.defined() && tokens.positions.defined() && tokens.token_type_ids.numel() == total &&
-                   tokens.positions.numel() == total,
+  ATTEND_CHECK(tokens.token_type_ids.defined() && tokens.positions.defined() &&
+                   tokens.token_type_ids.numel() == total && tokens.positions.numel() == total,
                ShapeError, "BertModel: ids, token_type_ids and positions must all be (T) = ({})", total);
   const std::vector<int64_t> ids = tokens.ids.to_vector(), types = tokens.token_type_ids.to_vector(),
                              positions = tokens.positions.to_vector();

@@ -40,7 +40,8 @@ Modules read_modules(const fs::path& path) {
     ATTEND_CHECK(module.is_object() && module.contains("type") && module["type"].is_string(), ValueError,
                  "{}: every module needs a \"type\" string, got {}", path.string(), module.dump());
     const std::string type = module["type"].get<std::string>();
-    const std::string folder = module.contains("path") && module["path"].is_string() ? module["path"].get<std::string>() : "";
+    const std::string folder =
+        module.contains("path") && module["path"].is_string() ? module["path"].get<std::string>() : "";
     if (type.ends_with(".Pooling")) modules.pooling_folder = folder;
     if (type.ends_with(".Normalize")) modules.normalize = true;
   }
@@ -54,17 +55,18 @@ bool flag(const json& config, const char* key) {
 SentencePooling read_pooling(const fs::path& path) {
   const json config = io::read_json_file(path.string());
   ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object", path.string());
-  for (const char* unsupported : {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens",
-                                  "pooling_mode_lasttoken"}) {
+  for (const char* unsupported :
+       {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"}) {
     ATTEND_CHECK(!flag(config, unsupported), ValueError, "{}: '{}' is not a pooling attend computes (mean, cls, max)",
                  path.string(), unsupported);
   }
   const bool mean = flag(config, "pooling_mode_mean_tokens"), cls = flag(config, "pooling_mode_cls_token"),
              max = flag(config, "pooling_mode_max_tokens");
-  ATTEND_CHECK(mean + cls + max == 1, ValueError,
-               "{}: exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token and pooling_mode_max_tokens must be "
-               "true (attend does not concatenate poolings)",
-               path.string());
+  ATTEND_CHECK(
+      mean + cls + max == 1, ValueError,
+      "{}: exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token and pooling_mode_max_tokens must be "
+      "true (attend does not concatenate poolings)",
+      path.string());
   return mean ? SentencePooling::kMean : cls ? SentencePooling::kClassifierToken : SentencePooling::kMax;
 }
 
@@ -84,10 +86,10 @@ SentenceEncoderConfig load_sentence_encoder_config(const std::string& directory,
     const json values = io::read_json_file(sentence_bert.string());
     if (values.is_object() && values.contains("max_seq_length") && !values["max_seq_length"].is_null()) {
       const json& length = values["max_seq_length"];
-      ATTEND_CHECK(length.is_number_integer() && length.get<int64_t>() >= 2 &&
-                       length.get<int64_t>() <= bert.max_positions,
-                   ValueError, "{}: 'max_seq_length' = {} is not an integer in [2, {}] (max_position_embeddings)",
-                   sentence_bert.string(), length.dump(), bert.max_positions);
+      ATTEND_CHECK(
+          length.is_number_integer() && length.get<int64_t>() >= 2 && length.get<int64_t>() <= bert.max_positions,
+          ValueError, "{}: 'max_seq_length' = {} is not an integer in [2, {}] (max_position_embeddings)",
+          sentence_bert.string(), length.dump(), bert.max_positions);
       config.max_length = length.get<int64_t>();
     }
   }
@@ -96,7 +98,8 @@ SentenceEncoderConfig load_sentence_encoder_config(const std::string& directory,
 
 template <typename T>
 Tensor<T> pool_sequences(const Tensor<T>& hidden, const std::vector<int64_t>& lengths, SentencePooling pooling) {
-  ATTEND_CHECK(hidden.rank() == 2, ShapeError, "pool_sequences: hidden {} must be (T, E)", shape_string(hidden.shape()));
+  ATTEND_CHECK(hidden.rank() == 2, ShapeError, "pool_sequences: hidden {} must be (T, E)",
+               shape_string(hidden.shape()));
   std::vector<Tensor<T>> pooled;  // (E) each
   int64_t begin = 0;
   for (const int64_t n : lengths) {
@@ -104,9 +107,9 @@ Tensor<T> pool_sequences(const Tensor<T>& hidden, const std::vector<int64_t>& le
                  "pool_sequences: lengths do not fit hidden {} (sequence of {} tokens at row {})",
                  shape_string(hidden.shape()), n, begin);
     const Tensor<T> rows = hidden.slice(0, begin, begin + n);  // (n, E)
-    pooled.push_back(pooling == SentencePooling::kMean   ? mean(rows, {0})
+    pooled.push_back(pooling == SentencePooling::kMean  ? mean(rows, {0})
                      : pooling == SentencePooling::kMax ? max(rows, 0)
-                                                         : rows.slice(0, 0, 1).squeeze(0));
+                                                        : rows.slice(0, 0, 1).squeeze(0));
     begin += n;
   }
   ATTEND_CHECK(begin == hidden.size(0), ValueError, "pool_sequences: the lengths sum to {} but hidden {} has {} rows",

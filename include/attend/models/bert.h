@@ -35,18 +35,18 @@ enum class BertActivation { kGelu, kRelu };
 
 // What config.json says (transformers' BertConfig keys in comments).
 struct BertConfig {
-  int64_t vocab_size = 30522;             // vocab_size
-  int64_t hidden_size = 768;              // hidden_size, E
-  int64_t num_layers = 12;                // num_hidden_layers
-  int64_t num_heads = 12;                 // num_attention_heads, H (divides E)
-  int64_t intermediate_size = 3072;       // intermediate_size
-  int64_t max_positions = 512;            // max_position_embeddings
-  int64_t type_vocab_size = 2;            // type_vocab_size
-  double layer_norm_eps = 1e-12;          // layer_norm_eps
+  int64_t vocab_size = 30522;                         // vocab_size
+  int64_t hidden_size = 768;                          // hidden_size, E
+  int64_t num_layers = 12;                            // num_hidden_layers
+  int64_t num_heads = 12;                             // num_attention_heads, H (divides E)
+  int64_t intermediate_size = 3072;                   // intermediate_size
+  int64_t max_positions = 512;                        // max_position_embeddings
+  int64_t type_vocab_size = 2;                        // type_vocab_size
+  double layer_norm_eps = 1e-12;                      // layer_norm_eps
   BertActivation activation = BertActivation::kGelu;  // hidden_act: "gelu" or "relu"
-  double hidden_dropout = 0.1;            // hidden_dropout_prob
-  double attention_dropout = 0.1;         // attention_probs_dropout_prob
-  bool pooler = true;                     // whether the model has pooler.dense
+  double hidden_dropout = 0.1;                        // hidden_dropout_prob
+  double attention_dropout = 0.1;                     // attention_probs_dropout_prob
+  bool pooler = true;                                 // whether the model has pooler.dense
 };
 
 // Reads config.json. ValueError naming the file and the key for a missing required key, a value
@@ -62,9 +62,9 @@ io::TensorTable bert_parameter_table(const BertConfig& config);
 
 // Sequences of token ids stored back to back: sequence s is rows offsets[s] .. offsets[s + 1].
 struct PackedTokens {
-  IndexTensor ids;              // (T)
-  IndexTensor token_type_ids;   // (T)
-  IndexTensor positions;        // (T): 0, 1, ..., n_s - 1 within each sequence
+  IndexTensor ids;               // (T)
+  IndexTensor token_type_ids;    // (T)
+  IndexTensor positions;         // (T): 0, 1, ..., n_s - 1 within each sequence
   std::vector<int64_t> lengths;  // n_s >= 1, summing to T
 
   int64_t sequences() const { return static_cast<int64_t>(lengths.size()); }

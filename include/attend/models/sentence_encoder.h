@@ -54,8 +54,7 @@ struct SentenceEmbeddings {
 class SentenceEncoder {
  public:
   // ValueError when the tokenizer's vocabulary has more tokens than the model has embeddings.
-  SentenceEncoder(text::BertTokenizer tokenizer, std::unique_ptr<BertModel<float>> model,
-                  SentenceEncoderConfig config);
+  SentenceEncoder(text::BertTokenizer tokenizer, std::unique_ptr<BertModel<float>> model, SentenceEncoderConfig config);
   static SentenceEncoder from_directory(const std::string& directory);
 
   // Each text's [CLS] ... [SEP] ids, cut to max_length (Encoding::truncated says which).
