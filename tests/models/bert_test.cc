@@ -178,9 +178,9 @@ TEST(BertLoader, NamesWhatIsWrong) {
   std::string wider = kTinyConfigJson;
   wider.replace(wider.find("\"intermediate_size\": 12"), 23, "\"intermediate_size\": 16");
   write_text(dir.file("config.json"), wider);
-  expect_error<ValueError>([&] { models::load_bert_model(directory); },
-                           {"does not hold the model its config.json", "intermediate_size=16",
-                            "encoder.layer.0.intermediate.dense.weight"});
+  expect_error<ValueError>(
+      [&] { models::load_bert_model(directory); },
+      {"does not hold the model its config.json", "intermediate_size=16", "encoder.layer.0.intermediate.dense.weight"});
 
   // Unsupported architecture choices.
   std::string tanh_gelu = kTinyConfigJson;
@@ -222,8 +222,11 @@ TEST(SentenceEncoder, PoolsEachSequence) {
             (std::vector<double>{3, 4, 5, 3}));
   EXPECT_EQ(models::pool_sequences(hidden, {2, 3}, SentencePooling::kClassifierToken).to_vector(),
             (std::vector<double>{1, 2, 0, -1}));
-  expect_error<ValueError>([&] { models::pool_sequences(hidden, {2, 2}, SentencePooling::kMean); },
-                           {"the lengths sum to 4"});
+  expect_error<ValueError>(
+      [&] {
+        models::pool_sequences(hidden, {2, 2}, SentencePooling::kMean);
+      },
+      {"the lengths sum to 4"});
   const auto unit = models::normalize_rows(Tensor64::from_vector({2, 2}, {3, 4, 0, 0})).to_vector();
   EXPECT_EQ(unit, (std::vector<double>{0.6, 0.8, 0, 0}));
 }
@@ -248,7 +251,8 @@ TEST(SentenceEncoder, ReadsSentenceTransformersFilesAndRefusesAMismatchedVocabul
   write_text(dir.file("sentence_bert_config.json"), R"({"max_seq_length": 10})");
   expect_error<ValueError>([&] { models::load_sentence_encoder_config(dir.path().string(), tiny_config()); },
                            {"'max_seq_length' = 10 is not an integer in [2, 9]"});
-  write_text(dir.file("1_Pooling/config.json"), R"({"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true})");
+  write_text(dir.file("1_Pooling/config.json"),
+             R"({"pooling_mode_mean_tokens": true, "pooling_mode_max_tokens": true})");
   expect_error<ValueError>([&] { models::load_sentence_encoder_config(dir.path().string(), tiny_config()); },
                            {"exactly one of"});
 
@@ -256,9 +260,7 @@ TEST(SentenceEncoder, ReadsSentenceTransformersFilesAndRefusesAMismatchedVocabul
   for (int i = 0; i < 7; ++i) tokens.push_back("w" + std::to_string(i));  // 12 tokens, 11 embeddings
   auto loaded = models::load_bert_model(dir.path().string());
   expect_error<ValueError>(
-      [&] {
-        models::SentenceEncoder(text::BertTokenizer(text::Vocabulary(tokens), {}), std::move(loaded), {});
-      },
+      [&] { models::SentenceEncoder(text::BertTokenizer(text::Vocabulary(tokens), {}), std::move(loaded), {}); },
       {"the vocabulary has 12 tokens but the model only 11 embeddings"});
 }
 
