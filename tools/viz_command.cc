@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <utility>
@@ -24,6 +25,8 @@
 #include "attend/viz/heatmap.h"
 #include "attend/viz/output_file.h"
 #include "attend/models/g2p_factory.h"
+#include "attend/models/sentence_encoder.h"
+#include "attend/core/autograd.h"
 #include "commands.h"
 #include "output_files.h"
 
@@ -36,10 +39,8 @@ viz::AttentionDocument make_document_of(const AttentionCapture& capture) {
   return viz::make_document(capture, "fashion-mnist", {}, {});
 }
 
-// G2P: heads and mean of every attention map, the document and the explorer.
-Files g2p_figures(const io::SafetensorsFile& checkpoint, const std::string& word) {
-  const auto model = models::load_g2p_model(checkpoint);
-  const viz::AttentionDocument document = viz::capture_g2p_attention(*model, word);
+// Heads and mean of every attention map, the document and the explorer.
+Files document_figures(const viz::AttentionDocument& document) {
   Files files;
   for (const viz::AttentionMap& map : document.attentions) {
     for (const auto& [extension, format] :
@@ -53,6 +54,30 @@ Files g2p_figures(const io::SafetensorsFile& checkpoint, const std::string& word
   files.emplace_back("attention.json", viz::to_json(document));
   files.emplace_back("explorer.html", viz::render_explorer(document));
   return files;
+}
+
+Files g2p_figures(const io::SafetensorsFile& checkpoint, const std::string& word) {
+  const auto model = models::load_g2p_model(checkpoint);
+  return document_figures(viz::capture_g2p_attention(*model, word));
+}
+
+// A pretrained BERT-family encoder (--model DIR) on one text: every layer's self-attention, with
+// the WordPiece tokens ([CLS] and [SEP] included) as labels.
+Files bert_figures(const std::string& directory, const std::string& text) {
+  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(directory);
+  const text::Encoding encoding = encoder.encode({text})[0];
+  if (encoding.truncated) {
+    std::cerr << fmt::format("attend: warning: the input was cut from {} to the model's {} tokens",
+                             encoding.untruncated_length, encoding.ids.size())
+              << std::endl;
+  }
+  AttentionCapture capture;
+  {
+    NoGradGuard no_grad;
+    encoder.model().forward(models::pack_encodings({encoding}));
+  }
+  const std::string name = fs::path(directory).lexically_normal().filename().string();
+  return document_figures(viz::make_document(capture, name.empty() ? directory : name, encoding.tokens, {}));
 }
 
 // One forward pass of an image classifier on `image` (1, 28, 28), captured: the document of
@@ -158,11 +183,18 @@ const std::map<std::string, FigureMaker>& figure_makers() {
 }
 
 struct VizArguments {
-  std::string checkpoint, input, out;
+  std::string checkpoint, model, input, out;
 };
 
 int run_viz(const VizArguments& args) {
+  ATTEND_CHECK(args.checkpoint.empty() != args.model.empty(), ValueError,
+               "give a checkpoint (a model attend trained) or --model DIR (a pretrained BERT-family encoder), not {}",
+               args.checkpoint.empty() ? "neither" : "both");
   viz::check_output_directory(args.out);  // before the model is loaded: fail fast, make nothing
+  if (!args.model.empty()) {
+    write_all(args.out, bert_figures(args.model, args.input));
+    return 0;
+  }
   const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once
   const io::Metadata& metadata = checkpoint.metadata();
   const std::string task = metadata.count("task") ? metadata.at("task") : "";
@@ -182,8 +214,14 @@ CommandRunner add_viz_command(CLI::App& app) {
   auto viz_args = std::make_shared<VizArguments>();
   CLI::App* viz =
       app.add_subcommand("viz", "draw a model's attention on one input: heatmaps, JSON and an HTML explorer");
-  viz->add_option("checkpoint", viz_args->checkpoint, "model.safetensors (attend train g2p --out)")->required();
-  viz->add_option("--input", viz_args->input, "the input: a word for G2P")->required();
+  viz->add_option("checkpoint", viz_args->checkpoint,
+                  "model.safetensors of a model attend trained (attend train g2p|fashion-mnist --out)");
+  viz->add_option("--model", viz_args->model,
+                  "a pretrained BERT-family model directory instead (e.g. the shipped all-MiniLM-L6-v2: " +
+                      text::default_minilm_directory() + ")");
+  viz->add_option("--input", viz_args->input,
+                  "the input: a word for G2P, 'test:N' for Fashion-MNIST, a text for --model")
+      ->required();
   viz->add_option("--out", viz_args->out, "directory for the files (made if absent)")->required();
   return [viz, viz_args]() -> int { return viz->parsed() ? run_viz(*viz_args) : -1; };
 }

@@ -1,7 +1,13 @@
 // BertModel on packed batches (the math is in models/bert.h).
 #include "attend/models/bert.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "attend/attention/attention_capture.h"
 #include "attend/attention/packed_attention.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/dropout.h"
 #include "attend/ops/elementwise.h"
@@ -14,6 +20,31 @@ template <typename T>
 Tensor<T> train_dropout(const Tensor<T>& x, double p, bool training, Generator& seeds) {
   if (!training || p == 0) return x;
   return dropout(x, p, seeds.next_u64());
+}
+
+// P (B, H, n_max, n_max) of every sequence, zero-padded, recomputed on the reference path under
+// no_grad (the layer's outputs, tape and dropout stream are untouched), for AttentionCapture.
+template <typename T>
+Tensor<T> packed_weights_for_capture(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                     const std::vector<int64_t>& lengths) {
+  NoGradGuard no_grad;
+  const int64_t longest = lengths.empty() ? 0 : *std::max_element(lengths.begin(), lengths.end());
+  const int64_t heads = q.size(1);
+  Tensor<T> weights = Tensor<T>::zeros({static_cast<int64_t>(lengths.size()), heads, longest, longest});
+  AttentionOptions<T> options;
+  options.need_weights = true;
+  options.implementation = AttentionImplementation::kReference;
+  int64_t begin = 0;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    const int64_t n = lengths[s], end = begin + n;
+    const auto batch_of_one = [&](const Tensor<T>& x) { return x.slice(0, begin, end).transpose(0, 1).unsqueeze(0); };
+    const Tensor<T> p =
+        scaled_dot_product_attention(batch_of_one(q), batch_of_one(k), batch_of_one(v), options).weights;
+    Tensor<T> target = weights.slice(0, s, s + 1).slice(2, 0, n).slice(3, 0, n);
+    target.copy_from(p);
+    begin = end;
+  }
+  return weights;
 }
 
 }  // namespace
@@ -75,8 +106,8 @@ Tensor<T> BertEmbeddings<T>::forward(const PackedTokens& tokens) {
 // ---- one encoder layer ----
 
 template <typename T>
-BertLayer<T>::BertLayer(const BertConfig& config, Generator& generator)
-    : config_(config), dropout_seeds_(generator.next_u64()) {
+BertLayer<T>::BertLayer(const BertConfig& config, int64_t layer, Generator& generator)
+    : config_(config), layer_(layer), dropout_seeds_(generator.next_u64()) {
   const int64_t e = config.hidden_size, f = config.intermediate_size;
   const auto linear = [&](const std::string& name, int64_t in, int64_t out) {
     return this->register_module(name, std::make_shared<nn::Linear<T>>(in, out, true, generator));
@@ -110,6 +141,10 @@ Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int
   }
   // a = packed_attention(q, k, v)   (T, H, E / H) -> (T, E)
   const Tensor<T> a = packed_attention(q, k, v, lengths, options).reshape({tokens, config_.hidden_size});
+  if (AttentionCapture* capture = AttentionCapture::active()) {
+    capture->add(this, fmt::format("encoder.{}.self", layer_), AttentionKind::kEncoderSelf, layer_,
+                 packed_weights_for_capture(q, k, v, lengths));
+  }
   return attention_output_->forward(a);
 }
 
@@ -139,8 +174,8 @@ BertModel<T>::BertModel(const BertConfig& config, Generator& generator) : config
                config.hidden_size);
   embeddings_ = this->register_module("embeddings", std::make_shared<BertEmbeddings<T>>(config, generator));
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    layers_.push_back(
-        this->register_module("encoder.layer." + std::to_string(l), std::make_shared<BertLayer<T>>(config, generator)));
+    layers_.push_back(this->register_module("encoder.layer." + std::to_string(l),
+                                            std::make_shared<BertLayer<T>>(config, l, generator)));
   }
   if (config.pooler) {
     pooler_ = this->register_module(

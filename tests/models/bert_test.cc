@@ -121,6 +121,35 @@ TEST(Bert, ASequenceGivesTheSameBitsAloneOrPacked) {
   for (size_t i = 0; i < alone.size(); ++i) EXPECT_EQ(alone[i], packed[4 * 8 + i]) << i;
 }
 
+TEST(Bert, CaptureRecordsEachSequencesWeightsZeroPaddedAndChangesNothing) {
+  Generator generator(10);
+  BertModel<float> model(tiny_config(), generator);
+  model.eval();
+  const std::vector<float> plain = model.forward(tiny_tokens()).last_hidden_state.to_vector();
+  AttentionCapture capture;
+  EXPECT_EQ(model.forward(tiny_tokens()).last_hidden_state.to_vector(), plain);
+  ASSERT_EQ(capture.records().size(), 2u);
+  const AttentionRecord& record = capture.records()[1];
+  EXPECT_EQ(record.name, "encoder.1.self");
+  EXPECT_EQ(record.kind, AttentionKind::kEncoderSelf);
+  EXPECT_EQ(record.layer, 1);
+  ASSERT_EQ((std::vector<int64_t>{record.batch, record.heads, record.rows, record.cols}),
+            (std::vector<int64_t>{2, 2, 4, 4}));
+  for (int64_t b = 0; b < 2; ++b) {
+    const int64_t n = b == 0 ? 4 : 3;
+    for (int64_t h = 0; h < 2; ++h) {
+      for (int64_t i = 0; i < 4; ++i) {
+        double row_sum = 0;
+        for (int64_t j = 0; j < 4; ++j) {
+          if (i >= n || j >= n) EXPECT_EQ(record.at(b, h, i, j), 0.0f);
+          row_sum += record.at(b, h, i, j);
+        }
+        EXPECT_NEAR(row_sum, i < n ? 1.0 : 0.0, 1e-6);
+      }
+    }
+  }
+}
+
 TEST(Bert, RefusesTokensOutsideItsTables) {
   Generator generator(6);
   BertModel<float> model(tiny_config(), generator);

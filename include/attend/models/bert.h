@@ -99,8 +99,11 @@ class BertEmbeddings : public nn::Module<T> {
 template <typename T>
 class BertLayer : public nn::Module<T> {
  public:
-  BertLayer(const BertConfig& config, Generator& generator);
-  // x (T, E) -> (T, E); each sequence of `lengths` attends only within itself.
+  // `layer` is the layer's index, for the name "encoder.<layer>.self" under AttentionCapture.
+  BertLayer(const BertConfig& config, int64_t layer, Generator& generator);
+  // x (T, E) -> (T, E); each sequence of `lengths` attends only within itself. Under an active
+  // AttentionCapture the layer records P (B, H, n_max, n_max): sequence s in batch row s, zero
+  // beyond its length n_s (kind encoder_self; see attention/attention_capture.h).
   Tensor<T> forward(const Tensor<T>& x, const std::vector<int64_t>& lengths);
 
  private:
@@ -108,6 +111,7 @@ class BertLayer : public nn::Module<T> {
   Tensor<T> feedforward(const Tensor<T>& x);                                          // (T, E)
 
   BertConfig config_;
+  int64_t layer_;
   std::shared_ptr<nn::Linear<T>> query_, key_, value_, attention_output_, intermediate_, output_;
   std::shared_ptr<nn::LayerNorm<T>> attention_norm_, output_norm_;
   Generator dropout_seeds_;
