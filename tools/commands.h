@@ -25,6 +25,7 @@ CommandRunner add_plot_command(CLI::App& app);                   // plot_command
 CommandRunner add_tokenize_command(CLI::App& app);               // tokenize_command.cc
 CommandRunner add_embed_command(CLI::App& app);                  // embed_command.cc
 CommandRunner add_similarity_command(CLI::App& app);             // embed_command.cc
+CommandRunner add_search_command(CLI::App& app);                 // search_command.cc
 CommandRunner add_bench_command(CLI::App& app);                  // bench_command.cc
 
 }  // namespace attend::tools

@@ -1,6 +1,14 @@
 // .npy writing (the layout is in io/npy.h).
 #include "attend/io/npy.h"
 
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
@@ -34,6 +42,75 @@ void save_npy(const std::string& path, const Tensor<float>& tensor, bool overwri
   AtomicFile file(path, overwrite);
   file.write(bytes.data(), bytes.size());
   file.commit();
+}
+
+namespace {
+
+[[noreturn]] void npy_error(const std::string& path, const std::string& what) {
+  throw FormatError(fmt::format("load_npy: '{}': {}", path, what));
+}
+
+// "(2, 3)" or "(4,)" or "()" -> the sizes; nullopt when it is not such a tuple.
+std::optional<Shape> parse_shape_tuple(std::string_view text) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') return std::nullopt;
+  text = text.substr(1, text.size() - 2);
+  Shape shape;
+  while (!text.empty()) {
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    if (text.empty()) break;
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || value < 0) return std::nullopt;
+    shape.push_back(value);
+    text.remove_prefix(static_cast<size_t>(end - text.data()));
+    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+    if (!text.empty() && text.front() != ',') return std::nullopt;
+    if (!text.empty()) text.remove_prefix(1);
+  }
+  return shape;
+}
+
+}  // namespace
+
+Tensor<float> load_npy(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) fail<IoError>("load_npy: cannot read '{}'", path);
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) fail<IoError>("load_npy: cannot read '{}'", path);
+  if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0)
+    npy_error(path, "not a .npy file (no \\x93NUMPY magic)");
+  if (bytes[6] != 1 || bytes[7] != 0) {
+    npy_error(path, fmt::format("format version {}.{}; attend reads 1.0", static_cast<int>(bytes[6]),
+                                static_cast<int>(bytes[7])));
+  }
+  const size_t header_length =
+      static_cast<uint8_t>(bytes[8]) | (static_cast<size_t>(static_cast<uint8_t>(bytes[9])) << 8);
+  if (10 + header_length > bytes.size()) npy_error(path, "the header runs past the end of the file");
+  const std::string header = bytes.substr(10, header_length);
+  const std::string prefix = "{'descr': '<f4', 'fortran_order': False, 'shape': ";
+  if (header.compare(0, prefix.size(), prefix) != 0) {
+    npy_error(path, "attend reads float32 ('<f4') arrays in C order written as numpy.save writes them; the header is " +
+                        header.substr(0, 80));
+  }
+  const size_t close = header.find(')', prefix.size());
+  const std::optional<Shape> shape = close == std::string::npos
+                                         ? std::nullopt
+                                         : parse_shape_tuple(header.substr(prefix.size(), close + 1 - prefix.size()));
+  if (!shape) npy_error(path, "the header's shape is not a tuple of non-negative integers");
+  int64_t count = 1;
+  for (const int64_t size : *shape) {
+    if (__builtin_mul_overflow(count, size, &count)) npy_error(path, "the shape's element count overflows");
+  }
+  const size_t data = 10 + header_length;
+  if (count > static_cast<int64_t>((bytes.size() - data) / sizeof(float)) ||
+      bytes.size() - data != static_cast<size_t>(count) * sizeof(float)) {
+    npy_error(path, fmt::format("shape {} needs {} bytes of data, the file has {}", shape_string(*shape),
+                                static_cast<double>(count) * sizeof(float), bytes.size() - data));
+  }
+  Tensor<float> tensor = Tensor<float>::empty(*shape);
+  std::memcpy(tensor.data(), bytes.data() + data, static_cast<size_t>(count) * sizeof(float));
+  return tensor;
 }
 
 }  // namespace attend::io

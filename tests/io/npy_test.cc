@@ -42,5 +42,46 @@ TEST(Npy, SaveRefusesToOverwrite) {
   EXPECT_EQ(io_fixtures::read_bytes(path), io::npy_bytes(Tensor32::ones({1, 2})));
 }
 
+TEST(Npy, LoadReadsWhatSaveWrote) {
+  io_fixtures::TempDir dir;
+  const auto x = Tensor32::from_vector({2, 3}, {1, -2, 3.5f, 4, 5, 6});
+  io::save_npy(dir.file("x.npy"), x);
+  const Tensor32 back = io::load_npy(dir.file("x.npy"));
+  EXPECT_EQ(back.shape(), (Shape{2, 3}));
+  EXPECT_EQ(back.to_vector(), x.to_vector());
+  io::save_npy(dir.file("v.npy"), Tensor32::ones({5}));
+  EXPECT_EQ(io::load_npy(dir.file("v.npy")).shape(), (Shape{5}));
+}
+
+// A version 1.0 file with this header dictionary (padded as numpy pads it) and data.
+std::string with_header(std::string header, const std::string& data) {
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size() & 0xff) +
+         static_cast<char>(header.size() >> 8) + header + data;
+}
+
+TEST(Npy, LoadRefusesWhatItCannotRead) {
+  io_fixtures::TempDir dir;
+  const std::string good = io::npy_bytes(Tensor32::ones({2, 2}));
+  const auto refused = [&](const std::string& bytes, const std::string& message) {
+    io_fixtures::write_bytes(dir.file("bad.npy"), bytes);
+    expect_error<io::FormatError>([&] { io::load_npy(dir.file("bad.npy")); }, {"bad.npy", message});
+  };
+  refused("PK\x03\x04 a zip file", "not a .npy file");
+  refused(good.substr(0, good.size() - 1), "shape (2, 2) needs 16 bytes of data, the file has 15");
+  refused(good + "x", "the file has 17");
+  std::string doubles = good;
+  doubles.replace(doubles.find("<f4"), 3, "<f8");
+  refused(doubles, "float32 ('<f4')");
+  refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", ""),
+          "the shape's element count overflows");
+  refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -2), }", ""), "not a tuple");
+  std::string version = good;
+  version[6] = 2;
+  refused(version, "format version 2.0");
+  expect_error<io::IoError>([&] { io::load_npy(dir.file("absent.npy")); }, {"absent.npy"});
+}
+
 }  // namespace
 }  // namespace attend

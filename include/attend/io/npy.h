@@ -10,6 +10,7 @@
 #include <string>
 
 #include "attend/core/tensor.h"
+#include "attend/io/safetensors.h"
 
 namespace attend::io {
 
@@ -18,5 +19,11 @@ std::string npy_bytes(const Tensor<float>& tensor);
 // Writes npy_bytes(tensor) to `path` atomically (io/atomic_file.h): IoError when `path` exists
 // and `overwrite` is false.
 void save_npy(const std::string& path, const Tensor<float>& tensor, bool overwrite = false);
+
+// Reads a .npy file of float32 ('<f4', C order), as npy_bytes writes it. FormatError (io/
+// safetensors.h) naming the file for anything else: another magic, version, dtype or order, a
+// header that is not the dictionary above, a shape whose element count overflows or disagrees
+// with the file's size. IoError when it cannot be read.
+Tensor<float> load_npy(const std::string& path);
 
 }  // namespace attend::io

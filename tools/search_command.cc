@@ -1,0 +1,156 @@
+// `attend search --corpus FILE QUERY... [--top K] [--model DIR] [--no-cache]`: the corpus lines
+// nearest to each query by the cosine of their sentence embeddings. The corpus is embedded once
+// and cached beside it:
+//   FILE.attend-embeddings.npy    (lines, E) float32, L2-normalized rows
+//   FILE.attend-embeddings.json   what the cache was made from: the corpus's size and FNV-1a 64
+//                                 hash, the model directory and its weights' size, the line count
+// A cache whose description does not match the corpus and model is recomputed (and replaced); the
+// two files are attend's own, never a file the user had (the .json must say so).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "attend/core/error.h"
+#include "attend/io/atomic_file.h"
+#include "attend/io/npy.h"
+#include "attend/models/sentence_encoder.h"
+#include "cli_checks.h"
+#include "commands.h"
+#include "embed_command.h"
+
+namespace attend::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct SearchArguments {
+  std::string model = text::default_minilm_directory();
+  std::string corpus;
+  std::vector<std::string> queries;
+  int64_t top = 5;
+  int64_t batch = 32;
+  bool no_cache = false;
+};
+
+uint64_t fnv1a64(const std::string& bytes) {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  for (const char c : bytes) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
+  return hash;
+}
+
+// What a cache of `corpus` by `model` must say it was made from.
+nlohmann::json cache_description(const std::string& corpus, const std::string& model, int64_t lines) {
+  std::ifstream in(corpus, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::error_code error;
+  const auto weights = fs::file_size(fs::path(model) / "model.safetensors", error);
+  return {{"made_by", "attend search"},
+          {"corpus_bytes", bytes.size()},
+          {"corpus_fnv1a64", fmt::format("{:016x}", fnv1a64(bytes))},
+          {"model", fs::absolute(model).lexically_normal().string()},
+          {"model_weights_bytes", error ? 0 : weights},
+          {"lines", lines}};
+}
+
+// The cached embeddings when the description matches, else an undefined tensor.
+Tensor<float> read_cache(const std::string& npy, const std::string& json, const nlohmann::json& expected) {
+  std::error_code error;
+  if (!fs::exists(npy, error) || !fs::exists(json, error)) return {};
+  try {
+    std::ifstream in(json);
+    if (nlohmann::json::parse(in) != expected) return {};
+    Tensor<float> vectors = io::load_npy(npy);
+    if (vectors.rank() != 2 || vectors.size(0) != expected["lines"].get<int64_t>()) return {};
+    return vectors;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// Replaces the cache only when nothing is there or it is attend's own (its .json says so).
+void write_cache(const std::string& npy, const std::string& json, const nlohmann::json& description,
+                 const Tensor<float>& vectors) {
+  std::error_code error;
+  const bool exists = fs::exists(npy, error) || fs::exists(json, error);
+  if (exists) {
+    bool ours = false;
+    try {
+      std::ifstream in(json);
+      ours = nlohmann::json::parse(in).value("made_by", "") == "attend search";
+    } catch (const std::exception&) {
+    }
+    if (!ours) {
+      std::cerr << fmt::format("attend: warning: not caching: '{}' or '{}' exists and is not attend's cache", npy, json)
+                << std::endl;
+      return;
+    }
+  }
+  io::save_npy(npy, vectors, true);
+  const std::string text = description.dump(2) + "\n";
+  io::AtomicFile file(json, true);
+  file.write(text.data(), text.size());
+  file.commit();
+}
+
+int run_search(const SearchArguments& args) {
+  ATTEND_CHECK(!args.model.empty(), ValueError,
+               "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+  const std::vector<std::string> lines = read_text_lines(args.corpus);
+  ATTEND_CHECK(!lines.empty(), ValueError, "'{}' has no lines to search", args.corpus);
+  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
+  const std::string npy = args.corpus + ".attend-embeddings.npy", json = args.corpus + ".attend-embeddings.json";
+  const nlohmann::json description = cache_description(args.corpus, args.model, static_cast<int64_t>(lines.size()));
+  Tensor<float> corpus = args.no_cache ? Tensor<float>() : read_cache(npy, json, description);
+  if (!corpus.defined()) {
+    std::cerr << fmt::format("embedding the {} lines of {}", lines.size(), args.corpus) << std::endl;
+    corpus = models::normalize_rows(encoder.embed(lines, args.batch).vectors);  // (lines, E)
+    if (!args.no_cache) write_cache(npy, json, description, corpus);
+  }
+  const Tensor<float> queries = models::normalize_rows(encoder.embed(args.queries).vectors);  // (Q, E)
+  const std::vector<float> c = corpus.to_vector(), q = queries.to_vector();
+  const int64_t dim = corpus.size(1), count = corpus.size(0);
+  for (size_t query = 0; query < args.queries.size(); ++query) {
+    std::vector<double> scores(count);
+    for (int64_t i = 0; i < count; ++i) {
+      scores[i] = std::inner_product(c.begin() + i * dim, c.begin() + (i + 1) * dim, q.begin() + query * dim, 0.0);
+    }
+    std::vector<int64_t> order(count);
+    std::iota(order.begin(), order.end(), 0);
+    const int64_t shown = std::min(args.top, count);
+    // Highest score first; ties by line number, so the listing is deterministic.
+    std::partial_sort(order.begin(), order.begin() + shown, order.end(),
+                      [&](int64_t a, int64_t b) { return scores[a] != scores[b] ? scores[a] > scores[b] : a < b; });
+    if (args.queries.size() > 1) fmt::print("{}\n", args.queries[query]);
+    for (int64_t r = 0; r < shown; ++r) {
+      fmt::print("{:.4f}  {}: {}\n", scores[order[r]], order[r] + 1, lines[order[r]]);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_search_command(CLI::App& app) {
+  auto args = std::make_shared<SearchArguments>();
+  CLI::App* command =
+      app.add_subcommand("search", "the lines of a text file nearest to a query by sentence-embedding cosine");
+  command->add_option("query", args->queries, "the queries (UTF-8)")->required();
+  command->add_option("--corpus", args->corpus, "a text file, one text a line")->required()->check(CLI::ExistingFile);
+  command->add_option("--top", args->top, "lines to show per query")->check(integer_in(1, 1'000'000))->capture_default_str();
+  command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
+      ->capture_default_str();
+  command->add_option("--batch", args->batch, "lines packed into one forward pass")
+      ->check(integer_in(1, 65'536))
+      ->capture_default_str();
+  command->add_flag("--no-cache", args->no_cache, "neither read nor write FILE.attend-embeddings.{npy,json}");
+  return [command, args] { return command->parsed() ? run_search(*args) : -1; };
+}
+
+}  // namespace attend::tools
