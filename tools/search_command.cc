@@ -100,8 +100,9 @@ void write_cache(const std::string& npy, const std::string& json, const nlohmann
 }
 
 int run_search(const SearchArguments& args) {
-  ATTEND_CHECK(!args.model.empty(), ValueError,
-               "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+  ATTEND_CHECK(
+      !args.model.empty(), ValueError,
+      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
   const std::vector<std::string> lines = read_text_lines(args.corpus);
   ATTEND_CHECK(!lines.empty(), ValueError, "'{}' has no lines to search", args.corpus);
   models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
@@ -143,7 +144,9 @@ CommandRunner add_search_command(CLI::App& app) {
       app.add_subcommand("search", "the lines of a text file nearest to a query by sentence-embedding cosine");
   command->add_option("query", args->queries, "the queries (UTF-8)")->required();
   command->add_option("--corpus", args->corpus, "a text file, one text a line")->required()->check(CLI::ExistingFile);
-  command->add_option("--top", args->top, "lines to show per query")->check(integer_in(1, 1'000'000))->capture_default_str();
+  command->add_option("--top", args->top, "lines to show per query")
+      ->check(integer_in(1, 1'000'000))
+      ->capture_default_str();
   command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
       ->capture_default_str();
   command->add_option("--batch", args->batch, "lines packed into one forward pass")
