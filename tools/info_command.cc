@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/parallel.h"
+#include "attend/ops/matmul.h"
 #include "commands.h"
 
 namespace attend::tools {
@@ -12,6 +13,7 @@ CommandRunner add_info_command(CLI::App& app) {
     if (!info->parsed()) return -1;
     fmt::print("attend {}\n", ATTEND_VERSION);
     fmt::print("threads: {} (set ATTEND_NUM_THREADS or --threads)\n", num_threads());
+    fmt::print("blas: {}\n", blas_description());
     return 0;
   };
 }

@@ -16,11 +16,15 @@
 #include "attend/core/parallel.h"
 #include "attend/core/tensor.h"
 #include "kernels/attention_primitives.h"
+#include "kernels/blas_kernels.h"
 #include "kernels/flash_attention.h"
 #include "kernels/flash_scores.h"
 
 namespace attend::kernels {
 namespace {
+
+// Before main, so before any BLAS call or thread (kernels/blas_kernels.h).
+[[maybe_unused]] const bool kBlasKernelsChosen = choose_blas_kernels();
 
 // Keys per chunk: 512 keys of K and V at D = 64 are 256 KB, streamed once.
 constexpr int64_t kDecodeChunk = 512;

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <cstring>
+
+#include "attend/core/parallel.h"
+#include "attend/ops/matmul.h"
 #include "harness/op_harness.h"
 
 namespace attend {
@@ -47,6 +51,52 @@ TEST(Matmul, LargeProductMatchesDoubleReference) {
   const double nmse = testing::normalized_mse(std::vector<double>(got.begin(), got.end()), ref, &mismatch);
   EXPECT_FALSE(mismatch);
   EXPECT_LT(nmse, 1e-12);
+}
+
+// A row of x W^T + b must not depend on which other rows are in the product, nor on the thread
+// count: a sentence's embedding is the same bits in any batch (models/bert.h). The tile grid
+// changes with M (row tiles of equal height, at most 512), so this crosses tile boundaries.
+TEST(Linear, RowsAreTheSameBitsInAnyProductAndThreadCount) {
+  Generator generator(11);
+  const auto x = Tensor32::randn({1000, 96}, generator);
+  const auto weight = Tensor32::randn({200, 96}, generator);
+  const auto bias = Tensor32::randn({200}, generator);
+  const std::vector<float> full = linear(x, weight, bias).to_vector();
+  for (const auto& [begin, end] :
+       std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {0, 2}, {5, 8}, {0, 37}, {480, 1000}, {3, 997}}) {
+    for (const int threads : {1, 2}) {
+      ThreadCountGuard guard(threads);
+      const std::vector<float> part = linear(x.slice(0, begin, end), weight, bias).to_vector();
+      const std::vector<float> expected(full.begin() + begin * 200, full.begin() + end * 200);
+      ASSERT_EQ(part.size(), expected.size());
+      EXPECT_EQ(std::memcmp(part.data(), expected.data(), part.size() * sizeof(float)), 0)
+          << "rows " << begin << ".." << end << ", " << threads << " threads";
+    }
+  }
+}
+
+// The same for a column: one output feature alone is the same bits as inside all of them.
+TEST(Linear, AColumnIsTheSameBitsAloneAndAmongOthers) {
+  Generator generator(12);
+  const auto x = Tensor32::randn({300, 96}, generator);
+  const auto weight = Tensor32::randn({200, 96}, generator);
+  const Tensor32 full = linear(x, weight);                                        // (300, 200)
+  const std::vector<float> alone = linear(x, weight.slice(0, 7, 8)).to_vector();  // (300, 1)
+  const std::vector<float> among = full.slice(1, 7, 8).contiguous().to_vector();
+  EXPECT_EQ(std::memcmp(alone.data(), among.data(), alone.size() * sizeof(float)), 0);
+}
+
+// BLIS 0.9 runs its AVX2 kernels on Xeons it does not know; attend asks for the AVX-512 ones where
+// the CPU has them (src/kernels/blas_kernels.h), unless BLIS_ARCH_TYPE says otherwise.
+TEST(Blas, RunsTheAvx512KernelsWhereTheCpuHasThem) {
+  const std::string description = blas_description();
+  EXPECT_NE(description.find("BLIS"), std::string::npos) << description;
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_is("intel") && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  if (description.find("BLIS_ARCH_TYPE is set") != std::string::npos || !avx512) GTEST_SKIP() << description;
+  EXPECT_NE(description.find("kernels skx"), std::string::npos) << description;
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Matrix products through BLAS (sgemm/dgemm of single-threaded BLIS, on attend's threads).
 #pragma once
 
+#include <string>
+
 #include "attend/core/tensor.h"
 
 namespace attend {
@@ -17,5 +19,9 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 // flattened) and dbias = dy summed over the rows.
 template <typename T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>());
+
+// The BLAS behind matmul and linear and the kernels it runs, e.g. "BLIS 0.9.0, kernels skx
+// (chosen by attend: an Intel CPU with AVX-512)" (why attend chooses: src/kernels/blas_kernels.h).
+std::string blas_description();
 
 }  // namespace attend

@@ -1,0 +1,31 @@
+// Which of BLIS's kernel sets ("sub-configurations") runs attend's sgemm and dgemm.
+//
+// BLIS picks its sub-configuration once, at its first call, from the CPU: on x86 it takes the
+// AVX-512 kernels ("skx") only when it can tell the core has two 512-bit FMA units, and it tells
+// that from a table of CPU models. BLIS 0.9 (Debian 12's) has no entry for Sapphire Rapids and
+// later Xeons, so there it says "Number of FMA units unknown" and runs the AVX2 kernels
+// ("haswell"): measured here (a Xeon of family 6, model 207), the MiniLM encoder spent 75% of
+// its time in those, and embedded 85 tweets/s against 102 with the AVX-512 kernels.
+//
+// attend therefore asks BLIS for "skx" through its BLIS_ARCH_TYPE variable, before the first
+// BLAS call, when all of these hold:
+//   - BLIS_ARCH_TYPE is not set (a user's choice always wins);
+//   - the BLIS that attend was built against has the skx kernels (BLIS_CONFIG_SKX in blis.h);
+//   - the CPU is Intel's and it and the OS support AVX-512 F, CD, DQ, BW and VL (what skx needs).
+// On a CPU BLIS already recognises this changes nothing. The choice depends only on the machine,
+// so results stay the same from run to run, thread count to thread count (ops/matmul.cc).
+#pragma once
+
+#include <string>
+
+namespace attend::kernels {
+
+// Makes the choice above (once; later calls do nothing). Called by a static initializer of the
+// library's BLAS users, so it runs before main and before any thread starts.
+bool choose_blas_kernels();
+
+// "BLIS 0.9.0, kernels skx (chosen by attend: ...)" for `attend info` and benchmark reports.
+// Initializes BLIS.
+std::string blas_description();
+
+}  // namespace attend::kernels
