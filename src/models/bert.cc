@@ -12,6 +12,8 @@
 #include "attend/ops/dropout.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
+#include "attend/ops/matmul.h"
+#include "attend/ops/shape_ops.h"
 
 namespace attend::models {
 namespace {
@@ -129,11 +131,13 @@ BertLayer<T>::BertLayer(const BertConfig& config, int64_t layer, Generator& gene
 template <typename T>
 Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
   const int64_t tokens = x.size(0), heads = config_.num_heads, head_dim = config_.hidden_size / heads;
-  const Shape split{tokens, heads, head_dim};
-  // q, k, v = x W^T + b   (T, H, E / H)
-  const Tensor<T> q = query_->forward(x).reshape(split);
-  const Tensor<T> k = key_->forward(x).reshape(split);
-  const Tensor<T> v = value_->forward(x).reshape(split);
+  // q, k, v = x W^T + b, as one product: [q k v] = x [W_q; W_k; W_v]^T + [b_q; b_k; b_v]
+  // (T, 3E), so BLAS reads x once and makes one call instead of three.
+  const Tensor<T> weight = concat<T>({query_->weight(), key_->weight(), value_->weight()}, 0);  // (3E, E)
+  const Tensor<T> bias = concat<T>({query_->bias(), key_->bias(), value_->bias()}, 0);          // (3E)
+  const Tensor<T> qkv = linear(x, weight, bias).reshape({tokens, 3, heads, head_dim});          // (T, 3, H, E / H)
+  const auto part = [&](int64_t i) { return qkv.slice(1, i, i + 1).squeeze(1); };               // (T, H, E / H) views
+  const Tensor<T> q = part(0), k = part(1), v = part(2);
   AttentionOptions<T> options;
   if (this->is_training() && config_.attention_dropout > 0) {
     options.dropout_p = config_.attention_dropout;

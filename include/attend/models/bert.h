@@ -4,6 +4,7 @@
 //   x = LN(word[id] + position[p] + token_type[t])                 (T, E)  p counts from 0 in each sequence
 //   for each layer (post-norm):
 //     q, k, v = x W_q^T + b_q, x W_k^T + b_k, x W_v^T + b_v        (T, H, E / H) each
+//                                                                  (one product with the three stacked)
 //     a = packed_attention(q, k, v, lengths)                       (T, H, E / H), within each sequence
 //     x = LN(x + Dropout(a W_o^T + b_o))                           (T, E)
 //     x = LN(x + Dropout(act(x W_1^T + b_1) W_2^T + b_2))          (T, E)  act: exact (erf) GELU or ReLU
