@@ -15,8 +15,7 @@ bool cpu_runs_skx_kernels() {
   __builtin_cpu_init();
   // libgcc's feature bits for AVX-512 also require the OS to save the zmm and mask registers.
   return __builtin_cpu_is("intel") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl");
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
 }
 
 // Why BLIS runs the kernels it runs, for blas_description().

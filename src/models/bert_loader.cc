@@ -64,8 +64,12 @@ std::unique_ptr<BertModel<float>> load_bert_model(BertConfig config, const io::S
   for (const std::string& name : dropped) log_debug("load_bert_model: '{}': not part of BertModel, left out", name);
   config.pooler = tensors.contains("pooler.dense.weight") || tensors.contains("pooler.dense.bias");
   io::check_tensor_table(tensors, bert_parameter_table(config), "its config.json (" + describe(config) + ")");
-  Generator unused(0);  // every parameter is overwritten by the file's
-  auto model = std::make_unique<BertModel<float>>(config, unused);
+  Generator generator(0);  // for the dropout seeds: every parameter is the file's
+  std::unique_ptr<BertModel<float>> model;
+  {
+    nn::SkipParameterInit skip;  // check_tensor_table made sure the file has every parameter
+    model = std::make_unique<BertModel<float>>(config, generator);
+  }
   io::load_module(tensors, *model);
   model->eval();
   return model;

@@ -51,7 +51,8 @@ Embedding<T>::Embedding(int64_t num_embeddings, int64_t embedding_dim, Generator
   ATTEND_CHECK(num_embeddings > 0 && embedding_dim > 0, ValueError,
                "Embedding: num_embeddings ({}) and embedding_dim ({}) must be positive", num_embeddings, embedding_dim);
   padding_idx_ = normalized_padding_idx(padding_idx, num_embeddings, "Embedding");
-  Tensor<T> table = Tensor<T>::randn({num_embeddings, embedding_dim}, generator);
+  Tensor<T> table = SkipParameterInit::active() ? Tensor<T>::zeros({num_embeddings, embedding_dim})
+                                                : Tensor<T>::randn({num_embeddings, embedding_dim}, generator);
   if (padding_idx_) table.slice(0, *padding_idx_, *padding_idx_ + 1).fill(T(0));
   weight_ = this->register_parameter("weight", table);
 }

@@ -12,9 +12,11 @@ Linear<T>::Linear(int64_t in_features, int64_t out_features, bool bias, Generato
   ATTEND_CHECK(in_features > 0 && out_features > 0, ValueError, "Linear: features must be positive, got in={} out={}",
                in_features, out_features);
   const T bound = T(1) / std::sqrt(static_cast<T>(in_features));
-  weight_ =
-      this->register_parameter("weight", Tensor<T>::uniform({out_features, in_features}, -bound, bound, generator));
-  if (bias) bias_ = this->register_parameter("bias", Tensor<T>::uniform({out_features}, -bound, bound, generator));
+  const auto draw = [&](const Shape& shape) {
+    return SkipParameterInit::active() ? Tensor<T>::zeros(shape) : Tensor<T>::uniform(shape, -bound, bound, generator);
+  };
+  weight_ = this->register_parameter("weight", draw({out_features, in_features}));
+  if (bias) bias_ = this->register_parameter("bias", draw({out_features}));
 }
 
 template <typename T>

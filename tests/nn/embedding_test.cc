@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "attend/nn/embedding.h"
+#include "attend/nn/linear.h"
 #include "harness/module_gradcheck.h"
 #include "harness/op_harness.h"
 #include "harness/expect_error.h"
@@ -101,6 +102,34 @@ TEST(EmbeddingModuleMisuse, IndexOutOfRange) {
         embedding.forward(IndexTensor::from_vector({2}, {1, 9}));
       },
       {"embedding", "index 9", "[0, 5)"});
+}
+
+}  // namespace
+}  // namespace attend
+
+namespace attend {
+namespace {
+
+// Under SkipParameterInit, Linear and Embedding start at zero and leave the generator where it
+// was; outside it they draw as before.
+TEST(SkipParameterInit, LinearAndEmbeddingStartAtZeroWithoutDrawing) {
+  Generator skipped(3), reference(3);
+  {
+    nn::SkipParameterInit skip;
+    EXPECT_TRUE(nn::SkipParameterInit::active());
+    const nn::Linear<float> linear(4, 3, true, skipped);
+    const nn::Embedding<float> embedding(5, 2, skipped);
+    for (const auto& [name, parameter] : linear.named_parameters()) {
+      for (float v : parameter.to_vector()) EXPECT_EQ(v, 0.0f) << name;
+    }
+    for (float v : embedding.weight().to_vector()) EXPECT_EQ(v, 0.0f);
+  }
+  EXPECT_FALSE(nn::SkipParameterInit::active());
+  EXPECT_EQ(skipped.next_u64(), reference.next_u64());
+  const nn::Linear<float> drawn(4, 3, true, skipped);
+  bool any_nonzero = false;
+  for (float v : drawn.weight().to_vector()) any_nonzero |= v != 0.0f;
+  EXPECT_TRUE(any_nonzero);
 }
 
 }  // namespace
