@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
+#include "attend/core/memory.h"
 #include "attend/io/atomic_file.h"
 #include "attend/io/npy.h"
 #include "attend/models/sentence_encoder.h"
@@ -107,6 +108,7 @@ int run_embed(const EmbedArguments& args) {
   }
   const std::vector<std::string> texts = args.file.empty() ? args.texts : read_text_lines(args.file);
   const auto start = std::chrono::steady_clock::now();
+  keep_freed_memory_for_reuse();  // every batch frees and allocates activations of like sizes
   models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
   const auto loaded = std::chrono::steady_clock::now();
   const models::SentenceEmbeddings embeddings = encoder.embed(texts, args.batch, progress_reporter());

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
+#include "attend/core/memory.h"
 #include "attend/io/atomic_file.h"
 #include "attend/io/npy.h"
 #include "attend/models/sentence_encoder.h"
@@ -105,6 +106,7 @@ int run_search(const SearchArguments& args) {
       "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
   const std::vector<std::string> lines = read_text_lines(args.corpus);
   ATTEND_CHECK(!lines.empty(), ValueError, "'{}' has no lines to search", args.corpus);
+  keep_freed_memory_for_reuse();  // every batch frees and allocates activations of like sizes
   models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
   const std::string npy = args.corpus + ".attend-embeddings.npy", json = args.corpus + ".attend-embeddings.json";
   const nlohmann::json description = cache_description(args.corpus, args.model, static_cast<int64_t>(lines.size()));
