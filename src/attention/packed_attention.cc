@@ -2,8 +2,14 @@
 // sequence, on views of the packed tensors, joined back in token order.
 #include "attend/attention/packed_attention.h"
 
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/shape_ops.h"
+#include "kernels/flash_attention.h"
 
 namespace attend {
 namespace {
@@ -45,12 +51,64 @@ Tensor<T> sequence_as_batch(const Tensor<T>& x, int64_t begin, int64_t end) {
   return x.slice(0, begin, end).transpose(0, 1).unsqueeze(0);
 }
 
+// Whether the pack can go straight to the fused forward kernel, reading q, k and v in place and
+// writing O (T, H, D_v) once: float32, no gradient wanted, and no option beyond causal (BERT's
+// inference). Otherwise each sequence goes through scaled_dot_product_attention, which copies its
+// q, k and v into (1, H, n, D) and records the backward.
+template <typename T>
+bool in_place_inference(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const AttentionOptions<T>& o) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return false;
+  } else {
+    const bool wants_grad = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+    const bool plain = !o.scale && !o.window_left && !o.window_right && !o.alibi_slopes.defined() && o.softcap == 0 &&
+                       o.dropout_p == 0 && o.implementation != AttentionImplementation::kReference;
+    return !wants_grad && plain && q.strides()[2] == 1 && k.strides()[2] == 1 && v.strides()[2] == 1 && q.size(0) > 0;
+  }
+}
+
+// O (T, H, D_v): for each sequence, the forward kernel on the sequence's rows of q, k and v
+// (row strides as they are) as a batch of one, writing its rows of O. The same arithmetic as the
+// per-sequence path (the kernel reads the same values), so the same bits.
+Tensor<float> packed_forward_in_place(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
+                                      const std::vector<int64_t>& lengths, bool causal) {
+  const int64_t heads = q.size(1), kv_heads = k.size(1), head_dim = q.size(2), value_dim = v.size(2);
+  Tensor<float> out = Tensor<float>::empty({q.size(0), heads, value_dim});  // (T, H, D_v)
+  const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
+  std::vector<float> log_sum_exp(heads * longest);  // (H, n) of one sequence, not returned
+  int64_t begin = 0;
+  for (const int64_t n : lengths) {
+    kernels::FlashAttentionProblem p;
+    p.batch = 1;
+    p.heads = heads;
+    p.kv_heads = kv_heads;
+    p.queries = p.keys = n;
+    p.head_dim = head_dim;
+    p.value_dim = value_dim;
+    p.q = q.data() + begin * q.strides()[0];
+    p.k = k.data() + begin * k.strides()[0];
+    p.v = v.data() + begin * v.strides()[0];
+    p.q_strides = {0, q.strides()[1], q.strides()[0]};
+    p.k_strides = {0, k.strides()[1], k.strides()[0]};
+    p.v_strides = {0, v.strides()[1], v.strides()[0]};
+    p.out_strides = {0, value_dim, heads * value_dim};
+    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+    p.causal = causal;  // offset 0: n queries against n keys, either alignment
+    kernels::flash_attention_forward(p, out.data() + begin * heads * value_dim, log_sum_exp.data());
+    begin += n;
+  }
+  return out;
+}
+
 }  // namespace
 
 template <typename T>
 Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
                            const std::vector<int64_t>& sequence_lengths, const AttentionOptions<T>& options) {
   check_packed_inputs(q, k, v, sequence_lengths, options);
+  if (in_place_inference(q, k, v, options)) {
+    if constexpr (std::is_same_v<T, float>) return packed_forward_in_place(q, k, v, sequence_lengths, options.causal);
+  }
   std::vector<Tensor<T>> outputs;  // (n_s, H, D_v) each
   outputs.reserve(sequence_lengths.size());
   AttentionOptions<T> sequence_options = options;

@@ -29,6 +29,28 @@ struct FlashAttentionProblem {
   int64_t window_right = -1;
   double dropout_p = 0;
   uint64_t dropout_seed = 0;
+  // Element strides (batch, head, row) of q, k, v and out, for the forward only: q and out at
+  // (b, h, i), k and v at (b, kv_head, j). All zero (the default): contiguous (B, H, N, D) etc.
+  // Packed sequences read q, k and v in place from (T, H, D) rows (attention/packed_attention.h).
+  std::array<int64_t, 3> q_strides{}, k_strides{}, v_strides{}, out_strides{};
+
+  bool has_strides() const {
+    for (const auto* s : {&q_strides, &k_strides, &v_strides, &out_strides}) {
+      if ((*s)[0] != 0 || (*s)[1] != 0 || (*s)[2] != 0) return true;
+    }
+    return false;
+  }
+  // The strides in use: the ones given, or those of contiguous arrays.
+  std::array<int64_t, 3> q_layout() const { return layout(q_strides, heads, queries, head_dim); }
+  std::array<int64_t, 3> k_layout() const { return layout(k_strides, kv_heads, keys, head_dim); }
+  std::array<int64_t, 3> v_layout() const { return layout(v_strides, kv_heads, keys, value_dim); }
+  std::array<int64_t, 3> out_layout() const { return layout(out_strides, heads, queries, value_dim); }
+
+  static std::array<int64_t, 3> layout(const std::array<int64_t, 3>& given, int64_t heads, int64_t rows,
+                                       int64_t width) {
+    if (given[0] != 0 || given[1] != 0 || given[2] != 0) return given;
+    return {heads * rows * width, rows * width, width};
+  }
 
   // True when some per-element work is needed beyond causal/window index arithmetic.
   bool has_elementwise_features() const {
@@ -36,7 +58,8 @@ struct FlashAttentionProblem {
   }
 };
 
-// out (B, H, N, D_v), log_sum_exp (B, H, N); both contiguous, written in full.
+// out (B, H, N, D_v) at out_strides (contiguous by default), log_sum_exp (B, H, N) contiguous;
+// both written in full.
 void flash_attention_forward(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
 
 // Split-K forward for decoding (a few query rows, many keys); same outputs as the forward.

@@ -18,6 +18,7 @@
 #include <cmath>
 #include <vector>
 
+#include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/tensor.h"
 #include "kernels/attention_primitives.h"
@@ -131,6 +132,7 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
 
 void flash_attention_backward(const FlashAttentionProblem& p, const float* out, const float* log_sum_exp,
                               const float* d_out, float* dq, float* dk, float* dv, float* d_additive) {
+  ATTEND_CHECK(!p.has_strides(), ValueError, "flash_attention_backward: strided q, k, v and out are forward-only");
   const BackwardTensors t{out, log_sum_exp, d_out, dq, dk, dv, d_additive};
   const int64_t group = p.heads / p.kv_heads;
   const int64_t query_tiles = (p.queries + kQueryBlock - 1) / kQueryBlock;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/tensor.h"
 #include "kernels/attention_primitives.h"
@@ -40,7 +41,7 @@ constexpr int64_t kDirectMinHeadDim = 128;
 }  // namespace
 
 bool use_decode_kernel(const FlashAttentionProblem& p) {
-  return p.queries * (p.heads / p.kv_heads) <= kQueryBlock && p.keys >= 2 * kDecodeChunk;
+  return !p.has_strides() && p.queries * (p.heads / p.kv_heads) <= kQueryBlock && p.keys >= 2 * kDecodeChunk;
 }
 
 namespace {
@@ -148,6 +149,7 @@ void merge_chunks(const FlashAttentionProblem& p, int64_t b, int64_t kv_head, in
 }  // namespace
 
 void flash_attention_decode(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
+  ATTEND_CHECK(!p.has_strides(), ValueError, "flash_attention_decode: strided q, k, v and out are forward-only");
   DecodePartials partials;
   partials.group = p.heads / p.kv_heads;
   partials.rows = partials.group * p.queries;

@@ -16,9 +16,11 @@
 // head once (tile_products.h) and reuses them for every query tile of that head it computes;
 // key tiles start on a panel boundary (keys before the first allowed one are masked like any
 // other disallowed key, and their values are not read).
+#include <array>
 #include <cmath>
 #include <vector>
 
+#include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/core/tensor.h"
 #include "kernels/attention_primitives.h"
@@ -48,13 +50,14 @@ struct ForwardScratch {
 
 // m = -inf, l = 0, O = 0 for the tile's rows; and the keys of head (b, kv_head) packed, once
 // per head a thread visits.
-void start_tile(const FlashAttentionProblem& p, int64_t head, const float* k, int64_t rows, ForwardScratch& scratch) {
+void start_tile(const FlashAttentionProblem& p, int64_t head, const float* k, int64_t k_row_stride, int64_t rows,
+                ForwardScratch& scratch) {
   std::fill_n(scratch.accumulator.data(), rows * p.value_dim, 0.0f);
   std::fill_n(scratch.row_max.begin(), rows, kNegativeInfinity);
   std::fill_n(scratch.row_sum.begin(), rows, 0.0f);
   std::fill_n(scratch.row_nan.begin(), rows, false);
   if (scratch.packed_head != head) {
-    pack_panels(k, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
+    pack_panels(k, k_row_stride, p.keys, p.head_dim, scratch.packed_keys.data());
     scratch.packed_head = head;
   }
 }
@@ -93,8 +96,9 @@ bool online_softmax_rows(const FlashAttentionProblem& p, int64_t b, int64_t h, i
 void write_normalized_rows(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, int64_t rows,
                            const ForwardScratch& scratch, float* out, float* log_sum_exp) {
   const float* o = scratch.accumulator.data();
+  const std::array<int64_t, 3> out_strides = p.out_layout();
   for (int64_t r = 0; r < rows; ++r) {
-    float* out_row = out + ((b * p.heads + h) * p.queries + i0 + r) * p.value_dim;
+    float* out_row = out + b * out_strides[0] + h * out_strides[1] + (i0 + r) * out_strides[2];
     float* lse = log_sum_exp + (b * p.heads + h) * p.queries + i0 + r;
     const float sum = scratch.row_nan[r] ? NAN : scratch.row_sum[r];
     if (sum == 0.0f) {  // fully masked row
@@ -113,10 +117,11 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
                   float* log_sum_exp) {
   const int64_t rows = std::min(kQueryBlock, p.queries - i0);
   const int64_t kv_head = h / (p.heads / p.kv_heads);
-  const float* q = p.q + ((b * p.heads + h) * p.queries + i0) * p.head_dim;  // (rows, D)
-  const float* k = p.k + (b * p.kv_heads + kv_head) * p.keys * p.head_dim;   // (M, D)
-  const float* v = p.v + (b * p.kv_heads + kv_head) * p.keys * p.value_dim;  // (M, D_v)
-  start_tile(p, b * p.kv_heads + kv_head, k, rows, scratch);
+  const std::array<int64_t, 3> qs = p.q_layout(), ks = p.k_layout(), vs = p.v_layout();
+  const float* q = p.q + b * qs[0] + h * qs[1] + i0 * qs[2];  // (rows, D), rows qs[2] apart
+  const float* k = p.k + b * ks[0] + kv_head * ks[1];         // (M, D), rows ks[2] apart
+  const float* v = p.v + b * vs[0] + kv_head * vs[1];         // (M, D_v), rows vs[2] apart
+  start_tile(p, b * p.kv_heads + kv_head, k, ks[2], rows, scratch);
   // Without per-element features (and with a positive scale), the scale folds into the exp:
   // one read-only pass for the maximum, one pass for exp(s * scale - max).
   const bool features = p.has_elementwise_features() || !(p.scale > 0);
@@ -125,14 +130,14 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
     const int64_t cols = std::min(kKeyBlock, last - j0);
     // S = Q_i K_j^T
-    times_packed_transposed(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim,
-                            scratch.scores.data(), kKeyBlock);
+    times_packed_transposed(q, qs[2], rows, scratch.packed_keys.data(), j0, cols, p.head_dim, scratch.scores.data(),
+                            kKeyBlock);
     if (!online_softmax_rows(p, b, h, i0, rows, j0, cols, features, scratch)) continue;
     // O += P V_j, from the first allowed key on: keys before it (there only because the tile
     // starts on a panel boundary) have P = 0, but their V rows must not be read (0 * inf = NaN).
     const int64_t skip = std::max<int64_t>(0, first - j0);
-    accumulate_product(scratch.scores.data() + skip, kKeyBlock, 1, rows, cols - skip, v + (j0 + skip) * p.value_dim,
-                       p.value_dim, p.value_dim, scratch.accumulator.data(), p.value_dim);
+    accumulate_product(scratch.scores.data() + skip, kKeyBlock, 1, rows, cols - skip, v + (j0 + skip) * vs[2], vs[2],
+                       p.value_dim, scratch.accumulator.data(), p.value_dim);
   }
   write_normalized_rows(p, b, h, i0, rows, scratch, out, log_sum_exp);
 }
@@ -154,6 +159,7 @@ void flash_attention_forward(const FlashAttentionProblem& p, float* out, float* 
 }
 
 void attention_weights_from_log_sum_exp(const FlashAttentionProblem& p, const float* log_sum_exp, float* weights) {
+  ATTEND_CHECK(!p.has_strides(), ValueError, "attention_weights_from_log_sum_exp: needs contiguous q, k and v");
   // The log-sum-exp only tells which rows saw no key; each row is recomputed from its scores.
   const int64_t rows = p.batch * p.heads * p.queries;
   parallel_for(rows, 16, [&](int64_t begin, int64_t end) {

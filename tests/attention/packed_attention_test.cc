@@ -70,6 +70,34 @@ TEST(PackedAttention, ASequenceGetsTheSameBitsInAnyPackAndThreadCount) {
   for (size_t i = 0; i < alone.size(); ++i) ASSERT_EQ(alone[i], packed[4 * 4 * 16 + i]) << i;
 }
 
+// Without a gradient to record, a float32 pack goes straight to the fused forward kernel, which
+// reads q, k and v in place (here rows of a (T, 3, H, D) projection, and grouped k/v heads) and
+// writes O once; with one, each sequence goes through scaled_dot_product_attention. The two
+// must give the same bits, causal or not, for sequences shorter and longer than a query tile.
+TEST(PackedAttention, InPlaceInferenceGivesTheBitsOfThePerSequencePath) {
+  Generator generator(5);
+  const std::vector<int64_t> lengths = {1, 70, 3, 129, 16};
+  const int64_t tokens = 219;
+  const auto qkv = Tensor32::randn({tokens, 3, 4, 8}, generator);  // (T, 3, H, D)
+  const auto part = [&](int64_t i) { return qkv.slice(1, i, i + 1).squeeze(1); };
+  const Tensor32 q = part(0), k = part(1).slice(1, 0, 2), v = part(2).slice(1, 2, 4);  // (T, 4, 8), (T, 2, 8) x 2
+  for (const bool causal : {false, true}) {
+    AttentionOptions<float> options;
+    options.causal = causal;
+    for (const int threads : {1, 2}) {
+      ThreadCountGuard guard(threads);
+      const std::vector<float> in_place = packed_attention(q, k, v, lengths, options).to_vector();
+      Tensor32 q_leaf = q.contiguous().detach();
+      q_leaf.set_requires_grad();  // a gradient to record: the per-sequence path
+      const std::vector<float> per_sequence = packed_attention(q_leaf, k, v, lengths, options).to_vector();
+      ASSERT_EQ(in_place.size(), per_sequence.size());
+      for (size_t i = 0; i < in_place.size(); ++i) {
+        ASSERT_EQ(in_place[i], per_sequence[i]) << "element " << i << (causal ? ", causal, " : ", ") << threads;
+      }
+    }
+  }
+}
+
 TEST(PackedAttention, RefusesWhatDoesNotDescribeAPack) {
   const auto x = Tensor32::zeros({5, 2, 4});
   expect_error<ValueError>(

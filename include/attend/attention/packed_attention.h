@@ -9,7 +9,10 @@
 //
 // Each sequence goes through scaled_dot_product_attention (so the fused kernels, every option
 // that does not name the batch, and its gradient) as a batch of one: its result is bitwise the
-// same whatever other sequences share the pack and whatever the thread count. Options that
+// same whatever other sequences share the pack and whatever the thread count. Float32 inference
+// (no gradient to record, no option but causal) skips the per-sequence copies: the fused forward
+// kernel reads each sequence's rows of q, k and v where they are, at their strides (say, views
+// of one (T, 3, H, D) projection), and writes O once, with the same bits. Options that
 // carry a batch axis (mask, additive_mask, key_padding_mask) are refused: packing replaces
 // padding. Dropout draws sequence s's mask from dropout_seed + s. need_weights and
 // need_log_sum_exp are refused too (their shapes differ per sequence): call
