@@ -27,6 +27,9 @@ void check_packed_inputs(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>
   ATTEND_CHECK(k.size(2) == q.size(2) && v.size(1) == k.size(1), ShapeError,
                "{}: q {}, k {}, v {} must agree in D (q, k) and H_kv (k, v)", op, shape_string(q.shape()),
                shape_string(k.shape()), shape_string(v.shape()));
+  ATTEND_CHECK(k.size(1) >= 1 && q.size(1) % k.size(1) == 0, ShapeError,
+               "{}: the H = {} heads of q {} must be a multiple of the H_kv = {} heads of k {}", op, q.size(1),
+               shape_string(q.shape()), k.size(1), shape_string(k.shape()));
   ATTEND_CHECK(!o.mask.defined() && !o.additive_mask.defined() && !o.key_padding_mask.defined(), ValueError,
                "{}: mask, additive_mask and key_padding_mask have a batch axis that a pack does not; each "
                "sequence attends to all of itself (causal and window options apply within it)",
@@ -63,7 +66,11 @@ bool in_place_inference(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>&
     const bool wants_grad = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
     const bool plain = !o.scale && !o.window_left && !o.window_right && !o.alibi_slopes.defined() && o.softcap == 0 &&
                        o.dropout_p == 0 && o.implementation != AttentionImplementation::kReference;
-    return !wants_grad && plain && q.strides()[2] == 1 && k.strides()[2] == 1 && v.strides()[2] == 1 && q.size(0) > 0;
+    // Rows and heads at positive strides, elements contiguous (a broadcast view goes the other way).
+    const auto in_place = [](const Tensor<T>& x) {
+      return x.strides()[0] >= 1 && x.strides()[1] >= 1 && x.strides()[2] == 1 && x.size(2) >= 1;
+    };
+    return !wants_grad && plain && q.size(0) > 0 && in_place(q) && in_place(k) && in_place(v);
   }
 }
 

@@ -109,6 +109,9 @@ TEST(PackedAttention, RefusesWhatDoesNotDescribeAPack) {
   expect_error<ValueError>([&] { packed_attention(x, x, x, {6, -1}); }, {"sequence 1 has length -1"});
   expect_error<ShapeError>([&] { packed_attention(x.unsqueeze(0), x, x, {5}); }, {"must be (T, H, D)", "(1, 5, 2, 4)"});
   expect_error<ShapeError>([&] { packed_attention(x, x.slice(0, 0, 4), x, {5}); }, {"same tokens T"});
+  const auto three_heads = Tensor32::zeros({5, 3, 4});
+  expect_error<ShapeError>([&] { packed_attention(x, three_heads, three_heads, {5}); },
+                           {"H = 2 heads of q (5, 2, 4) must be a multiple of the H_kv = 3 heads of k (5, 3, 4)"});
   AttentionOptions<float> padded;
   padded.key_padding_mask = MaskTensor::zeros({1, 5});
   expect_error<ValueError>([&] { packed_attention(x, x, x, {5}, padded); }, {"have a batch axis"});
