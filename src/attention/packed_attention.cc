@@ -58,20 +58,16 @@ Tensor<T> sequence_as_batch(const Tensor<T>& x, int64_t begin, int64_t end) {
 // writing O (T, H, D_v) once: float32, no gradient wanted, and no option beyond causal (BERT's
 // inference). Otherwise each sequence goes through scaled_dot_product_attention, which copies its
 // q, k and v into (1, H, n, D) and records the backward.
-template <typename T>
-bool in_place_inference(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v, const AttentionOptions<T>& o) {
-  if constexpr (!std::is_same_v<T, float>) {
-    return false;
-  } else {
-    const bool wants_grad = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-    const bool plain = !o.scale && !o.window_left && !o.window_right && !o.alibi_slopes.defined() && o.softcap == 0 &&
-                       o.dropout_p == 0 && o.implementation != AttentionImplementation::kReference;
-    // Rows and heads at positive strides, elements contiguous (a broadcast view goes the other way).
-    const auto in_place = [](const Tensor<T>& x) {
-      return x.strides()[0] >= 1 && x.strides()[1] >= 1 && x.strides()[2] == 1 && x.size(2) >= 1;
-    };
-    return !wants_grad && plain && q.size(0) > 0 && in_place(q) && in_place(k) && in_place(v);
-  }
+bool in_place_inference(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
+                        const AttentionOptions<float>& o) {
+  const bool wants_grad = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  const bool plain = !o.scale && !o.window_left && !o.window_right && !o.alibi_slopes.defined() && o.softcap == 0 &&
+                     o.dropout_p == 0 && o.implementation != AttentionImplementation::kReference;
+  // Rows and heads at positive strides, elements contiguous (a broadcast view goes the other way).
+  const auto readable = [](const Tensor<float>& x) {
+    return x.strides()[0] >= 1 && x.strides()[1] >= 1 && x.strides()[2] == 1 && x.size(2) >= 1;
+  };
+  return !wants_grad && plain && q.size(0) > 0 && readable(q) && readable(k) && readable(v);
 }
 
 // O (T, H, D_v): for each sequence, the forward kernel on the sequence's rows of q, k and v
@@ -113,8 +109,8 @@ template <typename T>
 Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
                            const std::vector<int64_t>& sequence_lengths, const AttentionOptions<T>& options) {
   check_packed_inputs(q, k, v, sequence_lengths, options);
-  if (in_place_inference(q, k, v, options)) {
-    if constexpr (std::is_same_v<T, float>) return packed_forward_in_place(q, k, v, sequence_lengths, options.causal);
+  if constexpr (std::is_same_v<T, float>) {
+    if (in_place_inference(q, k, v, options)) return packed_forward_in_place(q, k, v, sequence_lengths, options.causal);
   }
   std::vector<Tensor<T>> outputs;  // (n_s, H, D_v) each
   outputs.reserve(sequence_lengths.size());

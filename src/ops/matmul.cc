@@ -65,6 +65,22 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t 
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, accumulate ? 1.0 : 0.0, c, ldc);
 }
 
+// k values at stride `step`, written twice into `twice`: as two rows of k (returns the leading
+// dimension k) or as k rows of two (returns 2), so that a padded operand keeps its layout.
+template <typename T>
+int64_t repeat_twice(const T* x, int64_t step, int64_t k, bool as_two_rows, std::vector<T>& twice) {
+  twice.resize(2 * k);
+  for (int64_t p = 0; p < k; ++p) {
+    const T value = x[p * step];
+    if (as_two_rows) {
+      twice[p] = twice[k + p] = value;
+    } else {
+      twice[2 * p] = twice[2 * p + 1] = value;
+    }
+  }
+  return as_two_rows ? k : 2;
+}
+
 // gemm for one tile, whose rows' bits must not depend on the tile's height. BLIS hands a product
 // with one row or one column to gemv, which sums in another order than gemm's micro-kernel
 // (measured with the skx kernels: a row alone differed in its last bits from the same row inside
@@ -79,24 +95,16 @@ void gemm_tile(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
     return;
   }
   const int64_t m2 = std::max<int64_t>(m, 2), n2 = std::max<int64_t>(n, 2);
-  std::vector<T> a2, b2, c2(m2 * n2);  // a2 (m2, k) and b2 (k, n2), stored as a and b are; c2 (m2, n2)
+  std::vector<T> a2, b2, c2(m2 * n2);  // a's one row and b's one column repeated; c2 (m2, n2)
   if (m == 1) {
-    a2.resize(m2 * k);
-    for (int64_t p = 0; p < k; ++p) {
-      const T value = ta == CblasNoTrans ? a[p] : a[p * lda];
-      a2[ta == CblasNoTrans ? p : p * m2] = a2[ta == CblasNoTrans ? k + p : p * m2 + 1] = value;
-    }
+    const bool rows = ta == CblasNoTrans;  // a is (1, k) row-major, or (k, 1) read transposed
+    lda = repeat_twice(a, rows ? 1 : lda, k, rows, a2);
     a = a2.data();
-    lda = ta == CblasNoTrans ? k : m2;
   }
   if (n == 1) {
-    b2.resize(k * n2);
-    for (int64_t p = 0; p < k; ++p) {
-      const T value = tb == CblasNoTrans ? b[p * ldb] : b[p];
-      b2[tb == CblasNoTrans ? p * n2 : p] = b2[tb == CblasNoTrans ? p * n2 + 1 : k + p] = value;
-    }
+    const bool rows = tb == CblasTrans;  // b is (1, k) read transposed, or (k, 1) row-major
+    ldb = repeat_twice(b, rows ? 1 : ldb, k, rows, b2);
     b = b2.data();
-    ldb = tb == CblasNoTrans ? n2 : k;
   }
   for (int64_t i = 0; i < m2 && accumulate; ++i) {
     for (int64_t j = 0; j < n2; ++j) c2[i * n2 + j] = c[std::min(i, m - 1) * ldc + std::min(j, n - 1)];
