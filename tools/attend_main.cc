@@ -28,6 +28,8 @@ constexpr AddCommand kCommands[] = {
 int main(int argc, char** argv) {
   CLI::App app{"attend: attention mechanisms, exact and differentiable"};
   app.require_subcommand(1);
+  // Every option's default in --help: subcommands copy these defaults when they are added.
+  app.option_defaults()->always_capture_default();
   int threads = 0;
   app.add_option("--threads", threads, "worker threads (default: ATTEND_NUM_THREADS or all cores)")
       ->check(attend::tools::integer_in(1, 1024));

@@ -170,11 +170,12 @@ CommandRunner add_embed_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "embed", "sentence embeddings of texts by a pretrained encoder (default: the shipped all-MiniLM-L6-v2)");
   command->add_option("text", args->texts, "the texts (UTF-8)");
-  command->add_option("--file", args->file, "a text file, one text a line")->check(CLI::ExistingFile);
+  command->add_option("--file", args->file, "a text file, one text a line (default: the texts given as arguments)")
+      ->check(CLI::ExistingFile);
   command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
       ->capture_default_str();
   command->add_option("--out", args->out,
-                      "write FILE.npy (float32, N x E) or FILE.jsonl instead of JSON lines on stdout");
+                      "write FILE.npy (float32, N x E) or FILE.jsonl (default: JSON lines on stdout)");
   command->add_option("--batch", args->batch, "texts packed into one forward pass")
       ->check(integer_in(1, 65'536))
       ->capture_default_str();

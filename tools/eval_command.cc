@@ -14,12 +14,13 @@
 #include "commands.h"
 #include "train_fashion_mnist_command.h"
 #include "g2p_cli.h"
+#include "shipped_models.h"
 
 namespace attend::tools {
 namespace {
 
 struct EvalArguments {
-  std::string checkpoint;
+  std::string checkpoint;  // empty: the shipped G2P model
   std::string split = "test";
   std::string data_path;
   int64_t beam = 1;
@@ -27,20 +28,20 @@ struct EvalArguments {
 };
 
 int run_eval(const EvalArguments& args) {
-  ATTEND_CHECK(std::filesystem::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
-  const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once, for every task
+  const std::string path = args.checkpoint.empty() ? shipped_g2p_checkpoint() : args.checkpoint;
+  ATTEND_CHECK(std::filesystem::exists(path), ValueError, "checkpoint '{}' does not exist", path);
+  const io::SafetensorsFile checkpoint = io::load_safetensors(path);  // read once, for every task
   const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
-               args.checkpoint);
+               path);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
     ATTEND_CHECK(split != "train", ValueError,
                  "attend eval: Fashion-MNIST checkpoints are evaluated on test, validation or both");
     return run_fashion_mnist_eval(checkpoint, {args.data_path, split});
   }
-  ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", args.checkpoint,
-               task->second);
+  ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", path, task->second);
   ATTEND_CHECK(args.split != "both", ValueError,
                "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
   const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
@@ -62,10 +63,12 @@ int run_eval(const EvalArguments& args) {
 CommandRunner add_eval_command(CLI::App& app) {
   auto eval_args = std::make_shared<EvalArguments>();
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint on a held-out split");
-  eval->add_option("checkpoint", eval_args->checkpoint, "model.safetensors or checkpoint.safetensors")->required();
+  eval->add_option("checkpoint", eval_args->checkpoint,
+                   "model.safetensors or checkpoint.safetensors (default: " + shipped_g2p_description() + ")");
   eval->add_option("--split", eval_args->split,
-                   "test (default), dev (= validation) or train; Fashion-MNIST also both (validation and test)")
-      ->check(CLI::IsMember({"test", "dev", "validation", "train", "both"}));
+                   "test, dev (= validation) or train; Fashion-MNIST also both (validation and test)")
+      ->check(CLI::IsMember({"test", "dev", "validation", "train", "both"}))
+      ->capture_default_str();
   eval->add_option("--beam", eval_args->beam, "G2P: beam size (1: greedy)")
       ->check(integer_in(1, kMaxBeam))
       ->capture_default_str();

@@ -55,7 +55,7 @@ CommandRunner add_explain_command(CLI::App& app) {
   auto args = std::make_shared<ExplainArguments>();
   CLI::App* explain = app.add_subcommand("explain", "print every step of attention on a small input");
   explain->add_option("--input", args->input, "tokens as rows, e.g. '1,0;0,1;1,1' (default: 3 tokens in 2-D)");
-  explain->add_option("--tokens", args->tokens, "comma-separated token labels, one per row");
+  explain->add_option("--tokens", args->tokens, "comma-separated token labels, one per row (default: t0,t1,...)");
   explain->add_option("--mechanism", args->mechanism, "dot, scaled-dot, additive, multi-head or all")
       ->check(CLI::IsMember({"dot", "scaled-dot", "additive", "multi-head", "all"}))
       ->capture_default_str();

@@ -6,13 +6,15 @@ namespace attend::tools {
 
 void add_run_flags(CLI::App& command, train::RunOptions& run, RunFlags& flags, const std::string& best_model) {
   command.add_option("--out", run.out_dir,
-                     "directory for metrics.jsonl, model.safetensors (" + best_model + ") and checkpoint.safetensors");
+                     "directory for metrics.jsonl, model.safetensors (" + best_model +
+                         ") and checkpoint.safetensors (default: none; nothing is saved)");
   command.add_flag("--overwrite", run.overwrite, "replace the files of an earlier run in --out");
   command.add_flag("--resume", flags.resume, "continue the run in --out from its checkpoint.safetensors");
   command.add_flag("--keep-snapshots", run.keep_snapshots,
                    "also keep the model of every evaluation in --out/snapshots (for attend average)");
-  command.add_option("--tensorboard", run.tensorboard_dir,
-                     "write TensorBoard event files (loss, learning rate, evaluation metrics, attention) here");
+  command.add_option(
+      "--tensorboard", run.tensorboard_dir,
+      "write TensorBoard event files (loss, learning rate, evaluation metrics, attention) here (default: none)");
   command
       .add_option("--time-limit", run.time_limit_seconds,
                   "stop after this many seconds of wall-clock time, then evaluate (0: no limit; a resumed run "

@@ -127,7 +127,7 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
   CLI::Option* ff = g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")
                         ->check(integer_in(1, kMaxWidth));
   g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
-  g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training");
+  g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training (default: none)");
   g2p->add_option("--beam", args->beam, "beam size for --pronounce")
       ->check(integer_in(1, kMaxBeam))
       ->capture_default_str();

@@ -29,6 +29,7 @@
 #include "attend/core/autograd.h"
 #include "commands.h"
 #include "output_files.h"
+#include "shipped_models.h"
 
 namespace attend::tools {
 namespace {
@@ -186,10 +187,11 @@ struct VizArguments {
   std::string checkpoint, model, input, out;
 };
 
-int run_viz(const VizArguments& args) {
-  ATTEND_CHECK(args.checkpoint.empty() != args.model.empty(), ValueError,
-               "give a checkpoint (a model attend trained) or --model DIR (a pretrained BERT-family encoder), not {}",
-               args.checkpoint.empty() ? "neither" : "both");
+int run_viz(VizArguments args) {
+  ATTEND_CHECK(
+      args.checkpoint.empty() || args.model.empty(), ValueError,
+      "give a checkpoint (a model attend trained) or --model DIR (a pretrained BERT-family encoder), not both");
+  if (args.checkpoint.empty() && args.model.empty()) args.checkpoint = shipped_g2p_checkpoint();
   viz::check_output_directory(args.out);  // before the model is loaded: fail fast, make nothing
   if (!args.model.empty()) {
     write_all(args.out, bert_figures(args.model, args.input));
@@ -215,10 +217,11 @@ CommandRunner add_viz_command(CLI::App& app) {
   CLI::App* viz =
       app.add_subcommand("viz", "draw a model's attention on one input: heatmaps, JSON and an HTML explorer");
   viz->add_option("checkpoint", viz_args->checkpoint,
-                  "model.safetensors of a model attend trained (attend train g2p|fashion-mnist --out)");
+                  "model.safetensors of a model attend trained (attend train g2p|fashion-mnist --out; default: " +
+                      shipped_g2p_description() + ")");
   viz->add_option("--model", viz_args->model,
                   "a pretrained BERT-family model directory instead (e.g. the shipped all-MiniLM-L6-v2: " +
-                      text::default_minilm_directory() + ")");
+                      text::default_minilm_directory() + "; default: none)");
   viz->add_option("--input", viz_args->input,
                   "the input: a word for G2P, 'test:N' for Fashion-MNIST, a text for --model")
       ->required();
