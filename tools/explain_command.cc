@@ -3,6 +3,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cli_checks.h"
@@ -15,6 +16,8 @@ namespace {
 struct ExplainArguments {
   std::string input;
   std::string tokens;
+  std::string w_q, w_k, w_v, w_o;  // given weights, rows separated by ';'
+  std::string q, k, v;             // given queries, keys and values
   std::string mechanism = "all";
   std::string positional = "none";
   bool causal = false;
@@ -35,6 +38,15 @@ int run_explain(const ExplainArguments& args) {
   ExplainOptions options;
   if (!args.input.empty()) options.input = parse_matrix(args.input);
   if (!args.tokens.empty()) options.tokens = split_commas(args.tokens);
+  for (const auto& [text, option, matrix] : {std::tuple{&args.w_q, "--wq", &options.w_q},
+                                             {&args.w_k, "--wk", &options.w_k},
+                                             {&args.w_v, "--wv", &options.w_v},
+                                             {&args.w_o, "--wo", &options.w_o},
+                                             {&args.q, "--q", &options.queries},
+                                             {&args.k, "--k", &options.keys},
+                                             {&args.v, "--v", &options.values}}) {
+    if (!text->empty()) *matrix = parse_matrix(*text, option);
+  }
   if (args.mechanism != "all") options.mechanisms = {args.mechanism};
   options.causal = args.causal;
   options.positional = args.positional;
@@ -56,6 +68,16 @@ CommandRunner add_explain_command(CLI::App& app) {
   CLI::App* explain = app.add_subcommand("explain", "print every step of attention on a small input");
   explain->add_option("--input", args->input, "tokens as rows, e.g. '1,0;0,1;1,1' (default: 3 tokens in 2-D)");
   explain->add_option("--tokens", args->tokens, "comma-separated token labels, one per row (default: t0,t1,...)");
+  explain->add_option("--wq", args->w_q,
+                      "query weights W_Q (d_model x d_k), rows separated by ';', e.g. '1,0,1;1,0,0' (with --wk and "
+                      "--wv; default: drawn from --seed)");
+  explain->add_option("--wk", args->w_k, "key weights W_K (d_model x d_k) (default: drawn from --seed)");
+  explain->add_option("--wv", args->w_v, "value weights W_V (d_model x d_v) (default: drawn from --seed)");
+  explain->add_option("--wo", args->w_o, "multi-head output weights W_O (d_v x d_out) (default: drawn from --seed)");
+  explain->add_option("--q", args->q,
+                      "queries Q (N x d_k) instead of --input and weights, with --k and --v (default: X W_Q)");
+  explain->add_option("--k", args->k, "keys K (M x d_k) (default: X W_K)");
+  explain->add_option("--v", args->v, "values V (M x d_v) (default: X W_V)");
   explain->add_option("--mechanism", args->mechanism, "dot, scaled-dot, additive, multi-head or all")
       ->check(CLI::IsMember({"dot", "scaled-dot", "additive", "multi-head", "all"}))
       ->capture_default_str();

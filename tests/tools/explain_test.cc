@@ -110,5 +110,82 @@ TEST(Explain, BadInputIsRejectedClearly) {
   EXPECT_THROW(explain(labels), ValueError);
 }
 
+// A tutorial's worked example (unscaled dot-product self-attention on three 4-feature tokens,
+// given W_Q, W_K, W_V): the exact numbers, which the tutorial rounds (its softmax of query 1's
+// scores [2, 4, 4] is "[0.0, 0.5, 0.5]"; exactly it is [0.0634, 0.4683, 0.4683]).
+TEST(Explain, GivenWeightsReproduceAWorkedExample) {
+  ExplainOptions options;
+  options.input = parse_matrix("1,0,1,0;0,2,0,2;1,1,1,1");
+  options.w_q = parse_matrix("1,0,1;1,0,0;0,0,1;0,1,1", "--wq");
+  options.w_k = parse_matrix("0,0,1;1,1,0;0,1,0;1,1,0", "--wk");
+  options.w_v = parse_matrix("0,2,0;0,3,0;1,0,3;1,1,0", "--wv");
+  options.mechanisms = {"dot"};
+  const Json e = explain(options);
+  ASSERT_EQ(e["runs"].size(), 2u);
+  const Json& run = e["runs"][0];
+  EXPECT_EQ(values(step(run, "K")), (std::vector<std::vector<double>>{{0, 1, 1}, {4, 4, 0}, {2, 3, 1}}));
+  EXPECT_EQ(values(step(run, "scores"))[0], (std::vector<double>{2, 4, 4}));
+  const double e2 = std::exp(2.0), e4 = std::exp(4.0);
+  EXPECT_NEAR(values(step(run, "weights"))[0][0], e2 / (e2 + 2 * e4), 1e-15);
+  const auto output = values(step(run, "output"));
+  const double w0 = e2 / (e2 + 2 * e4), w1 = e4 / (e2 + 2 * e4);
+  EXPECT_NEAR(output[0][0], w0 * 1 + w1 * 2 + w1 * 2, 1e-12);  // V rows [1,2,3], [2,8,0], [2,6,3]
+  EXPECT_NEAR(output[0][1], w0 * 2 + w1 * 8 + w1 * 6, 1e-12);
+  EXPECT_NEAR(output[0][2], w0 * 3 + w1 * 0 + w1 * 3, 1e-12);
+  EXPECT_EQ(e["weights"]["given"], Json({"W_Q", "W_K", "W_V"}));
+  EXPECT_NE(render_text(e).find("W_Q, W_K, W_V as given"), std::string::npos);
+}
+
+// Q, K and V given directly, with more keys than queries (cross-attention): every mechanism's
+// output agrees with the library, the keys are labelled k0, k1, ..., and there is no causal run.
+TEST(Explain, GivenQueriesKeysAndValuesForCrossAttention) {
+  ExplainOptions options;
+  options.queries = parse_matrix("1,0;0,1", "--q");
+  options.keys = parse_matrix("1,1;0,1;2,0", "--k");
+  options.values = parse_matrix("1,2;3,4;5,6", "--v");
+  const Json e = explain(options);
+  ASSERT_EQ(e["runs"].size(), 4u);  // 4 mechanisms, unmasked only
+  EXPECT_EQ(e["input"]["key_tokens"], Json({"k0", "k1", "k2"}));
+  for (const auto& run : e["runs"]) {
+    EXPECT_FALSE(run["causal"].get<bool>());
+    EXPECT_EQ(values(step(run, "output")).size(), 2u);
+    EXPECT_EQ(step(run, "K")["rows"], "keys");
+    EXPECT_LT(run["max_difference_from_scaled_dot_product_attention"].get<double>(), 1e-12) << run["mechanism"];
+  }
+  const auto weights = values(step(e["runs"][1], "weights"));  // scaled-dot: softmax(Q K^T / sqrt(2))
+  const double s = 1 / std::sqrt(2.0);
+  const double z = std::exp(1 * s) + std::exp(0.0) + std::exp(2 * s);
+  EXPECT_NEAR(weights[0][2], std::exp(2 * s) / z, 1e-15);
+}
+
+TEST(Explain, GivenMatricesThatDoNotFitAreRejectedWithTheirShapes) {
+  const auto message = [](const ExplainOptions& options) {
+    try {
+      explain(options);
+    } catch (const ValueError& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  ExplainOptions only_two;
+  only_two.queries = parse_matrix("1,0");
+  only_two.keys = parse_matrix("1,0");
+  EXPECT_NE(message(only_two).find("--q, --k and --v go together"), std::string::npos);
+  ExplainOptions widths = only_two;
+  widths.keys = parse_matrix("1,0,1");
+  widths.values = parse_matrix("1");
+  EXPECT_NE(message(widths).find("--q is 1 x 2 and --k is 1 x 3"), std::string::npos);
+  ExplainOptions rows;
+  rows.w_q = rows.w_k = rows.w_v = parse_matrix("1,0,0;0,1,0;0,0,1");  // 3 rows for the example's 2 features
+  EXPECT_NE(message(rows).find("--wq is 3 x 3 but the input X is 3 x 2"), std::string::npos);
+  ExplainOptions cross = only_two;
+  cross.keys = parse_matrix("1,0;0,1");
+  cross.values = parse_matrix("1,0;0,1");
+  cross.causal = true;
+  EXPECT_NE(message(cross).find("--causal needs as many queries as keys; there are 1 queries and 2 keys"),
+            std::string::npos);
+  EXPECT_THROW(parse_matrix("1,x", "--wk"), ValueError);
+}
+
 }  // namespace
 }  // namespace attend::tools
