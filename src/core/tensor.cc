@@ -41,7 +41,12 @@ Buffer<T>::Buffer(int64_t size) : size_(size) {
 }
 
 template <typename T>
+Buffer<T>::Buffer(T* borrowed, int64_t size, std::shared_ptr<const void> owner)
+    : data_(borrowed), size_(size), owner_(std::move(owner)) {}
+
+template <typename T>
 Buffer<T>::~Buffer() {
+  if (owner_ != nullptr) return;  // borrowed: the owner frees it
   std::free(data_);
   const size_t bytes = static_cast<size_t>(std::max<int64_t>(size_, 1)) * sizeof(T);
   count_allocation(-static_cast<int64_t>((bytes + kAlignment - 1) / kAlignment * kAlignment));
@@ -52,6 +57,18 @@ Tensor<T> Tensor<T>::from_impl(std::shared_ptr<TensorImpl<T>> impl) {
   Tensor tensor;
   tensor.impl_ = std::move(impl);
   return tensor;
+}
+
+template <typename T>
+Tensor<T> Tensor<T>::borrow(T* data, const Shape& shape, std::shared_ptr<const void> owner) {
+  ATTEND_CHECK(reinterpret_cast<uintptr_t>(data) % kAlignment == 0, ValueError,
+               "Tensor::borrow: the memory of a {} tensor is not {}-byte aligned", shape_string(shape), kAlignment);
+  ATTEND_CHECK(owner != nullptr, ValueError, "Tensor::borrow: no owner keeps the memory alive");
+  auto impl = std::make_shared<TensorImpl<T>>();
+  impl->buffer = std::make_shared<Buffer<T>>(data, shape_numel(shape), std::move(owner));
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  return from_impl(std::move(impl));
 }
 
 template <typename T>

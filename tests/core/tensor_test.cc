@@ -80,3 +80,37 @@ TEST(Tensor, RandomFactoriesAreReproducible) {
 
 }  // namespace
 }  // namespace attend
+
+namespace attend {
+namespace {
+
+// Borrowed memory (a NumPy array's, in the Python module): read in place, never freed by the
+// tensor, kept alive through its owner for as long as any tensor or view of it lives.
+TEST(Tensor, BorrowReadsInPlaceAndKeepsTheOwnerAlive) {
+  alignas(64) static float values[6] = {1, 2, 3, 4, 5, 6};
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = alive;
+  Tensor<float> view;
+  {
+    const Tensor<float> t = Tensor<float>::borrow(values, {2, 3}, alive);
+    alive.reset();
+    EXPECT_EQ(t.data(), values);
+    EXPECT_EQ(t.strides(), (Strides{3, 1}));
+    EXPECT_EQ(t.at({1, 2}), 6.0f);
+    view = t.transpose(0, 1);
+  }
+  EXPECT_FALSE(watch.expired());  // the view still holds the owner
+  EXPECT_EQ(view.at({2, 1}), 6.0f);
+  view = Tensor<float>();
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(values[5], 6.0f);  // not freed, not written
+}
+
+TEST(Tensor, BorrowRefusesUnalignedMemoryAndNoOwner) {
+  alignas(64) static double values[9] = {};
+  EXPECT_THROW(Tensor<double>::borrow(values + 1, {2, 2}, std::make_shared<int>(0)), ValueError);
+  EXPECT_THROW(Tensor<double>::borrow(values, {2, 2}, nullptr), ValueError);
+}
+
+}  // namespace
+}  // namespace attend

@@ -22,11 +22,14 @@ struct Node;
 template <typename T>
 struct TensorImpl;
 
-// Owns `size` elements aligned to 64 bytes (a cache line, and the widest SIMD register).
+// Owns `size` elements aligned to 64 bytes (a cache line, and the widest SIMD register), or
+// borrows them from an owner outside attend (a NumPy array): then `owner` keeps them alive for as
+// long as the buffer lives, and the buffer never frees them.
 template <typename T>
 class Buffer {
  public:
   explicit Buffer(int64_t size);
+  Buffer(T* borrowed, int64_t size, std::shared_ptr<const void> owner);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -36,6 +39,7 @@ class Buffer {
  private:
   T* data_ = nullptr;
   int64_t size_ = 0;
+  std::shared_ptr<const void> owner_;  // set when the memory is borrowed
 };
 
 template <typename T>
@@ -58,6 +62,10 @@ class Tensor {
   // Independent N(0, 1) and U[low, high) draws from `generator`, in row-major order.
   static Tensor randn(const Shape& shape, Generator& generator);
   static Tensor uniform(const Shape& shape, T low, T high, Generator& generator);
+  // A contiguous row-major tensor over `size` = numel(shape) elements at `data`, which `owner`
+  // keeps alive (no copy). `data` must be 64-byte aligned like attend's own storage (ValueError
+  // otherwise). attend's ops never write to their inputs, so read-only memory may be borrowed.
+  static Tensor borrow(T* data, const Shape& shape, std::shared_ptr<const void> owner);
 
   // ---- inspection ----
   bool defined() const { return impl_ != nullptr; }
