@@ -141,7 +141,9 @@ TEST(Bert, CaptureRecordsEachSequencesWeightsZeroPaddedAndChangesNothing) {
       for (int64_t i = 0; i < 4; ++i) {
         double row_sum = 0;
         for (int64_t j = 0; j < 4; ++j) {
-          if (i >= n || j >= n) EXPECT_EQ(record.at(b, h, i, j), 0.0f);
+          if (i >= n || j >= n) {
+            EXPECT_EQ(record.at(b, h, i, j), 0.0f);
+          }
           row_sum += record.at(b, h, i, j);
         }
         EXPECT_NEAR(row_sum, i < n ? 1.0 : 0.0, 1e-6);
