@@ -1,7 +1,7 @@
 """attend: attention mechanisms, exact and differentiable, from Python.
 
 NumPy arrays go in and come out (float32 or float64; the dtype picks the C++ instantiation).
-Arrays that are C-contiguous and 64-byte aligned are read in place; results are NumPy arrays
+C-contiguous arrays are read in place; results are NumPy arrays
 that own attend's memory (no copy). Errors arrive as exceptions with the C++ message:
 attend.ShapeError and attend.ValueError (both ValueError), OSError for files.
 docs/python.md has examples.

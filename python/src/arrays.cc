@@ -58,7 +58,7 @@ Tensor<T> to_tensor(const InputArray<T>& array) {
   const nb::ndarray<nb::device::cpu> any(array);
   const Shape shape = shape_of(any);
   const T* data = array.data();
-  if (c_contiguous(any) && reinterpret_cast<uintptr_t>(data) % 64 == 0 && array.size() > 0) {
+  if (c_contiguous(any) && reinterpret_cast<uintptr_t>(data) % alignof(T) == 0 && array.size() > 0) {
     return Tensor<T>::borrow(const_cast<T*>(data), shape, keep_alive(array));
   }
   Tensor<T> tensor = Tensor<T>::empty(shape);

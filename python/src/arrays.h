@@ -1,7 +1,7 @@
 // NumPy (or any DLPack) arrays in and out of attend tensors.
 //
-// In: a C-contiguous array whose memory is 64-byte aligned is borrowed, not copied (the tensor
-// keeps the array alive); any other layout is copied once into attend's storage. Out: the
+// In: a C-contiguous array (aligned to its elements, as NumPy's are) is borrowed, not copied (the
+// tensor keeps the array alive); any other layout is copied once into attend's storage. Out: the
 // tensor's storage becomes the NumPy array's (no copy; the array keeps the tensor alive).
 #pragma once
 

@@ -11,6 +11,7 @@
 #include <nanobind/stl/vector.h>
 
 #include "arrays.h"
+#include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/models/sentence_encoder.h"
 #include "attend/text/bert_tokenizer.h"
@@ -98,6 +99,21 @@ void bind_sentence_encoder(nb::module_& m) {
             return to_numpy(embeddings.vectors);
           },
           "texts"_a, "batch_size"_a = 32, "(N, E) float32 embeddings, bitwise the same for any batch_size.")
+      .def(
+          "token_embeddings",
+          [](models::SentenceEncoder& encoder, const std::string& text) {
+            const std::vector<text::Encoding> encodings = encoder.encode({text});
+            Tensor<float> hidden;  // (n, E)
+            {
+              nb::gil_scoped_release unlocked;
+              NoGradGuard no_grad;
+              hidden = encoder.model().forward(models::pack_encodings(encodings)).last_hidden_state;
+            }
+            return to_numpy(hidden);
+          },
+          "text"_a,
+          "The last layer's hidden state of every token of `text` ([CLS] and [SEP] included), (n, E), before "
+          "pooling.")
       .def("encode", &models::SentenceEncoder::encode, "texts"_a,
            "Each text's Encoding as the encoder sees it (cut to the model's maximum length).")
       .def_prop_ro("dimension", &models::SentenceEncoder::dimension)

@@ -63,6 +63,16 @@ def test_embeddings_equal_sentence_transformers():
     assert np.array_equal(one_by_one, vectors[:5])  # bitwise, whatever the batch
 
 
+@needs_model
+def test_token_embeddings_pool_to_the_sentence_embedding():
+    encoder = attend.SentenceEncoder.from_directory()
+    text = "Attention is all you need."
+    tokens = encoder.token_embeddings(text)
+    assert tokens.shape == (len(encoder.encode([text])[0].ids), encoder.dimension)
+    mean = tokens.astype(np.float64).mean(axis=0)  # all-MiniLM-L6-v2: mean pooling, then L2 norm
+    np.testing.assert_allclose(mean / np.linalg.norm(mean), encoder.embed([text])[0], atol=1e-6)
+
+
 def test_missing_model_directory_is_a_clear_error(tmp_path):
     with pytest.raises(OSError, match="is not a BERT model directory: it has no config.json"):
         attend.SentenceEncoder.from_directory(str(tmp_path))

@@ -61,8 +61,9 @@ Tensor<T> Tensor<T>::from_impl(std::shared_ptr<TensorImpl<T>> impl) {
 
 template <typename T>
 Tensor<T> Tensor<T>::borrow(T* data, const Shape& shape, std::shared_ptr<const void> owner) {
-  ATTEND_CHECK(reinterpret_cast<uintptr_t>(data) % kAlignment == 0, ValueError,
-               "Tensor::borrow: the memory of a {} tensor is not {}-byte aligned", shape_string(shape), kAlignment);
+  ATTEND_CHECK(reinterpret_cast<uintptr_t>(data) % alignof(T) == 0, ValueError,
+               "Tensor::borrow: the memory of a {} tensor is not aligned to its {}-byte elements", shape_string(shape),
+               sizeof(T));
   ATTEND_CHECK(owner != nullptr, ValueError, "Tensor::borrow: no owner keeps the memory alive");
   auto impl = std::make_shared<TensorImpl<T>>();
   impl->buffer = std::make_shared<Buffer<T>>(data, shape_numel(shape), std::move(owner));

@@ -106,9 +106,11 @@ TEST(Tensor, BorrowReadsInPlaceAndKeepsTheOwnerAlive) {
   EXPECT_EQ(values[5], 6.0f);  // not freed, not written
 }
 
-TEST(Tensor, BorrowRefusesUnalignedMemoryAndNoOwner) {
+TEST(Tensor, BorrowNeedsElementAlignmentAndAnOwner) {
   alignas(64) static double values[9] = {};
-  EXPECT_THROW(Tensor<double>::borrow(values + 1, {2, 2}, std::make_shared<int>(0)), ValueError);
+  double* misaligned = reinterpret_cast<double*>(reinterpret_cast<char*>(values) + 4);
+  EXPECT_THROW(Tensor<double>::borrow(misaligned, {2, 2}, std::make_shared<int>(0)), ValueError);
+  EXPECT_EQ(Tensor<double>::borrow(values + 1, {2, 2}, std::make_shared<int>(0)).data(), values + 1);
   EXPECT_THROW(Tensor<double>::borrow(values, {2, 2}, nullptr), ValueError);
 }
 

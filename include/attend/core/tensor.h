@@ -63,8 +63,9 @@ class Tensor {
   static Tensor randn(const Shape& shape, Generator& generator);
   static Tensor uniform(const Shape& shape, T low, T high, Generator& generator);
   // A contiguous row-major tensor over `size` = numel(shape) elements at `data`, which `owner`
-  // keeps alive (no copy). `data` must be 64-byte aligned like attend's own storage (ValueError
-  // otherwise). attend's ops never write to their inputs, so read-only memory may be borrowed.
+  // keeps alive (no copy). `data` must be aligned to T (ValueError otherwise); the kernels read
+  // tensor memory with unaligned loads, as they read views. attend's ops never write to their
+  // inputs, so read-only memory may be borrowed.
   static Tensor borrow(T* data, const Shape& shape, std::shared_ptr<const void> owner);
 
   // ---- inspection ----
