@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
 
   std::vector<attend::tools::CommandRunner> runners;
   for (const AddCommand add : kCommands) runners.push_back(add(app));
+  attend::tools::hide_placeholder_defaults(app);
 
   if (const int status = attend::tools::parse_command_line(app, argc, argv); status >= 0) return status;
   try {

@@ -160,6 +160,13 @@ std::string escape_for_terminal(const std::string& text) {
   return escaped;
 }
 
+void hide_placeholder_defaults(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    if (option->get_description().find("(default:") != std::string::npos) option->default_str("");
+  }
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) hide_placeholder_defaults(*command);
+}
+
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);

@@ -43,6 +43,11 @@ void check_output_directory(const std::string& out_dir);
 // well-formed UTF-8 (a lone 0xC3 cut from 'é'). Newlines and tabs stay.
 std::string escape_for_terminal(const std::string& text);
 
+// --help shows each option's default once: an option whose description says "(default: ...)"
+// (a computed default, such as "all cores", behind a placeholder value like 0) does not also
+// show the placeholder. Applies to `app` and every command below it.
+void hide_placeholder_defaults(CLI::App& app);
+
 // Parses argv into `app`. An unknown command (`attend frobnicate`, `attend train frobnicate`)
 // is reported as such with the commands that exist, instead of CLI11's "A subcommand is
 // required". Returns -1 when parsing succeeded, else the exit status to return from main.
