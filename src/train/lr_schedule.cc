@@ -78,6 +78,23 @@ double WarmupCosineSchedule::learning_rate(int64_t step) const {
   return minimum_ + (peak_ - minimum_) * (1 + std::cos(std::numbers::pi * progress)) / 2;
 }
 
+WarmupLinearSchedule::WarmupLinearSchedule(double peak_learning_rate, int64_t warmup_steps, int64_t total_steps)
+    : peak_(peak_learning_rate), warmup_(warmup_steps), total_(total_steps) {
+  check_peak(peak_learning_rate, "WarmupLinearSchedule");
+  check_warmup(warmup_steps, "WarmupLinearSchedule");
+  ATTEND_CHECK(total_steps > warmup_steps, ValueError,
+               "WarmupLinearSchedule: total_steps must be > warmup_steps, got total_steps {} and warmup_steps {}",
+               total_steps, warmup_steps);
+}
+
+double WarmupLinearSchedule::learning_rate(int64_t step) const {
+  check_step(step, "WarmupLinearSchedule");
+  const double s = static_cast<double>(step) + 1;
+  const double warmup = static_cast<double>(warmup_), total = static_cast<double>(total_);
+  if (s <= warmup) return peak_ * (s / warmup);
+  return peak_ * std::max(0.0, (total + 1 - s) / (total + 1 - warmup));
+}
+
 int64_t time_scheduled_step(int64_t step, int64_t total_steps, double elapsed_seconds, double time_limit_seconds) {
   if (time_limit_seconds <= 0) return step;
   const double by_time = std::min(1.0, elapsed_seconds / time_limit_seconds) * static_cast<double>(total_steps);

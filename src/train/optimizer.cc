@@ -1,6 +1,7 @@
 #include "attend/train/optimizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -289,6 +290,18 @@ Adam<T>::Adam(std::string name, std::string state_prefix, NamedTensors<T> parame
                "{}: weight_decay must be finite and >= 0, got {}", optimizer, options.weight_decay);
   first_moment_ = this->add_buffer("m");
   second_moment_ = this->add_buffer("v");
+  for (const auto& [parameter_name, parameter] : this->parameters()) {
+    decayed_.push_back(!options.weight_decay_applies || options.weight_decay_applies(parameter_name));
+  }
+}
+
+bool decays_unless_bias_or_norm(const std::string& parameter_name) {
+  const size_t dot = parameter_name.rfind('.');
+  const std::string last = dot == std::string::npos ? parameter_name : parameter_name.substr(dot + 1);
+  if (last == "bias") return false;
+  std::string lower = parameter_name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower.find("norm") == std::string::npos;
 }
 
 template <typename T>
@@ -298,7 +311,7 @@ void Adam<T>::update_parameter(size_t parameter_index, T* parameter, const T* gr
   const double beta1 = options_.beta1;
   const double beta2 = options_.beta2;
   const double eps = options_.eps;
-  const double weight_decay = options_.weight_decay;
+  const double weight_decay = decayed_[parameter_index] ? options_.weight_decay : 0.0;
   const bool decoupled = decoupled_weight_decay_;
   // PyTorch's arrangement of the bias corrections: lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
   // which is Kingma & Ba's lr * m_hat / (sqrt(v_hat) + eps) with m_hat, v_hat never formed.

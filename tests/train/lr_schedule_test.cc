@@ -69,6 +69,20 @@ TEST(LrSchedule, WarmupCosineKnownValues) {
   for (int64_t step = 1; step < 6; ++step) EXPECT_LT(schedule.learning_rate(step + 1), schedule.learning_rate(step));
 }
 
+// Warm-up 2, total 6, peak 2: updates s = 1..6 at 1, 2, then (7 - s) / 5 of the peak: 1.6, 1.2,
+// 0.8, 0.4; 0 from step 6 (s = 7) on. (transformers' schedule runs the first update at rate 0;
+// this one reaches 0 one past the last update instead, like WarmupCosineSchedule.)
+TEST(LrSchedule, WarmupLinearKnownValues) {
+  const train::WarmupLinearSchedule schedule(2.0, 2, 6);
+  const std::vector<double> expected = {1.0, 2.0, 1.6, 1.2, 0.8, 0.4, 0.0, 0.0};
+  for (int64_t step = 0; step < static_cast<int64_t>(expected.size()); ++step) {
+    EXPECT_DOUBLE_EQ(schedule.learning_rate(step), expected[step]) << step;
+  }
+  EXPECT_THROW(train::WarmupLinearSchedule(1.0, 6, 6), ValueError);
+  EXPECT_THROW(train::WarmupLinearSchedule(0.0, 1, 6), ValueError);
+  EXPECT_THROW(schedule.learning_rate(-1), ValueError);
+}
+
 TEST(LrSchedule, TimeScheduledStepFollowsWhicheverIsFurtherAlong) {
   EXPECT_EQ(time_scheduled_step(10, 1000, 50.0, 100.0), 500);    // half the time: half the schedule
   EXPECT_EQ(time_scheduled_step(700, 1000, 50.0, 100.0), 700);   // the steps are further along

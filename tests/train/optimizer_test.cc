@@ -408,6 +408,45 @@ TEST(AdamW, DecayIsDecoupledFromTheMoments) {
   }
 }
 
+// Two parameter groups by name: weight decay on the weight, none on the bias and the norm's scale;
+// both get the same Adam update. In float64 and float32 (the vectorized kernel).
+template <typename T>
+void check_weight_decay_groups() {
+  const double lr = 0.1, wd = 0.5, g = 0.2, eps = 1e-8;
+  std::vector<Tensor<T>> parameters;
+  for (int i = 0; i < 3; ++i) {
+    parameters.push_back(Tensor<T>::full({17}, T(3)));
+    parameters.back().set_requires_grad();
+  }
+  AdamWOptions options;
+  options.learning_rate = lr;
+  options.weight_decay = wd;
+  options.weight_decay_applies = train::decays_unless_bias_or_norm;
+  AdamW<T> optimizer(
+      {{"fc.weight", parameters[0]}, {"fc.bias", parameters[1]}, {"attention_norm.weight", parameters[2]}}, options);
+  double decayed = 3.0, plain = 3.0;
+  for (int t = 1; t <= 3; ++t) {
+    for (auto& p : parameters) set_gradient(p, std::vector<double>(17, g));
+    optimizer.step();
+    decayed = decayed * (1 - lr * wd) - lr * g / (std::abs(g) + eps);
+    plain = plain - lr * g / (std::abs(g) + eps);
+  }
+  const double tolerance = std::is_same_v<T, float> ? 1e-6 : 1e-14;
+  EXPECT_NEAR(parameters[0].to_vector()[16], decayed, tolerance);
+  EXPECT_NEAR(parameters[1].to_vector()[16], plain, tolerance);
+  EXPECT_NEAR(parameters[2].to_vector()[0], plain, tolerance);
+}
+
+TEST(AdamW, WeightDecayAppliesOnlyToItsGroup) {
+  check_weight_decay_groups<double>();
+  check_weight_decay_groups<float>();
+  EXPECT_TRUE(train::decays_unless_bias_or_norm("encoder.layers.0.query.weight"));
+  EXPECT_TRUE(train::decays_unless_bias_or_norm("embeddings.word.weight"));
+  EXPECT_FALSE(train::decays_unless_bias_or_norm("encoder.layers.0.query.bias"));
+  EXPECT_FALSE(train::decays_unless_bias_or_norm("embeddings.LayerNorm.weight"));
+  EXPECT_FALSE(train::decays_unless_bias_or_norm("layers.1.output_norm.weight"));
+}
+
 TEST(Adam, DefaultsArePyTorchs) {
   const AdamOptions adam;
   EXPECT_EQ(adam.learning_rate, 1e-3);

@@ -72,6 +72,24 @@ class WarmupCosineSchedule final : public LearningRateSchedule {
   int64_t total_;
 };
 
+// Linear warm-up, then linear decay to zero (BERT's fine-tuning schedule; transformers'
+// get_linear_schedule_with_warmup, which runs its first update at rate 0, one step earlier):
+//   s <= warmup:  lr = peak * s / warmup
+//   s >  warmup:  lr = peak * max(0, (total + 1 - s) / (total + 1 - warmup))
+// lr = peak at step = warmup - 1, and 0 at step = total_steps (one past the last update of the
+// run, as for WarmupCosineSchedule); later steps stay at 0.
+class WarmupLinearSchedule final : public LearningRateSchedule {
+ public:
+  // peak_learning_rate finite and > 0; warmup_steps >= 1; total_steps > warmup_steps.
+  WarmupLinearSchedule(double peak_learning_rate, int64_t warmup_steps, int64_t total_steps);
+  double learning_rate(int64_t step) const override;
+
+ private:
+  double peak_;
+  int64_t warmup_;
+  int64_t total_;
+};
+
 // The step to evaluate a schedule at when it should end at a time limit rather than at a step
 // count: the same fraction of total_steps as the fraction of time_limit_seconds spent, when that
 // is further along than `step`, and never past total_steps; `step` itself without a limit

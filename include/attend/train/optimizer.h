@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -130,7 +131,17 @@ struct AdamOptions {
   double beta2 = 0.999;  // in [0, 1)
   double eps = 1e-8;     // >= 0, added outside the square root
   double weight_decay = 0.0;
+  // Which parameters weight_decay applies to, by name; empty: all. The two parameter groups that
+  // PyTorch users write as [{"params": decayed}, {"params": others, "weight_decay": 0}], e.g.
+  // train::decays_unless_bias_or_norm for Transformers.
+  std::function<bool(const std::string& parameter_name)> weight_decay_applies = nullptr;
 };
+
+// The usual rule for fine-tuning Transformers (BERT's own recipe): weight decay on weight
+// matrices and embeddings, not on biases or normalization parameters. A name whose last part is
+// "bias", or with a part that contains "norm" (any case: "norm", "LayerNorm", "attention_norm"),
+// is not decayed.
+bool decays_unless_bias_or_norm(const std::string& parameter_name);
 
 struct AdamWOptions : AdamOptions {
   AdamWOptions() { weight_decay = 0.01; }
@@ -159,8 +170,9 @@ class Adam : public Optimizer<T> {
  private:
   AdamOptions options_;
   bool decoupled_weight_decay_;
-  int first_moment_ = -1;   // index for buffer(): m
-  int second_moment_ = -1;  // index for buffer(): v
+  std::vector<bool> decayed_;  // per parameter: whether weight_decay applies (weight_decay_applies)
+  int first_moment_ = -1;      // index for buffer(): m
+  int second_moment_ = -1;     // index for buffer(): v
 };
 
 // AdamW (Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019), as
