@@ -207,6 +207,9 @@ Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerO
   ATTEND_CHECK(o.eval_every >= 0, ValueError, "Trainer: eval_every must be >= 0, got {}", o.eval_every);
   ATTEND_CHECK(o.time_limit_seconds >= 0 && o.clip_norm >= 0, ValueError,
                "Trainer: time limit ({}) and clip norm ({}) must be >= 0", o.time_limit_seconds, o.clip_norm);
+  ATTEND_CHECK(o.patience >= 0, ValueError, "Trainer: patience must be >= 0, got {}", o.patience);
+  ATTEND_CHECK(o.patience == 0 || !o.best_metric.empty(), ValueError,
+               "Trainer: patience (early stopping) needs a metric to watch (best_metric)");
   ATTEND_CHECK(!o.schedule_by_time || o.time_limit_seconds > 0, ValueError,
                "Trainer: a schedule by time needs a time limit (--time-limit)");
   for (const auto& [key, value] : o.metadata) {
@@ -235,6 +238,7 @@ void Trainer::save_checkpoint(const std::string& path, int64_t step, bool model_
     metadata["trainer.running_loss"] = exact(running_loss_);
     metadata["trainer.best_value"] = exact(best_value_);
     metadata["trainer.best_step"] = std::to_string(best_step_);
+    metadata["trainer.evaluations_without_improvement"] = std::to_string(evaluations_without_improvement_);
     metadata["trainer.train_seconds"] = exact(train_seconds);
     metadata["trainer.elapsed_seconds"] = exact(elapsed_seconds);
     for (const auto& [name, tensor] : optimizer_.state()) {
@@ -267,6 +271,10 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
   const double running_loss = parse_exact(metadata, "trainer.running_loss", path);
   const double best_value = parse_exact(metadata, "trainer.best_value", path);
   const int64_t best_step = parse_count(metadata, "trainer.best_step", path);
+  // Checkpoints written before early stopping existed: no evaluation has been counted.
+  const int64_t stale = metadata.count("trainer.evaluations_without_improvement") != 0
+                            ? parse_count(metadata, "trainer.evaluations_without_improvement", path)
+                            : 0;
   const double train_seconds = parse_exact(metadata, "trainer.train_seconds", path);
   // Checkpoints written before the wall clock was recorded: their training time is the best guess.
   const double elapsed_seconds = metadata.count("trainer.elapsed_seconds") != 0
@@ -288,6 +296,7 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
   running_loss_ = running_loss;
   best_value_ = best_value;
   best_step_ = best_step;
+  evaluations_without_improvement_ = stale;
   train_seconds_before_ = train_seconds;
   elapsed_seconds_before_ = elapsed_seconds;
   best_.clear();
@@ -364,6 +373,7 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
       best_ = metrics;
       best_step_ = done;
     }
+    evaluations_without_improvement_ = improved ? 0 : evaluations_without_improvement_ + 1;
     const double total_train_seconds = train_seconds_before_ + train_seconds;
     if (metrics_file.is_open()) {
       nlohmann::ordered_json line;
@@ -423,7 +433,12 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     const bool last = step + 1 == o.steps;
     const bool out_of_time = o.time_limit_seconds > 0 && run_seconds() > o.time_limit_seconds;
     if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last || out_of_time) run_evaluation(step + 1);
-    if (out_of_time) {
+    result.stopped_early = o.patience > 0 && evaluations_without_improvement_ >= o.patience && !last;
+    if (out_of_time || result.stopped_early) {
+      if (result.stopped_early && !o.quiet) {
+        fmt::print(stderr, "\nstopping early: {} evaluations without a better {} (best at step {})\n",
+                   evaluations_without_improvement_, o.best_metric, best_step_);
+      }
       ++step;
       break;
     }

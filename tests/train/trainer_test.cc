@@ -284,6 +284,47 @@ TEST_F(TrainerTest, HigherIsBetterPicksTheLargest) {
   EXPECT_EQ(result.best_step, 4);
 }
 
+// Patience 2: evaluations at steps 2, 4, 6, 8 score 0.5, 0.9, 0.8, 0.7: the best is step 4, and
+// the second evaluation without a better score (step 8) stops the run.
+TEST_F(TrainerTest, PatienceStopsAfterThatManyEvaluationsWithoutImprovement) {
+  const std::vector<double> scores = {0.5, 0.9, 0.8, 0.7, 0.95, 0.99};
+  size_t calls = 0;
+  TrainerOptions o = options(12);
+  o.best_metric = "f1";
+  o.higher_is_better = true;
+  o.patience = 2;
+  TrainingRun run = make_run(3, o);
+  const auto result = train(run, [&]() -> Metrics { return {{"f1", scores.at(calls++)}}; });
+  EXPECT_TRUE(result.stopped_early);
+  EXPECT_EQ(result.steps, 8);
+  EXPECT_EQ(result.best_step, 4);
+  EXPECT_EQ(calls, 4u);
+  EXPECT_EQ(train::load_model_weights((dir_ / "run" / "model.safetensors").string(), *run.model).at("trainer.step"),
+            "4");
+
+  // Resumed from step 6 (one stale evaluation counted): the next stale one stops it at step 8 too.
+  TrainerOptions first = options(6, "resumed");
+  first.best_metric = "f1";
+  first.higher_is_better = true;
+  first.patience = 2;
+  calls = 0;
+  TrainingRun part = make_run(3, first);
+  EXPECT_FALSE(train(part, [&]() -> Metrics { return {{"f1", scores.at(calls++)}}; }).stopped_early);
+  TrainerOptions rest = first;
+  rest.steps = 12;
+  rest.resume_from = (dir_ / "resumed" / "checkpoint.safetensors").string();
+  TrainingRun resumed = make_run(3, rest);
+  const auto continued = train(resumed, [&]() -> Metrics { return {{"f1", scores.at(calls++)}}; });
+  EXPECT_TRUE(continued.stopped_early);
+  EXPECT_EQ(continued.steps, 8);
+
+  TrainerOptions no_metric = options(4, "bad");
+  no_metric.patience = 1;
+  expect_error<ValueError>([&] { make_run(1, no_metric); }, {"patience", "best_metric"});
+  no_metric.patience = -1;
+  expect_error<ValueError>([&] { make_run(1, no_metric); }, {"patience must be >= 0", "-1"});
+}
+
 TEST_F(TrainerTest, RefusesToOverwriteAnEarlierRunUnlessAsked) {
   TrainingRun run = make_run(1, options(2));
   train(run, constant_metrics);

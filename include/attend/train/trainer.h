@@ -62,10 +62,13 @@ struct RunOptions {
 
 // RunOptions, plus what the task decides.
 struct TrainerOptions : RunOptions {
-  int64_t steps = 1000;              // optimizer steps in all (a resumed run counts the earlier ones)
-  int64_t eval_every = 0;            // steps between evaluations; 0: only at the end
-  double clip_norm = 0;              // global gradient norm bound; 0: no clipping
-  std::string best_metric;           // e.g. "dev_wer"; empty: model.safetensors is the last model
+  int64_t steps = 1000;     // optimizer steps in all (a resumed run counts the earlier ones)
+  int64_t eval_every = 0;   // steps between evaluations; 0: only at the end
+  double clip_norm = 0;     // global gradient norm bound; 0: no clipping
+  std::string best_metric;  // e.g. "dev_wer"; empty: model.safetensors is the last model
+  // Early stopping: stop (the best model kept) after this many evaluations in a row that did not
+  // improve best_metric; 0: never. Needs best_metric. Resuming continues the count.
+  int64_t patience = 0;
   bool higher_is_better = false;     // for best_metric
   std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   int64_t tensorboard_every = 50;
@@ -94,6 +97,7 @@ struct TrainerResult {
   Metrics best;                 // the best evaluation (== last without best_metric)
   int64_t best_step = 0;
   bool resumed = false;
+  bool stopped_early = false;  // by patience
 };
 
 class Trainer {
@@ -132,8 +136,9 @@ class Trainer {
   double running_loss_ = 0;
   double best_value_ = 0;
   int64_t best_step_ = 0;
-  double train_seconds_before_ = 0;    // training time of the runs this one resumes
-  double elapsed_seconds_before_ = 0;  // their wall-clock time, evaluations included
+  int64_t evaluations_without_improvement_ = 0;  // for patience
+  double train_seconds_before_ = 0;              // training time of the runs this one resumes
+  double elapsed_seconds_before_ = 0;            // their wall-clock time, evaluations included
   Metrics best_;
 };
 
