@@ -1,0 +1,227 @@
+#include "attend/models/text_classifier.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "attend/core/error.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/indexing.h"
+#include "attend/ops/reduction.h"
+#include "attend/ops/shape_ops.h"
+
+namespace attend::models {
+namespace {
+
+// (B, L) padding mask of a batch (1 past each text's end) and L.
+MaskTensor padding_of(const std::vector<text::Encoding>& encodings, int64_t longest) {
+  const int64_t batch = static_cast<int64_t>(encodings.size());
+  MaskTensor padding = MaskTensor::zeros({batch, longest});  // (B, L)
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = static_cast<int64_t>(encodings[b].ids.size()); t < longest; ++t)
+      padding.data()[b * longest + t] = 1;
+  }
+  return padding;
+}
+
+// (B, L) ids, padded with 0 (masked everywhere they could matter).
+IndexTensor padded_ids(const std::vector<text::Encoding>& encodings, int64_t longest) {
+  const int64_t batch = static_cast<int64_t>(encodings.size());
+  IndexTensor ids = IndexTensor::zeros({batch, longest});  // (B, L)
+  for (int64_t b = 0; b < batch; ++b) {
+    std::copy(encodings[b].ids.begin(), encodings[b].ids.end(), ids.data() + b * longest);
+  }
+  return ids;
+}
+
+// Packed rows (T, E) -> padded (B, L, E), zeros where padded: row t of text b is packed row
+// offset_b + t; the padding rows read an extra zero row appended at T. Differentiable.
+Tensor<float> unpack(const Tensor<float>& packed, const std::vector<text::Encoding>& encodings, int64_t longest) {
+  const int64_t rows = packed.size(0), width = packed.size(1), batch = static_cast<int64_t>(encodings.size());
+  const Tensor<float> with_zero = concat<float>({packed, Tensor<float>::zeros({1, width})}, 0);  // (T + 1, E)
+  IndexTensor index = IndexTensor::full({batch, longest}, rows);                                 // (B, L)
+  int64_t offset = 0;
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t length = static_cast<int64_t>(encodings[b].ids.size());
+    for (int64_t t = 0; t < length; ++t) index.data()[b * longest + t] = offset + t;
+    offset += length;
+  }
+  return embedding(with_zero, index);  // (B, L, E)
+}
+
+}  // namespace
+
+void check_text_classifier_config(const TextClassifierConfig& c) {
+  static const std::set<std::string> encoders = {"gru", "transformer", "bert"}, poolings = {"attention", "mean", "cls"};
+  ATTEND_CHECK(encoders.count(c.encoder) != 0, ValueError,
+               "text classifier: unknown encoder '{}' (gru, transformer, bert)", c.encoder);
+  ATTEND_CHECK(poolings.count(c.pooling) != 0, ValueError,
+               "text classifier: unknown pooling '{}' (attention, mean, cls)", c.pooling);
+  for (const auto& [name, value] : {std::pair{"classes", c.classes},
+                                    {"vocabulary", c.vocabulary},
+                                    {"embedding_dim", c.embedding_dim},
+                                    {"hidden", c.hidden},
+                                    {"layers", c.layers},
+                                    {"heads", c.heads},
+                                    {"feedforward_dim", c.feedforward_dim},
+                                    {"max_length", c.max_length}}) {
+    ATTEND_CHECK(value >= 1, ValueError, "text classifier: {} must be at least 1, got {}", name, value);
+  }
+  ATTEND_CHECK(c.classes >= 2, ValueError, "text classifier: classes must be at least 2, got {}", c.classes);
+  ATTEND_CHECK(c.dropout >= 0 && c.dropout < 1, ValueError, "text classifier: dropout must be in [0, 1), got {}",
+               c.dropout);
+}
+
+TextClassifier::TextClassifier(const TextClassifierConfig& config, Generator& generator) : config_(config) {
+  check_text_classifier_config(config);
+  ATTEND_CHECK(config.encoder != "bert", ValueError,
+               "text classifier: the bert encoder is pretrained; build it over a loaded BertModel");
+  embedding_ = register_module(
+      "embedding", std::make_shared<nn::Embedding<float>>(config.vocabulary, config.embedding_dim, generator));
+  int64_t width = config.embedding_dim;
+  if (config.encoder == "gru") {
+    gru_ = register_module("gru", std::make_shared<nn::GRU<float>>(
+                                      nn::RecurrentConfig{config.embedding_dim, config.hidden, true, true}, generator));
+    width = 2 * config.hidden;
+  } else {
+    positions_ = register_module(
+        "positions", std::make_shared<nn::Embedding<float>>(config.max_length, config.embedding_dim, generator));
+    nn::TransformerLayerConfig layer;
+    layer.model_dim = config.embedding_dim;
+    layer.num_heads = config.heads;
+    layer.feedforward_dim = config.feedforward_dim;
+    layer.dropout = config.dropout;
+    layer.activation = nn::Activation::kGelu;
+    layer.norm_first = true;
+    for (int64_t i = 0; i < config.layers; ++i) {
+      layers_.push_back(register_module(fmt::format("layers.{}", i),
+                                        std::make_shared<nn::TransformerEncoderLayer<float>>(layer, generator)));
+    }
+    final_norm_ = register_module("final_norm", std::make_shared<nn::LayerNorm<float>>(Shape{config.embedding_dim}));
+  }
+  add_head(width, generator);
+}
+
+TextClassifier::TextClassifier(const TextClassifierConfig& config, std::shared_ptr<BertModel<float>> bert,
+                               Generator& generator)
+    : config_(config) {
+  check_text_classifier_config(config);
+  ATTEND_CHECK(config.encoder == "bert" && bert != nullptr, ValueError,
+               "text classifier: a pretrained encoder goes with encoder 'bert' (got '{}')", config.encoder);
+  bert_ = register_module("bert", std::move(bert));
+  config_.vocabulary = bert_->config().vocab_size;
+  config_.max_length = std::min(config_.max_length, bert_->config().max_positions);
+  add_head(bert_->config().hidden_size, generator);
+}
+
+void TextClassifier::add_head(int64_t width, Generator& generator) {
+  if (config_.pooling == "attention") {
+    pooling_ = register_module(
+        "pooling", std::make_shared<nn::AttentionPooling<float>>(PoolingMode::kLearnedQuery, width, generator));
+  }
+  dropout_ = register_module("dropout", std::make_shared<nn::Dropout<float>>(config_.dropout, generator));
+  head_ = register_module("head", std::make_shared<nn::Linear<float>>(width, config_.classes, true, generator));
+}
+
+Tensor<float> TextClassifier::encode(const std::vector<text::Encoding>& encodings, const MaskTensor& padding) {
+  const int64_t longest = padding.size(1);
+  if (bert_) return unpack(bert_->forward(pack_encodings(encodings)).last_hidden_state, encodings, longest);
+  const IndexTensor ids = padded_ids(encodings, longest);              // (B, L)
+  Tensor<float> x = embedding_->forward(ids);                          // (B, L, E)
+  if (gru_) return gru_->forward(x, Tensor<float>(), padding).output;  // (B, L, 2H)
+  x = add(x, positions_->forward(IndexTensor::arange(longest)));       // + (L, E)
+  x = dropout_->forward(x);
+  for (const auto& layer : layers_) x = layer->forward(x, padding);
+  return final_norm_->forward(x);  // (B, L, E)
+}
+
+TextClassification TextClassifier::forward(const std::vector<text::Encoding>& encodings) {
+  ATTEND_CHECK(!encodings.empty(), ValueError, "text classifier: an empty batch");
+  int64_t longest = 0;
+  for (size_t b = 0; b < encodings.size(); ++b) {
+    const int64_t length = static_cast<int64_t>(encodings[b].ids.size());
+    ATTEND_CHECK(length >= 1 && length <= config_.max_length, ValueError,
+                 "text classifier: text {} of the batch has {} tokens; the model takes 1 to {}", b, length,
+                 config_.max_length);
+    longest = std::max(longest, length);
+  }
+  const MaskTensor padding = padding_of(encodings, longest);  // (B, L)
+  const Tensor<float> states = encode(encodings, padding);    // (B, L, D)
+  TextClassification result;
+  Tensor<float> pooled;  // (B, D)
+  if (config_.pooling == "attention") {
+    AttentionPoolingResult<float> attention = pooling_->forward(states, padding);
+    pooled = attention.output;
+    result.weights = attention.weights;
+  } else if (config_.pooling == "cls") {
+    pooled = states.slice(1, 0, 1).reshape({states.size(0), states.size(2)});
+  } else {
+    // Padded rows are zero for bert (unpack) and masked out here for the others: sum / length.
+    const int64_t batch = states.size(0);
+    Tensor<float> keep = Tensor<float>::empty({batch, longest, 1});  // (B, L, 1)
+    Tensor<float> lengths = Tensor<float>::empty({batch, 1});        // (B, 1)
+    for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t t = 0; t < longest; ++t)
+        keep.data()[b * longest + t] = padding.data()[b * longest + t] ? 0.0f : 1.0f;
+      lengths.data()[b] = static_cast<float>(encodings[b].ids.size());
+    }
+    pooled = div(sum(mul(states, keep), {1}), lengths);
+  }
+  result.logits = head_->forward(dropout_->forward(pooled));  // (B, C)
+  return result;
+}
+
+io::Metadata TextClassifier::metadata() const {
+  const TextClassifierConfig& c = config_;
+  return {{"task", "classify"},
+          {"classify.encoder", c.encoder},
+          {"classify.pooling", c.pooling},
+          {"classify.classes", std::to_string(c.classes)},
+          {"classify.vocabulary", std::to_string(c.vocabulary)},
+          {"classify.embedding_dim", std::to_string(c.embedding_dim)},
+          {"classify.hidden", std::to_string(c.hidden)},
+          {"classify.layers", std::to_string(c.layers)},
+          {"classify.heads", std::to_string(c.heads)},
+          {"classify.feedforward_dim", std::to_string(c.feedforward_dim)},
+          {"classify.max_length", std::to_string(c.max_length)},
+          {"classify.dropout", fmt::format("{}", c.dropout)}};
+}
+
+TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, const std::string& source) {
+  const auto task = metadata.find("task");
+  ATTEND_CHECK(task != metadata.end() && task->second == "classify", ValueError,
+               "'{}' is not a text classifier (its task is '{}')", source,
+               task == metadata.end() ? "none" : task->second);
+  const auto text = [&](const std::string& key) {
+    const auto found = metadata.find("classify." + key);
+    ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' has no classify.{} in its metadata", source, key);
+    return found->second;
+  };
+  const auto count = [&](const std::string& key) {
+    const std::string value = text(key);
+    try {
+      size_t used = 0;
+      const int64_t parsed = std::stoll(value, &used);
+      if (used == value.size()) return parsed;
+    } catch (const std::exception&) {
+    }
+    fail("'{}': classify.{} is '{}', not a whole number", source, key, value);
+  };
+  TextClassifierConfig c;
+  c.encoder = text("encoder");
+  c.pooling = text("pooling");
+  c.classes = count("classes");
+  c.vocabulary = count("vocabulary");
+  c.embedding_dim = count("embedding_dim");
+  c.hidden = count("hidden");
+  c.layers = count("layers");
+  c.heads = count("heads");
+  c.feedforward_dim = count("feedforward_dim");
+  c.max_length = count("max_length");
+  c.dropout = std::stod(text("dropout"));
+  check_text_classifier_config(c);
+  return c;
+}
+
+}  // namespace attend::models

@@ -1,0 +1,172 @@
+// Text classifiers: every encoder x pooling runs, a text's logits do not depend on its batch,
+// gradients reach every parameter, a tiny task is learned, and the metadata round-trips.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attend/core/autograd.h"
+#include "attend/core/error.h"
+#include "attend/models/text_classifier.h"
+#include "attend/ops/loss.h"
+#include "attend/train/optimizer.h"
+#include "harness/expect_error.h"
+
+namespace attend::models {
+namespace {
+
+text::Encoding encoding_of(std::vector<int64_t> ids) {
+  text::Encoding e;
+  e.ids = ids;
+  e.token_type_ids.assign(ids.size(), 0);
+  e.attention_mask.assign(ids.size(), 1);
+  return e;
+}
+
+TextClassifierConfig small(const std::string& encoder, const std::string& pooling) {
+  TextClassifierConfig c;
+  c.encoder = encoder;
+  c.pooling = pooling;
+  c.vocabulary = 20;
+  c.embedding_dim = 8;
+  c.hidden = 6;
+  c.layers = 2;
+  c.heads = 2;
+  c.feedforward_dim = 16;
+  c.max_length = 12;
+  c.dropout = 0.1;
+  return c;
+}
+
+std::shared_ptr<BertModel<float>> tiny_bert(Generator& generator) {
+  BertConfig config;
+  config.vocab_size = 20;
+  config.hidden_size = 8;
+  config.num_layers = 2;
+  config.num_heads = 2;
+  config.intermediate_size = 16;
+  config.max_positions = 16;
+  return std::make_shared<BertModel<float>>(config, generator);
+}
+
+std::unique_ptr<TextClassifier> make(const std::string& encoder, const std::string& pooling, uint64_t seed = 1) {
+  Generator generator(seed);
+  if (encoder == "bert") {
+    return std::make_unique<TextClassifier>(small(encoder, pooling), tiny_bert(generator), generator);
+  }
+  return std::make_unique<TextClassifier>(small(encoder, pooling), generator);
+}
+
+const std::vector<std::string> kEncoders = {"gru", "transformer", "bert"};
+const std::vector<std::string> kPoolings = {"attention", "mean", "cls"};
+
+TEST(TextClassifier, ATextsLogitsDoNotDependOnItsBatch) {
+  for (const auto& encoder : kEncoders) {
+    for (const auto& pooling : kPoolings) {
+      auto model = make(encoder, pooling);
+      model->eval();
+      NoGradGuard no_grad;
+      const text::Encoding short_text = encoding_of({1, 5, 7, 2}), long_text = encoding_of({1, 3, 4, 9, 9, 8, 6, 2});
+      const TextClassification alone = model->forward({short_text});
+      const TextClassification together = model->forward({long_text, short_text, long_text});
+      ASSERT_EQ(together.logits.shape(), (Shape{3, 3}));
+      for (int64_t c = 0; c < 3; ++c) {
+        EXPECT_NEAR(alone.logits.at({0, c}), together.logits.at({1, c}), 1e-5) << encoder << " " << pooling;
+      }
+      if (pooling == "attention") {
+        EXPECT_EQ(together.weights.shape(), (Shape{3, 8}));
+        for (int64_t t = 4; t < 8; ++t) EXPECT_EQ(together.weights.at({1, t}), 0.0f);  // padding
+      }
+    }
+  }
+}
+
+TEST(TextClassifier, GradientsReachEveryParameter) {
+  for (const auto& encoder : kEncoders) {
+    for (const auto& pooling : kPoolings) {
+      auto model = make(encoder, pooling);
+      model->train();
+      const TextClassification out = model->forward({encoding_of({1, 5, 7, 2}), encoding_of({1, 3, 2})});
+      const Tensor<float> loss = cross_entropy(out.logits, IndexTensor::from_vector({2}, {0, 2}));
+      loss.backward();
+      for (const auto& [name, parameter] : model->named_parameters()) {
+        // BERT's pooler (tanh of [CLS] W_p) is not used: the pooling here replaces it.
+        if (name.rfind("bert.pooler.", 0) == 0) continue;
+        EXPECT_TRUE(parameter.grad().defined()) << encoder << " " << pooling << ": " << name;
+      }
+    }
+  }
+}
+
+// Class = whether token 5 occurs: each from-scratch model learns it in a few dozen steps.
+TEST(TextClassifier, LearnsATinyTask) {
+  for (const auto& encoder : {std::string("gru"), std::string("transformer")}) {
+    auto model = make(encoder, "attention", 3);
+    train::AdamWOptions options;
+    options.learning_rate = 1e-2;
+    options.weight_decay_applies = train::decays_unless_bias_or_norm;
+    train::AdamW<float> optimizer(model->named_parameters(), options);
+    Generator data(7);
+    const auto batch = [&](std::vector<text::Encoding>& texts, std::vector<int64_t>& labels) {
+      texts.clear();
+      labels.clear();
+      for (int i = 0; i < 16; ++i) {
+        const int64_t length = 3 + static_cast<int64_t>(data.next_u64() % 6);
+        std::vector<int64_t> ids = {1};
+        const bool positive = data.next_u64() % 2 == 0;
+        for (int64_t t = 0; t < length; ++t) ids.push_back(6 + static_cast<int64_t>(data.next_u64() % 10));
+        if (positive) ids[1 + data.next_u64() % length] = 5;
+        ids.push_back(2);
+        texts.push_back(encoding_of(ids));
+        labels.push_back(positive ? 1 : 0);
+      }
+    };
+    std::vector<text::Encoding> texts;
+    std::vector<int64_t> labels;
+    for (int step = 0; step < 120; ++step) {
+      batch(texts, labels);
+      const Tensor<float> loss = cross_entropy(model->forward(texts).logits, IndexTensor::from_vector({16}, labels));
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+    }
+    model->eval();
+    NoGradGuard no_grad;
+    int correct = 0;
+    for (int round = 0; round < 4; ++round) {
+      batch(texts, labels);
+      const Tensor<float> logits = model->forward(texts).logits;
+      for (int i = 0; i < 16; ++i) correct += (logits.at({i, 1}) > logits.at({i, 0})) == (labels[i] == 1);
+    }
+    EXPECT_GE(correct, 58) << encoder << ": " << correct << " of 64";
+  }
+}
+
+TEST(TextClassifier, MetadataRoundTripsAndBadConfigsAreRefused) {
+  auto model = make("transformer", "mean");
+  const TextClassifierConfig back = text_classifier_config_of(model->metadata(), "m.safetensors");
+  EXPECT_EQ(back.encoder, "transformer");
+  EXPECT_EQ(back.pooling, "mean");
+  EXPECT_EQ(back.max_length, 12);
+  EXPECT_EQ(back.feedforward_dim, 16);
+  expect_error<ValueError>(
+      [] {
+        text_classifier_config_of({{"task", "g2p"}}, "g.safetensors");
+      },
+      {"'g.safetensors' is not a text classifier", "g2p"});
+  Generator generator(1);
+  TextClassifierConfig bad = small("lstm", "mean");
+  expect_error<ValueError>([&] { TextClassifier(bad, generator); }, {"unknown encoder 'lstm'"});
+  bad = small("gru", "max");
+  expect_error<ValueError>([&] { TextClassifier(bad, generator); }, {"unknown pooling 'max'"});
+  bad = small("gru", "mean");
+  bad.hidden = 0;
+  expect_error<ValueError>([&] { TextClassifier(bad, generator); }, {"hidden must be at least 1, got 0"});
+  auto ok = make("gru", "cls");
+  expect_error<ValueError>([&] { ok->forward({encoding_of(std::vector<int64_t>(13, 3))}); }, {"13 tokens", "1 to 12"});
+  expect_error<ValueError>([&] { ok->forward({}); }, {"empty batch"});
+}
+
+}  // namespace
+}  // namespace attend::models
