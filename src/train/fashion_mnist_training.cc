@@ -15,6 +15,7 @@
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
+#include "train/epoch_order.h"
 
 namespace attend::train {
 namespace {
@@ -29,16 +30,6 @@ int64_t count_correct(const Tensor<float>& logits, const IndexTensor& labels) {
     correct += std::max_element(row, row + classes) - row == labels.data()[b];
   }
   return correct;
-}
-
-// The seed of generator `index` of a stream (0: the epochs' orders, 1: the batches'
-// augmentation): SplitMix64's finalizer over the three, so that neighbouring indices and seeds
-// give unrelated generators.
-uint64_t stream_seed(uint64_t seed, uint64_t stream, uint64_t index) {
-  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (2 * index + stream + 1);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
 }
 
 }  // namespace
@@ -121,10 +112,7 @@ data::ImageSet FashionMnistBatches::batch(int64_t step) {
   ATTEND_CHECK(step >= 0, ValueError, "FashionMnistBatches: step must be >= 0, got {}", step);
   const int64_t images = train_.images.size(0), epoch = step / steps_per_epoch_;
   if (epoch != cached_epoch_) {
-    cached_order_.resize(images);
-    for (int64_t i = 0; i < images; ++i) cached_order_[i] = i;
-    Generator order(stream_seed(seed_, 0, static_cast<uint64_t>(epoch)));
-    for (int64_t i = images - 1; i > 0; --i) std::swap(cached_order_[i], cached_order_[order.uniform_int(i + 1)]);
+    cached_order_ = epoch_order(images, seed_, epoch);
     cached_epoch_ = epoch;
   }
   const int64_t begin = step % steps_per_epoch_ * batch_size_;

@@ -1,0 +1,24 @@
+#include "train/epoch_order.h"
+
+#include <utility>
+
+#include "attend/core/random.h"
+
+namespace attend::train {
+
+uint64_t stream_seed(uint64_t seed, uint64_t stream, uint64_t index) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (2 * index + stream + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::vector<int64_t> epoch_order(int64_t count, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(count);
+  for (int64_t i = 0; i < count; ++i) order[i] = i;
+  Generator generator(stream_seed(seed, 0, static_cast<uint64_t>(epoch)));
+  for (int64_t i = count - 1; i > 0; --i) std::swap(order[i], order[generator.uniform_int(i + 1)]);
+  return order;
+}
+
+}  // namespace attend::train

@@ -1,0 +1,225 @@
+#include "attend/train/text_classification.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "attend/core/autograd.h"
+#include "attend/core/error.h"
+#include "attend/ops/loss.h"
+#include "attend/train/lr_schedule.h"
+#include "attend/train/optimizer.h"
+#include "train/epoch_order.h"
+
+namespace attend::train {
+namespace {
+
+// The row-wise argmax of logits (B, C).
+std::vector<int64_t> argmax_rows(const Tensor<float>& logits) {
+  const Tensor<float> values = logits.contiguous();
+  const int64_t rows = values.size(0), classes = values.size(1);
+  std::vector<int64_t> predicted(rows);
+  for (int64_t b = 0; b < rows; ++b) {
+    const float* row = values.data() + b * classes;
+    predicted[b] = std::max_element(row, row + classes) - row;
+  }
+  return predicted;
+}
+
+std::vector<text::Encoding> gather(const std::vector<text::Encoding>& texts, const std::vector<int64_t>& order,
+                                   int64_t begin, int64_t end) {
+  std::vector<text::Encoding> batch;
+  for (int64_t i = begin; i < end; ++i) batch.push_back(texts[order[i]]);
+  return batch;
+}
+
+}  // namespace
+
+ClassificationMetrics classification_metrics(const std::vector<int64_t>& truth, const std::vector<int64_t>& predicted,
+                                             int64_t classes) {
+  ATTEND_CHECK(truth.size() == predicted.size() && !truth.empty(), ValueError,
+               "classification metrics: {} labels and {} predictions (need as many, at least one)", truth.size(),
+               predicted.size());
+  ATTEND_CHECK(classes >= 1, ValueError, "classification metrics: {} classes", classes);
+  ClassificationMetrics m;
+  m.confusion.assign(classes, std::vector<int64_t>(classes, 0));
+  int64_t correct = 0;
+  for (size_t i = 0; i < truth.size(); ++i) {
+    ATTEND_CHECK(truth[i] >= 0 && truth[i] < classes && predicted[i] >= 0 && predicted[i] < classes, ValueError,
+                 "classification metrics: item {} has label {} and prediction {}; classes are 0 to {}", i, truth[i],
+                 predicted[i], classes - 1);
+    ++m.confusion[truth[i]][predicted[i]];
+    correct += truth[i] == predicted[i];
+  }
+  m.accuracy = static_cast<double>(correct) / static_cast<double>(truth.size());
+  double f1_sum = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    int64_t predicted_c = 0, actual_c = 0;
+    for (int64_t k = 0; k < classes; ++k) {
+      predicted_c += m.confusion[k][c];
+      actual_c += m.confusion[c][k];
+    }
+    // F1 = 2 TP / (predicted + actual); 0 when the class is neither predicted nor present.
+    if (predicted_c + actual_c > 0) f1_sum += 2.0 * m.confusion[c][c] / static_cast<double>(predicted_c + actual_c);
+  }
+  m.macro_f1 = f1_sum / static_cast<double>(classes);
+  return m;
+}
+
+EncodedTexts encode_splits(const data::LabelledSplits& splits, const text::BertTokenizer& tokenizer,
+                           int64_t max_length) {
+  ATTEND_CHECK(max_length >= 2, ValueError, "classify: max_length must be at least 2 ([CLS] and [SEP]), got {}",
+               max_length);
+  EncodedTexts encoded;
+  encoded.class_names = splits.class_names;
+  const text::EncodeOptions options{max_length, true};
+  for (const auto& [records, split] :
+       {std::pair{&splits.train, &encoded.train}, {&splits.dev, &encoded.dev}, {&splits.test, &encoded.test}}) {
+    for (const data::LabelledText& record : *records) {
+      split->texts.push_back(tokenizer.encode(record.text, options));
+      split->labels.push_back(record.label);
+      encoded.truncated += split->texts.back().truncated;
+    }
+  }
+  return encoded;
+}
+
+ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const EncodedSplit& split, int64_t batch_size,
+                                          int64_t limit) {
+  ATTEND_CHECK(batch_size >= 1 && limit >= 0, ValueError, "evaluate: batch size {} must be >= 1 and limit {} >= 0",
+               batch_size, limit);
+  const int64_t count = limit > 0 ? std::min<int64_t>(limit, split.texts.size()) : split.texts.size();
+  ATTEND_CHECK(count >= 1, ValueError, "evaluate: the split has no texts");
+  std::vector<int64_t> order(count);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return split.texts[a].ids.size() < split.texts[b].ids.size(); });
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<int64_t> predicted(count), truth(split.labels.begin(), split.labels.begin() + count);
+  double loss_sum = 0;
+  for (int64_t begin = 0; begin < count; begin += batch_size) {
+    const int64_t end = std::min(count, begin + batch_size);
+    const Tensor<float> logits = model.forward(gather(split.texts, order, begin, end)).logits;  // (b, C)
+    std::vector<int64_t> labels;
+    for (int64_t i = begin; i < end; ++i) labels.push_back(split.labels[order[i]]);
+    loss_sum += cross_entropy(logits, IndexTensor::from_vector({end - begin}, labels)).item() * (end - begin);
+    const std::vector<int64_t> rows = argmax_rows(logits);
+    for (int64_t i = begin; i < end; ++i) predicted[order[i]] = rows[i - begin];
+  }
+  model.train(was_training);
+  ClassificationMetrics metrics = classification_metrics(truth, predicted, model.config().classes);
+  metrics.loss = loss_sum / static_cast<double>(count);
+  return metrics;
+}
+
+ClassifyResult train_text_classifier(models::TextClassifier& model, const EncodedTexts& data,
+                                     const ClassifyTrainingOptions& o) {
+  const int64_t texts = static_cast<int64_t>(data.train.texts.size());
+  ATTEND_CHECK(o.steps >= 1 && o.batch_size >= 1 && o.eval_every >= 1 && o.patience >= 0 && o.eval_batch_size >= 1,
+               ValueError,
+               "train classify: steps ({}), batch ({}), eval-every ({}) and eval batch ({}) must be >= 1, patience "
+               "({}) >= 0",
+               o.steps, o.batch_size, o.eval_every, o.eval_batch_size, o.patience);
+  ATTEND_CHECK(texts >= 1 && !data.dev.texts.empty() && !data.test.texts.empty(), ValueError,
+               "train classify: every split needs texts (train {}, dev {}, test {})", texts, data.dev.texts.size(),
+               data.test.texts.size());
+  ATTEND_CHECK(static_cast<int64_t>(data.class_names.size()) == model.config().classes, ValueError,
+               "train classify: the data has {} classes, the model {}", data.class_names.size(),
+               model.config().classes);
+  ATTEND_CHECK(o.resume_from.empty() ||
+                   (!o.out_dir.empty() &&
+                    std::filesystem::weakly_canonical(o.resume_from) ==
+                        std::filesystem::weakly_canonical(std::filesystem::path(o.out_dir) / "checkpoint.safetensors")),
+               ValueError, "train classify: resume from OUT/checkpoint.safetensors of the run's --out, got '{}'",
+               o.resume_from);
+  const int64_t steps_per_epoch = (texts + o.batch_size - 1) / o.batch_size;
+  const int64_t warmup = o.warmup_steps > 0 ? o.warmup_steps : std::max<int64_t>(1, o.steps * 6 / 100);
+  ATTEND_CHECK(warmup < std::max<int64_t>(o.steps, 2), ValueError,
+               "train classify: warm-up ({} steps) must be shorter than the run ({})", warmup, o.steps);
+
+  AdamWOptions adam;
+  adam.learning_rate = o.learning_rate;
+  adam.weight_decay = o.weight_decay;
+  adam.weight_decay_applies = decays_unless_bias_or_norm;
+  AdamW<float> optimizer(model.named_parameters(), adam);
+  const WarmupLinearSchedule schedule(o.learning_rate, warmup, std::max(o.steps, warmup + 1));
+
+  TrainerOptions trainer_options;
+  static_cast<RunOptions&>(trainer_options) = o;
+  trainer_options.steps = o.steps;
+  trainer_options.eval_every = o.eval_every;
+  trainer_options.clip_norm = o.clip_norm;
+  trainer_options.best_metric = "dev_macro_f1";
+  trainer_options.higher_is_better = true;
+  trainer_options.patience = o.patience;
+  trainer_options.items_name = "tok";
+  trainer_options.metadata.merge(io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
+                                              {"train.seed", std::to_string(o.seed)},
+                                              {"train.learning_rate", fmt::format("{}", o.learning_rate)},
+                                              {"train.warmup_steps", std::to_string(warmup)},
+                                              {"train.weight_decay", fmt::format("{}", o.weight_decay)},
+                                              {"train.clip_norm", fmt::format("{}", o.clip_norm)}});
+  Trainer trainer(model, optimizer, trainer_options);
+  trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
+
+  std::vector<int64_t> order;
+  int64_t order_epoch = -1, correct = 0, seen = 0;
+  const auto batch_loss = [&](int64_t step) {
+    const int64_t epoch = step / steps_per_epoch, begin = step % steps_per_epoch * o.batch_size;
+    if (epoch != order_epoch) {
+      order = epoch_order(texts, o.seed, epoch);
+      order_epoch = epoch;
+    }
+    const int64_t end = std::min(texts, begin + o.batch_size);
+    std::vector<int64_t> labels;
+    int64_t tokens = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      labels.push_back(data.train.labels[order[i]]);
+      tokens += static_cast<int64_t>(data.train.texts[order[i]].ids.size());
+    }
+    const Tensor<float> logits = model.forward(gather(data.train.texts, order, begin, end)).logits;  // (B, C)
+    const std::vector<int64_t> predicted = argmax_rows(logits.detach());
+    for (size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
+    seen += static_cast<int64_t>(labels.size());
+    return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({end - begin}, labels)), tokens};
+  };
+  const auto evaluate = [&]() -> Metrics {
+    const ClassificationMetrics dev = evaluate_classifier(model, data.dev, o.eval_batch_size);
+    const Metrics metrics = {{"dev_accuracy", dev.accuracy},
+                             {"dev_macro_f1", dev.macro_f1},
+                             {"dev_loss", dev.loss},
+                             {"train_accuracy", seen > 0 ? static_cast<double>(correct) / seen : 0.0}};
+    correct = seen = 0;
+    return metrics;
+  };
+  const TrainerResult trained = trainer.run(batch_loss, evaluate);
+
+  if (!o.out_dir.empty()) load_model_weights((std::filesystem::path(o.out_dir) / "model.safetensors").string(), model);
+  ClassifyResult result;
+  result.steps = trained.steps;
+  result.best_step = trained.best_step;
+  result.train_seconds = trained.train_seconds;
+  result.stopped_early = trained.stopped_early;
+  result.dev = evaluate_classifier(model, data.dev, o.eval_batch_size);
+  result.test = evaluate_classifier(model, data.test, o.eval_batch_size);
+  result.tokens_per_second = trained.items_per_second;
+  if (!o.out_dir.empty()) {
+    std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
+    metrics << nlohmann::json{{"step", result.best_step},
+                              {"test_accuracy", result.test.accuracy},
+                              {"test_macro_f1", result.test.macro_f1},
+                              {"test_loss", result.test.loss}}
+                   .dump()
+            << "\n";
+  }
+  return result;
+}
+
+}  // namespace attend::train
