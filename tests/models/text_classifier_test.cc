@@ -11,18 +11,13 @@
 #include "attend/models/text_classifier.h"
 #include "attend/ops/loss.h"
 #include "attend/train/optimizer.h"
+#include "harness/encodings.h"
 #include "harness/expect_error.h"
 
 namespace attend::models {
 namespace {
 
-text::Encoding encoding_of(std::vector<int64_t> ids) {
-  text::Encoding e;
-  e.ids = ids;
-  e.token_type_ids.assign(ids.size(), 0);
-  e.attention_mask.assign(ids.size(), 1);
-  return e;
-}
+using testing::encoding_of;
 
 TextClassifierConfig small(const std::string& encoder, const std::string& pooling) {
   TextClassifierConfig c;

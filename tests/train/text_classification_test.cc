@@ -7,6 +7,7 @@
 
 #include "attend/core/error.h"
 #include "attend/train/text_classification.h"
+#include "harness/encodings.h"
 #include "harness/expect_error.h"
 #include "harness/temp_dir.h"
 
@@ -26,13 +27,7 @@ TEST(ClassificationMetrics, AccuracyMacroF1AndConfusionByHand) {
   expect_error<ValueError>([] { classification_metrics({0, 3}, {0, 1}, 3); }, {"item 1 has label 3"});
 }
 
-text::Encoding encoding_of(std::vector<int64_t> ids) {
-  text::Encoding e;
-  e.ids = ids;
-  e.token_type_ids.assign(ids.size(), 0);
-  e.attention_mask.assign(ids.size(), 1);
-  return e;
-}
+using testing::encoding_of;
 
 EncodedSplit synthetic_split(int64_t count, uint64_t seed) {
   Generator data(seed);
