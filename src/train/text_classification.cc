@@ -93,16 +93,19 @@ ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const E
                                           int64_t limit) {
   ATTEND_CHECK(batch_size >= 1 && limit >= 0, ValueError, "evaluate: batch size {} must be >= 1 and limit {} >= 0",
                batch_size, limit);
-  const int64_t count = limit > 0 ? std::min<int64_t>(limit, split.texts.size()) : split.texts.size();
+  const int64_t all = static_cast<int64_t>(split.texts.size());
+  const int64_t count = limit > 0 ? std::min<int64_t>(limit, all) : all;
   ATTEND_CHECK(count >= 1, ValueError, "evaluate: the split has no texts");
-  std::vector<int64_t> order(count);
-  std::iota(order.begin(), order.end(), 0);
+  // The texts scored: all, or `count` spread evenly over the split (files are often sorted by class).
+  std::vector<int64_t> chosen(count);  // ascending
+  for (int64_t i = 0; i < count; ++i) chosen[i] = i * all / count;
+  std::vector<int64_t> order = chosen;  // by length, for less padding
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return split.texts[a].ids.size() < split.texts[b].ids.size(); });
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  std::vector<int64_t> predicted(count), truth(split.labels.begin(), split.labels.begin() + count);
+  std::vector<int64_t> predicted(count), truth(count);
   double loss_sum = 0;
   for (int64_t begin = 0; begin < count; begin += batch_size) {
     const int64_t end = std::min(count, begin + batch_size);
@@ -111,7 +114,11 @@ ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const E
     for (int64_t i = begin; i < end; ++i) labels.push_back(split.labels[order[i]]);
     loss_sum += cross_entropy(logits, IndexTensor::from_vector({end - begin}, labels)).item() * (end - begin);
     const std::vector<int64_t> rows = argmax_rows(logits);
-    for (int64_t i = begin; i < end; ++i) predicted[order[i]] = rows[i - begin];
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t slot = std::lower_bound(chosen.begin(), chosen.end(), order[i]) - chosen.begin();
+      predicted[slot] = rows[i - begin];
+      truth[slot] = split.labels[order[i]];
+    }
   }
   model.train(was_training);
   ClassificationMetrics metrics = classification_metrics(truth, predicted, model.config().classes);

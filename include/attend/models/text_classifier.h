@@ -47,6 +47,11 @@ struct TextClassifierConfig {
   int64_t feedforward_dim = 256;  // transformer
   int64_t max_length = 128;       // transformer: positions; every encoder: tokens a text may have
   double dropout = 0.1;
+  // Where the model's vocabulary (vocab.txt, tokenizer_config.json) and, for bert, its pretrained
+  // encoder (config.json) come from; and the names of the classes. Stored in checkpoints.
+  std::string tokenizer_directory;
+  std::string bert_directory;
+  std::vector<std::string> class_names;  // empty: "class 0", "class 1", ...
 };
 
 // ValueError naming the field for an unknown encoder or pooling, or a size below 1.
@@ -89,5 +94,10 @@ class TextClassifier : public nn::Module<float> {
 // The configuration a checkpoint's metadata describes (TextClassifier::metadata); ValueError
 // naming the file when it is not a text classifier's ("task" is not "classify").
 TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, const std::string& source);
+
+// The classifier a checkpoint (model.safetensors or checkpoint.safetensors of attend train
+// classify) describes, every parameter read from it; for bert, the architecture comes from
+// bert_directory's config.json (its weights are not read: the checkpoint has them all).
+std::unique_ptr<TextClassifier> load_text_classifier(const io::SafetensorsFile& checkpoint);
 
 }  // namespace attend::models

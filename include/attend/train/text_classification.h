@@ -50,7 +50,7 @@ EncodedTexts encode_splits(const data::LabelledSplits& splits, const text::BertT
 
 // Predictions and metrics of `model` on a split, in evaluation mode without the tape (the model's
 // mode is restored); texts go in batches of batch_size, sorted by length (a text's logits do not
-// depend on its batch). limit > 0: only the first `limit` texts.
+// depend on its batch). limit > 0: `limit` texts spread evenly over the split (i * size / limit).
 ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const EncodedSplit& split,
                                           int64_t batch_size = 64, int64_t limit = 0);
 
