@@ -3,7 +3,8 @@
 NumPy arrays go in and come out (float32 or float64; the dtype picks the C++ instantiation).
 C-contiguous arrays are read in place; results are NumPy arrays
 that own attend's memory (no copy). Errors arrive as exceptions with the C++ message:
-attend.ShapeError and attend.ValueError (both ValueError), OSError for files.
+ValueError, attend.ShapeError and attend.FormatError (both ValueError subclasses), OSError for
+files.
 docs/python.md has examples.
 """
 import numpy as _numpy
@@ -18,7 +19,6 @@ from ._attend import (  # noqa: F401
     MultiHeadAttention64,
     SentenceEncoder,
     ShapeError,
-    ValueError,
     additive_scores,
     alibi_slopes,
     blas_description,

@@ -14,11 +14,12 @@
 
 namespace attend::python {
 
-// attend::ShapeError and attend::ValueError arrive as attend.ShapeError / attend.ValueError
-// (both subclasses of Python's ValueError), io errors as OSError; the message is the C++ one.
+// attend::ShapeError and io::FormatError arrive as attend.ShapeError and attend.FormatError
+// (subclasses of Python's ValueError), attend::ValueError as ValueError itself (a class named
+// ValueError in the package would shadow the built-in one after `from attend import *`), io
+// errors as OSError; the message is the C++ one.
 void bind_errors(nanobind::module_& m) {
   static nanobind::exception<ShapeError> shape_error(m, "ShapeError", PyExc_ValueError);
-  static nanobind::exception<ValueError> value_error(m, "ValueError", PyExc_ValueError);
   static nanobind::exception<io::FormatError> format_error(m, "FormatError", PyExc_ValueError);
   // One translator, most derived first (a later-registered translator runs before earlier ones).
   nanobind::register_exception_translator([](const std::exception_ptr& error, void*) {
@@ -27,7 +28,7 @@ void bind_errors(nanobind::module_& m) {
     } catch (const ShapeError& e) {
       PyErr_SetString(shape_error.ptr(), e.what());
     } catch (const ValueError& e) {
-      PyErr_SetString(value_error.ptr(), e.what());
+      PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const io::FormatError& e) {
       PyErr_SetString(format_error.ptr(), e.what());
     } catch (const io::IoError& e) {

@@ -126,3 +126,9 @@ def test_results_do_not_depend_on_the_thread_count(rng):
     assert np.array_equal(one, two)
     with pytest.raises(ValueError, match="at least 1"):
         attend.set_num_threads(0)
+
+
+def test_no_public_name_shadows_a_builtin():
+    import builtins
+
+    assert [name for name in dir(attend) if not name.startswith("_") and hasattr(builtins, name)] == []
