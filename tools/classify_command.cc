@@ -22,6 +22,8 @@
 #include "attend/models/text_classifier.h"
 #include "attend/ops/softmax.h"
 #include "attend/train/text_classification.h"
+#include "attend/io/atomic_file.h"
+#include "attend/viz/explorer.h"
 #include "attend/viz/heatmap.h"
 #include "attend/viz/image_format.h"
 #include "cli_checks.h"
@@ -155,6 +157,34 @@ int run_train_classify(TrainClassifyArguments& args) {
   return 0;
 }
 
+bool is_html(const std::string& path) {
+  return path.size() > 5 &&
+         (path.compare(path.size() - 5, 5, ".html") == 0 || path.compare(path.size() - 5, 5, ".HTML") == 0);
+}
+
+// The pooling's weights in the attention explorer: one map of one head, the pooling query (one
+// row, named by the prediction) over the text's tokens (the columns).
+void write_pooling_explorer(const std::string& path, const std::string& label, const text::Encoding& encoding,
+                            const std::vector<float>& weights) {
+  viz::AttentionDocument document;
+  document.model = "text classifier";
+  document.source_tokens = encoding.tokens;
+  document.target_tokens = {label};
+  viz::AttentionMap map;
+  map.name = "pooling";
+  map.kind = AttentionKind::kCross;
+  map.layer = 0;
+  map.heads = 1;
+  map.rows = 1;
+  map.cols = static_cast<int64_t>(weights.size());
+  map.weights = weights;
+  document.attentions.push_back(map);
+  const std::string html = viz::render_explorer(document);
+  io::AtomicFile file(path, /*overwrite=*/true);  // as write_heatmap does for .png and .svg
+  file.write(html.data(), html.size());
+  file.commit();
+}
+
 struct ClassifyArguments {
   std::string checkpoint;
   std::vector<std::string> texts;
@@ -165,7 +195,7 @@ struct ClassifyArguments {
 int run_classify(const ClassifyArguments& args) {
   ATTEND_CHECK(args.attention.empty() || args.texts.size() == 1, ValueError,
                "--attention draws the pooling weights of one text; {} texts were given", args.texts.size());
-  if (!args.attention.empty()) viz::image_format_of(args.attention);  // a bad name fails before any work
+  if (!args.attention.empty() && !is_html(args.attention)) viz::image_format_of(args.attention);  // fail early
   ATTEND_CHECK(fs::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
   const std::unique_ptr<models::TextClassifier> model =
       models::load_text_classifier(io::load_safetensors(args.checkpoint));
@@ -194,7 +224,10 @@ int run_classify(const ClassifyArguments& args) {
       fmt::print(" {} {:.3f}", encoding.tokens[order[i]], weights[order[i]]);
     }
     fmt::print("\n");
-    if (!args.attention.empty()) {
+    if (!args.attention.empty() && is_html(args.attention)) {
+      write_pooling_explorer(args.attention, c.class_names[best], encoding, weights);
+      fmt::print("wrote {}\n", args.attention);
+    } else if (!args.attention.empty()) {
       viz::Heatmap heatmap{fmt::format("attention pooling: {} ({:.2f})", c.class_names[best], probabilities[best]),
                            1,
                            static_cast<int64_t>(weights.size()),
@@ -300,8 +333,8 @@ CommandRunner add_classify_command(CLI::App& app) {
       ->check(integer_in(1, 512))
       ->capture_default_str();
   command->add_option("--attention", args->attention,
-                      "write the attention pooling's weights over the text's tokens to this .png or .svg (default: "
-                      "none)");
+                      "write the attention pooling's weights over the text's tokens to this .png or .svg, or to an "
+                      ".html attention explorer (default: none)");
   return [command, args]() -> int { return command->parsed() ? run_classify(*args) : -1; };
 }
 
