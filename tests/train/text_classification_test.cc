@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "attend/core/error.h"
+#include "attend/core/parallel.h"
 #include "attend/train/text_classification.h"
 #include "harness/encodings.h"
 #include "harness/expect_error.h"
@@ -88,6 +89,48 @@ TEST(TextClassification, LearnsSyntheticTextsAndKeepsTheBestModel) {
   // Bad counts are refused, not read as "all".
   options.steps = 0;
   expect_error<ValueError>([&] { train_text_classifier(*model, data, options); }, {"steps (0)"});
+}
+
+// The same seed and data give bitwise the same trained parameters with 1 and 2 threads, for a model
+// from scratch and for a (tiny, random) BERT fine-tuned through the packed path.
+TEST(TextClassification, TrainedBitsDoNotDependOnTheThreadCount) {
+  const EncodedTexts data = synthetic_texts();
+  for (const std::string encoder : {"transformer", "bert"}) {
+    std::vector<std::vector<float>> runs[2];
+    for (int threads = 1; threads <= 2; ++threads) {
+      ThreadCountGuard guard(threads);
+      models::TextClassifierConfig config;
+      config.encoder = encoder;
+      config.vocabulary = 20;
+      config.embedding_dim = 16;
+      config.feedforward_dim = 32;
+      config.max_length = 16;
+      Generator generator(5);
+      std::unique_ptr<models::TextClassifier> model;
+      if (encoder == "bert") {
+        models::BertConfig bert;
+        bert.vocab_size = 20;
+        bert.hidden_size = 16;
+        bert.num_layers = 1;
+        bert.num_heads = 2;
+        bert.intermediate_size = 32;
+        bert.max_positions = 16;
+        model = std::make_unique<models::TextClassifier>(
+            config, std::make_shared<models::BertModel<float>>(bert, generator), generator);
+      } else {
+        model = std::make_unique<models::TextClassifier>(config, generator);
+      }
+      ClassifyTrainingOptions options;
+      options.steps = 12;
+      options.batch_size = 16;
+      options.eval_every = 12;
+      options.quiet = true;
+      train_text_classifier(*model, data, options);
+      for (const auto& [name, parameter] : model->named_parameters())
+        runs[threads - 1].push_back(parameter.to_vector());
+    }
+    EXPECT_EQ(runs[0], runs[1]) << encoder;
+  }
 }
 
 }  // namespace
