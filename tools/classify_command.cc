@@ -200,6 +200,8 @@ int run_classify(const ClassifyArguments& args) {
   const std::unique_ptr<models::TextClassifier> model =
       models::load_text_classifier(io::load_safetensors(args.checkpoint));
   const models::TextClassifierConfig& c = model->config();
+  ATTEND_CHECK(args.attention.empty() || c.pooling == "attention", ValueError,
+               "--attention draws the attention pooling's weights; '{}' pools by {}", args.checkpoint, c.pooling);
   const text::BertTokenizer tokenizer = load_tokenizer(c.tokenizer_directory);
   NoGradGuard no_grad;
   for (const std::string& text : args.texts) {
