@@ -10,6 +10,7 @@
 
 #include "attend/core/error.h"
 #include "attend/data/cmudict.h"
+#include "attend/text/unicode.h"
 
 #ifndef ATTEND_TWEETS_PATH
 #define ATTEND_TWEETS_PATH ""
@@ -75,24 +76,9 @@ std::vector<CsvRecord> parse_csv(const std::string& text, const std::string& sou
   return records;
 }
 
-bool valid_utf8(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    const int length = byte < 0x80 ? 1 : (byte >> 5) == 0x6 ? 2 : (byte >> 4) == 0xE ? 3 : (byte >> 3) == 0x1E ? 4 : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    uint32_t code = length == 1 ? byte : byte & (0x7F >> length);
-    for (int k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      code = (code << 6) | (next & 0x3F);
-    }
-    const uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (code < smallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    i += length;
-  }
-  return true;
-}
+// Well-formed UTF-8 is what survives the tokenizer's decoding unchanged: decode_utf8 replaces each
+// ill-formed sequence by U+FFFD, whose bytes differ from the sequence's.
+bool valid_utf8(const std::string& text) { return text::encode_utf8(text::decode_utf8(text)) == text; }
 
 std::optional<double> parse_confidence(const std::string& field, const std::string& source, int64_t line) {
   if (field.empty()) return std::nullopt;
