@@ -103,6 +103,66 @@ Tensor<float> packed_forward_in_place(const Tensor<float>& q, const Tensor<float
   return out;
 }
 
+// One sequence's attention, recorded on its own small tape: leaves over its rows of q, k, v
+// (views, (1, H, n, D)) and the output that scaled_dot_product_attention recorded from them.
+template <typename T>
+struct SequenceTape {
+  Tensor<T> q, k, v;  // (1, H, n, D), (1, H_kv, n, D), (1, H_kv, n, D_v) leaves
+  Tensor<T> out;      // (1, H, n, D_v)
+  int64_t begin = 0, end = 0;
+};
+
+// The pack as one op on the outer tape, for when a gradient is wanted. Each sequence runs
+// scaled_dot_product_attention (its fused kernels and their backward) on leaves of its own;
+// backward runs each sequence's tape with its rows of dO and writes the leaves' gradients into
+// the rows of dq, dk, dv. Recording the sequences on the outer tape instead would give every
+// sequence's slice a gradient of the whole pack's shape, summed B times: O(B T) work a layer.
+template <typename T>
+Tensor<T> packed_attention_recorded(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
+                                    const std::vector<int64_t>& lengths, const AttentionOptions<T>& options) {
+  auto tapes = std::make_shared<std::vector<SequenceTape<T>>>(lengths.size());
+  std::vector<Tensor<T>> outputs;  // (n_s, H, D_v) each
+  outputs.reserve(lengths.size());
+  AttentionOptions<T> sequence_options = options;
+  const auto leaf = [](const Tensor<T>& x, int64_t begin, int64_t end) {
+    return sequence_as_batch(x.detach(), begin, end).set_requires_grad();
+  };
+  int64_t begin = 0;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    SequenceTape<T>& tape = (*tapes)[s];
+    tape.begin = begin;
+    tape.end = begin + lengths[s];
+    tape.q = leaf(q, tape.begin, tape.end);
+    tape.k = leaf(k, tape.begin, tape.end);
+    tape.v = leaf(v, tape.begin, tape.end);
+    sequence_options.dropout_seed = options.dropout_seed + s;
+    // O_s (1, H, n_s, D_v) = attention(q_s, k_s, v_s)
+    tape.out = scaled_dot_product_attention(tape.q, tape.k, tape.v, sequence_options).output;
+    outputs.push_back(tape.out.detach().squeeze(0).transpose(0, 1));
+    begin = tape.end;
+  }
+  Tensor<T> out;  // (T, H, D_v)
+  {
+    NoGradGuard no_grad;
+    out = outputs.size() == 1 ? outputs[0].contiguous() : concat(outputs, 0);
+  }
+  const Shape q_shape = q.shape(), k_shape = k.shape(), v_shape = v.shape();
+  return record_op<T>("packed_attention", out, {q, k, v}, [tapes, q_shape, k_shape, v_shape](const Tensor<T>& g) {
+    // forward: O[rows of s] = attention(q_s, k_s, v_s), for each sequence s
+    Tensor<T> dq = Tensor<T>::empty(q_shape), dk = Tensor<T>::empty(k_shape), dv = Tensor<T>::empty(v_shape);
+    for (SequenceTape<T>& tape : *tapes) {
+      // The sequence tapes live as long as this function does (until the outer tape releases
+      // it), so that the outer graph can be run again when the caller retains it.
+      for (Tensor<T>* x : {&tape.q, &tape.k, &tape.v}) x->zero_grad();
+      tape.out.backward(sequence_as_batch(g, tape.begin, tape.end).contiguous(), /*retain_graph=*/true);
+      dq.slice(0, tape.begin, tape.end).copy_from(tape.q.grad().squeeze(0).transpose(0, 1));
+      dk.slice(0, tape.begin, tape.end).copy_from(tape.k.grad().squeeze(0).transpose(0, 1));
+      dv.slice(0, tape.begin, tape.end).copy_from(tape.v.grad().squeeze(0).transpose(0, 1));
+    }
+    return std::vector<Tensor<T>>{dq, dk, dv};
+  });
+}
+
 }  // namespace
 
 template <typename T>
@@ -112,6 +172,8 @@ Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
   if constexpr (std::is_same_v<T, float>) {
     if (in_place_inference(q, k, v, options)) return packed_forward_in_place(q, k, v, sequence_lengths, options.causal);
   }
+  if (sequence_lengths.empty()) return Tensor<T>::zeros({0, q.size(1), v.size(2)});
+  if (any_requires_grad<T>({q, k, v})) return packed_attention_recorded(q, k, v, sequence_lengths, options);
   std::vector<Tensor<T>> outputs;  // (n_s, H, D_v) each
   outputs.reserve(sequence_lengths.size());
   AttentionOptions<T> sequence_options = options;
@@ -127,7 +189,6 @@ Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
     outputs.push_back(out.squeeze(0).transpose(0, 1));
     begin = end;
   }
-  if (outputs.empty()) return Tensor<T>::zeros({0, q.size(1), v.size(2)});
   return outputs.size() == 1 ? outputs[0].contiguous() : concat(outputs, 0);
 }
 

@@ -72,7 +72,8 @@ TEST(PackedAttention, ASequenceGetsTheSameBitsInAnyPackAndThreadCount) {
 
 // Without a gradient to record, a float32 pack goes straight to the fused forward kernel, which
 // reads q, k and v in place (here rows of a (T, 3, H, D) projection, and grouped k/v heads) and
-// writes O once; with one, each sequence goes through scaled_dot_product_attention. The two
+// writes O once; with one, each sequence goes through scaled_dot_product_attention on a tape of its
+// own. The two
 // must give the same bits, causal or not, for sequences shorter and longer than a query tile.
 TEST(PackedAttention, InPlaceInferenceGivesTheBitsOfThePerSequencePath) {
   Generator generator(5);
@@ -96,6 +97,49 @@ TEST(PackedAttention, InPlaceInferenceGivesTheBitsOfThePerSequencePath) {
       }
     }
   }
+}
+
+// With a gradient, the pack is one op whose backward runs each sequence's own tape: sequence s's
+// dq, dk, dv rows must be the bits of scaled_dot_product_attention on that sequence alone (with
+// its dropout seed, dropout_seed + s), and a retained graph must give the same gradient again.
+TEST(PackedAttention, GradientsOfASequenceAreThoseOfItsOwnAttention) {
+  Generator generator(11);
+  const std::vector<int64_t> lengths = {5, 2, 9};
+  const int64_t tokens = 16;
+  const auto make_leaf = [&](int64_t heads) {
+    return Tensor32::randn({tokens, heads, 8}, generator).set_requires_grad();
+  };
+  Tensor32 q = make_leaf(4), k = make_leaf(2), v = make_leaf(2);
+  const auto upstream = Tensor32::randn({tokens, 4, 8}, generator);  // dL/dO
+  AttentionOptions<float> options;
+  options.dropout_p = 0.25;
+  options.dropout_seed = 40;
+  const Tensor32 out = packed_attention(q, k, v, lengths, options);
+  out.backward(upstream, /*retain_graph=*/true);
+  const std::vector<Tensor32> packed = {q.grad().clone(), k.grad().clone(), v.grad().clone()};
+  int64_t begin = 0;
+  for (size_t s = 0; s < lengths.size(); ++s) {
+    const int64_t end = begin + lengths[s];
+    const auto rows = [&](const Tensor32& x) {  // (1, H, n, D) leaf
+      return x.detach().slice(0, begin, end).transpose(0, 1).unsqueeze(0).contiguous().set_requires_grad();
+    };
+    Tensor32 qs = rows(q), ks = rows(k), vs = rows(v);
+    AttentionOptions<float> own = options;
+    own.dropout_seed = options.dropout_seed + static_cast<uint64_t>(s);
+    const Tensor32 os = scaled_dot_product_attention(qs, ks, vs, own).output;  // (1, H, n, D)
+    os.backward(upstream.slice(0, begin, end).transpose(0, 1).unsqueeze(0).contiguous());
+    const std::vector<Tensor32> alone = {qs.grad(), ks.grad(), vs.grad()};
+    for (size_t i = 0; i < alone.size(); ++i) {
+      const std::vector<float> expected = alone[i].squeeze(0).transpose(0, 1).contiguous().to_vector();
+      const std::vector<float> got = packed[i].slice(0, begin, end).contiguous().to_vector();
+      ASSERT_EQ(expected, got) << "sequence " << s << ", input " << i;
+    }
+    begin = end;
+  }
+  // The retained graph runs again: the leaves' gradients double, exactly.
+  out.backward(upstream);
+  const std::vector<float> once = packed[0].to_vector(), twice = q.grad().to_vector();
+  for (size_t i = 0; i < once.size(); ++i) ASSERT_EQ(twice[i], 2 * once[i]) << i;
 }
 
 TEST(PackedAttention, RefusesWhatDoesNotDescribeAPack) {

@@ -9,7 +9,10 @@
 //
 // Each sequence goes through scaled_dot_product_attention (so the fused kernels, every option
 // that does not name the batch, and its gradient) as a batch of one: its result is bitwise the
-// same whatever other sequences share the pack and whatever the thread count. Float32 inference
+// same whatever other sequences share the pack and whatever the thread count. With a gradient to
+// record, the pack is one op: each sequence's attention is recorded on a tape of its own and the
+// op's backward runs them one by one, writing each sequence's rows of dq, dk, dv (so backward
+// costs O(T), not a whole-pack gradient per sequence summed B times). Float32 inference
 // (no gradient to record, no option but causal) skips the per-sequence copies: the fused forward
 // kernel reads each sequence's rows of q, k and v where they are, at their strides (say, views
 // of one (T, 3, H, D) projection), and writes O once, with the same bits. Options that
