@@ -29,5 +29,10 @@ install(FILES ${PROJECT_BINARY_DIR}/attendConfig.cmake ${PROJECT_BINARY_DIR}/att
 # attend.pc finds its prefix from its own place (${pcfiledir}), so the installed tree can move.
 file(RELATIVE_PATH ATTEND_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 string(REGEX REPLACE "/$" "" ATTEND_PC_TO_PREFIX "${ATTEND_PC_TO_PREFIX}")
+# MPI's pkg-config module (Open MPI's ompi-c) for the static library, when it is built with MPI.
+set(ATTEND_PC_MPI "")
+if(ATTEND_WITH_MPI)
+  set(ATTEND_PC_MPI " ompi-c")
+endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/attend.pc.in ${PROJECT_BINARY_DIR}/attend.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/attend.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/parallel.h"
+#include "attend/distributed/communicator.h"
 #include "cli_checks.h"
 #include "commands.h"
 
@@ -39,13 +40,21 @@ int main(int argc, char** argv) {
   attend::tools::hide_placeholder_defaults(app);
 
   if (const int status = attend::tools::parse_command_line(app, argc, argv); status >= 0) return status;
+  attend::distributed::Communicator* group = nullptr;
   try {
+    // Under mpirun (or srun) this joins the group; rank 0 alone prints results (docs/distributed.md).
+    group = &attend::distributed::world();
+    if (!group->is_root() && std::freopen("/dev/null", "w", stdout) == nullptr) return 2;
     if (threads > 0) attend::set_num_threads(threads);
     for (const auto& run : runners) {
       if (const int status = run(); status >= 0) return status;
     }
   } catch (const std::exception& e) {  // attend::Error, or e.g. std::filesystem_error: a message, not an abort
-    std::fprintf(stderr, "attend: %s\n", attend::tools::escape_for_terminal(e.what()).c_str());
+    const bool in_group = group != nullptr && group->size() > 1;
+    const std::string rank = in_group ? fmt::format(" (rank {} of {})", group->rank(), group->size()) : "";
+    std::fprintf(stderr, "attend%s: %s\n", rank.c_str(), attend::tools::escape_for_terminal(e.what()).c_str());
+    // The other ranks may be waiting for this one in a collective: stop them all rather than hang.
+    if (in_group) group->abort(2);
     return 2;
   }
   return 0;

@@ -21,6 +21,13 @@ void add_run_flags(CLI::App& command, train::RunOptions& run, RunFlags& flags, c
                   "counts the time of the runs it continues)")
       ->check(non_negative_real())
       ->capture_default_str();
+  command
+      .add_option("--shards", run.shards,
+                  "cut each step's batch into this many gradient shards, summed in order (data parallelism: under "
+                  "mpirun each of N processes computes shards / N of them; the weights are the same bits for any N "
+                  "that divides the shards; docs/distributed.md)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   command.add_flag("--schedule-by-time", run.schedule_by_time,
                    "with --time-limit: the learning-rate schedule ends at the time limit if that comes before the "
                    "last step, however busy the machine (the rates then depend on the clock: not reproducible bit "

@@ -60,11 +60,12 @@ const std::vector<int64_t>& G2PBatches::epoch_order(int64_t epoch) {
   return cached_order_;
 }
 
-G2PBatches::Batch G2PBatches::batch(int64_t step) {
+G2PBatches::Batch G2PBatches::batch(int64_t step, const Shard& shard) {
   const int64_t n = examples();
   std::vector<std::vector<int64_t>> sources, inputs, outputs;
   Batch batch;
-  for (int64_t b = 0; b < batch_size_; ++b) {
+  const auto [first, last] = shard.rows(batch_size_);
+  for (int64_t b = first; b < last; ++b) {
     const int64_t position = step * batch_size_ + b;
     const int64_t example = epoch_order(position / n)[position % n];
     sources.push_back(sources_[example]);
@@ -167,6 +168,11 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
                    {"train.clip_norm", fmt::format("{}", o.clip_norm)},
                    {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
                    {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
+  check_batch_shards(o.batch_size, o.shards, "train g2p", trainer_options.metadata);
+  uint64_t data_hash = distributed::fingerprint("");
+  for (const data::DictionaryEntry& entry : dictionary.train)
+    data_hash = distributed::fingerprint(entry.word, data_hash);
+  trainer_options.data_fingerprint = fmt::format("{} training words, {:016x}", dictionary.train.size(), data_hash);
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule->learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
@@ -174,8 +180,8 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   CrossEntropyOptions loss_options;
   loss_options.ignore_index = Vocabulary::kPad;
   loss_options.label_smoothing = o.label_smoothing;
-  const auto batch_loss = [&](int64_t step) {
-    const G2PBatches::Batch batch = batches.batch(step);
+  const auto batch_loss = [&](int64_t step, const Shard& shard) {
+    const G2PBatches::Batch batch = batches.batch(step, shard);
     const Tensor<float> logits = model.forward(batch.source, batch.target_in);  // (B, T, V)
     return BatchLoss{cross_entropy(logits, batch.target_out, loss_options), batch.target_tokens};
   };

@@ -25,6 +25,7 @@
 #include "attend/io/tensorboard.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/progress.h"
+#include "data_parallel.h"
 
 namespace attend::train {
 namespace {
@@ -201,9 +202,17 @@ bool is_better(double candidate, double best, bool higher_is_better) {
 }  // namespace
 
 Trainer::Trainer(nn::Module<float>& model, Optimizer<float>& optimizer, TrainerOptions options)
-    : model_(model), optimizer_(optimizer), options_(std::move(options)) {
+    : model_(model),
+      optimizer_(optimizer),
+      options_(std::move(options)),
+      communicator_(options_.communicator ? *options_.communicator : distributed::world()) {
   const TrainerOptions& o = options_;
   ATTEND_CHECK(o.steps >= 1, ValueError, "Trainer: steps must be >= 1, got {}", o.steps);
+  ATTEND_CHECK(o.shards >= 1, ValueError, "Trainer: shards must be >= 1, got {}", o.shards);
+  ATTEND_CHECK(o.shards % communicator_.size() == 0, ValueError,
+               "Trainer: the {} gradient shards of a step do not divide among {} ranks (--shards must be a multiple "
+               "of the number of processes)",
+               o.shards, communicator_.size());
   ATTEND_CHECK(o.eval_every >= 0, ValueError, "Trainer: eval_every must be >= 0, got {}", o.eval_every);
   ATTEND_CHECK(o.time_limit_seconds >= 0 && o.clip_norm >= 0, ValueError,
                "Trainer: time limit ({}) and clip norm ({}) must be >= 0", o.time_limit_seconds, o.clip_norm);
@@ -310,13 +319,36 @@ int64_t Trainer::load_checkpoint(const std::string& path) {
 
 TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_loss,
                            const std::function<Metrics()>& evaluate) {
-  const TrainerOptions& o = options_;
+  ATTEND_CHECK(options_.shards == 1 && communicator_.size() == 1, ValueError,
+               "Trainer: this task builds whole batches only; run it as one process without shards");
+  return run([&](int64_t step, const Shard&) { return batch_loss(step); }, evaluate);
+}
+
+TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Shard& shard)>& batch_loss,
+                           const std::function<Metrics()>& evaluate) {
+  // Rank 0 alone writes and prints.
+  TrainerOptions local = options_;
+  if (!communicator_.is_root()) {
+    local.out_dir.clear();
+    local.tensorboard_dir.clear();
+    local.quiet = true;
+  }
+  const TrainerOptions& o = local;
+  const bool sharded = o.shards > 1 || communicator_.size() > 1;
   TrainerResult result;
   int64_t step = 0;
   if (!o.resume_from.empty()) {
     step = load_checkpoint(o.resume_from);
     result.resumed = true;
     if (!o.quiet) fmt::print(stderr, "resuming from '{}' at step {}\n", o.resume_from, step);
+  }
+  if (communicator_.size() > 1) {
+    std::string description = fmt::format("steps {} shards {} optimizer {} lr {} data {}", o.steps, o.shards,
+                                          optimizer_.name(), optimizer_.learning_rate(), o.data_fingerprint);
+    for (const auto& [key, value] : o.metadata) description += "\n" + key + "=" + value;
+    synchronize_start(communicator_, optimizer_, description, step);
+    if (!o.quiet)
+      fmt::print(stderr, "training on {}, {} gradient shards a step\n", communicator_.description(), o.shards);
   }
   std::ofstream metrics_file;
   if (!o.out_dir.empty()) {
@@ -345,6 +377,12 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   // Wall-clock time of the whole run, earlier runs it resumes included: what the time limit
   // and a schedule by time count.
   const auto run_seconds = [&] { return elapsed_seconds_before_ + seconds_since(start); };
+  // Rank 0's clock for what every rank must decide alike (a schedule by time, the time limit).
+  const auto shared_run_seconds = [&] {
+    std::vector<double> seconds = {run_seconds()};
+    if (communicator_.size() > 1) communicator_.broadcast(seconds);
+    return seconds[0];
+  };
   double train_seconds = 0;
   int64_t items = 0;
   model_.train();
@@ -409,19 +447,28 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   for (; step < o.steps; ++step) {
     if (schedule_) {
       optimizer_.set_learning_rate(schedule_(
-          o.schedule_by_time ? time_scheduled_step(step, o.steps, run_seconds(), o.time_limit_seconds) : step));
+          o.schedule_by_time ? time_scheduled_step(step, o.steps, shared_run_seconds(), o.time_limit_seconds) : step));
     }
     const auto step_start = std::chrono::steady_clock::now();
-    const BatchLoss batch = batch_loss(step);
-    ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,
-                 "Trainer: batch_loss must return a scalar loss");
-    const double loss = batch.loss.item();
-    optimizer_.zero_grad();
-    batch.loss.backward();
+    double loss = 0;
+    int64_t batch_items = 0;
+    if (sharded) {
+      const ShardedLoss shards = sharded_backward(communicator_, model_, optimizer_, o.shards, step, batch_loss);
+      loss = shards.loss;
+      batch_items = shards.items;
+    } else {
+      const BatchLoss batch = batch_loss(step, Shard{});
+      ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,
+                   "Trainer: batch_loss must return a scalar loss");
+      loss = batch.loss.item();
+      batch_items = batch.items;
+      optimizer_.zero_grad();
+      batch.loss.backward();
+    }
     if (o.clip_norm > 0) clip_grad_norm(optimizer_.parameters(), o.clip_norm);
     optimizer_.step();
     train_seconds += seconds_since(step_start);
-    items += batch.items;
+    items += batch_items;
     running_loss_ = step == 0 ? loss : 0.98 * running_loss_ + 0.02 * loss;
     if (!o.quiet) progress.update(step + 1, running_loss_, items);
     if (tensorboard && ((step + 1) % std::max<int64_t>(o.tensorboard_every, 1) == 0 || step + 1 == o.steps)) {
@@ -431,7 +478,7 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     }
 
     const bool last = step + 1 == o.steps;
-    const bool out_of_time = o.time_limit_seconds > 0 && run_seconds() > o.time_limit_seconds;
+    const bool out_of_time = o.time_limit_seconds > 0 && shared_run_seconds() > o.time_limit_seconds;
     if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last || out_of_time) run_evaluation(step + 1);
     result.stopped_early = o.patience > 0 && evaluations_without_improvement_ >= o.patience && !last;
     if (out_of_time || result.stopped_early) {
@@ -444,6 +491,8 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
     }
   }
   if (!o.quiet) progress.finish();
+  // Rank 0's files are complete before any rank reads them (e.g. the best model).
+  communicator_.barrier();
   model_.eval();
   result.steps = step;
   result.train_seconds = train_seconds;
@@ -463,6 +512,13 @@ EvalImage eval_image_from_png(std::string tag, const std::string& png) {
   const int colour_type = header.colour_type;
   image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
   return image;
+}
+
+void check_batch_shards(int64_t batch_size, int64_t shards, const std::string& task, io::Metadata& metadata) {
+  ATTEND_CHECK(shards >= 1 && batch_size % shards == 0, ValueError,
+               "{}: --shards {} must be >= 1 and divide the batch size {} (each shard gets batch / shards items)", task,
+               shards, batch_size);
+  if (shards > 1) metadata["train.shards"] = std::to_string(shards);
 }
 
 bool is_trainer_metadata(std::string_view key) { return key.starts_with("trainer."); }

@@ -12,7 +12,7 @@ import re
 import sys
 
 # Lowest first. kernels/ lives in src/ only; tools/ (the CLI) sits on top of everything.
-ORDER = ["core", "kernels", "ops", "attention", "nn", "io", "text", "data", "models", "train", "viz"]
+ORDER = ["core", "kernels", "ops", "attention", "nn", "io", "distributed", "text", "data", "models", "train", "viz"]
 FUNCTIONAL = {"core", "ops", "attention"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')

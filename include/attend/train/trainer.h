@@ -15,7 +15,14 @@
 //   snapshots/model-<step>.safetensors   with keep_snapshots: the model at every evaluation
 //
 // Resuming: recipes draw batch `step` as a pure function of (seed, step), so a run resumed from
-// checkpoint.safetensors continues bitwise identically to one that was never interrupted. The
+// checkpoint.safetensors continues bitwise identically to one that was never interrupted.
+//
+// Data parallelism (docs/distributed.md): with `shards` S > 1 the global batch of a step is cut
+// into S shards whose gradients are computed one by one and summed in shard order; under an MPI
+// launcher (distributed::world()) rank r of R computes shards r S/R .. (r + 1) S/R - 1 and the
+// ranks gather each other's. The trained weights are bitwise the same for any R dividing S.
+// Rank 0 alone writes files and prints; every rank evaluates (the same model, the same
+// numbers), so that all of them take the same decisions. The
 // time limit (and a schedule by time) counts the whole run: a resumed run starts with the
 // wall-clock time of the runs it continues, up to their last checkpoint, already spent.
 #pragma once
@@ -28,6 +35,7 @@
 #include <vector>
 
 #include "attend/core/tensor.h"
+#include "attend/distributed/communicator.h"
 #include "attend/io/safetensors.h"
 #include "attend/nn/module.h"
 #include "attend/train/optimizer.h"
@@ -58,6 +66,9 @@ struct RunOptions {
   bool quiet = false;           // no progress line and no evaluation lines
   std::string tensorboard_dir;  // event files (io/tensorboard.h): train/loss, train/learning_rate and
                                 // train/items_per_second every 50 steps, eval/<metric> at evaluations
+  // Gradient shards of a step's batch (data parallelism, above); 1: the whole batch at once, as
+  // a single process always did. Must divide the batch and be a multiple of the number of ranks.
+  int64_t shards = 1;
 };
 
 // RunOptions, plus what the task decides.
@@ -72,6 +83,19 @@ struct TrainerOptions : RunOptions {
   bool higher_is_better = false;     // for best_metric
   std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   int64_t tensorboard_every = 50;
+  // The group of processes; null: distributed::world() (a single process unless an MPI
+  // launcher started this one).
+  distributed::Communicator* communicator = nullptr;
+  // What the ranks must agree on besides the model and the options (e.g. the training data's
+  // size and a hash of it): compared at the start, a ValueError when a rank differs.
+  std::string data_fingerprint;
+};
+
+// Which part of a step's global batch to build: shard `index` of `count` equal parts. rows(B)
+// gives its rows [begin, end) of a batch of B (B a multiple of count: the recipes check it).
+struct Shard {
+  int64_t index = 0, count = 1;
+  std::pair<int64_t, int64_t> rows(int64_t batch) const { return {index * batch / count, (index + 1) * batch / count}; }
 };
 
 // A picture for TensorBoard made at an evaluation (e.g. an attention heatmap), as a PNG file.
@@ -115,6 +139,9 @@ class Trainer {
   // batch_loss(step) builds batch `step` and returns its loss in training mode; evaluate() runs in
   // evaluation mode and returns named metrics (best_metric among them).
   TrainerResult run(const std::function<BatchLoss(int64_t step)>& batch_loss, const std::function<Metrics()>& evaluate);
+  // The same with gradient shards: batch_loss(step, shard) builds that shard of batch `step`.
+  TrainerResult run(const std::function<BatchLoss(int64_t step, const Shard& shard)>& batch_loss,
+                    const std::function<Metrics()>& evaluate);
 
  private:
   // model_only: parameters and metadata; else also the optimizer, the random streams and the
@@ -140,12 +167,17 @@ class Trainer {
   double train_seconds_before_ = 0;              // training time of the runs this one resumes
   double elapsed_seconds_before_ = 0;            // their wall-clock time, evaluations included
   Metrics best_;
+  distributed::Communicator& communicator_;
 };
 
 // What the Trainer adds to its files' metadata besides the model's: keys "trainer.<counter>". Its
 // tensors besides the parameters are "optimizer.<state>" and "rng.<random stream>"
 // (io::is_training_state).
 bool is_trainer_metadata(std::string_view key);
+
+// For a task whose batches split into shards: ValueError unless shards >= 1 divides batch_size.
+// Adds "train.shards" to `metadata` when shards > 1 (a resumed run must keep them).
+void check_batch_shards(int64_t batch_size, int64_t shards, const std::string& task, io::Metadata& metadata);
 
 // The value of metric `name` in `metrics`, or nullptr when there is none.
 const double* find_metric(const Metrics& metrics, const std::string& name);

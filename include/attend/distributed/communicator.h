@@ -1,0 +1,80 @@
+// A group of processes that train one model together (data parallelism): each knows its rank
+// and the group's size, and they exchange bytes collectively. Two implementations: the single
+// process (size 1, every collective a copy) and MPI (mpi_communicator.cc, built when CMake finds
+// MPI; see world() below).
+//
+// Collectives are called by every rank in the same order with the same counts; a rank that
+// calls something else (or dies) leaves the others waiting, which is why a failing rank must
+// call abort() rather than return (the command line does: tools/main.cc).
+//
+// Reductions here are orderless exchanges (gather, broadcast): summing is left to the caller,
+// which sums gathered values in a fixed order so that the result is bitwise the same on every
+// rank and for every rank count (train/trainer.h: gradient shards).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace attend::distributed {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // Every rank sends `bytes` bytes; `out` receives size() * bytes: rank 0's first, then rank 1's ...
+  virtual void all_gather_bytes(const void* data, size_t bytes, void* out) = 0;
+  // Rank `root`'s `bytes` bytes at `data` replace the others' (bytes must agree on every rank).
+  virtual void broadcast_bytes(void* data, size_t bytes, int root) = 0;
+  virtual void barrier() = 0;
+  // Stops every rank of the group with exit status `code` (never returns).
+  [[noreturn]] virtual void abort(int code) = 0;
+  // E.g. "single process" or "MPI (Open MPI v4.1.4), 2 ranks".
+  virtual std::string description() const = 0;
+
+  bool is_root() const { return rank() == 0; }
+
+  // Typed helpers over the byte collectives.
+  template <typename T>
+  std::vector<T> all_gather(const std::vector<T>& values) {  // size() * values.size(), in rank order
+    std::vector<T> out(values.size() * static_cast<size_t>(size()));
+    all_gather_bytes(values.data(), values.size() * sizeof(T), out.data());
+    return out;
+  }
+  template <typename T>
+  void broadcast(std::vector<T>& values, int root = 0) {
+    broadcast_bytes(values.data(), values.size() * sizeof(T), root);
+  }
+  // A string of any length from `root` (its length goes first).
+  void broadcast_string(std::string& text, int root = 0);
+};
+
+// The single process: rank 0 of 1.
+class SingleProcess final : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void all_gather_bytes(const void* data, size_t bytes, void* out) override;
+  void broadcast_bytes(void*, size_t, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(int code) override;
+  std::string description() const override { return "single process"; }
+};
+
+// The process's group: MPI's world when attend was built with MPI and this process was started
+// by an MPI launcher (mpirun, srun: detected from their environment variables), initializing MPI
+// on the first call; otherwise a SingleProcess. MPI is finalized at exit.
+Communicator& world();
+
+// Whether this build can run over MPI (CMake found MPI: ATTEND_WITH_MPI).
+bool built_with_mpi();
+
+// FNV-1a of `bytes`: the fingerprints ranks compare before they train together.
+uint64_t fingerprint(const void* bytes, size_t count, uint64_t seed = 0xcbf29ce484222325ull);
+inline uint64_t fingerprint(const std::string& text, uint64_t seed = 0xcbf29ce484222325ull) {
+  return fingerprint(text.data(), text.size(), seed);
+}
+
+}  // namespace attend::distributed

@@ -1,0 +1,50 @@
+// The single-process communicator, the typed helpers, and world() when attend is built without
+// MPI (mpi_communicator.cc defines world() otherwise).
+#include "attend/distributed/communicator.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "attend/core/error.h"
+
+namespace attend::distributed {
+
+void Communicator::broadcast_string(std::string& text, int root) {
+  std::vector<uint64_t> length = {static_cast<uint64_t>(text.size())};
+  broadcast(length, root);
+  text.resize(length[0]);
+  broadcast_bytes(text.data(), text.size(), root);
+}
+
+void SingleProcess::all_gather_bytes(const void* data, size_t bytes, void* out) {
+  if (bytes > 0) std::memcpy(out, data, bytes);
+}
+
+void SingleProcess::abort(int code) { std::exit(code); }
+
+uint64_t fingerprint(const void* bytes, size_t count, uint64_t seed) {
+  const auto* p = static_cast<const unsigned char*>(bytes);
+  uint64_t hash = seed;
+  for (size_t i = 0; i < count; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
+  return hash;
+}
+
+#ifndef ATTEND_WITH_MPI
+Communicator& world() {
+  // Started as one of several processes by an MPI launcher: each would train alone and write
+  // the same files.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    const char* size = std::getenv(name);
+    ATTEND_CHECK(size == nullptr || std::strcmp(size, "1") == 0, ValueError,
+                 "started by an MPI launcher as one of {} processes, but this attend was built without MPI "
+                 "(install libopenmpi-dev and rebuild: ATTEND_WITH_MPI)",
+                 size);
+  }
+  static SingleProcess single;
+  return single;
+}
+
+bool built_with_mpi() { return false; }
+#endif
+
+}  // namespace attend::distributed
