@@ -11,6 +11,7 @@
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
+#include "attend/distributed/communicator.h"
 #include "attend/io/tensorboard.h"
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
@@ -108,7 +109,7 @@ FashionMnistBatches::FashionMnistBatches(const data::ImageSet& train, int64_t ba
   ATTEND_CHECK(train.images.size(0) >= 1, ValueError, "train fashion-mnist: the training split is empty");
 }
 
-data::ImageSet FashionMnistBatches::batch(int64_t step) {
+data::ImageSet FashionMnistBatches::batch(int64_t step, const Shard& shard) {
   ATTEND_CHECK(step >= 0, ValueError, "FashionMnistBatches: step must be >= 0, got {}", step);
   const int64_t images = train_.images.size(0), epoch = step / steps_per_epoch_;
   if (epoch != cached_epoch_) {
@@ -119,7 +120,9 @@ data::ImageSet FashionMnistBatches::batch(int64_t step) {
   data::ImageSet batch = image_batch(train_, cached_order_, begin, std::min(batch_size_, images - begin));
   Generator augmentation(stream_seed(seed_, 1, static_cast<uint64_t>(step)));
   batch.images = augment_images(batch.images, crop_padding_, horizontal_flip_, augmentation);
-  return batch;
+  if (shard.count == 1) return batch;
+  const auto [first, last] = shard.rows(batch.labels.numel());
+  return {batch.images.slice(0, first, last).contiguous(), batch.labels.slice(0, first, last).contiguous()};
 }
 
 FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, const data::FashionMnist& data,
@@ -170,6 +173,16 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
                    {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
                    {"train.crop_padding", std::to_string(o.crop_padding)},
                    {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
+  check_batch_shards(o.batch_size, o.shards, "train fashion-mnist", trainer_options.metadata);
+  const int64_t last_batch = images % o.batch_size == 0 ? o.batch_size : images % o.batch_size;
+  ATTEND_CHECK(last_batch >= o.shards, ValueError,
+               "train fashion-mnist: an epoch's last batch has {} images, fewer than the {} shards; choose another "
+               "--batch or --shards",
+               last_batch, o.shards);
+  trainer_options.data_fingerprint =
+      fmt::format("{} training images, labels {:016x}", images,
+                  distributed::fingerprint(data.train.labels.contiguous().data(),
+                                           sizeof(int64_t) * static_cast<size_t>(data.train.labels.numel())));
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
@@ -186,8 +199,8 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   };
   std::vector<std::vector<float>> best_parameters;
   double best_validation = -1;
-  const auto batch_loss = [&](int64_t step) {
-    const data::ImageSet batch = batches.batch(step);
+  const auto batch_loss = [&](int64_t step, const Shard& shard) {
+    const data::ImageSet batch = batches.batch(step, shard);
     const Tensor<float> logits = model.forward(batch.images);  // (B, K)
     correct += count_correct(logits.detach(), batch.labels);
     seen += batch.labels.numel();

@@ -8,6 +8,7 @@
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
+#include "attend/distributed/communicator.h"
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"

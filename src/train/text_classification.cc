@@ -11,6 +11,7 @@
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
+#include "attend/distributed/communicator.h"
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
@@ -173,18 +174,33 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
                                               {"train.warmup_steps", std::to_string(warmup)},
                                               {"train.weight_decay", fmt::format("{}", o.weight_decay)},
                                               {"train.clip_norm", fmt::format("{}", o.clip_norm)}});
+  check_batch_shards(o.batch_size, o.shards, "train classify", trainer_options.metadata);
+  const int64_t last_batch = texts % o.batch_size == 0 ? o.batch_size : texts % o.batch_size;
+  ATTEND_CHECK(last_batch >= o.shards, ValueError,
+               "train classify: an epoch's last batch has {} texts, fewer than the {} shards; choose another --batch "
+               "or --shards",
+               last_batch, o.shards);
+  uint64_t data_hash = distributed::fingerprint("");
+  for (int64_t i = 0; i < texts; ++i) {
+    const std::vector<int64_t>& ids = data.train.texts[i].ids;
+    data_hash = distributed::fingerprint(ids.data(), sizeof(int64_t) * ids.size(), data_hash);
+  }
+  trainer_options.data_fingerprint = fmt::format("{} training texts, {:016x}", texts, data_hash);
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
 
   std::vector<int64_t> order;
   int64_t order_epoch = -1, correct = 0, seen = 0;
-  const auto batch_loss = [&](int64_t step) {
-    const int64_t epoch = step / steps_per_epoch, begin = step % steps_per_epoch * o.batch_size;
+  const auto batch_loss = [&](int64_t step, const Shard& shard) {
+    const int64_t epoch = step / steps_per_epoch, batch_begin = step % steps_per_epoch * o.batch_size;
     if (epoch != order_epoch) {
       order = epoch_order(texts, o.seed, epoch);
       order_epoch = epoch;
     }
-    const int64_t end = std::min(texts, begin + o.batch_size);
+    // The shard's rows of the batch [batch_begin, batch_end).
+    const int64_t batch_end = std::min(texts, batch_begin + o.batch_size);
+    const auto [first, last] = shard.rows(batch_end - batch_begin);
+    const int64_t begin = batch_begin + first, end = batch_begin + last;
     std::vector<int64_t> labels;
     int64_t tokens = 0;
     for (int64_t i = begin; i < end; ++i) {

@@ -71,7 +71,9 @@ class FashionMnistBatches {
                       bool horizontal_flip);
   FashionMnistBatches(data::ImageSet&&, int64_t, uint64_t, int64_t, bool) = delete;
   int64_t steps_per_epoch() const { return steps_per_epoch_; }
-  data::ImageSet batch(int64_t step);  // images (B, 1, H, W) augmented, labels (B)
+  // images (B, 1, H, W) augmented, labels (B); with a shard, its rows [shard.rows(B)) of the batch
+  // (augmented as in the whole batch).
+  data::ImageSet batch(int64_t step, const Shard& shard = {});
 
  private:
   const data::ImageSet& train_;
