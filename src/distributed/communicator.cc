@@ -22,7 +22,7 @@ void SingleProcess::all_gather_bytes(const void* data, size_t bytes, void* out) 
 
 void SingleProcess::abort(int code) { std::exit(code); }
 
-uint64_t fingerprint(const void* bytes, size_t count, uint64_t seed) {
+uint64_t fingerprint_bytes(const void* bytes, size_t count, uint64_t seed) {
   const auto* p = static_cast<const unsigned char*>(bytes);
   uint64_t hash = seed;
   for (size_t i = 0; i < count; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;

@@ -181,8 +181,8 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
                last_batch, o.shards);
   trainer_options.data_fingerprint =
       fmt::format("{} training images, labels {:016x}", images,
-                  distributed::fingerprint(data.train.labels.contiguous().data(),
-                                           sizeof(int64_t) * static_cast<size_t>(data.train.labels.numel())));
+                  distributed::fingerprint_bytes(data.train.labels.contiguous().data(),
+                                                 sizeof(int64_t) * static_cast<size_t>(data.train.labels.numel())));
   Trainer trainer(model, optimizer, trainer_options);
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
   if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });

@@ -170,7 +170,7 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
                    {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
                    {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
   check_batch_shards(o.batch_size, o.shards, "train g2p", trainer_options.metadata);
-  uint64_t data_hash = distributed::fingerprint("");
+  uint64_t data_hash = distributed::kFingerprintStart;
   for (const data::DictionaryEntry& entry : dictionary.train)
     data_hash = distributed::fingerprint(entry.word, data_hash);
   trainer_options.data_fingerprint = fmt::format("{} training words, {:016x}", dictionary.train.size(), data_hash);

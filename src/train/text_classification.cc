@@ -180,10 +180,10 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
                "train classify: an epoch's last batch has {} texts, fewer than the {} shards; choose another --batch "
                "or --shards",
                last_batch, o.shards);
-  uint64_t data_hash = distributed::fingerprint("");
+  uint64_t data_hash = distributed::kFingerprintStart;
   for (int64_t i = 0; i < texts; ++i) {
     const std::vector<int64_t>& ids = data.train.texts[i].ids;
-    data_hash = distributed::fingerprint(ids.data(), sizeof(int64_t) * ids.size(), data_hash);
+    data_hash = distributed::fingerprint_bytes(ids.data(), sizeof(int64_t) * ids.size(), data_hash);
   }
   trainer_options.data_fingerprint = fmt::format("{} training texts, {:016x}", texts, data_hash);
   Trainer trainer(model, optimizer, trainer_options);

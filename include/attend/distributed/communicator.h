@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace attend::distributed {
@@ -71,10 +72,12 @@ Communicator& world();
 // Whether this build can run over MPI (CMake found MPI: ATTEND_WITH_MPI).
 bool built_with_mpi();
 
-// FNV-1a of `bytes`: the fingerprints ranks compare before they train together.
-uint64_t fingerprint(const void* bytes, size_t count, uint64_t seed = 0xcbf29ce484222325ull);
-inline uint64_t fingerprint(const std::string& text, uint64_t seed = 0xcbf29ce484222325ull) {
-  return fingerprint(text.data(), text.size(), seed);
+// FNV-1a of `count` bytes, continuing from `seed` (another fingerprint, to chain them): the
+// fingerprints ranks compare before they train together.
+constexpr uint64_t kFingerprintStart = 0xcbf29ce484222325ull;
+uint64_t fingerprint_bytes(const void* bytes, size_t count, uint64_t seed = kFingerprintStart);
+inline uint64_t fingerprint(std::string_view text, uint64_t seed = kFingerprintStart) {
+  return fingerprint_bytes(text.data(), text.size(), seed);
 }
 
 }  // namespace attend::distributed
