@@ -18,6 +18,7 @@
 #include "attend/core/memory.h"
 #include "attend/core/parallel.h"
 #include "attend/data/labelled_texts.h"
+#include "attend/distributed/communicator.h"
 #include "attend/models/bert_loader.h"
 #include "attend/models/text_classifier.h"
 #include "attend/ops/softmax.h"
@@ -147,7 +148,7 @@ int run_train_classify(TrainClassifyArguments& args) {
              result.best_step);
   print_metrics("dev", result.dev, data.class_names);
   print_metrics("test", result.test, data.class_names);
-  if (!o.out_dir.empty()) {
+  if (!o.out_dir.empty() && distributed::world().is_root()) {  // under mpirun, rank 0 writes
     write_confusion((fs::path(o.out_dir) / "confusion_test.png").string(),
                     fmt::format("{} + {} pooling: test confusion (row fractions)", c.encoder, c.pooling), result.test,
                     data.class_names);

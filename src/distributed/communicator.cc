@@ -16,6 +16,14 @@ void Communicator::broadcast_string(std::string& text, int root) {
   broadcast_bytes(text.data(), text.size(), root);
 }
 
+std::vector<int64_t> Communicator::sum_counts(const std::vector<int64_t>& counts) {
+  if (size() == 1) return counts;
+  const std::vector<int64_t> all = all_gather(counts);  // (ranks, counts)
+  std::vector<int64_t> sums(counts.size(), 0);
+  for (size_t i = 0; i < all.size(); ++i) sums[i % counts.size()] += all[i];
+  return sums;
+}
+
 void SingleProcess::all_gather_bytes(const void* data, size_t bytes, void* out) {
   if (bytes > 0) std::memcpy(out, data, bytes);
 }

@@ -54,6 +54,12 @@ class Mpi final : public Communicator {
   int size() const override { return size_; }
 
   void all_gather_bytes(const void* data, size_t bytes, void* out) override {
+    if (bytes <= kChunkBytes) {  // one call, straight into `out`
+      check_mpi(MPI_Allgather(data, static_cast<int>(bytes), MPI_BYTE, out, static_cast<int>(bytes), MPI_BYTE,
+                              MPI_COMM_WORLD),
+                "MPI_Allgather");
+      return;
+    }
     auto* gathered = static_cast<unsigned char*>(out);
     std::vector<unsigned char> chunk_out;
     for (size_t offset = 0; offset < bytes; offset += kChunkBytes) {

@@ -79,19 +79,24 @@ data::ImageSet image_batch(const data::ImageSet& set, const std::vector<int64_t>
   return batch;
 }
 
-double evaluate_accuracy(models::ImageClassifier<float>& model, const data::ImageSet& set, int64_t batch_size) {
+double evaluate_accuracy(models::ImageClassifier<float>& model, const data::ImageSet& set, int64_t batch_size,
+                         distributed::Communicator* group) {
   ATTEND_CHECK(batch_size >= 1, ValueError, "evaluate_accuracy: batch size must be >= 1, got {}", batch_size);
   const int64_t total = set.images.size(0);
   if (total == 0) return 0;
+  // This rank's images [first, last).
+  const int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  const int64_t first = rank * total / ranks, last = (rank + 1) * total / ranks;
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
   int64_t correct = 0;
-  for (int64_t begin = 0; begin < total; begin += batch_size) {
-    const data::ImageSet batch = image_batch(set, {}, begin, std::min(batch_size, total - begin));
+  for (int64_t begin = first; begin < last; begin += batch_size) {
+    const data::ImageSet batch = image_batch(set, {}, begin, std::min(batch_size, last - begin));
     correct += count_correct(model.forward(batch.images), batch.labels);  // (B, K)
   }
   model.train(was_training);
+  if (group) correct = group->sum_counts({correct})[0];
   return static_cast<double>(correct) / total;
 }
 
@@ -207,11 +212,15 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
     last_step = step + 1;
     return BatchLoss{cross_entropy(logits, batch.labels, loss_options), batch.labels.numel()};
   };
+  // Accuracy on the training batches since the last evaluation, over every rank's shards.
+  const auto train_accuracy = [&] {
+    const std::vector<int64_t> counts = distributed::world().sum_counts({correct, seen});
+    return counts[1] > 0 ? static_cast<double>(counts[0]) / static_cast<double>(counts[1]) : 0.0;
+  };
   const auto evaluate = [&]() -> Metrics {
-    const double validation = evaluate_accuracy(model, data.validation, o.eval_batch_size);
-    const Metrics metrics = {{"epoch", epochs_after(last_step)},
-                             {"train_accuracy", seen > 0 ? static_cast<double>(correct) / seen : 0.0},
-                             {"val_accuracy", validation}};
+    const double validation = evaluate_accuracy(model, data.validation, o.eval_batch_size, &distributed::world());
+    const Metrics metrics = {
+        {"epoch", epochs_after(last_step)}, {"train_accuracy", train_accuracy()}, {"val_accuracy", validation}};
     correct = seen = 0;
     if (o.out_dir.empty() && validation > best_validation) {
       best_validation = validation;
@@ -241,13 +250,14 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   const double* best_validation_accuracy = find_metric(trained.best, "val_accuracy");
   result.validation_accuracy = best_validation_accuracy ? *best_validation_accuracy : 0.0;
   const auto test_start = std::chrono::steady_clock::now();
-  result.test_accuracy = evaluate_accuracy(model, data.test, o.eval_batch_size);
+  result.test_accuracy = evaluate_accuracy(model, data.test, o.eval_batch_size, &distributed::world());
   result.test_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - test_start).count();
-  if (!o.tensorboard_dir.empty()) {
+  const bool writer = distributed::world().is_root();  // under mpirun, rank 0 writes
+  if (!o.tensorboard_dir.empty() && writer) {
     io::TensorBoardWriter tensorboard(o.tensorboard_dir);
     tensorboard.add_scalar("eval/test_accuracy", result.test_accuracy, result.best_step);
   }
-  if (!o.out_dir.empty()) {
+  if (!o.out_dir.empty() && writer) {
     std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
     // At the best model's step, so that `attend plot` draws test accuracy where it was measured.
     metrics << fmt::format("{{\"step\": {}, \"test_accuracy\": {:.6f}}}\n", result.best_step, result.test_accuracy);

@@ -84,14 +84,18 @@ G2PBatches::Batch G2PBatches::batch(int64_t step, const Shard& shard) {
 }
 
 G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::DictionaryEntry>& entries,
-                        int64_t beam_size, int64_t max_words) {
+                        int64_t beam_size, int64_t max_words, distributed::Communicator* group) {
   const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
   const size_t count =
       max_words > 0 ? std::min<size_t>(entries.size(), static_cast<size_t>(max_words)) : entries.size();
+  // This rank's words [first, last).
+  const size_t ranks = group ? static_cast<size_t>(group->size()) : 1,
+               rank = group ? static_cast<size_t>(group->rank()) : 0;
+  const size_t first = rank * count / ranks, last = (rank + 1) * count / ranks;
   int64_t errors = 0, reference_length = 0, wrong_words = 0;
   const size_t batch = 128;
-  for (size_t begin = 0; begin < count; begin += batch) {
-    const size_t end = std::min(count, begin + batch);
+  for (size_t begin = first; begin < last; begin += batch) {
+    const size_t end = std::min(last, begin + batch);
     std::vector<std::vector<int64_t>> hypotheses;
     if (beam_size <= 1) {
       std::vector<std::vector<int64_t>> sources;
@@ -118,6 +122,12 @@ G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::
       reference_length += best_length;
       wrong_words += best != 0;
     }
+  }
+  if (group) {
+    const std::vector<int64_t> sums = group->sum_counts({errors, reference_length, wrong_words});
+    errors = sums[0];
+    reference_length = sums[1];
+    wrong_words = sums[2];
   }
   G2PMetrics metrics;
   metrics.words = static_cast<int64_t>(count);
@@ -188,7 +198,7 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   };
   // Every evaluation decodes the same dev words greedily, so that they compare for the best model.
   const auto evaluate = [&]() -> Metrics {
-    const G2PMetrics dev = evaluate_g2p(model, dictionary.dev, 1, o.eval_words);
+    const G2PMetrics dev = evaluate_g2p(model, dictionary.dev, 1, o.eval_words, &distributed::world());
     return {{"dev_per", dev.phoneme_error_rate}, {"dev_wer", dev.word_error_rate}, {"dev_words", double(dev.words)}};
   };
   const TrainerResult trained = trainer.run(batch_loss, evaluate);

@@ -91,7 +91,7 @@ EncodedTexts encode_splits(const data::LabelledSplits& splits, const text::BertT
 }
 
 ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const EncodedSplit& split, int64_t batch_size,
-                                          int64_t limit) {
+                                          int64_t limit, distributed::Communicator* group) {
   ATTEND_CHECK(batch_size >= 1 && limit >= 0, ValueError, "evaluate: batch size {} must be >= 1 and limit {} >= 0",
                batch_size, limit);
   const int64_t all = static_cast<int64_t>(split.texts.size());
@@ -103,27 +103,35 @@ ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const E
   std::vector<int64_t> order = chosen;  // by length, for less padding
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return split.texts[a].ids.size() < split.texts[b].ids.size(); });
+  // This rank's positions [first, last) of `order`; every rank's part padded to `part` rows.
+  const int64_t ranks = group ? group->size() : 1, rank = group ? group->rank() : 0;
+  const int64_t first = rank * count / ranks, last = (rank + 1) * count / ranks, part = (count + ranks - 1) / ranks;
+  const int64_t classes = model.config().classes;
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  std::vector<int64_t> predicted(count), truth(count);
-  double loss_sum = 0;
-  for (int64_t begin = 0; begin < count; begin += batch_size) {
-    const int64_t end = std::min(count, begin + batch_size);
-    const Tensor<float> logits = model.forward(gather(split.texts, order, begin, end)).logits;  // (b, C)
-    std::vector<int64_t> labels;
-    for (int64_t i = begin; i < end; ++i) labels.push_back(split.labels[order[i]]);
-    loss_sum += cross_entropy(logits, IndexTensor::from_vector({end - begin}, labels)).item() * (end - begin);
-    const std::vector<int64_t> rows = argmax_rows(logits);
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t slot = std::lower_bound(chosen.begin(), chosen.end(), order[i]) - chosen.begin();
-      predicted[slot] = rows[i - begin];
-      truth[slot] = split.labels[order[i]];
-    }
+  std::vector<float> mine(static_cast<size_t>(part * classes));  // (part, C): logits of positions first..
+  for (int64_t begin = first; begin < last; begin += batch_size) {
+    const int64_t end = std::min(last, begin + batch_size);
+    const std::vector<float> logits = model.forward(gather(split.texts, order, begin, end)).logits.to_vector();
+    std::copy(logits.begin(), logits.end(), mine.begin() + (begin - first) * classes);  // (b, C)
   }
   model.train(was_training);
-  ClassificationMetrics metrics = classification_metrics(truth, predicted, model.config().classes);
-  metrics.loss = loss_sum / static_cast<double>(count);
+  const std::vector<float> parts = ranks > 1 ? group->all_gather(mine) : mine;  // (R, part, C)
+  // The logits (count, C) and labels in the order of `chosen` (ascending split index).
+  std::vector<float> logits(static_cast<size_t>(count * classes));
+  std::vector<int64_t> truth(count);
+  for (int64_t r = 0; r < ranks; ++r) {
+    for (int64_t position = r * count / ranks; position < (r + 1) * count / ranks; ++position) {
+      const int64_t slot = std::lower_bound(chosen.begin(), chosen.end(), order[position]) - chosen.begin();
+      const float* row = parts.data() + (r * part + position - r * count / ranks) * classes;
+      std::copy(row, row + classes, logits.begin() + slot * classes);
+      truth[slot] = split.labels[order[position]];
+    }
+  }
+  const Tensor<float> all_logits = Tensor<float>::from_vector({count, classes}, logits);  // (count, C)
+  ClassificationMetrics metrics = classification_metrics(truth, argmax_rows(all_logits), classes);
+  metrics.loss = cross_entropy(all_logits, IndexTensor::from_vector({count}, truth)).item();
   return metrics;
 }
 
@@ -213,12 +221,17 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
     seen += static_cast<int64_t>(labels.size());
     return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({end - begin}, labels)), tokens};
   };
+  // Accuracy on the training batches since the last evaluation, over every rank's shards.
+  const auto train_accuracy = [&] {
+    const std::vector<int64_t> counts = distributed::world().sum_counts({correct, seen});
+    return counts[1] > 0 ? static_cast<double>(counts[0]) / static_cast<double>(counts[1]) : 0.0;
+  };
   const auto evaluate = [&]() -> Metrics {
-    const ClassificationMetrics dev = evaluate_classifier(model, data.dev, o.eval_batch_size);
+    const ClassificationMetrics dev = evaluate_classifier(model, data.dev, o.eval_batch_size, 0, &distributed::world());
     const Metrics metrics = {{"dev_accuracy", dev.accuracy},
                              {"dev_macro_f1", dev.macro_f1},
                              {"dev_loss", dev.loss},
-                             {"train_accuracy", seen > 0 ? static_cast<double>(correct) / seen : 0.0}};
+                             {"train_accuracy", train_accuracy()}};
     correct = seen = 0;
     return metrics;
   };
@@ -230,10 +243,10 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
   result.best_step = trained.best_step;
   result.train_seconds = trained.train_seconds;
   result.stopped_early = trained.stopped_early;
-  result.dev = evaluate_classifier(model, data.dev, o.eval_batch_size);
-  result.test = evaluate_classifier(model, data.test, o.eval_batch_size);
+  result.dev = evaluate_classifier(model, data.dev, o.eval_batch_size, 0, &distributed::world());
+  result.test = evaluate_classifier(model, data.test, o.eval_batch_size, 0, &distributed::world());
   result.tokens_per_second = trained.items_per_second;
-  if (!o.out_dir.empty()) {
+  if (!o.out_dir.empty() && distributed::world().is_root()) {  // under mpirun, rank 0 writes
     std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
     metrics << nlohmann::json{{"step", result.best_step},
                               {"test_accuracy", result.test.accuracy},

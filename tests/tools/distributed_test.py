@@ -3,7 +3,8 @@
 
   same-bits       G2P, 4 gradient shards: 1 process x 2 threads, mpirun -np 2 x 1 thread and
                   -np 4 (oversubscribed) x 1 thread train weights, optimizer state and random
-                  streams identical byte for byte (checkpoint.safetensors' tensors)
+                  streams identical byte for byte (checkpoint.safetensors' tensors), and their
+                  evaluations (sharded over the ranks) give the same metrics.jsonl
   fashion-mnist   the same for 1 process and -np 2 on Fashion-MNIST (2 shards)
   classify        the same for 1 process and -np 2 on the small tweets CSV (4 shards)
   resume          4 steps on 2 ranks, then resumed to 8 steps on 4 ranks: the bits of 8 steps in one
@@ -16,6 +17,7 @@
 
     distributed_test.py CASE ATTEND MPIEXEC SOURCE_DIR WORK_DIR
 """
+import json
 import os
 import shutil
 import signal
@@ -62,6 +64,20 @@ def expect_same_tensors(reference_dir, other_dir):
     return len(a)
 
 
+def expect_same_metrics(reference_dir, other_dir):
+    """metrics.jsonl line by line, all but the clock's fields."""
+    clock = {"train_seconds", "items_per_second"}
+
+    def evaluations(directory):
+        with open(os.path.join(directory, "metrics.jsonl")) as f:
+            return [{k: v for k, v in json.loads(line).items() if k not in clock} for line in f]
+
+    a, b = evaluations(reference_dir), evaluations(other_dir)
+    if a != b:
+        sys.exit(f"FAILED: the evaluations differ:\n{reference_dir}: {a}\n{other_dir}: {b}")
+    return len(a)
+
+
 def fresh(work, name):
     path = os.path.join(work, name)
     shutil.rmtree(path, ignore_errors=True)
@@ -78,7 +94,9 @@ def case_same_bits(attend, mpiexec, work, task, shards, rank_counts, steps):
         if f"{ranks} ranks" not in result.stderr:
             sys.exit(f"FAILED: -np {ranks} did not train as {ranks} ranks:\n{result.stderr}")
         count = expect_same_tensors(single, out)
-        print(f"ok: {task[1]}, {shards} shards: 1 process and {ranks} ranks give the same {count} tensors")
+        evaluations = expect_same_metrics(single, out)
+        print(f"ok: {task[1]}, {shards} shards: 1 process and {ranks} ranks give the same {count} tensors and "
+              f"the same {evaluations} evaluations (sharded over the ranks)")
 
 
 def case_resume(attend, mpiexec, work):

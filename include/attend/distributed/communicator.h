@@ -50,6 +50,8 @@ class Communicator {
   }
   // A string of any length from `root` (its length goes first).
   void broadcast_string(std::string& text, int root = 0);
+  // Element-wise sums of every rank's counts (integers: exact, whatever the order).
+  std::vector<int64_t> sum_counts(const std::vector<int64_t>& counts);
 };
 
 // The single process: rank 0 of 1.

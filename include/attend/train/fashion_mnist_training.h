@@ -94,7 +94,10 @@ data::ImageSet image_batch(const data::ImageSet& set, const std::vector<int64_t>
 
 // Fraction of `set` classified correctly, in evaluation mode without the tape; the model's mode
 // is restored.
-double evaluate_accuracy(models::ImageClassifier<float>& model, const data::ImageSet& set, int64_t batch_size = 500);
+// With `group` (data-parallel training: the Trainer's ranks), rank r of R scores its 1/R of the
+// items and the ranks gather the counts: every rank returns what one process would.
+double evaluate_accuracy(models::ImageClassifier<float>& model, const data::ImageSet& set, int64_t batch_size = 500,
+                         distributed::Communicator* group = nullptr);
 
 // Trains `model` with the Trainer on data.train, validating on data.validation after each
 // epoch, then loads the best model back into `model` and scores it on data.test. OUT/metrics.jsonl

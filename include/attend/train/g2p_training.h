@@ -82,9 +82,11 @@ class G2PBatches {
 };
 
 // Greedy (beam_size 1) or beam-search decoding of `entries`, scored against all their
-// pronunciations.
+// pronunciations (a word's result does not depend on the words decoded beside it).
+// With `group` (data-parallel training: the Trainer's ranks), rank r of R scores its 1/R of the
+// items and the ranks gather the counts: every rank returns what one process would.
 G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::DictionaryEntry>& entries,
-                        int64_t beam_size = 1, int64_t max_words = 0);
+                        int64_t beam_size = 1, int64_t max_words = 0, distributed::Communicator* group = nullptr);
 
 // Trains with train/trainer.h and returns the dev metrics; the model is trained in place and,
 // when out_dir is set, model.safetensors holds the best one by dev WER.

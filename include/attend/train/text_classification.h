@@ -51,8 +51,12 @@ EncodedTexts encode_splits(const data::LabelledSplits& splits, const text::BertT
 // Predictions and metrics of `model` on a split, in evaluation mode without the tape (the model's
 // mode is restored); texts go in batches of batch_size, sorted by length (a text's logits do not
 // depend on its batch). limit > 0: `limit` texts spread evenly over the split (i * size / limit).
+// The loss is one cross-entropy over all the scored texts' logits.
+// With `group` (data-parallel training: the Trainer's ranks), rank r of R scores its 1/R of the
+// items and the ranks gather the counts: every rank returns what one process would.
 ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const EncodedSplit& split,
-                                          int64_t batch_size = 64, int64_t limit = 0);
+                                          int64_t batch_size = 64, int64_t limit = 0,
+                                          distributed::Communicator* group = nullptr);
 
 struct ClassifyTrainingOptions : RunOptions {
   int64_t steps = 3000;
