@@ -16,6 +16,13 @@ void Communicator::broadcast_string(std::string& text, int root) {
   broadcast_bytes(text.data(), text.size(), root);
 }
 
+void Communicator::all_gather_in_place(void* buffer, size_t bytes) {
+  auto* base = static_cast<unsigned char*>(buffer);
+  const std::vector<unsigned char> mine(base + static_cast<size_t>(rank()) * bytes,
+                                        base + static_cast<size_t>(rank() + 1) * bytes);
+  all_gather_bytes(mine.data(), bytes, buffer);
+}
+
 std::vector<int64_t> Communicator::sum_counts(const std::vector<int64_t>& counts) {
   if (size() == 1) return counts;
   const std::vector<int64_t> all = all_gather(counts);  // (ranks, counts)

@@ -75,6 +75,16 @@ class Mpi final : public Communicator {
     }
   }
 
+  void all_gather_in_place(void* buffer, size_t bytes) override {
+    if (bytes > kChunkBytes) {  // the chunked path of all_gather_bytes, from a copy
+      Communicator::all_gather_in_place(buffer, bytes);
+      return;
+    }
+    check_mpi(
+        MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buffer, static_cast<int>(bytes), MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Allgather");
+  }
+
   void broadcast_bytes(void* data, size_t bytes, int root) override {
     for (size_t offset = 0; offset < bytes; offset += kChunkBytes) {
       const size_t n = std::min(kChunkBytes, bytes - offset);

@@ -2,6 +2,7 @@
 #include "data_parallel.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "attend/core/autograd.h"
@@ -50,17 +51,21 @@ class ShardStreams {
 
 ShardedLoss sharded_backward(distributed::Communicator& communicator, nn::Module<float>& model,
                              Optimizer<float>& optimizer, int64_t shards, int64_t step,
-                             const std::function<BatchLoss(int64_t, const Shard&)>& batch_loss) {
+                             const std::function<BatchLoss(int64_t, const Shard&)>& batch_loss,
+                             ShardWorkspace& workspace) {
   const NamedTensors<float>& parameters = optimizer.parameters();
   std::vector<int64_t> offsets = {0};  // parameter i's elements at [offsets[i], offsets[i + 1])
   for (const auto& [name, parameter] : parameters) offsets.push_back(offsets.back() + parameter.numel());
   const int64_t total = offsets.back();
   const int64_t ranks = communicator.size(), local_shards = shards / ranks;
-  // This rank's shards: gradients (local_shards, total) and, per shard, (loss, items, reached...)
-  // where reached[i] is 1 when the shard's backward gave parameter i a gradient.
+  // Every shard's gradients (S, total) and, per shard, (loss, items, reached...) where reached[i]
+  // is 1 when the shard's backward gave parameter i a gradient. This rank fills its own shards'
+  // rows; the gather brings the others'.
   const int64_t counters = 2 + static_cast<int64_t>(parameters.size());
-  std::vector<float> gradients(static_cast<size_t>(local_shards * total));
-  std::vector<double> summaries(static_cast<size_t>(local_shards * counters));
+  workspace.gradients.resize(static_cast<size_t>(shards * total));
+  workspace.summaries.resize(static_cast<size_t>(shards * counters));
+  float* gradients = workspace.gradients.data() + communicator.rank() * local_shards * total;
+  double* summaries = workspace.summaries.data() + communicator.rank() * local_shards * counters;
   {
     ShardStreams streams(model);
     for (int64_t j = 0; j < local_shards; ++j) {
@@ -71,12 +76,12 @@ ShardedLoss sharded_backward(distributed::Communicator& communicator, nn::Module
       ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,
                    "Trainer: batch_loss must return a scalar loss");
       batch.loss.backward();
-      double* summary = summaries.data() + j * counters;
+      double* summary = summaries + j * counters;
       summary[0] = batch.loss.item();
       summary[1] = static_cast<double>(batch.items);
       for (size_t i = 0; i < parameters.size(); ++i) {
         const Tensor<float> grad = parameters[i].second.grad();
-        float* out = gradients.data() + j * total + offsets[i];
+        float* out = gradients + j * total + offsets[i];
         summary[2 + i] = grad.defined() ? 1 : 0;
         if (grad.defined()) {
           std::memcpy(out, grad.contiguous().data(), sizeof(float) * static_cast<size_t>(grad.numel()));
@@ -87,10 +92,14 @@ ShardedLoss sharded_backward(distributed::Communicator& communicator, nn::Module
     }
   }
   // All S shards, in shard order (rank r's come r-th).
-  const std::vector<float> all = communicator.all_gather(gradients);             // (S, total)
-  const std::vector<double> all_summaries = communicator.all_gather(summaries);  // (S, counters)
-
   ShardedLoss result;
+  const auto exchange_start = std::chrono::steady_clock::now();
+  communicator.all_gather_in_place(workspace.gradients.data(), sizeof(float) * local_shards * total);
+  communicator.all_gather_in_place(workspace.summaries.data(), sizeof(double) * local_shards * counters);
+  const std::vector<float>& all = workspace.gradients;             // (S, total)
+  const std::vector<double>& all_summaries = workspace.summaries;  // (S, counters)
+  result.exchange_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - exchange_start).count();
+
   for (int64_t s = 0; s < shards; ++s) {
     result.loss += all_summaries[s * counters];
     result.items += static_cast<int64_t>(all_summaries[s * counters + 1]);

@@ -28,8 +28,15 @@
 namespace attend::train {
 
 struct ShardedLoss {
-  double loss = 0;    // mean of the shards' losses
-  int64_t items = 0;  // over all shards
+  double loss = 0;              // mean of the shards' losses
+  int64_t items = 0;            // over all shards
+  double exchange_seconds = 0;  // in the gather of the shards' gradients (waiting for the others included)
+};
+
+// Buffers kept from step to step: every shard's gradients (S, P) and summaries.
+struct ShardWorkspace {
+  std::vector<float> gradients;
+  std::vector<double> summaries;
 };
 
 // Runs batch_loss and backward for this rank's shards of `step` and leaves the summed, divided
@@ -37,7 +44,8 @@ struct ShardedLoss {
 // reached). Collective: every rank calls it for every step.
 ShardedLoss sharded_backward(distributed::Communicator& communicator, nn::Module<float>& model,
                              Optimizer<float>& optimizer, int64_t shards, int64_t step,
-                             const std::function<BatchLoss(int64_t, const Shard&)>& batch_loss);
+                             const std::function<BatchLoss(int64_t, const Shard&)>& batch_loss,
+                             ShardWorkspace& workspace);
 
 // Before the first step: rank 0's parameters replace the others', then every rank's
 // fingerprint of (description, parameter names and shapes, first_step) is compared; ValueError

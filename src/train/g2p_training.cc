@@ -65,10 +65,20 @@ G2PBatches::Batch G2PBatches::batch(int64_t step, const Shard& shard) {
   const int64_t n = examples();
   std::vector<std::vector<int64_t>> sources, inputs, outputs;
   Batch batch;
-  const auto [first, last] = shard.rows(batch_size_);
-  for (int64_t b = first; b < last; ++b) {
+  // The batch's examples, then the shard's: dealt by length (source + target), so that shards
+  // cost alike and pad little.
+  std::vector<int64_t> examples_of_batch, lengths;
+  for (int64_t b = 0; b < batch_size_; ++b) {
     const int64_t position = step * batch_size_ + b;
-    const int64_t example = epoch_order(position / n)[position % n];
+    examples_of_batch.push_back(epoch_order(position / n)[position % n]);
+    lengths.push_back(
+        static_cast<int64_t>(sources_[examples_of_batch.back()].size() + phonemes_[examples_of_batch.back()].size()));
+  }
+  std::vector<int64_t> rows(examples_of_batch.size());
+  for (size_t b = 0; b < rows.size(); ++b) rows[b] = static_cast<int64_t>(b);
+  if (shard.count > 1) rows = shard.dealt(lengths);
+  for (const int64_t b : rows) {
+    const int64_t example = examples_of_batch[b];
     sources.push_back(sources_[example]);
     std::vector<int64_t> in = {Vocabulary::kStart}, out = phonemes_[example];
     in.insert(in.end(), phonemes_[example].begin(), phonemes_[example].end());

@@ -205,21 +205,28 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
       order = epoch_order(texts, o.seed, epoch);
       order_epoch = epoch;
     }
-    // The shard's rows of the batch [batch_begin, batch_end).
+    // The batch's texts order[batch_begin, batch_end), then the shard's: dealt by length, so
+    // that shards cost alike.
     const int64_t batch_end = std::min(texts, batch_begin + o.batch_size);
-    const auto [first, last] = shard.rows(batch_end - batch_begin);
-    const int64_t begin = batch_begin + first, end = batch_begin + last;
+    std::vector<int64_t> picked(order.begin() + batch_begin, order.begin() + batch_end), lengths;
+    if (shard.count > 1) {
+      for (const int64_t t : picked) lengths.push_back(static_cast<int64_t>(data.train.texts[t].ids.size()));
+      std::vector<int64_t> mine;
+      for (const int64_t position : shard.dealt(lengths)) mine.push_back(picked[position]);
+      picked = std::move(mine);
+    }
+    const int64_t count = static_cast<int64_t>(picked.size());
     std::vector<int64_t> labels;
     int64_t tokens = 0;
-    for (int64_t i = begin; i < end; ++i) {
-      labels.push_back(data.train.labels[order[i]]);
-      tokens += static_cast<int64_t>(data.train.texts[order[i]].ids.size());
+    for (const int64_t t : picked) {
+      labels.push_back(data.train.labels[t]);
+      tokens += static_cast<int64_t>(data.train.texts[t].ids.size());
     }
-    const Tensor<float> logits = model.forward(gather(data.train.texts, order, begin, end)).logits;  // (B, C)
+    const Tensor<float> logits = model.forward(gather(data.train.texts, picked, 0, count)).logits;  // (B, C)
     const std::vector<int64_t> predicted = argmax_rows(logits.detach());
     for (size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
     seen += static_cast<int64_t>(labels.size());
-    return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({end - begin}, labels)), tokens};
+    return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({count}, labels)), tokens};
   };
   // Accuracy on the training batches since the last evaluation, over every rank's shards.
   const auto train_accuracy = [&] {

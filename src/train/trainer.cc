@@ -1,5 +1,6 @@
 #include "attend/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cmath>
@@ -383,7 +384,8 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
     if (communicator_.size() > 1) communicator_.broadcast(seconds);
     return seconds[0];
   };
-  double train_seconds = 0;
+  double train_seconds = 0, exchange_seconds = 0;
+  ShardWorkspace shard_workspace;
   int64_t items = 0;
   model_.train();
   const auto run_evaluation = [&](int64_t done) {
@@ -420,6 +422,8 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
       line["learning_rate"] = optimizer_.learning_rate();
       line["train_seconds"] = total_train_seconds;
       line["items_per_second"] = train_seconds > 0 ? items / train_seconds : 0.0;
+      // This process's time in the gradient exchange so far (data parallelism only).
+      if (sharded) line["exchange_seconds"] = exchange_seconds;
       for (const auto& [name, value] : metrics) line[name] = value;
       metrics_file << line.dump() << "\n";
       metrics_file.flush();
@@ -453,7 +457,9 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
     double loss = 0;
     int64_t batch_items = 0;
     if (sharded) {
-      const ShardedLoss shards = sharded_backward(communicator_, model_, optimizer_, o.shards, step, batch_loss);
+      const ShardedLoss shards =
+          sharded_backward(communicator_, model_, optimizer_, o.shards, step, batch_loss, shard_workspace);
+      exchange_seconds += shards.exchange_seconds;
       loss = shards.loss;
       batch_items = shards.items;
     } else {
@@ -512,6 +518,18 @@ EvalImage eval_image_from_png(std::string tag, const std::string& png) {
   const int colour_type = header.colour_type;
   image.channels = colour_type == 0 ? 1 : colour_type == 2 ? 3 : colour_type == 4 ? 2 : 4;
   return image;
+}
+
+std::vector<int64_t> Shard::dealt(const std::vector<int64_t>& costs) const {
+  std::vector<int64_t> by_cost(costs.size());
+  for (size_t i = 0; i < by_cost.size(); ++i) by_cost[i] = static_cast<int64_t>(i);
+  std::stable_sort(by_cost.begin(), by_cost.end(), [&](int64_t a, int64_t b) { return costs[a] > costs[b]; });
+  std::vector<int64_t> mine;
+  for (size_t i = static_cast<size_t>(index); i < by_cost.size(); i += static_cast<size_t>(count)) {
+    mine.push_back(by_cost[i]);
+  }
+  std::sort(mine.begin(), mine.end());
+  return mine;
 }
 
 void check_batch_shards(int64_t batch_size, int64_t shards, const std::string& task, io::Metadata& metadata) {

@@ -27,6 +27,9 @@ class Communicator {
   virtual int size() const = 0;
   // Every rank sends `bytes` bytes; `out` receives size() * bytes: rank 0's first, then rank 1's ...
   virtual void all_gather_bytes(const void* data, size_t bytes, void* out) = 0;
+  // all_gather_bytes where each rank's part is already in place: `buffer` holds size() * bytes,
+  // this rank's at rank() * bytes; the others' parts arrive around it.
+  virtual void all_gather_in_place(void* buffer, size_t bytes);
   // Rank `root`'s `bytes` bytes at `data` replace the others' (bytes must agree on every rank).
   virtual void broadcast_bytes(void* data, size_t bytes, int root) = 0;
   virtual void barrier() = 0;
@@ -60,6 +63,7 @@ class SingleProcess final : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   void all_gather_bytes(const void* data, size_t bytes, void* out) override;
+  void all_gather_in_place(void*, size_t) override {}
   void broadcast_bytes(void*, size_t, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(int code) override;

@@ -67,8 +67,8 @@ class G2PBatches {
     IndexTensor target_out;  // (B, T) phonemes + </s>, padded
     int64_t target_tokens = 0;
   };
-  // Batch `step`, or its shard's rows [shard.rows(batch_size)) of it (batch_size a multiple of
-  // shard.count), padded to the shard's own longest word.
+  // Batch `step`, or its shard's words (Shard::dealt by source + target length), padded to the
+  // shard's own longest.
   Batch batch(int64_t step, const Shard& shard = {});
   int64_t examples() const { return static_cast<int64_t>(sources_.size()); }
 

@@ -91,11 +91,18 @@ struct TrainerOptions : RunOptions {
   std::string data_fingerprint;
 };
 
-// Which part of a step's global batch to build: shard `index` of `count` equal parts. rows(B)
-// gives its rows [begin, end) of a batch of B (B a multiple of count: the recipes check it).
+// Which part of a step's global batch to build: shard `index` of `count` parts. Either
+// contiguous rows, for items that cost alike (images), or items dealt by cost, for items of
+// different lengths, so that every shard (and so every rank) has about the same work and pads
+// little. Both depend on the batch only, never on the number of ranks.
 struct Shard {
   int64_t index = 0, count = 1;
+  // Rows [begin, end) of a batch of `batch` items.
   std::pair<int64_t, int64_t> rows(int64_t batch) const { return {index * batch / count, (index + 1) * batch / count}; }
+  // The positions (ascending) of this shard's items among a batch's, whose costs (e.g. lengths)
+  // are given: the items sorted by cost, largest first (ties by position), the i-th dealt to
+  // shard i mod count.
+  std::vector<int64_t> dealt(const std::vector<int64_t>& costs) const;
 };
 
 // A picture for TensorBoard made at an evaluation (e.g. an attention heatmap), as a PNG file.
