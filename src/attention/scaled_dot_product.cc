@@ -274,8 +274,8 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
 }  // namespace
 
 template <typename T>
-std::pair<AttentionImplementation, std::string> choose_attention_implementation(const Tensor<T>&, const Tensor<T>&,
-                                                                                const Tensor<T>&,
+std::pair<AttentionImplementation, std::string> choose_attention_implementation(const Tensor<T>& q, const Tensor<T>& k,
+                                                                                const Tensor<T>& v,
                                                                                 const AttentionOptions<T>& o) {
   if (o.implementation == AttentionImplementation::kReference)
     return {AttentionImplementation::kReference, "requested"};
@@ -285,6 +285,10 @@ std::pair<AttentionImplementation, std::string> choose_attention_implementation(
   } else {
     if (o.alibi_slopes.defined() && o.alibi_slopes.requires_grad() && grad_enabled()) {
       unsupported = "the gradient of ALiBi slopes is only on the reference path";
+    } else if (o.need_weights && any_requires_grad<T>({q, k, v, o.additive_mask})) {
+      // The fused kernels recompute P from the log-sum-exp as a constant: a loss on P (or on
+      // anything computed from it) would lose its gradient.
+      unsupported = "need_weights while a gradient is recorded: the fused path's weights carry none";
     }
   }
   if (unsupported == nullptr) {

@@ -5,6 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#include "attend/core/autograd.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/reduction.h"
+#include "harness/expect_error.h"
 #include "harness/fused_attention_check.h"
 #include "harness/simd_targets.h"
 #include "kernels/attention_primitives.h"
@@ -136,6 +140,41 @@ TEST(FlashAttention, DispatchPicksFusedForFloatAndExplainsOtherwise) {
   EXPECT_NE(reason.find("float32"), std::string::npos);
   o64.implementation = AttentionImplementation::kFused;
   EXPECT_THROW(scaled_dot_product_attention(q64, q64, q64, o64), ValueError);
+}
+
+// The fused path's need_weights are constants (recomputed from the log-sum-exp). A call that
+// wants P while a gradient is recorded goes to the reference path, so that a loss on P keeps its
+// gradient: d/dq of sum(P * G) matches float64's; kFused asked for it is an error; without a
+// gradient to record the fused path still serves need_weights.
+TEST(FlashAttention, WeightsWithAGradientGoToTheDifferentiablePath) {
+  Generator generator(4);
+  const auto q64 = Tensor64::randn({1, 2, 3, 4}, generator), k64 = Tensor64::randn({1, 2, 5, 4}, generator);
+  const auto v64 = Tensor64::randn({1, 2, 5, 3}, generator), g64 = Tensor64::randn({1, 2, 3, 5}, generator);
+  const auto grad_of_q = [&](auto q, const auto& k, const auto& v, const auto& g, auto options) {
+    q.set_requires_grad();
+    options.need_weights = true;
+    const auto weights = scaled_dot_product_attention(q, k, v, options).weights;  // (1, 2, 3, 5)
+    sum(mul(weights, g)).backward();
+    return q.grad().to_vector();
+  };
+  const std::vector<double> expected = grad_of_q(q64.clone(), k64, v64, g64, AttentionOptions<double>{});
+  AttentionOptions<float> options;
+  const auto f32 = [](const Tensor64& x) { return x.cast<float>(); };
+  AttentionOptions<float> with_weights;
+  with_weights.need_weights = true;
+  EXPECT_EQ(choose_attention_implementation(f32(q64).set_requires_grad(), f32(k64), f32(v64), with_weights).first,
+            AttentionImplementation::kReference);
+  const std::vector<float> got = grad_of_q(f32(q64), f32(k64), f32(v64), f32(g64), options);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-5) << i;
+  EXPECT_GT(std::abs(expected[0]) + std::abs(expected[1]), 1e-3);  // a gradient that could be lost
+
+  options.implementation = AttentionImplementation::kFused;
+  expect_error<ValueError>([&] { grad_of_q(f32(q64), f32(k64), f32(v64), f32(g64), options); },
+                           {"kFused was requested but need_weights while a gradient is recorded"});
+  NoGradGuard no_grad;
+  EXPECT_EQ(choose_attention_implementation(f32(q64), f32(k64), f32(v64), with_weights).first,
+            AttentionImplementation::kFused);
 }
 
 // The primitives against double loops over lengths 0..130, at every misalignment.

@@ -39,6 +39,9 @@ enum class CausalAlignment {
 // Which code computes the attention. kAuto picks the fused, memory-linear kernels (float32)
 // whenever they support the call and the reference path otherwise; ATTEND_LOG=debug prints the
 // choice and the reason. kFused on an unsupported call is an error, never a silent fallback.
+// The fused path returns need_weights' P as a constant (recomputed from the log-sum-exp, no
+// history), so a call that wants P while a gradient is recorded (grad enabled, an input that
+// requires grad) goes to the reference path, whose P is differentiable.
 enum class AttentionImplementation {
   kAuto,
   kReference,  // composed ops: materializes the (B, H, N, M) scores; float and double
