@@ -23,6 +23,7 @@
 
 #include "attend/attention/attention_capture.h"
 #include "attend/attention/attention_pooling.h"
+#include "attend/attention/latent_alignment.h"
 #include "attend/attention/packed_attention.h"
 #include "attend/attention/positional.h"
 #include "attend/attention/scaled_dot_product.h"
