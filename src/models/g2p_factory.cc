@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -100,6 +101,10 @@ io::TensorTable recurrent_parameter_table(const G2PRecurrentConfig& c, int64_t l
   add_parameter(table, "attention.score_weight", {h});
   add_gru_cell(table, "decoder.", e + 2 * h, h);
   add_linear(table, "output.", 3 * h, phonemes);
+  if (c.alignment == AlignmentTraining::kVariationalEnum || c.alignment == AlignmentTraining::kVariationalReinforce) {
+    add_gru(table, "inference.encoder.", e, h, /*bidirectional=*/true);
+    add_parameter(table, "inference.score.weight", {2 * h, 2 * h});
+  }
   return table;
 }
 
@@ -131,7 +136,9 @@ io::Metadata g2p_metadata(const G2PModelSpec& spec) {
             {"embedding_dim", std::to_string(r.embedding_dim)},
             {"hidden_dim", std::to_string(r.hidden_dim)},
             {"max_length", std::to_string(r.max_length)},
-            {"dropout", fmt::format("{}", r.dropout)}};
+            {"dropout", fmt::format("{}", r.dropout)},
+            {"alignment", alignment_training_name(r.alignment)},
+            {"gumbel_temperature", fmt::format("{}", r.gumbel_temperature)}};
   }
   const G2PConfig& c = spec.transformer;
   return {{"task", "g2p"},
@@ -158,6 +165,18 @@ G2PModelSpec g2p_spec_from_metadata(const io::Metadata& metadata, const std::str
     r.hidden_dim = metadata_integer(metadata, "hidden_dim", kMaxWidth, path);
     r.max_length = metadata_integer(metadata, "max_length", kMaxLength, path);
     r.dropout = metadata_dropout(metadata, r.dropout, path);
+    // Absent in checkpoints written before latent alignments: soft attention.
+    if (const auto found = metadata.find("alignment"); found != metadata.end()) {
+      const std::vector<std::string>& names = alignment_training_names();
+      ATTEND_CHECK(std::find(names.begin(), names.end(), found->second) != names.end(), ValueError,
+                   "'{}': metadata 'alignment' = '{}' is not one of {}", path, found->second, fmt::join(names, ", "));
+      r.alignment = parse_alignment_training(found->second);
+    }
+    if (const auto found = metadata.find("gumbel_temperature"); found != metadata.end()) {
+      ATTEND_CHECK(parse_whole(found->second, &r.gumbel_temperature) && std::isfinite(r.gumbel_temperature) &&
+                       r.gumbel_temperature > 0,
+                   ValueError, "'{}': metadata 'gumbel_temperature' = '{}' is not a number > 0", path, found->second);
+    }
     return spec;
   }
   G2PConfig& c = spec.transformer;

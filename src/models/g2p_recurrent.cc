@@ -1,6 +1,8 @@
 #include "attend/models/g2p_recurrent.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "attend/attention/attention_capture.h"
@@ -10,6 +12,7 @@
 #include "attend/models/g2p_search.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
+#include "attend/ops/masking.h"
 #include "attend/ops/matmul.h"
 #include "attend/ops/shape_ops.h"
 #include "attend/ops/softmax.h"
@@ -23,6 +26,8 @@ G2PRecurrent<T>::G2PRecurrent(const G2PRecurrentConfig& config, int64_t letters,
   ATTEND_CHECK(e > 0 && h > 0 && config.max_length > 0, ValueError,
                "G2PRecurrent: embedding_dim {}, hidden_dim {} and max_length {} must be positive", e, h,
                config.max_length);
+  ATTEND_CHECK(std::isfinite(config.gumbel_temperature) && config.gumbel_temperature > 0, ValueError,
+               "G2PRecurrent: the Gumbel temperature must be finite and > 0, got {}", config.gumbel_temperature);
   letter_embedding_ = this->register_module(
       "letter_embedding", std::make_shared<nn::Embedding<T>>(letters, e, generator, Vocabulary::kPad));
   phoneme_embedding_ = this->register_module(
@@ -35,6 +40,20 @@ G2PRecurrent<T>::G2PRecurrent(const G2PRecurrentConfig& config, int64_t letters,
   decoder_ = this->register_module("decoder", std::make_shared<nn::GRUCell<T>>(e + 2 * h, h, true, generator));
   output_ = this->register_module("output", std::make_shared<nn::Linear<T>>(3 * h, phonemes, true, generator));
   dropout_ = this->register_module("dropout", std::make_shared<nn::Dropout<T>>(config.dropout, generator));
+  // Soft models draw nothing more from `generator`, so that they initialize as they always did.
+  if (config.alignment == AlignmentTraining::kVariationalEnum ||
+      config.alignment == AlignmentTraining::kVariationalReinforce) {
+    inference_encoder_ = this->register_module(
+        "inference.encoder",
+        std::make_shared<nn::GRU<T>>(nn::RecurrentConfig{.input_size = e, .hidden_size = h, .bidirectional = true},
+                                     generator));
+    inference_score_ =
+        this->register_module("inference.score", std::make_shared<nn::GeneralScore<T>>(2 * h, 2 * h, generator));
+  }
+  if (config.alignment != AlignmentTraining::kSoft) {
+    alignment_seeds_ = Generator(generator.next_u64());
+    this->register_generator("alignment_seeds", alignment_seeds_);
+  }
 }
 
 template <typename T>
@@ -80,7 +99,9 @@ typename G2PRecurrent<T>::Step G2PRecurrent<T>::decode_step(const Encoded& encod
   }
   const Tensor<T> context = attended.output.squeeze(1);                                         // (B, 2H)
   const Tensor<T> next = decoder_->forward(concat<T>({previous_embedded, context}, 1), state);  // (B, H)
-  return {next, concat<T>({next, context}, 1), attended.weights.squeeze(1)};
+  const Tensor<T> masked_scores =
+      masked_fill(scores.squeeze(1), encoded.padding, -std::numeric_limits<T>::infinity());  // (B, S)
+  return {next, concat<T>({next, context}, 1), attended.weights.squeeze(1), masked_scores};
 }
 
 template <typename T>
@@ -113,7 +134,22 @@ template <typename T>
 Tensor<T> G2PRecurrent<T>::next_logits(const Encoded& encoded, const IndexTensor& tokens, Tensor<T>* state) {
   const Step step = decode_step(encoded, phoneme_embedding_->forward(tokens).squeeze(1), *state);
   *state = step.state;
-  return output_->forward(step.features);  // (B, V)
+  if (!latent()) return output_->forward(step.features);  // (B, V)
+  // log p(y) = log sum_j a_j p(y | z = j): log-probabilities, which the searches take as logits.
+  const Tensor<T> per_letter = aligned_log_probs(step.state.unsqueeze(1), encoded.states).squeeze(1);  // (B, S, V)
+  return logsumexp(add(per_letter, log_softmax(step.scores, -1).unsqueeze(2)), 1);                     // (B, V)
+}
+
+template <typename T>
+Tensor<T> G2PRecurrent<T>::decoding_log_probs(const IndexTensor& source, const IndexTensor& target_in) {
+  DecodingGuard<T> decoding(*this);
+  const Encoded encoded = encode(source);
+  Tensor<T> state = encoded.initial;  // (B, H)
+  std::vector<Tensor<T>> steps;       // T of (B, V)
+  for (int64_t t = 0; t < target_in.size(1); ++t) {
+    steps.push_back(log_softmax(next_logits(encoded, target_in.slice(1, t, t + 1), &state), -1));
+  }
+  return stack(steps, 1);  // (B, T, V)
 }
 
 template <typename T>

@@ -18,9 +18,31 @@
 // c_t through a maxout layer; reading it from the new state s_t (which holds all three) and c_t
 // is the simpler form that Luong et al. 2015 and OpenNMT use. The encoder is padding-aware
 // (nn/recurrent.h), so a word's outputs do not depend on what it is batched with.
+//
+// Attention as a latent alignment (Deng, Kim, Chiu, Guo & Rush 2018; attention/latent_alignment.h):
+// with `alignment` other than soft, z_t ~ p(z_t) = a_t (the prior, as above) picks ONE letter's
+// state, and the output reads it instead of c_t:
+//
+//   log p(y_t | z_t = j) = log_softmax(W_out dropout([s_t; h_j]) + b_out)[y_t]      (B, T, S)
+//
+// (the decoder's recurrence still reads the expected context c_t). Training objectives, per
+// target token, averaged over the tokens:
+//   exact                  -log sum_j a_tj p(y_t | z = j)           the marginal likelihood
+//   hard                   REINFORCE: z ~ a_t, -log p(y_t | z) - (f - b) log a_tz, with
+//                          f = log p(y_t | z) and the baseline b the soft output's log-likelihood
+//   gumbel                 soft attention on y = gumbel_softmax(e_t / tau): the output reads
+//                          sum_j y_j h_j (a relaxed one-hot)
+//   variational-enum       -ELBO = -(sum_j q_tj log p(y_t | z = j) - KL(q_t || a_t)), with the
+//                          inference network q_t = softmax_j(g_t^T W_q h_j), g = BiGRU over the
+//                          target's phoneme embeddings (it reads all of y)
+//   variational-reinforce  the same ELBO with E_q by one sample z ~ q_t and REINFORCE (baseline b)
+// Decoding: soft and gumbel read c_t (gumbel with the noiseless weights a_t); the latent models
+// decode with the marginal under the prior, p(y_t) = sum_j a_tj p(y_t | z = j).
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "attend/core/random.h"
 #include "attend/models/g2p_model.h"
@@ -32,11 +54,32 @@
 
 namespace attend::models {
 
+// How the alignment is trained (above).
+enum class AlignmentTraining { kSoft, kExact, kHard, kGumbel, kVariationalEnum, kVariationalReinforce };
+// "soft", "exact", "hard", "gumbel", "variational-enum", "variational-reinforce".
+const std::vector<std::string>& alignment_training_names();
+const std::string& alignment_training_name(AlignmentTraining alignment);
+// ValueError naming the choices for an unknown name.
+AlignmentTraining parse_alignment_training(const std::string& name);
+
 struct G2PRecurrentConfig {
   int64_t embedding_dim = 64;  // E, letters and phonemes
   int64_t hidden_dim = 128;    // H, each encoder direction, the decoder, and the attention size A
   double dropout = 0.1;        // on the embeddings and on [s_t; c_t]
   int64_t max_length = 48;     // longest pronunciation decoded (+ markers)
+  AlignmentTraining alignment = AlignmentTraining::kSoft;
+  double gumbel_temperature = 1.0;  // tau, for kGumbel
+};
+
+// One batch's training objective with a latent alignment, and what to log about it.
+template <typename T>
+struct AlignmentLoss {
+  Tensor<T> loss;              // the objective above, mean over the target tokens (scalar)
+  double marginal_nll = 0;     // mean -log p(y_t): the exact marginal (latent models) or the
+                               // soft output (soft, gumbel); exp of it is the perplexity
+  double kl = 0;               // mean KL(q_t || a_t) (variational), else 0
+  double signal_variance = 0;  // REINFORCE: the variance of (f - b) over the tokens, else 0
+  int64_t tokens = 0;
 };
 
 template <typename T>
@@ -54,6 +97,18 @@ class G2PRecurrent : public G2PModel<T> {
   Tensor<T> forward(const IndexTensor& source, const IndexTensor& target_in) override;
   // forward() and the attention weights of every step.
   G2PRecurrentOutput<T> forward_with_attention(const IndexTensor& source, const IndexTensor& target_in);
+  // The training objective of config().alignment for target_out (B, T), the next phonemes
+  // (padding = Vocabulary::kPad). Samples (hard, gumbel, variational-reinforce) are drawn from
+  // the model's random stream "alignment_seeds" (kept in checkpoints).
+  AlignmentLoss<T> alignment_loss(const IndexTensor& source, const IndexTensor& target_in,
+                                  const IndexTensor& target_out);
+  // The decoder's log-probabilities of the next phoneme at every teacher-forced step, as greedy and
+  // beam search see them (the marginal under the prior for latent models), in eval mode:
+  // (B, T, V), each row a distribution.
+  Tensor<T> decoding_log_probs(const IndexTensor& source, const IndexTensor& target_in);
+  // The inference network's scores of q (B, T, S), -inf on padded letters, for the target
+  // (variational models; ValueError otherwise).
+  Tensor<T> posterior(const IndexTensor& source, const IndexTensor& target_out);
   std::vector<std::vector<int64_t>> greedy_decode(const IndexTensor& source, int64_t max_steps) override;
   // Beam search for one word (source (1, S)); length-normalized log-probabilities (g2p_search.h).
   std::vector<int64_t> beam_search(const IndexTensor& source, int64_t beam_size, int64_t max_steps) override;
@@ -74,7 +129,19 @@ class G2PRecurrent : public G2PModel<T> {
     Tensor<T> state;      // s_t: (B, H)
     Tensor<T> features;   // [s_t; c_t]: (B, 3H)
     Tensor<T> attention;  // a_t: (B, S)
+    Tensor<T> scores;     // e_t, -inf on padded letters: (B, S)
   };
+  // Teacher-forced decoder states s (B, T, H), soft contexts c (B, T, 2H) and prior scores e
+  // (B, T, S, -inf on padding).
+  struct Teacher {
+    Encoded encoded;
+    Tensor<T> states, contexts, scores;
+  };
+  Teacher teacher_forced(const IndexTensor& source, const IndexTensor& target_in);
+  // log p(y | z = j) for every letter j: states (B, T, H), letters' h (B, S, 2H) -> log-probabilities
+  // (B, T, S, V) of the output layer on [s_t; h_j].
+  Tensor<T> aligned_log_probs(const Tensor<T>& states, const Tensor<T>& letters);
+  bool latent() const;  // decodes with the marginal under the prior
   Encoded encode(const IndexTensor& source);
   // previous_embedded (B, E) = Embed(y_{t-1}), state s_{t-1} (B, H) -> one step of the equations.
   Step decode_step(const Encoded& encoded, const Tensor<T>& previous_embedded, const Tensor<T>& state);
@@ -90,6 +157,10 @@ class G2PRecurrent : public G2PModel<T> {
   std::shared_ptr<nn::GRUCell<T>> decoder_;              // E + 2H -> H
   std::shared_ptr<nn::Linear<T>> output_;                // W_out (V, 3H), b_out (V)
   std::shared_ptr<nn::Dropout<T>> dropout_;
+  // Variational models: the inference network over the target.
+  std::shared_ptr<nn::GRU<T>> inference_encoder_;         // E -> 2H, bidirectional
+  std::shared_ptr<nn::GeneralScore<T>> inference_score_;  // W_q (2H, 2H)
+  Generator alignment_seeds_{0};
 };
 
 extern template class G2PRecurrent<float>;
