@@ -27,14 +27,18 @@ struct G2PArguments {
   train::G2PTrainingOptions options;
   RunFlags run;
   models::G2PModelSpec model;
-  std::string pronounce;  // comma-separated words to pronounce after training
+  std::string attention = "soft";  // gru: how the alignment is trained
+  std::string pronounce;           // comma-separated words to pronounce after training
   int64_t beam = 1;
 };
 
 std::string describe_model(const models::G2PModelSpec& spec, int64_t parameters) {
   if (spec.architecture == "gru") {
     const models::G2PRecurrentConfig& r = spec.recurrent;
-    return fmt::format("bidirectional GRU encoder, GRU decoder with Bahdanau attention, {} parameters, E={}, H={}",
+    return fmt::format("bidirectional GRU encoder, GRU decoder with Bahdanau attention ({}), {} parameters, E={}, H={}",
+                       r.alignment == models::AlignmentTraining::kGumbel
+                           ? fmt::format("gumbel, temperature {}", r.gumbel_temperature)
+                           : models::alignment_training_name(r.alignment),
                        parameters, r.embedding_dim, r.hidden_dim);
   }
   const models::G2PConfig& c = spec.transformer;
@@ -127,18 +131,29 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
   CLI::Option* ff = g2p->add_option("--ff", args->model.transformer.feedforward_dim, "feed-forward width")
                         ->check(integer_in(1, kMaxWidth));
   g2p->add_option("--dropout", args->model.transformer.dropout, "dropout")->check(CLI::Range(0.0, 0.99));
+  CLI::Option* attention =
+      g2p->add_option("--attention", args->attention,
+                      "gru: how the alignment is trained: soft attention, or attention as a latent variable: the exact "
+                      "marginal, hard (REINFORCE), gumbel (Gumbel-softmax), variational-enum or variational-reinforce "
+                      "(an inference network and the ELBO; docs/attention.md)")
+          ->check(CLI::IsMember(models::alignment_training_names()))
+          ->capture_default_str();
+  CLI::Option* temperature = g2p->add_option("--gumbel-temperature", args->model.recurrent.gumbel_temperature,
+                                             "gru --attention gumbel: the temperature of the Gumbel-softmax")
+                                 ->check(positive_real())
+                                 ->capture_default_str();
   g2p->add_option("--pronounce", args->pronounce, "comma-separated words to pronounce after training (default: none)");
   g2p->add_option("--beam", args->beam, "beam size for --pronounce")
       ->check(integer_in(1, kMaxBeam))
       ->capture_default_str();
 
-  return [g2p, args, dim, heads, layers, ff, hidden]() -> int {
+  return [g2p, args, dim, heads, layers, ff, hidden, attention, temperature]() -> int {
     if (!g2p->parsed()) return -1;
     models::G2PModelSpec& model = args->model;
     // A size of the other architecture would be ignored without a word: refuse it.
     const bool gru = model.architecture == "gru";
-    for (const CLI::Option* option :
-         gru ? std::vector<const CLI::Option*>{heads, layers, ff} : std::vector<const CLI::Option*>{hidden}) {
+    for (const CLI::Option* option : gru ? std::vector<const CLI::Option*>{heads, layers, ff}
+                                         : std::vector<const CLI::Option*>{hidden, attention, temperature}) {
       ATTEND_CHECK(option->count() == 0, ValueError, "{} does not apply to --model {}", option->get_name(),
                    model.architecture);
     }
@@ -146,6 +161,9 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
     // --dim and --dropout are shared; the GRU keeps its own default width unless --dim is given.
     if (dim->count() > 0) model.recurrent.embedding_dim = model.transformer.model_dim;
     model.recurrent.dropout = model.transformer.dropout;
+    model.recurrent.alignment = models::parse_alignment_training(args->attention);
+    ATTEND_CHECK(temperature->count() == 0 || model.recurrent.alignment == models::AlignmentTraining::kGumbel,
+                 ValueError, "--gumbel-temperature applies to --attention gumbel only");
     return run_g2p(*args);
   };
 }

@@ -146,6 +146,41 @@ G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::
   return metrics;
 }
 
+double recurrent_perplexity(models::G2PRecurrent<float>& model, const std::vector<data::DictionaryEntry>& entries,
+                            int64_t max_words) {
+  const Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
+  const size_t count =
+      max_words > 0 ? std::min<size_t>(entries.size(), static_cast<size_t>(max_words)) : entries.size();
+  NoGradGuard no_grad;
+  double nll = 0;
+  int64_t tokens = 0;
+  for (size_t begin = 0; begin < count; begin += 128) {
+    const size_t end = std::min(count, begin + 128);
+    std::vector<std::vector<int64_t>> sources, inputs, outputs;
+    for (size_t i = begin; i < end; ++i) {
+      sources.push_back(models::encode_word(letters, entries[i].word));
+      inputs.push_back({Vocabulary::kStart});
+      outputs.emplace_back();
+      for (const std::string& p : entries[i].pronunciations.front()) {
+        inputs.back().push_back(phonemes.id(p));
+        outputs.back().push_back(phonemes.id(p));
+      }
+      outputs.back().push_back(Vocabulary::kEnd);
+    }
+    const IndexTensor target_out = models::pad_batch(outputs);  // (B, T)
+    const std::vector<float> log_probs =
+        model.decoding_log_probs(models::pad_batch(sources), models::pad_batch(inputs)).to_vector();  // (B, T, V)
+    const std::vector<int64_t> y = target_out.to_vector();
+    const int64_t v = phonemes.size();
+    for (size_t i = 0; i < y.size(); ++i) {
+      if (y[i] == Vocabulary::kPad) continue;
+      nll -= static_cast<double>(log_probs[i * v + y[i]]);
+      ++tokens;
+    }
+  }
+  return tokens > 0 ? std::exp(nll / static_cast<double>(tokens)) : 0.0;
+}
+
 G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::PronouncingDictionary& dictionary,
                             const G2PTrainingOptions& o) {
   ATTEND_CHECK(o.steps >= 1 && o.batch_size >= 1, ValueError, "train g2p: steps ({}) and batch size ({}) must be >= 1",
@@ -201,15 +236,47 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
   CrossEntropyOptions loss_options;
   loss_options.ignore_index = Vocabulary::kPad;
   loss_options.label_smoothing = o.label_smoothing;
+  // A recurrent model with attention as a latent alignment trains on its own objective
+  // (models/g2p_recurrent.h; label smoothing does not apply), and logs its KL, its estimator's
+  // signal variance and its marginal's perplexity on the training batches.
+  auto* recurrent = dynamic_cast<models::G2PRecurrent<float>*>(&model);
+  const bool latent = recurrent && recurrent->config().alignment != models::AlignmentTraining::kSoft;
+  std::vector<double> latent_sums(4, 0.0);  // token-weighted KL, signal variance, marginal NLL; tokens
   const auto batch_loss = [&](int64_t step, const Shard& shard) {
     const G2PBatches::Batch batch = batches.batch(step, shard);
+    if (latent) {
+      const models::AlignmentLoss<float> objective =
+          recurrent->alignment_loss(batch.source, batch.target_in, batch.target_out);
+      const double tokens = static_cast<double>(objective.tokens);
+      latent_sums[0] += objective.kl * tokens;
+      latent_sums[1] += objective.signal_variance * tokens;
+      latent_sums[2] += objective.marginal_nll * tokens;
+      latent_sums[3] += tokens;
+      return BatchLoss{objective.loss, batch.target_tokens};
+    }
     const Tensor<float> logits = model.forward(batch.source, batch.target_in);  // (B, T, V)
     return BatchLoss{cross_entropy(logits, batch.target_out, loss_options), batch.target_tokens};
   };
   // Every evaluation decodes the same dev words greedily, so that they compare for the best model.
   const auto evaluate = [&]() -> Metrics {
     const G2PMetrics dev = evaluate_g2p(model, dictionary.dev, 1, o.eval_words, &distributed::world());
-    return {{"dev_per", dev.phoneme_error_rate}, {"dev_wer", dev.word_error_rate}, {"dev_words", double(dev.words)}};
+    Metrics metrics = {
+        {"dev_per", dev.phoneme_error_rate}, {"dev_wer", dev.word_error_rate}, {"dev_words", double(dev.words)}};
+    if (recurrent)
+      metrics.emplace_back("dev_perplexity", recurrent_perplexity(*recurrent, dictionary.dev, o.eval_words));
+    if (latent) {
+      // Over every rank's shards since the last evaluation, summed in rank order.
+      distributed::Communicator& group = distributed::world();
+      const std::vector<double> all = group.all_gather(latent_sums);
+      std::vector<double> sums(4, 0.0);
+      for (size_t i = 0; i < all.size(); ++i) sums[i % 4] += all[i];
+      const double tokens = std::max(sums[3], 1.0);
+      metrics.emplace_back("train_kl", sums[0] / tokens);
+      metrics.emplace_back("train_signal_variance", sums[1] / tokens);
+      metrics.emplace_back("train_perplexity", std::exp(sums[2] / tokens));
+      std::fill(latent_sums.begin(), latent_sums.end(), 0.0);
+    }
+    return metrics;
   };
   const TrainerResult trained = trainer.run(batch_loss, evaluate);
 

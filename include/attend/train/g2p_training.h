@@ -12,6 +12,7 @@
 #include "attend/data/cmudict.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_model.h"
+#include "attend/models/g2p_recurrent.h"
 #include "attend/train/trainer.h"
 
 namespace attend::train {
@@ -87,6 +88,12 @@ class G2PBatches {
 // items and the ranks gather the counts: every rank returns what one process would.
 G2PMetrics evaluate_g2p(models::G2PModel<float>& model, const std::vector<data::DictionaryEntry>& entries,
                         int64_t beam_size = 1, int64_t max_words = 0, distributed::Communicator* group = nullptr);
+
+// Perplexity exp(mean -log p(y_t)) of the first pronunciation of each of `entries` (the first
+// max_words; 0: all), teacher forced, under the distribution the recurrent model decodes with
+// (the marginal under the prior for latent alignments): the measure of Deng et al.'s Table 1.
+double recurrent_perplexity(models::G2PRecurrent<float>& model, const std::vector<data::DictionaryEntry>& entries,
+                            int64_t max_words = 0);
 
 // Trains with train/trainer.h and returns the dev metrics; the model is trained in place and,
 // when out_dir is set, model.safetensors holds the best one by dev WER.
