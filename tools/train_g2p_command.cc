@@ -114,6 +114,10 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
   g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)")
       ->check(integer_in(0, kMaxWords))
       ->capture_default_str();
+  g2p->add_option("--label-smoothing", o.label_smoothing,
+                  "label smoothing of the cross-entropy (soft attention; the latent objectives have none)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   g2p->add_option("--seed", o.seed, "random seed")->check(unsigned_integer())->capture_default_str();
   g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
       ->check(CLI::IsMember(models::g2p_architectures()));
