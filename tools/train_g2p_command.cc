@@ -60,11 +60,11 @@ int run_g2p(G2PArguments& args) {
     const std::string word = dictionary.dev.empty() ? std::string("attention") : dictionary.dev.front().word;
     options.eval_images = [word](models::G2PModel<float>& model) {
       const viz::AttentionDocument document = viz::capture_g2p_attention(model, word);
-      const std::vector<const viz::AttentionMap*> cross = document.of_kind(AttentionKind::kCross);
-      if (cross.empty()) return std::vector<train::EvalImage>{};
-      const std::string png = viz::render_heatmap(viz::mean_heatmap(document, *cross.back()), viz::ImageFormat::kPng);
+      const viz::AttentionMap* alignment = viz::decoder_alignment(document);
+      if (alignment == nullptr) return std::vector<train::EvalImage>{};
+      const std::string png = viz::render_heatmap(viz::mean_heatmap(document, *alignment), viz::ImageFormat::kPng);
       return std::vector<train::EvalImage>{
-          train::eval_image_from_png("attention/" + word + "/" + cross.back()->name, png)};
+          train::eval_image_from_png("attention/" + word + "/" + alignment->name, png)};
     };
   }
   Generator generator(options.seed);

@@ -2,10 +2,47 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "attend/attention/attention_capture.h"
+#include "attend/core/autograd.h"
+#include "attend/models/g2p_recurrent.h"
+#include "attend/models/g2p_search.h"
+#include "attend/ops/softmax.h"
 #include "attend/viz/heatmap.h"
 
 namespace attend::viz {
+
+namespace {
+
+// A variational recurrent model's posterior q(z_t | x, y) for y = the decoded phonemes (+ </s>
+// when decoding said it), one row per decoding step: the map "decoder.posterior".
+void add_posterior(AttentionDocument& document, models::G2PModel<float>& model, const std::vector<int64_t>& source,
+                   const std::vector<int64_t>& decoded, size_t steps) {
+  auto* recurrent = dynamic_cast<models::G2PRecurrent<float>*>(&model);
+  if (recurrent == nullptr || (recurrent->config().alignment != models::AlignmentTraining::kVariationalEnum &&
+                               recurrent->config().alignment != models::AlignmentTraining::kVariationalReinforce)) {
+    return;
+  }
+  std::vector<int64_t> target(decoded.begin(), decoded.begin() + std::min(decoded.size(), steps));
+  if (target.size() < steps) target.push_back(models::Vocabulary::kEnd);
+  const models::DecodingGuard<float> decoding(model);
+  NoGradGuard no_grad;
+  const std::vector<float> q =
+      softmax(recurrent->posterior(models::pad_batch({source}), models::pad_batch({target})), -1).to_vector();
+  AttentionMap posterior;
+  posterior.name = "decoder.posterior";
+  posterior.kind = AttentionKind::kCross;
+  posterior.layer = 0;
+  posterior.heads = 1;
+  posterior.rows = static_cast<int64_t>(steps);
+  posterior.cols = static_cast<int64_t>(source.size());
+  posterior.weights = q;  // (1, T, S)
+  document.attentions.push_back(std::move(posterior));
+}
+
+}  // namespace
 
 AttentionDocument capture_g2p_attention(models::G2PModel<float>& model, const std::string& word) {
   const models::Vocabulary letters = models::letter_vocabulary(), phonemes = models::phoneme_vocabulary();
@@ -24,13 +61,22 @@ AttentionDocument capture_g2p_attention(models::G2PModel<float>& model, const st
   for (size_t t = 0; t + 1 < steps && t < decoded.size(); ++t) target_tokens.push_back(phonemes.symbol(decoded[t]));
   AttentionDocument document = make_document(capture, "g2p", std::move(source_tokens), std::move(target_tokens));
   document.predicted_tokens = std::move(predicted);
+  add_posterior(document, model, source, decoded, steps);
   return document;
+}
+
+const AttentionMap* decoder_alignment(const AttentionDocument& document) {
+  const AttentionMap* found = nullptr;
+  for (const AttentionMap* map : document.of_kind(AttentionKind::kCross)) {
+    if (map->name != "decoder.posterior") found = map;
+  }
+  return found;
 }
 
 void write_g2p_alignment(const std::string& path, models::G2PModel<float>& model, const std::string& word) {
   image_format_of(path);  // a bad file name fails before decoding
   const AttentionDocument document = capture_g2p_attention(model, word);
-  const AttentionMap& last = *document.of_kind(AttentionKind::kCross).back();
+  const AttentionMap& last = *decoder_alignment(document);
   Heatmap alignment = mean_heatmap(document, last);
   alignment.title = fmt::format("g2p · \"{}\" · {} · mean of {} heads", word, last.name, last.heads);
   alignment.column_axis = "letters";

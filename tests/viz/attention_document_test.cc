@@ -5,6 +5,7 @@
 #include "attend/viz/attention_document.h"
 #include "attend/viz/g2p_attention.h"
 #include "harness/expect_error.h"
+#include "attend/models/g2p_recurrent.h"
 #include "viz/tiny_g2p.h"
 
 namespace attend::viz {
@@ -73,6 +74,32 @@ TEST(AttentionDocument, G2PCaptureLabelsLettersAndPhonemes) {
     EXPECT_EQ(cross->cols, 4);
   }
   expect_error<ValueError>([&] { capture_g2p_attention(model, "c4t"); }, {"'4'", "outside the vocabulary"});
+}
+
+// A variational recurrent model shows its prior ("decoder.attention") and its inference network's
+// posterior given the decoded phonemes ("decoder.posterior") with the same rows and columns; each
+// row a distribution over the letters. The alignment drawn by write_g2p_alignment is the prior.
+TEST(AttentionDocument, AVariationalG2PShowsPriorAndPosterior) {
+  Generator g(6);
+  models::G2PRecurrent<float> model(
+      {.embedding_dim = 4, .hidden_dim = 6, .max_length = 8, .alignment = models::AlignmentTraining::kVariationalEnum},
+      models::letter_vocabulary().size(), models::phoneme_vocabulary().size(), g);
+  const AttentionDocument doc = capture_g2p_attention(model, "dog");
+  const std::vector<const AttentionMap*> cross = doc.of_kind(AttentionKind::kCross);
+  ASSERT_EQ(cross.size(), 2u);
+  EXPECT_EQ(cross[0]->name, "decoder.attention");
+  EXPECT_EQ(cross[1]->name, "decoder.posterior");
+  EXPECT_EQ(decoder_alignment(doc), cross[0]);
+  for (const AttentionMap* map : cross) {
+    EXPECT_EQ(map->rows, static_cast<int64_t>(doc.target_tokens.size()));
+    EXPECT_EQ(map->cols, 4);
+    for (int64_t r = 0; r < map->rows; ++r) {
+      float total = 0;
+      for (int64_t c = 0; c < map->cols; ++c) total += map->weights[r * map->cols + c];
+      EXPECT_NEAR(total, 1.0f, 1e-5) << map->name << " row " << r;
+    }
+  }
+  EXPECT_NE(cross[0]->weights, cross[1]->weights);
 }
 
 }  // namespace
