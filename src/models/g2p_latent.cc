@@ -201,15 +201,20 @@ AlignmentLoss<T> G2PRecurrent<T>::alignment_loss(const IndexTensor& source, cons
     const Tensor<T> surrogate = reinforce_surrogate(categorical_log_prob(teacher.scores, z), reward, baseline);
     result.loss = neg(token_mean(add(reward, surrogate), keep, result.tokens));
     result.signal_variance = token_variance(sub(reward.detach(), baseline), keep, result.tokens);
+    result.estimated = neg(token_mean(sum(mul(exp(log_prior), per_letter), {2}), keep, result.tokens));
   } else {
     const Tensor<T> q_scores = posterior(source, target_out);  // (B, T, S)
     const Tensor<T> log_q = log_softmax(q_scores, -1);
     const Tensor<T> kl = categorical_kl(log_q, log_prior);  // (B, T)
     result.kl = token_mean_value(kl, keep, result.tokens);
-    Tensor<T> expected;  // E_q[log p(y_t | z)] or its one-sample REINFORCE surrogate (B, T)
+    // E_q[log p(y_t | z)] by enumeration (B, T)
+    const Tensor<T> enumerated =
+        sum(mul(exp(log_q), masked_fill(per_letter, teacher.encoded.padding.unsqueeze(1), T(0))), {2});
+    Tensor<T> expected;  // the enumeration, or its one-sample REINFORCE surrogate (B, T)
     if (mode == AlignmentTraining::kVariationalEnum) {
-      expected = sum(mul(exp(log_q), masked_fill(per_letter, teacher.encoded.padding.unsqueeze(1), T(0))), {2});
+      expected = enumerated;
     } else {
+      result.estimated = neg(token_mean(sub(enumerated, kl), keep, result.tokens));
       const IndexTensor z = sample_categorical(q_scores, alignment_seeds_.next_u64());
       const Tensor<T> reward = at_alignments(per_letter, z);
       expected = add(reward, reinforce_surrogate(categorical_log_prob(q_scores, z), reward, baseline));

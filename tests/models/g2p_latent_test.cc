@@ -144,6 +144,47 @@ TEST(G2PLatent, SampledObjectivesReachTheirParameters) {
   }
 }
 
+// The sampled objectives are unbiased: the mean of n gradients of `loss` (each call draws new
+// samples) equals the gradient of `estimated` (the same expectation by enumeration) within four
+// standard errors, element by element of every parameter.
+TEST(G2PLatent, SampledGradientsAverageToTheEnumeratedOnes) {
+  const Batch batch = tiny_batch();
+  for (const AlignmentTraining alignment : {AlignmentTraining::kHard, AlignmentTraining::kVariationalReinforce}) {
+    auto model = latent_model<double>(alignment, 9);
+    const auto gradients = [&] {
+      std::vector<double> all;
+      for (const auto& [name, parameter] : model->named_parameters()) {
+        const std::vector<double> g =
+            parameter.grad().defined() ? parameter.grad().to_vector() : std::vector<double>(parameter.numel(), 0.0);
+        all.insert(all.end(), g.begin(), g.end());
+      }
+      return all;
+    };
+    model->zero_grad();
+    model->alignment_loss(batch.source, batch.target_in, batch.target_out).estimated.backward();
+    const std::vector<double> exact = gradients();
+    const int n = 1500;
+    std::vector<double> sum(exact.size(), 0.0), square(exact.size(), 0.0);
+    for (int i = 0; i < n; ++i) {
+      model->zero_grad();
+      model->alignment_loss(batch.source, batch.target_in, batch.target_out).loss.backward();
+      const std::vector<double> g = gradients();
+      for (size_t e = 0; e < g.size(); ++e) {
+        sum[e] += g[e];
+        square[e] += g[e] * g[e];
+      }
+    }
+    int64_t random_elements = 0;
+    for (size_t e = 0; e < exact.size(); ++e) {
+      const double mean = sum[e] / n, variance = std::max(square[e] / n - mean * mean, 0.0);
+      random_elements += variance > 1e-20;
+      ASSERT_NEAR(mean, exact[e], 4 * std::sqrt(variance / n) + 1e-9)
+          << models::alignment_training_name(alignment) << ", element " << e;
+    }
+    EXPECT_GT(random_elements, 10) << models::alignment_training_name(alignment);  // the test can fail
+  }
+}
+
 TEST(G2PLatent, AVariationalModelRoundTripsThroughTheFactory) {
   models::G2PModelSpec spec;
   spec.architecture = "gru";

@@ -74,7 +74,12 @@ struct G2PRecurrentConfig {
 // One batch's training objective with a latent alignment, and what to log about it.
 template <typename T>
 struct AlignmentLoss {
-  Tensor<T> loss;              // the objective above, mean over the target tokens (scalar)
+  Tensor<T> loss;  // the objective above, mean over the target tokens (scalar)
+  // What a sampled objective estimates, computed exactly by enumeration (scalar, differentiable):
+  // hard: -mean_t sum_j a_tj log p(y_t | z = j); variational-reinforce: the enumerated -ELBO. The
+  // expected gradient of `loss` over the samples is its gradient. Undefined for the other
+  // objectives (exact ones are their own; Gumbel-softmax is biased).
+  Tensor<T> estimated;
   double marginal_nll = 0;     // mean -log p(y_t): the exact marginal (latent models) or the
                                // soft output (soft, gumbel); exp of it is the perplexity
   double kl = 0;               // mean KL(q_t || a_t) (variational), else 0
