@@ -57,6 +57,12 @@ Tensor<T> at_targets(const Tensor<T>& x, const IndexTensor& y) {
   return gather(x, 3, index).reshape({batch, steps, letters});
 }
 
+// log_softmax(logits (B, T, V)) at the targets y (B, T): (B, T).
+template <typename T>
+Tensor<T> target_log_likelihood(const Tensor<T>& logits, const IndexTensor& y) {
+  return gather(log_softmax(logits, -1), 2, y.reshape({y.size(0), y.size(1), 1})).reshape(y.shape());
+}
+
 // A (B, T, S) at the alignments z (B, T): (B, T).
 template <typename T>
 Tensor<T> at_alignments(const Tensor<T>& x, const IndexTensor& z) {
@@ -165,9 +171,7 @@ AlignmentLoss<T> G2PRecurrent<T>::alignment_loss(const IndexTensor& source, cons
   // and the REINFORCE baseline.
   const Tensor<T> soft_logits =
       output_->forward(dropout_->forward(concat<T>({teacher.states, teacher.contexts}, 2)));  // (B, T, V)
-  const Tensor<T> soft_log_likelihood =
-      gather(log_softmax(soft_logits, -1), 2, target_out.reshape({target_out.size(0), target_out.size(1), 1}))
-          .reshape(target_out.shape());
+  const Tensor<T> soft_log_likelihood = target_log_likelihood(soft_logits, target_out);
   const AlignmentTraining mode = config_.alignment;
   if (mode == AlignmentTraining::kSoft) {
     result.loss = neg(token_mean(soft_log_likelihood, keep, result.tokens));
@@ -179,9 +183,7 @@ AlignmentLoss<T> G2PRecurrent<T>::alignment_loss(const IndexTensor& source, cons
     const Tensor<T> relaxed = gumbel_softmax(teacher.scores, config_.gumbel_temperature, alignment_seeds_.next_u64());
     const Tensor<T> context = matmul(relaxed, teacher.encoded.states);  // (B, T, 2H)
     const Tensor<T> logits = output_->forward(dropout_->forward(concat<T>({teacher.states, context}, 2)));
-    const Tensor<T> log_likelihood =
-        gather(log_softmax(logits, -1), 2, target_out.reshape({target_out.size(0), target_out.size(1), 1}))
-            .reshape(target_out.shape());
+    const Tensor<T> log_likelihood = target_log_likelihood(logits, target_out);
     result.loss = neg(token_mean(log_likelihood, keep, result.tokens));
     result.marginal_nll = -token_mean_value(soft_log_likelihood, keep, result.tokens);
     return result;

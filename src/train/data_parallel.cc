@@ -1,5 +1,6 @@
 // The Trainer's data-parallel step (the rule is in data_parallel.h).
 #include "data_parallel.h"
+#include "train/epoch_order.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,14 +13,6 @@
 
 namespace attend::train {
 namespace {
-
-// SplitMix64's finalizer: a well-mixed seed for shard s of a stream.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
 
 // The model's random streams for the shards of one step: one draw each at the start, a stream
 // per shard from it, and back to where that draw left them at the end.
@@ -34,7 +27,7 @@ class ShardStreams {
   }
   void enter(int64_t shard) {
     for (size_t i = 0; i < generators_.size(); ++i) {
-      generators_[i]->set_state(Generator(mix(bases_[i] ^ mix(static_cast<uint64_t>(shard)))).state());
+      generators_[i]->set_state(Generator(stream_seed(bases_[i], 0, static_cast<uint64_t>(shard))).state());
     }
   }
   ~ShardStreams() {

@@ -179,11 +179,7 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
                    {"train.crop_padding", std::to_string(o.crop_padding)},
                    {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
   check_batch_shards(o.batch_size, o.shards, "train fashion-mnist", trainer_options.metadata);
-  const int64_t last_batch = images % o.batch_size == 0 ? o.batch_size : images % o.batch_size;
-  ATTEND_CHECK(last_batch >= o.shards, ValueError,
-               "train fashion-mnist: an epoch's last batch has {} images, fewer than the {} shards; choose another "
-               "--batch or --shards",
-               last_batch, o.shards);
+  check_last_batch_fills_shards(images, o.batch_size, o.shards, "train fashion-mnist", "images");
   trainer_options.data_fingerprint =
       fmt::format("{} training images, labels {:016x}", images,
                   distributed::fingerprint_bytes(data.train.labels.contiguous().data(),
@@ -212,15 +208,11 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
     last_step = step + 1;
     return BatchLoss{cross_entropy(logits, batch.labels, loss_options), batch.labels.numel()};
   };
-  // Accuracy on the training batches since the last evaluation, over every rank's shards.
-  const auto train_accuracy = [&] {
-    const std::vector<int64_t> counts = distributed::world().sum_counts({correct, seen});
-    return counts[1] > 0 ? static_cast<double>(counts[0]) / static_cast<double>(counts[1]) : 0.0;
-  };
   const auto evaluate = [&]() -> Metrics {
     const double validation = evaluate_accuracy(model, data.validation, o.eval_batch_size, &distributed::world());
-    const Metrics metrics = {
-        {"epoch", epochs_after(last_step)}, {"train_accuracy", train_accuracy()}, {"val_accuracy", validation}};
+    const Metrics metrics = {{"epoch", epochs_after(last_step)},
+                             {"train_accuracy", accuracy_over_ranks(correct, seen)},
+                             {"val_accuracy", validation}};
     correct = seen = 0;
     if (o.out_dir.empty() && validation > best_validation) {
       best_validation = validation;

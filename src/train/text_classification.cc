@@ -183,11 +183,7 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
                                               {"train.weight_decay", fmt::format("{}", o.weight_decay)},
                                               {"train.clip_norm", fmt::format("{}", o.clip_norm)}});
   check_batch_shards(o.batch_size, o.shards, "train classify", trainer_options.metadata);
-  const int64_t last_batch = texts % o.batch_size == 0 ? o.batch_size : texts % o.batch_size;
-  ATTEND_CHECK(last_batch >= o.shards, ValueError,
-               "train classify: an epoch's last batch has {} texts, fewer than the {} shards; choose another --batch "
-               "or --shards",
-               last_batch, o.shards);
+  check_last_batch_fills_shards(texts, o.batch_size, o.shards, "train classify", "texts");
   uint64_t data_hash = distributed::kFingerprintStart;
   for (int64_t i = 0; i < texts; ++i) {
     const std::vector<int64_t>& ids = data.train.texts[i].ids;
@@ -228,17 +224,12 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
     seen += static_cast<int64_t>(labels.size());
     return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({count}, labels)), tokens};
   };
-  // Accuracy on the training batches since the last evaluation, over every rank's shards.
-  const auto train_accuracy = [&] {
-    const std::vector<int64_t> counts = distributed::world().sum_counts({correct, seen});
-    return counts[1] > 0 ? static_cast<double>(counts[0]) / static_cast<double>(counts[1]) : 0.0;
-  };
   const auto evaluate = [&]() -> Metrics {
     const ClassificationMetrics dev = evaluate_classifier(model, data.dev, o.eval_batch_size, 0, &distributed::world());
     const Metrics metrics = {{"dev_accuracy", dev.accuracy},
                              {"dev_macro_f1", dev.macro_f1},
                              {"dev_loss", dev.loss},
-                             {"train_accuracy", train_accuracy()}};
+                             {"train_accuracy", accuracy_over_ranks(correct, seen)}};
     correct = seen = 0;
     return metrics;
   };
