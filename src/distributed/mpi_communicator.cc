@@ -85,6 +85,71 @@ class Mpi final : public Communicator {
         "MPI_Allgather");
   }
 
+  void all_gather_varying_in_place(void* buffer, const std::vector<size_t>& bytes) override {
+    ATTEND_CHECK(bytes.size() == static_cast<size_t>(size_), ValueError,
+                 "all_gather_varying_in_place: {} sizes for {} ranks", bytes.size(), size_);
+    size_t total = 0;
+    for (const size_t part : bytes) total += part;
+    if (total > kChunkBytes) {  // MPI's int displacements do not reach: one broadcast per rank
+      Communicator::all_gather_varying_in_place(buffer, bytes);
+      return;
+    }
+    std::vector<int> counts, offsets;
+    int offset = 0;
+    for (const size_t part : bytes) {
+      offsets.push_back(offset);
+      counts.push_back(static_cast<int>(part));
+      offset += static_cast<int>(part);
+    }
+    check_mpi(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buffer, counts.data(), offsets.data(), MPI_BYTE,
+                             MPI_COMM_WORLD),
+              "MPI_Allgatherv");
+  }
+
+  // Pairwise exchange: in round k rank r sends to r + k and receives from r - k (mod size), in
+  // chunks that fit MPI's int counts.
+  void all_to_all_bytes(const void* send, const std::vector<size_t>& send_bytes, void* receive,
+                        const std::vector<size_t>& receive_bytes) override {
+    const size_t ranks = static_cast<size_t>(size_), me = static_cast<size_t>(rank_);
+    ATTEND_CHECK(send_bytes.size() == ranks && receive_bytes.size() == ranks, ValueError,
+                 "all_to_all_bytes: {} send and {} receive sizes for {} ranks", send_bytes.size(), receive_bytes.size(),
+                 ranks);
+    std::vector<size_t> send_offsets = {0}, receive_offsets = {0};
+    for (size_t q = 0; q < ranks; ++q) {
+      send_offsets.push_back(send_offsets.back() + send_bytes[q]);
+      receive_offsets.push_back(receive_offsets.back() + receive_bytes[q]);
+    }
+    const auto* from = static_cast<const unsigned char*>(send);
+    auto* to = static_cast<unsigned char*>(receive);
+    ATTEND_CHECK(send_bytes[me] == receive_bytes[me], ValueError,
+                 "all_to_all_bytes: rank {} sends itself {} bytes but expects {}", me, send_bytes[me],
+                 receive_bytes[me]);
+    std::memcpy(to + receive_offsets[me], from + send_offsets[me], send_bytes[me]);
+    for (size_t k = 1; k < ranks; ++k) {
+      const size_t destination = (me + k) % ranks, source = (me + ranks - k) % ranks;
+      const size_t outgoing = send_bytes[destination], incoming = receive_bytes[source];
+      // One message per chunk each way (none for an empty block); MPI_PROC_NULL when one way is done.
+      const size_t out_chunks = (outgoing + kChunkBytes - 1) / kChunkBytes;
+      const size_t in_chunks = (incoming + kChunkBytes - 1) / kChunkBytes;
+      for (size_t c = 0; c < std::max(out_chunks, in_chunks); ++c) {
+        const size_t offset = c * kChunkBytes;
+        const size_t out_n = c < out_chunks ? std::min(kChunkBytes, outgoing - offset) : 0;
+        const size_t in_n = c < in_chunks ? std::min(kChunkBytes, incoming - offset) : 0;
+        MPI_Status status;
+        check_mpi(MPI_Sendrecv(from + send_offsets[destination] + (out_n ? offset : 0), static_cast<int>(out_n),
+                               MPI_BYTE, c < out_chunks ? static_cast<int>(destination) : MPI_PROC_NULL, 0,
+                               to + receive_offsets[source] + (in_n ? offset : 0), static_cast<int>(in_n), MPI_BYTE,
+                               c < in_chunks ? static_cast<int>(source) : MPI_PROC_NULL, 0, MPI_COMM_WORLD, &status),
+                  "MPI_Sendrecv");
+        int received = 0;
+        MPI_Get_count(&status, MPI_BYTE, &received);
+        ATTEND_CHECK(static_cast<size_t>(received) == in_n, ValueError,
+                     "all_to_all_bytes: rank {} received {} bytes from rank {}, expected {}", me, received, source,
+                     in_n);
+      }
+    }
+  }
+
   void broadcast_bytes(void* data, size_t bytes, int root) override {
     for (size_t offset = 0; offset < bytes; offset += kChunkBytes) {
       const size_t n = std::min(kChunkBytes, bytes - offset);

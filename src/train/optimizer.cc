@@ -121,6 +121,34 @@ void Optimizer<T>::step() {
 }
 
 template <typename T>
+void Optimizer<T>::step_part(size_t first, size_t last, const std::vector<bool>& has_gradient) {
+  ATTEND_CHECK(first <= last && last <= parameters_.size() && has_gradient.size() == parameters_.size(), ValueError,
+               "{}::step_part: parameters [{}, {}) and {} gradient flags for {} parameters", name_, first, last,
+               has_gradient.size(), parameters_.size());
+  for (size_t i = first; i < last; ++i) {
+    const auto& [name, parameter] = parameters_[i];
+    const Tensor<T> gradient = parameter.grad();
+    ATTEND_CHECK(gradient.defined() == has_gradient[i], ValueError,
+                 "{}::step_part: parameter '{}' {} but has_gradient says {}", name_, name,
+                 gradient.defined() ? "has a gradient" : "has no gradient",
+                 has_gradient[i] ? "it has one" : "it has none");
+    ATTEND_CHECK(!gradient.defined() || gradient.shape() == parameter.shape(), ShapeError,
+                 "{}::step_part: the gradient of '{}' has shape {} but the parameter has shape {}", name_, name,
+                 shape_string(gradient.shape()), shape_string(parameter.shape()));
+  }
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    if (!has_gradient[i]) continue;
+    ++update_counts_[i];
+    const Tensor<T>& parameter = parameters_[i].second;
+    if (i < first || i >= last || parameter.numel() == 0) continue;
+    const Tensor<T> dense_gradient = parameter.grad().contiguous();
+    update_parameter(i, parameter.data(), dense_gradient.data(), parameter.numel(), update_counts_[i]);
+  }
+  ++step_count_;
+}
+
+template <typename T>
 void Optimizer<T>::zero_grad() {
   for (auto& [name, parameter] : parameters_) parameter.zero_grad();
 }
@@ -390,6 +418,31 @@ double overflow_safe_norm(const std::vector<Tensor<T>>& gradients) {
 }  // namespace
 
 template <typename T>
+std::vector<double> norm_chunk_sums(const T* gradient, int64_t numel) {
+  std::vector<double> sums(static_cast<size_t>(norm_chunk_count(numel)), 0.0);
+  parallel_for(static_cast<int64_t>(sums.size()), 4, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      const int64_t end = std::min(numel, (c + 1) * kNormChunk);
+      double sum = 0;
+      for (int64_t i = c * kNormChunk; i < end; ++i) sum += static_cast<double>(gradient[i]) * gradient[i];
+      sums[static_cast<size_t>(c)] = sum;
+    }
+  });
+  return sums;
+}
+
+double clip_scale(double norm, double max_norm) {
+  return std::isfinite(norm) && norm > max_norm ? max_norm / (norm + 1e-6) : 1.0;
+}
+
+template <typename T>
+void scale_gradient(T* gradient, int64_t numel, double scale) {
+  parallel_for(numel, kUpdateGrain, [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) gradient[i] = static_cast<T>(static_cast<double>(gradient[i]) * scale);
+  });
+}
+
+template <typename T>
 double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
   ATTEND_CHECK(max_norm > 0, ValueError, "clip_grad_norm: max_norm must be > 0, got {}", max_norm);
   std::vector<Tensor<T>> gradients;  // as stored on the parameters
@@ -405,44 +458,18 @@ double clip_grad_norm(const NamedTensors<T>& parameters, double max_norm) {
     dense.push_back(gradient.contiguous());
   }
 
-  // Fixed chunks of kNormChunk elements of each gradient, each summed in order, then the chunk
-  // sums added in order: the norm has the same bits on every run and thread count.
-  constexpr int64_t kNormChunk = 1 << 14;
-  struct Chunk {
-    size_t tensor;
-    int64_t begin, end;
-  };
-  std::vector<Chunk> chunks;
-  for (size_t k = 0; k < dense.size(); ++k) {
-    const int64_t count = dense[k].numel();
-    for (int64_t begin = 0; begin < count; begin += kNormChunk)
-      chunks.push_back({k, begin, std::min(count, begin + kNormChunk)});
-  }
-  std::vector<double> partial(chunks.size(), 0.0);
-  parallel_for(static_cast<int64_t>(chunks.size()), 4, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      const T* x = dense[chunks[c].tensor].data();
-      double sum = 0;
-      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i)
-        sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-      partial[c] = sum;
-    }
-  });
+  // Fixed chunks of each gradient, each summed in order, then the chunk sums added in order: the
+  // norm has the same bits on every run and thread count.
   double sum = 0;
-  for (const double value : partial) sum += value;
+  for (const Tensor<T>& gradient : dense) {
+    for (const double part : norm_chunk_sums(gradient.data(), gradient.numel())) sum += part;
+  }
   double norm = std::sqrt(sum);
   if (std::isinf(norm)) norm = overflow_safe_norm(dense);
-  if (!std::isfinite(norm) || !(norm > max_norm)) return norm;
-
-  const double scale = max_norm / (norm + 1e-6);
+  const double scale = clip_scale(norm, max_norm);
+  if (scale == 1) return norm;
   NoGradGuard no_grad;
-  parallel_for(static_cast<int64_t>(chunks.size()), 4, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      T* x = dense[chunks[c].tensor].data();
-      for (int64_t i = chunks[c].begin; i < chunks[c].end; ++i)
-        x[i] = static_cast<T>(static_cast<double>(x[i]) * scale);
-    }
-  });
+  for (Tensor<T>& gradient : dense) scale_gradient(gradient.data(), gradient.numel(), scale);
   for (size_t k = 0; k < dense.size(); ++k) {
     if (!gradients[k].is_contiguous()) gradients[k].copy_from(dense[k]);
   }
@@ -465,6 +492,10 @@ template class Adam<float>;
 template class Adam<double>;
 template class AdamW<float>;
 template class AdamW<double>;
+template std::vector<double> norm_chunk_sums(const float*, int64_t);
+template std::vector<double> norm_chunk_sums(const double*, int64_t);
+template void scale_gradient(float*, int64_t, double);
+template void scale_gradient(double*, int64_t, double);
 template double clip_grad_norm(const NamedTensors<float>&, double);
 template double clip_grad_norm(const NamedTensors<double>&, double);
 template double clip_grad_norm(const std::vector<Tensor<float>>&, double);

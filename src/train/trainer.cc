@@ -384,7 +384,8 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
     if (communicator_.size() > 1) communicator_.broadcast(seconds);
     return seconds[0];
   };
-  double train_seconds = 0, exchange_seconds = 0;
+  double train_seconds = 0;
+  std::vector<double> exchange_times = {0, 0};  // this rank's seconds waiting for the slowest, and exchanging
   ShardWorkspace shard_workspace;
   int64_t items = 0;
   model_.train();
@@ -415,6 +416,15 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
     }
     evaluations_without_improvement_ = improved ? 0 : evaluations_without_improvement_ + 1;
     const double total_train_seconds = train_seconds_before_ + train_seconds;
+    // Every rank's waiting and exchanging so far (data parallelism): (2, R).
+    std::vector<std::vector<double>> times_by_rank(2);
+    if (sharded) {
+      const std::vector<double> all = communicator_.all_gather(exchange_times);  // (R, 2)
+      for (size_t r = 0; r < all.size() / 2; ++r) {
+        times_by_rank[0].push_back(all[2 * r]);
+        times_by_rank[1].push_back(all[2 * r + 1]);
+      }
+    }
     if (metrics_file.is_open()) {
       nlohmann::ordered_json line;
       line["step"] = done;
@@ -423,11 +433,15 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
       line["train_seconds"] = total_train_seconds;
       line["items_per_second"] = train_seconds > 0 ? items / train_seconds : 0.0;
       // This process's time in the gradient exchange so far (data parallelism only).
-      if (sharded) line["exchange_seconds"] = exchange_seconds;
+      if (sharded) {
+        line["wait_seconds"] = times_by_rank[0];
+        line["exchange_seconds"] = times_by_rank[1];
+      }
       for (const auto& [name, value] : metrics) line[name] = value;
       metrics_file << line.dump() << "\n";
       metrics_file.flush();
     }
+    if (sharded) gather_optimizer_state(communicator_, optimizer_, shard_workspace);  // for the checkpoint
     if (!o.out_dir.empty()) {
       // The model when it improved and the snapshot, then the resumable state: a crash in between
       // never leaves a checkpoint past a best model or a snapshot that is not on disk.
@@ -456,10 +470,11 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
     const auto step_start = std::chrono::steady_clock::now();
     double loss = 0;
     int64_t batch_items = 0;
-    if (sharded) {
+    if (sharded) {  // backward, clipping and the update, split among the ranks
       const ShardedLoss shards =
-          sharded_backward(communicator_, model_, optimizer_, o.shards, step, batch_loss, shard_workspace);
-      exchange_seconds += shards.exchange_seconds;
+          sharded_step(communicator_, model_, optimizer_, o.shards, step, batch_loss, o.clip_norm, shard_workspace);
+      exchange_times[0] += shards.wait_seconds;
+      exchange_times[1] += shards.exchange_seconds;
       loss = shards.loss;
       batch_items = shards.items;
     } else {
@@ -470,9 +485,9 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
       batch_items = batch.items;
       optimizer_.zero_grad();
       batch.loss.backward();
+      if (o.clip_norm > 0) clip_grad_norm(optimizer_.parameters(), o.clip_norm);
+      optimizer_.step();
     }
-    if (o.clip_norm > 0) clip_grad_norm(optimizer_.parameters(), o.clip_norm);
-    optimizer_.step();
     train_seconds += seconds_since(step_start);
     items += batch_items;
     running_loss_ = step == 0 ? loss : 0.98 * running_loss_ + 0.02 * loss;
@@ -497,6 +512,7 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Sha
     }
   }
   if (!o.quiet) progress.finish();
+  if (sharded) gather_optimizer_state(communicator_, optimizer_, shard_workspace);  // every rank's optimizer whole
   // Rank 0's files are complete before any rank reads them (e.g. the best model).
   communicator_.barrier();
   model_.eval();

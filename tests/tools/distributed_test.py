@@ -66,7 +66,7 @@ def expect_same_tensors(reference_dir, other_dir):
 
 def expect_same_metrics(reference_dir, other_dir):
     """metrics.jsonl line by line, all but the clock's fields."""
-    clock = {"train_seconds", "items_per_second", "exchange_seconds"}
+    clock = {"train_seconds", "items_per_second", "wait_seconds", "exchange_seconds"}
 
     def evaluations(directory):
         with open(os.path.join(directory, "metrics.jsonl")) as f:
@@ -76,6 +76,20 @@ def expect_same_metrics(reference_dir, other_dir):
     if a != b:
         sys.exit(f"FAILED: the evaluations differ:\n{reference_dir}: {a}\n{other_dir}: {b}")
     return len(a)
+
+
+def expect_times_by_rank(directory, ranks):
+    """The Trainer's lines of metrics.jsonl (a recipe may append a test line): wait_seconds and
+    exchange_seconds hold one non-negative time per rank."""
+    with open(os.path.join(directory, "metrics.jsonl")) as f:
+        for line in f:
+            entry = json.loads(line)
+            if "train_seconds" not in entry:
+                continue
+            for key in ("wait_seconds", "exchange_seconds"):
+                times = entry.get(key)
+                if not isinstance(times, list) or len(times) != ranks or min(times) < 0:
+                    sys.exit(f"FAILED: {key} should hold {ranks} times (one per rank), got {times!r}")
 
 
 def fresh(work, name):
@@ -95,6 +109,7 @@ def case_same_bits(attend, mpiexec, work, task, shards, rank_counts, steps):
             sys.exit(f"FAILED: -np {ranks} did not train as {ranks} ranks:\n{result.stderr}")
         count = expect_same_tensors(single, out)
         evaluations = expect_same_metrics(single, out)
+        expect_times_by_rank(out, ranks)
         print(f"ok: {task[1]}, {shards} shards: 1 process and {ranks} ranks give the same {count} tensors and "
               f"the same {evaluations} evaluations (sharded over the ranks)")
 

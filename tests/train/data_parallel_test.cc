@@ -4,6 +4,7 @@
 // same bits for 1, 2 and 4 MPI ranks are checked by tests/tools/distributed_test.py.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "attend/train/optimizer.h"
 #include "attend/train/trainer.h"
 #include "harness/expect_error.h"
+#include "train/data_parallel.h"
 
 namespace attend {
 namespace {
@@ -125,6 +127,32 @@ TEST(DataParallel, RefusesShardsThatDoNotDealOut) {
                            {"train g2p: --shards 4 must be >= 1 and divide the batch size 10"});
   train::check_batch_shards(12, 4, "train g2p", metadata);
   EXPECT_EQ(metadata.at("train.shards"), "4");
+}
+
+// Parameters of 10, 1, 1, 30, 5 and 5 elements (52): each goes to the rank whose share holds its
+// middle element (elements 5, 10, 11, 27, 44, 49).
+TEST(DataParallel, PartitionGivesEachParameterToTheRankHoldingItsMiddle) {
+  train::NamedTensors<float> parameters;
+  for (const int64_t n : {10, 1, 1, 30, 5, 5}) {
+    parameters.emplace_back(fmt::format("p{}", parameters.size()), Tensor<float>::zeros({n}));
+  }
+  const train::ParameterPartition one(parameters, 1);
+  EXPECT_EQ(one.bounds, (std::vector<size_t>{0, 6}));
+  EXPECT_EQ(one.elements(0), 52);
+  const train::ParameterPartition two(parameters, 2);  // shares [0, 26) and [26, 52)
+  EXPECT_EQ(two.bounds, (std::vector<size_t>{0, 3, 6}));
+  EXPECT_EQ(two.first_element(1), 12);
+  EXPECT_EQ(two.elements(1), 40);
+  const train::ParameterPartition four(parameters, 4);  // shares of 13: rank 1's holds no middle
+  EXPECT_EQ(four.bounds, (std::vector<size_t>{0, 3, 3, 4, 6}));
+  EXPECT_EQ(four.elements(1), 0);
+  std::vector<int> owners;
+  for (size_t i = 0; i < parameters.size(); ++i) owners.push_back(four.owner(i));
+  EXPECT_EQ(owners, (std::vector<int>{0, 0, 0, 2, 3, 3}));
+  const train::ParameterPartition many(parameters, 9);  // more ranks than parameters
+  EXPECT_EQ(many.bounds.front(), 0u);
+  EXPECT_EQ(many.bounds.back(), 6u);
+  EXPECT_TRUE(std::is_sorted(many.bounds.begin(), many.bounds.end()));
 }
 
 TEST(DataParallel, FingerprintsDifferWhenTheBytesDo) {

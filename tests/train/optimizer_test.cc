@@ -19,6 +19,7 @@
 #include "attend/ops/matmul.h"
 #include "attend/ops/reduction.h"
 #include "attend/train/optimizer.h"
+#include "harness/expect_error.h"
 #include "train/optimizer_fixtures.h"
 
 namespace attend {
@@ -332,6 +333,67 @@ TEST(OptimizerThreads, ResultsIndependentOfThreadCount) {
     return p.to_vector();
   };
   EXPECT_EQ(run(1), run(2));
+}
+
+// Data parallelism's split update (train/data_parallel.h) in one process: two optimizers over
+// copies of "w" and "b", each stepping its own parameter and then receiving the other's values
+// and buffers, match one optimizer's step() bit for bit, counts included; "b" has no gradient at
+// step 1, on both.
+TEST(OptimizerStepPart, TwoPartsWithExchangedStateEqualOneStep) {
+  AdamWOptions options;
+  options.learning_rate = 0.02;
+  const auto whole = make_parameters<float>();
+  AdamW<float> whole_optimizer(whole, options);
+  const std::vector<NamedTensors<float>> parts = {copy_parameters(whole), copy_parameters(whole)};
+  std::vector<std::unique_ptr<AdamW<float>>> part_optimizers;
+  for (const auto& part : parts) part_optimizers.push_back(std::make_unique<AdamW<float>>(part, options));
+  for (int step = 0; step < 4; ++step) {
+    const std::vector<bool> has_gradient = {true, step != 1};
+    whole_optimizer.zero_grad();
+    for (size_t p = 0; p < whole.size(); ++p) {
+      if (has_gradient[p]) set_gradient(whole[p].second, gradient_values(step, p));
+    }
+    whole_optimizer.step();
+    for (size_t owner = 0; owner < parts.size(); ++owner) {  // owner steps parameter `owner` alone
+      part_optimizers[owner]->zero_grad();
+      if (has_gradient[owner]) set_gradient(parts[owner][owner].second, gradient_values(step, owner));
+      part_optimizers[owner]->step_part(owner, owner + 1, has_gradient);
+    }
+    for (size_t owner = 0; owner < parts.size(); ++owner) {  // the exchange: owner's values and buffers to the other
+      const size_t other = 1 - owner;
+      Tensor<float>(parts[other][owner].second).copy_from(parts[owner][owner].second);
+      for (int b = 0; b < whole_optimizer.buffer_count(); ++b) {
+        std::copy_n(part_optimizers[owner]->buffer(b, owner), whole[owner].second.numel(),
+                    part_optimizers[other]->buffer(b, owner));
+      }
+    }
+  }
+  for (size_t k = 0; k < parts.size(); ++k) {
+    for (size_t p = 0; p < whole.size(); ++p) {
+      EXPECT_EQ(parts[k][p].second.to_vector(), whole[p].second.to_vector()) << k << " " << kNames[p];
+    }
+    const auto expected = whole_optimizer.state(), actual = part_optimizers[k]->state();
+    ASSERT_EQ(actual.size(), expected.size());
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(actual[i].first, expected[i].first);
+      EXPECT_EQ(actual[i].second.to_vector(), expected[i].second.to_vector()) << k << " " << expected[i].first;
+    }
+  }
+  // A gradient that disagrees with has_gradient, or a range past the parameters, changes nothing.
+  const auto before = parts[0][0].second.to_vector();
+  part_optimizers[0]->zero_grad();
+  expect_error<ValueError>(
+      [&] {
+        part_optimizers[0]->step_part(0, 1, {true, true});
+      },
+      {"AdamW::step_part: parameter 'w' has no gradient but has_gradient says it has one"});
+  expect_error<ValueError>(
+      [&] {
+        part_optimizers[0]->step_part(0, 3, {true, true});
+      },
+      {"parameters [0, 3) and 2 gradient flags for 2 parameters"});
+  EXPECT_EQ(parts[0][0].second.to_vector(), before);
+  EXPECT_EQ(part_optimizers[0]->step_count(), 4);
 }
 
 TEST(OptimizerStateNames, ExportedNamesAndShapes) {

@@ -30,6 +30,15 @@ class Communicator {
   // all_gather_bytes where each rank's part is already in place: `buffer` holds size() * bytes,
   // this rank's at rank() * bytes; the others' parts arrive around it.
   virtual void all_gather_in_place(void* buffer, size_t bytes);
+  // all_gather_in_place with parts of different sizes: rank q's part is bytes[q] bytes at
+  // bytes[0] + ... + bytes[q - 1] in `buffer`; this rank's is in place, the others' arrive around
+  // it. `bytes` (size() sizes) must agree on every rank.
+  virtual void all_gather_varying_in_place(void* buffer, const std::vector<size_t>& bytes);
+  // Every rank sends send_bytes[q] bytes to rank q (the blocks lie in rank order in `send`) and
+  // receives receive_bytes[q] from rank q (in rank order into `receive`); send_bytes[q] on this
+  // rank must equal receive_bytes[rank()] on rank q. `send` and `receive` do not overlap.
+  virtual void all_to_all_bytes(const void* send, const std::vector<size_t>& send_bytes, void* receive,
+                                const std::vector<size_t>& receive_bytes);
   // Rank `root`'s `bytes` bytes at `data` replace the others' (bytes must agree on every rank).
   virtual void broadcast_bytes(void* data, size_t bytes, int root) = 0;
   virtual void barrier() = 0;
@@ -64,6 +73,7 @@ class SingleProcess final : public Communicator {
   int size() const override { return 1; }
   void all_gather_bytes(const void* data, size_t bytes, void* out) override;
   void all_gather_in_place(void*, size_t) override {}
+  void all_gather_varying_in_place(void*, const std::vector<size_t>&) override {}
   void broadcast_bytes(void*, size_t, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(int code) override;

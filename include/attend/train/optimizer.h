@@ -38,6 +38,14 @@ class Optimizer {
   // Updates every parameter that has a gradient, then advances step_count(). Throws ShapeError
   // (before changing anything) when a gradient's shape differs from its parameter's.
   virtual void step();
+  // A step of which this process applies one part, the parameters [first, last) (data
+  // parallelism: train/data_parallel.h, where each rank updates the parameters it owns and the
+  // ranks then exchange them). has_gradient[i] says whether parameter i received a gradient this
+  // step on whichever process owns it: its update count advances here too, so that every process
+  // counts alike. The values and buffers of parameters outside [first, last) do not change; the
+  // caller brings them from their owners. Parameters in the range must have a gradient exactly
+  // when has_gradient says so (ValueError otherwise, before anything changes).
+  void step_part(size_t first, size_t last, const std::vector<bool>& has_gradient);
   // Drops every parameter's gradient (it becomes undefined, as PyTorch's set_to_none).
   void zero_grad();
 
@@ -57,6 +65,11 @@ class Optimizer {
   // with <prefix> "sgd", "adam" or "adamw". Counts are stored exactly; a float tensor holds
   // integers up to 2^24, and state() throws ValueError past that (export with double).
   NamedTensors<T> state() const;
+  // The per-parameter buffers (e.g. Adam's m and v): buffer_count() of them, and buffer b of
+  // parameter i has the parameter's numel() elements, contiguous, at buffer(b, i).
+  int buffer_count() const { return static_cast<int>(buffers_.size()); }
+  T* buffer(int buffer_index, size_t parameter_index) const;
+
   // Replaces the running state with copies of `state`, which must hold exactly the names state()
   // returns (in any order): ValueError for a missing, unexpected or repeated name, or a count
   // that is not a non-negative integer; ShapeError for a wrong shape. Nothing changes on error.
@@ -70,8 +83,6 @@ class Optimizer {
   // Declares a per-parameter buffer, zero-initialized, exported as "<prefix>.<buffer>.<name>".
   // Returns its index for buffer().
   int add_buffer(const std::string& buffer_name);
-  // Buffer `buffer_index` of parameter `parameter_index`: contiguous, the parameter's shape.
-  T* buffer(int buffer_index, size_t parameter_index) const;
 
   // Applies one update to parameter `parameter_index`: `parameter` and `gradient` hold `numel`
   // contiguous elements. `update_count` counts this parameter's updates including this one
@@ -187,6 +198,23 @@ class AdamW : public Adam<T> {
 };
 
 // ---- gradient clipping ----
+
+// The arithmetic of clip_grad_norm below, in parts, for callers that hold only some of the
+// gradients (data parallelism: train/data_parallel.h). Each gradient is cut into chunks of
+// kNormChunk elements; a chunk's sum of squares is added in element order in float64; the norm is
+// the square root of the chunk sums added in parameter order, then chunk order. Computed this way
+// the norm has the same bits on every run, thread count and process count.
+inline constexpr int64_t kNormChunk = int64_t{1} << 14;
+inline int64_t norm_chunk_count(int64_t numel) { return (numel + kNormChunk - 1) / kNormChunk; }
+// The sum of squares of each chunk of `numel` contiguous elements: norm_chunk_count(numel) values.
+template <typename T>
+std::vector<double> norm_chunk_sums(const T* gradient, int64_t numel);
+// The factor clip_grad_norm scales by: max_norm / (norm + 1e-6) when norm is finite and above
+// max_norm, else 1 (nothing to scale).
+double clip_scale(double norm, double max_norm);
+// gradient[i] = T(double(gradient[i]) * scale): each element rounded once.
+template <typename T>
+void scale_gradient(T* gradient, int64_t numel, double scale);
 
 // Clips gradients by their global L2 norm, as torch.nn.utils.clip_grad_norm_:
 //   norm = sqrt(sum over parameters with a gradient, in order, of sum grad^2)   (in float64)
