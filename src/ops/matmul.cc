@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "attend/core/autograd.h"
@@ -19,18 +20,20 @@ namespace {
 
 // How a (rows, cols) matrix view is handed to BLAS: its leading dimension and whether BLAS must
 // read it transposed. Views with neither unit row nor unit column stride are copied first.
-// Output tiles of at most kTileRows x kTileCols go to one BLAS call each: large enough that
-// packing is amortized over 2 * 512 * 512 * k flops, small enough to give two cores work. Each
-// call packs its whole slice of b again, so tall tiles pay: measured here, one BLIS (skx) call
-// of (M, 384) x (384, 384) ran at 73 GFLOP/s for M = 128, 95 for M = 512, 105 for M = 960.
-constexpr int64_t kTileRows = 512;
-// Row tiles are of equal height, rounded up to a multiple of this (BLIS's skx micro-tile has 32
-// rows), rather than full tiles and a short remainder.
+//
+// Output tiles: each one single-threaded BLAS call, about one per worker thread. BLIS packs both
+// operands again at every call, so fewer, larger calls run faster: measured here with the skx
+// kernels, one call of (M, 384) x (384, 384) ran at 73 GFLOP/s for M = 128, 95 for M = 512 and
+// 138 for M = 4,096. The grid may follow the thread count because BLIS computes every element of
+// a product with m, n >= 2 by the same operations whatever the call's m and n: checked on this
+// machine over 69 M elements of products cut into row and column tiles 2 to 300 wide, k from 7
+// to 4,096, every transposition, and by tests/ops/matmul_test.cc (rows and columns alone and
+// among others, any thread count). So an element's bits depend neither on the grid, nor on the
+// thread count, nor on the other rows of the product (gemm_tile handles m or n of 1).
+// A product cut in pieces is cut along its longer side, rows in multiples of kTileRowMultiple
+// (BLIS's skx micro-tile has 32 rows), columns in multiples of kTileColMultiple.
 constexpr int64_t kTileRowMultiple = 32;
-constexpr int64_t kTileCols = 512;
-constexpr int64_t kMinTiles = 4;
-constexpr int64_t kMinTileRows = 32;
-constexpr int64_t kMinTileCols = 64;
+constexpr int64_t kTileColMultiple = 16;
 // Below this many flops a chunk is not worth waking a thread for.
 constexpr int64_t kMinFlopsPerChunk = 1 << 20;
 
@@ -167,29 +170,18 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
       index[axis] = 0;
     }
   }
-  // A fixed grid of (batch, row block, column block) tiles, each one single-threaded BLAS call.
-  // The grid depends only on the shapes, so every output element is computed by the same call
-  // whatever the thread count: OpenBLAS's own threading is not split-invariant (measured: a
-  // 512^3 sgemm differs in the last bits between 1 and 2 threads), so BLAS runs with one thread
-  // and threads come from parallel_for.
-  // Small outputs with a long inner dimension (weight gradients: (E, E') = X^T dY over many
-  // rows) would be one tile on one core; they get smaller tiles, down to kMinTile*, until there
-  // are kMinTiles of them. This also depends only on the shapes.
-  int64_t tile_rows = kTileRows, tile_cols = kTileCols;
-  const auto tile_count = [&] {
-    return batches * ((m + tile_rows - 1) / tile_rows) * ((n + tile_cols - 1) / tile_cols);
-  };
-  while (tile_count() < kMinTiles && (tile_rows > kMinTileRows || tile_cols > kMinTileCols)) {
-    if (tile_cols > kMinTileCols && (tile_cols >= 2 * tile_rows || tile_rows <= kMinTileRows) && n > tile_cols / 2) {
-      tile_cols /= 2;
-    } else if (tile_rows > kMinTileRows && m > tile_rows / 2) {
-      tile_rows /= 2;
-    } else {
-      break;
-    }
+  // A grid of (batch, row block, column block) tiles, each one single-threaded BLAS call (see
+  // kTileRowMultiple above): whole products when they divide among the workers (or are many),
+  // else each product cut into pieces so that the tiles do. BLAS runs with one thread and threads
+  // come from parallel_for.
+  const int64_t workers = in_parallel_region() ? 1 : num_threads();
+  const int64_t pieces = batches % workers == 0 || batches >= 4 * workers ? 1 : workers / std::gcd(batches, workers);
+  int64_t tile_rows = m, tile_cols = n;
+  if (m >= n) {
+    tile_rows = std::min(m, round_up((m + pieces - 1) / pieces, kTileRowMultiple));
+  } else {
+    tile_cols = std::min(n, round_up((n + pieces - 1) / pieces, kTileColMultiple));
   }
-  const int64_t full_row_blocks = (m + tile_rows - 1) / tile_rows;
-  tile_rows = std::min(tile_rows, round_up((m + full_row_blocks - 1) / full_row_blocks, kTileRowMultiple));
   const int64_t row_blocks = (m + tile_rows - 1) / tile_rows;
   const int64_t col_blocks = (n + tile_cols - 1) / tile_cols;
   const int64_t tiles = batches * row_blocks * col_blocks;

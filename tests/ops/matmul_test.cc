@@ -3,7 +3,9 @@
 #include <cstring>
 
 #include "attend/core/parallel.h"
+#include "attend/ops/elementwise.h"
 #include "attend/ops/matmul.h"
+#include "attend/ops/reduction.h"
 #include "harness/op_harness.h"
 
 namespace attend {
@@ -72,6 +74,39 @@ TEST(Linear, RowsAreTheSameBitsInAnyProductAndThreadCount) {
       EXPECT_EQ(std::memcmp(part.data(), expected.data(), part.size() * sizeof(float)), 0)
           << "rows " << begin << ".." << end << ", " << threads << " threads";
     }
+  }
+}
+
+// The tile grid follows the thread count (src/ops/matmul.cc): the forward product and both
+// backward products (dx = g W, dW = g^T x, whose inner dimension is the row count) of a linear
+// layer with an inner dimension past BLIS's k blocking must be the same bits for 1, 2 and 3
+// threads, and a slice of rows the same bits as inside the whole product.
+TEST(Linear, ForwardAndBackwardAreTheSameBitsForAnyThreadCount) {
+  Generator generator(13);
+  const auto x = Tensor32::randn({333, 1000}, generator);
+  const auto weight = Tensor32::randn({130, 1000}, generator);
+  const auto upstream = Tensor32::randn({333, 130}, generator);
+  const auto run = [&](int threads, int64_t rows) {
+    ThreadCountGuard guard(threads);
+    Tensor32 input = x.slice(0, 0, rows).contiguous(), w = weight.clone();
+    input.set_requires_grad();
+    w.set_requires_grad();
+    const Tensor32 y = linear(input, w, Tensor32());  // (rows, 130)
+    sum(mul(y, upstream.slice(0, 0, rows))).backward();
+    return std::vector<std::vector<float>>{y.to_vector(), input.grad().to_vector(), w.grad().to_vector()};
+  };
+  const auto one = run(1, 333);
+  for (const int threads : {2, 3}) {
+    const auto other = run(threads, 333);
+    for (size_t k = 0; k < one.size(); ++k) {
+      ASSERT_EQ(other[k].size(), one[k].size());
+      EXPECT_EQ(std::memcmp(other[k].data(), one[k].data(), one[k].size() * sizeof(float)), 0)
+          << "output " << k << " (y, dx, dW), " << threads << " threads";
+    }
+  }
+  const auto first_rows = run(2, 57);  // y and dx of the first 57 rows: the same bits as among all 333
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_EQ(std::memcmp(first_rows[k].data(), one[k].data(), first_rows[k].size() * sizeof(float)), 0) << k;
   }
 }
 
