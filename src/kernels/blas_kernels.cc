@@ -46,6 +46,15 @@ bool choose_blas_kernels() {
   return true;
 }
 
+bool blas_bits_independent_of_call_shape() {
+  static const bool independent = [] {
+    choose_blas_kernels();
+    bli_init();
+    return bli_arch_query_id() == BLIS_ARCH_SKX;
+  }();
+  return independent;
+}
+
 std::string blas_description() {
   choose_blas_kernels();
   bli_init();  // before the query: BLIS checks a requested sub-configuration against its registry

@@ -24,6 +24,12 @@ namespace attend::kernels {
 // library's BLAS users, so it runs before main and before any thread starts.
 bool choose_blas_kernels();
 
+// Whether BLAS computes every element of a product (m, n >= 2) by the same operations whatever
+// the call's m and n, so that cutting a product into calls cannot change a bit: true for BLIS's
+// skx kernels (ops/matmul.cc has the measurements), false otherwise (its AVX2 kernels hand small
+// products to other kernels). Initializes BLIS; the answer is fixed for the process.
+bool blas_bits_independent_of_call_shape();
+
 // "BLIS 0.9.0, kernels skx (chosen by attend: ...)" for `attend info` and benchmark reports.
 // Initializes BLIS.
 std::string blas_description();

@@ -21,21 +21,64 @@ namespace {
 // How a (rows, cols) matrix view is handed to BLAS: its leading dimension and whether BLAS must
 // read it transposed. Views with neither unit row nor unit column stride are copied first.
 //
-// Output tiles: each one single-threaded BLAS call, about one per worker thread. BLIS packs both
-// operands again at every call, so fewer, larger calls run faster: measured here with the skx
-// kernels, one call of (M, 384) x (384, 384) ran at 73 GFLOP/s for M = 128, 95 for M = 512 and
-// 138 for M = 4,096. The grid may follow the thread count because BLIS computes every element of
-// a product with m, n >= 2 by the same operations whatever the call's m and n: checked on this
-// machine over 69 M elements of products cut into row and column tiles 2 to 300 wide, k from 7
-// to 4,096, every transposition, and by tests/ops/matmul_test.cc (rows and columns alone and
-// among others, any thread count). So an element's bits depend neither on the grid, nor on the
-// thread count, nor on the other rows of the product (gemm_tile handles m or n of 1).
-// A product cut in pieces is cut along its longer side, rows in multiples of kTileRowMultiple
-// (BLIS's skx micro-tile has 32 rows), columns in multiples of kTileColMultiple.
+// A product goes to BLAS as a grid of output tiles, each one single-threaded BLAS call, threads
+// coming from parallel_for. Two rules (tile_grid):
+//
+// - Where BLAS gives an element the same bits whatever the call's m and n (m, n >= 2), about one
+//   tile per worker thread. BLIS packs both operands again at every call, so fewer, larger calls
+//   run faster: one call did the old grid's products (below) 1.03-1.33x as fast (1.11x for
+//   800 x 384 x 384). BLIS's AVX-512 kernels (skx) have the property: checked on this machine over
+//   69 M elements of products cut into row and column tiles 2 to 300 wide, k from 7 to 4,096,
+//   every transposition, and by tests/ops/matmul_test.cc. Then the bits depend neither on the grid,
+//   nor on the thread count, nor on the other rows of the product (gemm_tile handles m or n of 1).
+// - Otherwise, a grid fixed by the shapes alone, so that the thread count cannot change a bit:
+//   tiles of at most kTileRows x kTileCols, smaller for small outputs with a long inner dimension
+//   (weight gradients) until there are kMinTiles. BLIS's AVX2 kernels (haswell) lack the property:
+//   they hand small products to other kernels, which sum in another order (16% of the elements
+//   above differ), so there a row's bits can depend on the product's height.
+// Rows are cut in equal parts, rounded up to a multiple of kTileRowMultiple (BLIS's skx
+// micro-tile has 32 rows); columns in multiples of kTileColMultiple.
 constexpr int64_t kTileRowMultiple = 32;
 constexpr int64_t kTileColMultiple = 16;
+constexpr int64_t kTileRows = 512;
+constexpr int64_t kTileCols = 512;
+constexpr int64_t kMinTiles = 4;
+constexpr int64_t kMinTileRows = 32;
+constexpr int64_t kMinTileCols = 64;
 // Below this many flops a chunk is not worth waking a thread for.
 constexpr int64_t kMinFlopsPerChunk = 1 << 20;
+
+int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
+
+struct TileGrid {
+  int64_t tile_rows, tile_cols;
+};
+
+TileGrid tile_grid(int64_t batches, int64_t m, int64_t n) {
+  if (kernels::blas_bits_independent_of_call_shape()) {
+    // Whole products when they divide among the workers (or are many), else each product cut
+    // along its longer side so that the tiles do.
+    const int64_t workers = in_parallel_region() ? 1 : num_threads();
+    const int64_t pieces = batches % workers == 0 || batches >= 4 * workers ? 1 : workers / std::gcd(batches, workers);
+    if (m >= n) return {std::min(m, round_up((m + pieces - 1) / pieces, kTileRowMultiple)), n};
+    return {m, std::min(n, round_up((n + pieces - 1) / pieces, kTileColMultiple))};
+  }
+  int64_t tile_rows = kTileRows, tile_cols = kTileCols;
+  const auto tile_count = [&] {
+    return batches * ((m + tile_rows - 1) / tile_rows) * ((n + tile_cols - 1) / tile_cols);
+  };
+  while (tile_count() < kMinTiles && (tile_rows > kMinTileRows || tile_cols > kMinTileCols)) {
+    if (tile_cols > kMinTileCols && (tile_cols >= 2 * tile_rows || tile_rows <= kMinTileRows) && n > tile_cols / 2) {
+      tile_cols /= 2;
+    } else if (tile_rows > kMinTileRows && m > tile_rows / 2) {
+      tile_rows /= 2;
+    } else {
+      break;
+    }
+  }
+  const int64_t full_row_blocks = (m + tile_rows - 1) / tile_rows;
+  return {std::min(tile_rows, round_up((m + full_row_blocks - 1) / full_row_blocks, kTileRowMultiple)), tile_cols};
+}
 
 struct BlasOperand {
   CBLAS_TRANSPOSE transpose;
@@ -54,8 +97,6 @@ BlasOperand blas_operand(int64_t rows, int64_t cols, int64_t row_stride, int64_t
   // At most one element: any leading dimension works.
   return {CblasNoTrans, std::max<int64_t>(cols, 1)};
 }
-
-int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
 
 // c = a b (accumulate false) or c += a b (accumulate true).
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
@@ -170,18 +211,8 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
       index[axis] = 0;
     }
   }
-  // A grid of (batch, row block, column block) tiles, each one single-threaded BLAS call (see
-  // kTileRowMultiple above): whole products when they divide among the workers (or are many),
-  // else each product cut into pieces so that the tiles do. BLAS runs with one thread and threads
-  // come from parallel_for.
-  const int64_t workers = in_parallel_region() ? 1 : num_threads();
-  const int64_t pieces = batches % workers == 0 || batches >= 4 * workers ? 1 : workers / std::gcd(batches, workers);
-  int64_t tile_rows = m, tile_cols = n;
-  if (m >= n) {
-    tile_rows = std::min(m, round_up((m + pieces - 1) / pieces, kTileRowMultiple));
-  } else {
-    tile_cols = std::min(n, round_up((n + pieces - 1) / pieces, kTileColMultiple));
-  }
+  // A grid of (batch, row block, column block) tiles, each one single-threaded BLAS call.
+  const auto [tile_rows, tile_cols] = tile_grid(batches, m, n);
   const int64_t row_blocks = (m + tile_rows - 1) / tile_rows;
   const int64_t col_blocks = (n + tile_cols - 1) / tile_cols;
   const int64_t tiles = batches * row_blocks * col_blocks;

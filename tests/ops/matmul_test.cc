@@ -7,6 +7,7 @@
 #include "attend/ops/matmul.h"
 #include "attend/ops/reduction.h"
 #include "harness/op_harness.h"
+#include "kernels/blas_kernels.h"
 
 namespace attend {
 namespace {
@@ -104,6 +105,9 @@ TEST(Linear, ForwardAndBackwardAreTheSameBitsForAnyThreadCount) {
           << "output " << k << " (y, dx, dW), " << threads << " threads";
     }
   }
+  // BLIS's AVX2 kernels sum small products in another order (src/ops/matmul.cc): there a row's
+  // bits may depend on the product's height, and only the thread count is covered above.
+  if (!kernels::blas_bits_independent_of_call_shape()) GTEST_SKIP() << "rows among others: " << blas_description();
   const auto first_rows = run(2, 57);  // y and dx of the first 57 rows: the same bits as among all 333
   for (size_t k = 0; k < 2; ++k) {
     EXPECT_EQ(std::memcmp(first_rows[k].data(), one[k].data(), first_rows[k].size() * sizeof(float)), 0) << k;
