@@ -2,7 +2,6 @@
 // MPI (mpi_communicator.cc defines world() otherwise).
 #include "attend/distributed/communicator.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -24,8 +23,8 @@ void Communicator::all_gather_in_place(void* buffer, size_t bytes) {
   all_gather_bytes(mine.data(), bytes, buffer);
 }
 
-// The generic forms: one broadcast per rank, and a gather of every block by every rank (MPI's
-// communicator has direct ones).
+// The generic form: one broadcast per rank (MPI's communicator uses MPI_Allgatherv when the
+// sizes fit its int counts).
 void Communicator::all_gather_varying_in_place(void* buffer, const std::vector<size_t>& bytes) {
   ATTEND_CHECK(bytes.size() == static_cast<size_t>(size()), ValueError,
                "all_gather_varying_in_place: {} sizes for {} ranks", bytes.size(), size());
@@ -33,33 +32,6 @@ void Communicator::all_gather_varying_in_place(void* buffer, const std::vector<s
   for (int q = 0; q < size(); ++q) {
     broadcast_bytes(part, bytes[q], q);
     part += bytes[q];
-  }
-}
-
-void Communicator::all_to_all_bytes(const void* send, const std::vector<size_t>& send_bytes, void* receive,
-                                    const std::vector<size_t>& receive_bytes) {
-  const size_t ranks = static_cast<size_t>(size());
-  ATTEND_CHECK(send_bytes.size() == ranks && receive_bytes.size() == ranks, ValueError,
-               "all_to_all_bytes: {} send and {} receive sizes for {} ranks", send_bytes.size(), receive_bytes.size(),
-               ranks);
-  // Every rank's blocks, padded to the largest block: (ranks, ranks, widest).
-  const std::vector<uint64_t> sizes = all_gather(std::vector<uint64_t>(send_bytes.begin(), send_bytes.end()));
-  const size_t widest = *std::max_element(sizes.begin(), sizes.end());
-  std::vector<unsigned char> mine(ranks * widest), all(ranks * ranks * widest);
-  const auto* from = static_cast<const unsigned char*>(send);
-  for (size_t q = 0; q < ranks; ++q) {
-    std::memcpy(mine.data() + q * widest, from, send_bytes[q]);
-    from += send_bytes[q];
-  }
-  all_gather_bytes(mine.data(), mine.size(), all.data());
-  auto* to = static_cast<unsigned char*>(receive);
-  const size_t me = static_cast<size_t>(rank());
-  for (size_t q = 0; q < ranks; ++q) {
-    ATTEND_CHECK(sizes[q * ranks + me] == receive_bytes[q], ValueError,
-                 "all_to_all_bytes: rank {} sends {} bytes to rank {}, which expects {}", q, sizes[q * ranks + me], me,
-                 receive_bytes[q]);
-    std::memcpy(to, all.data() + (q * ranks + me) * widest, receive_bytes[q]);
-    to += receive_bytes[q];
   }
 }
 
@@ -73,6 +45,14 @@ std::vector<int64_t> Communicator::sum_counts(const std::vector<int64_t>& counts
 
 void SingleProcess::all_gather_bytes(const void* data, size_t bytes, void* out) {
   if (bytes > 0) std::memcpy(out, data, bytes);
+}
+
+void SingleProcess::all_to_all_bytes(const void* send, const std::vector<size_t>& send_bytes, void* receive,
+                                     const std::vector<size_t>& receive_bytes) {
+  ATTEND_CHECK(send_bytes.size() == 1 && receive_bytes.size() == 1 && send_bytes[0] == receive_bytes[0], ValueError,
+               "all_to_all_bytes: one process sends itself what it receives, got {} and {} sizes", send_bytes.size(),
+               receive_bytes.size());
+  if (send_bytes[0] > 0) std::memcpy(receive, send, send_bytes[0]);
 }
 
 void SingleProcess::abort(int code) { std::exit(code); }

@@ -190,11 +190,18 @@ void gather_owned(distributed::Communicator& communicator, const ParameterPartit
   }
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+// The partition of the optimizer's parameters among the communicator's ranks, made once.
+const ParameterPartition& partition_of(const distributed::Communicator& communicator, const Optimizer<float>& optimizer,
+                                       ShardWorkspace& workspace) {
+  if (!workspace.partition) workspace.partition.emplace(optimizer.parameters(), communicator.size());
+  return *workspace.partition;
 }
 
 }  // namespace
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 ParameterPartition::ParameterPartition(const NamedTensors<float>& parameters, int ranks) {
   offsets = {0};
@@ -224,7 +231,7 @@ ShardedLoss sharded_step(distributed::Communicator& communicator, nn::Module<flo
                          const std::function<BatchLoss(int64_t, const Shard&)>& batch_loss, double clip_norm,
                          ShardWorkspace& workspace) {
   const NamedTensors<float>& parameters = optimizer.parameters();
-  const ParameterPartition partition(parameters, communicator.size());
+  const ParameterPartition& partition = partition_of(communicator, optimizer, workspace);
   const int me = communicator.rank();
   backward_local_shards(communicator, model, optimizer, shards, step, batch_loss, partition, workspace);
 
@@ -261,7 +268,7 @@ ShardedLoss sharded_step(distributed::Communicator& communicator, nn::Module<flo
 void gather_optimizer_state(distributed::Communicator& communicator, Optimizer<float>& optimizer,
                             ShardWorkspace& workspace) {
   if (communicator.size() == 1) return;
-  const ParameterPartition partition(optimizer.parameters(), communicator.size());
+  const ParameterPartition& partition = partition_of(communicator, optimizer, workspace);
   for (int b = 0; b < optimizer.buffer_count(); ++b) {
     std::vector<float*> buffers;
     for (size_t i = 0; i < optimizer.parameters().size(); ++i) buffers.push_back(optimizer.buffer(b, i));

@@ -22,7 +22,9 @@
 // stream stands where that one draw left it, on every rank.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <functional>
 #include <string>
 #include <vector>
@@ -33,6 +35,9 @@
 #include "attend/train/trainer.h"
 
 namespace attend::train {
+
+// Seconds on the steady clock since `start` (the Trainer's clocks and the step's).
+double seconds_since(std::chrono::steady_clock::time_point start);
 
 struct ShardedLoss {
   double loss = 0;              // mean of the shards' losses
@@ -55,6 +60,7 @@ struct ParameterPartition {
 
 // Buffers kept from step to step.
 struct ShardWorkspace {
+  std::optional<ParameterPartition> partition;  // made at the first step
   std::vector<float> sent;        // this rank's shards' gradients, by owner: (R, local shards, owner's elements)
   std::vector<float> received;    // every shard's gradients of this rank's parameters: (S, own elements)
   std::vector<double> summaries;  // per shard (loss, items, reached...): (S, 2 + P)

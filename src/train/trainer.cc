@@ -38,10 +38,6 @@ constexpr const char* kCheckpointFile = "checkpoint.safetensors";
 constexpr const char* kMetricsFile = "metrics.jsonl";
 constexpr const char* kSnapshotDirectory = "snapshots";
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 // Doubles travel in metadata as hexadecimal floating point ("0x1.8p+1"): exact, so a resumed
 // run's counters are bitwise those of the interrupted one.
 std::string exact(double value) { return fmt::format("{:a}", value); }

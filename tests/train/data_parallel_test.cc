@@ -47,6 +47,9 @@ class ClaimedGroup final : public distributed::Communicator {
   int size() const override { return size_; }
   void all_gather_bytes(const void*, size_t, void*) override { FAIL() << "no collective expected"; }
   void broadcast_bytes(void*, size_t, int) override { FAIL() << "no collective expected"; }
+  void all_to_all_bytes(const void*, const std::vector<size_t>&, void*, const std::vector<size_t>&) override {
+    FAIL() << "no collective expected";
+  }
   void barrier() override {}
   [[noreturn]] void abort(int code) override { std::exit(code); }
   std::string description() const override { return "claimed"; }

@@ -38,7 +38,7 @@ class Communicator {
   // receives receive_bytes[q] from rank q (in rank order into `receive`); send_bytes[q] on this
   // rank must equal receive_bytes[rank()] on rank q. `send` and `receive` do not overlap.
   virtual void all_to_all_bytes(const void* send, const std::vector<size_t>& send_bytes, void* receive,
-                                const std::vector<size_t>& receive_bytes);
+                                const std::vector<size_t>& receive_bytes) = 0;
   // Rank `root`'s `bytes` bytes at `data` replace the others' (bytes must agree on every rank).
   virtual void broadcast_bytes(void* data, size_t bytes, int root) = 0;
   virtual void barrier() = 0;
@@ -74,6 +74,8 @@ class SingleProcess final : public Communicator {
   void all_gather_bytes(const void* data, size_t bytes, void* out) override;
   void all_gather_in_place(void*, size_t) override {}
   void all_gather_varying_in_place(void*, const std::vector<size_t>&) override {}
+  void all_to_all_bytes(const void* send, const std::vector<size_t>& send_bytes, void* receive,
+                        const std::vector<size_t>& receive_bytes) override;
   void broadcast_bytes(void*, size_t, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(int code) override;
