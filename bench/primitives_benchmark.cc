@@ -15,6 +15,7 @@
 
 #include "attend/core/random.h"
 #include "kernels/attention_primitives.h"
+#include "kernels/philox.h"
 #include "kernels/tile_products.h"
 
 namespace {
@@ -114,6 +115,22 @@ void accumulate_product(benchmark::State& state) {
   set_tile_flops(state, d);
 }
 
+// philox_draws of n positions from a block boundary (dropout over a whole tensor), and of a row
+// of n starting mid-block (a row of attention probabilities: position (i * n + 1)).
+void philox_draws(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const bool mid_block = state.range(1) != 0;
+  std::unique_ptr<uint32_t[]> draws(new uint32_t[n]);
+  uint64_t first = mid_block ? 1 : 0;
+  for (auto _ : state) {
+    attend::kernels::philox_draws(42, 1, first, n, draws.get());
+    benchmark::DoNotOptimize(draws.get());
+    first += mid_block ? static_cast<uint64_t>(n) : 0;
+  }
+  set_items(state);
+}
+
+BENCHMARK(philox_draws)->ArgsProduct({{35, 128, 4096}, {0, 1}});
 BENCHMARK(scale_and_max)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(exp_and_sum)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(exp_scaled_minus)->RangeMultiplier(2)->Range(64, 4096);

@@ -16,8 +16,8 @@ namespace attend::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// out[e] = in[e] * (draws[e] >> 8 >= threshold ? kept_scale : 0) and keep[e] = 1 where kept, 0
-// where dropped, e < n.
+// out[e] = in[e] * (draws[e] >> 8 >= threshold ? kept_scale : 0) and, unless keep is null,
+// keep[e] = 1 where kept, 0 where dropped, e < n.
 void MultiplyByKept(const uint32_t* HWY_RESTRICT draws, int64_t n, uint32_t threshold, float kept_scale,
                     const float* in, float* out, uint8_t* HWY_RESTRICT keep) {
   const hn::ScalableTag<float> df;
@@ -34,12 +34,12 @@ void MultiplyByKept(const uint32_t* HWY_RESTRICT draws, int64_t n, uint32_t thre
     const auto top24 = hn::BitCast(di, hn::ShiftRight<8>(hn::LoadU(du, draws + e)));  // logical shift
     const auto kept_i = hn::Gt(top24, below);
     hn::StoreU(hn::Mul(hn::LoadU(df, in + e), hn::IfThenElseZero(hn::RebindMask(df, kept_i), scale)), df, out + e);
-    hn::StoreU(hn::DemoteTo(d8, hn::IfThenElseZero(kept_i, one)), d8, keep + e);
+    if (keep != nullptr) hn::StoreU(hn::DemoteTo(d8, hn::IfThenElseZero(kept_i, one)), d8, keep + e);
   }
   for (; e < n; ++e) {
     const bool kept = (draws[e] >> 8) >= threshold;
     out[e] = in[e] * (kept ? kept_scale : 0.0f);
-    keep[e] = kept ? 1 : 0;
+    if (keep != nullptr) keep[e] = kept ? 1 : 0;
   }
 }
 
@@ -78,7 +78,8 @@ void dropout_multiply(uint64_t key, uint64_t counter_high, uint64_t first, int64
   for (int64_t e0 = 0; e0 < n; e0 += kBatch) {
     const int64_t count = std::min(kBatch, n - e0);
     philox_draws(key, counter_high, first + static_cast<uint64_t>(e0), count, draws.data());
-    HWY_DYNAMIC_DISPATCH(MultiplyByKept)(draws.data(), count, threshold, kept_scale, in + e0, out + e0, keep + e0);
+    HWY_DYNAMIC_DISPATCH(MultiplyByKept)
+    (draws.data(), count, threshold, kept_scale, in + e0, out + e0, keep != nullptr ? keep + e0 : nullptr);
   }
 }
 

@@ -16,8 +16,8 @@ inline uint32_t dropout_keep_threshold(double p) { return static_cast<uint32_t>(
 
 // For e < n, with draw(q) = word q % 4 of Philox block q / 4 of (key, counter_high):
 //   out[e] = in[e] * (dropout_keeps(draw(first + e), p) ? kept_scale : 0)
-// and keep[e] = 1 where kept, 0 where dropped. A dropped NaN or
-// infinity gives NaN (x * 0). in and out may be the same array.
+// and keep[e] = 1 where kept, 0 where dropped (keep may be null: no mask recorded). A dropped
+// NaN or infinity gives NaN (x * 0). in and out may be the same array.
 void dropout_multiply(uint64_t key, uint64_t counter_high, uint64_t first, int64_t n, double p, float kept_scale,
                       const float* in, float* out, uint8_t* keep);
 

@@ -32,6 +32,7 @@ namespace {
 struct BackwardScratch {
   Tensor<float> probabilities;    // P, (Br, Bc)
   Tensor<float> dropped;          // dropout(P), (Br, Bc)
+  std::vector<uint8_t> kept;      // its mask, 1 where kept, (Br, Bc)
   Tensor<float> d_probabilities;  // dP then dS then dZ, (Br, Bc)
   Tensor<float> softcap_tanh;     // (Br, Bc) when soft-capping
   Tensor<float> packed_keys;      // K of the unit's head, packed (tile_products.h)
@@ -40,6 +41,7 @@ struct BackwardScratch {
   explicit BackwardScratch(const FlashAttentionProblem& p)
       : probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         dropped(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
+        kept(p.dropout_p > 0 ? kQueryBlock * kKeyBlock : 0),
         d_probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         softcap_tanh(p.softcap > 0 ? Tensor<float>::empty({kQueryBlock, kKeyBlock}) : Tensor<float>()),
         packed_keys(Tensor<float>::empty({packed_panels_size(p.keys, p.head_dim)})),
@@ -98,7 +100,7 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
   if (p.dropout_p > 0) {
     for (int64_t r = 0; r < rows; ++r) {
       std::copy_n(prob + r * kKeyBlock, cols, dropped + r * kKeyBlock);
-      dropout_row(p, b, h, i0 + r, j0, dropped + r * kKeyBlock, cols);
+      dropout_row(p, b, h, i0 + r, j0, dropped + r * kKeyBlock, cols, scratch.kept.data() + r * kKeyBlock);
     }
     used = dropped;
   }
@@ -109,7 +111,9 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
                           kKeyBlock);
   for (int64_t r = 0; r < rows; ++r) {
     float* dpr = dprob + r * kKeyBlock;
-    if (p.dropout_p > 0) dropout_row(p, b, h, i0 + r, j0, dpr, cols);
+    if (p.dropout_p > 0) {
+      multiply_by_keep_bytes(scratch.kept.data() + r * kKeyBlock, cols, dropout_kept_scale(p), dpr, dpr);
+    }
     // dS = P * (dP - delta)
     softmax_backward_row(prob + r * kKeyBlock, dpr, dpr, cols, scratch.delta[r]);
     if (t.d_additive) {

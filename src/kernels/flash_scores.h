@@ -13,7 +13,7 @@
 #include "attend/core/random.h"
 #include "kernels/attention_primitives.h"
 #include "kernels/flash_attention.h"
-#include "kernels/philox.h"
+#include "kernels/dropout.h"
 
 namespace attend::kernels {
 
@@ -129,23 +129,20 @@ inline bool has_nan(const float* s, int64_t n) {
   return nan;
 }
 
+// The factor of a kept probability, 1 / (1 - p) rounded to float as the reference path does.
+inline float dropout_kept_scale(const FlashAttentionProblem& p) {
+  return static_cast<float>(1.0 / (1.0 - p.dropout_p));
+}
+
 // Dropout on a row of probabilities of head (b, h), query i, keys j0..j0+n: each kept value is
-// divided by (1 - p), the others zeroed. Element (b, h, i, j) uses the Philox draw of its
-// row-major index in (B, H, N, M), exactly as the reference path's dropout does.
+// multiplied by 1 / (1 - p), the others by 0 (a NaN stays NaN). Element (b, h, i, j) uses the
+// Philox draw of its row-major index in (B, H, N, M), exactly as the reference path's dropout
+// does. keep (n bytes), unless null, records the mask for multiply_by_keep_bytes.
 inline void dropout_row(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i, int64_t j0, float* row,
-                        int64_t n) {
-  const float kept_scale = static_cast<float>(1.0 / (1.0 - p.dropout_p));  // as the reference
+                        int64_t n, uint8_t* keep = nullptr) {
+  const float kept_scale = dropout_kept_scale(p);
   const uint64_t base = static_cast<uint64_t>(((b * p.heads + h) * p.queries + i) * p.keys + j0);
-  constexpr int64_t kBatch = 256;
-  std::array<uint32_t, kBatch> draws;
-  for (int64_t c0 = 0; c0 < n; c0 += kBatch) {
-    const int64_t count = std::min(kBatch, n - c0);
-    philox_draws(p.dropout_seed, 1, base + static_cast<uint64_t>(c0), count, draws.data());
-    for (int64_t c = 0; c < count; ++c) {
-      const bool keep = dropout_keeps(draws[c], p.dropout_p);
-      row[c0 + c] = keep ? row[c0 + c] * kept_scale : 0.0f;
-    }
-  }
+  dropout_multiply(p.dropout_seed, 1, base, n, p.dropout_p, kept_scale, row, row, keep);
 }
 
 }  // namespace attend::kernels
