@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <tuple>
 #include <type_traits>
 
 #include "attend/core/autograd.h"
@@ -54,33 +56,54 @@ Tensor<T> sequence_as_batch(const Tensor<T>& x, int64_t begin, int64_t end) {
   return x.slice(0, begin, end).transpose(0, 1).unsqueeze(0);
 }
 
-// Whether the pack can go straight to the fused forward kernel, reading q, k and v in place and
-// writing O (T, H, D_v) once: float32, no gradient wanted, and no option beyond causal (BERT's
-// inference). Otherwise each sequence goes through scaled_dot_product_attention, which copies its
-// q, k and v into (1, H, n, D) and records the backward.
-bool in_place_inference(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
-                        const AttentionOptions<float>& o) {
-  const bool wants_grad = grad_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  const bool plain = !o.scale && !o.window_left && !o.window_right && !o.alibi_slopes.defined() && o.softcap == 0 &&
-                     o.dropout_p == 0 && o.implementation != AttentionImplementation::kReference;
-  // Rows and heads at positive strides, elements contiguous (a broadcast view goes the other way).
+// One operand of the pack where it lies, (T, H, D): element (t, h, e) at data[t * row + h * head
+// + e]. Holds the tensor, so that a recorded backward reads live values.
+struct PackedRows {
+  Tensor<float> values;
+  const float* data = nullptr;
+  int64_t row = 0, head = 0;
+  explicit PackedRows(const Tensor<float>& x)
+      : values(x.detach()), data(values.data()), row(values.strides()[0]), head(values.strides()[1]) {}
+};
+
+// Whether the fused kernels can take the pack as it lies, one sequence at a time: float32, not
+// the reference implementation asked for, no gradient wanted for ALiBi slopes (the reference
+// path's), and rows and heads at positive strides with contiguous elements (a broadcast view goes
+// the other way).
+bool fused_pack(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
+                const AttentionOptions<float>& o) {
+  const bool slope_gradient = o.alibi_slopes.defined() && o.alibi_slopes.requires_grad() && grad_enabled();
   const auto readable = [](const Tensor<float>& x) {
     return x.strides()[0] >= 1 && x.strides()[1] >= 1 && x.strides()[2] == 1 && x.size(2) >= 1;
   };
-  return !wants_grad && plain && q.size(0) > 0 && readable(q) && readable(k) && readable(v);
+  return o.implementation != AttentionImplementation::kReference && !slope_gradient && q.size(0) > 0 && readable(q) &&
+         readable(k) && readable(v);
 }
 
-// O (T, H, D_v): for each sequence, the forward kernel on the sequence's rows of q, k and v
-// (row strides as they are) as a batch of one, writing its rows of O. The same arithmetic as the
-// per-sequence path (the kernel reads the same values), so the same bits.
-Tensor<float> packed_forward_in_place(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
-                                      const std::vector<int64_t>& lengths, bool causal) {
-  const int64_t heads = q.size(1), kv_heads = k.size(1), head_dim = q.size(2), value_dim = v.size(2);
-  Tensor<float> out = Tensor<float>::empty({q.size(0), heads, value_dim});  // (T, H, D_v)
-  const int64_t longest = *std::max_element(lengths.begin(), lengths.end());
-  std::vector<float> log_sum_exp(heads * longest);  // (H, n) of one sequence, not returned
-  int64_t begin = 0;
-  for (const int64_t n : lengths) {
+// The pack for the fused kernels: q, k, v where they lie, O and dO as (T, H, D_v) contiguous,
+// and the options every sequence shares.
+struct FusedPack {
+  PackedRows q, k, v;
+  int64_t heads = 0, kv_heads = 0, head_dim = 0, value_dim = 0;
+  AttentionOptions<float> options;
+  Tensor<float> slopes;  // (H) contiguous, or undefined
+
+  FusedPack(const Tensor<float>& q_values, const Tensor<float>& k_values, const Tensor<float>& v_values,
+            const AttentionOptions<float>& o)
+      : q(q_values),
+        k(k_values),
+        v(v_values),
+        heads(q_values.size(1)),
+        kv_heads(k_values.size(1)),
+        head_dim(q_values.size(2)),
+        value_dim(v_values.size(2)),
+        options(o) {
+    if (o.alibi_slopes.defined()) slopes = o.alibi_slopes.detach().contiguous();
+  }
+
+  // Sequence s, rows [begin, begin + n), as a batch of one: the problem scaled_dot_product_attention
+  // builds for it (its copies hold the same values), with sequence s's dropout seed.
+  kernels::FlashAttentionProblem sequence(size_t s, int64_t begin, int64_t n) const {
     kernels::FlashAttentionProblem p;
     p.batch = 1;
     p.heads = heads;
@@ -88,19 +111,69 @@ Tensor<float> packed_forward_in_place(const Tensor<float>& q, const Tensor<float
     p.queries = p.keys = n;
     p.head_dim = head_dim;
     p.value_dim = value_dim;
-    p.q = q.data() + begin * q.strides()[0];
-    p.k = k.data() + begin * k.strides()[0];
-    p.v = v.data() + begin * v.strides()[0];
-    p.q_strides = {0, q.strides()[1], q.strides()[0]};
-    p.k_strides = {0, k.strides()[1], k.strides()[0]};
-    p.v_strides = {0, v.strides()[1], v.strides()[0]};
+    p.q = q.data + begin * q.row;
+    p.k = k.data + begin * k.row;
+    p.v = v.data + begin * v.row;
+    p.q_strides = {0, q.head, q.row};
+    p.k_strides = {0, k.head, k.row};
+    p.v_strides = {0, v.head, v.row};
     p.out_strides = {0, value_dim, heads * value_dim};
-    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-    p.causal = causal;  // offset 0: n queries against n keys, either alignment
-    kernels::flash_attention_forward(p, out.data() + begin * heads * value_dim, log_sum_exp.data());
-    begin += n;
+    p.scale = static_cast<float>(options.scale.value_or(1.0 / std::sqrt(static_cast<double>(head_dim))));
+    p.softcap = static_cast<float>(options.softcap);
+    if (slopes.defined()) p.alibi_slopes = slopes.data();
+    p.causal = options.causal;  // offset 0: n queries against n keys, either alignment
+    p.window_left = options.window_left.value_or(-1);
+    p.window_right = options.window_right.value_or(-1);
+    p.dropout_p = options.dropout_p;
+    p.dropout_seed = options.dropout_seed + s;
+    return p;
   }
-  return out;
+
+  // O (T, H, D_v) and each sequence's log-sum-exp (H, n_s), stored from H o_s: the forward kernel
+  // on each sequence's rows in place.
+  void forward(const std::vector<int64_t>& lengths, float* out, float* log_sum_exp) const {
+    int64_t begin = 0;
+    for (size_t s = 0; s < lengths.size(); ++s) {
+      kernels::flash_attention_forward(sequence(s, begin, lengths[s]), out + begin * heads * value_dim,
+                                       log_sum_exp + begin * heads);
+      begin += lengths[s];
+    }
+  }
+
+  // dq, dk, dv at the strides of q, k, v (dq's element (t, h, e) at dq[t * q.row + h * q.head +
+  // e], ...) from dO (T, H, D_v): the backward kernel on each sequence's rows in place.
+  void backward(const std::vector<int64_t>& lengths, const float* out, const float* log_sum_exp, const float* d_out,
+                float* dq, float* dk, float* dv) const {
+    int64_t begin = 0;
+    for (size_t s = 0; s < lengths.size(); ++s) {
+      const int64_t o = begin * heads * value_dim;
+      kernels::flash_attention_backward(sequence(s, begin, lengths[s]), out + o, log_sum_exp + begin * heads, d_out + o,
+                                        dq + begin * q.row, dk + begin * k.row, dv + begin * v.row, nullptr);
+      begin += lengths[s];
+    }
+  }
+};
+
+// The pack through the fused kernels as one recorded op (or none without a gradient). q, k and v
+// are read where they lie; make_gradients returns the inputs' gradients and the pointers to
+// write dq, dk and dv at, in q, k and v's layout (one (T, 3, H, D) buffer for a packed
+// projection, three (T, H, D) otherwise).
+template <typename MakeGradients>
+Tensor<float> fused_pack_attention(const std::shared_ptr<const FusedPack>& pack, const std::vector<int64_t>& lengths,
+                                   const std::vector<Tensor<float>>& inputs, int64_t tokens,
+                                   MakeGradients make_gradients) {
+  Tensor<float> out = Tensor<float>::empty({tokens, pack->heads, pack->value_dim});  // (T, H, D_v)
+  auto log_sum_exp = std::make_shared<std::vector<float>>(static_cast<size_t>(tokens * pack->heads));
+  pack->forward(lengths, out.data(), log_sum_exp->data());
+  const Tensor<float> saved_out = out.detach();
+  return record_op<float>("packed_attention", out, inputs,
+                          [pack, lengths, log_sum_exp, saved_out, make_gradients](const Tensor<float>& g) {
+                            // forward: O[rows of s] = attention(q_s, k_s, v_s), for each sequence s
+                            const Tensor<float> d_out = g.contiguous();  // (T, H, D_v)
+                            auto [gradients, dq, dk, dv] = make_gradients();
+                            pack->backward(lengths, saved_out.data(), log_sum_exp->data(), d_out.data(), dq, dk, dv);
+                            return gradients;
+                          });
 }
 
 // One sequence's attention, recorded on its own small tape: leaves over its rows of q, k, v
@@ -170,7 +243,20 @@ Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
                            const std::vector<int64_t>& sequence_lengths, const AttentionOptions<T>& options) {
   check_packed_inputs(q, k, v, sequence_lengths, options);
   if constexpr (std::is_same_v<T, float>) {
-    if (in_place_inference(q, k, v, options)) return packed_forward_in_place(q, k, v, sequence_lengths, options.causal);
+    if (fused_pack(q, k, v, options)) {
+      // With a gradient, contiguous q, k, v (T, H, D): their gradients take the same layout.
+      const bool wants_grad = any_requires_grad<float>({q, k, v});
+      const Tensor<float> qc = wants_grad ? q.detach().contiguous() : q.detach();
+      const Tensor<float> kc = wants_grad ? k.detach().contiguous() : k.detach();
+      const Tensor<float> vc = wants_grad ? v.detach().contiguous() : v.detach();
+      const auto pack = std::make_shared<const FusedPack>(qc, kc, vc, options);
+      const Shape q_shape = q.shape(), k_shape = k.shape(), v_shape = v.shape();
+      return fused_pack_attention(pack, sequence_lengths, {q, k, v}, q.size(0), [=]() {
+        Tensor<float> dq = Tensor<float>::empty(q_shape), dk = Tensor<float>::empty(k_shape),
+                      dv = Tensor<float>::empty(v_shape);
+        return std::make_tuple(std::vector<Tensor<float>>{dq, dk, dv}, dq.data(), dk.data(), dv.data());
+      });
+    }
   }
   if (sequence_lengths.empty()) return Tensor<T>::zeros({0, q.size(1), v.size(2)});
   if (any_requires_grad<T>({q, k, v})) return packed_attention_recorded(q, k, v, sequence_lengths, options);
@@ -192,9 +278,38 @@ Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<
   return outputs.size() == 1 ? outputs[0].contiguous() : concat(outputs, 0);
 }
 
+template <typename T>
+Tensor<T> packed_self_attention(const Tensor<T>& qkv, const std::vector<int64_t>& sequence_lengths,
+                                const AttentionOptions<T>& options) {
+  ATTEND_CHECK(qkv.rank() == 4 && qkv.size(1) == 3, ShapeError,
+               "packed_self_attention: qkv must be (T, 3, H, D), got {}", shape_string(qkv.shape()));
+  const auto part = [&](int64_t i) { return qkv.slice(1, i, i + 1).squeeze(1); };  // (T, H, D) views
+  if constexpr (std::is_same_v<T, float>) {
+    const Tensor<float> qkv_values = qkv.detach().contiguous();  // (T, 3, H, D)
+    const auto part_of = [&](int64_t i) { return qkv_values.slice(1, i, i + 1).squeeze(1); };
+    const Tensor<float> q = part_of(0), k = part_of(1), v = part_of(2);
+    if (any_requires_grad<float>({qkv}) && fused_pack(q, k, v, options)) {
+      check_packed_inputs(q, k, v, sequence_lengths, options);
+      const auto pack = std::make_shared<const FusedPack>(q, k, v, options);
+      const Shape shape = qkv.shape();
+      const int64_t part_size = shape[2] * shape[3];  // H D: from q's rows to k's, k's to v's
+      return fused_pack_attention(pack, sequence_lengths, {qkv}, q.size(0), [=]() {
+        Tensor<float> dqkv = Tensor<float>::empty(shape);  // (T, 3, H, D): q, k, v's layout
+        float* d = dqkv.data();
+        return std::make_tuple(std::vector<Tensor<float>>{dqkv}, d, d + part_size, d + 2 * part_size);
+      });
+    }
+  }
+  return packed_attention(part(0), part(1), part(2), sequence_lengths, options);
+}
+
 template Tensor<float> packed_attention(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&,
                                         const std::vector<int64_t>&, const AttentionOptions<float>&);
 template Tensor<double> packed_attention(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&,
                                          const std::vector<int64_t>&, const AttentionOptions<double>&);
+template Tensor<float> packed_self_attention(const Tensor<float>&, const std::vector<int64_t>&,
+                                             const AttentionOptions<float>&);
+template Tensor<double> packed_self_attention(const Tensor<double>&, const std::vector<int64_t>&,
+                                              const AttentionOptions<double>&);
 
 }  // namespace attend

@@ -29,9 +29,10 @@ struct FlashAttentionProblem {
   int64_t window_right = -1;
   double dropout_p = 0;
   uint64_t dropout_seed = 0;
-  // Element strides (batch, head, row) of q, k, v and out, for the forward only: q and out at
-  // (b, h, i), k and v at (b, kv_head, j). All zero (the default): contiguous (B, H, N, D) etc.
-  // Packed sequences read q, k and v in place from (T, H, D) rows (attention/packed_attention.h).
+  // Element strides (batch, head, row) of q, k, v and out: q and out at (b, h, i), k and v at
+  // (b, kv_head, j). All zero (the default): contiguous (B, H, N, D) etc. Packed sequences read
+  // q, k and v in place from (T, H, D) rows (attention/packed_attention.h). The forward and the
+  // backward take them; the decode kernel and the weights do not.
   std::array<int64_t, 3> q_strides{}, k_strides{}, v_strides{}, out_strides{};
 
   bool has_strides() const {
@@ -71,7 +72,8 @@ void flash_attention_decode(const FlashAttentionProblem& problem, float* out, fl
 void attention_weights_from_log_sum_exp(const FlashAttentionProblem& problem, const float* log_sum_exp, float* weights);
 
 // Gradients from d_out (B, H, N, D_v) and the forward's out and log_sum_exp: dq (B, H, N, D),
-// dk (B, H_kv, M, D), dv (B, H_kv, M, D_v), all contiguous and written in full. When
+// dk (B, H_kv, M, D), dv (B, H_kv, M, D_v), written in full. d_out is at out's strides, dq, dk
+// and dv at those of q, k and v (contiguous unless the problem gives strides). When
 // d_additive is given it receives dL/dS per element, (B, H, N, M) contiguous (the caller sums
 // it over broadcast axes).
 void flash_attention_backward(const FlashAttentionProblem& problem, const float* out, const float* log_sum_exp,

@@ -64,20 +64,21 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
                     int64_t j0, int64_t cols, BackwardScratch& scratch) {
   const int64_t rows = std::min(kQueryBlock, p.queries - i0);
   const int64_t kv_head = h / (p.heads / p.kv_heads);
-  const int64_t q_row = (b * p.heads + h) * p.queries + i0;  // first row of this tile in (B*H*N)
-  const float* q = p.q + q_row * p.head_dim;
-  const float* k = p.k + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.head_dim;
-  const float* d_out = t.d_out + q_row * p.value_dim;
-  float* dq = t.dq + q_row * p.head_dim;
-  float* dk = t.dk + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.head_dim;
-  float* dv = t.dv + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.value_dim;
+  const int64_t q_row = (b * p.heads + h) * p.queries + i0;  // first row of this tile in (B*H*N): lse
+  const std::array<int64_t, 3> qs = p.q_layout(), ks = p.k_layout(), vs = p.v_layout(), os = p.out_layout();
+  const float* q = p.q + b * qs[0] + h * qs[1] + i0 * qs[2];          // (rows, D), rows qs[2] apart
+  const float* k = p.k + b * ks[0] + kv_head * ks[1] + j0 * ks[2];    // (cols, D), rows ks[2] apart
+  const float* d_out = t.d_out + b * os[0] + h * os[1] + i0 * os[2];  // (rows, D_v), rows os[2] apart
+  float* dq = t.dq + b * qs[0] + h * qs[1] + i0 * qs[2];              // at q's strides
+  float* dk = t.dk + b * ks[0] + kv_head * ks[1] + j0 * ks[2];        // at k's strides
+  float* dv = t.dv + b * vs[0] + kv_head * vs[1] + j0 * vs[2];        // at v's strides
   float* prob = scratch.probabilities.data();
   float* dropped = scratch.dropped.data();
   float* dprob = scratch.d_probabilities.data();
   float* tanh_values = p.softcap > 0 ? scratch.softcap_tanh.data() : nullptr;
 
   // S = Q_i K_j^T, then P = exp(scores(S) - lse)
-  times_packed_transposed(q, p.head_dim, rows, scratch.packed_keys.data(), j0, cols, p.head_dim, prob, kKeyBlock);
+  times_packed_transposed(q, qs[2], rows, scratch.packed_keys.data(), j0, cols, p.head_dim, prob, kKeyBlock);
   const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
   const bool features = p.has_elementwise_features() || check_positions;
   for (int64_t r = 0; r < rows; ++r) {
@@ -105,10 +106,9 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
     used = dropped;
   }
   // dV_j += dropout(P)^T dO_i
-  accumulate_product(used, 1, kKeyBlock, cols, rows, d_out, p.value_dim, p.value_dim, dv, p.value_dim);
+  accumulate_product(used, 1, kKeyBlock, cols, rows, d_out, os[2], p.value_dim, dv, vs[2]);
   // dP = dO_i V_j^T (through the dropout mask)
-  times_packed_transposed(d_out, p.value_dim, rows, scratch.packed_values.data(), j0, cols, p.value_dim, dprob,
-                          kKeyBlock);
+  times_packed_transposed(d_out, os[2], rows, scratch.packed_values.data(), j0, cols, p.value_dim, dprob, kKeyBlock);
   for (int64_t r = 0; r < rows; ++r) {
     float* dpr = dprob + r * kKeyBlock;
     if (p.dropout_p > 0) {
@@ -128,29 +128,32 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
     }
   }
   // dQ_i += dZ K_j;  dK_j += dZ^T Q_i
-  accumulate_product(dprob, kKeyBlock, 1, rows, cols, k, p.head_dim, p.head_dim, dq, p.head_dim);
-  accumulate_product(dprob, 1, kKeyBlock, cols, rows, q, p.head_dim, p.head_dim, dk, p.head_dim);
+  accumulate_product(dprob, kKeyBlock, 1, rows, cols, k, ks[2], p.head_dim, dq, qs[2]);
+  accumulate_product(dprob, 1, kKeyBlock, cols, rows, q, qs[2], p.head_dim, dk, ks[2]);
 }
 
 }  // namespace
 
 void flash_attention_backward(const FlashAttentionProblem& p, const float* out, const float* log_sum_exp,
                               const float* d_out, float* dq, float* dk, float* dv, float* d_additive) {
-  ATTEND_CHECK(!p.has_strides(), ValueError, "flash_attention_backward: strided q, k, v and out are forward-only");
   const BackwardTensors t{out, log_sum_exp, d_out, dq, dk, dv, d_additive};
+  const std::array<int64_t, 3> qs = p.q_layout(), ks = p.k_layout(), vs = p.v_layout(), os = p.out_layout();
   const int64_t group = p.heads / p.kv_heads;
   const int64_t query_tiles = (p.queries + kQueryBlock - 1) / kQueryBlock;
   parallel_for(p.batch * p.kv_heads, 1, [&](int64_t begin, int64_t end) {
     BackwardScratch scratch(p);
     for (int64_t unit = begin; unit < end; ++unit) {
       const int64_t b = unit / p.kv_heads, kv_head = unit % p.kv_heads;
-      pack_panels(p.k + unit * p.keys * p.head_dim, p.head_dim, p.keys, p.head_dim, scratch.packed_keys.data());
-      pack_panels(p.v + unit * p.keys * p.value_dim, p.value_dim, p.keys, p.value_dim, scratch.packed_values.data());
+      const int64_t k_head = b * ks[0] + kv_head * ks[1], v_head = b * vs[0] + kv_head * vs[1];
+      pack_panels(p.k + k_head, ks[2], p.keys, p.head_dim, scratch.packed_keys.data());
+      pack_panels(p.v + v_head, vs[2], p.keys, p.value_dim, scratch.packed_values.data());
       // This unit's outputs start at zero.
-      std::fill_n(dk + unit * p.keys * p.head_dim, p.keys * p.head_dim, 0.0f);
-      std::fill_n(dv + unit * p.keys * p.value_dim, p.keys * p.value_dim, 0.0f);
+      for (int64_t j = 0; j < p.keys; ++j) {
+        std::fill_n(dk + k_head + j * ks[2], p.head_dim, 0.0f);
+        std::fill_n(dv + v_head + j * vs[2], p.value_dim, 0.0f);
+      }
       for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
-        std::fill_n(dq + (b * p.heads + h) * p.queries * p.head_dim, p.queries * p.head_dim, 0.0f);
+        for (int64_t i = 0; i < p.queries; ++i) std::fill_n(dq + b * qs[0] + h * qs[1] + i * qs[2], p.head_dim, 0.0f);
       }
       for (int64_t j0 = 0; j0 < p.keys; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, p.keys - j0);
@@ -160,9 +163,10 @@ void flash_attention_backward(const FlashAttentionProblem& p, const float* out, 
             const int64_t rows = std::min(kQueryBlock, p.queries - i0);
             const auto [first, last] = key_range(p, i0, i0 + rows);
             if (j0 + cols <= first || j0 >= last) continue;  // skipped by index arithmetic
-            const int64_t row0 = (b * p.heads + h) * p.queries + i0;
+            // delta_r = dO_r . O_r
             for (int64_t r = 0; r < rows; ++r) {
-              scratch.delta[r] = dot(d_out + (row0 + r) * p.value_dim, out + (row0 + r) * p.value_dim, p.value_dim);
+              const int64_t row = b * os[0] + h * os[1] + (i0 + r) * os[2];
+              scratch.delta[r] = dot(d_out + row, out + row, p.value_dim);
             }
             backward_block(p, t, b, h, i0, j0, cols, scratch);
           }

@@ -136,18 +136,17 @@ Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int
   const Tensor<T> weight = concat<T>({query_->weight(), key_->weight(), value_->weight()}, 0);  // (3E, E)
   const Tensor<T> bias = concat<T>({query_->bias(), key_->bias(), value_->bias()}, 0);          // (3E)
   const Tensor<T> qkv = linear(x, weight, bias).reshape({tokens, 3, heads, head_dim});          // (T, 3, H, E / H)
-  const auto part = [&](int64_t i) { return qkv.slice(1, i, i + 1).squeeze(1); };               // (T, H, E / H) views
-  const Tensor<T> q = part(0), k = part(1), v = part(2);
   AttentionOptions<T> options;
   if (this->is_training() && config_.attention_dropout > 0) {
     options.dropout_p = config_.attention_dropout;
     options.dropout_seed = dropout_seeds_.next_u64();
   }
-  // a = packed_attention(q, k, v)   (T, H, E / H) -> (T, E)
-  const Tensor<T> a = packed_attention(q, k, v, lengths, options).reshape({tokens, config_.hidden_size});
+  // a = packed_attention(q, k, v) with q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]   (T, H, E / H) -> (T, E)
+  const Tensor<T> a = packed_self_attention(qkv, lengths, options).reshape({tokens, config_.hidden_size});
   if (AttentionCapture* capture = AttentionCapture::active()) {
+    const auto part = [&](int64_t i) { return qkv.slice(1, i, i + 1).squeeze(1); };  // (T, H, E / H) views
     capture->add(this, fmt::format("encoder.{}.self", layer_), AttentionKind::kEncoderSelf, layer_,
-                 packed_weights_for_capture(q, k, v, lengths));
+                 packed_weights_for_capture(part(0), part(1), part(2), lengths));
   }
   return attention_output_->forward(a);
 }

@@ -7,15 +7,15 @@
 //     O[r, h] = softmax(q[r, h] k[r, h_kv]^T * scale + masks) v[r, h_kv]     (n_s, D_v)
 //   -> O (T, H, D_v)
 //
-// Each sequence goes through scaled_dot_product_attention (so the fused kernels, every option
-// that does not name the batch, and its gradient) as a batch of one: its result is bitwise the
-// same whatever other sequences share the pack and whatever the thread count. With a gradient to
-// record, the pack is one op: each sequence's attention is recorded on a tape of its own and the
-// op's backward runs them one by one, writing each sequence's rows of dq, dk, dv (so backward
-// costs O(T), not a whole-pack gradient per sequence summed B times). Float32 inference
-// (no gradient to record, no option but causal) skips the per-sequence copies: the fused forward
-// kernel reads each sequence's rows of q, k and v where they are, at their strides (say, views
-// of one (T, 3, H, D) projection), and writes O once, with the same bits. Options that
+// Each sequence is attended as a batch of one, with the arithmetic of scaled_dot_product_attention
+// on it (so every option that does not name the batch, and its gradient): its result is bitwise
+// the same whatever other sequences share the pack and whatever the thread count. Float32 (on
+// the fused kernels): the forward kernel reads each sequence's rows of q, k and v where they are,
+// at their strides (say, views of one (T, 3, H, D) projection), and writes O once; with a
+// gradient, the pack is one recorded op whose backward runs the backward kernel on each
+// sequence's rows, writing its rows of dq, dk, dv (O(T) work, no per-sequence copies).
+// Float64, or the reference implementation: each sequence goes through
+// scaled_dot_product_attention on a tape of its own, run one by one in the backward. Options that
 // carry a batch axis (mask, additive_mask, key_padding_mask) are refused: packing replaces
 // padding. Dropout draws sequence s's mask from dropout_seed + s. need_weights and
 // need_log_sum_exp are refused too (their shapes differ per sequence): call
@@ -35,5 +35,14 @@ namespace attend {
 template <typename T>
 Tensor<T> packed_attention(const Tensor<T>& q, const Tensor<T>& k, const Tensor<T>& v,
                            const std::vector<int64_t>& sequence_lengths, const AttentionOptions<T>& options = {});
+
+// Self-attention of a pack from one projection, qkv (T, 3, H, D) -> O (T, H, D):
+//   q, k, v = qkv[:, 0], qkv[:, 1], qkv[:, 2]   (T, H, D) each
+// as FlashAttention's "qkvpacked" varlen function: packed_attention's values and bits on the three
+// views, but on the fused kernels the gradient is one (T, 3, H, D) tensor written in place,
+// instead of three of that shape (one per view) summed. ShapeError unless qkv is (T, 3, H, D).
+template <typename T>
+Tensor<T> packed_self_attention(const Tensor<T>& qkv, const std::vector<int64_t>& sequence_lengths,
+                                const AttentionOptions<T>& options = {});
 
 }  // namespace attend
