@@ -13,7 +13,6 @@
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/matmul.h"
-#include "attend/ops/shape_ops.h"
 
 namespace attend::models {
 namespace {
@@ -131,11 +130,11 @@ BertLayer<T>::BertLayer(const BertConfig& config, int64_t layer, Generator& gene
 template <typename T>
 Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
   const int64_t tokens = x.size(0), heads = config_.num_heads, head_dim = config_.hidden_size / heads;
-  // q, k, v = x W^T + b, as one product: [q k v] = x [W_q; W_k; W_v]^T + [b_q; b_k; b_v]
-  // (T, 3E), so BLAS reads x once and makes one call instead of three.
-  const Tensor<T> weight = concat<T>({query_->weight(), key_->weight(), value_->weight()}, 0);  // (3E, E)
-  const Tensor<T> bias = concat<T>({query_->bias(), key_->bias(), value_->bias()}, 0);          // (3E)
-  const Tensor<T> qkv = linear(x, weight, bias).reshape({tokens, 3, heads, head_dim});          // (T, 3, H, E / H)
+  // q, k, v = x W^T + b, into one (T, 3E) output: [q k v] = x [W_q; W_k; W_v]^T + [b_q; b_k; b_v]
+  // (the weights stay where they are: no (3E, E) copy at every call)
+  const Tensor<T> qkv = linear_stacked(x, {query_->weight(), key_->weight(), value_->weight()},
+                                       {query_->bias(), key_->bias(), value_->bias()})
+                            .reshape({tokens, 3, heads, head_dim});  // (T, 3, H, E / H)
   AttentionOptions<T> options;
   if (this->is_training() && config_.attention_dropout > 0) {
     options.dropout_p = config_.attention_dropout;

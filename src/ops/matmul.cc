@@ -157,6 +157,48 @@ void gemm_tile(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int
   for (int64_t i = 0; i < m; ++i) std::copy_n(c2.data() + i * n2, n, c + i * ldc);
 }
 
+// The operands of `batches` products c_i (m, n) = a_i (m, k) b_i (k, n) (+ bias, or += when
+// accumulating): a_i at a + offset_a[i], b_i at b + offset_b[i], as BLAS reads them.
+template <typename T>
+struct ProductTiles {
+  BlasOperand op_a, op_b;
+  const T* a;
+  const T* b;
+  std::vector<int64_t> offset_a, offset_b;
+  const T* bias;    // n values added to every row of c, or null
+  bool accumulate;  // c += a b instead of c = a b (no bias then)
+};
+
+// c_i = out + i m ldc, rows ldc apart: a grid of (batch, row block, column block) tiles
+// (tile_grid), each one single-threaded BLAS call.
+template <typename T>
+void run_tiles(const ProductTiles<T>& p, int64_t batches, int64_t m, int64_t n, int64_t k, T* out, int64_t ldc) {
+  const auto [tile_rows, tile_cols] = tile_grid(batches, m, n);
+  const int64_t row_blocks = (m + tile_rows - 1) / tile_rows;
+  const int64_t col_blocks = (n + tile_cols - 1) / tile_cols;
+  const int64_t tiles = batches * row_blocks * col_blocks;
+  const int64_t flops_per_tile = 2 * std::min(m, tile_rows) * std::min(n, tile_cols) * k;
+  const int64_t grain = std::max<int64_t>(1, kMinFlopsPerChunk / std::max<int64_t>(flops_per_tile, 1));
+  const int64_t a_row_step = p.op_a.transpose == CblasNoTrans ? p.op_a.leading_dimension : 1;
+  const int64_t b_col_step = p.op_b.transpose == CblasNoTrans ? 1 : p.op_b.leading_dimension;
+  parallel_for(tiles, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t i = t / (row_blocks * col_blocks);
+      const int64_t row0 = (t / col_blocks % row_blocks) * tile_rows;
+      const int64_t col0 = (t % col_blocks) * tile_cols;
+      const int64_t rows = std::min(tile_rows, m - row0);
+      const int64_t cols = std::min(tile_cols, n - col0);
+      T* tile = out + i * m * ldc + row0 * ldc + col0;
+      if (p.bias != nullptr) {
+        for (int64_t r = 0; r < rows; ++r) std::copy_n(p.bias + col0, cols, tile + r * ldc);
+      }
+      gemm_tile(p.op_a.transpose, p.op_b.transpose, rows, cols, k, p.a + p.offset_a[i] + row0 * a_row_step,
+                p.op_a.leading_dimension, p.b + p.offset_b[i] + col0 * b_col_step, p.op_b.leading_dimension, tile, ldc,
+                p.bias != nullptr || p.accumulate);
+    }
+  });
+}
+
 // Makes the last two axes of x usable by BLAS, copying only when they are not.
 template <typename T>
 Tensor<T> blas_ready(const Tensor<T>& x) {
@@ -211,32 +253,37 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
       index[axis] = 0;
     }
   }
-  // A grid of (batch, row block, column block) tiles, each one single-threaded BLAS call.
-  const auto [tile_rows, tile_cols] = tile_grid(batches, m, n);
-  const int64_t row_blocks = (m + tile_rows - 1) / tile_rows;
-  const int64_t col_blocks = (n + tile_cols - 1) / tile_cols;
-  const int64_t tiles = batches * row_blocks * col_blocks;
-  const int64_t flops_per_tile = 2 * std::min(m, tile_rows) * std::min(n, tile_cols) * k;
-  const int64_t grain = std::max<int64_t>(1, kMinFlopsPerChunk / std::max<int64_t>(flops_per_tile, 1));
-  const int64_t a_row_step = op_a.transpose == CblasNoTrans ? op_a.leading_dimension : 1;
-  const int64_t b_col_step = op_b.transpose == CblasNoTrans ? 1 : op_b.leading_dimension;
-  parallel_for(tiles, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t i = t / (row_blocks * col_blocks);
-      const int64_t row0 = (t / col_blocks % row_blocks) * tile_rows;
-      const int64_t col0 = (t % col_blocks) * tile_cols;
-      const int64_t rows = std::min(tile_rows, m - row0);
-      const int64_t cols = std::min(tile_cols, n - col0);
-      T* tile = out.data() + i * m * n + row0 * n + col0;
-      if (bias != nullptr) {
-        for (int64_t r = 0; r < rows; ++r) std::copy_n(bias + col0, cols, tile + r * n);
-      }
-      gemm_tile(op_a.transpose, op_b.transpose, rows, cols, k, a.data() + offset_a[i] + row0 * a_row_step,
-                op_a.leading_dimension, b.data() + offset_b[i] + col0 * b_col_step, op_b.leading_dimension, tile, n,
-                bias != nullptr);
-    }
-  });
+  ProductTiles<T> product{op_a, op_b, a.data(), b.data(), std::move(offset_a), std::move(offset_b), bias, false};
+  run_tiles(product, batches, m, n, k, out.data(), n);
   return out;
+}
+
+// out (m, n), rows ldc apart: = a b + bias (bias n values, or null), or += a b when accumulating;
+// a (m, k) and b (k, n) 2-D views of any BLAS-readable layout.
+template <typename T>
+void product_into(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* bias, T* out, int64_t ldc, bool accumulate) {
+  const int64_t m = a_in.size(0), k = a_in.size(1), n = b_in.size(1);
+  if (m == 0 || n == 0) return;
+  if (k == 0) {  // an empty sum
+    for (int64_t r = 0; r < m && !accumulate; ++r) {
+      if (bias != nullptr) {
+        std::copy_n(bias, n, out + r * ldc);
+      } else {
+        std::fill_n(out + r * ldc, n, T(0));
+      }
+    }
+    return;
+  }
+  const Tensor<T> a = blas_ready(a_in.detach()), b = blas_ready(b_in.detach());
+  ProductTiles<T> product{blas_operand(m, k, a.strides()[0], a.strides()[1]),
+                          blas_operand(k, n, b.strides()[0], b.strides()[1]),
+                          a.data(),
+                          b.data(),
+                          {0},
+                          {0},
+                          bias,
+                          accumulate};
+  run_tiles(product, 1, m, n, k, out, ldc);
 }
 
 }  // namespace
@@ -287,9 +334,71 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   return y.reshape(out_shape);
 }
 
+template <typename T>
+Tensor<T> linear_stacked(const Tensor<T>& x, const std::vector<Tensor<T>>& weights,
+                         const std::vector<Tensor<T>>& biases) {
+  ATTEND_CHECK(!weights.empty(), ValueError, "linear_stacked: needs at least one weight");
+  ATTEND_CHECK(biases.empty() || biases.size() == weights.size(), ValueError,
+               "linear_stacked: {} biases for {} weights (give one per weight, or none)", biases.size(),
+               weights.size());
+  const int64_t in = weights[0].rank() == 2 ? weights[0].size(1) : -1;
+  ATTEND_CHECK(x.rank() >= 1 && x.size(-1) == in, ShapeError,
+               "linear_stacked: input {} must end with in = {} (weight 0 {})", shape_string(x.shape()), in,
+               shape_string(weights[0].shape()));
+  std::vector<int64_t> first_column = {0};  // block i is columns [first_column[i], first_column[i + 1])
+  for (size_t i = 0; i < weights.size(); ++i) {
+    ATTEND_CHECK(weights[i].rank() == 2 && weights[i].size(1) == in, ShapeError,
+                 "linear_stacked: weight {} must be (out, {}), got {}", i, in, shape_string(weights[i].shape()));
+    ATTEND_CHECK(biases.empty() || biases[i].shape() == Shape{weights[i].size(0)}, ShapeError,
+                 "linear_stacked: bias {} {} must be (out) = ({}) for weight {}", i, shape_string(biases[i].shape()),
+                 weights[i].size(0), shape_string(weights[i].shape()));
+    first_column.push_back(first_column.back() + weights[i].size(0));
+  }
+  const int64_t total = first_column.back();
+  Shape out_shape = x.shape();
+  out_shape.back() = total;
+  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  const Tensor<T> flat = x.reshape({rows, in});  // (R, in)
+  // forward: y[:, block i] = flat W_i^T + b_i   (R, out_i) of y (R, total)
+  Tensor<T> y = Tensor<T>::empty({rows, total});
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const Tensor<T> bias_values = biases.empty() ? Tensor<T>() : biases[i].detach().contiguous();  // (out_i)
+    product_into(flat, weights[i].detach().transpose(0, 1), biases.empty() ? nullptr : bias_values.data(),
+                 y.data() + first_column[i], total, false);
+  }
+  std::vector<Tensor<T>> inputs = {flat};
+  inputs.insert(inputs.end(), weights.begin(), weights.end());
+  inputs.insert(inputs.end(), biases.begin(), biases.end());
+  y = record_op<T>("linear_stacked", y, inputs, [flat, weights, biases, first_column](const Tensor<T>& g_in) {
+    // forward: y[:, block i] = flat W_i^T + b_i, g_i = g[:, block i]
+    //   d flat = sum_i g_i W_i (in block order);  d W_i = g_i^T flat;  d b_i = sum over rows of g_i
+    const Tensor<T> g = g_in.contiguous();  // (R, total)
+    const auto block = [&](size_t i) { return g.slice(1, first_column[i], first_column[i + 1]); };
+    std::vector<Tensor<T>> grads = {Tensor<T>()};
+    if (flat.requires_grad()) {
+      grads[0] = Tensor<T>::empty(flat.shape());
+      for (size_t i = 0; i < weights.size(); ++i) {
+        product_into(block(i), weights[i], static_cast<const T*>(nullptr), grads[0].data(), flat.size(1), i > 0);
+      }
+    }
+    for (size_t i = 0; i < weights.size(); ++i) {
+      grads.push_back(weights[i].requires_grad() ? matmul_forward(block(i).transpose(0, 1), flat) : Tensor<T>());
+    }
+    for (size_t i = 0; i < biases.size(); ++i) {
+      grads.push_back(biases[i].requires_grad() ? sum_to(block(i), biases[i].shape()) : Tensor<T>());
+    }
+    return grads;
+  });
+  return y.reshape(out_shape);
+}
+
 template Tensor<float> matmul(const Tensor<float>&, const Tensor<float>&);
 template Tensor<double> matmul(const Tensor<double>&, const Tensor<double>&);
 template Tensor<float> linear(const Tensor<float>&, const Tensor<float>&, const Tensor<float>&);
+template Tensor<float> linear_stacked(const Tensor<float>&, const std::vector<Tensor<float>>&,
+                                      const std::vector<Tensor<float>>&);
+template Tensor<double> linear_stacked(const Tensor<double>&, const std::vector<Tensor<double>>&,
+                                       const std::vector<Tensor<double>>&);
 template Tensor<double> linear(const Tensor<double>&, const Tensor<double>&, const Tensor<double>&);
 
 }  // namespace attend

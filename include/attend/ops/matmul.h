@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "attend/core/tensor.h"
 
@@ -19,6 +20,14 @@ Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b);
 // flattened) and dbias = dy summed over the rows.
 template <typename T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>());
+
+// linear with weights stacked by rows, without copying them into one matrix:
+//   y = x [W_0; W_1; ...]^T + [b_0; b_1; ...]   x (..., in), W_i (out_i, in), b_i (out_i)
+//   -> (..., out_0 + out_1 + ...), block i of the columns from W_i and b_i
+// e.g. a fused q, k, v projection from three weights. Biases: one per weight, or none.
+template <typename T>
+Tensor<T> linear_stacked(const Tensor<T>& x, const std::vector<Tensor<T>>& weights,
+                         const std::vector<Tensor<T>>& biases = {});
 
 // The BLAS behind matmul and linear and the kernels it runs, e.g. "BLIS 0.9.0, kernels skx
 // (chosen by attend: an Intel CPU with AVX-512)" (why attend chooses: src/kernels/blas_kernels.h).
