@@ -130,6 +130,19 @@ void philox_draws(benchmark::State& state) {
   set_items(state);
 }
 
+// pack_panels of one head's keys: n rows of D = 32 at the row stride of a (T, 3, H, D) projection
+// with H = 12 (MiniLM's q, k, v), as the fused attention packs K per head and sequence.
+void pack_panels(benchmark::State& state) {
+  const int64_t n = state.range(0), d = 32, ldx = 3 * 12 * 32;
+  Row x(n * ldx, 17), packed(attend::kernels::packed_panels_size(n, d), 18);
+  for (auto _ : state) {
+    attend::kernels::pack_panels(x.data(), ldx, n, d, packed.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * n * d);
+}
+
+BENCHMARK(pack_panels)->Arg(35)->Arg(128);
 BENCHMARK(philox_draws)->ArgsProduct({{35, 128, 4096}, {0, 1}});
 BENCHMARK(scale_and_max)->RangeMultiplier(2)->Range(64, 4096);
 BENCHMARK(exp_and_sum)->RangeMultiplier(2)->Range(64, 4096);

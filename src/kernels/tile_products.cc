@@ -7,7 +7,9 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <type_traits>
 
 #include "kernels/tile_products.h"
@@ -49,18 +51,38 @@ void ForEachRowBlock(int64_t rows, const Fn& fn) {
 
 int64_t PanelWidth() { return 2 * static_cast<int64_t>(hn::Lanes(DF())); }
 
+// Each packed row e of a panel is x's column e over the panel's W rows: two gathers of a vector
+// of rows each (rows at or past count read row count - 1, then are zeroed). Gather indices are
+// 32-bit: a row stride too large for them takes the scalar loop.
 void PackPanels(const float* HWY_RESTRICT x, int64_t ldx, int64_t count, int64_t d, float* HWY_RESTRICT packed) {
-  const int64_t width = PanelWidth();
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  const int64_t width = 2 * lanes;
   const int64_t panels = (count + width - 1) / width;
+  const bool gather = ldx * width <= INT32_MAX;
   for (int64_t p = 0; p < panels; ++p) {
     float* panel = packed + p * d * width;
-    for (int64_t w = 0; w < width; ++w) {
-      const int64_t row = p * width + w;
-      if (row < count) {
-        for (int64_t e = 0; e < d; ++e) panel[e * width + w] = x[row * ldx + e];
-      } else {
-        for (int64_t e = 0; e < d; ++e) panel[e * width + w] = 0.0f;
+    const int64_t rows = std::min(width, count - p * width);  // real rows of this panel, >= 1
+    const float* first = x + p * width * ldx;
+    if (gather) {
+      const auto row = hn::Iota(di, 0);
+      const auto last_row = hn::Set(di, static_cast<int32_t>(rows - 1));
+      const auto stride = hn::Set(di, static_cast<int32_t>(ldx));
+      const auto low_rows = hn::Min(row, last_row);
+      const auto high_rows = hn::Min(hn::Add(row, hn::Set(di, static_cast<int32_t>(lanes))), last_row);
+      const auto low_index = hn::Mul(low_rows, stride), high_index = hn::Mul(high_rows, stride);
+      const auto low_real = hn::RebindMask(df, hn::Lt(row, hn::Set(di, static_cast<int32_t>(rows))));
+      const auto high_real = hn::RebindMask(df, hn::Lt(row, hn::Set(di, static_cast<int32_t>(rows - lanes))));
+      for (int64_t e = 0; e < d; ++e) {
+        hn::StoreU(hn::IfThenElseZero(low_real, hn::GatherIndex(df, first + e, low_index)), df, panel + e * width);
+        hn::StoreU(hn::IfThenElseZero(high_real, hn::GatherIndex(df, first + e, high_index)), df,
+                   panel + e * width + lanes);
       }
+      continue;
+    }
+    for (int64_t w = 0; w < width; ++w) {
+      for (int64_t e = 0; e < d; ++e) panel[e * width + w] = w < rows ? first[w * ldx + e] : 0.0f;
     }
   }
 }

@@ -133,6 +133,39 @@ TEST(TileProducts, TransposedOperandThroughItsStrides) {
   });
 }
 
+// Every packed value is its key's element (or 0 past the last key), for key counts that fill, cut
+// and overflow a panel, row strides wider than a row, and a row stride too wide for the 32-bit
+// gather indices (the scalar loop; one key, so that only row 0 is read).
+TEST(TileProducts, PackedPanelsHoldEveryKeyElement) {
+  testing::for_each_simd_target([&] {
+    Generator generator(37);
+    const int64_t width = kernels::panel_width();
+    for (const int64_t keys : {int64_t{1}, width - 1, width, width + 1, 2 * width + 3}) {
+      for (const int64_t d : {1, 5, 32}) {
+        for (const int64_t ldk : {d, d + 3, 3 * 12 * d}) {
+          const auto k = random_values(keys * ldk, generator);
+          std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)), kSentinel);
+          kernels::pack_panels(k.data(), ldk, keys, d, packed.data());
+          for (int64_t j = 0; j < static_cast<int64_t>(packed.size()) / d; ++j) {  // padded key j
+            for (int64_t e = 0; e < d; ++e) {
+              const float expected = j < keys ? k[j * ldk + e] : 0.0f;
+              ASSERT_EQ(packed[(j / width * d + e) * width + j % width], expected)
+                  << "keys " << keys << " d " << d << " ldk " << ldk << " key " << j << " e " << e;
+            }
+          }
+        }
+      }
+    }
+    const std::vector<float> one_key = {1, 2, 3};
+    std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(1, 3)), kSentinel);
+    kernels::pack_panels(one_key.data(), int64_t{1} << 28, 1, 3, packed.data());
+    for (int64_t e = 0; e < 3; ++e) {
+      EXPECT_EQ(packed[e * width], one_key[e]);
+      for (int64_t w = 1; w < width; ++w) EXPECT_EQ(packed[e * width + w], 0.0f);
+    }
+  });
+}
+
 TEST(TileProducts, PackedKeysPadTheLastPanelWithZeros) {
   testing::for_each_simd_target([&] {
     const int64_t width = kernels::panel_width();
