@@ -125,7 +125,8 @@ Tensor<T> Tensor<T>::arange(int64_t n) {
 template <typename T>
 Tensor<T> Tensor<T>::randn(const Shape& shape, Generator& generator) {
   Tensor tensor = empty(shape);
-  for (int64_t i = 0; i < tensor.numel(); ++i) tensor.data()[i] = static_cast<T>(generator.normal());
+  T* values = tensor.data();
+  for (int64_t i = 0, n = tensor.numel(); i < n; ++i) values[i] = static_cast<T>(generator.normal());
   return tensor;
 }
 
@@ -134,8 +135,9 @@ Tensor<T> Tensor<T>::uniform(const Shape& shape, T low, T high, Generator& gener
   ATTEND_CHECK(low <= high, ValueError, "uniform: low ({}) must not exceed high ({})", low, high);
   Tensor tensor = empty(shape);
   const double width = static_cast<double>(high) - static_cast<double>(low);
-  for (int64_t i = 0; i < tensor.numel(); ++i) {
-    tensor.data()[i] = static_cast<T>(static_cast<double>(low) + width * generator.uniform());
+  T* values = tensor.data();
+  for (int64_t i = 0, n = tensor.numel(); i < n; ++i) {
+    values[i] = static_cast<T>(static_cast<double>(low) + width * generator.uniform());
   }
   return tensor;
 }

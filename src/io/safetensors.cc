@@ -394,7 +394,8 @@ void require_regular_file(const std::string& path, const struct stat& status) {
 template <typename T>
 std::optional<int64_t> first_non_finite_offset(const Tensor<T>& tensor) {
   const T* values = tensor.data();
-  for (int64_t offset = 0; offset < tensor.numel(); ++offset) {
+  const int64_t count = tensor.numel();  // once: numel() multiplies the shape out
+  for (int64_t offset = 0; offset < count; ++offset) {
     if (!std::isfinite(values[offset])) return offset;
   }
   return std::nullopt;

@@ -20,7 +20,8 @@ Tensor<T> fan_in_uniform(const Shape& shape, int64_t fan_in, Generator& generato
 template <typename T>
 Tensor<T> normal_table(const Shape& shape, double std, Generator& generator) {
   Tensor<T> table = Tensor<T>::randn(shape, generator);
-  for (int64_t i = 0; i < table.numel(); ++i) table.data()[i] = static_cast<T>(table.data()[i] * std);
+  T* values = table.data();
+  for (int64_t i = 0, n = table.numel(); i < n; ++i) values[i] = static_cast<T>(values[i] * std);
   return table;
 }
 
