@@ -37,26 +37,44 @@ HWY_INLINE V NormalCdf(D d, V x, V& gaussian) {
   return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), half_tail, hn::Sub(hn::Set(d, 1.0f), half_tail));
 }
 
-void GeluForward(const float* HWY_RESTRICT in, int64_t n, float* HWY_RESTRICT out) {
+// x[e] = in[e] (+ bias[e] when kBias): its loads, whole vectors and the tail alike.
+template <bool kBias, class D>
+HWY_INLINE hn::Vec<D> LoadInput(D d, const float* HWY_RESTRICT in, const float* HWY_RESTRICT bias, int64_t e) {
+  if constexpr (kBias) return hn::Add(hn::LoadU(d, in + e), hn::LoadU(d, bias + e));
+  return hn::LoadU(d, in + e);
+}
+
+template <bool kBias>
+void GeluForwardOf(const float* HWY_RESTRICT in, const float* HWY_RESTRICT bias, int64_t n, float* HWY_RESTRICT out) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   hn::Vec<decltype(d)> gaussian;
   int64_t e = 0;
   for (; e + lanes <= n; e += lanes) {
-    const auto x = hn::LoadU(d, in + e);
+    const auto x = LoadInput<kBias>(d, in, bias, e);
     hn::StoreU(hn::Mul(x, NormalCdf(d, x, gaussian)), d, out + e);
   }
   if (e < n) {  // the tail through a padded vector
     HWY_ALIGN float x_tail[hn::MaxLanes(d)] = {};
     HWY_ALIGN float out_tail[hn::MaxLanes(d)];
-    for (int64_t i = e; i < n; ++i) x_tail[i - e] = in[i];
+    for (int64_t i = e; i < n; ++i) x_tail[i - e] = kBias ? in[i] + bias[i] : in[i];
     const auto x = hn::Load(d, x_tail);
     hn::Store(hn::Mul(x, NormalCdf(d, x, gaussian)), d, out_tail);
     for (int64_t i = e; i < n; ++i) out[i] = out_tail[i - e];
   }
 }
 
-void GeluBackward(const float* HWY_RESTRICT in, const float* HWY_RESTRICT g, int64_t n, float* HWY_RESTRICT dx) {
+void GeluForward(const float* HWY_RESTRICT in, int64_t n, float* HWY_RESTRICT out) {
+  GeluForwardOf<false>(in, nullptr, n, out);
+}
+
+void GeluForwardBias(const float* HWY_RESTRICT in, const float* HWY_RESTRICT bias, int64_t n, float* HWY_RESTRICT out) {
+  GeluForwardOf<true>(in, bias, n, out);
+}
+
+template <bool kBias>
+void GeluBackwardOf(const float* HWY_RESTRICT in, const float* HWY_RESTRICT bias, const float* HWY_RESTRICT g,
+                    int64_t n, float* HWY_RESTRICT dx) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const auto inv_sqrt_2pi = hn::Set(d, kInvSqrt2Pi);
@@ -68,19 +86,28 @@ void GeluBackward(const float* HWY_RESTRICT in, const float* HWY_RESTRICT g, int
   };
   int64_t e = 0;
   for (; e + lanes <= n; e += lanes) {
-    hn::StoreU(hn::Mul(hn::LoadU(d, g + e), derivative(hn::LoadU(d, in + e))), d, dx + e);
+    hn::StoreU(hn::Mul(hn::LoadU(d, g + e), derivative(LoadInput<kBias>(d, in, bias, e))), d, dx + e);
   }
   if (e < n) {
     HWY_ALIGN float x_tail[hn::MaxLanes(d)] = {};
     HWY_ALIGN float g_tail[hn::MaxLanes(d)] = {};
     HWY_ALIGN float dx_tail[hn::MaxLanes(d)];
     for (int64_t i = e; i < n; ++i) {
-      x_tail[i - e] = in[i];
+      x_tail[i - e] = kBias ? in[i] + bias[i] : in[i];
       g_tail[i - e] = g[i];
     }
     hn::Store(hn::Mul(hn::Load(d, g_tail), derivative(hn::Load(d, x_tail))), d, dx_tail);
     for (int64_t i = e; i < n; ++i) dx[i] = dx_tail[i - e];
   }
+}
+
+void GeluBackward(const float* HWY_RESTRICT in, const float* HWY_RESTRICT g, int64_t n, float* HWY_RESTRICT dx) {
+  GeluBackwardOf<false>(in, nullptr, g, n, dx);
+}
+
+void GeluBackwardBias(const float* HWY_RESTRICT in, const float* HWY_RESTRICT bias, const float* HWY_RESTRICT g,
+                      int64_t n, float* HWY_RESTRICT dx) {
+  GeluBackwardOf<true>(in, bias, g, n, dx);
 }
 
 }  // namespace HWY_NAMESPACE
@@ -92,11 +119,19 @@ namespace attend::kernels {
 
 HWY_EXPORT(GeluForward);
 HWY_EXPORT(GeluBackward);
+HWY_EXPORT(GeluForwardBias);
+HWY_EXPORT(GeluBackwardBias);
 
 void gelu_forward(const float* in, int64_t n, float* out) { HWY_DYNAMIC_DISPATCH(GeluForward)(in, n, out); }
 
 void gelu_backward(const float* in, const float* g, int64_t n, float* dx) {
   HWY_DYNAMIC_DISPATCH(GeluBackward)(in, g, n, dx);
+}
+void gelu_forward_bias(const float* in, const float* bias, int64_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(GeluForwardBias)(in, bias, n, out);
+}
+void gelu_backward_bias(const float* in, const float* bias, const float* g, int64_t n, float* dx) {
+  HWY_DYNAMIC_DISPATCH(GeluBackwardBias)(in, bias, g, n, dx);
 }
 
 }  // namespace attend::kernels

@@ -18,4 +18,8 @@ void gelu_forward(const float* in, int64_t n, float* out);
 // dx[e] = g[e] * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), x = in[e].
 void gelu_backward(const float* in, const float* g, int64_t n, float* dx);
 
+// The same with x = in[e] + bias[e] (one float add; bias of n values, e.g. a row's biases).
+void gelu_forward_bias(const float* in, const float* bias, int64_t n, float* out);
+void gelu_backward_bias(const float* in, const float* bias, const float* g, int64_t n, float* dx);
+
 }  // namespace attend::kernels

@@ -13,6 +13,7 @@
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/matmul.h"
+#include "attend/ops/normalization.h"
 
 namespace attend::models {
 namespace {
@@ -147,24 +148,37 @@ Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int
     capture->add(this, fmt::format("encoder.{}.self", layer_), AttentionKind::kEncoderSelf, layer_,
                  packed_weights_for_capture(part(0), part(1), part(2), lengths));
   }
-  return attention_output_->forward(a);
+  return a;
 }
 
 template <typename T>
-Tensor<T> BertLayer<T>::feedforward(const Tensor<T>& x) {
-  // act(x W_1^T + b_1) W_2^T + b_2   (T, F) -> (T, E)
-  const Tensor<T> hidden = intermediate_->forward(x);
-  return output_->forward(config_.activation == BertActivation::kGelu ? gelu(hidden) : relu(hidden));
+Tensor<T> BertLayer<T>::feedforward_hidden(const Tensor<T>& x) {
+  // act(x W_1^T + b_1)   (T, E) -> (T, F); GELU takes the bias in its own pass
+  if (config_.activation != BertActivation::kGelu) return relu(intermediate_->forward(x));
+  const Tensor<T> product = linear(x, intermediate_->weight());  // (T, F)
+  return intermediate_->bias().defined() ? bias_gelu(product, intermediate_->bias()) : gelu(product);
 }
 
 template <typename T>
 Tensor<T> BertLayer<T>::forward(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
-  const bool training = this->is_training();
   const double p = config_.hidden_dropout;
-  // x = LN(x + Dropout(attention(x)));  x = LN(x + Dropout(FF(x)))
-  const Tensor<T> h =
-      attention_norm_->forward(add(x, train_dropout(self_attention(x, lengths), p, training, dropout_seeds_)));
-  return output_norm_->forward(add(h, train_dropout(feedforward(h), p, training, dropout_seeds_)));
+  if (this->is_training() && p > 0) {
+    // x = LN(x + Dropout(attention(x) W_o^T + b_o));  x = LN(x + Dropout(FF(x) W_2^T + b_2))
+    const Tensor<T> h = attention_norm_->forward(
+        add(x, train_dropout(attention_output_->forward(self_attention(x, lengths)), p, true, dropout_seeds_)));
+    return output_norm_->forward(
+        add(h, train_dropout(output_->forward(feedforward_hidden(h)), p, true, dropout_seeds_)));
+  }
+  // Without dropout the same, each output projection's bias added in its LayerNorm's pass:
+  //   x = LN(x + (attention(x) W_o^T) + b_o);  x = LN(x + (FF(x) W_2^T) + b_2)
+  const auto add_norm = [](const Tensor<T>& product, const Tensor<T>& residual, const nn::Linear<T>& projection,
+                           const nn::LayerNorm<T>& norm) {
+    return add_layer_norm(product, residual, projection.bias(), {product.size(-1)}, norm.weight(), norm.bias(),
+                          norm.eps());
+  };
+  const Tensor<T> h = add_norm(linear(self_attention(x, lengths), attention_output_->weight()), x, *attention_output_,
+                               *attention_norm_);
+  return add_norm(linear(feedforward_hidden(h), output_->weight()), h, *output_, *output_norm_);
 }
 
 // ---- the model ----

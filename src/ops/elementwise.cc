@@ -186,21 +186,60 @@ Tensor<T> gelu(const Tensor<T>& x) {
   }
 }
 
-#define ATTEND_INSTANTIATE(T)                                 \
-  template Tensor<T> add(const Tensor<T>&, const Tensor<T>&); \
-  template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&); \
-  template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&); \
-  template Tensor<T> div(const Tensor<T>&, const Tensor<T>&); \
-  template Tensor<T> add_scalar(const Tensor<T>&, T);         \
-  template Tensor<T> mul_scalar(const Tensor<T>&, T);         \
-  template Tensor<T> neg(const Tensor<T>&);                   \
-  template Tensor<T> square(const Tensor<T>&);                \
-  template Tensor<T> sqrt(const Tensor<T>&);                  \
-  template Tensor<T> exp(const Tensor<T>&);                   \
-  template Tensor<T> log(const Tensor<T>&);                   \
-  template Tensor<T> tanh(const Tensor<T>&);                  \
-  template Tensor<T> sigmoid(const Tensor<T>&);               \
-  template Tensor<T> relu(const Tensor<T>&);                  \
+template <typename T>
+Tensor<T> bias_gelu(const Tensor<T>& x, const Tensor<T>& bias) {
+  ATTEND_CHECK(x.rank() >= 1 && bias.rank() == 1 && bias.size(0) == x.size(-1), ShapeError,
+               "bias_gelu: bias {} must be (D) for x {} of last axis D", shape_string(bias.shape()),
+               shape_string(x.shape()));
+  if constexpr (std::is_same_v<T, float>) {  // one pass: gelu(x + bias) row by row (kernels/gelu.h)
+    const int64_t d = x.size(-1), rows = d == 0 ? 0 : x.numel() / d;
+    const Tensor<float> in = x.detach().contiguous(), b = bias.detach().contiguous();  // (rows, D), (D)
+    Tensor<float> out = Tensor<float>::empty(x.shape());                               // (rows, D)
+    const float* source = in.data();
+    const float* row_bias = b.data();
+    float* target = out.data();
+    parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(d, 1)),
+                 [&](int64_t begin, int64_t end) {
+                   for (int64_t r = begin; r < end; ++r)
+                     kernels::gelu_forward_bias(source + r * d, row_bias, d, target + r * d);
+                 });
+    return record_op<float>("bias_gelu", out, {x, bias}, [in, b, rows, d](const Tensor<float>& g) {
+      const Tensor<float> dy = g.contiguous();
+      Tensor<float> dx = Tensor<float>::empty(in.shape());
+      const float* x_data = in.data();
+      const float* dy_data = dy.data();
+      const float* row_bias = b.data();
+      float* dx_data = dx.data();
+      // forward: out = u Phi(u), u = x + bias;  du = g (Phi(u) + u phi(u));  dx = du, dbias = sum over rows of du
+      parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(d, 1)),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t r = begin; r < end; ++r) {
+                       kernels::gelu_backward_bias(x_data + r * d, row_bias, dy_data + r * d, d, dx_data + r * d);
+                     }
+                   });
+      return std::vector<Tensor<float>>{dx, sum_to(dx, b.shape())};
+    });
+  } else {
+    return gelu(add(x, bias));  // u = x + bias, then gelu(u): the float path's arithmetic
+  }
+}
+
+#define ATTEND_INSTANTIATE(T)                                       \
+  template Tensor<T> add(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> bias_gelu(const Tensor<T>&, const Tensor<T>&); \
+  template Tensor<T> sub(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> mul(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> div(const Tensor<T>&, const Tensor<T>&);       \
+  template Tensor<T> add_scalar(const Tensor<T>&, T);               \
+  template Tensor<T> mul_scalar(const Tensor<T>&, T);               \
+  template Tensor<T> neg(const Tensor<T>&);                         \
+  template Tensor<T> square(const Tensor<T>&);                      \
+  template Tensor<T> sqrt(const Tensor<T>&);                        \
+  template Tensor<T> exp(const Tensor<T>&);                         \
+  template Tensor<T> log(const Tensor<T>&);                         \
+  template Tensor<T> tanh(const Tensor<T>&);                        \
+  template Tensor<T> sigmoid(const Tensor<T>&);                     \
+  template Tensor<T> relu(const Tensor<T>&);                        \
   template Tensor<T> gelu(const Tensor<T>&);
 ATTEND_INSTANTIATE(float)
 ATTEND_INSTANTIATE(double)

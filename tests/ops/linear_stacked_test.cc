@@ -24,11 +24,8 @@ TEST(LinearStacked, Harness) {
     Shape x;
     std::vector<int64_t> outs;
   };
-  for (const Case& c : std::vector<Case>{{{5, 4}, {3, 2, 4}},
-                                         {{2, 3, 7}, {9, 1}},
-                                         {{6, 300}, {5, 7, 3}},
-                                         {{0, 4}, {2, 2}},
-                                         {{3, 0}, {2, 1}}}) {
+  for (const Case& c : std::vector<Case>{
+           {{5, 4}, {3, 2, 4}}, {{2, 3, 7}, {9, 1}}, {{6, 300}, {5, 7, 3}}, {{0, 4}, {2, 2}}, {{3, 0}, {2, 1}}}) {
     const int64_t in = c.x.back();
     std::vector<InputSpec> weights_and_biases;
     for (const int64_t out : c.outs) weights_and_biases.push_back(InputSpec{{out, in}});
@@ -73,16 +70,23 @@ TEST(LinearStacked, EqualsLinearOnTheConcatenatedWeights) {
 
 TEST(LinearStacked, ErrorsNameTheShapes) {
   const auto x = Tensor32::zeros({2, 3});
-  expect_error<ShapeError>([&] { linear_stacked(x, {Tensor32::zeros({4, 3}), Tensor32::zeros({4, 5})}); },
-                           {"weight 1 must be (out, 3)", "(4, 5)"});
+  expect_error<ShapeError>(
+      [&] {
+        linear_stacked(x, {Tensor32::zeros({4, 3}), Tensor32::zeros({4, 5})});
+      },
+      {"weight 1 must be (out, 3)", "(4, 5)"});
   expect_error<ShapeError>([&] { linear_stacked(x, {Tensor32::zeros({4, 5})}); }, {"input (2, 3)", "in = 5"});
   expect_error<ShapeError>(
       [&] {
-        linear_stacked(x, {Tensor32::zeros({4, 3}), Tensor32::zeros({2, 3})}, {Tensor32::zeros({4}), Tensor32::zeros({3})});
+        linear_stacked(x, {Tensor32::zeros({4, 3}), Tensor32::zeros({2, 3})},
+                       {Tensor32::zeros({4}), Tensor32::zeros({3})});
       },
       {"bias 1 (3) must be (out) = (2)"});
-  expect_error<ValueError>([&] { linear_stacked(x, {Tensor32::zeros({4, 3})}, {Tensor32::zeros({4}), Tensor32::zeros({4})}); },
-                           {"2 biases for 1 weights"});
+  expect_error<ValueError>(
+      [&] {
+        linear_stacked(x, {Tensor32::zeros({4, 3})}, {Tensor32::zeros({4}), Tensor32::zeros({4})});
+      },
+      {"2 biases for 1 weights"});
   expect_error<ValueError>([&] { linear_stacked(x, std::vector<Tensor32>{}); }, {"at least one weight"});
 }
 

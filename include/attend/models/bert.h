@@ -108,8 +108,10 @@ class BertLayer : public nn::Module<T> {
   Tensor<T> forward(const Tensor<T>& x, const std::vector<int64_t>& lengths);
 
  private:
-  Tensor<T> self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths);  // (T, E)
-  Tensor<T> feedforward(const Tensor<T>& x);                                          // (T, E)
+  // The heads' outputs joined, (T, E), before the output projection.
+  Tensor<T> self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths);
+  // act(x W_1^T + b_1), (T, F), before the output projection.
+  Tensor<T> feedforward_hidden(const Tensor<T>& x);
 
   BertConfig config_;
   int64_t layer_;

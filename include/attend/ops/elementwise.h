@@ -45,6 +45,11 @@ Tensor<T> relu(const Tensor<T>& x);
 template <typename T>
 Tensor<T> gelu(const Tensor<T>& x);
 
+// gelu(x + bias) in one pass, bias (D) added to every row of x (..., D): the activation after a
+// linear layer computed without its bias. The same bits as gelu(add(x, bias)).
+template <typename T>
+Tensor<T> bias_gelu(const Tensor<T>& x, const Tensor<T>& bias);
+
 template <typename T>
 Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
   return add(a, b);

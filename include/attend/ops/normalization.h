@@ -13,4 +13,13 @@ template <typename T>
 Tensor<T> layer_norm(const Tensor<T>& x, const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
                      const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5);
 
+// "Add & norm" after a linear layer computed without its bias, in one pass over the rows:
+//   layer_norm(s), s = (x + residual) + addend   (float adds in that order; s is never stored)
+// x and residual (..., *normalized_shape); addend (*normalized_shape) added to every row, or
+// undefined; weight and bias as layer_norm's. All differentiable.
+template <typename T>
+Tensor<T> add_layer_norm(const Tensor<T>& x, const Tensor<T>& residual, const Tensor<T>& addend,
+                         const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
+                         const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5);
+
 }  // namespace attend
