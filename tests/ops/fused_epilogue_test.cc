@@ -24,9 +24,9 @@ TEST(AddLayerNorm, Harness) {
         [normalized](const auto& x) { return add_layer_norm(x[0], x[1], x[2], normalized, x[3], x[4]); });
     op.max_nmse = 1e-9;
     EXPECT_OP_OK(op);
-    auto no_addend = make_case(fmt::format("add_layer_norm no bias {}", shape_string(shape)),
-                               {InputSpec{shape}, InputSpec{shape}},
-                               [normalized](const auto& x) { return add_layer_norm(x[0], x[1], {}, normalized); });
+    auto no_addend =
+        make_case(fmt::format("add_layer_norm no bias {}", shape_string(shape)), {InputSpec{shape}, InputSpec{shape}},
+                  [normalized](const auto& x) { return add_layer_norm(x[0], x[1], {}, normalized); });
     no_addend.max_nmse = 1e-9;
     EXPECT_OP_OK(no_addend);
   }
@@ -45,8 +45,11 @@ TEST(AddLayerNorm, IsTheBitsOfAddThenLayerNorm) {
 
 TEST(AddLayerNorm, RefusesMismatchedShapes) {
   const auto x = Tensor32::zeros({4, 6});
-  expect_error<ShapeError>([&] { add_layer_norm(x, Tensor32::zeros({4, 5}), {}, {6}); },
-                           {"residual (4, 5) must have the shape of x (4, 6)"});
+  expect_error<ShapeError>(
+      [&] {
+        add_layer_norm(x, Tensor32::zeros({4, 5}), {}, {6});
+      },
+      {"residual (4, 5) must have the shape of x (4, 6)"});
   expect_error<ShapeError>([&] { add_layer_norm(x, x, Tensor32::zeros({5}), {6}); },
                            {"added bias (5) must have normalized_shape (6)"});
   expect_error<ValueError>([&] { add_layer_norm(x, Tensor32(), {}, {6}); }, {"residual is undefined"});
