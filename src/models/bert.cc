@@ -169,8 +169,9 @@ Tensor<T> BertLayer<T>::forward(const Tensor<T>& x, const std::vector<int64_t>& 
     return output_norm_->forward(
         add(h, train_dropout(output_->forward(feedforward_hidden(h)), p, true, dropout_seeds_)));
   }
-  // Without dropout the same, each output projection's bias added in its LayerNorm's pass:
-  //   x = LN(x + (attention(x) W_o^T) + b_o);  x = LN(x + (FF(x) W_2^T) + b_2)
+  // Without dropout the same, each output projection's bias added in its LayerNorm's pass
+  // (add_layer_norm: the float adds in this order):
+  //   x = LN((attention(x) W_o^T + x) + b_o);  x = LN((FF(x) W_2^T + x) + b_2)
   const auto add_norm = [](const Tensor<T>& product, const Tensor<T>& residual, const nn::Linear<T>& projection,
                            const nn::LayerNorm<T>& norm) {
     return add_layer_norm(product, residual, projection.bias(), {product.size(-1)}, norm.weight(), norm.bias(),
