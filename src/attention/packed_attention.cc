@@ -285,10 +285,11 @@ Tensor<T> packed_self_attention(const Tensor<T>& qkv, const std::vector<int64_t>
                "packed_self_attention: qkv must be (T, 3, H, D), got {}", shape_string(qkv.shape()));
   const auto part = [&](int64_t i) { return qkv.slice(1, i, i + 1).squeeze(1); };  // (T, H, D) views
   if constexpr (std::is_same_v<T, float>) {
-    const Tensor<float> qkv_values = qkv.detach().contiguous();  // (T, 3, H, D)
-    const auto part_of = [&](int64_t i) { return qkv_values.slice(1, i, i + 1).squeeze(1); };
-    const Tensor<float> q = part_of(0), k = part_of(1), v = part_of(2);
-    if (any_requires_grad<float>({qkv}) && fused_pack(q, k, v, options)) {
+    // Without a gradient, packed_attention on the views below reads them in place already.
+    const Tensor<float> qkv_values = any_requires_grad<float>({qkv}) ? qkv.detach().contiguous() : Tensor<float>();
+    const auto part_of = [&](int64_t i) { return qkv_values.slice(1, i, i + 1).squeeze(1); };  // (T, H, D)
+    if (qkv_values.defined() && fused_pack(part_of(0), part_of(1), part_of(2), options)) {
+      const Tensor<float> q = part_of(0), k = part_of(1), v = part_of(2);
       check_packed_inputs(q, k, v, sequence_lengths, options);
       const auto pack = std::make_shared<const FusedPack>(q, k, v, options);
       const Shape shape = qkv.shape();

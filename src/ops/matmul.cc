@@ -207,9 +207,9 @@ Tensor<T> blas_ready(const Tensor<T>& x) {
   return ok ? x : x.contiguous();
 }
 
-// a @ b, plus bias[j] on every output column j when bias is given (n values, contiguous).
+// a @ b over broadcast batch axes (linear_stacked writes its blocks through product_into).
 template <typename T>
-Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* bias = nullptr) {
+Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   const int64_t ra = a_in.rank();
   const int64_t rb = b_in.rank();
   const int64_t m = a_in.shape()[ra - 2];
@@ -231,10 +231,6 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
   if (out.numel() == 0) return out;
   if (k == 0) {
     out.fill(T(0));
-    if (bias != nullptr) {
-      T* rows = out.data();
-      for (int64_t r = 0; r < batches * m; ++r) std::copy_n(bias, n, rows + r * n);
-    }
     return out;
   }
   const int64_t rank = static_cast<int64_t>(out_shape.size());
@@ -253,7 +249,7 @@ Tensor<T> matmul_forward(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* 
       index[axis] = 0;
     }
   }
-  ProductTiles<T> product{op_a, op_b, a.data(), b.data(), std::move(offset_a), std::move(offset_b), bias, false};
+  ProductTiles<T> product{op_a, op_b, a.data(), b.data(), std::move(offset_a), std::move(offset_b), nullptr, false};
   run_tiles(product, batches, m, n, k, out.data(), n);
   return out;
 }
@@ -315,23 +311,8 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   ATTEND_CHECK(!bias.defined() || bias.shape() == Shape{weight.size(0)}, ShapeError,
                "linear: bias {} must be (out) = ({}) for weight {}", shape_string(bias.shape()), weight.size(0),
                shape_string(weight.shape()));
-  const int64_t in = weight.size(1), out_features = weight.size(0);
-  Shape out_shape = x.shape();
-  out_shape.back() = out_features;
-  const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  const Tensor<T> flat = x.reshape({rows, in});                                             // (R, in)
-  const Tensor<T> bias_values = bias.defined() ? bias.detach().contiguous() : Tensor<T>();  // (out)
-  // forward: y = flat @ weight^T + bias                                    // (R, out)
-  Tensor<T> y = matmul_forward(flat, weight.transpose(0, 1), bias.defined() ? bias_values.data() : nullptr);
-  y = record_op<T>("linear", y, {flat, weight, bias}, [flat, weight, bias](const Tensor<T>& g) {
-    // forward: y = flat @ weight^T + bias
-    //   d flat = g @ weight;  d weight = g^T @ flat;  d bias = sum over rows of g
-    Tensor<T> grad_x = flat.requires_grad() ? matmul_forward(g, weight) : Tensor<T>();
-    Tensor<T> grad_w = weight.requires_grad() ? matmul_forward(g.transpose(0, 1), flat) : Tensor<T>();
-    Tensor<T> grad_b = bias.defined() && bias.requires_grad() ? sum_to(g, bias.shape()) : Tensor<T>();
-    return std::vector<Tensor<T>>{grad_x, grad_w, grad_b};
-  });
-  return y.reshape(out_shape);
+  // y = x @ weight^T + bias: the stack of one weight (its forward and backward below)
+  return linear_stacked(x, {weight}, bias.defined() ? std::vector<Tensor<T>>{bias} : std::vector<Tensor<T>>{});
 }
 
 template <typename T>
