@@ -71,8 +71,16 @@ IdxArray read_idx(const std::string& path, int expected_rank) {
     ATTEND_CHECK(total <= kMaxIdxBytes, ValueError, "IDX file '{}' declares {} elements, more than the {} allowed",
                  path, shape_string(array.shape), kMaxIdxBytes);
   }
-  array.values.resize(static_cast<size_t>(total));
-  read_exactly(file.get(), array.values.data(), total, path);
+  // The header's count is a claim: the bytes are read in chunks and the array grows with what
+  // arrives, so a short file that declares a billion elements allocates what it holds, not a GB.
+  constexpr int64_t kChunk = 16 << 20;
+  for (int64_t done = 0; done < total;) {
+    array.values.resize(static_cast<size_t>(std::min(total, done + kChunk)));
+    const int got = gzread(file.get(), array.values.data() + done, static_cast<unsigned>(array.values.size() - done));
+    ATTEND_CHECK(got > 0, ValueError, "IDX file '{}' is truncated or corrupt: expected {} bytes of data, read {}", path,
+                 total, done);
+    done += got;
+  }
   uint8_t extra;
   ATTEND_CHECK(gzread(file.get(), &extra, 1) == 0, ValueError, "IDX file '{}' has data after its {} elements", path,
                shape_string(array.shape));

@@ -22,7 +22,7 @@ nlohmann::json read_json_file(const std::string& path, size_t max_bytes) {
   text << file.rdbuf();
   try {
     return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     fail("'{}' is not valid JSON: {}", path, e.what());
   }
 }

@@ -16,12 +16,54 @@
 
 namespace attend::io {
 
+namespace {
+
+[[noreturn]] void npy_error(const std::string& path, const std::string& what) {
+  throw FormatError(fmt::format("load_npy: '{}': {}", path, what));
+}
+
+// The shape's tuple as numpy writes it: "(2, 3)", "(4,)", "()".
+std::string shape_tuple(const Shape& shape) {
+  std::string text;
+  for (const int64_t size : shape) text += fmt::format("{}, ", size);
+  if (shape.size() > 1) text.erase(text.size() - 2);  // (N, E); a 1-D shape keeps its comma: (N,)
+  if (shape.size() == 1) text.pop_back();
+  return "(" + text + ")";
+}
+
+// "(2, 3)" or "(4,)" or "()" -> the sizes; nullopt unless it is such a tuple spelled as numpy
+// spells it (so "(4)", "(04,)" or "(+4,)", which Python would read otherwise or not at all, are
+// refused, not guessed).
+std::optional<Shape> parse_shape_tuple(std::string_view text) {
+  if (text.size() < 2 || text.front() != '(' || text.back() != ')') return std::nullopt;
+  std::string_view inner = text.substr(1, text.size() - 2);
+  Shape shape;
+  while (!inner.empty()) {
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(inner.data(), inner.data() + inner.size(), value);
+    if (error != std::errc() || value < 0) return std::nullopt;
+    shape.push_back(value);
+    inner.remove_prefix(static_cast<size_t>(end - inner.data()));
+    if (!inner.empty() && inner.front() != ',') return std::nullopt;
+    if (!inner.empty()) inner.remove_prefix(1);
+    if (!inner.empty() && inner.front() == ' ') inner.remove_prefix(1);
+  }
+  if (shape_tuple(shape) != text) return std::nullopt;
+  return shape;
+}
+
+// The header after the shape: ", }", then spaces and "\n" (numpy.save's padding). Anything else,
+// such as a second 'fortran_order' key that Python would read as the one in force, is refused.
+bool is_header_end(std::string_view rest) {
+  if (rest.substr(0, 3) != ", }" || rest.empty() || rest.back() != '\n') return false;
+  return rest.substr(3, rest.size() - 4).find_first_not_of(' ') == std::string_view::npos;
+}
+
+}  // namespace
+
 std::string npy_bytes(const Tensor<float>& tensor) {
-  std::string shape;
-  for (const int64_t size : tensor.shape()) shape += fmt::format("{}, ", size);
-  if (tensor.rank() > 1) shape.erase(shape.size() - 2);  // (N, E); a 1-D shape keeps its comma: (N,)
-  if (tensor.rank() == 1) shape.pop_back();
-  std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", shape);
+  std::string header =
+      fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': {}, }}", shape_tuple(tensor.shape()));
   const size_t preamble = 10;  // magic (6), version (2), HEADER_LEN (2)
   header.append(63 - (preamble + header.size()) % 64, ' ');
   header += '\n';
@@ -43,34 +85,6 @@ void save_npy(const std::string& path, const Tensor<float>& tensor, bool overwri
   file.write(bytes.data(), bytes.size());
   file.commit();
 }
-
-namespace {
-
-[[noreturn]] void npy_error(const std::string& path, const std::string& what) {
-  throw FormatError(fmt::format("load_npy: '{}': {}", path, what));
-}
-
-// "(2, 3)" or "(4,)" or "()" -> the sizes; nullopt when it is not such a tuple.
-std::optional<Shape> parse_shape_tuple(std::string_view text) {
-  if (text.size() < 2 || text.front() != '(' || text.back() != ')') return std::nullopt;
-  text = text.substr(1, text.size() - 2);
-  Shape shape;
-  while (!text.empty()) {
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    if (text.empty()) break;
-    int64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || value < 0) return std::nullopt;
-    shape.push_back(value);
-    text.remove_prefix(static_cast<size_t>(end - text.data()));
-    while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-    if (!text.empty() && text.front() != ',') return std::nullopt;
-    if (!text.empty()) text.remove_prefix(1);
-  }
-  return shape;
-}
-
-}  // namespace
 
 Tensor<float> load_npy(const std::string& path) {
   std::error_code error;
@@ -97,7 +111,10 @@ Tensor<float> load_npy(const std::string& path) {
   const std::optional<Shape> shape = close == std::string::npos
                                          ? std::nullopt
                                          : parse_shape_tuple(header.substr(prefix.size(), close + 1 - prefix.size()));
-  if (!shape) npy_error(path, "the header's shape is not a tuple of non-negative integers");
+  if (!shape) npy_error(path, "the header's shape is not a tuple of non-negative integers as numpy writes it");
+  if (!is_header_end(std::string_view(header).substr(close + 1))) {
+    npy_error(path, "the header has more than descr, fortran_order and shape, or does not end in spaces and a newline");
+  }
   int64_t count = 1;
   for (const int64_t size : *shape) {
     if (__builtin_mul_overflow(count, size, &count)) npy_error(path, "the shape's element count overflows");

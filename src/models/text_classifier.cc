@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "attend/core/error.h"
+#include "attend/io/metadata_numbers.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/reduction.h"
@@ -208,28 +209,23 @@ TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, con
     ATTEND_CHECK(found != metadata.end(), ValueError, "'{}' has no classify.{} in its metadata", source, key);
     return found->second;
   };
-  const auto count = [&](const std::string& key) {
-    const std::string value = text(key);
-    try {
-      size_t used = 0;
-      const int64_t parsed = std::stoll(value, &used);
-      if (used == value.size()) return parsed;
-    } catch (const std::exception&) {
-    }
-    fail("'{}': classify.{} is '{}', not a whole number", source, key, value);
+  // Bounds far beyond attend train classify's options (tools/cli_checks.h): a checkpoint from
+  // elsewhere cannot claim sizes that no model here has.
+  const auto count = [&](const std::string& key, int64_t max) {
+    return io::metadata_integer(metadata, "classify." + key, 1, max, source);
   };
   TextClassifierConfig c;
   c.encoder = text("encoder");
   c.pooling = text("pooling");
-  c.classes = count("classes");
-  c.vocabulary = count("vocabulary");
-  c.embedding_dim = count("embedding_dim");
-  c.hidden = count("hidden");
-  c.layers = count("layers");
-  c.heads = count("heads");
-  c.feedforward_dim = count("feedforward_dim");
-  c.max_length = count("max_length");
-  c.dropout = std::stod(text("dropout"));
+  c.classes = count("classes", 65'536);
+  c.vocabulary = count("vocabulary", 1 << 24);
+  c.embedding_dim = count("embedding_dim", 65'536);
+  c.hidden = count("hidden", 65'536);
+  c.layers = count("layers", 1'024);
+  c.heads = count("heads", 1'024);
+  c.feedforward_dim = count("feedforward_dim", 65'536);
+  c.max_length = count("max_length", 1 << 20);
+  c.dropout = io::metadata_real(metadata, "classify.dropout", 0, 1, source);
   c.tokenizer_directory = text("tokenizer_directory");
   c.bert_directory = text("bert_directory");
   for (size_t start = 0, comma = 0; comma != std::string::npos; start = comma + 1) {
@@ -242,8 +238,41 @@ TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, con
   return c;
 }
 
+namespace {
+
+// Before a model is built from a checkpoint's metadata, each size it would allocate by (V x E,
+// E x E, F x E, 3H x H, ...) must be the shape of a tensor that the file holds, so that a small
+// file claiming a huge model is refused instead of allocated; load_module then checks every
+// parameter. (The bert encoder's sizes come from its config.json, checked when it is read.)
+void require_size_witnesses(const TextClassifierConfig& c, const io::SafetensorsFile& checkpoint) {
+  if (c.encoder == "bert") return;
+  const int64_t E = c.embedding_dim, H = c.hidden, width = c.encoder == "gru" ? 2 * H : E;
+  std::vector<std::pair<std::string, Shape>> witnesses = {{"embedding.weight", {c.vocabulary, E}},
+                                                          {"head.weight", {c.classes, width}}};
+  if (c.encoder == "gru") {
+    witnesses.push_back({"gru.weight_ih_l0", {3 * H, E}});
+    witnesses.push_back({"gru.weight_hh_l0", {3 * H, H}});
+  } else {
+    const std::string last = fmt::format("layers.{}.", c.layers - 1);
+    witnesses.push_back({"positions.weight", {c.max_length, E}});
+    witnesses.push_back({last + "self_attention.query.weight", {E, E}});
+    witnesses.push_back({last + "feedforward.input.weight", {c.feedforward_dim, E}});
+  }
+  for (const auto& [name, shape] : witnesses) {
+    const bool found = checkpoint.contains(name) && io::shape_of(checkpoint.at(name)) == shape;
+    ATTEND_CHECK(found, ValueError, "'{}' does not hold the text classifier its metadata describes: it needs '{}' {}{}",
+                 checkpoint.path(), name, shape_string(shape),
+                 checkpoint.contains(name)
+                     ? fmt::format(", the file has {}", shape_string(io::shape_of(checkpoint.at(name))))
+                     : std::string(", which the file lacks"));
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<TextClassifier> load_text_classifier(const io::SafetensorsFile& checkpoint) {
   const TextClassifierConfig config = text_classifier_config_of(checkpoint.metadata(), checkpoint.path());
+  require_size_witnesses(config, checkpoint);
   Generator generator(0);
   std::unique_ptr<TextClassifier> model;
   {

@@ -173,7 +173,10 @@ struct ProductTiles {
 // (tile_grid), each one single-threaded BLAS call.
 template <typename T>
 void run_tiles(const ProductTiles<T>& p, int64_t batches, int64_t m, int64_t n, int64_t k, T* out, int64_t ldc) {
-  const auto [tile_rows, tile_cols] = tile_grid(batches, m, n);
+  // Named copies, not a structured binding: the lambda below captures them (clang 14, which
+  // scripts/fuzz builds with, cannot capture structured bindings).
+  const auto grid = tile_grid(batches, m, n);
+  const int64_t tile_rows = grid.tile_rows, tile_cols = grid.tile_cols;
   const int64_t row_blocks = (m + tile_rows - 1) / tile_rows;
   const int64_t col_blocks = (n + tile_cols - 1) / tile_cols;
   const int64_t tiles = batches * row_blocks * col_blocks;

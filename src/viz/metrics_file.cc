@@ -20,14 +20,16 @@ std::vector<MetricSeries> read_metrics(const std::string& path) {
     nlohmann::ordered_json object;  // keeps the fields in file order
     try {
       object = nlohmann::ordered_json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
       fail<ValueError>("'{}' line {}: not JSON ({})", path, number, e.what());
     }
     ATTEND_CHECK(object.is_object(), ValueError, "'{}' line {}: not a JSON object: {}", path, number, line);
     ATTEND_CHECK(object.contains("step") && object["step"].is_number(), ValueError,
                  "'{}' line {}: no numeric \"step\" in {}", path, number, line);
     const double step = object["step"].get<double>();
-    for (const auto& [key, value] : object.items()) {
+    for (const auto& item : object.items()) {
+      const std::string& key = item.key();  // not a structured binding: the lambda below captures it
+      const auto& value = item.value();
       if (key == "step" || !value.is_number() || !std::isfinite(value.get<double>())) continue;
       auto found = std::find_if(series.begin(), series.end(), [&](const MetricSeries& s) { return s.name == key; });
       if (found == series.end()) found = series.insert(series.end(), MetricSeries{key, {}, {}});

