@@ -65,6 +65,9 @@ BertConfig load_bert_config(const std::string& path) {
   c.max_positions = read_integer(config, path, "max_position_embeddings", 1, 1 << 20);
   c.type_vocab_size = read_integer(config, path, "type_vocab_size", 1, 1 << 10, 2);
   c.layer_norm_eps = read_number(config, path, "layer_norm_eps", 0, 1, 1e-12);
+  // 0 would divide by a zero variance (a constant row) and turn the output into NaN.
+  ATTEND_CHECK(c.layer_norm_eps > 0, ValueError, "{}: 'layer_norm_eps' = {} is not a number in (0, 1]", path,
+               c.layer_norm_eps);
   c.hidden_dropout = read_number(config, path, "hidden_dropout_prob", 0, 0.999, 0.1);
   c.attention_dropout = read_number(config, path, "attention_probs_dropout_prob", 0, 0.999, 0.1);
   c.activation = read_choice(config, path, "hidden_act", {"gelu", "relu"}, "gelu") == "relu" ? BertActivation::kRelu
