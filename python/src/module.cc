@@ -58,6 +58,8 @@ void bind_runtime(nanobind::module_& m) {
 
 NB_MODULE(_attend, m) {
   m.doc() = "attend: attention mechanisms, exact and differentiable (C++20), from Python";
+  // At import, holding the GIL: the BLAS's one-time setup touches the environment (ops/matmul.h).
+  attend::initialize_blas();
   attend::python::bind_errors(m);
   attend::python::bind_runtime(m);
   attend::python::bind_attention(m);

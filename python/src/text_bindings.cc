@@ -98,7 +98,9 @@ void bind_sentence_encoder(nb::module_& m) {
             }
             return to_numpy(embeddings.vectors);
           },
-          "texts"_a, "batch_size"_a = 32, "(N, E) float32 embeddings, bitwise the same for any batch_size.")
+          "texts"_a, "batch_size"_a = 32,
+          "(N, E) float32 embeddings; bitwise the same for any batch_size where BLIS runs its AVX-512 "
+          "kernels (blas_description() says 'kernels skx'), else equal to float rounding.")
       .def(
           "token_embeddings",
           [](models::SentenceEncoder& encoder, const std::string& text) {

@@ -60,7 +60,10 @@ def test_embeddings_equal_sentence_transformers():
     expected = np.array([r["embedding"] for r in rows])
     assert np.max(np.abs(vectors - expected)) <= 1e-5
     one_by_one = np.concatenate([encoder.embed([r["text"]], batch_size=1) for r in rows[:5]])
-    assert np.array_equal(one_by_one, vectors[:5])  # bitwise, whatever the batch
+    if "kernels skx" in attend.blas_description():
+        assert np.array_equal(one_by_one, vectors[:5])  # bitwise, whatever the batch
+    else:  # BLIS's AVX2 kernels sum small products in another order (README, Threads)
+        assert np.max(np.abs(one_by_one - vectors[:5])) <= 1e-6
 
 
 @needs_model

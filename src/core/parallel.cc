@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "attend/core/error.h"
+#include "core/parallel_testing.h"
 
 namespace attend {
 namespace {
@@ -176,8 +177,21 @@ void set_num_threads(int n) {
 
 bool in_parallel_region() { return tls_in_parallel; }
 
+namespace detail {
+
+std::atomic<int64_t> forced_grain{0};
+std::atomic<int64_t> split_calls{0};
+
+GrainOverrideGuard::GrainOverrideGuard(int64_t grain) : previous_(forced_grain.exchange(grain)) {}
+GrainOverrideGuard::~GrainOverrideGuard() { forced_grain.store(previous_); }
+
+int64_t parallel_split_count() { return split_calls.load(); }
+
+}  // namespace detail
+
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
+  if (const int64_t forced = detail::forced_grain.load(std::memory_order_relaxed); forced > 0) grain = forced;
   grain = std::max<int64_t>(grain, 1);
   const int64_t max_chunks = std::max<int64_t>(1, n / grain);
   const int chunks = static_cast<int>(std::min<int64_t>(num_threads(), max_chunks));
@@ -185,6 +199,7 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     fn(0, n);
     return;
   }
+  detail::split_calls.fetch_add(1, std::memory_order_relaxed);
   pool().run(chunks, [&](int chunk) {
     const int64_t begin = n * chunk / chunks;
     const int64_t end = n * (chunk + 1) / chunks;

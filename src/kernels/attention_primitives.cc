@@ -122,7 +122,10 @@ void AddScaledRow(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, int64_t n,
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-void ExpScaledMinus(const float* HWY_RESTRICT s, float* HWY_RESTRICT p, int64_t n, float scale, float lse) {
+// The bodies of ExpScaledMinus and SoftmaxBackwardRow, for distinct or identical (in place)
+// input and output rows: the exported forms below promise the compiler no aliasing
+// (HWY_RESTRICT) only where there is none.
+HWY_INLINE void ExpScaledMinusRow(const float* s, float* p, int64_t n, float scale, float lse) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const auto vscale = hn::Set(d, scale);
@@ -134,8 +137,7 @@ void ExpScaledMinus(const float* HWY_RESTRICT s, float* HWY_RESTRICT p, int64_t 
   for (; i < n; ++i) p[i] = std::exp(s[i] * scale - lse);
 }
 
-void SoftmaxBackwardRow(const float* HWY_RESTRICT p, const float* HWY_RESTRICT dp, float* HWY_RESTRICT ds, int64_t n,
-                        float delta) {
+HWY_INLINE void SoftmaxBackwardOfRow(const float* p, const float* dp, float* ds, int64_t n, float delta) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const auto vdelta = hn::Set(d, delta);
@@ -144,6 +146,23 @@ void SoftmaxBackwardRow(const float* HWY_RESTRICT p, const float* HWY_RESTRICT d
     hn::StoreU(hn::Mul(hn::LoadU(d, p + i), hn::Sub(hn::LoadU(d, dp + i), vdelta)), d, ds + i);
   }
   for (; i < n; ++i) ds[i] = p[i] * (dp[i] - delta);
+}
+
+void ExpScaledMinus(const float* HWY_RESTRICT s, float* HWY_RESTRICT p, int64_t n, float scale, float lse) {
+  ExpScaledMinusRow(s, p, n, scale, lse);
+}
+
+void ExpScaledMinusInPlace(float* HWY_RESTRICT x, int64_t n, float scale, float lse) {
+  ExpScaledMinusRow(x, x, n, scale, lse);
+}
+
+void SoftmaxBackwardRow(const float* HWY_RESTRICT p, const float* HWY_RESTRICT dp, float* HWY_RESTRICT ds, int64_t n,
+                        float delta) {
+  SoftmaxBackwardOfRow(p, dp, ds, n, delta);
+}
+
+void SoftmaxBackwardRowInPlace(const float* HWY_RESTRICT p, float* HWY_RESTRICT dp, int64_t n, float delta) {
+  SoftmaxBackwardOfRow(p, dp, dp, n, delta);
 }
 
 float Dot(const float* HWY_RESTRICT a, const float* HWY_RESTRICT b, int64_t n) {
@@ -173,7 +192,9 @@ HWY_EXPORT(AddScaledRow);
 HWY_EXPORT(RowMax);
 HWY_EXPORT(ExpScaledAndSum);
 HWY_EXPORT(ExpScaledMinus);
+HWY_EXPORT(ExpScaledMinusInPlace);
 HWY_EXPORT(SoftmaxBackwardRow);
+HWY_EXPORT(SoftmaxBackwardRowInPlace);
 HWY_EXPORT(Dot);
 HWY_EXPORT(TargetName);
 
@@ -188,8 +209,14 @@ float exp_scaled_and_sum(float* x, int64_t n, float scale, float max) {
 void exp_scaled_minus(const float* s, float* p, int64_t n, float scale, float lse) {
   HWY_DYNAMIC_DISPATCH(ExpScaledMinus)(s, p, n, scale, lse);
 }
+void exp_scaled_minus_in_place(float* x, int64_t n, float scale, float lse) {
+  HWY_DYNAMIC_DISPATCH(ExpScaledMinusInPlace)(x, n, scale, lse);
+}
 void softmax_backward_row(const float* p, const float* dp, float* ds, int64_t n, float delta) {
   HWY_DYNAMIC_DISPATCH(SoftmaxBackwardRow)(p, dp, ds, n, delta);
+}
+void softmax_backward_row_in_place(const float* p, float* dp, int64_t n, float delta) {
+  HWY_DYNAMIC_DISPATCH(SoftmaxBackwardRowInPlace)(p, dp, n, delta);
 }
 float dot(const float* a, const float* b, int64_t n) { return HWY_DYNAMIC_DISPATCH(Dot)(a, b, n); }
 const char* simd_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }

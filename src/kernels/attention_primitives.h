@@ -29,10 +29,14 @@ void scale_row(float* x, int64_t n, float scale);
 void add_scaled_row(float* y, const float* x, int64_t n, float a);
 
 // p[i] = exp(s[i] * scale - lse) (probabilities recomputed from the log-sum-exp); NaN stays NaN.
+// s and p must not overlap; the in-place form overwrites x = s with p.
 void exp_scaled_minus(const float* s, float* p, int64_t n, float scale, float lse);
+void exp_scaled_minus_in_place(float* x, int64_t n, float scale, float lse);
 
-// ds[i] = p[i] * (dp[i] - delta): the softmax backward, with delta = sum_j dO_j O_j.
+// ds[i] = p[i] * (dp[i] - delta): the softmax backward, with delta = sum_j dO_j O_j. The rows
+// must not overlap; the in-place form overwrites dp with ds.
 void softmax_backward_row(const float* p, const float* dp, float* ds, int64_t n, float delta);
+void softmax_backward_row_in_place(const float* p, float* dp, int64_t n, float delta);
 
 // sum_i a[i] * b[i], accumulated as exp_and_sum does.
 float dot(const float* a, const float* b, int64_t n);

@@ -24,40 +24,51 @@ std::string& choice_reason() {
   return reason;
 }
 
+// Chooses, and initializes BLIS with the choice. BLIS 0.9 reads BLIS_ARCH_TYPE (the number of an
+// arch_t) once, when it initializes, and has no other way to be told; the variable is therefore
+// set only for that moment, and only when the user has not set it, and removed again at once,
+// so that child processes and later readers see the user's environment as it was.
 std::string make_choice() {
-  if (std::getenv("BLIS_ARCH_TYPE") != nullptr) return "BLIS_ARCH_TYPE is set";
+  if (std::getenv("BLIS_ARCH_TYPE") != nullptr) {
+    bli_init();
+    return "BLIS_ARCH_TYPE is set";
+  }
 #if defined(BLIS_CONFIG_SKX)
-  if (!cpu_runs_skx_kernels()) return "BLIS's own choice (no AVX-512 F/CD/DQ/BW/VL on an Intel CPU)";
-  // BLIS 0.9 reads BLIS_ARCH_TYPE as the number of an arch_t, once, at its first call.
+  if (!cpu_runs_skx_kernels()) {
+    bli_init();
+    return "BLIS's own choice (no AVX-512 F/CD/DQ/BW/VL on an Intel CPU)";
+  }
   if (setenv("BLIS_ARCH_TYPE", fmt::format("{}", static_cast<int>(BLIS_ARCH_SKX)).c_str(), 0) != 0) {
+    bli_init();
     return "BLIS's own choice (setting BLIS_ARCH_TYPE failed)";
   }
+  bli_init();
+  bli_arch_query_id();  // the choice is made and kept now
+  unsetenv("BLIS_ARCH_TYPE");
   return "chosen by attend: an Intel CPU with AVX-512";
 #else
+  bli_init();
   return "BLIS's own choice (this BLIS has no skx kernels)";
 #endif
 }
 
 }  // namespace
 
-bool choose_blas_kernels() {
+void initialize_blas() {
   static std::once_flag once;
   std::call_once(once, [] { choice_reason() = make_choice(); });
-  return true;
 }
 
 bool blas_bits_independent_of_call_shape() {
   static const bool independent = [] {
-    choose_blas_kernels();
-    bli_init();
+    initialize_blas();
     return bli_arch_query_id() == BLIS_ARCH_SKX;
   }();
   return independent;
 }
 
 std::string blas_description() {
-  choose_blas_kernels();
-  bli_init();  // before the query: BLIS checks a requested sub-configuration against its registry
+  initialize_blas();
   const arch_t arch = bli_arch_query_id();
   return fmt::format("BLIS {}, kernels {} ({})", bli_info_get_version_str(), bli_arch_string(arch), choice_reason());
 }

@@ -7,8 +7,8 @@
 // ("haswell"): measured here (a Xeon of family 6, model 207), the MiniLM encoder spent 75% of
 // its time in those, and embedded 85 tweets/s against 102 with the AVX-512 kernels.
 //
-// attend therefore asks BLIS for "skx" through its BLIS_ARCH_TYPE variable, before the first
-// BLAS call, when all of these hold:
+// attend therefore asks BLIS for "skx" through its BLIS_ARCH_TYPE variable, set for the moment
+// of BLIS's initialization (initialize_blas), when all of these hold:
 //   - BLIS_ARCH_TYPE is not set (a user's choice always wins);
 //   - the BLIS that attend was built against has the skx kernels (BLIS_CONFIG_SKX in blis.h);
 //   - the CPU is Intel's and it and the OS support AVX-512 F, CD, DQ, BW and VL (what skx needs).
@@ -20,9 +20,11 @@
 
 namespace attend::kernels {
 
-// Makes the choice above (once; later calls do nothing). Called by a static initializer of the
-// library's BLAS users, so it runs before main and before any thread starts.
-bool choose_blas_kernels();
+// Makes the choice above and initializes BLIS with it, once per process (std::call_once; later
+// calls return at once). BLIS_ARCH_TYPE is touched only when the user has not set it, and only
+// around BLIS's initialization. Every BLAS user of the library calls it before its first BLAS
+// call; attend::initialize_blas (ops/matmul.h) is the public, documented way to call it early.
+void initialize_blas();
 
 // Whether BLAS computes every element of a product (m, n >= 2) by the same operations whatever
 // the call's m and n, so that cutting a product into calls cannot change a bit: true for BLIS's

@@ -92,9 +92,9 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
     if (features) {
       finish_score_row(p, b, h, i0 + r, j0, pr, cols, check_positions,
                        tanh_values ? tanh_values + r * kKeyBlock : nullptr);
-      exp_scaled_minus(pr, pr, cols, 1.0f, lse);
+      exp_scaled_minus_in_place(pr, cols, 1.0f, lse);
     } else {
-      exp_scaled_minus(pr, pr, cols, p.scale, lse);
+      exp_scaled_minus_in_place(pr, cols, p.scale, lse);
     }
   }
   const float* used = prob;
@@ -115,7 +115,7 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, in
       multiply_by_keep_bytes(scratch.kept.data() + r * kKeyBlock, cols, dropout_kept_scale(p), dpr, dpr);
     }
     // dS = P * (dP - delta)
-    softmax_backward_row(prob + r * kKeyBlock, dpr, dpr, cols, scratch.delta[r]);
+    softmax_backward_row_in_place(prob + r * kKeyBlock, dpr, cols, scratch.delta[r]);
     if (t.d_additive) {
       float* target = t.d_additive + (q_row + r) * p.keys + j0;
       for (int64_t c = 0; c < cols; ++c) target[c] += dpr[c];

@@ -24,9 +24,6 @@
 namespace attend::kernels {
 namespace {
 
-// Before main, so before any BLAS call or thread (kernels/blas_kernels.h).
-[[maybe_unused]] const bool kBlasKernelsChosen = choose_blas_kernels();
-
 // Keys per chunk: 512 keys of K and V at D = 64 are 256 KB, streamed once.
 constexpr int64_t kDecodeChunk = 512;
 // Up to this many rows per unit, and for heads of at least kDirectMinHeadDim, S and O are
@@ -150,6 +147,7 @@ void merge_chunks(const FlashAttentionProblem& p, int64_t b, int64_t kv_head, in
 
 void flash_attention_decode(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
   ATTEND_CHECK(!p.has_strides(), ValueError, "flash_attention_decode: strided q, k, v and out are forward-only");
+  initialize_blas();  // on this thread, before the workers' first BLAS call
   DecodePartials partials;
   partials.group = p.heads / p.kv_heads;
   partials.rows = partials.group * p.queries;

@@ -15,9 +15,6 @@
 namespace attend {
 namespace {
 
-// Before main, so before any BLAS call or thread (kernels/blas_kernels.h).
-[[maybe_unused]] const bool kBlasKernelsChosen = kernels::choose_blas_kernels();
-
 // How a (rows, cols) matrix view is handed to BLAS: its leading dimension and whether BLAS must
 // read it transposed. Views with neither unit row nor unit column stride are copied first.
 //
@@ -173,6 +170,7 @@ struct ProductTiles {
 // (tile_grid), each one single-threaded BLAS call.
 template <typename T>
 void run_tiles(const ProductTiles<T>& p, int64_t batches, int64_t m, int64_t n, int64_t k, T* out, int64_t ldc) {
+  kernels::initialize_blas();  // on this thread, before the workers' first BLAS call
   // Named copies, not a structured binding: the lambda below captures them (clang 14, which
   // scripts/fuzz builds with, cannot capture structured bindings).
   const auto grid = tile_grid(batches, m, n);
@@ -286,6 +284,8 @@ void product_into(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* bias, T
 }
 
 }  // namespace
+
+void initialize_blas() { kernels::initialize_blas(); }
 
 std::string blas_description() { return kernels::blas_description(); }
 

@@ -220,6 +220,13 @@ TEST(AttentionPrimitives, MatchDoubleLoops) {
         kernels::exp_scaled_minus(original.data(), p.data(), n, 0.5f, 1.0f);
         for (int64_t i = 0; i < n; ++i)
           ASSERT_NEAR(p[i], std::exp(original[i] * 0.5 - 1.0), 4e-7 * std::max(1.0, double(p[i])));
+        // The in-place forms give the same bits as the out-of-place ones.
+        std::vector<float> in_place(original.begin(), original.begin() + n);
+        kernels::exp_scaled_minus_in_place(in_place.data(), n, 0.5f, 1.0f);
+        ASSERT_EQ(in_place, p);
+        in_place.assign(y, y + n);
+        kernels::softmax_backward_row_in_place(original.data(), in_place.data(), n, 0.25f);
+        ASSERT_EQ(in_place, ds);
       }
     }
     // exp keeps NaN and maps -inf to 0.

@@ -23,6 +23,41 @@ Tensor<T> exp_with_wrong_backward(const Tensor<T>& x) {
                       [out](const Tensor<T>& g) { return std::vector<Tensor<T>>{mul_scalar(mul(g, out), T(1.01))}; });
 }
 
+// The sum of x as a careless parallel reduction computes it: each parallel_for chunk sums its
+// part, then the partial sums are added. The chunks follow the thread count, and so do the
+// float bits. The grain (4,096) is above the test's 1,000 elements, as an op's grain usually is
+// above a test shape: the harness must split it anyway to see the difference.
+template <typename T>
+Tensor<T> thread_dependent_sum(const Tensor<T>& x) {
+  Tensor<T> out;
+  {
+    NoGradGuard no_grad;
+    const std::vector<T> values = x.to_vector();
+    std::vector<T> partial(values.size(), T(0));  // partial[begin]: the sum of one chunk
+    parallel_for(static_cast<int64_t>(values.size()), 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) partial[begin] += values[i];
+    });
+    T total = 0;
+    for (const T p : partial) total += p;
+    out = Tensor<T>::scalar(total);
+  }
+  const Shape shape = x.shape();
+  return record_op<T>("thread_dependent_sum", out, {x},
+                      [shape](const Tensor<T>& g) { return std::vector<Tensor<T>>{mul(Tensor<T>::ones(shape), g)}; });
+}
+
+TEST(HarnessSelfTest, CatchesAThreadDependentOpOnASmallShape) {
+  const auto op =
+      make_case("thread_dependent_sum", {InputSpec{{1000}}}, [](const auto& x) { return thread_dependent_sum(x[0]); });
+  const auto result = testing::check_thread_invariance(op, 1);
+  EXPECT_FALSE(result.ok);
+  EXPECT_NE(result.message.find("output differs bitwise between 1 and 2 threads"), std::string::npos) << result.message;
+  // A sum in one fixed order, whatever the threads, passes.
+  EXPECT_TRUE(testing::check_thread_invariance(
+                  make_case("sum", {InputSpec{{1000}}}, [](const auto& x) { return sum(x[0], {0}); }), 1)
+                  .ok);
+}
+
 TEST(HarnessSelfTest, CatchesAWrongBackward) {
   const auto op =
       make_case("bad_exp", {InputSpec{{3, 4}}}, [](const auto& x) { return exp_with_wrong_backward(x[0]); });

@@ -1,5 +1,7 @@
 #include "harness/op_harness.h"
 
+#include "core/parallel_testing.h"
+
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -227,6 +229,9 @@ CheckResult check_thread_invariance(const OpCase& op, uint64_t seed) {
   std::vector<std::vector<double>> runs[2];
   for (int threads : {1, 2}) {
     ThreadCountGuard guard(threads);
+    // Test shapes are small: without the override, parallel_for would keep them on one thread
+    // and the two runs would be the same serial path. With it, every parallel_for splits.
+    detail::GrainOverrideGuard split_everything(threads == 2 ? 1 : 0);
     auto [out, grads] = forward_backward<float>(op, converted<float>(inputs), weights);
     auto& run = runs[threads - 1];
     run.push_back(as_double(out));

@@ -7,7 +7,9 @@
 //       float64, against the tape's backward of a random projection of the output;
 //   (c) runs the op on non-contiguous (strided) views of its inputs and compares values and
 //       gradients with the contiguous run;
-//   (d) runs forward and backward with 1 and with 2 threads and requires bitwise equality;
+//   (d) runs forward and backward with 1 and with 2 threads and requires bitwise equality; the
+//       2-thread run forces every parallel_for to split (core/parallel_testing.h), since test
+//       shapes are below the grains that would otherwise keep them on one thread;
 //   (e) for the fused attention kernels, which have no float64 instantiation: compares them on
 //       every SIMD target with the float64 reference path (harness/fused_attention_check.h).
 // Edge sizes (1, odd, non-multiples of the SIMD width, zero) are cases of their own.

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "attend/core/parallel.h"
@@ -136,6 +137,9 @@ TEST(Blas, RunsTheAvx512KernelsWhereTheCpuHasThem) {
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   if (description.find("BLIS_ARCH_TYPE is set") != std::string::npos || !avx512) GTEST_SKIP() << description;
   EXPECT_NE(description.find("kernels skx"), std::string::npos) << description;
+  // The variable served BLIS's initialization only: the environment is the user's again, for
+  // child processes and every later reader.
+  EXPECT_EQ(std::getenv("BLIS_ARCH_TYPE"), nullptr);
 }
 
 }  // namespace

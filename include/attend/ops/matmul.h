@@ -29,6 +29,14 @@ template <typename T>
 Tensor<T> linear_stacked(const Tensor<T>& x, const std::vector<Tensor<T>>& weights,
                          const std::vector<Tensor<T>>& biases = {});
 
+// Initializes the BLAS behind matmul and linear, choosing its kernels (src/kernels/blas_kernels.h),
+// once per process. BLIS reads its configuration from the environment only: where attend asks
+// it for its AVX-512 kernels, it sets BLIS_ARCH_TYPE for the moment of BLIS's initialization and
+// removes it again (only when you have not set it yourself; yours always wins). setenv is not
+// safe against getenv in other threads, so a program that starts threads of its own calls this
+// first; the attend tool and the Python module (at import) do. Otherwise the first product does.
+void initialize_blas();
+
 // The BLAS behind matmul and linear and the kernels it runs, e.g. "BLIS 0.9.0, kernels skx
 // (chosen by attend: an Intel CPU with AVX-512)" (why attend chooses: src/kernels/blas_kernels.h).
 std::string blas_description();
