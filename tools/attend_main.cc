@@ -1,6 +1,9 @@
 // attend: the command-line tool.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +11,7 @@
 
 #include "attend/core/parallel.h"
 #include "attend/distributed/communicator.h"
+#include "attend/ops/matmul.h"
 #include "cli_checks.h"
 #include "commands.h"
 
@@ -24,6 +28,18 @@ constexpr AddCommand kCommands[] = {
     attend::tools::add_search_command,   attend::tools::add_bench_command,
 };
 
+// A command's output that did not reach its destination (a full disk, a closed pipe, /dev/full)
+// fails the command: a script reading it must not take a truncated result for a whole one.
+// Output goes through std::cout and C stdio (fmt::print) alike; both end in stdout's buffer.
+int checked_output(int status) {
+  errno = 0;  // what the first failing flush sets (the second has nothing left to write)
+  std::cout.flush();
+  const bool flushed = std::fflush(stdout) == 0;
+  if (flushed && !std::ferror(stdout) && !std::cout.fail()) return status;
+  std::fprintf(stderr, "attend: cannot write the output: %s\n", errno != 0 ? std::strerror(errno) : "write error");
+  return status == 0 ? 2 : status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,7 +55,9 @@ int main(int argc, char** argv) {
   for (const AddCommand add : kCommands) runners.push_back(add(app));
   attend::tools::hide_placeholder_defaults(app);
 
-  if (const int status = attend::tools::parse_command_line(app, argc, argv); status >= 0) return status;
+  // Before any thread starts: the BLAS's one-time setup touches the environment (ops/matmul.h).
+  attend::initialize_blas();
+  if (const int status = attend::tools::parse_command_line(app, argc, argv); status >= 0) return checked_output(status);
   attend::distributed::Communicator* group = nullptr;
   try {
     // Under mpirun (or srun) this joins the group; rank 0 alone prints results (docs/distributed.md).
@@ -47,7 +65,7 @@ int main(int argc, char** argv) {
     if (!group->is_root() && std::freopen("/dev/null", "w", stdout) == nullptr) return 2;
     if (threads > 0) attend::set_num_threads(threads);
     for (const auto& run : runners) {
-      if (const int status = run(); status >= 0) return status;
+      if (const int status = run(); status >= 0) return checked_output(status);
     }
   } catch (const std::exception& e) {  // attend::Error, or e.g. std::filesystem_error: a message, not an abort
     const bool in_group = group != nullptr && group->size() > 1;
@@ -57,5 +75,5 @@ int main(int argc, char** argv) {
     if (in_group) group->abort(2);
     return 2;
   }
-  return 0;
+  return checked_output(0);
 }

@@ -331,7 +331,7 @@ CommandRunner add_classify_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("classify", "class probabilities of texts by a trained text classifier");
   command->add_option("--checkpoint", args->checkpoint, "model.safetensors written by attend train classify --out")
       ->required();
-  command->add_option("texts", args->texts, "the texts (UTF-8)")->required();
+  command->add_option("texts", args->texts, "the texts (UTF-8)")->required()->check(utf8_text());
   command->add_option("--top", args->top, "attention pooling: how many of the most attended tokens to print")
       ->check(integer_in(1, 512))
       ->capture_default_str();

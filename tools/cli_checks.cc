@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
+#include "attend/core/utf8.h"
 
 namespace attend::tools {
 namespace {
@@ -110,36 +111,16 @@ void check_output_directory(const std::string& out_dir) {
   }
 }
 
-namespace {
-
-// The length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, at most
-// U+10FFFF) starting at text[i], or 0.
-size_t utf8_sequence_length(const std::string& text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  unsigned char low = 0x80, high = 0xBF;  // the allowed range of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
+CLI::Validator utf8_text() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        const size_t bad = invalid_utf8_offset(value);
+        if (bad == std::string::npos) return "";
+        return fmt::format("'{}' is not valid UTF-8 (byte {} is 0x{:02x}); attend reads text as UTF-8",
+                           escape_for_terminal(value), bad + 1, static_cast<unsigned char>(value[bad]));
+      },
+      "UTF-8");
 }
-
-}  // namespace
 
 std::string escape_for_terminal(const std::string& text) {
   std::string escaped;

@@ -34,6 +34,10 @@ CLI::Validator unsigned_integer();
 CLI::Validator positive_real();
 CLI::Validator non_negative_real();
 
+// Text given on the command line must be well-formed UTF-8 (core/utf8.h): a stray byte is refused
+// with the argument and its offset, never dropped or read as U+FFFD behind the user's back.
+CLI::Validator utf8_text();
+
 // Throws ValueError, before any data set is read, when --out names a file or a path below one
 // (the Trainer would otherwise fail with a raw filesystem error only after loading the data).
 void check_output_directory(const std::string& out_dir);

@@ -20,6 +20,7 @@
 #include "attend/io/npy.h"
 #include "attend/models/sentence_encoder.h"
 #include "attend/text/unicode.h"
+#include "attend/core/utf8.h"
 #include "cli_checks.h"
 #include "commands.h"
 
@@ -158,8 +159,7 @@ std::vector<std::string> read_text_lines(const std::string& path) {
     const size_t line_number = lines.size() + 1;
     ATTEND_CHECK(line.find('\0') == std::string::npos, ValueError, "'{}' line {} has a NUL byte: it is not a text file",
                  path, line_number);
-    ATTEND_CHECK(text::encode_utf8(text::decode_utf8(line)) == line, ValueError, "'{}' line {} is not valid UTF-8",
-                 path, line_number);
+    ATTEND_CHECK(is_utf8(line), ValueError, "'{}' line {} is not valid UTF-8", path, line_number);
     lines.push_back(std::move(line));
   }
   return lines;
@@ -169,7 +169,7 @@ CommandRunner add_embed_command(CLI::App& app) {
   auto args = std::make_shared<EmbedArguments>();
   CLI::App* command = app.add_subcommand(
       "embed", "sentence embeddings of texts by a pretrained encoder (default: the shipped all-MiniLM-L6-v2)");
-  command->add_option("text", args->texts, "the texts (UTF-8)");
+  command->add_option("text", args->texts, "the texts (UTF-8)")->check(utf8_text());
   command->add_option("--file", args->file, "a text file, one text a line (default: the texts given as arguments)")
       ->check(CLI::ExistingFile);
   command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
@@ -186,7 +186,7 @@ CommandRunner add_embed_command(CLI::App& app) {
 CommandRunner add_similarity_command(CLI::App& app) {
   auto args = std::make_shared<SimilarityArguments>();
   CLI::App* command = app.add_subcommand("similarity", "the cosine similarity of two texts' sentence embeddings");
-  command->add_option("texts", args->texts, "two texts (UTF-8)")->required()->expected(2);
+  command->add_option("texts", args->texts, "two texts (UTF-8)")->required()->expected(2)->check(utf8_text());
   command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
       ->capture_default_str();
   return [command, args] { return command->parsed() ? run_similarity(*args) : -1; };

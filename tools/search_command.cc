@@ -2,10 +2,14 @@
 // nearest to each query by the cosine of their sentence embeddings. The corpus is embedded once
 // and cached beside it:
 //   FILE.attend-embeddings.npy    (lines, E) float32, L2-normalized rows
-//   FILE.attend-embeddings.json   what the cache was made from: the corpus's size and FNV-1a 64
-//                                 hash, the model directory and its weights' size, the line count
-// A cache whose description does not match the corpus and model is recomputed (and replaced); the
-// two files are attend's own, never a file the user had (the .json must say so).
+//   FILE.attend-embeddings.json   what the cache was made from, by content: FNV-1a 64 hashes of
+//                                 the corpus and of every file of the model directory that
+//                                 determines an embedding (weights, configurations, vocabulary,
+//                                 pooling), attend's version, the line count; and the hash of the
+//                                 .npy's bytes, checked when it is read
+// A cache whose description does not match the corpus and model, or whose .npy is not the one
+// described (edited, shuffled, truncated), is recomputed and replaced; the two files are attend's
+// own, never a file the user had (the .json must say so).
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -13,12 +17,15 @@
 #include <iterator>
 #include <memory>
 #include <numeric>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
 #include "attend/core/memory.h"
+#include "attend/core/version.h"
 #include "attend/io/atomic_file.h"
 #include "attend/io/npy.h"
 #include "attend/models/sentence_encoder.h"
@@ -40,33 +47,54 @@ struct SearchArguments {
   bool no_cache = false;
 };
 
-uint64_t fnv1a64(const std::string& bytes) {
-  uint64_t hash = 0xcbf29ce484222325ull;
+uint64_t fnv1a64(std::string_view bytes, uint64_t hash = 0xcbf29ce484222325ull) {
   for (const char c : bytes) hash = (hash ^ static_cast<uint8_t>(c)) * 0x100000001b3ull;
   return hash;
 }
 
-// What a cache of `corpus` by `model` must say it was made from.
-nlohmann::json cache_description(const std::string& corpus, const std::string& model, int64_t lines) {
-  std::ifstream in(corpus, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::error_code error;
-  const auto weights = fs::file_size(fs::path(model) / "model.safetensors", error);
-  return {{"made_by", "attend search"},
-          {"corpus_bytes", bytes.size()},
-          {"corpus_fnv1a64", fmt::format("{:016x}", fnv1a64(bytes))},
-          {"model", fs::absolute(model).lexically_normal().string()},
-          {"model_weights_bytes", error ? 0 : weights},
-          {"lines", lines}};
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// The cached embeddings when the description matches, else an undefined tensor.
+// The model directory's content, as far as it determines an embedding: every .json, .txt and
+// .safetensors file in it and its subfolders (the pooling module's), by relative path.
+std::string model_hash(const std::string& model) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(model)) {
+    const std::string extension = entry.path().extension().string();
+    if (entry.is_regular_file() && (extension == ".json" || extension == ".txt" || extension == ".safetensors")) {
+      files.push_back(entry.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  uint64_t hash = fnv1a64("");
+  for (const fs::path& file : files) {
+    hash = fnv1a64(fs::relative(file, model).string() + '\0', hash);
+    hash = fnv1a64(read_file(file), hash);
+  }
+  return fmt::format("{:016x}", hash);
+}
+
+// What a cache of `corpus` by `model` must say it was made from.
+nlohmann::json cache_description(const std::string& corpus, const std::string& model, int64_t lines) {
+  const std::string bytes = read_file(corpus);
+  return {{"made_by", "attend search"},         {"attend_version", version()},
+          {"corpus_bytes", bytes.size()},       {"corpus_fnv1a64", fmt::format("{:016x}", fnv1a64(bytes))},
+          {"model_fnv1a64", model_hash(model)}, {"lines", lines}};
+}
+
+// The cached embeddings when the description matches and the .npy is the one it describes (its
+// bytes' hash), else an undefined tensor.
 Tensor<float> read_cache(const std::string& npy, const std::string& json, const nlohmann::json& expected) {
   std::error_code error;
   if (!fs::exists(npy, error) || !fs::exists(json, error)) return {};
   try {
     std::ifstream in(json);
-    if (nlohmann::json::parse(in) != expected) return {};
+    nlohmann::json stored = nlohmann::json::parse(in);
+    const std::string npy_hash = stored.value("embeddings_fnv1a64", "");
+    stored.erase("embeddings_fnv1a64");
+    if (stored != expected || npy_hash != fmt::format("{:016x}", fnv1a64(read_file(npy)))) return {};
     Tensor<float> vectors = io::load_npy(npy);
     if (vectors.rank() != 2 || vectors.size(0) != expected["lines"].get<int64_t>()) return {};
     return vectors;
@@ -93,8 +121,13 @@ void write_cache(const std::string& npy, const std::string& json, const nlohmann
       return;
     }
   }
-  io::save_npy(npy, vectors, true);
-  const std::string text = description.dump(2) + "\n";
+  const std::string bytes = io::npy_bytes(vectors);
+  nlohmann::json stored = description;
+  stored["embeddings_fnv1a64"] = fmt::format("{:016x}", fnv1a64(bytes));
+  io::AtomicFile embeddings(npy, true);
+  embeddings.write(bytes.data(), bytes.size());
+  embeddings.commit();
+  const std::string text = stored.dump(2) + "\n";
   io::AtomicFile file(json, true);
   file.write(text.data(), text.size());
   file.commit();
@@ -144,7 +177,7 @@ CommandRunner add_search_command(CLI::App& app) {
   auto args = std::make_shared<SearchArguments>();
   CLI::App* command =
       app.add_subcommand("search", "the lines of a text file nearest to a query by sentence-embedding cosine");
-  command->add_option("query", args->queries, "the queries (UTF-8)")->required();
+  command->add_option("query", args->queries, "the queries (UTF-8)")->required()->check(utf8_text());
   command->add_option("--corpus", args->corpus, "a text file, one text a line")->required()->check(CLI::ExistingFile);
   command->add_option("--top", args->top, "lines to show per query")
       ->check(integer_in(1, 1'000'000))

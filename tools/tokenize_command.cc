@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "attend/core/error.h"
+#include "attend/core/utf8.h"
 #include "cli_checks.h"
 #include "commands.h"
 
@@ -98,13 +99,25 @@ int64_t tokenize_lines(const text::BertTokenizer& tokenizer, const text::EncodeO
                        std::istream& in, std::ostream& out, std::ostream& warnings) {
   int64_t line_number = 0, written = 0;
   std::string first, second;
+  // Each line must be text: a NUL byte (binary input) or bytes that are not UTF-8 are refused
+  // with the line's number, not dropped or read as U+FFFD.
+  const auto check_text = [](const std::string& line, int64_t number) {
+    ATTEND_CHECK(line.find('\0') == std::string::npos, ValueError,
+                 "standard input line {} has a NUL byte: it is not text", number);
+    const size_t bad = invalid_utf8_offset(line);
+    ATTEND_CHECK(bad == std::string::npos, ValueError,
+                 "standard input line {} is not valid UTF-8 (byte {} is 0x{:02x})", number, bad + 1,
+                 static_cast<unsigned char>(line[bad == std::string::npos ? 0 : bad]));
+  };
   while (std::getline(in, first)) {
     ++line_number;
+    check_text(first, line_number);
     std::string name = fmt::format("line {}", line_number);
     if (pair) {
       ATTEND_CHECK(static_cast<bool>(std::getline(in, second)), ValueError,
                    "--pair --stdin reads two lines per pair; line {} is the last and has no partner", line_number);
       ++line_number;
+      check_text(second, line_number);
       name = fmt::format("lines {}-{}", line_number - 1, line_number);
     }
     const auto encoding = encode_one(tokenizer, options, first, pair ? &second : nullptr, name);
@@ -119,7 +132,7 @@ CommandRunner add_tokenize_command(CLI::App& app) {
   auto args = std::make_shared<TokenizeArguments>();
   CLI::App* command =
       app.add_subcommand("tokenize", "BERT word pieces and ids of texts (a Hugging Face BERT model's vocab.txt)");
-  command->add_option("text", args->texts, "the texts (UTF-8; with --pair: A B, two at a time)");
+  command->add_option("text", args->texts, "the texts (UTF-8; with --pair: A B, two at a time)")->check(utf8_text());
   command->add_option("--model", args->model, "a model directory with vocab.txt and tokenizer_config.json")
       ->capture_default_str();
   command->add_flag("--pair", args->pair, "encode the texts as pairs: [CLS] A [SEP] B [SEP], token_type_ids 0 then 1");

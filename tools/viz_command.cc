@@ -27,6 +27,7 @@
 #include "attend/models/g2p_factory.h"
 #include "attend/models/sentence_encoder.h"
 #include "attend/core/autograd.h"
+#include "cli_checks.h"
 #include "commands.h"
 #include "output_files.h"
 #include "shipped_models.h"
@@ -224,7 +225,8 @@ CommandRunner add_viz_command(CLI::App& app) {
                       text::default_minilm_directory() + "; default: none)");
   viz->add_option("--input", viz_args->input,
                   "the input: a word for G2P, 'test:N' for Fashion-MNIST, a text for --model")
-      ->required();
+      ->required()
+      ->check(utf8_text());
   viz->add_option("--out", viz_args->out, "directory for the files (made if absent)")->required();
   return [viz, viz_args]() -> int { return viz->parsed() ? run_viz(*viz_args) : -1; };
 }

@@ -148,3 +148,11 @@ def test_matches_pytorch_when_installed(rng):
         *(torch.from_numpy(a) for a in (q, k, v)), attn_mask=torch.from_numpy(mask)
     ).numpy()
     np.testing.assert_allclose(attend.scaled_dot_product_attention(q, k, v, mask=mask), expected, atol=1e-12)
+
+
+def test_weights_larger_than_the_machine_are_refused_before_computing():
+    # (1, 1, 2^18, 1) inputs ask for (2^18, 2^18) weights: 256 GiB, refused with the figure
+    # instead of starting the computation.
+    q = np.broadcast_to(np.zeros((1, 1, 1, 1), np.float32), (1, 1, 1 << 18, 1))
+    with pytest.raises(ValueError, match=r"\(1, 1, 262144, 262144\) with 4-byte elements needs 256\.0 GiB"):
+        attend.scaled_dot_product_attention(q, q, q, need_weights=True)

@@ -74,6 +74,12 @@ Tensor<T> Tensor<T>::borrow(T* data, const Shape& shape, std::shared_ptr<const v
 
 template <typename T>
 Tensor<T> Tensor<T>::empty(const Shape& shape) {
+  static const int64_t machine_bytes = physical_memory_bytes();
+  const double bytes = static_cast<double>(shape_numel(shape)) * sizeof(T);
+  ATTEND_CHECK(machine_bytes == 0 || bytes <= static_cast<double>(machine_bytes), ValueError,
+               "a tensor of shape {} with {}-byte elements needs {:.1f} GiB, more than this machine's memory ({:.1f} "
+               "GiB)",
+               shape_string(shape), sizeof(T), bytes / (1 << 30), static_cast<double>(machine_bytes) / (1 << 30));
   auto impl = std::make_shared<TensorImpl<T>>();
   impl->buffer = std::make_shared<Buffer<T>>(shape_numel(shape));
   impl->shape = shape;

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "attend/core/error.h"
+#include "attend/core/utf8.h"
 #include "attend/data/cmudict.h"
-#include "attend/text/unicode.h"
 
 #ifndef ATTEND_TWEETS_PATH
 #define ATTEND_TWEETS_PATH ""
@@ -76,10 +76,6 @@ std::vector<CsvRecord> parse_csv(const std::string& text, const std::string& sou
   return records;
 }
 
-// Well-formed UTF-8 is what survives the tokenizer's decoding unchanged: decode_utf8 replaces each
-// ill-formed sequence by U+FFFD, whose bytes differ from the sequence's.
-bool valid_utf8(const std::string& text) { return text::encode_utf8(text::decode_utf8(text)) == text; }
-
 std::optional<double> parse_confidence(const std::string& field, const std::string& source, int64_t line) {
   if (field.empty()) return std::nullopt;
   double value = 0;
@@ -117,7 +113,7 @@ LabelledTexts parse_labelled_csv(const std::string& text, const std::string& sou
     const std::string& body = record.fields[2];
     ATTEND_CHECK(body.find_first_not_of(" \t\r\n") != std::string::npos, ValueError, "{} line {}: the text is empty",
                  source, record.line);
-    if (!valid_utf8(body)) ++texts.invalid_utf8_texts;
+    if (!is_utf8(body)) ++texts.invalid_utf8_texts;
     texts.records.push_back({body, static_cast<int64_t>(name - names.begin()),
                              parse_confidence(record.fields[1], source, record.line), record.line});
   }

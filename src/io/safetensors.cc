@@ -21,9 +21,11 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "attend/core/utf8.h"
 #include "attend/io/half_float.h"
 #include "attend/io/tensor_table.h"
 #include "io/quoted_list.h"
+#include "io/tensor_checksum.h"
 
 namespace attend::io {
 
@@ -57,43 +59,6 @@ constexpr DTypeInfo kDTypes[] = {
 // Valid safetensors dtypes that attend has no tensor type for: named as such in the error.
 constexpr std::string_view kOtherDTypes[] = {"BOOL",    "I8",      "I16",     "U16", "I32", "U32",     "U64",
                                              "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4",  "C64", "F6_E2M3", "F6_E3M2"};
-
-// Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or npos when `text` is valid.
-size_t invalid_utf8_offset(std::string_view text) {
-  const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[i]); };
-  size_t i = 0;
-  while (i < text.size()) {
-    const uint8_t lead = byte(i);
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length = 0;
-    uint8_t second_low = 0x80, second_high = 0xBF;  // the range of the byte after the lead
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) second_low = 0xA0;   // overlong
-      if (lead == 0xED) second_high = 0x9F;  // surrogates U+D800..U+DFFF
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) second_low = 0x90;   // overlong
-      if (lead == 0xF4) second_high = 0x8F;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    if (text.size() - i < length || byte(i + 1) < second_low || byte(i + 1) > second_high) return i;
-    for (size_t k = 2; k < length; ++k) {
-      if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return i;
-    }
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
-bool is_utf8(std::string_view text) { return invalid_utf8_offset(text) == std::string_view::npos; }
 
 // A JSON value for an error message, cut short so that a huge header cannot flood it.
 std::string abbreviate(const Json& value) {
@@ -522,6 +487,17 @@ SafetensorsFile load_safetensors(const std::string& path) {
   }
   NamedTensors tensors;
   for (size_t i = 0; i < entries.size(); ++i) tensors.emplace_back(entries[i].name, std::move(loaded[i]));
+  // attend's own files carry a checksum of what they hold (io/tensor_checksum.h); others do not.
+  if (const auto stored = metadata.find(std::string(kChecksumKey)); stored != metadata.end()) {
+    const std::string computed = tensor_checksum(tensors, metadata);
+    if (stored->second != computed) {
+      format_error(path,
+                   "the file is damaged: its tensors and metadata have checksum {}, but {} was stored when attend "
+                   "wrote it",
+                   computed, stored->second);
+    }
+    metadata.erase(stored);
+  }
   return SafetensorsFile(path, std::move(tensors), std::move(metadata));
 }
 
@@ -541,6 +517,10 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
     ATTEND_CHECK(is_utf8(key) && is_utf8(value), ValueError,
                  "save_safetensors: the metadata entry '{}' is not valid UTF-8", key);
   }
+  // The checksum that load_safetensors verifies (io/tensor_checksum.h); one given in `metadata`
+  // (a file loaded and saved again) is replaced by that of what is written now.
+  Metadata metadata_with_checksum = metadata;
+  metadata_with_checksum[std::string(kChecksumKey)] = tensor_checksum(tensors, metadata);
 
   // Widest elements first: with the buffer starting at a multiple of 8, every tensor then starts
   // at a multiple of its element size, which readers that map the file in place rely on (the
@@ -563,7 +543,7 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors, cons
   // ordered_json's quadratic inserts; the metadata is a sorted map, as before. The bytes are the
   // same as ordered_json wrote.
   std::string text = "{";
-  if (!metadata.empty()) text += Json(kMetadataKey).dump() + ":" + Json(metadata).dump();
+  text += Json(kMetadataKey).dump() + ":" + Json(metadata_with_checksum).dump();
   for (size_t i = 0; i < tensors.size(); ++i) {
     nlohmann::ordered_json entry;  // three keys, in the order the format's documentation lists them
     entry["dtype"] = dtype_name(dtype_of(tensors[i].second));

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string_view>
+#include <variant>
 
 #include "attend/core/error.h"
 #include "attend/core/log.h"
@@ -46,7 +47,12 @@ io::SafetensorsFile bert_tensors(const io::SafetensorsFile& file, std::vector<st
       if (dropped) dropped->push_back(name);
       continue;
     }
-    renamed.emplace_back(ours, tensor);
+    // F64 weights are rounded to F32, the model's type, as PyTorch's load_state_dict copies them.
+    if (const auto* doubles = std::get_if<Tensor<double>>(&tensor)) {
+      renamed.emplace_back(ours, doubles->cast<float>());
+    } else {
+      renamed.emplace_back(ours, tensor);
+    }
   }
   for (size_t i = 0; i < renamed.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {

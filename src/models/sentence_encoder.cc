@@ -127,10 +127,14 @@ Tensor<T> normalize_rows(const Tensor<T>& x) {
 SentenceEncoder::SentenceEncoder(text::BertTokenizer tokenizer, std::unique_ptr<BertModel<float>> model,
                                  SentenceEncoderConfig config)
     : tokenizer_(std::move(tokenizer)), model_(std::move(model)), config_(config) {
-  ATTEND_CHECK(tokenizer_.vocabulary().size() <= model_->config().vocab_size, ValueError,
-               "SentenceEncoder: the vocabulary has {} tokens but the model only {} embeddings (vocab_size): they do "
-               "not belong together",
-               tokenizer_.vocabulary().size(), model_->config().vocab_size);
+  // An embedding table may be padded past the vocabulary (to a multiple of 64 or 128 rows), by far
+  // less than 1/64 of it; a vocabulary shorter than that is another model's, whose ids would all
+  // be wrong (1,000 lines for MiniLM's 30,522 rows: nearly every word [UNK]).
+  const int64_t tokens = tokenizer_.vocabulary().size(), rows = model_->config().vocab_size;
+  ATTEND_CHECK(tokens <= rows && rows - tokens <= rows / 64, ValueError,
+               "SentenceEncoder: the vocabulary has {} tokens for the model's {} embeddings (vocab_size): they do "
+               "not belong together (the table may exceed the vocabulary by padding, at most {} rows)",
+               tokens, rows, rows / 64);
   ATTEND_CHECK(config_.max_length >= 2 && config_.max_length <= model_->config().max_positions, ValueError,
                "SentenceEncoder: max_length {} is outside [2, {}]", config_.max_length, model_->config().max_positions);
 }
@@ -138,7 +142,16 @@ SentenceEncoder::SentenceEncoder(text::BertTokenizer tokenizer, std::unique_ptr<
 SentenceEncoder SentenceEncoder::from_directory(const std::string& directory) {
   std::unique_ptr<BertModel<float>> model = load_bert_model(directory);
   SentenceEncoderConfig config = load_sentence_encoder_config(directory, model->config());
-  return SentenceEncoder(text::BertTokenizer::from_directory(directory), std::move(model), config);
+  text::BertTokenizer tokenizer = text::BertTokenizer::from_directory(directory);
+  // Without sentence_bert_config.json's max_seq_length, the tokenizer's own limit applies, as in
+  // sentence-transformers (tokenizer_config.json's model_max_length, within the positions).
+  if (!file_exists(fs::path(directory) / "sentence_bert_config.json") && tokenizer.config().model_max_length) {
+    const int64_t limit = *tokenizer.config().model_max_length;
+    ATTEND_CHECK(limit >= 2, ValueError, "{}: model_max_length = {} leaves no room for [CLS] and [SEP]",
+                 (fs::path(directory) / "tokenizer_config.json").string(), limit);
+    config.max_length = std::min(config.max_length, limit);
+  }
+  return SentenceEncoder(std::move(tokenizer), std::move(model), config);
 }
 
 std::vector<text::Encoding> SentenceEncoder::encode(const std::vector<std::string>& texts) const {

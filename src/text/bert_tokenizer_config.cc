@@ -1,4 +1,6 @@
 // tokenizer_config.json, as transformers writes it for BERT-family models.
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "attend/core/error.h"
@@ -45,8 +47,17 @@ BertTokenizerConfig load_bert_tokenizer_config(const std::string& path) {
   read_token(config, "sep_token", path, result.separator_token);
   read_token(config, "pad_token", path, result.padding_token);
   read_token(config, "mask_token", path, result.mask_token);
+  // transformers writes int(1e30) for "no limit": a float here, or an integer past int64, both
+  // read as no limit; a negative one is refused, not wrapped.
   if (config.contains("model_max_length") && config["model_max_length"].is_number_integer()) {
-    result.model_max_length = config["model_max_length"].get<int64_t>();
+    const auto& limit = config["model_max_length"];
+    if (limit.is_number_unsigned()) {
+      if (limit.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)) result.model_max_length = limit.get<int64_t>();
+    } else {
+      ATTEND_CHECK(limit.get<int64_t>() >= 0, ValueError, "{}: model_max_length = {} is negative", path,
+                   limit.get<int64_t>());
+      result.model_max_length = limit.get<int64_t>();
+    }
   }
   return result;
 }

@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 
 #include "attend/attend.h"
+#include "attend/core/memory.h"
 
 namespace attend {
 namespace {
@@ -18,6 +20,21 @@ TEST(Tensor, FactoriesAndAlignment) {
   EXPECT_EQ(Tensor64::arange(3).to_vector(), (std::vector<double>{0, 1, 2}));
   EXPECT_EQ(Tensor64::scalar(2).rank(), 0);
   EXPECT_EQ(Tensor64::scalar(2).item(), 2);
+}
+
+// A tensor larger than the machine's memory is refused with its shape and size, before any
+// allocation (physical_memory_bytes reads the machine's RAM: 2^40 elements exceed any here).
+TEST(Tensor, LargerThanTheMachineIsRefusedWithTheFigure) {
+  ASSERT_GT(physical_memory_bytes(), int64_t{1} << 28);
+  try {
+    Tensor32::empty({1 << 20, 1 << 20});
+    FAIL() << "a 4 TiB tensor was allocated";
+  } catch (const ValueError& error) {
+    EXPECT_NE(std::string(error.what()).find("shape (1048576, 1048576) with 4-byte elements needs 4096.0 GiB"),
+              std::string::npos)
+        << error.what();
+  }
+  EXPECT_EQ(Tensor32::zeros({1 << 10, 1 << 10}).numel(), 1 << 20);
 }
 
 TEST(Tensor, ViewsShareStorageAndHaveTheRightGeometry) {

@@ -6,7 +6,9 @@
       EXPECTED_JSON: {"metadata": {key: value}, "tensors": {name: {"dtype": "float32",
       "shape": [2, 3], "values": [row-major elements]}}}. Names, dtypes, shapes and values
       must match exactly; the header must also be laid out as the package lays it out
-      (length a multiple of 8, every tensor aligned to its element size).
+      (length a multiple of 8, every tensor aligned to its element size), and the metadata's
+      "attend.checksum" must be the CRC-32 recomputed here from what the package read
+      (src/io/tensor_checksum.h defines it).
   safetensors_interop.py write FILE
       Writes a file with safetensors.numpy.save_file for attend to read (the values are
       repeated in tests/io/safetensors_test.cc).
@@ -16,10 +18,27 @@ Exit status: 0 when everything matches, 1 on a mismatch (listed on stderr), 2 on
 import json
 import struct
 import sys
+import zlib
 
 import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
+
+
+def checksum(tensors, metadata):
+    """attend's checksum (src/io/tensor_checksum.h), computed independently of attend."""
+    names = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64",
+             np.dtype(np.uint8): "U8"}
+    crc = 0
+    for name in sorted(tensors, key=lambda n: n.encode("utf-8")):
+        array = tensors[name]
+        crc = zlib.crc32(name.encode("utf-8") + b"\0", crc)
+        crc = zlib.crc32(names[array.dtype].encode() + b"\0", crc)
+        crc = zlib.crc32(",".join(str(n) for n in array.shape).encode() + b"\0", crc)
+        crc = zlib.crc32(np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes(), crc)
+    for key in sorted(metadata, key=lambda k: k.encode("utf-8")):
+        crc = zlib.crc32(key.encode("utf-8") + b"\0" + metadata[key].encode("utf-8") + b"\0", crc)
+    return f"crc32:{crc:08x}"
 
 
 def check(path, expected_path):
@@ -44,6 +63,9 @@ def check(path, expected_path):
 
     with safe_open(path, framework="numpy") as f:
         metadata = f.metadata() or {}
+    stored = metadata.pop("attend.checksum", None)
+    if stored != checksum(tensors, metadata):
+        problems.append(f"attend.checksum {stored} != {checksum(tensors, metadata)} recomputed from the file")
     if metadata != expected["metadata"]:
         problems.append(f"metadata {metadata} != {expected['metadata']}")
 

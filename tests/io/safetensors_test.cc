@@ -21,6 +21,7 @@
 #include "attend/io/atomic_file.h"
 #include "attend/io/safetensors.h"
 #include "attend/nn/linear.h"
+#include "harness/expect_error.h"
 #include "io/io_fixtures.h"
 
 namespace attend {
@@ -117,10 +118,44 @@ TEST(SafetensorsRoundTrip, HeaderIsPaddedToEightBytes) {
 TEST(SafetensorsRoundTrip, NoTensors) {
   TempDir dir;
   io::save_safetensors(dir.file("none.safetensors"), {});
-  EXPECT_EQ(read_bytes(dir.file("none.safetensors")), std::string("\x08\0\0\0\0\0\0\0{}      ", 16));
+  // The only metadata is the checksum (CRC-32 of nothing: 0).
+  const std::string header = R"({"__metadata__":{"attend.checksum":"crc32:00000000"}})";
+  EXPECT_EQ(read_bytes(dir.file("none.safetensors")).substr(8, header.size()), header);
   const io::SafetensorsFile file = io::load_safetensors(dir.file("none.safetensors"));
   EXPECT_TRUE(file.tensors().empty());
   EXPECT_TRUE(file.metadata().empty());
+}
+
+// attend's files carry a checksum of their tensors and metadata: a flipped bit in a value, a
+// zeroed block or an edited size in the metadata is refused as damage instead of loading as
+// nonsense; a file written elsewhere (no checksum) loads as before.
+TEST(SafetensorsChecksum, DamagedFilesAreRefused) {
+  TempDir dir;
+  const std::string path = dir.file("model.safetensors");
+  const Tensor<float> weight = Tensor<float>::from_vector({2, 3}, {1.5f, -2, 3, 0.25f, 8, -0.5f});
+  io::save_safetensors(path, {{"weight", weight}}, {{"layers", "3"}});
+  const std::string good = read_bytes(path);
+  EXPECT_EQ(io::load_safetensors(path).metadata(), (io::Metadata{{"layers", "3"}}));
+  const auto refused = [&](const std::string& bytes, const std::string& what) {
+    SCOPED_TRACE(what);
+    write_bytes(path, bytes);
+    expect_error<io::FormatError>([&] { io::load_safetensors(path); }, {"model.safetensors", "the file is damaged"});
+  };
+  std::string flipped = good;
+  flipped[flipped.size() - 2] ^= 0x40;  // an exponent bit of the last element
+  refused(flipped, "a flipped exponent bit");
+  std::string zeroed = good;
+  std::fill(zeroed.end() - 12, zeroed.end(), '\0');
+  refused(zeroed, "a zeroed block");
+  std::string edited = good;
+  edited[edited.find("\"3\"") + 1] = '4';
+  refused(edited, "layers 3 -> 4 in the metadata");
+  // Without the checksum entry (a file from elsewhere), the same bytes load.
+  std::string foreign = good;
+  const size_t key = foreign.find("\"attend.checksum\"");
+  foreign.replace(key, 17, "\"attend.checksux\"");  // the same length: the header's stays right
+  write_bytes(path, foreign);
+  EXPECT_EQ(io::load_safetensors(path).get<float>("weight").to_vector(), weight.to_vector());
 }
 
 TEST(SafetensorsRoundTrip, TypedAccessorsNameTheProblem) {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "attend/attend.h"
@@ -199,6 +200,26 @@ TEST(BertLoader, LoadsHuggingFaceNamesAndGivesTheSameOutputs) {
   EXPECT_EQ(loaded->forward(tiny_tokens()).pooled.to_vector(), original.forward(tiny_tokens()).pooled.to_vector());
 }
 
+// F64 weights (a model saved from float64 PyTorch) load rounded to F32: float32 values widened
+// to F64 come back bit for bit.
+TEST(BertLoader, LoadsFloat64WeightsRoundedToFloat32) {
+  testing::TempDir dir;
+  Generator generator(7);
+  BertModel<float> original(tiny_config(), generator);
+  original.eval();
+  const std::string directory = save_hugging_face_directory(dir, original);
+  io::NamedTensors doubles;
+  const io::SafetensorsFile floats_file = io::load_safetensors(dir.file("model.safetensors"));
+  for (const auto& [name, tensor] : floats_file.tensors()) {
+    const auto* floats = std::get_if<Tensor32>(&tensor);
+    doubles.emplace_back(name, floats ? io::AnyTensor(floats->cast<double>()) : tensor);
+  }
+  io::save_safetensors(dir.file("model.safetensors"), doubles, {}, true);
+  const auto loaded = models::load_bert_model(directory);
+  EXPECT_EQ(loaded->forward(tiny_tokens()).last_hidden_state.to_vector(),
+            original.forward(tiny_tokens()).last_hidden_state.to_vector());
+}
+
 TEST(BertLoader, NamesWhatIsWrong) {
   testing::TempDir dir;
   Generator generator(8);
@@ -226,6 +247,17 @@ TEST(BertLoader, NamesWhatIsWrong) {
   expect_error<ValueError>([&] { models::load_bert_model(directory); }, {"'vocab_size' is missing"});
   write_text(dir.file("config.json"), "{not json");
   expect_error<ValueError>([&] { models::load_bert_model(directory); }, {"config.json' is not valid JSON"});
+  // Found by fuzzing: eps 0 divides a constant row's zero variance by zero (NaN out); a number
+  // past double's range is the JSON library's out_of_range, still this file's clear message.
+  std::string zero_eps = kTinyConfigJson;
+  zero_eps.replace(zero_eps.find("1e-12"), 5, "0.0");
+  write_text(dir.file("config.json"), zero_eps);
+  expect_error<ValueError>([&] { models::load_bert_model(directory); },
+                           {"'layer_norm_eps' = 0 is not a number in (0, 1]"});
+  std::string huge_eps = kTinyConfigJson;
+  huge_eps.replace(huge_eps.find("1e-12"), 5, "1e400");
+  write_text(dir.file("config.json"), huge_eps);
+  expect_error<ValueError>([&] { models::load_bert_model(directory); }, {"config.json' is not valid JSON", "1e400"});
 
   // An unknown tensor and a missing one.
   write_text(dir.file("config.json"), kTinyConfigJson);
@@ -241,6 +273,28 @@ TEST(BertLoader, NamesWhatIsWrong) {
   // No weights at all.
   std::filesystem::remove(dir.file("model.safetensors"));
   expect_error<io::IoError>([&] { models::load_bert_model(directory); }, {"has no model.safetensors"});
+}
+
+// Without sentence_bert_config.json, tokenizer_config.json's model_max_length bounds the texts,
+// as in sentence-transformers (before, it was ignored: texts ran to max_position_embeddings).
+TEST(SentenceEncoder, TokenizerModelMaxLengthApplies) {
+  testing::TempDir dir;
+  Generator generator(7);
+  BertModel<float> model(tiny_config(), generator);
+  const std::string directory = save_hugging_face_directory(dir, model);
+  std::vector<std::string> tokens = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+  for (int i = 0; i < 6; ++i) tokens.push_back("w" + std::to_string(i));  // 11 tokens, 11 embeddings
+  std::string vocab;
+  for (const std::string& token : tokens) vocab += token + "\n";
+  write_text(dir.file("vocab.txt"), vocab);
+  write_text(dir.file("tokenizer_config.json"), "{}");
+  EXPECT_EQ(models::SentenceEncoder::from_directory(directory).config().max_length, 9);  // the positions
+  write_text(dir.file("tokenizer_config.json"), R"({"model_max_length": 5})");
+  const models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(directory);
+  EXPECT_EQ(encoder.config().max_length, 5);
+  EXPECT_EQ(encoder.encode({"w0 w1 w2 w3 w4 w5"})[0].ids.size(), 5u);
+  write_text(dir.file("tokenizer_config.json"), R"({"model_max_length": 1000000000000000019884624838656})");
+  EXPECT_EQ(models::SentenceEncoder::from_directory(directory).config().max_length, 9);  // "no limit"
 }
 
 TEST(SentenceEncoder, PoolsEachSequence) {
@@ -292,7 +346,13 @@ TEST(SentenceEncoder, ReadsSentenceTransformersFilesAndRefusesAMismatchedVocabul
   auto loaded = models::load_bert_model(dir.path().string());
   expect_error<ValueError>(
       [&] { models::SentenceEncoder(text::BertTokenizer(text::Vocabulary(tokens), {}), std::move(loaded), {}); },
-      {"the vocabulary has 12 tokens but the model only 11 embeddings"});
+      {"the vocabulary has 12 tokens for the model's 11 embeddings"});
+  // A vocabulary far shorter than the table is another model's: refused, not read as [UNK]s.
+  tokens.resize(7);
+  loaded = models::load_bert_model(dir.path().string());
+  expect_error<ValueError>(
+      [&] { models::SentenceEncoder(text::BertTokenizer(text::Vocabulary(tokens), {}), std::move(loaded), {}); },
+      {"the vocabulary has 7 tokens for the model's 11 embeddings", "at most 0 rows"});
 }
 
 }  // namespace

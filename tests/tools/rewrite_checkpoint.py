@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Writes a copy of a safetensors checkpoint that lies, for the command-line tests.
 
-    rewrite_checkpoint.py IN OUT [KEY=VALUE ...] [+NAME ...]
+    rewrite_checkpoint.py IN OUT [KEY=VALUE ...] [+NAME ...] [!keep-checksum]
 
 KEY=VALUE sets a metadata entry (the architecture the loader will be told about); +NAME adds a
-one-element F32 tensor NAME that no model has. The tensors are copied byte for byte. Only the
-standard library is used, so that the test runs wherever python3 does.
+one-element F32 tensor NAME that no model has. The tensors are copied byte for byte. The lie is a
+file written elsewhere, so attend's checksum of the original (docs/checkpoints.md) is dropped and
+the loader's structural checks are what must catch it; with !keep-checksum the stale checksum
+stays, and the file must be refused as damaged. Only the standard library is used, so that the
+test runs wherever python3 does.
 """
 import json
 import os
@@ -19,7 +22,11 @@ def main(source, target, *edits):
         header = json.loads(file.read(length))
         data = file.read()
     metadata = header.setdefault("__metadata__", {})
+    if "!keep-checksum" not in edits:
+        metadata.pop("attend.checksum", None)
     for edit in edits:
+        if edit == "!keep-checksum":
+            continue
         if edit.startswith("+"):
             header[edit[1:]] = {"dtype": "F32", "shape": [1], "data_offsets": [len(data), len(data) + 4]}
             data += struct.pack("<f", 1.0)

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "attend/core/error.h"
 #include "harness/expect_error.h"
@@ -17,18 +20,29 @@ text::BertTokenizer small_tokenizer() {
 }
 
 TEST(TokenizeCommand, OneJsonLinePerInputLine) {
-  std::istringstream in(
-      "Hello world\n\nb\xff"
-      "c\r\n");
+  std::istringstream in("Hello world\n\nbc\r\n");
   std::ostringstream out, warnings;
   EXPECT_EQ(tokenize_lines(small_tokenizer(), {}, false, in, out, warnings), 3);
   std::istringstream lines(out.str());
   std::string line;
   std::vector<std::vector<int64_t>> ids;
   while (std::getline(lines, line)) ids.push_back(nlohmann::json::parse(line).at("ids").get<std::vector<int64_t>>());
-  // The invalid byte between b and c is dropped (U+FFFD, then cleaned away): "bc" is one word.
   EXPECT_EQ(ids, (std::vector<std::vector<int64_t>>{{2, 5, 6, 3}, {2, 3}, {2, 1, 3}}));
   EXPECT_EQ(warnings.str(), "");
+}
+
+// A line that is not text is refused with its number: before, a byte that is not UTF-8 was
+// dropped ("b\xffc" tokenized as the one word "bc") and a NUL byte joined the halves around it.
+TEST(TokenizeCommand, LinesThatAreNotTextAreRefused) {
+  for (const auto& [input, message] : std::vector<std::pair<std::string, std::string>>{
+           {"fine\nb\xff"
+            "c\n",
+            "standard input line 2 is not valid UTF-8 (byte 2 is 0xff)"},
+           {std::string("ok\nhel\0lo\n", 10), "standard input line 2 has a NUL byte: it is not text"}}) {
+    std::istringstream in(input);
+    std::ostringstream out, warnings;
+    expect_error<ValueError>([&] { tokenize_lines(small_tokenizer(), {}, false, in, out, warnings); }, {message});
+  }
 }
 
 TEST(TokenizeCommand, PairsTakeTwoLinesAndTruncationWarns) {

@@ -15,6 +15,12 @@ MemoryStats memory_stats();
 // Sets the peak to the current live bytes.
 void reset_peak_memory();
 
+// The machine's physical memory in bytes (0 when the system does not say). Tensor::empty refuses
+// a tensor larger than this with its shape and size in the message (ValueError) instead of
+// starting a computation the machine cannot hold, e.g. the (N, N) weights of attention over a
+// million positions.
+int64_t physical_memory_bytes();
+
 // For training loops and batched inference, which free and allocate the same activations every
 // step: glibc serves blocks above its mmap threshold (128 KiB at first) with fresh mappings and
 // unmaps them on free, so every step page-faults them in again (15% of a Fashion-MNIST step and

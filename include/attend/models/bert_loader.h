@@ -1,7 +1,8 @@
 // Pretrained BERT-family encoders from a Hugging Face model directory:
 //
 //   DIR/config.json          the architecture (models/bert.h: load_bert_config)
-//   DIR/model.safetensors    the weights: F32, F16 or BF16 (widened to F32 on load)
+//   DIR/model.safetensors    the weights: F32, F16 or BF16 (widened to F32 on load) or F64
+//                            (rounded to F32, as PyTorch's load_state_dict copies them)
 //
 // Tensor names are transformers' BertModel names, with or without the "bert." prefix that
 // BertFor* checkpoints add; TensorFlow-era LayerNorm names ("gamma", "beta") are read as
