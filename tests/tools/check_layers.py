@@ -12,7 +12,8 @@ import re
 import sys
 
 # Lowest first. kernels/ lives in src/ only; tools/ (the CLI) sits on top of everything.
-ORDER = ["core", "kernels", "ops", "attention", "nn", "io", "distributed", "text", "data", "models", "train", "viz"]
+ORDER = ["core", "kernels", "ops", "attention", "nn", "io", "gguf", "distributed", "text", "bpe", "data", "sampling",
+         "models", "decoder", "train", "viz"]
 FUNCTIONAL = {"core", "ops", "attention"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
