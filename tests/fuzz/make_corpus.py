@@ -181,7 +181,65 @@ def datasets_corpus():
     write("datasets", "images_gzip", b"\x05" + gzip.compress(struct.pack(">IIII", 0x803, 1, 28, 28) + images[16:800], mtime=0))
 
 
+def gguf_string(text):
+    data = text.encode("utf-8")
+    return struct.pack("<Q", len(data)) + data
+
+
+def gguf_value(value):
+    """(type number, bytes) of a Python value: str, bool, int (as uint32 or int32), float
+    (float32), or a list of one of those."""
+    if isinstance(value, str):
+        return 8, gguf_string(value)
+    if isinstance(value, bool):
+        return 7, struct.pack("<B", value)
+    if isinstance(value, int):
+        return (4, struct.pack("<I", value)) if value >= 0 else (5, struct.pack("<i", value))
+    if isinstance(value, float):
+        return 6, struct.pack("<f", value)
+    element_type = gguf_value(value[0])[0]
+    return 9, struct.pack("<IQ", element_type, len(value)) + b"".join(gguf_value(v)[1] for v in value)
+
+
+def gguf_bytes(metadata, tensors, alignment=32):
+    """metadata: dict; tensors: list of (name, type number, ne, raw bytes)."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(metadata))
+    for key, value in metadata.items():
+        kind, data = gguf_value(value)
+        out += gguf_string(key) + struct.pack("<I", kind) + data
+    offset, data = 0, b""
+    for name, kind, ne, raw in tensors:
+        out += gguf_string(name) + struct.pack("<I", len(ne)) + b"".join(struct.pack("<Q", n) for n in ne)
+        out += struct.pack("<IQ", kind, offset)
+        data += raw + b"\0" * (-len(raw) % alignment)
+        offset = len(data)
+    return out + b"\0" * (-len(out) % alignment) + data
+
+
+def gguf_corpus():
+    """The golden file of every tensor and metadata type, and a tiny llama with SmolLM2's keys."""
+    with open(os.path.join(ROOT, "tests", "golden", "gguf", "types.gguf"), "rb") as golden:
+        write("gguf", "every_type", golden.read())
+    tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + [chr(c) for c in range(33, 127)] + ["\u0120the", "in"]
+    rng = np.random.default_rng(0)
+    q4_1 = rng.integers(0, 256, size=(8, 20), dtype=np.uint8)
+    q4_1[:, 0:4] = np.frombuffer(np.float16([0.01, -0.05]).tobytes() * 8, dtype=np.uint8).reshape(8, 4)
+    metadata = {"general.architecture": "llama", "llama.block_count": 1, "llama.context_length": 64,
+                "llama.embedding_length": 64, "llama.feed_forward_length": 128, "llama.attention.head_count": 2,
+                "llama.attention.head_count_kv": 1, "llama.rope.freq_base": 100000.0,
+                "llama.attention.layer_norm_rms_epsilon": 1e-5, "tokenizer.ggml.model": "gpt2",
+                "tokenizer.ggml.pre": "smollm", "tokenizer.ggml.tokens": tokens,
+                "tokenizer.ggml.token_type": [3, 3, 3] + [1] * (len(tokens) - 3),
+                "tokenizer.ggml.merges": ["\u0120 t", "t h", "i n"], "tokenizer.ggml.bos_token_id": 1,
+                "tokenizer.ggml.add_bos_token": False, "tokenizer.chat_template": "{% for m in messages %}{% endfor %}"}
+    write("gguf", "tiny_llama", gguf_bytes(metadata, [
+        ("token_embd.weight", 3, [64, 4], q4_1.tobytes()),
+        ("output_norm.weight", 0, [64], f32([64])),
+    ]))
+
+
 def main():
+    gguf_corpus()
     for target in ("safetensors", "npy", "labelled_csv", "bert_files", "bert_tokenizer", "datasets"):
         folder = os.path.join(FUZZ, "corpus", target)
         if os.path.isdir(folder):
