@@ -50,6 +50,12 @@ Tensor<T> gelu(const Tensor<T>& x);
 template <typename T>
 Tensor<T> bias_gelu(const Tensor<T>& x, const Tensor<T>& bias);
 
+// The gated unit of LLaMA's feed-forward layer (Shazeer 2020, "GLU variants improve
+// transformer"): swiglu(gate, up) = silu(gate) * up, silu(g) = g * sigmoid(g). gate and up of one
+// shape; differentiable in both.
+template <typename T>
+Tensor<T> swiglu(const Tensor<T>& gate, const Tensor<T>& up);
+
 template <typename T>
 Tensor<T> operator+(const Tensor<T>& a, const Tensor<T>& b) {
   return add(a, b);

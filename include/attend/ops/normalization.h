@@ -22,4 +22,12 @@ Tensor<T> add_layer_norm(const Tensor<T>& x, const Tensor<T>& residual, const Te
                          const Shape& normalized_shape, const Tensor<T>& weight = Tensor<T>(),
                          const Tensor<T>& bias = Tensor<T>(), double eps = 1e-5);
 
+// Root-mean-square normalization (Zhang & Sennrich 2019), as LLaMA-family decoders use it:
+//
+//   r = 1 / sqrt(mean(x^2) + eps) over the last axis;  y = weight * (x * r)
+//
+// x (..., D); weight (D) or undefined (1). The mean is summed in double. Differentiable.
+template <typename T>
+Tensor<T> rms_norm(const Tensor<T>& x, const Tensor<T>& weight = Tensor<T>(), double eps = 1e-6);
+
 }  // namespace attend
