@@ -60,9 +60,9 @@ struct SamplingScratch {
   std::vector<double> weights;        // exp(s_v - max_C s) for v in C, in C's order
 };
 
-// The token of step `step`: a pure function of its arguments (scratch only holds buffers). logits: (V,); history: the
-// sequence so far (prompt and generated tokens), of which the penalties read the last
-// penalty_last_n. Throws ValueError on bad options, logits with NaN or +inf or only -inf, and a
+// The token of step `step`: a pure function of its arguments (scratch only holds buffers).
+// logits: (V,); history: the sequence so far (prompt and generated tokens), of which the
+// penalties read the last penalty_last_n. Throws ValueError on bad options, logits with NaN or +inf or only -inf, and a
 // penalized history token outside [0, V). logprob and model_logprob are NaN unless
 // options.want_logprobs.
 SampledToken sample_token(std::span<const float> logits, std::span<const int32_t> history,
