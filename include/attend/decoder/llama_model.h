@@ -1,0 +1,92 @@
+// A LLaMA-architecture decoder (Touvron et al. 2023) from a GGUF file, weights widened to
+// float32 at load, run for inference:
+//
+//   x = E[tokens]                                               (R, E) token embedding rows
+//   per layer:
+//     h = rms_norm(x) * w_attn_norm
+//     q = h Wq^T, k = h Wk^T, v = h Wv^T                        (R, H D), (R, H_kv D), (R, H_kv D)
+//     q, k = rope(q, k) at each row's position                  pairs (2i, 2i + 1), see below
+//     K, V caches += k, v;  a = causal attention(q, K, V)        grouped-query: head h reads h / (H / H_kv)
+//     x = x + a Wo^T
+//     h = rms_norm(x) * w_ffn_norm
+//     x = x + (silu(h Wg^T) * (h Wu^T)) Wd^T                     SwiGLU
+//   logits = (rms_norm(x) * w_out_norm) W_out^T                 W_out = E when the file ties them
+//
+// RoPE. Hugging Face's LLaMA rotates pairs (i, i + D/2) of each head; llama.cpp's converter
+// stores Wq and Wk with each head's rows permuted so that those pairs sit at (2i, 2i + 1)
+// (convert_hf_to_gguf.py's permute; transformers undoes it when it loads a GGUF). Rotating
+// adjacent pairs of the stored rows therefore gives the same q_m . k_n, since the scores are a
+// sum over the pairs and V is not permuted: attend rotates the stored layout as it is
+// (decoder tests: equal to the half-split rotation of the un-permuted weights). The angles are
+// computed as transformers computes them, in float32: theta_i = 1 / base^(2i / D),
+// angle = theta_i * position, then cos and sin.
+//
+// Caches: each sequence has a KvCache; a forward call takes any number of segments (a sequence
+// and its new tokens), so a prompt is one causal prefill and a generation step decodes all
+// active sequences in one call (their projections and feed-forward layers as one matrix
+// product; attention per sequence over its own cache, in place).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "attend/core/tensor.h"
+#include "attend/decoder/kv_cache.h"
+#include "attend/decoder/llama_config.h"
+#include "attend/gguf/gguf_file.h"
+
+namespace attend::decoder {
+
+struct LlamaLayer {
+  Tensor<float> attn_norm;      // (E)
+  Tensor<float> wq, wk, wv;     // (H D, E), (H_kv D, E), (H_kv D, E); q and k rows as stored (pairs adjacent)
+  Tensor<float> wo;             // (E, H D)
+  Tensor<float> ffn_norm;       // (E)
+  Tensor<float> w_gate, w_up;   // (F, E)
+  Tensor<float> w_down;         // (E, F)
+};
+
+struct LlamaWeights {
+  Tensor<float> token_embedding;  // (V, E)
+  Tensor<float> output_norm;      // (E)
+  Tensor<float> output;           // (V, E): token_embedding itself when tied
+  std::vector<LlamaLayer> layers;
+};
+
+// One sequence's part of a forward call: its new tokens, appended to its cache.
+struct Segment {
+  std::span<const int32_t> tokens;
+  KvCache* cache = nullptr;
+};
+
+class LlamaModel {
+ public:
+  // Opens a GGUF file, checks its configuration and every tensor's name, type and shape before
+  // widening any, then widens them to float32. A tensor the decoder does not use is refused
+  // (it might change the computation: rope_freqs, biases), as is a missing one.
+  static LlamaModel load(const std::string& path);
+
+  const LlamaConfig& config() const { return config_; }
+  const gguf::File& file() const { return *file_; }
+  const LlamaWeights& weights() const { return weights_; }
+  KvCache new_cache(int64_t capacity = 256) const { return KvCache(config_, capacity); }
+
+  // Runs each segment's tokens after what its cache holds, appending their keys and values.
+  // Returns the logits of each segment's last position, (segments, V), or of every new
+  // position in order, (total tokens, V), with all_positions. ValueError on an empty segment,
+  // a token outside [0, V), a cache given twice, or a segment that would overflow the context.
+  Tensor<float> forward(std::span<const Segment> segments, bool all_positions = false) const;
+  Tensor<float> forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions = false) const;
+
+ private:
+  LlamaModel() = default;
+  std::shared_ptr<gguf::File> file_;
+  LlamaConfig config_;
+  LlamaWeights weights_;
+  std::vector<float> rope_cos_, rope_sin_;  // (context, D / 2)
+};
+
+}  // namespace attend::decoder

@@ -1,0 +1,205 @@
+#include "attend/decoder/llama_model.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "attend/core/autograd.h"
+#include "attend/ops/elementwise.h"
+#include "attend/ops/matmul.h"
+#include "attend/ops/normalization.h"
+#include "decoder/llama_weights.h"
+#include "kernels/flash_attention.h"
+
+namespace attend::decoder {
+namespace {
+
+// One forward call's rows: segment s owns rows [first[s], first[s] + count[s]) of every
+// (R, ...) activation; row r sits at position positions[r] of its sequence.
+struct Rows {
+  std::vector<int64_t> first, count, start;  // per segment; start = the cache's length before the call
+  std::vector<int64_t> positions;            // (R)
+  int64_t total = 0;
+};
+
+Rows plan_rows(std::span<const Segment> segments, int64_t vocabulary) {
+  ATTEND_CHECK(!segments.empty(), ValueError, "LlamaModel::forward: no segments");
+  Rows rows;
+  std::set<const KvCache*> caches;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    const Segment& segment = segments[s];
+    ATTEND_CHECK(segment.cache != nullptr && caches.insert(segment.cache).second, ValueError,
+                 "LlamaModel::forward: segment {} has no cache or shares one with another segment", s);
+    const auto count = static_cast<int64_t>(segment.tokens.size());
+    ATTEND_CHECK(count > 0, ValueError, "LlamaModel::forward: segment {} has no tokens", s);
+    for (int32_t token : segment.tokens) {
+      ATTEND_CHECK(token >= 0 && token < vocabulary, ValueError,
+                   "LlamaModel::forward: token id {} is outside the vocabulary of {}", token, vocabulary);
+    }
+    segment.cache->reserve_more(count);
+    rows.first.push_back(rows.total);
+    rows.count.push_back(count);
+    rows.start.push_back(segment.cache->length());
+    for (int64_t t = 0; t < count; ++t) rows.positions.push_back(segment.cache->length() + t);
+    rows.total += count;
+  }
+  return rows;
+}
+
+// x (R, E): the embedding rows of every segment's tokens.
+Tensor<float> embed(const Tensor<float>& table, std::span<const Segment> segments, const Rows& rows) {
+  const int64_t width = table.shape()[1];
+  Tensor<float> x = Tensor<float>::empty({rows.total, width});
+  int64_t r = 0;
+  for (const Segment& segment : segments) {
+    for (int32_t token : segment.tokens) {
+      std::memcpy(x.data() + r++ * width, table.data() + token * width, static_cast<size_t>(width) * sizeof(float));
+    }
+  }
+  return x;
+}
+
+// Rotates every head of x (R, heads * D) in place, pairs (2i, 2i + 1) at each row's position:
+//   (a, b) -> (a cos - b sin, a sin + b cos),  cos = cos_table[p][i], sin = sin_table[p][i]
+void rotate_pairs(Tensor<float>& x, int64_t heads, int64_t head_dim, const Rows& rows, const std::vector<float>& cos_table,
+                  const std::vector<float>& sin_table) {
+  const int64_t half = head_dim / 2;
+  float* data = x.data();
+  for (int64_t r = 0; r < rows.total; ++r) {
+    const float* cos_row = cos_table.data() + rows.positions[r] * half;
+    const float* sin_row = sin_table.data() + rows.positions[r] * half;
+    for (int64_t h = 0; h < heads; ++h) {
+      float* pair = data + (r * heads + h) * head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        const float a = pair[2 * i], b = pair[2 * i + 1];
+        pair[2 * i] = a * cos_row[i] - b * sin_row[i];
+        pair[2 * i + 1] = a * sin_row[i] + b * cos_row[i];
+      }
+    }
+  }
+}
+
+// Copies the new rows of k or v (R, H_kv * D) into each segment's cache of `layer`, (H_kv, capacity, D).
+void write_cache(const Tensor<float>& rows_data, std::span<const Segment> segments, const Rows& rows, int64_t layer,
+                 const LlamaConfig& config, bool keys) {
+  const int64_t kv_heads = config.kv_heads, head_dim = config.head_dim;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    KvCache& cache = *segments[s].cache;
+    float* base = keys ? cache.keys(layer) : cache.values(layer);
+    for (int64_t t = 0; t < rows.count[s]; ++t) {
+      const float* source = rows_data.data() + (rows.first[s] + t) * kv_heads * head_dim;
+      for (int64_t h = 0; h < kv_heads; ++h) {
+        float* target = base + (h * cache.capacity() + rows.start[s] + t) * head_dim;
+        std::memcpy(target, source + h * head_dim, static_cast<size_t>(head_dim) * sizeof(float));
+      }
+    }
+  }
+}
+
+// a (R, H * D): causal grouped-query attention of each segment's queries over its cache,
+// read in place (the fused kernel with strides: q and a as (n, H, D) rows, K and V as
+// (H_kv, capacity, D)); query t of a segment sits at key position start + t.
+Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> segments, const Rows& rows,
+                               int64_t layer, const LlamaConfig& config) {
+  const int64_t heads = config.heads, head_dim = config.head_dim, width = heads * head_dim;
+  Tensor<float> out = Tensor<float>::empty({rows.total, width});
+  for (size_t s = 0; s < segments.size(); ++s) {
+    const KvCache& cache = *segments[s].cache;
+    const int64_t n = rows.count[s];
+    kernels::FlashAttentionProblem p;
+    p.batch = 1, p.heads = heads, p.kv_heads = config.kv_heads, p.queries = n;
+    p.keys = rows.start[s] + n, p.head_dim = head_dim, p.value_dim = head_dim;
+    p.q = q.data() + rows.first[s] * width;
+    p.k = cache.keys(layer);
+    p.v = cache.values(layer);
+    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+    p.causal = true;
+    p.offset = rows.start[s];
+    p.q_strides = p.out_strides = {n * width, head_dim, width};
+    p.k_strides = p.v_strides = {config.kv_heads * cache.capacity() * head_dim, cache.capacity() * head_dim, head_dim};
+    Tensor<float> log_sum_exp = Tensor<float>::empty({heads, n});  // (H, n)
+    kernels::flash_attention_forward(p, out.data() + rows.first[s] * width, log_sum_exp.data());
+  }
+  return out;
+}
+
+// x (R, E) -> x + attention + feed-forward of one layer.
+Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t layer, std::span<const Segment> segments,
+                            const Rows& rows, const LlamaConfig& config, const std::vector<float>& cos_table,
+                            const std::vector<float>& sin_table) {
+  const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);  // (R, E)
+  Tensor<float> q = linear(h, w.wq);                                 // (R, H D)
+  Tensor<float> k = linear(h, w.wk);                                 // (R, H_kv D)
+  const Tensor<float> v = linear(h, w.wv);                           // (R, H_kv D)
+  rotate_pairs(q, config.heads, config.head_dim, rows, cos_table, sin_table);
+  rotate_pairs(k, config.kv_heads, config.head_dim, rows, cos_table, sin_table);
+  write_cache(k, segments, rows, layer, config, true);
+  write_cache(v, segments, rows, layer, config, false);
+  const Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);  // (R, H D)
+  const Tensor<float> x1 = add(x, linear(a, w.wo));                          // (R, E)
+  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);          // (R, E)
+  const Tensor<float> gated = swiglu(linear(h1, w.w_gate), linear(h1, w.w_up));  // (R, F)
+  return add(x1, linear(gated, w.w_down));                                     // (R, E)
+}
+
+// The rows whose logits are wanted: each segment's last, or all.
+Tensor<float> output_rows(const Tensor<float>& x, const Rows& rows, bool all_positions) {
+  if (all_positions) return x;
+  const int64_t width = x.shape()[1];
+  Tensor<float> last = Tensor<float>::empty({static_cast<int64_t>(rows.first.size()), width});  // (S, E)
+  for (size_t s = 0; s < rows.first.size(); ++s) {
+    std::memcpy(last.data() + static_cast<int64_t>(s) * width, x.data() + (rows.first[s] + rows.count[s] - 1) * width,
+                static_cast<size_t>(width) * sizeof(float));
+  }
+  return last;
+}
+
+// cos and sin of theta_i * p for p < context, i < D / 2, as transformers computes them in
+// float32: theta_i = 1 / base^(float(2i) / D), angle = theta_i * float(p).
+void rope_tables(const LlamaConfig& config, std::vector<float>& cos_table, std::vector<float>& sin_table) {
+  const int64_t half = config.head_dim / 2;
+  std::vector<float> theta(static_cast<size_t>(half));
+  for (int64_t i = 0; i < half; ++i) {
+    const float exponent = static_cast<float>(2 * i) / static_cast<float>(config.head_dim);
+    theta[i] = 1.0f / std::pow(static_cast<float>(config.rope_base), exponent);
+  }
+  cos_table.resize(static_cast<size_t>(config.context_length * half));
+  sin_table.resize(cos_table.size());
+  for (int64_t p = 0; p < config.context_length; ++p) {
+    for (int64_t i = 0; i < half; ++i) {
+      const float angle = theta[i] * static_cast<float>(p);
+      cos_table[p * half + i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+      sin_table[p * half + i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+    }
+  }
+}
+
+}  // namespace
+
+LlamaModel LlamaModel::load(const std::string& path) {
+  LlamaModel model;
+  model.file_ = std::make_shared<gguf::File>(gguf::File::open(path));
+  model.config_ = read_llama_config(*model.file_);
+  model.weights_ = load_llama_weights(*model.file_, model.config_);
+  rope_tables(model.config_, model.rope_cos_, model.rope_sin_);
+  return model;
+}
+
+Tensor<float> LlamaModel::forward(std::span<const Segment> segments, bool all_positions) const {
+  NoGradGuard no_grad;
+  const Rows rows = plan_rows(segments, config_.vocabulary);
+  Tensor<float> x = embed(weights_.token_embedding, segments, rows);  // (R, E)
+  for (int64_t layer = 0; layer < config_.layers; ++layer) {
+    x = layer_forward(x, weights_.layers[layer], layer, segments, rows, config_, rope_cos_, rope_sin_);
+  }
+  for (size_t s = 0; s < segments.size(); ++s) segments[s].cache->advance(rows.count[s]);
+  const Tensor<float> h = rms_norm(output_rows(x, rows, all_positions), weights_.output_norm, config_.rms_eps);
+  return linear(h, weights_.output);  // (S or R, V)
+}
+
+Tensor<float> LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions) const {
+  const Segment segment{tokens, &cache};
+  return forward(std::span<const Segment>(&segment, 1), all_positions);
+}
+
+}  // namespace attend::decoder

@@ -1,0 +1,188 @@
+// SmolLM2-135M-Instruct against Hugging Face transformers on the same GGUF file
+// (tests/golden/smollm2, made by `bench/peers/run smollm2-golden`, float32): the last position's
+// logits on 200 prompts (hand-written Unicode, code and chat markup, tweets, Markdown, C++, and
+// a 2,000-token context), the whole logit vector of four of them, greedy continuations; and the
+// decoder's own invariants: a prefill in pieces equals one prefill, sequences decoded together
+// equal each decoded alone, 1 thread equals 2.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "attend/core/parallel.h"
+#include "attend/decoder/llama_model.h"
+#include "attend/io/npy.h"
+
+namespace attend::decoder {
+namespace {
+
+std::filesystem::path golden(const std::string& name) {
+  return std::filesystem::path(ATTEND_GOLDEN_DIR) / "smollm2" / name;
+}
+
+const LlamaModel* model() {
+  static const LlamaModel* loaded = std::filesystem::exists(ATTEND_SMOLLM2_PATH)
+                                        ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH))
+                                        : nullptr;
+  return loaded;
+}
+
+#define REQUIRE_MODEL() \
+  if (model() == nullptr) GTEST_SKIP() << "no SmolLM2 GGUF (run scripts/setup)"
+
+std::vector<nlohmann::json> read_lines(const std::string& name) {
+  std::ifstream in(golden(name));
+  std::vector<nlohmann::json> lines;
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+std::vector<float> last_logits(const std::vector<int32_t>& ids) {
+  KvCache cache = model()->new_cache(static_cast<int64_t>(ids.size()));
+  return model()->forward(ids, cache).to_vector();
+}
+
+int32_t arg_max(const std::vector<float>& logits) {
+  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+}
+
+TEST(Smollm2Golden, LastLogitsOf200PromptsMatchTransformers) {
+  REQUIRE_MODEL();
+  const auto lines = read_lines("logits.jsonl");
+  const auto probe_ids = lines[0]["probe_ids"].get<std::vector<int64_t>>();
+  double worst = 0;
+  int prompts = 0, long_prompts = 0;
+  for (size_t n = 1; n < lines.size(); ++n) {
+    const auto& line = lines[n];
+    SCOPED_TRACE(line["source"].get<std::string>() + ": " + line["text"].get<std::string>().substr(0, 60));
+    const auto ids = line["ids"].get<std::vector<int32_t>>();
+    const std::vector<float> logits = last_logits(ids);
+    EXPECT_EQ(arg_max(logits), line["argmax"].get<int32_t>());
+    for (size_t i = 0; i < probe_ids.size(); ++i) {
+      worst = std::max(worst, std::abs(logits[probe_ids[i]] - line["probe"][i].get<double>()));
+    }
+    for (const auto& top : line["top"]) {
+      worst = std::max(worst, std::abs(logits[top[0].get<int64_t>()] - top[1].get<double>()));
+    }
+    ++prompts;
+    long_prompts += ids.size() >= 1500;
+  }
+  EXPECT_EQ(prompts, 200);
+  EXPECT_EQ(long_prompts, 1);
+  EXPECT_LE(worst, 1e-3) << "max |attend - transformers| over the top-10 and 128 probe logits";
+  std::printf("max |logit difference| over %d prompts: %.3g\n", prompts, worst);
+}
+
+TEST(Smollm2Golden, WholeLogitVectorsMatchTransformers) {
+  REQUIRE_MODEL();
+  const Tensor<float> expected = io::load_npy(golden("last_logits.npy").string());  // (4, V)
+  const auto lines = read_lines("logits.jsonl");
+  const int64_t vocabulary = expected.shape()[1];
+  for (int64_t p = 0; p < expected.shape()[0]; ++p) {
+    const std::vector<float> logits = last_logits(lines[p + 1]["ids"].get<std::vector<int32_t>>());
+    double worst = 0;
+    for (int64_t i = 0; i < vocabulary; ++i) worst = std::max(worst, std::abs(double{logits[i]} - expected.data()[p * vocabulary + i]));
+    EXPECT_LE(worst, 1e-3) << "prompt " << p;
+  }
+}
+
+TEST(Smollm2Golden, GreedyContinuationsMatchTransformers) {
+  REQUIRE_MODEL();
+  const auto lines = read_lines("greedy.jsonl");
+  const size_t count = std::min<size_t>(lines.size(), 20);  // all 100: bench/peers/run smollm2-parity
+  size_t equal = 0;
+  for (size_t n = 0; n < count; ++n) {
+    const auto ids = lines[n]["ids"].get<std::vector<int32_t>>();
+    const auto expected = lines[n]["continuation"].get<std::vector<int32_t>>();
+    KvCache cache = model()->new_cache(static_cast<int64_t>(ids.size() + expected.size()));
+    std::vector<float> logits = model()->forward(ids, cache).to_vector();
+    std::vector<int32_t> continuation;
+    for (size_t step = 0; step < expected.size(); ++step) {
+      continuation.push_back(arg_max(logits));
+      const int32_t token = continuation.back();
+      logits = model()->forward(std::span<const int32_t>(&token, 1), cache).to_vector();
+    }
+    if (continuation == expected) {
+      ++equal;
+      continue;
+    }
+    const size_t where = std::mismatch(continuation.begin(), continuation.end(), expected.begin()).first - continuation.begin();
+    const double margin = lines[n]["margins"][where].get<double>();
+    std::printf("prompt %zu parts at step %zu: transformers' top-2 margin there %.3g\n", n, where, margin);
+    EXPECT_LT(margin, 1e-2) << "prompt " << n << " parts at step " << where << " where transformers was not near a tie";
+  }
+  EXPECT_GE(equal * 100, count * 97) << equal << " of " << count << " continuations equal";
+}
+
+TEST(Smollm2Decoder, PrefillInPiecesEqualsOnePrefill) {
+  REQUIRE_MODEL();
+  const std::vector<int32_t> ids{504, 3575, 282, 4649, 314, 1345, 28, 42, 9, 17, 1000, 2000};
+  KvCache whole = model()->new_cache();
+  const std::vector<float> once = model()->forward(ids, whole, true).to_vector();
+  KvCache pieces = model()->new_cache(1);  // grows twice on the way
+  std::vector<float> stepwise;
+  for (size_t start : {0, 5, 6}) {
+    const size_t end = start == 0 ? 5 : start == 5 ? 6 : ids.size();
+    const auto part = model()->forward(std::span(ids).subspan(start, end - start), pieces, true).to_vector();
+    stepwise.insert(stepwise.end(), part.begin(), part.end());
+  }
+  ASSERT_EQ(once.size(), stepwise.size());
+  double worst = 0;
+  for (size_t i = 0; i < once.size(); ++i) worst = std::max(worst, std::abs(double{once[i]} - stepwise[i]));
+  EXPECT_LE(worst, 1e-4);
+  EXPECT_EQ(pieces.length(), static_cast<int64_t>(ids.size()));
+}
+
+TEST(Smollm2Decoder, BatchedDecodeEqualsEachSequenceAloneAndThreadCountsAgree) {
+  REQUIRE_MODEL();
+  const std::vector<std::vector<int32_t>> prompts{{504, 3575, 282}, {42, 9, 17, 1000, 2000, 7, 8}, {1}};
+  const auto decode_alone = [&](int threads) {
+    ThreadCountGuard guard(threads);
+    std::vector<std::vector<float>> results;
+    for (const auto& prompt : prompts) {
+      KvCache cache = model()->new_cache();
+      model()->forward(prompt, cache);
+      const int32_t next = 1234;
+      results.push_back(model()->forward(std::span<const int32_t>(&next, 1), cache).to_vector());
+    }
+    return results;
+  };
+  std::vector<KvCache> caches;
+  for (const auto& prompt : prompts) {
+    caches.push_back(model()->new_cache());
+    model()->forward(prompt, caches.back());
+  }
+  const int32_t next = 1234;
+  std::vector<Segment> segments;
+  for (auto& cache : caches) segments.push_back({std::span<const int32_t>(&next, 1), &cache});
+  const Tensor<float> batched = model()->forward(segments);  // (3, V)
+  const auto alone = decode_alone(1);
+  EXPECT_EQ(decode_alone(2), alone);
+  for (size_t s = 0; s < prompts.size(); ++s) {
+    const int64_t vocabulary = batched.shape()[1];
+    double worst = 0;
+    for (int64_t i = 0; i < vocabulary; ++i) {
+      worst = std::max(worst, std::abs(double{batched.data()[s * vocabulary + i]} - alone[s][i]));
+    }
+    EXPECT_LE(worst, 1e-4) << "sequence " << s;
+  }
+}
+
+TEST(Smollm2Decoder, RefusesBadTokensEmptySegmentsAndAFullContext) {
+  REQUIRE_MODEL();
+  KvCache cache = model()->new_cache();
+  const std::vector<int32_t> bad{1, 49152};
+  EXPECT_THROW(model()->forward(bad, cache), ValueError);
+  EXPECT_THROW(model()->forward(std::span<const int32_t>(), cache), ValueError);
+  EXPECT_EQ(cache.length(), 0);
+  std::vector<int32_t> too_long(static_cast<size_t>(model()->config().context_length + 1), 1);
+  EXPECT_THROW(model()->forward(too_long, cache), ValueError);
+}
+
+}  // namespace
+}  // namespace attend::decoder
