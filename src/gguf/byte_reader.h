@@ -42,8 +42,8 @@ class ByteReader {
   // Throws unless `count` more bytes are there.
   void require(uint64_t count, std::string_view what) const {
     if (count > remaining()) {
-      fail<FormatError>("'{}': {} at offset {} needs {} bytes, but the file ends {} bytes later", path_, what,
-                              offset_, count, remaining());
+      fail<FormatError>("'{}': {} at offset {} needs {} bytes, but the file ends {} bytes later", path_, what, offset_,
+                        count, remaining());
     }
   }
 

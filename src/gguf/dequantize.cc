@@ -127,18 +127,30 @@ using BlockFunction = void (*)(Bytes, float*);
 
 BlockFunction block_function(TensorType type) {
   switch (type) {
-    case TensorType::kF32: return f32;
-    case TensorType::kF16: return f16;
-    case TensorType::kBF16: return bf16;
-    case TensorType::kQ8_0: return q8_0;
-    case TensorType::kQ4_0: return q4_0;
-    case TensorType::kQ4_1: return q4_1;
-    case TensorType::kQ5_0: return q5_0;
-    case TensorType::kQ5_1: return q5_1;
-    case TensorType::kQ4_K: return [](Bytes block, float* out) { q45_k(block, out, false); };
-    case TensorType::kQ5_K: return [](Bytes block, float* out) { q45_k(block, out, true); };
-    case TensorType::kQ6_K: return q6_k;
-    default: fail<FormatError>("cannot convert GGUF tensor type {} to float32", tensor_type_name(type));
+    case TensorType::kF32:
+      return f32;
+    case TensorType::kF16:
+      return f16;
+    case TensorType::kBF16:
+      return bf16;
+    case TensorType::kQ8_0:
+      return q8_0;
+    case TensorType::kQ4_0:
+      return q4_0;
+    case TensorType::kQ4_1:
+      return q4_1;
+    case TensorType::kQ5_0:
+      return q5_0;
+    case TensorType::kQ5_1:
+      return q5_1;
+    case TensorType::kQ4_K:
+      return [](Bytes block, float* out) { q45_k(block, out, false); };
+    case TensorType::kQ5_K:
+      return [](Bytes block, float* out) { q45_k(block, out, true); };
+    case TensorType::kQ6_K:
+      return q6_k;
+    default:
+      fail<FormatError>("cannot convert GGUF tensor type {} to float32", tensor_type_name(type));
   }
 }
 

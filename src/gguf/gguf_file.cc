@@ -46,8 +46,7 @@ uint32_t read_version(ByteReader& reader) {
 }
 
 // Reads a key or a tensor name: non-empty UTF-8, not seen before.
-std::string read_name(ByteReader& reader, std::string_view what,
-                      const std::unordered_map<std::string, size_t>& seen) {
+std::string read_name(ByteReader& reader, std::string_view what, const std::unordered_map<std::string, size_t>& seen) {
   std::string name = reader.read_string(what);
   if (name.empty()) reader.error(fmt::format("{} is empty", what));
   if (!is_utf8(name)) reader.error(fmt::format("{} is not valid UTF-8", what));
@@ -239,7 +238,8 @@ std::vector<std::string> File::strings(std::string_view key) const {
     wrong_type(path(), key, "an array of strings", value);
   }
   std::vector<std::string> result;
-  for (const Value& element : std::get<std::vector<Value>>(value.data)) result.push_back(std::get<std::string>(element.data));
+  for (const Value& element : std::get<std::vector<Value>>(value.data))
+    result.push_back(std::get<std::string>(element.data));
   return result;
 }
 
@@ -247,7 +247,8 @@ std::vector<int64_t> File::integers(std::string_view key) const {
   const Value& value = required(*this, key);
   if (value.type != ValueType::kArray) wrong_type(path(), key, "an array of integers", value);
   std::vector<int64_t> result;
-  for (const Value& element : std::get<std::vector<Value>>(value.data)) result.push_back(integer_value(path(), key, element));
+  for (const Value& element : std::get<std::vector<Value>>(value.data))
+    result.push_back(integer_value(path(), key, element));
   return result;
 }
 

@@ -47,7 +47,8 @@ Tensor<T> rms_norm_weight_gradient(const T* dy, const T* x, const T* rstd, int64
   parallel_for(d, 16, [&](int64_t begin, int64_t end) {
     std::vector<double> sums(static_cast<size_t>(end - begin), 0.0);
     for (int64_t row = 0; row < rows; ++row) {
-      for (int64_t i = begin; i < end; ++i) sums[i - begin] += static_cast<double>(dy[row * d + i]) * (x[row * d + i] * rstd[row]);
+      for (int64_t i = begin; i < end; ++i)
+        sums[i - begin] += static_cast<double>(dy[row * d + i]) * (x[row * d + i] * rstd[row]);
     }
     for (int64_t i = begin; i < end; ++i) out[i] = static_cast<T>(sums[i - begin]);
   });
@@ -61,28 +62,29 @@ Tensor<T> rms_norm(const Tensor<T>& x, const Tensor<T>& weight, double eps) {
   ATTEND_CHECK(x.rank() >= 1 && x.shape().back() > 0, ShapeError, "rms_norm: x {} needs a non-empty last axis",
                shape_string(x.shape()));
   const int64_t d = x.shape().back(), rows = x.numel() / d;
-  ATTEND_CHECK(!weight.defined() || weight.shape() == Shape{d}, ShapeError,
-               "rms_norm: weight {} must be ({}) for x {}", shape_string(weight.shape()), d, shape_string(x.shape()));
+  ATTEND_CHECK(!weight.defined() || weight.shape() == Shape{d}, ShapeError, "rms_norm: weight {} must be ({}) for x {}",
+               shape_string(weight.shape()), d, shape_string(x.shape()));
   ATTEND_CHECK(eps > 0 && std::isfinite(eps), ValueError, "rms_norm: eps must be positive and finite, got {}", eps);
-  const Tensor<T> input = x.detach().contiguous();                                            // (rows, d)
+  const Tensor<T> input = x.detach().contiguous();                                             // (rows, d)
   const Tensor<T> w = weight.defined() ? weight.detach().contiguous() : Tensor<T>::ones({d});  // (d)
-  Tensor<T> out = Tensor<T>::empty(x.shape());                                                // (rows, d)
-  Tensor<T> inverse_rms = Tensor<T>::empty({rows});                                           // (rows)
+  Tensor<T> out = Tensor<T>::empty(x.shape());                                                 // (rows, d)
+  Tensor<T> inverse_rms = Tensor<T>::empty({rows});                                            // (rows)
   parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
     rms_norm_rows(input.data() + begin * d, w.data(), end - begin, d, eps, out.data() + begin * d,
                   inverse_rms.data() + begin);
   });
-  return record_op<T>("rms_norm", out, {x, weight}, [input, w, inverse_rms, rows, d, has_w = weight.defined()](
-                                                         const Tensor<T>& g) {
-    const Tensor<T> dy = g.contiguous();  // (rows, d)
-    Tensor<T> dx = Tensor<T>::empty(input.shape());
-    parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
-      rms_norm_backward_rows(dy.data() + begin * d, input.data() + begin * d, w.data(), inverse_rms.data() + begin,
-                             end - begin, d, dx.data() + begin * d);
-    });
-    const Tensor<T> dw = has_w ? rms_norm_weight_gradient(dy.data(), input.data(), inverse_rms.data(), rows, d) : Tensor<T>();
-    return std::vector<Tensor<T>>{dx, dw};
-  });
+  return record_op<T>(
+      "rms_norm", out, {x, weight}, [input, w, inverse_rms, rows, d, has_w = weight.defined()](const Tensor<T>& g) {
+        const Tensor<T> dy = g.contiguous();  // (rows, d)
+        Tensor<T> dx = Tensor<T>::empty(input.shape());
+        parallel_for(rows, std::max<int64_t>(1, 1024 / d), [&](int64_t begin, int64_t end) {
+          rms_norm_backward_rows(dy.data() + begin * d, input.data() + begin * d, w.data(), inverse_rms.data() + begin,
+                                 end - begin, d, dx.data() + begin * d);
+        });
+        const Tensor<T> dw =
+            has_w ? rms_norm_weight_gradient(dy.data(), input.data(), inverse_rms.data(), rows, d) : Tensor<T>();
+        return std::vector<Tensor<T>>{dx, dw};
+      });
 }
 
 template Tensor<float> rms_norm(const Tensor<float>&, const Tensor<float>&, double);

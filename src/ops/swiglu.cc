@@ -27,7 +27,8 @@ Tensor<T> swiglu(const Tensor<T>& gate, const Tensor<T>& up) {
   Tensor<T> out = detail::map_binary(gate, up, "swiglu", [](T g, T u) { return g * stable_sigmoid(g) * u; });
   return record_op<T>("swiglu", out, {gate, up}, [gate, up](const Tensor<T>& dy) {
     // du = dy * silu(g);  dg = dy * u * sigmoid(g) * (1 + g * (1 - sigmoid(g)))
-    const Tensor<T> d_up = detail::map_binary(dy, gate, "swiglu_backward", [](T d, T g) { return d * g * stable_sigmoid(g); });
+    const Tensor<T> d_up =
+        detail::map_binary(dy, gate, "swiglu_backward", [](T d, T g) { return d * g * stable_sigmoid(g); });
     const Tensor<T> dy_up = detail::map_binary(dy, up, "swiglu_backward", [](T d, T u) { return d * u; });
     const Tensor<T> d_gate = detail::map_binary(dy_up, gate, "swiglu_backward", [](T du, T g) {
       const T s = stable_sigmoid(g);

@@ -17,7 +17,9 @@
 namespace attend::gguf {
 namespace {
 
-std::string golden(const std::string& name) { return (std::filesystem::path(ATTEND_GOLDEN_DIR) / "gguf" / name).string(); }
+std::string golden(const std::string& name) {
+  return (std::filesystem::path(ATTEND_GOLDEN_DIR) / "gguf" / name).string();
+}
 
 TEST(GgufFile, ReadsEveryMetadataValueTypeAsGgufPyWroteIt) {
   const File file = File::open(golden("types.gguf"));
@@ -116,8 +118,8 @@ TEST(GgufFile, ShippedSmolLM2HeaderAndTensorsMatchGgufPy) {
     for (int threads : {1, 2}) {
       ThreadCountGuard guard(threads);
       const Tensor<float> values = file.dequantize(info);
-      const auto crc = crc32(0, reinterpret_cast<const Bytef*>(values.data()),
-                             static_cast<uInt>(values.numel() * sizeof(float)));
+      const auto crc =
+          crc32(0, reinterpret_cast<const Bytef*>(values.data()), static_cast<uInt>(values.numel() * sizeof(float)));
       EXPECT_EQ(crc, entry["crc32"].get<uint32_t>());
       for (size_t i = 0; i < 8; ++i) EXPECT_EQ(values.data()[i], entry["first"][i].get<float>());
     }

@@ -46,8 +46,11 @@ TEST(RmsNorm, ZeroRowsStayFiniteAndNanStaysNan) {
 }
 
 TEST(RmsNorm, RefusesBadShapesAndEps) {
-  expect_error<ShapeError>([] { rms_norm(Tensor32::zeros({2, 4}), Tensor32::zeros({5})); },
-                           {"weight (5) must be (4) for x (2, 4)"});
+  expect_error<ShapeError>(
+      [] {
+        rms_norm(Tensor32::zeros({2, 4}), Tensor32::zeros({5}));
+      },
+      {"weight (5) must be (4) for x (2, 4)"});
   expect_error<ShapeError>([] { rms_norm(Tensor32::zeros({2, 0})); }, {"non-empty last axis"});
   expect_error<ValueError>([] { rms_norm(Tensor32::zeros({2, 4}), {}, 0.0); }, {"eps must be positive"});
   expect_error<ValueError>([] { rms_norm(Tensor32::zeros({2, 4}), {}, std::nan("")); }, {"eps must be positive"});
@@ -69,8 +72,11 @@ TEST(Swiglu, IsSiluTimesUpWithoutOverflow) {
     const double g = gate.data()[i];
     EXPECT_NEAR(y[i], g / (1 + std::exp(-g)) * 3, 1e-12) << i;
   }
-  expect_error<ShapeError>([] { swiglu(Tensor32::zeros({2, 3}), Tensor32::zeros({3, 2})); },
-                           {"gate (2, 3) and up (3, 2) must have one shape"});
+  expect_error<ShapeError>(
+      [] {
+        swiglu(Tensor32::zeros({2, 3}), Tensor32::zeros({3, 2}));
+      },
+      {"gate (2, 3) and up (3, 2) must have one shape"});
 }
 
 }  // namespace
