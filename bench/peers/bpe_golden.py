@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the golden ids of SmolLM2-135M-Instruct's tokenizer for tests/bpe/bpe_golden_test.cc.
+"""Writes the golden ids of SmolLM2-135M-Instruct's tokenizer for tests/bpe/bpe_golden_gguf_test.cc.
 
     python bench/peers/bpe_golden.py --out tests/golden/smollm2_tokenizer_ids.jsonl \
         [--vocabulary /tmp/smollm2_vocabulary.json]

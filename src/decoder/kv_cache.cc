@@ -19,7 +19,8 @@ void KvCache::grow(int64_t capacity) {
     if (length_ == 0) continue;
     for (int64_t h = 0; h < kv_heads_; ++h) {  // the positions held, head by head
       const size_t bytes = static_cast<size_t>(length_ * head_dim_) * sizeof(float);
-      std::memcpy(keys.back().data() + h * capacity * head_dim_, keys_[layer].data() + h * capacity_ * head_dim_, bytes);
+      std::memcpy(keys.back().data() + h * capacity * head_dim_, keys_[layer].data() + h * capacity_ * head_dim_,
+                  bytes);
       std::memcpy(values.back().data() + h * capacity * head_dim_, values_[layer].data() + h * capacity_ * head_dim_,
                   bytes);
     }

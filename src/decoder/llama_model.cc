@@ -61,8 +61,8 @@ Tensor<float> embed(const Tensor<float>& table, std::span<const Segment> segment
 
 // Rotates every head of x (R, heads * D) in place, pairs (2i, 2i + 1) at each row's position:
 //   (a, b) -> (a cos - b sin, a sin + b cos),  cos = cos_table[p][i], sin = sin_table[p][i]
-void rotate_pairs(Tensor<float>& x, int64_t heads, int64_t head_dim, const Rows& rows, const std::vector<float>& cos_table,
-                  const std::vector<float>& sin_table) {
+void rotate_pairs(Tensor<float>& x, int64_t heads, int64_t head_dim, const Rows& rows,
+                  const std::vector<float>& cos_table, const std::vector<float>& sin_table) {
   const int64_t half = head_dim / 2;
   float* data = x.data();
   for (int64_t r = 0; r < rows.total; ++r) {
@@ -124,9 +124,9 @@ Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> 
 }
 
 // x (R, E) -> x + attention + feed-forward of one layer.
-Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t layer, std::span<const Segment> segments,
-                            const Rows& rows, const LlamaConfig& config, const std::vector<float>& cos_table,
-                            const std::vector<float>& sin_table) {
+Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t layer,
+                            std::span<const Segment> segments, const Rows& rows, const LlamaConfig& config,
+                            const std::vector<float>& cos_table, const std::vector<float>& sin_table) {
   const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);  // (R, E)
   Tensor<float> q = linear(h, w.wq);                                 // (R, H D)
   Tensor<float> k = linear(h, w.wk);                                 // (R, H_kv D)
@@ -135,11 +135,11 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
   rotate_pairs(k, config.kv_heads, config.head_dim, rows, cos_table, sin_table);
   write_cache(k, segments, rows, layer, config, true);
   write_cache(v, segments, rows, layer, config, false);
-  const Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);  // (R, H D)
-  const Tensor<float> x1 = add(x, linear(a, w.wo));                          // (R, E)
-  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);          // (R, E)
+  const Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);    // (R, H D)
+  const Tensor<float> x1 = add(x, linear(a, w.wo));                              // (R, E)
+  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);             // (R, E)
   const Tensor<float> gated = swiglu(linear(h1, w.w_gate), linear(h1, w.w_up));  // (R, F)
-  return add(x1, linear(gated, w.w_down));                                     // (R, E)
+  return add(x1, linear(gated, w.w_down));                                       // (R, E)
 }
 
 // The rows whose logits are wanted: each segment's last, or all.

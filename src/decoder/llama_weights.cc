@@ -62,11 +62,10 @@ LlamaWeights load_llama_weights(const gguf::File& file, const LlamaConfig& confi
   weights.output = tied ? weights.token_embedding : load("output.weight");
   for (int64_t i = 0; i < config.layers; ++i) {
     const std::string block = fmt::format("blk.{}.", i);
-    weights.layers.push_back({load(block + "attn_norm.weight"), load(block + "attn_q.weight"),
-                              load(block + "attn_k.weight"), load(block + "attn_v.weight"),
-                              load(block + "attn_output.weight"), load(block + "ffn_norm.weight"),
-                              load(block + "ffn_gate.weight"), load(block + "ffn_up.weight"),
-                              load(block + "ffn_down.weight")});
+    weights.layers.push_back(
+        {load(block + "attn_norm.weight"), load(block + "attn_q.weight"), load(block + "attn_k.weight"),
+         load(block + "attn_v.weight"), load(block + "attn_output.weight"), load(block + "ffn_norm.weight"),
+         load(block + "ffn_gate.weight"), load(block + "ffn_up.weight"), load(block + "ffn_down.weight")});
   }
   return weights;
 }

@@ -26,9 +26,8 @@ std::filesystem::path golden(const std::string& name) {
 }
 
 const LlamaModel* model() {
-  static const LlamaModel* loaded = std::filesystem::exists(ATTEND_SMOLLM2_PATH)
-                                        ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH))
-                                        : nullptr;
+  static const LlamaModel* loaded =
+      std::filesystem::exists(ATTEND_SMOLLM2_PATH) ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH)) : nullptr;
   return loaded;
 }
 
@@ -87,7 +86,8 @@ TEST(Smollm2Golden, WholeLogitVectorsMatchTransformers) {
   for (int64_t p = 0; p < expected.shape()[0]; ++p) {
     const std::vector<float> logits = last_logits(lines[p + 1]["ids"].get<std::vector<int32_t>>());
     double worst = 0;
-    for (int64_t i = 0; i < vocabulary; ++i) worst = std::max(worst, std::abs(double{logits[i]} - expected.data()[p * vocabulary + i]));
+    for (int64_t i = 0; i < vocabulary; ++i)
+      worst = std::max(worst, std::abs(double{logits[i]} - expected.data()[p * vocabulary + i]));
     EXPECT_LE(worst, 1e-3) << "prompt " << p;
   }
 }
@@ -116,7 +116,8 @@ TEST(Smollm2Golden, GreedyContinuationsMatchTransformers) {
       ++equal;
       continue;
     }
-    const size_t where = std::mismatch(continuation.begin(), continuation.end(), expected.begin()).first - continuation.begin();
+    const size_t where =
+        std::mismatch(continuation.begin(), continuation.end(), expected.begin()).first - continuation.begin();
     const double margin = lines[n]["margins"][where].get<double>();
     std::printf("prompt %zu parts at step %zu: transformers' top-2 margin there %.3g\n", n, where, margin);
     EXPECT_LT(margin, 1e-2) << "prompt " << n << " parts at step " << where << " where transformers was not near a tie";

@@ -41,12 +41,12 @@
 namespace attend::decoder {
 
 struct LlamaLayer {
-  Tensor<float> attn_norm;      // (E)
-  Tensor<float> wq, wk, wv;     // (H D, E), (H_kv D, E), (H_kv D, E); q and k rows as stored (pairs adjacent)
-  Tensor<float> wo;             // (E, H D)
-  Tensor<float> ffn_norm;       // (E)
-  Tensor<float> w_gate, w_up;   // (F, E)
-  Tensor<float> w_down;         // (E, F)
+  Tensor<float> attn_norm;     // (E)
+  Tensor<float> wq, wk, wv;    // (H D, E), (H_kv D, E), (H_kv D, E); q and k rows as stored (pairs adjacent)
+  Tensor<float> wo;            // (E, H D)
+  Tensor<float> ffn_norm;      // (E)
+  Tensor<float> w_gate, w_up;  // (F, E)
+  Tensor<float> w_down;        // (E, F)
 };
 
 struct LlamaWeights {
