@@ -29,5 +29,6 @@ CommandRunner add_embed_command(CLI::App& app);                  // embed_comman
 CommandRunner add_similarity_command(CLI::App& app);             // embed_command.cc
 CommandRunner add_search_command(CLI::App& app);                 // search_command.cc
 CommandRunner add_bench_command(CLI::App& app);                  // bench_command.cc
+CommandRunner add_generate_command(CLI::App& app);               // generate_command.cc
 
 }  // namespace attend::tools

@@ -10,9 +10,23 @@
 #include "attend/ops/normalization.h"
 #include "decoder/llama_weights.h"
 #include "kernels/flash_attention.h"
+#include "kernels/matvec.h"
 
 namespace attend::decoder {
 namespace {
+
+// Up to this many rows, a projection reads its weights once per call (kernels/matvec.h) instead
+// of going through BLAS, which packs the whole weight matrix at every call.
+constexpr int64_t kMatvecRows = 8;
+
+// x (R, in) W^T -> (R, out), W (out, in).
+Tensor<float> project(const Tensor<float>& x, const Tensor<float>& w) {
+  const int64_t rows = x.shape()[0];
+  if (rows > kMatvecRows) return linear(x, w);
+  Tensor<float> y = Tensor<float>::empty({rows, w.shape()[0]});
+  kernels::matvec_rows(w.data(), w.shape()[0], w.shape()[1], x.data(), rows, y.data());
+  return y;
+}
 
 // One forward call's rows: segment s owns rows [first[s], first[s] + count[s]) of every
 // (R, ...) activation; row r sits at position positions[r] of its sequence.
@@ -128,18 +142,18 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
                             std::span<const Segment> segments, const Rows& rows, const LlamaConfig& config,
                             const std::vector<float>& cos_table, const std::vector<float>& sin_table) {
   const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);  // (R, E)
-  Tensor<float> q = linear(h, w.wq);                                 // (R, H D)
-  Tensor<float> k = linear(h, w.wk);                                 // (R, H_kv D)
-  const Tensor<float> v = linear(h, w.wv);                           // (R, H_kv D)
+  Tensor<float> q = project(h, w.wq);                                // (R, H D)
+  Tensor<float> k = project(h, w.wk);                                // (R, H_kv D)
+  const Tensor<float> v = project(h, w.wv);                          // (R, H_kv D)
   rotate_pairs(q, config.heads, config.head_dim, rows, cos_table, sin_table);
   rotate_pairs(k, config.kv_heads, config.head_dim, rows, cos_table, sin_table);
   write_cache(k, segments, rows, layer, config, true);
   write_cache(v, segments, rows, layer, config, false);
-  const Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);    // (R, H D)
-  const Tensor<float> x1 = add(x, linear(a, w.wo));                              // (R, E)
-  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);             // (R, E)
-  const Tensor<float> gated = swiglu(linear(h1, w.w_gate), linear(h1, w.w_up));  // (R, F)
-  return add(x1, linear(gated, w.w_down));                                       // (R, E)
+  const Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);      // (R, H D)
+  const Tensor<float> x1 = add(x, project(a, w.wo));                               // (R, E)
+  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);               // (R, E)
+  const Tensor<float> gated = swiglu(project(h1, w.w_gate), project(h1, w.w_up));  // (R, F)
+  return add(x1, project(gated, w.w_down));                                        // (R, E)
 }
 
 // The rows whose logits are wanted: each segment's last, or all.
@@ -194,7 +208,7 @@ Tensor<float> LlamaModel::forward(std::span<const Segment> segments, bool all_po
   }
   for (size_t s = 0; s < segments.size(); ++s) segments[s].cache->advance(rows.count[s]);
   const Tensor<float> h = rms_norm(output_rows(x, rows, all_positions), weights_.output_norm, config_.rms_eps);
-  return linear(h, weights_.output);  // (S or R, V)
+  return project(h, weights_.output);  // (S or R, V)
 }
 
 Tensor<float> LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions) const {

@@ -1,0 +1,67 @@
+// Generating text with a decoder: one causal prefill of the prompt, then one decode step per
+// new token, each token chosen by a Sampler (sampling/sampler.h), streamed as complete UTF-8
+// pieces (bpe/streaming_decoder.h) with stop strings held back (sampling/stop_matcher.h).
+//
+//   logits = forward(prompt)                       the cache then holds the prompt
+//   repeat max_tokens times:
+//     t = sampler.next(logits, history)            history: the prompt and the tokens so far
+//     t ends a turn (end of sequence, <|im_end|>, <|endoftext|>): stop, "stop"
+//     piece = decode(t); a stop string in the text: emit up to it and stop, "stop"
+//     logits = forward(t)                          one decode step on the cache
+//   else "length"
+//
+// The token that ends a turn is not fed to the model (the cache ends before it); a chat feeds
+// the template's end of message at the start of the next turn. The prompt is never truncated:
+// one longer than the model's context is an error; a generation that reaches the context stops
+// there with "length".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "attend/bpe/bpe_tokenizer.h"
+#include "attend/decoder/llama_model.h"
+#include "attend/sampling/sampling_options.h"
+
+namespace attend::decoder {
+
+struct GenerationOptions {
+  sampling::SamplingOptions sampling;
+  int64_t max_tokens = 256;        // new tokens at most, >= 1
+  std::vector<std::string> stops;  // stop strings (not included in the text)
+};
+
+struct GeneratedToken {
+  int32_t id = 0;
+  std::string text;             // the whole UTF-8 text this token completes (may be empty)
+  double logprob = 0;           // the model's log-probability of it (NaN unless want_logprobs)
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // the new tokens (the one that ended the turn excluded)
+  std::string text;             // their text, up to a stop string
+  std::string finish_reason;    // "stop" or "length"
+  int64_t prompt_tokens = 0;
+  int64_t tokens_in_cache = 0;  // of `tokens`, how many the cache holds (the last one chosen is not fed)
+  double prefill_seconds = 0, decode_seconds = 0;
+};
+
+// Called with each token as it is chosen; returning false stops the generation ("stop").
+using TokenSink = std::function<bool(const GeneratedToken&)>;
+
+// The ids that end a turn: the end-of-sequence id and the tokens <|im_end|>, <|endoftext|>,
+// <|eot_id|> and <|end|> where the vocabulary has them.
+std::set<int32_t> end_of_turn_ids(const bpe::BpeTokenizer& tokenizer);
+
+// Generates after `prompt` (token ids), continuing `cache` (which may already hold earlier
+// turns). ValueError on an empty prompt, max_tokens < 1, bad sampling options, or a prompt that
+// does not fit the context left.
+GenerationResult generate(const LlamaModel& model, const bpe::BpeTokenizer& tokenizer, KvCache& cache,
+                          std::span<const int32_t> prompt, const GenerationOptions& options,
+                          const TokenSink& sink = nullptr);
+
+}  // namespace attend::decoder

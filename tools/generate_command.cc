@@ -1,0 +1,138 @@
+#include "generate_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "attend/bpe/gguf_vocabulary.h"
+#include "attend/decoder/chat_template.h"
+#include "attend/decoder/generation.h"
+#include "cli_checks.h"
+
+namespace attend::tools {
+namespace {
+
+struct GenerateArguments {
+  std::string model = decoder::default_model_path();
+  std::string prompt;
+  decoder::GenerationOptions options;
+  bool chat = false;
+  std::string system;
+  bool no_stream = false;
+  bool json = false;
+  bool logprobs = false;
+};
+
+// The resident set now and at its peak (VmRSS, VmHWM of /proc/self/status), in MB.
+std::pair<double, double> resident_megabytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  double now = 0, peak = 0;
+  while (status >> key) {
+    if (key == "VmRSS:") status >> now;
+    if (key == "VmHWM:") status >> peak;
+  }
+  return {now / 1024, peak / 1024};
+}
+
+std::string prompt_text(const GenerateArguments& args, const decoder::LlamaModel& model) {
+  if (!args.chat) return args.prompt;
+  std::vector<decoder::ChatMessage> messages;
+  if (!args.system.empty()) messages.push_back({"system", args.system});
+  messages.push_back({"user", args.prompt});
+  return decoder::ChatTemplate::from_file(model.file()).render(messages);
+}
+
+nlohmann::json result_json(const decoder::GenerationResult& result, const std::vector<double>& logprobs, bool with_logprobs) {
+  nlohmann::json out{{"text", result.text}, {"tokens", result.tokens}, {"finish_reason", result.finish_reason},
+                     {"usage", {{"prompt_tokens", result.prompt_tokens}, {"completion_tokens", result.tokens.size()}}}};
+  if (with_logprobs) out["logprobs"] = logprobs;
+  return out;
+}
+
+int run_generate(GenerateArguments args) {
+  ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
+  ATTEND_CHECK(args.system.empty() || args.chat, ValueError, "--system needs --chat");
+  args.options.sampling.want_logprobs = args.logprobs;
+  const auto start = std::chrono::steady_clock::now();
+  const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
+  const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::vector<int32_t> prompt = tokenizer.encode(prompt_text(args, model));
+  decoder::KvCache cache = model.new_cache(static_cast<int64_t>(prompt.size()) + args.options.max_tokens);
+  const bool stream = !args.no_stream && !args.json;
+  std::vector<double> logprobs;
+  const auto sink = [&](const decoder::GeneratedToken& token) {
+    if (token.id >= 0) logprobs.push_back(token.logprob);
+    if (stream) {
+      std::cout << token.text << std::flush;
+      return !std::cout.fail();  // a closed pipe ends the generation
+    }
+    return true;
+  };
+  const decoder::GenerationResult result = decoder::generate(model, tokenizer, cache, prompt, args.options, sink);
+  if (args.json) {
+    std::cout << result_json(result, logprobs, args.logprobs).dump() << "\n";
+  } else {
+    std::cout << (stream ? "" : result.text) << "\n";
+  }
+  const auto [resident, peak] = resident_megabytes();
+  std::cerr << fmt::format(
+      "attend: {} prompt tokens in {:.3f} s ({:.1f} tokens/s), {} new tokens in {:.3f} s ({:.1f} tokens/s), "
+      "finish: {}; model loaded in {:.2f} s, resident memory {:.0f} MB (peak {:.0f} MB)\n",
+      result.prompt_tokens, result.prefill_seconds, result.prompt_tokens / std::max(result.prefill_seconds, 1e-9),
+      result.tokens.size(), result.decode_seconds,
+      static_cast<double>(result.tokens.size()) / std::max(result.decode_seconds, 1e-9), result.finish_reason,
+      load_seconds, resident, peak);
+  return 0;
+}
+
+void add_sampling_options(CLI::App* command, decoder::GenerationOptions& options) {
+  auto& s = options.sampling;
+  s.temperature = 0.8f;
+  s.top_k = 40;
+  s.top_p = 0.95f;
+  s.min_p = 0.05f;
+  command->add_option("--max-tokens", options.max_tokens, "new tokens at most")
+      ->check(integer_in(1, 1 << 20))
+      ->capture_default_str();
+  command->add_option("--temperature", s.temperature, "0 is greedy (arg-max)")->capture_default_str();
+  command->add_option("--top-k", s.top_k, "keep the K most probable tokens (0: all)")->capture_default_str();
+  command->add_option("--top-p", s.top_p, "keep the most probable tokens up to this mass, in (0, 1]")
+      ->capture_default_str();
+  command->add_option("--min-p", s.min_p, "keep tokens at least this fraction of the most probable's, in [0, 1]")
+      ->capture_default_str();
+  command->add_option("--repeat-penalty", s.repeat_penalty, "CTRL's penalty on recent tokens (1: off)")
+      ->capture_default_str();
+  command->add_option("--frequency-penalty", s.frequency_penalty, "OpenAI's, per occurrence")->capture_default_str();
+  command->add_option("--presence-penalty", s.presence_penalty, "OpenAI's, once per token present")
+      ->capture_default_str();
+  command->add_option("--penalty-last-n", s.penalty_last_n, "how many recent tokens the penalties see")
+      ->check(integer_in(0, 1 << 20))
+      ->capture_default_str();
+  command->add_option("--seed", s.seed, "the same seed gives the same text")->check(unsigned_integer())->capture_default_str();
+  command->add_option("--stop", options.stops, "stop before this text (repeatable)")->check(utf8_text());
+}
+
+}  // namespace
+
+CommandRunner add_generate_command(CLI::App& app) {
+  auto args = std::make_shared<GenerateArguments>();
+  CLI::App* command = app.add_subcommand("generate", "text from a decoder language model (default: the shipped SmolLM2)");
+  command->add_option("prompt", args->prompt, "the prompt (UTF-8)")->required()->check(utf8_text());
+  command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
+  add_sampling_options(command, args->options);
+  command->add_flag("--chat", args->chat, "wrap the prompt as a user message in the model's chat template");
+  command->add_option("--system", args->system, "a system message (with --chat)")->check(utf8_text());
+  command->add_flag("--no-stream", args->no_stream, "print the text at the end instead of token by token");
+  command->add_flag("--json", args->json, "print one JSON object: text, tokens, finish_reason, usage");
+  command->add_flag("--logprobs", args->logprobs, "with --json: the model's log-probability of each token");
+  return [command, args] { return command->parsed() ? run_generate(*args) : -1; };
+}
+
+}  // namespace attend::tools
