@@ -48,8 +48,11 @@ std::string prompt_text(const GenerateArguments& args, const decoder::LlamaModel
   return decoder::ChatTemplate::from_file(model.file()).render(messages);
 }
 
-nlohmann::json result_json(const decoder::GenerationResult& result, const std::vector<double>& logprobs, bool with_logprobs) {
-  nlohmann::json out{{"text", result.text}, {"tokens", result.tokens}, {"finish_reason", result.finish_reason},
+nlohmann::json result_json(const decoder::GenerationResult& result, const std::vector<double>& logprobs,
+                           bool with_logprobs) {
+  nlohmann::json out{{"text", result.text},
+                     {"tokens", result.tokens},
+                     {"finish_reason", result.finish_reason},
                      {"usage", {{"prompt_tokens", result.prompt_tokens}, {"completion_tokens", result.tokens.size()}}}};
   if (with_logprobs) out["logprobs"] = logprobs;
   return out;
@@ -115,7 +118,9 @@ void add_sampling_options(CLI::App* command, decoder::GenerationOptions& options
   command->add_option("--penalty-last-n", s.penalty_last_n, "how many recent tokens the penalties see")
       ->check(integer_in(0, 1 << 20))
       ->capture_default_str();
-  command->add_option("--seed", s.seed, "the same seed gives the same text")->check(unsigned_integer())->capture_default_str();
+  command->add_option("--seed", s.seed, "the same seed gives the same text")
+      ->check(unsigned_integer())
+      ->capture_default_str();
   command->add_option("--stop", options.stops, "stop before this text (repeatable)")->check(utf8_text());
 }
 
@@ -123,12 +128,14 @@ void add_sampling_options(CLI::App* command, decoder::GenerationOptions& options
 
 CommandRunner add_generate_command(CLI::App& app) {
   auto args = std::make_shared<GenerateArguments>();
-  CLI::App* command = app.add_subcommand("generate", "text from a decoder language model (default: the shipped SmolLM2)");
+  CLI::App* command =
+      app.add_subcommand("generate", "text from a decoder language model (default: the shipped SmolLM2)");
   command->add_option("prompt", args->prompt, "the prompt (UTF-8)")->required()->check(utf8_text());
   command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
   add_sampling_options(command, args->options);
   command->add_flag("--chat", args->chat, "wrap the prompt as a user message in the model's chat template");
-  command->add_option("--system", args->system, "a system message (with --chat)")->check(utf8_text());
+  command->add_option("--system", args->system, "a system message (with --chat; default: the template's own, if any)")
+      ->check(utf8_text());
   command->add_flag("--no-stream", args->no_stream, "print the text at the end instead of token by token");
   command->add_flag("--json", args->json, "print one JSON object: text, tokens, finish_reason, usage");
   command->add_flag("--logprobs", args->logprobs, "with --json: the model's log-probability of each token");

@@ -23,7 +23,8 @@ std::vector<float> random_values(int64_t n, Generator& generator) {
 
 TEST(Matvec, MatchesFloat64AndKeepsItsBitsAcrossBatchesRowsAndThreads) {
   Generator generator(11);
-  for (const auto& [out, in] : std::vector<std::pair<int64_t, int64_t>>{{37, 67}, {5, 16}, {1, 1}, {130, 576}, {4, 0}}) {
+  for (const auto& [out, in] :
+       std::vector<std::pair<int64_t, int64_t>>{{37, 67}, {5, 16}, {1, 1}, {130, 576}, {4, 0}}) {
     SCOPED_TRACE(::testing::Message() << out << " x " << in);
     const std::vector<float> w = random_values(out * in + 1, generator);  // +1: W starts misaligned
     const std::vector<float> x = random_values(5 * in + 1, generator);
