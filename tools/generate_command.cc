@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/bpe/gguf_vocabulary.h"
+#include "attend/core/utf8.h"
+#include "attend/io/atomic_file.h"
 #include "attend/decoder/chat_template.h"
 #include "attend/decoder/generation.h"
 #include "cli_checks.h"
@@ -20,6 +22,7 @@ namespace {
 struct GenerateArguments {
   std::string model = decoder::default_model_path();
   std::string prompt;
+  std::string prompt_file;
   decoder::GenerationOptions options;
   bool chat = false;
   std::string system;
@@ -38,6 +41,15 @@ std::pair<double, double> resident_megabytes() {
     if (key == "VmHWM:") status >> peak;
   }
   return {now / 1024, peak / 1024};
+}
+
+std::string read_prompt_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ATTEND_CHECK(in.good() || in.eof(), io::IoError, "cannot read '{}'", path);
+  ATTEND_CHECK(text.find('\0') == std::string::npos && is_utf8(text), ValueError,
+               "'{}' is not UTF-8 text (a NUL byte or an invalid sequence)", path);
+  return text;
 }
 
 std::string prompt_text(const GenerateArguments& args, const decoder::LlamaModel& model) {
@@ -61,6 +73,9 @@ nlohmann::json result_json(const decoder::GenerationResult& result, const std::v
 int run_generate(GenerateArguments args) {
   ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
   ATTEND_CHECK(args.system.empty() || args.chat, ValueError, "--system needs --chat");
+  ATTEND_CHECK(args.prompt.empty() != args.prompt_file.empty(), ValueError,
+               "give either PROMPT or --prompt-file, not {}", args.prompt.empty() ? "neither" : "both");
+  if (!args.prompt_file.empty()) args.prompt = read_prompt_file(args.prompt_file);
   args.options.sampling.want_logprobs = args.logprobs;
   const auto start = std::chrono::steady_clock::now();
   const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
@@ -122,6 +137,8 @@ void add_sampling_options(CLI::App* command, decoder::GenerationOptions& options
       ->check(unsigned_integer())
       ->capture_default_str();
   command->add_option("--stop", options.stops, "stop before this text (repeatable)")->check(utf8_text());
+  command->add_flag("--ignore-eos", options.ignore_end_of_turn,
+                    "go on past the end-of-turn tokens until --max-tokens (benchmarks)");
 }
 
 }  // namespace
@@ -130,7 +147,9 @@ CommandRunner add_generate_command(CLI::App& app) {
   auto args = std::make_shared<GenerateArguments>();
   CLI::App* command =
       app.add_subcommand("generate", "text from a decoder language model (default: the shipped SmolLM2)");
-  command->add_option("prompt", args->prompt, "the prompt (UTF-8)")->required()->check(utf8_text());
+  command->add_option("prompt", args->prompt, "the prompt (UTF-8)")->check(utf8_text());
+  command->add_option("--prompt-file", args->prompt_file, "read the prompt from a file (UTF-8) instead")
+      ->check(CLI::ExistingFile);
   command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
   add_sampling_options(command, args->options);
   command->add_flag("--chat", args->chat, "wrap the prompt as a user message in the model's chat template");

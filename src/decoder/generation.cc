@@ -56,7 +56,7 @@ GenerationResult generate(const LlamaModel& model, const bpe::BpeTokenizer& toke
   result.finish_reason = "length";
   while (static_cast<int64_t>(result.tokens.size()) < options.max_tokens) {
     const int32_t token = sampler.next(logits, history);
-    if (end_of_turn.contains(token)) {
+    if (end_of_turn.contains(token) && !options.ignore_end_of_turn) {
       result.finish_reason = "stop";
       break;
     }

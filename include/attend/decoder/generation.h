@@ -31,14 +31,15 @@ namespace attend::decoder {
 
 struct GenerationOptions {
   sampling::SamplingOptions sampling;
-  int64_t max_tokens = 256;        // new tokens at most, >= 1
-  std::vector<std::string> stops;  // stop strings (not included in the text)
+  int64_t max_tokens = 256;         // new tokens at most, >= 1
+  std::vector<std::string> stops;   // stop strings (not included in the text)
+  bool ignore_end_of_turn = false;  // go on past the end-of-turn tokens (benchmarks: a fixed length)
 };
 
 struct GeneratedToken {
   int32_t id = 0;
-  std::string text;             // the whole UTF-8 text this token completes (may be empty)
-  double logprob = 0;           // the model's log-probability of it (NaN unless want_logprobs)
+  std::string text;    // the whole UTF-8 text this token completes (may be empty)
+  double logprob = 0;  // the model's log-probability of it (NaN unless want_logprobs)
 };
 
 struct GenerationResult {
