@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""SmolLM2-135M-Instruct's prefill and decode speed: attend beside transformers, interleaved.
+
+The same GGUF file (scripts/setup's), the same prompt of --prompt-tokens tokens (512: README.md
+cut to that many tokens by transformers' tokenizer of the file), --new-tokens new tokens (128,
+greedy, never stopping early). For each round and each thread count (1, 2) the contenders run
+one after the other (attend, transformers, attend, transformers, ...), so that the machine's
+drift reaches both alike; the table gives the median and the spread (min-max) of the rounds.
+
+- attend: `attend generate --prompt-file P --max-tokens N --temperature 0 --ignore-eos`, a new
+  process each time (ATTEND_NUM_THREADS), its own timings (stderr): prefill is the prompt's one
+  forward pass (logits of the last position only), decode the new tokens' steps; peak memory
+  is the process's maximum resident set (VmHWM, as attend reports it).
+- transformers: AutoModelForCausalLM from the same GGUF (dequantized to float32), in this
+  process (torch.set_num_threads), prefill = model(prompt) with its cache (logits of every
+  position, as transformers computes them), decode = N single-token steps on its DynamicCache;
+  peak memory is this process's maximum resident set after loading.
+
+Decode is also given as weight bytes read per second (float32: 4 bytes x 134.5 M parameters a
+token, the tied embedding read once as the output layer), to compare with the memory roof.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import tempfile
+import time
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+
+def attend_run(attend, model, prompt_file, new_tokens, threads):
+    env = dict(os.environ, ATTEND_NUM_THREADS=str(threads))
+    done = subprocess.run([attend, "generate", "--model", model, "--prompt-file", prompt_file, "--max-tokens",
+                           str(new_tokens), "--temperature", "0", "--ignore-eos", "--no-stream"],
+                          env=env, capture_output=True, text=True, check=True)
+    found = re.search(r"(\d+) prompt tokens in [0-9.]+ s \(([0-9.]+) tokens/s\), (\d+) new tokens in [0-9.]+ s "
+                      r"\(([0-9.]+) tokens/s\)", done.stderr)
+    peak = float(re.search(r"\(peak ([0-9.]+) MB\)", done.stderr).group(1))
+    return float(found.group(2)), float(found.group(4)), peak, int(found.group(1))
+
+
+def transformers_run(model, ids, new_tokens):
+    with torch.no_grad():
+        start = time.perf_counter()
+        out = model(torch.tensor([ids]), use_cache=True)
+        prefill = time.perf_counter() - start
+        cache, token = out.past_key_values, int(out.logits[0, -1].argmax())
+        start = time.perf_counter()
+        for _ in range(new_tokens):
+            out = model(torch.tensor([[token]]), past_key_values=cache, use_cache=True)
+            cache, token = out.past_key_values, int(out.logits[0, -1].argmax())
+        decode = time.perf_counter() - start
+    return len(ids) / prefill, new_tokens / decode, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def summary(values):
+    return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    data = os.environ.get("ATTEND_DATA_DIR") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "attend")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--attend", default=os.path.join(root, "build", "attend"))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--prompt-tokens", type=int, default=512)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    directory, name = os.path.join(data, "smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf"
+    gguf = os.path.join(directory, name)
+    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
+    with open(os.path.join(root, "README.md"), encoding="utf-8") as f:
+        ids = tokenizer(f.read(), add_special_tokens=False)["input_ids"][:args.prompt_tokens]
+    prompt = tokenizer.decode(ids)
+    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32).eval()
+    parameters = sum(p.numel() for p in model.parameters())
+    results = {}
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as prompt_file:
+        prompt_file.write(prompt)
+        prompt_file.flush()
+        for round_index in range(args.rounds):
+            for threads in [int(t) for t in args.threads.split(",")]:
+                torch.set_num_threads(threads)
+                a = attend_run(args.attend, gguf, prompt_file.name, args.new_tokens, threads)
+                t = transformers_run(model, ids, args.new_tokens)
+                for who, (prefill, decode, peak) in (("attend", a[:3]), ("transformers", t)):
+                    entry = results.setdefault(f"{who} {threads}", {"prefill": [], "decode": [], "peak_mb": []})
+                    entry["prefill"].append(prefill)
+                    entry["decode"].append(decode)
+                    entry["peak_mb"].append(peak)
+                if a[3] != len(ids):
+                    print(f"note: attend's tokenizer gave {a[3]} prompt tokens, transformers' {len(ids)}")
+            print(f"round {round_index + 1} of {args.rounds} done", flush=True)
+    print(f"\nSmolLM2-135M-Instruct, {len(ids)}-token prompt, {args.new_tokens} new tokens, float32, "
+          f"{args.rounds} rounds interleaved; median (min-max)\n")
+    print("| contender, threads | prefill tokens/s | decode tokens/s | decode weight GB/s | peak MB |")
+    print("|---|---|---|---|---|")
+    for key, entry in results.items():
+        gigabytes = [d * parameters * 4 / 1e9 for d in entry["decode"]]
+        print(f"| {key} | {summary(entry['prefill'])} | {summary(entry['decode'])} | {summary(gigabytes)} | "
+              f"{statistics.median(entry['peak_mb']):.0f} |")
+    for threads in args.threads.split(","):
+        a, t = results[f"attend {threads}"], results[f"transformers {threads}"]
+        print(f"\n{threads} thread(s): attend / transformers: prefill "
+              f"{statistics.median(a['prefill']) / statistics.median(t['prefill']):.2f}x, decode "
+              f"{statistics.median(a['decode']) / statistics.median(t['decode']):.2f}x")
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"parameters": parameters, "results": results}, out, indent=1)
+
+
+if __name__ == "__main__":
+    main()
