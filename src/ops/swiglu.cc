@@ -1,9 +1,12 @@
 // swiglu (attend/ops/elementwise.h): silu(gate) * up, element by element.
 #include <cmath>
+#include <type_traits>
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/ops/elementwise.h"
+#include "attend/core/parallel.h"
+#include "kernels/swiglu.h"
 #include "ops/map.h"
 
 namespace attend {
@@ -23,8 +26,17 @@ template <typename T>
 Tensor<T> swiglu(const Tensor<T>& gate, const Tensor<T>& up) {
   ATTEND_CHECK(gate.shape() == up.shape(), ShapeError, "swiglu: gate {} and up {} must have one shape",
                shape_string(gate.shape()), shape_string(up.shape()));
-  // y = silu(g) * u = g * sigmoid(g) * u
-  Tensor<T> out = detail::map_binary(gate, up, "swiglu", [](T g, T u) { return g * stable_sigmoid(g) * u; });
+  // y = silu(g) * u = g * sigmoid(g) * u; float through the vectorized kernel (kernels/swiglu.h)
+  Tensor<T> out;
+  if constexpr (std::is_same_v<T, float>) {
+    const Tensor<float> g = gate.detach().contiguous(), u = up.detach().contiguous();
+    out = Tensor<float>::empty(gate.shape());
+    parallel_for(g.numel(), 16384, [&](int64_t begin, int64_t end) {
+      kernels::swiglu_forward(g.data() + begin, u.data() + begin, end - begin, out.data() + begin);
+    });
+  } else {
+    out = detail::map_binary(gate, up, "swiglu", [](T g, T u) { return g * stable_sigmoid(g) * u; });
+  }
   return record_op<T>("swiglu", out, {gate, up}, [gate, up](const Tensor<T>& dy) {
     // du = dy * silu(g);  dg = dy * u * sigmoid(g) * (1 + g * (1 - sigmoid(g)))
     const Tensor<T> d_up =

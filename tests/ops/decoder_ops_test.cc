@@ -10,6 +10,8 @@
 #include "attend/ops/normalization.h"
 #include "harness/expect_error.h"
 #include "harness/op_harness.h"
+#include "harness/simd_targets.h"
+#include "kernels/swiglu.h"
 
 namespace attend {
 namespace {
@@ -77,6 +79,37 @@ TEST(Swiglu, IsSiluTimesUpWithoutOverflow) {
         swiglu(Tensor32::zeros({2, 3}), Tensor32::zeros({3, 2}));
       },
       {"gate (2, 3) and up (3, 2) must have one shape"});
+}
+
+}  // namespace
+}  // namespace attend
+
+namespace attend {
+namespace {
+
+// The vectorized float forward on every SIMD target against silu(g) u in double, over the
+// range where exp saturates, tails of every length, and NaN.
+TEST(Swiglu, KernelOnEverySimdTargetMatchesDouble) {
+  std::vector<float> gate, up;
+  for (int i = 0; i < 403; ++i) {
+    gate.push_back(-120.0f + 0.6f * static_cast<float>(i));
+    up.push_back(0.5f + 0.01f * static_cast<float>(i % 17));
+  }
+  gate[7] = std::numeric_limits<float>::quiet_NaN();
+  attend::testing::for_each_simd_target([&] {
+    for (int64_t n : {int64_t{0}, int64_t{1}, int64_t{5}, int64_t{17}, int64_t{403}}) {
+      std::vector<float> out(static_cast<size_t>(n));
+      kernels::swiglu_forward(gate.data(), up.data(), n, out.data());
+      for (int64_t e = 0; e < n; ++e) {
+        const double g = gate[e], expected = g / (1 + std::exp(-g)) * up[e];
+        if (std::isnan(g)) {
+          EXPECT_TRUE(std::isnan(out[e]));
+          continue;
+        }
+        EXPECT_NEAR(out[e], expected, 4e-7 * std::abs(expected) + 1e-30) << "g " << g;
+      }
+    }
+  });
 }
 
 }  // namespace
