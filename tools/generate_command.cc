@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/bpe/gguf_vocabulary.h"
+#include "attend/core/memory.h"
 #include "attend/core/utf8.h"
 #include "attend/io/atomic_file.h"
 #include "attend/decoder/chat_template.h"
@@ -77,6 +78,7 @@ int run_generate(GenerateArguments args) {
                "give either PROMPT or --prompt-file, not {}", args.prompt.empty() ? "neither" : "both");
   if (!args.prompt_file.empty()) args.prompt = read_prompt_file(args.prompt_file);
   args.options.sampling.want_logprobs = args.logprobs;
+  keep_freed_memory_for_reuse();  // every step frees and allocates activations of like sizes
   const auto start = std::chrono::steady_clock::now();
   const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
   const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
