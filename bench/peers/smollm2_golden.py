@@ -14,6 +14,11 @@ model runs in float32 on --threads threads (1), offline. Writes into --out
   prompts: hand-written texts (Unicode, code, chat markup), tweets, lines of the repository's
   Markdown and C++, and one context of about 2,000 tokens made of README.md.
 - last_logits.npy: float32 (FULL, 49152), the whole last-position logits of the first FULL prompts.
+- perplexity.json: the token ids of /usr/share/common-licenses/Apache-2.0 (Debian's base-files;
+  the model's own licence) and its perplexity with the sliding windows of
+  attend/decoder/perplexity.h (context 512 stride 256, and context 128 stride 64): the sum of
+  -log softmax(logits)[next token], in float64 from transformers' float32 logits, over the
+  positions each window scores. (--perplexity-only writes just this file.)
 - greedy.jsonl: {"ids": prompt ids, "continuation": 64 greedy ids, "margins": [logit of the
   best minus the second best at each step]} for the first GREEDY prompts, with transformers'
   generate (do_sample=False, its KV cache).
@@ -24,6 +29,7 @@ import argparse
 import csv
 import glob
 import json
+import math
 import os
 import time
 
@@ -86,6 +92,38 @@ def prompts(root, data, tokenizer):
     return result
 
 
+PERPLEXITY_TEXT = "/usr/share/common-licenses/Apache-2.0"
+
+
+def sliding_perplexity(model, ids, context, stride):
+    """attend/decoder/perplexity.h's definition, on transformers' logits."""
+    total, scored, windows, scored_until = 0.0, 0, 0, 1
+    begin = 0
+    while True:
+        end = min(begin + context, len(ids))
+        with torch.no_grad():
+            logits = model(torch.tensor([ids[begin:end]])).logits[0].double()
+        log_probabilities = torch.log_softmax(logits, dim=-1)
+        for t in range(max(scored_until, begin + 1), end):
+            total -= float(log_probabilities[t - 1 - begin, ids[t]])
+            scored += 1
+        scored_until, windows = end, windows + 1
+        if end == len(ids):
+            break
+        begin += stride
+    return {"context": context, "stride": stride, "perplexity": math.exp(total / scored),
+            "mean_negative_log_likelihood": total / scored, "scored_tokens": scored, "windows": windows}
+
+
+def write_perplexity(path, model, tokenizer):
+    with open(PERPLEXITY_TEXT, encoding="utf-8") as f:
+        ids = tokenizer(f.read(), add_special_tokens=False)["input_ids"]
+    cases = [sliding_perplexity(model, ids, context, stride) for context, stride in ((512, 256), (128, 64))]
+    with open(path, "w") as out:
+        json.dump({"text": PERPLEXITY_TEXT, "ids": ids, "cases": cases}, out)
+        out.write("\n")
+
+
 def number(x):
     return float(f"{float(x):.9g}")
 
@@ -97,6 +135,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=os.path.join(root, "tests", "golden", "smollm2"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--perplexity-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     directory, name = os.path.join(data, "smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -105,6 +144,9 @@ def main():
     vocabulary = model.config.vocab_size
     probe_ids = sorted(np.random.default_rng(7).choice(vocabulary, PROBES, replace=False).tolist())
     os.makedirs(args.out, exist_ok=True)
+    write_perplexity(os.path.join(args.out, "perplexity.json"), model, tokenizer)
+    if args.perplexity_only:
+        return
     full, started = [], time.time()
     with open(os.path.join(args.out, "logits.jsonl"), "w") as out, torch.no_grad():
         out.write(json.dumps({"kind": "header", "model": name, "transformers": __import__("transformers").__version__,

@@ -16,6 +16,8 @@
 
 #include "attend/core/parallel.h"
 #include "attend/decoder/llama_model.h"
+#include "attend/decoder/perplexity.h"
+#include "harness/expect_error.h"
 #include "attend/io/npy.h"
 
 namespace attend::decoder {
@@ -187,6 +189,35 @@ TEST(Smollm2Decoder, RefusesBadTokensEmptySegmentsAndAFullContext) {
   EXPECT_EQ(cache.length(), 0);
   std::vector<int32_t> too_long(static_cast<size_t>(model()->config().context_length + 1), 1);
   EXPECT_THROW(model()->forward(too_long, cache), ValueError);
+}
+
+}  // namespace
+}  // namespace attend::decoder
+
+namespace attend::decoder {
+namespace {
+
+// The perplexity of the Apache-2.0 licence text (Debian's base-files) with two window settings,
+// against the same sliding-window sum on transformers' logits.
+TEST(Smollm2Golden, PerplexityOfARealTextMatchesTransformers) {
+  REQUIRE_MODEL();
+  std::ifstream in(golden("perplexity.json"));
+  const auto expected = nlohmann::json::parse(in);
+  const auto ids = expected["ids"].get<std::vector<int32_t>>();
+  for (const auto& c : expected["cases"]) {
+    const PerplexityOptions options{c["context"].get<int64_t>(), c["stride"].get<int64_t>()};
+    const PerplexityResult result = perplexity(*model(), ids, options);
+    EXPECT_EQ(result.scored_tokens, c["scored_tokens"].get<int64_t>());
+    EXPECT_EQ(result.windows, c["windows"].get<int64_t>());
+    const double reference = c["perplexity"].get<double>();
+    EXPECT_NEAR(result.perplexity, reference, 1e-3 * reference) << "context " << options.context;
+    std::printf("context %lld stride %lld: perplexity %.6f, transformers %.6f (relative difference %.2g)\n",
+                static_cast<long long>(options.context), static_cast<long long>(options.stride), result.perplexity,
+                reference, std::abs(result.perplexity / reference - 1));
+  }
+  expect_error<ValueError>([&] { perplexity(*model(), std::span(ids).first(1), {}); }, {"at least 2 are needed"});
+  expect_error<ValueError>([&] { perplexity(*model(), ids, {512, 0}); }, {"stride must be in [1, context = 512]"});
+  expect_error<ValueError>([&] { perplexity(*model(), ids, {1, 1}); }, {"the context must be in [2, 8192]"});
 }
 
 }  // namespace
