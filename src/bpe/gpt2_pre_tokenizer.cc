@@ -1,11 +1,14 @@
-// GPT-2's pre-tokenizer as a scanner over code points (bpe/gpt2_pre_tokenizer.h).
+// GPT-2's pre-tokenizer as a scanner over code points, and SmolLM2's numbers split off before it
+// (bpe/gpt2_pre_tokenizer.h).
 #include "attend/bpe/gpt2_pre_tokenizer.h"
 
+#include <algorithm>
 #include <array>
 
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include "attend/core/error.h"
 #include "bpe/newer_unicode.h"
 
 namespace attend::bpe {
@@ -21,6 +24,7 @@ CharClass ascii_class(char c) {
 struct CodePoint {
   size_t offset;  // of its first byte in the text
   CharClass char_class;
+  bool numeric;  // is_numeric: a word of its own for kSmolLM
 };
 
 // The code points of `text` with their classes; a sentinel at the end holds text.size().
@@ -32,15 +36,18 @@ std::vector<CodePoint> classify(std::string_view text) {
   for (int32_t i = 0; i < length;) {
     const size_t offset = i;
     if (bytes[i] < 0x80) {
-      code_points.push_back({offset, ascii_class(text[i])});
+      const CharClass ascii = ascii_class(text[i]);
+      code_points.push_back({offset, ascii, ascii == CharClass::kNumber});
       ++i;
       continue;
     }
     UChar32 c;
     U8_NEXT(bytes, i, length, c);
-    code_points.push_back({offset, char_class(static_cast<char32_t>(c))});
+    const CharClass non_ascii = char_class(static_cast<char32_t>(c));
+    const bool numeric = non_ascii == CharClass::kNumber || numeric_after_unicode_16(static_cast<char32_t>(c));
+    code_points.push_back({offset, non_ascii, numeric});
   }
-  code_points.push_back({text.size(), CharClass::kOther});
+  code_points.push_back({text.size(), CharClass::kOther, false});
   return code_points;
 }
 
@@ -62,8 +69,8 @@ size_t end_of_run(const std::vector<CodePoint>& code_points, size_t count, size_
   return i;
 }
 
-// The index of the code point after the word that starts at code point `i` (count: how many
-// code points the text has).
+// The index of the code point after the word that starts at code point `i`, the scanner reading
+// the code points before `count` as all the text there is.
 size_t end_of_word(std::string_view text, const std::vector<CodePoint>& code_points, size_t count, size_t i) {
   if (const size_t length = contraction_length(text, code_points[i].offset)) return i + length;
   const bool space = text[code_points[i].offset] == ' ';
@@ -91,14 +98,42 @@ CharClass char_class(char32_t code_point) {
   return CharClass::kOther;
 }
 
-std::vector<std::string_view> split_gpt2_words(std::string_view text) {
+bool is_numeric(char32_t code_point) {
+  return char_class(code_point) == CharClass::kNumber || numeric_after_unicode_16(code_point);
+}
+
+PreTokenizer pre_tokenizer_named(const std::string& name) {
+  if (name == "gpt2" || name == "default") return PreTokenizer::kGpt2;
+  if (name == "smollm") return PreTokenizer::kSmolLM;
+  fail<ValueError>("BPE vocabulary: the pre-tokenizer '{}' is not implemented (attend has gpt2, default and smollm)",
+                   name);
+}
+
+std::vector<std::string_view> split_words(std::string_view text, PreTokenizer pre_tokenizer) {
   const std::vector<CodePoint> code_points = classify(text);
   const size_t count = code_points.size() - 1;
+  const auto word = [&](size_t begin, size_t end) {
+    return text.substr(code_points[begin].offset, code_points[end].offset - code_points[begin].offset);
+  };
   std::vector<std::string_view> words;
-  for (size_t i = 0; i < count;) {
-    const size_t end = end_of_word(text, code_points, count, i);
-    words.push_back(text.substr(code_points[i].offset, code_points[end].offset - code_points[i].offset));
-    i = end;
+  for (size_t stretch = 0; stretch < count;) {
+    size_t stretch_end = count;
+    if (pre_tokenizer == PreTokenizer::kSmolLM) {
+      if (code_points[stretch].numeric) {
+        words.push_back(word(stretch, stretch + 1));
+        ++stretch;
+        continue;
+      }
+      stretch_end = std::find_if(code_points.begin() + stretch, code_points.begin() + count,
+                                 [](const CodePoint& c) { return c.numeric; }) -
+                    code_points.begin();
+    }
+    for (size_t i = stretch; i < stretch_end;) {
+      const size_t end = end_of_word(text, code_points, stretch_end, i);
+      words.push_back(word(i, end));
+      i = end;
+    }
+    stretch = stretch_end;
   }
   return words;
 }

@@ -1,5 +1,6 @@
-// Letters and numbers of Unicode 15.1 and 16.0 (bpe/newer_unicode.h), as ranges taken from the
-// classes `tokenizers` 0.23.3 gives every code point that ICU 72 has as unassigned.
+// Letters and numbers of Unicode 15.1 and 16.0, and numbers of 17.0 (bpe/newer_unicode.h), as
+// ranges taken from the classes `tokenizers` 0.23.3 gives every code point that ICU 72 has as
+// unassigned.
 #include "bpe/newer_unicode.h"
 
 #include <algorithm>
@@ -25,6 +26,10 @@ constexpr std::array<Range, 29> kNewerRanges = {{
     {0x1E5D0, 0x1E5ED, L}, {0x1E5F0, 0x1E5F0, L}, {0x1E5F1, 0x1E5FA, N}, {0x2EBF0, 0x2EE5D, L},
 }};
 
+// Unicode 17.0: ten digits (U+11DE0..U+11DE9) and three numbers in Ideographic Symbols and
+// Punctuation (U+16FF4..U+16FF6).
+constexpr std::array<Range, 2> kUnicode17Numbers = {{{0x11DE0, 0x11DE9, N}, {0x16FF4, 0x16FF6, N}}};
+
 }  // namespace
 
 CharClass class_after_unicode_15(char32_t code_point) {
@@ -33,6 +38,11 @@ CharClass class_after_unicode_15(char32_t code_point) {
   if (after == kNewerRanges.begin()) return CharClass::kOther;
   const Range& range = *(after - 1);
   return code_point <= range.last ? range.char_class : CharClass::kOther;
+}
+
+bool numeric_after_unicode_16(char32_t code_point) {
+  return std::any_of(kUnicode17Numbers.begin(), kUnicode17Numbers.end(),
+                     [&](const Range& range) { return code_point >= range.first && code_point <= range.last; });
 }
 
 }  // namespace attend::bpe

@@ -12,4 +12,9 @@ namespace attend::bpe {
 // assigned since, else kOther.
 CharClass class_after_unicode_15(char32_t code_point);
 
+// Whether a code point is one of the 13 numbers of Unicode 17.0 that ICU 72 and the regex of
+// `tokenizers` 0.23.3 (16.0) have as unassigned and Rust's char::is_numeric, which its Digits
+// pre-tokenizer uses, has as numeric (every code point was compared through Digits).
+bool numeric_after_unicode_16(char32_t code_point);
+
 }  // namespace attend::bpe

@@ -1,13 +1,16 @@
 // Encodes lines with attend's BPE tokenizer for bench/peers/bpe_parity.py:
 //
-//   bpe_encode_lines VOCABULARY.json < lines > results
+//   bpe_encode_lines MODEL.gguf|VOCABULARY.json [--pre-tokenizer NAME] < lines > results
 //
-// Each input line is a JSON string; each output line is {"ids": [...], "decoded": "..."}, the
-// ids of the text and the decoding of those ids. On stderr: the bytes encoded and the time the
-// encoding alone took.
+// The vocabulary comes from a GGUF file's tokenizer metadata (load_bpe_vocabulary) or from the
+// JSON of bench/peers/bpe_golden.py --vocabulary; --pre-tokenizer overrides the one it names
+// ("gpt2" gives the ids of transformers' GGUF tokenizer for a "smollm" file). Each input line is
+// a JSON string; each output line is {"ids": [...], "decoded": "..."}, the ids of the text and the
+// decoding of those ids. On stderr: the bytes encoded and the time the encoding alone took.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,12 +18,21 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/bpe/bpe_tokenizer.h"
+#include "attend/bpe/gguf_vocabulary.h"
+#include "attend/gguf/gguf_file.h"
 #include "bpe/bpe_fixtures.h"
 
 namespace {
 
-int run(const std::string& vocabulary_path) {
-  const attend::bpe::BpeTokenizer tokenizer(attend::bpe::testing::load_vocabulary_json(vocabulary_path));
+attend::bpe::BpeVocabulary load_vocabulary(const std::string& path) {
+  if (path.ends_with(".gguf")) return attend::bpe::load_bpe_vocabulary(attend::gguf::File::open(path));
+  return attend::bpe::testing::load_vocabulary_json(path);
+}
+
+int run(const std::string& vocabulary_path, const std::optional<std::string>& pre_tokenizer) {
+  attend::bpe::BpeVocabulary vocabulary = load_vocabulary(vocabulary_path);
+  if (pre_tokenizer) vocabulary.pre_tokenizer = *pre_tokenizer;
+  const attend::bpe::BpeTokenizer tokenizer(vocabulary);
   std::vector<std::string> texts;
   for (std::string line; std::getline(std::cin, line);) texts.push_back(nlohmann::json::parse(line).get<std::string>());
   std::vector<std::vector<int32_t>> encodings;
@@ -44,12 +56,14 @@ int run(const std::string& vocabulary_path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    fmt::print(stderr, "usage: bpe_encode_lines VOCABULARY.json < lines (JSON strings)\n");
+  const bool override = argc == 4 && std::string(argv[2]) == "--pre-tokenizer";
+  if (argc != 2 && !override) {
+    fmt::print(stderr,
+               "usage: bpe_encode_lines MODEL.gguf|VOCABULARY.json [--pre-tokenizer NAME] < lines (JSON strings)\n");
     return 2;
   }
   try {
-    return run(argv[1]);
+    return run(argv[1], override ? std::optional<std::string>(argv[3]) : std::nullopt);
   } catch (const std::exception& error) {
     fmt::print(stderr, "bpe_encode_lines: {}\n", error.what());
     return 1;

@@ -1,6 +1,7 @@
-// The golden ids of SmolLM2-135M-Instruct's tokenizer as Hugging Face transformers builds it from
-// the GGUF file (tests/golden/smollm2_tokenizer_ids.jsonl, written by bench/peers/bpe_golden.py),
-// and the comparison of a tokenizer with them.
+// The golden ids of SmolLM2-135M-Instruct's own tokenizer (its tokenizer.json, the one the model
+// was trained with, rebuilt with Hugging Face `tokenizers` from the GGUF file;
+// tests/golden/smollm2_tokenizer_ids.jsonl, written by bench/peers/bpe_golden.py), and the
+// comparison of a tokenizer with them.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -21,7 +22,7 @@ namespace attend::bpe::testing {
 struct GoldenCase {
   std::string text;
   std::vector<int32_t> ids;
-  std::string decoded;  // what transformers decodes the ids to: the text, but for bytes without a token
+  std::string decoded;  // what `tokenizers` decodes the ids to: the text, but for bytes without a token
 };
 
 inline GoldenCase parse_golden_line(const std::string& line) {
@@ -38,13 +39,13 @@ inline std::vector<GoldenCase> load_golden_cases(const std::filesystem::path& pa
   return cases;
 }
 
-// "" when `tokenizer` gives the case's ids and decodes them as transformers does; else what differs.
+// "" when `tokenizer` gives the case's ids and decodes them as `tokenizers` does; else what differs.
 inline std::string golden_difference(const BpeTokenizer& tokenizer, const GoldenCase& golden) {
   const std::vector<int32_t> ids = tokenizer.encode(golden.text);
   if (ids != golden.ids) {
     size_t at = 0;
     while (at < ids.size() && at < golden.ids.size() && ids[at] == golden.ids[at]) ++at;
-    return fmt::format("{:?}: ids differ from position {}: attend [{}], transformers [{}]", golden.text, at,
+    return fmt::format("{:?}: ids differ from position {}: attend [{}], SmolLM2's tokenizer [{}]", golden.text, at,
                        fmt::join(ids, " "), fmt::join(golden.ids, " "));
   }
   const std::string decoded = tokenizer.decode(ids);

@@ -181,9 +181,8 @@ TEST(BpeTokenizer, ABadVocabularyIsRefusedWithTheReason) {
   EXPECT_EQ(construction_error(bos), "BPE vocabulary: bos_id 256 is outside the vocabulary of 256 tokens");
   BpeVocabulary llama3 = byte_vocabulary();
   llama3.pre_tokenizer = "llama3";
-  EXPECT_EQ(
-      construction_error(llama3),
-      "BPE vocabulary: the pre-tokenizer 'llama3' is not implemented (attend has GPT-2's: gpt2, smollm, default)");
+  EXPECT_EQ(construction_error(llama3),
+            "BPE vocabulary: the pre-tokenizer 'llama3' is not implemented (attend has gpt2, default and smollm)");
   EXPECT_EQ(construction_error(BpeVocabulary{}), "BPE vocabulary: no tokens");
 }
 
