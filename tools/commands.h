@@ -30,5 +30,7 @@ CommandRunner add_similarity_command(CLI::App& app);             // embed_comman
 CommandRunner add_search_command(CLI::App& app);                 // search_command.cc
 CommandRunner add_bench_command(CLI::App& app);                  // bench_command.cc
 CommandRunner add_generate_command(CLI::App& app);               // generate_command.cc
+CommandRunner add_perplexity_command(CLI::App& app);             // perplexity_command.cc
+CommandRunner add_chat_command(CLI::App& app);                   // chat_command.cc
 
 }  // namespace attend::tools

@@ -16,7 +16,8 @@ double negative_log_likelihood(const float* logits, int64_t vocabulary, int32_t 
 
 }  // namespace
 
-PerplexityResult perplexity(const LlamaModel& model, std::span<const int32_t> tokens, const PerplexityOptions& options) {
+PerplexityResult perplexity(const LlamaModel& model, std::span<const int32_t> tokens,
+                            const PerplexityOptions& options) {
   const auto total = static_cast<int64_t>(tokens.size());
   ATTEND_CHECK(total >= 2, ValueError, "perplexity: the text has {} tokens; at least 2 are needed", total);
   ATTEND_CHECK(options.context >= 2 && options.context <= model.config().context_length, ValueError,

@@ -1,0 +1,68 @@
+// `attend perplexity [--model FILE.gguf] --file TEXT [--context N] [--stride S]`: the perplexity of
+// a text file under a decoder (decoder/perplexity.h), with its token and window counts.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "attend/bpe/gguf_vocabulary.h"
+#include "attend/core/memory.h"
+#include "attend/core/utf8.h"
+#include "attend/decoder/perplexity.h"
+#include "attend/io/atomic_file.h"
+#include "cli_checks.h"
+#include "commands.h"
+
+namespace attend::tools {
+namespace {
+
+struct PerplexityArguments {
+  std::string model = decoder::default_model_path();
+  std::string file;
+  decoder::PerplexityOptions options;
+};
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ATTEND_CHECK(!in.bad(), io::IoError, "cannot read '{}'", path);
+  ATTEND_CHECK(text.find('\0') == std::string::npos && is_utf8(text), ValueError,
+               "'{}' is not UTF-8 text (a NUL byte or an invalid sequence)", path);
+  return text;
+}
+
+int run_perplexity(const PerplexityArguments& args) {
+  ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
+  keep_freed_memory_for_reuse();
+  const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
+  const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
+  const std::vector<int32_t> tokens = tokenizer.encode(read_text_file(args.file));
+  const auto start = std::chrono::steady_clock::now();
+  const decoder::PerplexityResult result = decoder::perplexity(model, tokens, args.options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("perplexity {:.4f} ({:.4f} nats a token) over {} of {} tokens, {} windows of {} (stride {})\n",
+             result.perplexity, result.mean_negative_log_likelihood, result.scored_tokens, tokens.size(),
+             result.windows, args.options.context, args.options.stride);
+  std::cerr << fmt::format("attend: {:.2f} s\n", seconds);
+  return 0;
+}
+
+}  // namespace
+
+CommandRunner add_perplexity_command(CLI::App& app) {
+  auto args = std::make_shared<PerplexityArguments>();
+  CLI::App* command = app.add_subcommand("perplexity", "the perplexity of a text under a decoder language model");
+  command->add_option("--file", args->file, "the text (UTF-8)")->required()->check(CLI::ExistingFile);
+  command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
+  command->add_option("--context", args->options.context, "tokens a window holds")
+      ->check(integer_in(2, 1 << 20))
+      ->capture_default_str();
+  command->add_option("--stride", args->options.stride, "tokens between window starts (at most --context)")
+      ->check(integer_in(1, 1 << 20))
+      ->capture_default_str();
+  return [command, args] { return command->parsed() ? run_perplexity(*args) : -1; };
+}
+
+}  // namespace attend::tools
