@@ -29,7 +29,10 @@ struct ChatArguments {
 class Conversation {
  public:
   Conversation(const decoder::LlamaModel& model, const bpe::BpeTokenizer& tokenizer, const ChatArguments& args)
-      : model_(model), tokenizer_(tokenizer), chat_(decoder::ChatTemplate::from_file(model.file())), args_(args),
+      : model_(model),
+        tokenizer_(tokenizer),
+        chat_(decoder::ChatTemplate::from_file(model.file())),
+        args_(args),
         cache_(model.new_cache(1024)) {}
 
   void reset() {
@@ -101,8 +104,7 @@ int run_chat(const ChatArguments& args) {
       conversation.reset();
       continue;
     }
-    ATTEND_CHECK(is_utf8(line) && line.find('\0') == std::string::npos, ValueError,
-                 "the message is not UTF-8 text");
+    ATTEND_CHECK(is_utf8(line) && line.find('\0') == std::string::npos, ValueError, "the message is not UTF-8 text");
     if (!conversation.reply(line)) break;
   }
   return 0;

@@ -119,8 +119,11 @@ CommandRunner add_generate_command(CLI::App& app) {
   auto args = std::make_shared<GenerateArguments>();
   CLI::App* command =
       app.add_subcommand("generate", "text from a decoder language model (default: the shipped SmolLM2)");
-  command->add_option("prompt", args->prompt, "the prompt (UTF-8; default: none, then --prompt-file)")->check(utf8_text());
-  command->add_option("--prompt-file", args->prompt_file, "read the prompt from a file (UTF-8; default: none, the PROMPT argument)")
+  command->add_option("prompt", args->prompt, "the prompt (UTF-8; default: none, then --prompt-file)")
+      ->check(utf8_text());
+  command
+      ->add_option("--prompt-file", args->prompt_file,
+                   "read the prompt from a file (UTF-8; default: none, the PROMPT argument)")
       ->check(CLI::ExistingFile);
   command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
   add_sampling_options(command, args->options);
