@@ -32,5 +32,6 @@ CommandRunner add_bench_command(CLI::App& app);                  // bench_comman
 CommandRunner add_generate_command(CLI::App& app);               // generate_command.cc
 CommandRunner add_perplexity_command(CLI::App& app);             // perplexity_command.cc
 CommandRunner add_chat_command(CLI::App& app);                   // chat_command.cc
+CommandRunner add_heads_command(CLI::App& app);                  // heads_command.cc
 
 }  // namespace attend::tools

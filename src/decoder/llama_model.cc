@@ -1,6 +1,7 @@
 #include "attend/decoder/llama_model.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -137,10 +138,51 @@ Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> 
   return out;
 }
 
-// x (R, E) -> x + attention + feed-forward of one layer.
+// The attention weights of the one segment's queries, (H, n, keys), recomputed from q and the
+// cache in double: P[h][i][j] = softmax_j(q_i . k_j * scale) over j <= start + i, 0 after.
+Tensor<float> attention_weights(const Tensor<float>& q, const KvCache& cache, int64_t layer, const Rows& rows,
+                                const LlamaConfig& config) {
+  const int64_t heads = config.heads, head_dim = config.head_dim, n = rows.count[0], keys = rows.start[0] + n;
+  const int64_t group = config.heads / config.kv_heads;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  Tensor<float> weights = Tensor<float>::zeros({heads, n, keys});
+  std::vector<double> scores(static_cast<size_t>(keys));
+  for (int64_t h = 0; h < heads; ++h) {
+    const float* k = cache.keys(layer) + (h / group) * cache.capacity() * head_dim;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* qi = q.data() + (i * heads + h) * head_dim;
+      const int64_t allowed = rows.start[0] + i + 1;
+      double max = -INFINITY, sum = 0;
+      for (int64_t j = 0; j < allowed; ++j) {
+        double dot = 0;
+        for (int64_t d = 0; d < head_dim; ++d) dot += static_cast<double>(qi[d]) * k[j * head_dim + d];
+        scores[j] = dot * scale;
+        max = std::max(max, scores[j]);
+      }
+      for (int64_t j = 0; j < allowed; ++j) sum += (scores[j] = std::exp(scores[j] - max));
+      float* row = weights.data() + (h * n + i) * keys;
+      for (int64_t j = 0; j < allowed; ++j) row[j] = static_cast<float>(scores[j] / sum);
+    }
+  }
+  return weights;
+}
+
+// Zeroes the ablated heads' columns of a (R, H D).
+void ablate(Tensor<float>& a, const std::vector<int64_t>& heads, const LlamaConfig& config) {
+  for (int64_t head : heads) {
+    ATTEND_CHECK(head >= 0 && head < config.heads, ValueError, "ablation: head {} is outside [0, {})", head,
+                 config.heads);
+    for (int64_t r = 0; r < a.shape()[0]; ++r) {
+      std::fill_n(a.data() + r * config.heads * config.head_dim + head * config.head_dim, config.head_dim, 0.0f);
+    }
+  }
+}
+
+// x (R, E) -> x + attention + feed-forward of one layer; hooks (one segment) capture or ablate.
 Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t layer,
                             std::span<const Segment> segments, const Rows& rows, const LlamaConfig& config,
-                            const std::vector<float>& cos_table, const std::vector<float>& sin_table) {
+                            const std::vector<float>& cos_table, const std::vector<float>& sin_table,
+                            ForwardHooks* hooks) {
   const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);  // (R, E)
   Tensor<float> q = project(h, w.wq);                                // (R, H D)
   Tensor<float> k = project(h, w.wk);                                // (R, H_kv D)
@@ -149,7 +191,13 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
   rotate_pairs(k, config.kv_heads, config.head_dim, rows, cos_table, sin_table);
   write_cache(k, segments, rows, layer, config, true);
   write_cache(v, segments, rows, layer, config, false);
-  const Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);      // (R, H D)
+  Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);  // (R, H D)
+  if (hooks != nullptr && hooks->capture_attention) {
+    hooks->attention.push_back(attention_weights(q, *segments[0].cache, layer, rows, config));
+  }
+  if (hooks != nullptr && layer < static_cast<int64_t>(hooks->ablated_heads.size())) {
+    ablate(a, hooks->ablated_heads[layer], config);
+  }
   const Tensor<float> x1 = add(x, project(a, w.wo));                               // (R, E)
   const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);               // (R, E)
   const Tensor<float> gated = swiglu(project(h1, w.w_gate), project(h1, w.w_up));  // (R, F)
@@ -200,11 +248,22 @@ LlamaModel LlamaModel::load(const std::string& path) {
 }
 
 Tensor<float> LlamaModel::forward(std::span<const Segment> segments, bool all_positions) const {
+  return run(segments, all_positions, nullptr);
+}
+
+Tensor<float> LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions,
+                                  ForwardHooks& hooks) const {
+  const Segment segment{tokens, &cache};
+  hooks.attention.clear();
+  return run(std::span<const Segment>(&segment, 1), all_positions, &hooks);
+}
+
+Tensor<float> LlamaModel::run(std::span<const Segment> segments, bool all_positions, ForwardHooks* hooks) const {
   NoGradGuard no_grad;
   const Rows rows = plan_rows(segments, config_.vocabulary);
   Tensor<float> x = embed(weights_.token_embedding, segments, rows);  // (R, E)
   for (int64_t layer = 0; layer < config_.layers; ++layer) {
-    x = layer_forward(x, weights_.layers[layer], layer, segments, rows, config_, rope_cos_, rope_sin_);
+    x = layer_forward(x, weights_.layers[layer], layer, segments, rows, config_, rope_cos_, rope_sin_, hooks);
   }
   for (size_t s = 0; s < segments.size(); ++s) segments[s].cache->advance(rows.count[s]);
   const Tensor<float> h = rms_norm(output_rows(x, rows, all_positions), weights_.output_norm, config_.rms_eps);

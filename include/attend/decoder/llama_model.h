@@ -62,6 +62,14 @@ struct Segment {
   KvCache* cache = nullptr;
 };
 
+// Instruments a forward call of one segment: the attention weights of every layer and head,
+// and heads whose attention output is zeroed before W_o (ablation).
+struct ForwardHooks {
+  bool capture_attention = false;
+  std::vector<Tensor<float>> attention;             // per layer, (H, n, keys): softmax rows, 0 past causality
+  std::vector<std::vector<int64_t>> ablated_heads;  // per layer (or fewer layers): heads to zero
+};
+
 class LlamaModel {
  public:
   // Opens a GGUF file, checks its configuration and every tensor's name, type and shape before
@@ -80,9 +88,12 @@ class LlamaModel {
   // a token outside [0, V), a cache given twice, or a segment that would overflow the context.
   Tensor<float> forward(std::span<const Segment> segments, bool all_positions = false) const;
   Tensor<float> forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions = false) const;
+  // The same, instrumented (hooks: one segment only; ValueError otherwise, or for a head outside [0, H)).
+  Tensor<float> forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions, ForwardHooks& hooks) const;
 
  private:
   LlamaModel() = default;
+  Tensor<float> run(std::span<const Segment> segments, bool all_positions, ForwardHooks* hooks) const;
   std::shared_ptr<gguf::File> file_;
   LlamaConfig config_;
   LlamaWeights weights_;
