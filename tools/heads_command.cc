@@ -38,7 +38,8 @@ std::vector<int64_t> top_heads(const std::vector<double>& scores, int64_t k) {
 
 std::string named(const std::vector<int64_t>& heads, const std::vector<double>& scores, int64_t per_layer) {
   std::string text;
-  for (int64_t index : heads) text += fmt::format("L{}.H{} {:.3f}  ", index / per_layer, index % per_layer, scores[index]);
+  for (int64_t index : heads)
+    text += fmt::format("L{}.H{} {:.3f}  ", index / per_layer, index % per_layer, scores[index]);
   return text;
 }
 
@@ -91,13 +92,14 @@ int run_heads(const HeadsArguments& args) {
       model, args.length, args.seed, first, 1000, static_cast<int32_t>(config.vocabulary));
   const decoder::HeadScores scores = decoder::head_scores(model, sequence);
   const decoder::InContextLoss loss = decoder::in_context_loss(model, sequence);
-  fmt::print("{}: {} layers x {} heads, on token {} then {} random tokens twice (seed {})\n", config.name, config.layers,
-             config.heads, first, args.length, args.seed);
+  fmt::print("{}: {} layers x {} heads, on token {} then {} random tokens twice (seed {})\n", config.name,
+             config.layers, config.heads, first, args.length, args.seed);
   fmt::print("in-context loss: first copy {:.3f} nats a token, second copy {:.3f}\n", loss.first_copy,
              loss.second_copy);
   const std::vector<int64_t> induction = top_heads(scores.induction, args.top);
   fmt::print("top induction heads:      {}\n", named(induction, scores.induction, config.heads));
-  fmt::print("top previous-token heads: {}\n", named(top_heads(scores.previous_token, args.top), scores.previous_token, config.heads));
+  fmt::print("top previous-token heads: {}\n",
+             named(top_heads(scores.previous_token, args.top), scores.previous_token, config.heads));
   fmt::print("top duplicate-token heads: {}\n",
              named(top_heads(scores.duplicate_token, args.top), scores.duplicate_token, config.heads));
   const std::vector<int64_t> others = other_heads(config.layers * config.heads, induction, args.top, args.seed);
@@ -105,10 +107,11 @@ int run_heads(const HeadsArguments& args) {
       decoder::in_context_loss(model, sequence, as_ablation(induction, config.layers, config.heads));
   const decoder::InContextLoss without_others =
       decoder::in_context_loss(model, sequence, as_ablation(others, config.layers, config.heads));
-  fmt::print("ablation, second-copy loss: {:.3f} -> {:.3f} with the top {} induction heads zeroed; -> {:.3f} with {} "
-             "other heads zeroed ({})\n",
-             loss.second_copy, without_induction.second_copy, args.top, without_others.second_copy, args.top,
-             named(others, scores.induction, config.heads));
+  fmt::print(
+      "ablation, second-copy loss: {:.3f} -> {:.3f} with the top {} induction heads zeroed; -> {:.3f} with {} "
+      "other heads zeroed ({})\n",
+      loss.second_copy, without_induction.second_copy, args.top, without_others.second_copy, args.top,
+      named(others, scores.induction, config.heads));
   if (!args.out.empty()) {
     std::filesystem::create_directories(args.out);
     write_heatmap(args.out, "previous_token", scores.previous_token, scores, config.name);
@@ -132,7 +135,9 @@ CommandRunner add_heads_command(CLI::App& app) {
   command->add_option("--seed", args->seed, "draws the random tokens and the control heads")
       ->check(unsigned_integer())
       ->capture_default_str();
-  command->add_option("--top", args->top, "heads named per score, and ablated")->check(integer_in(1, 4096))->capture_default_str();
+  command->add_option("--top", args->top, "heads named per score, and ablated")
+      ->check(integer_in(1, 4096))
+      ->capture_default_str();
   command->add_option("--out", args->out, "write the scores as layer x head heatmaps into DIR (default: none)");
   return [command, args] { return command->parsed() ? run_heads(*args) : -1; };
 }

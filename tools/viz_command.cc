@@ -26,6 +26,8 @@
 #include "attend/viz/output_file.h"
 #include "attend/models/g2p_factory.h"
 #include "attend/models/sentence_encoder.h"
+#include "attend/bpe/gguf_vocabulary.h"
+#include "attend/decoder/llama_model.h"
 #include "attend/core/autograd.h"
 #include "cli_checks.h"
 #include "commands.h"
@@ -184,6 +186,33 @@ const std::map<std::string, FigureMaker>& figure_makers() {
   return makers;
 }
 
+// A decoder language model (--model FILE.gguf) on one text: every layer's causal self-attention,
+// all heads, with the tokens as the model reads them (bytes shown as text) as labels.
+Files decoder_figures(const std::string& path, const std::string& text) {
+  const decoder::LlamaModel model = decoder::LlamaModel::load(path);
+  const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
+  const std::vector<int32_t> ids = tokenizer.encode(text);
+  ATTEND_CHECK(!ids.empty(), ValueError, "attend viz: the input has no tokens");
+  ATTEND_CHECK(ids.size() <= 512, ValueError,
+               "attend viz: the input is {} tokens; the explorer draws at most 512 (every head is N x N)", ids.size());
+  decoder::ForwardHooks hooks;
+  hooks.capture_attention = true;
+  decoder::KvCache cache = model.new_cache(static_cast<int64_t>(ids.size()));
+  model.forward(ids, cache, false, hooks);
+  viz::AttentionDocument document;
+  document.model = model.config().name;
+  for (int32_t id : ids) document.target_tokens.emplace_back(tokenizer.token_bytes(id));
+  for (size_t layer = 0; layer < hooks.attention.size(); ++layer) {
+    const Tensor<float>& weights = hooks.attention[layer];  // (H, N, N)
+    document.attentions.push_back({fmt::format("decoder.{}.self", layer), AttentionKind::kDecoderSelf,
+                                   static_cast<int64_t>(layer), weights.shape()[0], weights.shape()[1],
+                                   weights.shape()[2], weights.to_vector()});
+  }
+  return document_figures(document);
+}
+
+bool is_gguf(const std::string& path) { return fs::path(path).extension() == ".gguf"; }
+
 struct VizArguments {
   std::string checkpoint, model, input, out;
 };
@@ -195,7 +224,8 @@ int run_viz(VizArguments args) {
   if (args.checkpoint.empty() && args.model.empty()) args.checkpoint = shipped_g2p_checkpoint();
   viz::check_output_directory(args.out);  // before the model is loaded: fail fast, make nothing
   if (!args.model.empty()) {
-    write_all(args.out, bert_figures(args.model, args.input));
+    write_all(args.out,
+              is_gguf(args.model) ? decoder_figures(args.model, args.input) : bert_figures(args.model, args.input));
     return 0;
   }
   const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once
@@ -221,7 +251,8 @@ CommandRunner add_viz_command(CLI::App& app) {
                   "model.safetensors of a model attend trained (attend train g2p|fashion-mnist --out; default: " +
                       shipped_g2p_description() + ")");
   viz->add_option("--model", viz_args->model,
-                  "a pretrained BERT-family model directory instead (e.g. the shipped all-MiniLM-L6-v2: " +
+                  "a pretrained BERT-family model directory, or a decoder's FILE.gguf, instead (e.g. the shipped "
+                  "all-MiniLM-L6-v2: " +
                       text::default_minilm_directory() + "; default: none)");
   viz->add_option("--input", viz_args->input,
                   "the input: a word for G2P, 'test:N' for Fashion-MNIST, a text for --model")

@@ -32,8 +32,8 @@ RepeatedSequence repeated_random_sequence(const LlamaModel& model, int64_t lengt
   ATTEND_CHECK(length >= 1 && 2 * length + 1 <= config.context_length, ValueError,
                "repeated sequence: length {} must be in [1, {}]", length, (config.context_length - 1) / 2);
   ATTEND_CHECK(low >= 0 && low < high && high <= config.vocabulary && first >= 0 && first < config.vocabulary,
-               ValueError, "repeated sequence: token range [{}, {}) or first token {} outside the vocabulary of {}", low,
-               high, first, config.vocabulary);
+               ValueError, "repeated sequence: token range [{}, {}) or first token {} outside the vocabulary of {}",
+               low, high, first, config.vocabulary);
   Generator generator(seed);
   RepeatedSequence sequence{{first}, length};
   for (int64_t i = 0; i < length; ++i) {

@@ -15,9 +15,8 @@ namespace attend::decoder {
 namespace {
 
 const LlamaModel* model() {
-  static const LlamaModel* loaded = std::filesystem::exists(default_model_path())
-                                        ? new LlamaModel(LlamaModel::load(default_model_path()))
-                                        : nullptr;
+  static const LlamaModel* loaded =
+      std::filesystem::exists(default_model_path()) ? new LlamaModel(LlamaModel::load(default_model_path())) : nullptr;
   return loaded;
 }
 
@@ -59,7 +58,8 @@ TEST(HeadScores, InductionHeadsCarryTheInContextLoss) {
   EXPECT_LT(loss.second_copy, loss.first_copy / 3) << loss.first_copy << " -> " << loss.second_copy;
   std::vector<int64_t> order(scores.induction.size());
   std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return scores.induction[a] > scores.induction[b]; });
+  std::sort(order.begin(), order.end(),
+            [&](int64_t a, int64_t b) { return scores.induction[a] > scores.induction[b]; });
   EXPECT_GT(scores.induction[order[0]], 0.5);
   std::vector<std::vector<int64_t>> top(30);
   for (int i = 0; i < 5; ++i) top[order[i] / 9].push_back(order[i] % 9);
