@@ -38,50 +38,106 @@ std::set<int32_t> end_of_turn_ids(const bpe::BpeTokenizer& tokenizer) {
   return ids;
 }
 
-GenerationResult generate(const LlamaModel& model, const bpe::BpeTokenizer& tokenizer, KvCache& cache,
-                          std::span<const int32_t> prompt, const GenerationOptions& options, const TokenSink& sink) {
-  check_request(model, cache, prompt, options);
-  const std::set<int32_t> end_of_turn = end_of_turn_ids(tokenizer);
-  sampling::Sampler sampler(options.sampling);
-  sampling::StopMatcher stops(options.stops);
-  bpe::StreamingDecoder decoder(tokenizer);
+struct TextGenerator::State {
+  const LlamaModel& model;
+  KvCache& cache;
+  GenerationOptions options;
+  std::set<int32_t> end_of_turn;
+  sampling::Sampler sampler;
+  sampling::StopMatcher stops;
+  bpe::StreamingDecoder decoder;
+  std::vector<int32_t> history;  // the prompt and the tokens so far (the penalties read it)
+  std::vector<float> logits;     // (V) of the last position fed
   GenerationResult result;
-  result.prompt_tokens = static_cast<int64_t>(prompt.size());
-  std::vector<int32_t> history(prompt.begin(), prompt.end());
+  Clock::time_point decode_start;
+  bool flushed = false, done = false;
 
-  const Clock::time_point prefill_start = Clock::now();
-  std::vector<float> logits = model.forward(prompt, cache).to_vector();  // (V)
-  result.prefill_seconds = seconds_since(prefill_start);
-  const Clock::time_point decode_start = Clock::now();
-  result.finish_reason = "length";
-  while (static_cast<int64_t>(result.tokens.size()) < options.max_tokens) {
+  State(const LlamaModel& m, const bpe::BpeTokenizer& tokenizer, KvCache& c, std::span<const int32_t> prompt,
+        const GenerationOptions& o)
+      : model(m),
+        cache(c),
+        options(o),
+        end_of_turn(end_of_turn_ids(tokenizer)),
+        sampler(o.sampling),
+        stops(o.stops),
+        decoder(tokenizer),
+        history(prompt.begin(), prompt.end()) {}
+
+  // The rest of the text once the generation ends without a stop string.
+  std::optional<GeneratedToken> finish() {
+    done = true;
+    result.decode_seconds = seconds_since(decode_start);
+    if (flushed || stops.stopped()) return std::nullopt;
+    flushed = true;
+    std::string rest = stops.feed(decoder.flush()).emit + stops.flush();
+    if (rest.empty()) return std::nullopt;
+    result.text += rest;
+    return GeneratedToken{-1, std::move(rest), std::nan("")};
+  }
+
+  std::optional<GeneratedToken> step() {
+    if (done) return std::nullopt;
+    if (static_cast<int64_t>(result.tokens.size()) == options.max_tokens || cache.length() + 1 > cache.context()) {
+      return finish();  // "length"
+    }
+    if (!result.tokens.empty()) {  // feed the previous token: its logits choose this one
+      const int32_t previous = result.tokens.back();
+      logits = model.forward(std::span<const int32_t>(&previous, 1), cache).to_vector();
+      ++result.tokens_in_cache;
+    }
     const int32_t token = sampler.next(logits, history);
     if (end_of_turn.contains(token) && !options.ignore_end_of_turn) {
       result.finish_reason = "stop";
-      break;
+      return finish();
     }
     result.tokens.push_back(token);
     history.push_back(token);
-    const sampling::StopStep step = stops.feed(decoder.push(token));
-    result.text += step.emit;
-    const bool go_on = !sink || sink({token, step.emit, sampler.last().model_logprob});
-    if (step.stopped || !go_on) {
+    const sampling::StopStep piece = stops.feed(decoder.push(token));
+    result.text += piece.emit;
+    if (piece.stopped) {
       result.finish_reason = "stop";
-      break;
+      done = true;
+      result.decode_seconds = seconds_since(decode_start);
     }
-    if (cache.length() + 1 > cache.context() || static_cast<int64_t>(result.tokens.size()) == options.max_tokens) {
-      break;  // "length": the token is kept but not fed, as no logits of it are needed
-    }
-    logits = model.forward(std::span<const int32_t>(&token, 1), cache).to_vector();
-    ++result.tokens_in_cache;
+    return GeneratedToken{token, piece.emit, sampler.last().model_logprob};
   }
-  if (!stops.stopped()) {
-    const std::string rest = stops.feed(decoder.flush()).emit + stops.flush();
-    result.text += rest;
-    if (!rest.empty() && sink) sink({-1, rest, std::nan("")});
+};
+
+TextGenerator::TextGenerator(const LlamaModel& model, const bpe::BpeTokenizer& tokenizer, KvCache& cache,
+                             std::span<const int32_t> prompt, const GenerationOptions& options) {
+  check_request(model, cache, prompt, options);
+  state_ = std::make_unique<State>(model, tokenizer, cache, prompt, options);
+  state_->result.prompt_tokens = static_cast<int64_t>(prompt.size());
+  state_->result.finish_reason = "length";
+  const Clock::time_point prefill_start = Clock::now();
+  state_->logits = model.forward(prompt, cache).to_vector();  // (V)
+  state_->result.prefill_seconds = seconds_since(prefill_start);
+  state_->decode_start = Clock::now();
+}
+
+TextGenerator::~TextGenerator() = default;
+TextGenerator::TextGenerator(TextGenerator&&) noexcept = default;
+
+std::optional<GeneratedToken> TextGenerator::next() { return state_->step(); }
+
+void TextGenerator::stop() {
+  if (state_->done) return;
+  state_->result.finish_reason = "stop";
+  state_->done = true;
+  state_->flushed = true;
+  state_->result.decode_seconds = seconds_since(state_->decode_start);
+}
+
+bool TextGenerator::finished() const { return state_->done; }
+const GenerationResult& TextGenerator::result() const { return state_->result; }
+
+GenerationResult generate(const LlamaModel& model, const bpe::BpeTokenizer& tokenizer, KvCache& cache,
+                          std::span<const int32_t> prompt, const GenerationOptions& options, const TokenSink& sink) {
+  TextGenerator generator(model, tokenizer, cache, prompt, options);
+  while (const std::optional<GeneratedToken> token = generator.next()) {
+    if (sink && !sink(*token)) generator.stop();
   }
-  result.decode_seconds = seconds_since(decode_start);
-  return result;
+  return generator.result();
 }
 
 }  // namespace attend::decoder

@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -57,6 +59,31 @@ using TokenSink = std::function<bool(const GeneratedToken&)>;
 // The ids that end a turn: the end-of-sequence id and the tokens <|im_end|>, <|endoftext|>,
 // <|eot_id|> and <|end|> where the vocabulary has them.
 std::set<int32_t> end_of_turn_ids(const bpe::BpeTokenizer& tokenizer);
+
+// Generation one token at a time: the constructor prefills the prompt; each next() chooses a
+// token, feeds it and returns its text. For callers that drive the loop themselves (an
+// iterator, a server that interleaves requests).
+class TextGenerator {
+ public:
+  // Keeps references to model, tokenizer and cache, which must outlive it. Throws as generate().
+  TextGenerator(const LlamaModel& model, const bpe::BpeTokenizer& tokenizer, KvCache& cache,
+                std::span<const int32_t> prompt, const GenerationOptions& options);
+  ~TextGenerator();
+  TextGenerator(TextGenerator&&) noexcept;
+
+  // The next token and the text it completes; nullopt once finished (then result() is whole:
+  // the held-back text of a cut-short character or a partial stop string comes as a last token
+  // with id -1).
+  std::optional<GeneratedToken> next();
+  // Ends the generation now ("stop"), as a sink returning false does.
+  void stop();
+  bool finished() const;
+  const GenerationResult& result() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 // Generates after `prompt` (token ids), continuing `cache` (which may already hold earlier
 // turns). ValueError on an empty prompt, max_tokens < 1, bad sampling options, or a prompt that
