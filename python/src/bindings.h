@@ -12,5 +12,6 @@ void bind_scores(nanobind::module_& m);     // score_bindings.cc: score function
 void bind_modules(nanobind::module_& m);    // module_bindings.cc: MultiHeadAttention, KeyValueCache
 void bind_text(nanobind::module_& m);       // text_bindings.cc: tokenizer, sentence encoder
 void bind_io(nanobind::module_& m);         // io_bindings.cc: safetensors
+void bind_decoder(nanobind::module_& m);    // decoder_bindings.cc: LanguageModel
 
 }  // namespace attend::python

@@ -10,11 +10,12 @@
 #include "attend/io/atomic_file.h"
 #include "attend/io/safetensors.h"
 #include "attend/ops/matmul.h"
+#include "attend/gguf/gguf_file.h"
 #include "bindings.h"
 
 namespace attend::python {
 
-// attend::ShapeError and io::FormatError arrive as attend.ShapeError and attend.FormatError
+// attend::ShapeError and io::FormatError (and gguf::FormatError) arrive as attend.ShapeError and attend.FormatError
 // (subclasses of Python's ValueError), attend::ValueError as ValueError itself (a class named
 // ValueError in the package would shadow the built-in one after `from attend import *`), io
 // errors as OSError; the message is the C++ one.
@@ -30,6 +31,8 @@ void bind_errors(nanobind::module_& m) {
     } catch (const ValueError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
     } catch (const io::FormatError& e) {
+      PyErr_SetString(format_error.ptr(), e.what());
+    } catch (const gguf::FormatError& e) {  // a GGUF file's problems are FormatErrors too
       PyErr_SetString(format_error.ptr(), e.what());
     } catch (const io::IoError& e) {
       PyErr_SetString(PyExc_OSError, e.what());
@@ -67,4 +70,5 @@ NB_MODULE(_attend, m) {
   attend::python::bind_modules(m);
   attend::python::bind_text(m);
   attend::python::bind_io(m);
+  attend::python::bind_decoder(m);
 }
