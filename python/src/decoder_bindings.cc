@@ -72,10 +72,10 @@ std::vector<decoder::ChatMessage> messages_of(const nb::list& messages) {
   return result;
 }
 
-#define ATTEND_SAMPLING_ARGS                                                                                       \
-  "max_tokens"_a = 256, "temperature"_a = 0.8f, "top_k"_a = 40, "top_p"_a = 0.95f, "min_p"_a = 0.05f,             \
-      "repeat_penalty"_a = 1.0f, "frequency_penalty"_a = 0.0f, "presence_penalty"_a = 0.0f, "seed"_a = 0,          \
-      "stop"_a = std::vector<std::string>{}
+#define ATTEND_SAMPLING_ARGS                                                                          \
+  "max_tokens"_a = 256, "temperature"_a = 0.8f, "top_k"_a = 40, "top_p"_a = 0.95f, "min_p"_a = 0.05f, \
+  "repeat_penalty"_a = 1.0f, "frequency_penalty"_a = 0.0f, "presence_penalty"_a = 0.0f, "seed"_a = 0, \
+  "stop"_a = std::vector<std::string> {}
 
 }  // namespace
 
@@ -107,10 +107,12 @@ void bind_decoder(nb::module_& m) {
             return std::make_shared<LanguageModel>(LanguageModel{std::move(model), std::move(tokenizer)});
           },
           "path"_a = nb::none())
-      .def("tokenize", [](const LanguageModel& lm, const std::string& text) { return lm.tokenizer.encode(text); },
-           "text"_a)
-      .def("detokenize",
-           [](const LanguageModel& lm, const std::vector<int32_t>& ids) { return lm.tokenizer.decode(ids); }, "ids"_a)
+      .def(
+          "tokenize", [](const LanguageModel& lm, const std::string& text) { return lm.tokenizer.encode(text); },
+          "text"_a)
+      .def(
+          "detokenize",
+          [](const LanguageModel& lm, const std::vector<int32_t>& ids) { return lm.tokenizer.decode(ids); }, "ids"_a)
       .def(
           "logits",
           [](const LanguageModel& lm, const std::vector<int32_t>& ids, bool all_positions) {
