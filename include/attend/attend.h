@@ -55,6 +55,9 @@
 #include "attend/io/tensor_table.h"
 #include "attend/io/tensorboard.h"
 
+#include "attend/gguf/dequantize.h"
+#include "attend/gguf/gguf_file.h"
+
 #include "attend/text/bert_normalizer.h"
 #include "attend/text/bert_pre_tokenizer.h"
 #include "attend/text/bert_tokenizer.h"
@@ -62,6 +65,14 @@
 #include "attend/text/unicode.h"
 #include "attend/text/vocabulary.h"
 #include "attend/text/wordpiece.h"
+
+#include "attend/bpe/bpe_tokenizer.h"
+#include "attend/bpe/gguf_vocabulary.h"
+#include "attend/bpe/streaming_decoder.h"
+
+#include "attend/sampling/sampler.h"
+#include "attend/sampling/sampling_options.h"
+#include "attend/sampling/stop_matcher.h"
 
 #include "attend/models/bert.h"
 #include "attend/models/bert_loader.h"
@@ -74,3 +85,11 @@
 #include "attend/models/image_classifier_factory.h"
 #include "attend/models/parameter_table.h"
 #include "attend/models/sentence_encoder.h"
+
+#include "attend/decoder/chat_template.h"
+#include "attend/decoder/generation.h"
+#include "attend/decoder/head_scores.h"
+#include "attend/decoder/kv_cache.h"
+#include "attend/decoder/llama_config.h"
+#include "attend/decoder/llama_model.h"
+#include "attend/decoder/perplexity.h"
