@@ -19,14 +19,14 @@ using attend::testing::GgufBytes;
 // A tiny llama: E = 8, 2 heads of 4, 1 key/value head, F = 16, 1 layer, 5 tokens, all weights F32.
 struct TinyLlama {
   std::string architecture = "llama";
-  std::map<std::string, uint32_t> sizes{{"block_count", 1},          {"embedding_length", 8},
-                                        {"feed_forward_length", 16}, {"attention.head_count", 2},
-                                        {"attention.head_count_kv", 1}, {"context_length", 32}};
+  std::map<std::string, uint32_t> sizes{
+      {"block_count", 1},          {"embedding_length", 8},        {"feed_forward_length", 16},
+      {"attention.head_count", 2}, {"attention.head_count_kv", 1}, {"context_length", 32}};
   std::vector<std::pair<std::string, std::vector<uint64_t>>> tensors{
-      {"token_embd.weight", {8, 5}},      {"output_norm.weight", {8}},        {"blk.0.attn_norm.weight", {8}},
-      {"blk.0.attn_q.weight", {8, 8}},    {"blk.0.attn_k.weight", {8, 4}},    {"blk.0.attn_v.weight", {8, 4}},
-      {"blk.0.attn_output.weight", {8, 8}}, {"blk.0.ffn_norm.weight", {8}},   {"blk.0.ffn_gate.weight", {8, 16}},
-      {"blk.0.ffn_up.weight", {8, 16}},   {"blk.0.ffn_down.weight", {16, 8}}};
+      {"token_embd.weight", {8, 5}},        {"output_norm.weight", {8}},       {"blk.0.attn_norm.weight", {8}},
+      {"blk.0.attn_q.weight", {8, 8}},      {"blk.0.attn_k.weight", {8, 4}},   {"blk.0.attn_v.weight", {8, 4}},
+      {"blk.0.attn_output.weight", {8, 8}}, {"blk.0.ffn_norm.weight", {8}},    {"blk.0.ffn_gate.weight", {8, 16}},
+      {"blk.0.ffn_up.weight", {8, 16}},     {"blk.0.ffn_down.weight", {16, 8}}};
   std::vector<std::pair<std::string, std::string>> extra_strings;
 
   GgufBytes build() const {
@@ -51,7 +51,8 @@ struct TinyLlama {
     for (const auto& [name, ne] : tensors) {
       uint64_t count = 1;
       for (uint64_t n : ne) count *= n;
-      for (uint64_t i = 0; i < count; ++i) b.f32(name.find("norm") != std::string::npos ? 1.0f : 0.01f * static_cast<float>(i % 7));
+      for (uint64_t i = 0; i < count; ++i)
+        b.f32(name.find("norm") != std::string::npos ? 1.0f : 0.01f * static_cast<float>(i % 7));
       b.pad_to(32);
     }
     return b;
@@ -89,14 +90,24 @@ TEST_F(LlamaLoading, RefusesWhatItCannotRunExactly) {
   expect_refused([](TinyLlama& t) { t.sizes["attention.head_count"] = 3; }, {"do not divide"});
   expect_refused([](TinyLlama& t) { t.sizes["attention.head_count_kv"] = 4; }, {"head_count_kv = 4 is outside [1, 2]"});
   expect_refused([](TinyLlama& t) { t.sizes["block_count"] = 0; }, {"block_count = 0 is outside"});
-  expect_refused([](TinyLlama& t) { t.sizes.erase("embedding_length"); }, {"the metadata has no 'llama.embedding_length'"});
-  expect_refused([](TinyLlama& t) { t.tensors[3].second = {8, 4}; },
-                 {"tensor 'blk.0.attn_q.weight' has ne [8, 4], but the configuration gives [8, 8]"});
+  expect_refused([](TinyLlama& t) { t.sizes.erase("embedding_length"); },
+                 {"the metadata has no 'llama.embedding_length'"});
+  expect_refused(
+      [](TinyLlama& t) {
+        t.tensors[3].second = {8, 4};
+      },
+      {"tensor 'blk.0.attn_q.weight' has ne [8, 4], but the configuration gives [8, 8]"});
   expect_refused([](TinyLlama& t) { t.tensors.pop_back(); }, {"tensor 'blk.0.ffn_down.weight' is missing"});
-  expect_refused([](TinyLlama& t) { t.tensors.push_back({"rope_freqs.weight", {2}}); },
-                 {"tensor 'rope_freqs.weight' is not part of the llama decoder"});
-  expect_refused([](TinyLlama& t) { t.extra_strings.push_back({"llama.rope.scaling.type", "linear"}); },
-                 {"RoPE scaling is not supported"});
+  expect_refused(
+      [](TinyLlama& t) {
+        t.tensors.push_back({"rope_freqs.weight", {2}});
+      },
+      {"tensor 'rope_freqs.weight' is not part of the llama decoder"});
+  expect_refused(
+      [](TinyLlama& t) {
+        t.extra_strings.push_back({"llama.rope.scaling.type", "linear"});
+      },
+      {"RoPE scaling is not supported"});
 }
 
 }  // namespace
