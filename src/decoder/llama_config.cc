@@ -56,6 +56,14 @@ LlamaConfig read_llama_config(const gguf::File& file) {
                             rope_dims, file.integer(rope_dims), config.head_dim);
   }
   refuse_rope_scaling(file, arch);
+  // The RoPE table holds cos and sin for every position and pair: context x D floats. A real
+  // model's is at most a few hundred MB (a million positions of 128); a larger one is a
+  // corrupt file, refused before anything is allocated.
+  if (config.context_length * config.head_dim > (int64_t{1} << 28)) {
+    fail<gguf::FormatError>("'{}': a context of {} positions with heads of {} would need a RoPE table of {} floats",
+                            file.path(), config.context_length, config.head_dim,
+                            config.context_length * config.head_dim);
+  }
   config.rms_eps = file.real(arch + ".attention.layer_norm_rms_epsilon");
   const std::string base = arch + ".rope.freq_base";
   if (file.find(base) != nullptr) config.rope_base = file.real(base);
