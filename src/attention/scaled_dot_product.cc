@@ -193,10 +193,23 @@ std::array<int64_t, 4> broadcast_strides4(const Tensor<U>& t, const Shape& targe
   return {view.strides()[0], view.strides()[1], view.strides()[2], view.strides()[3]};
 }
 
+// K or V read in place through its strides: a view whose rows are contiguous (a KV cache's
+// positions held, inside its larger buffer; nn/multi_head_attention.h), when nothing needs them
+// contiguous (the weights are recomputed from contiguous operands only). Batch or head strides of
+// 0 (broadcast) are copied instead.
+bool read_in_place(const Tensor<float>& t, bool need_weights) {
+  if (need_weights || t.is_contiguous() || t.rank() != 4) return false;
+  const auto& strides = t.strides();
+  return strides[3] == 1 && strides[0] > 0 && strides[1] > 0 && strides[2] > 0;
+}
+
 // The fused path (float32): tiled online softmax forward, recomputing backward.
 AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<float>& k, const Tensor<float>& v,
                                        const AttentionOptions<float>& o, const AttentionShape& s) {
-  const Tensor<float> qc = q.detach().contiguous(), kc = k.detach().contiguous(), vc = v.detach().contiguous();
+  const bool strided_kv = read_in_place(k, o.need_weights) && read_in_place(v, o.need_weights);
+  const Tensor<float> qc = q.detach().contiguous();
+  const Tensor<float> kc = strided_kv ? k.detach() : k.detach().contiguous();
+  const Tensor<float> vc = strided_kv ? v.detach() : v.detach().contiguous();
   const Tensor<float> additive = o.additive_mask.defined() ? o.additive_mask.detach() : Tensor<float>();
   const Tensor<float> slopes = o.alibi_slopes.defined() ? o.alibi_slopes.detach().contiguous() : Tensor<float>();
   const MaskTensor padding = o.key_padding_mask.defined() ? o.key_padding_mask.contiguous() : MaskTensor();
@@ -233,6 +246,12 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
     p.window_right = o.window_right.value_or(-1);
     p.dropout_p = o.dropout_p;
     p.dropout_seed = o.dropout_seed;
+    if (strided_kv) {  // (batch, head, row) element strides; q and the output stay contiguous
+      p.q_strides = {s.heads * s.queries * s.head_dim, s.queries * s.head_dim, s.head_dim};
+      p.out_strides = {s.heads * s.queries * s.value_dim, s.queries * s.value_dim, s.value_dim};
+      p.k_strides = {kc.strides()[0], kc.strides()[1], kc.strides()[2]};
+      p.v_strides = {vc.strides()[0], vc.strides()[1], vc.strides()[2]};
+    }
     return p;
   };
   const kernels::FlashAttentionProblem problem = make_problem();
@@ -258,7 +277,12 @@ AttentionResult<float> fused_attention(const Tensor<float>& q, const Tensor<floa
       [make_problem, out, log_sum_exp, additive_grad, scores,
        additive_shape = additive.defined() ? additive.shape() : Shape{}, qc, kc, vc, additive, slopes, padding,
        mask = o.mask](const Tensor<float>& g) {
-        const kernels::FlashAttentionProblem p = make_problem();
+        kernels::FlashAttentionProblem p = make_problem();
+        // The gradients are written contiguous: K and V read in place are copied for the backward.
+        const Tensor<float> k_rows = kc.contiguous(), v_rows = vc.contiguous();
+        p.k = k_rows.data();
+        p.v = v_rows.data();
+        p.q_strides = p.k_strides = p.v_strides = p.out_strides = {0, 0, 0};
         const Tensor<float> d_out = g.contiguous();
         Tensor<float> dq = Tensor<float>::empty(qc.shape()), dk = Tensor<float>::empty(kc.shape()),
                       dv = Tensor<float>::empty(vc.shape());

@@ -130,10 +130,17 @@ Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> 
     p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
     p.causal = true;
     p.offset = rows.start[s];
-    p.q_strides = p.out_strides = {n * width, head_dim, width};
+    // q and a as (n, H, D) rows; one row is also (H, 1, D), contiguous, which lets a long cache
+    // go to the split-K decode kernel (kernels/flash_attention.h).
+    p.q_strides = p.out_strides = {n * width, head_dim, n == 1 ? head_dim : width};
     p.k_strides = p.v_strides = {config.kv_heads * cache.capacity() * head_dim, cache.capacity() * head_dim, head_dim};
     Tensor<float> log_sum_exp = Tensor<float>::empty({heads, n});  // (H, n)
-    kernels::flash_attention_forward(p, out.data() + rows.first[s] * width, log_sum_exp.data());
+    float* segment_out = out.data() + rows.first[s] * width;
+    if (kernels::use_decode_kernel(p)) {
+      kernels::flash_attention_decode(p, segment_out, log_sum_exp.data());
+    } else {
+      kernels::flash_attention_forward(p, segment_out, log_sum_exp.data());
+    }
   }
   return out;
 }

@@ -53,6 +53,12 @@ struct FlashAttentionProblem {
     return {heads * rows * width, rows * width, width};
   }
 
+  // True when q and out are laid out contiguous (given strides equal to the default ones): the
+  // decode kernel then reads K and V through their strides.
+  bool q_and_out_contiguous() const {
+    return q_layout() == layout({}, heads, queries, head_dim) && out_layout() == layout({}, heads, queries, value_dim);
+  }
+
   // True when some per-element work is needed beyond causal/window index arithmetic.
   bool has_elementwise_features() const {
     return softcap > 0 || mask || additive || key_padding || alibi_slopes || dropout_p > 0;
@@ -63,7 +69,8 @@ struct FlashAttentionProblem {
 // both written in full.
 void flash_attention_forward(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
 
-// Split-K forward for decoding (a few query rows, many keys); same outputs as the forward.
+// Split-K forward for decoding (a few query rows, many keys); same outputs as the forward. K and
+// V may be strided (a cache's view), q and out must be contiguous.
 bool use_decode_kernel(const FlashAttentionProblem& problem);
 void flash_attention_decode(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
 

@@ -38,7 +38,7 @@ constexpr int64_t kDirectMinHeadDim = 128;
 }  // namespace
 
 bool use_decode_kernel(const FlashAttentionProblem& p) {
-  return !p.has_strides() && p.queries * (p.heads / p.kv_heads) <= kQueryBlock && p.keys >= 2 * kDecodeChunk;
+  return p.q_and_out_contiguous() && p.queries * (p.heads / p.kv_heads) <= kQueryBlock && p.keys >= 2 * kDecodeChunk;
 }
 
 namespace {
@@ -50,32 +50,32 @@ struct DecodePartials {
   Tensor<float> max, sum, out;  // (units, rows), (units, rows), (units, rows, D_v)
 };
 
-// S = Q K_c^T for the unit's rows (rows, D) against its cols keys (cols, D); s is (rows, chunk).
-void chunk_scores(const FlashAttentionProblem& p, bool direct, const float* q, const float* k, int64_t rows,
-                  int64_t cols, float* s) {
+// S = Q K_c^T for the unit's rows (rows, D) against its cols keys (cols, D; rows k_row apart);
+// s is (rows, chunk).
+void chunk_scores(const FlashAttentionProblem& p, bool direct, const float* q, const float* k, int64_t k_row,
+                  int64_t rows, int64_t cols, float* s) {
   if (!direct) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim, k, p.head_dim,
-                0.0f, s, kDecodeChunk);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, p.head_dim, 1.0f, q, p.head_dim, k, k_row, 0.0f, s,
+                kDecodeChunk);
     return;
   }
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t r = 0; r < rows; ++r)
-      s[r * kDecodeChunk + c] = dot(q + r * p.head_dim, k + c * p.head_dim, p.head_dim);
+    for (int64_t r = 0; r < rows; ++r) s[r * kDecodeChunk + c] = dot(q + r * p.head_dim, k + c * k_row, p.head_dim);
   }
 }
 
-// O_c = P V_c, (rows, D_v), from P (rows, chunk) and the chunk's values (cols, D_v).
-void chunk_values(const FlashAttentionProblem& p, bool direct, const float* s, const float* v, int64_t rows,
-                  int64_t cols, float* o) {
+// O_c = P V_c, (rows, D_v), from P (rows, chunk) and the chunk's values (cols, D_v; rows v_row apart).
+void chunk_values(const FlashAttentionProblem& p, bool direct, const float* s, const float* v, int64_t v_row,
+                  int64_t rows, int64_t cols, float* o) {
   if (!direct) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kDecodeChunk, v,
-                p.value_dim, 0.0f, o, p.value_dim);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, p.value_dim, cols, 1.0f, s, kDecodeChunk, v, v_row,
+                0.0f, o, p.value_dim);
     return;
   }
   std::fill_n(o, rows * p.value_dim, 0.0f);
   for (int64_t c = 0; c < cols; ++c) {
     for (int64_t r = 0; r < rows; ++r)
-      add_scaled_row(o + r * p.value_dim, v + c * p.value_dim, p.value_dim, s[r * kDecodeChunk + c]);
+      add_scaled_row(o + r * p.value_dim, v + c * v_row, p.value_dim, s[r * kDecodeChunk + c]);
   }
 }
 
@@ -85,13 +85,14 @@ void decode_unit(const FlashAttentionProblem& p, int64_t unit, bool features, De
   const int64_t group = partials.group, rows = partials.rows, chunks = partials.chunks;
   const int64_t chunk = unit % chunks, kv_head = unit / chunks % p.kv_heads, b = unit / chunks / p.kv_heads;
   const int64_t j0 = chunk * kDecodeChunk, cols = std::min(kDecodeChunk, p.keys - j0);
-  const float* q = p.q + (b * p.heads + kv_head * group) * p.queries * p.head_dim;  // (rows, D)
-  const float* k = p.k + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.head_dim;   // (cols, D)
-  const float* v = p.v + ((b * p.kv_heads + kv_head) * p.keys + j0) * p.value_dim;  // (cols, D_v)
+  const float* q = p.q + (b * p.heads + kv_head * group) * p.queries * p.head_dim;    // (rows, D)
+  const auto k_layout = p.k_layout(), v_layout = p.v_layout();                        // (batch, head, row) strides
+  const float* k = p.k + b * k_layout[0] + kv_head * k_layout[1] + j0 * k_layout[2];  // (cols, D)
+  const float* v = p.v + b * v_layout[0] + kv_head * v_layout[1] + j0 * v_layout[2];  // (cols, D_v)
   float* m = partials.max.data() + unit * rows;
   float* l = partials.sum.data() + unit * rows;
   const bool direct = rows <= kDirectRows && p.head_dim >= kDirectMinHeadDim;
-  chunk_scores(p, direct, q, k, rows, cols, s);
+  chunk_scores(p, direct, q, k, k_layout[2], rows, cols, s);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t h = kv_head * group + r / p.queries, i = r % p.queries;
     float* sr = s + r * kDecodeChunk;
@@ -104,7 +105,7 @@ void decode_unit(const FlashAttentionProblem& p, int64_t unit, bool features, De
     l[r] = exp_masked_row(p, features, sr, cols, m[r]);
     if (p.dropout_p > 0) dropout_row(p, b, h, i, j0, sr, cols);
   }
-  chunk_values(p, direct, s, v, rows, cols, partials.out.data() + unit * rows * p.value_dim);
+  chunk_values(p, direct, s, v, v_layout[2], rows, cols, partials.out.data() + unit * rows * p.value_dim);
 }
 
 // Row r of (batch b, K/V head) from its chunks, in chunk order:
@@ -146,7 +147,7 @@ void merge_chunks(const FlashAttentionProblem& p, int64_t b, int64_t kv_head, in
 }  // namespace
 
 void flash_attention_decode(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
-  ATTEND_CHECK(!p.has_strides(), ValueError, "flash_attention_decode: strided q, k, v and out are forward-only");
+  ATTEND_CHECK(p.q_and_out_contiguous(), ValueError, "flash_attention_decode: q and out must be contiguous");
   initialize_blas();  // on this thread, before the workers' first BLAS call
   DecodePartials partials;
   partials.group = p.heads / p.kv_heads;

@@ -1,5 +1,7 @@
 #include "attend/nn/multi_head_attention.h"
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "attend/attention/positional.h"
@@ -154,14 +156,42 @@ void MultiHeadAttention<T>::rotate(Heads& heads, int64_t cached) const {
   heads.q = apply_rotary_embedding(heads.q, total - heads.q.size(2), config_.rotary_base);
 }
 
+// (B, H_kv, capacity, width) holding `held` (B, H_kv, M, width) in its first M positions.
+template <typename T>
+Tensor<T> grown_storage(const Tensor<T>& held, const Shape& shape_of_new, int64_t capacity) {
+  Tensor<T> storage = Tensor<T>::empty({shape_of_new[0], shape_of_new[1], capacity, shape_of_new[3]});
+  if (held.defined()) storage.slice(2, 0, held.size(2)).copy_from(held);
+  return storage;
+}
+
+template <typename T>
+void KeyValueCache<T>::append(const Tensor<T>& k, const Tensor<T>& v) {
+  const int64_t held = length(), total = held + k.size(2);
+  if (total > capacity()) {  // double (at least 16 positions), copying what is held once
+    const int64_t grown = std::max<int64_t>({total, 2 * capacity(), 16});
+    key_storage = grown_storage(keys, k.shape(), grown);
+    value_storage = grown_storage(values, v.shape(), grown);
+  }
+  key_storage.slice(2, held, total).copy_from(k.detach());
+  value_storage.slice(2, held, total).copy_from(v.detach());
+  keys = key_storage.slice(2, 0, total);      // (B, H_kv, M_cached + M_new, D)
+  values = value_storage.slice(2, 0, total);  // (B, H_kv, M_cached + M_new, D_v)
+}
+
 template <typename T>
 void MultiHeadAttention<T>::join_cache(Heads& heads, KeyValueCache<T>& cache) {
-  if (cache.length() > 0) {
-    heads.k = concat(std::vector<Tensor<T>>{cache.keys, heads.k}, 2);    // (B, H_kv, M_cached + M_new, D)
-    heads.v = concat(std::vector<Tensor<T>>{cache.values, heads.v}, 2);  // (B, H_kv, M_cached + M_new, D_v)
+  const Tensor<T> held_keys = cache.keys, held_values = cache.values;  // the positions before, unchanged
+  cache.append(heads.k, heads.v);
+  if (grad_enabled() && (heads.k.requires_grad() || heads.v.requires_grad())) {
+    // Recording a gradient: the new keys and values join by a differentiable concat (a copy).
+    if (held_keys.defined()) {
+      heads.k = concat(std::vector<Tensor<T>>{held_keys, heads.k}, 2);    // (B, H_kv, M_cached + M_new, D)
+      heads.v = concat(std::vector<Tensor<T>>{held_values, heads.v}, 2);  // (B, H_kv, M_cached + M_new, D_v)
+    }
+    return;
   }
-  cache.keys = heads.k.detach();
-  cache.values = heads.v.detach();
+  heads.k = cache.keys;  // a view: nothing cached is copied
+  heads.v = cache.values;
 }
 
 template <typename T>
@@ -208,6 +238,8 @@ Tensor<T> MultiHeadAttention<T>::merge_heads(const Tensor<T>& heads) const {
   return heads.transpose(1, 2).reshape({heads.size(0), heads.size(2), config_.num_heads * config_.value_head_dim});
 }
 
+template struct KeyValueCache<float>;
+template struct KeyValueCache<double>;
 template class MultiHeadAttention<float>;
 template class MultiHeadAttention<double>;
 

@@ -186,6 +186,22 @@ TEST(Smollm2Decoder, BatchedDecodeEqualsEachSequenceAloneAndThreadCountsAgree) {
   }
 }
 
+// Past 1,024 cached positions a decode step goes to the split-K decode kernel, reading the cache
+// in place: its logits agree with those of one prefill over the same tokens.
+TEST(Smollm2Decoder, LongCacheDecodeMatchesAPrefill) {
+  REQUIRE_MODEL();
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < 1100; ++i) ids.push_back(1000 + (i * 7919) % 40000);
+  KvCache whole = model()->new_cache();
+  const std::vector<float> prefill = model()->forward(ids, whole).to_vector();
+  KvCache stepwise = model()->new_cache();
+  model()->forward(std::span(ids).first(ids.size() - 1), stepwise);
+  const std::vector<float> decoded = model()->forward(std::span(ids).last(1), stepwise).to_vector();
+  double worst = 0;
+  for (size_t i = 0; i < prefill.size(); ++i) worst = std::max(worst, std::abs(double{prefill[i]} - decoded[i]));
+  EXPECT_LE(worst, 1e-3);
+}
+
 TEST(Smollm2Decoder, RefusesBadTokensEmptySegmentsAndAFullContext) {
   REQUIRE_MODEL();
   KvCache cache = model()->new_cache();

@@ -170,6 +170,44 @@ TEST(MultiHeadAttention, KeyValueCacheDecodingEqualsFullRecomputation) {
   }
 }
 
+// The cache writes each token's keys and values in place: its buffer is reallocated only when it
+// doubles (at 16 positions, then 32), keys and values are views of it, and decoding through it
+// gives the same bits as through a cache rebuilt by concatenation (a contiguous copy of the same
+// values) would: the fused kernel reads the view in place.
+TEST(MultiHeadAttention, KeyValueCacheWritesInPlaceAndGrowsByDoubling) {
+  Generator g(5);
+  MultiHeadAttentionConfig config;
+  config.embed_dim = 16;
+  config.num_heads = 4;
+  config.num_kv_heads = 2;
+  config.positional = AttentionPositional::kRotary;
+  MultiHeadAttention<float> mha(config, g);
+  mha.eval();
+  NoGradGuard no_grad;
+  const auto x = Tensor32::randn({2, 40, 16}, g);
+  nn::KeyValueCache<float> cache;
+  MultiHeadAttentionOptions<float> step;
+  step.causal = true;
+  step.cache = &cache;
+  int reallocations = 0;
+  const float* storage = nullptr;
+  for (int64_t t = 0; t < 40; ++t) {
+    const Tensor32 token = x.slice(1, t, t + 1);
+    // The same step against a contiguous copy of the cache (what concatenation used to build).
+    nn::KeyValueCache<float> copy;
+    if (cache.length() > 0) copy.append(cache.keys.contiguous(), cache.values.contiguous());
+    MultiHeadAttentionOptions<float> copied = step;
+    copied.cache = &copy;
+    const auto expected = mha.self_attention(token, copied).output.to_vector();
+    EXPECT_EQ(mha.self_attention(token, step).output.to_vector(), expected) << "token " << t;
+    if (cache.key_storage.data() != storage) ++reallocations, storage = cache.key_storage.data();
+    EXPECT_EQ(cache.keys.data(), cache.key_storage.data());
+  }
+  EXPECT_EQ(cache.length(), 40);
+  EXPECT_EQ(cache.capacity(), 64);
+  EXPECT_EQ(reallocations, 3);  // 16, 32, 64 positions
+}
+
 TEST(MultiHeadAttention, NeedWeightsChangesNothingAndAveragesHeads) {
   Generator g(2);
   MultiHeadAttentionConfig config;

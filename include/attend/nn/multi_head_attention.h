@@ -47,13 +47,20 @@ struct MultiHeadAttentionConfig {
   bool relative_values = true;          // kShaw: relative vectors on the values too
 };
 
-// Projected keys and values of the tokens seen so far, per layer. Empty until first use.
+// Projected keys and values of the tokens seen so far, per layer. Empty until first use. New
+// positions are written in place into buffers that grow by doubling, so a token costs one copy
+// of its own keys and values (amortized), not of everything cached; keys and values are views of
+// the positions held, which the fused attention kernel reads in place through their strides.
 template <typename T>
 struct KeyValueCache {
-  Tensor<T> keys;    // (B, H_kv, M_cached, D), rotary already applied
-  Tensor<T> values;  // (B, H_kv, M_cached, D_v)
+  Tensor<T> keys;                        // (B, H_kv, M_cached, D), rotary already applied: a view of key_storage
+  Tensor<T> values;                      // (B, H_kv, M_cached, D_v): a view of value_storage
+  Tensor<T> key_storage, value_storage;  // (B, H_kv, capacity, D) and (..., D_v); past M_cached: unused
   int64_t length() const { return keys.defined() ? keys.size(2) : 0; }
-  void clear() { keys = values = Tensor<T>(); }
+  int64_t capacity() const { return key_storage.defined() ? key_storage.size(2) : 0; }
+  void clear() { keys = values = key_storage = value_storage = Tensor<T>(); }
+  // Appends k (B, H_kv, M_new, D) and v (B, H_kv, M_new, D_v) after the positions held.
+  void append(const Tensor<T>& k, const Tensor<T>& v);
 };
 
 template <typename T>
