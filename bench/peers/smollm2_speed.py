@@ -16,6 +16,13 @@ drift reaches both alike; the table gives the median and the spread (min-max) of
   position, as transformers computes them), decode = N single-token steps on its DynamicCache;
   peak memory is this process's maximum resident set after loading.
 
+- llama.cpp (when llama-cpp-python is in the virtualenv, built from its PyPI source with
+  CMAKE_ARGS=-DGGML_NATIVE=ON): the same GGUF file on its own quantized weights (Q4_1, Q8_0), a
+  new process each time, the prompt's ids evaluated at once (prefill), then 128 greedy
+  single-token evaluations (decode); peak memory is that process's maximum resident set.
+  llama.cpp reads 4-bit weights where attend and transformers read float32: it is there as the
+  target of the quantized work (#32), not as a float32 peer.
+
 Decode is also given as weight bytes read per second (float32: 4 bytes x 134.5 M parameters a
 token, the tied embedding read once as the output layer), to compare with the memory roof.
 """
@@ -26,6 +33,7 @@ import re
 import resource
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -42,6 +50,40 @@ def attend_run(attend, model, prompt_file, new_tokens, threads):
                       r"\(([0-9.]+) tokens/s\)", done.stderr)
     peak = float(re.search(r"\(peak ([0-9.]+) MB\)", done.stderr).group(1))
     return float(found.group(2)), float(found.group(4)), peak, int(found.group(1))
+
+
+LLAMA_CPP = """
+import json, resource, sys, time
+import numpy as np
+from llama_cpp import Llama
+model, threads, new_tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+ids = json.loads(sys.stdin.read())
+llm = Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=len(ids) + new_tokens + 8,
+            n_batch=len(ids), verbose=False)
+start = time.perf_counter()
+llm.eval(ids)
+prefill = time.perf_counter() - start
+start = time.perf_counter()
+for _ in range(new_tokens):
+    token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    llm.eval([token])
+decode = time.perf_counter() - start
+print(json.dumps([len(ids) / prefill, new_tokens / decode, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))
+"""
+
+
+def llama_cpp_available():
+    try:
+        import llama_cpp  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def llama_cpp_run(model, ids, new_tokens, threads):
+    done = subprocess.run([sys.executable, "-c", LLAMA_CPP, model, str(threads), str(new_tokens)],
+                          input=json.dumps(ids), capture_output=True, text=True, check=True)
+    return tuple(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def transformers_run(model, ids, new_tokens):
@@ -73,6 +115,7 @@ def main():
     parser.add_argument("--prompt-tokens", type=int, default=512)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--json")
+    parser.add_argument("--no-llama-cpp", action="store_true", help="leave llama.cpp out even when installed")
     args = parser.parse_args()
     directory, name = os.path.join(data, "smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf"
     gguf = os.path.join(directory, name)
@@ -83,6 +126,7 @@ def main():
     model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32).eval()
     parameters = sum(p.numel() for p in model.parameters())
     results = {}
+    with_llama_cpp = llama_cpp_available() and not args.no_llama_cpp
     with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as prompt_file:
         prompt_file.write(prompt)
         prompt_file.flush()
@@ -91,7 +135,10 @@ def main():
                 torch.set_num_threads(threads)
                 a = attend_run(args.attend, gguf, prompt_file.name, args.new_tokens, threads)
                 t = transformers_run(model, ids, args.new_tokens)
-                for who, (prefill, decode, peak) in (("attend", a[:3]), ("transformers", t)):
+                runs = [("attend", a[:3]), ("transformers", t)]
+                if with_llama_cpp:
+                    runs.append(("llama.cpp Q4_1", llama_cpp_run(gguf, ids, args.new_tokens, threads)))
+                for who, (prefill, decode, peak) in runs:
                     entry = results.setdefault(f"{who} {threads}", {"prefill": [], "decode": [], "peak_mb": []})
                     entry["prefill"].append(prefill)
                     entry["decode"].append(decode)
@@ -104,11 +151,18 @@ def main():
     print("| contender, threads | prefill tokens/s | decode tokens/s | decode weight GB/s | peak MB |")
     print("|---|---|---|---|---|")
     for key, entry in results.items():
-        gigabytes = [d * parameters * 4 / 1e9 for d in entry["decode"]]
+        # float32: 4 bytes a parameter; llama.cpp: the file's tensors as stored (Q4_1, Q8_0, F32)
+        per_token = parameters * 4 if "llama.cpp" not in key else os.path.getsize(gguf)
+        gigabytes = [d * per_token / 1e9 for d in entry["decode"]]
         print(f"| {key} | {summary(entry['prefill'])} | {summary(entry['decode'])} | {summary(gigabytes)} | "
               f"{statistics.median(entry['peak_mb']):.0f} |")
     for threads in args.threads.split(","):
         a, t = results[f"attend {threads}"], results[f"transformers {threads}"]
+        if with_llama_cpp:
+            c = results[f"llama.cpp Q4_1 {threads}"]
+            print(f"\n{threads} thread(s): attend (float32) / llama.cpp (Q4_1): prefill "
+                  f"{statistics.median(a['prefill']) / statistics.median(c['prefill']):.2f}x, decode "
+                  f"{statistics.median(a['decode']) / statistics.median(c['decode']):.2f}x")
         print(f"\n{threads} thread(s): attend / transformers: prefill "
               f"{statistics.median(a['prefill']) / statistics.median(t['prefill']):.2f}x, decode "
               f"{statistics.median(a['decode']) / statistics.median(t['decode']):.2f}x")
