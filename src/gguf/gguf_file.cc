@@ -110,7 +110,11 @@ TensorInfo read_tensor_info(ByteReader& reader, const File::State& state) {
     reader.error(fmt::format("tensor '{}' ({}) has rows of {} values, not a multiple of its blocks of {}", info.name,
                              tensor_type_name(info.type), info.ne[0], block.elements));
   }
-  info.bytes = elements / static_cast<uint64_t>(block.elements) * static_cast<uint64_t>(block.bytes);
+  if (__builtin_mul_overflow(elements / static_cast<uint64_t>(block.elements), static_cast<uint64_t>(block.bytes),
+                             &info.bytes)) {
+    reader.error(fmt::format("tensor '{}' ({} values of {}) has more bytes than fit in 64 bits", info.name, elements,
+                             tensor_type_name(info.type)));
+  }
   info.offset = reader.read<uint64_t>("a tensor offset");
   if (info.offset % state.alignment != 0) {
     reader.error(fmt::format("tensor '{}' starts at data offset {}, not a multiple of the alignment {}", info.name,

@@ -18,7 +18,8 @@ TEST(StridedKeysAndValues, FusedPathReadsViewsInPlaceWithTheSameBits) {
     for (bool causal : {false, true}) {
       SCOPED_TRACE(::testing::Message() << queries << " queries, " << keys << " keys, causal " << causal);
       const auto q = Tensor32::randn({2, 4, queries, 16}, g);
-      const auto k_buffer = Tensor32::randn({2, 2, keys + 11, 16}, g), v_buffer = Tensor32::randn({2, 2, keys + 11, 8}, g);
+      const auto k_buffer = Tensor32::randn({2, 2, keys + 11, 16}, g),
+                 v_buffer = Tensor32::randn({2, 2, keys + 11, 8}, g);
       const Tensor32 k = k_buffer.slice(2, 0, keys), v = v_buffer.slice(2, 0, keys);  // views, rows contiguous
       ASSERT_FALSE(k.is_contiguous());
       AttentionOptions<float> options;

@@ -21,7 +21,8 @@ void check_tensors(const File& file, size_t size) {
     ATTEND_FUZZ_REQUIRE(info.offset % file.alignment() == 0);
     ATTEND_FUZZ_REQUIRE(info.offset <= size && info.bytes <= size - info.offset);
     ATTEND_FUZZ_REQUIRE(info.ne[0] % block.elements == 0);
-    ATTEND_FUZZ_REQUIRE(info.bytes == static_cast<uint64_t>(info.elements() / block.elements * block.bytes));
+    ATTEND_FUZZ_REQUIRE(info.bytes ==
+                        static_cast<uint64_t>(info.elements() / block.elements) * static_cast<uint64_t>(block.bytes));
     ATTEND_FUZZ_REQUIRE(file.bytes(info).size() == info.bytes);
     by_offset.push_back(&info);
     if (attend::gguf::can_dequantize(info.type) && info.elements() <= (1 << 20)) {
