@@ -167,8 +167,12 @@ Tensor<T> grown_storage(const Tensor<T>& held, const Shape& shape_of_new, int64_
 template <typename T>
 void KeyValueCache<T>::append(const Tensor<T>& k, const Tensor<T>& v) {
   const int64_t held = length(), total = held + k.size(2);
-  if (total > capacity()) {  // double (at least 16 positions), copying what is held once
-    const int64_t grown = std::max<int64_t>({total, 2 * capacity(), 16});
+  // keys and values set from outside (a beam search keeping its surviving rows by index_select)
+  // are the positions held now: the buffers start again from them.
+  const bool replaced = keys.defined() && (keys.data() != key_storage.data() || values.data() != value_storage.data() ||
+                                           keys.size(0) != key_storage.size(0));
+  if (replaced || total > capacity()) {  // double (at least 16 positions), copying what is held once
+    const int64_t grown = std::max<int64_t>({total, (replaced ? 1 : 2) * capacity(), 16});
     key_storage = grown_storage(keys, k.shape(), grown);
     value_storage = grown_storage(values, v.shape(), grown);
   }

@@ -208,6 +208,39 @@ TEST(MultiHeadAttention, KeyValueCacheWritesInPlaceAndGrowsByDoubling) {
   EXPECT_EQ(reallocations, 3);  // 16, 32, 64 positions
 }
 
+// A beam search replaces the cache's keys and values by index_select between steps: the next
+// append starts the buffers again from them, without growing them at every step, and a
+// sequence's outputs are those of the same sequence decoded on its own.
+TEST(MultiHeadAttention, KeyValueCacheFollowsReplacedRows) {
+  Generator g(6);
+  MultiHeadAttentionConfig config;
+  config.embed_dim = 8;
+  config.num_heads = 2;
+  MultiHeadAttention<float> mha(config, g);
+  mha.eval();
+  NoGradGuard no_grad;
+  const auto x = Tensor32::randn({2, 30, 8}, g);
+  nn::KeyValueCache<float> swapped, alone;
+  MultiHeadAttentionOptions<float> step, single;
+  step.causal = single.causal = true;
+  step.cache = &swapped;
+  single.cache = &alone;
+  IndexTensor reverse = IndexTensor::from_vector({2}, {1, 0});
+  Tensor32 rows = x;  // row 0 of `rows` is the sequence that `alone` decodes
+  for (int64_t t = 0; t < 30; ++t) {
+    const auto out = mha.self_attention(rows.slice(1, t, t + 1), step).output;  // (2, 1, 8)
+    const auto expected = mha.self_attention(x.slice(0, 0, 1).slice(1, t, t + 1), single).output.to_vector();
+    const int64_t row = t % 2;  // where sequence 0 is after t swaps
+    const auto got = out.slice(0, row, row + 1).contiguous().to_vector();
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], expected[i], 1e-6) << "step " << t;
+    swapped.keys = index_select(swapped.keys, 0, reverse);  // the two rows trade places
+    swapped.values = index_select(swapped.values, 0, reverse);
+    rows = index_select(rows, 0, reverse);
+  }
+  EXPECT_EQ(swapped.length(), 30);
+  EXPECT_LE(swapped.capacity(), 32);
+}
+
 TEST(MultiHeadAttention, NeedWeightsChangesNothingAndAveragesHeads) {
   Generator g(2);
   MultiHeadAttentionConfig config;

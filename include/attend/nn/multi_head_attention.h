@@ -59,7 +59,8 @@ struct KeyValueCache {
   int64_t length() const { return keys.defined() ? keys.size(2) : 0; }
   int64_t capacity() const { return key_storage.defined() ? key_storage.size(2) : 0; }
   void clear() { keys = values = key_storage = value_storage = Tensor<T>(); }
-  // Appends k (B, H_kv, M_new, D) and v (B, H_kv, M_new, D_v) after the positions held.
+  // Appends k (B, H_kv, M_new, D) and v (B, H_kv, M_new, D_v) after the positions held. keys and
+  // values may be replaced between calls (a beam search reorders them): they are then what is held.
   void append(const Tensor<T>& k, const Tensor<T>& v);
 };
 
