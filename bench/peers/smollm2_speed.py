@@ -17,7 +17,7 @@ drift reaches both alike; the table gives the median and the spread (min-max) of
   peak memory is this process's maximum resident set after loading.
 
 - llama.cpp (when llama-cpp-python is in the virtualenv, built from its PyPI source with
-  CMAKE_ARGS=-DGGML_NATIVE=ON): the same GGUF file on its own quantized weights (Q4_1, Q8_0), a
+  AVX-512, VNNI, VBMI and BF16, without AMX: bench/peers/run): the same GGUF file on its own quantized weights (Q4_1, Q8_0), a
   new process each time, the prompt's ids evaluated at once (prefill), then 128 greedy
   single-token evaluations (decode); peak memory is that process's maximum resident set.
   llama.cpp reads 4-bit weights where attend and transformers read float32: it is there as the
