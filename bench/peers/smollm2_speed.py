@@ -60,12 +60,13 @@ model, threads, new_tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 ids = json.loads(sys.stdin.read())
 llm = Llama(model_path=model, n_threads=threads, n_threads_batch=threads, n_ctx=len(ids) + new_tokens + 8,
             n_batch=len(ids), verbose=False)
+vocabulary = llm.n_vocab()
 start = time.perf_counter()
 llm.eval(ids)
 prefill = time.perf_counter() - start
 start = time.perf_counter()
 for _ in range(new_tokens):
-    token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    token = int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocabulary,))))  # the last position's
     llm.eval([token])
 decode = time.perf_counter() - start
 print(json.dumps([len(ids) / prefill, new_tokens / decode, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))
