@@ -19,7 +19,8 @@ drift reaches both alike; the table gives the median and the spread (min-max) of
 - llama.cpp (when llama-cpp-python is in the virtualenv, built from its PyPI source with
   AVX-512, VNNI, VBMI and BF16, without AMX: bench/peers/run): the same GGUF file on its own quantized weights (Q4_1, Q8_0), a
   new process each time, the prompt's ids evaluated at once (prefill), then 128 greedy
-  single-token evaluations (decode); peak memory is that process's maximum resident set.
+  single-token evaluations (decode); peak memory is that process's VmHWM (ru_maxrss would carry
+  this process's over the fork).
   llama.cpp reads 4-bit weights where attend and transformers read float32: it is there as the
   target of the quantized work (#32), not as a float32 peer.
 
@@ -69,7 +70,8 @@ for _ in range(new_tokens):
     token = int(np.argmax(np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocabulary,))))  # the last position's
     llm.eval([token])
 decode = time.perf_counter() - start
-print(json.dumps([len(ids) / prefill, new_tokens / decode, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]))
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps([len(ids) / prefill, new_tokens / decode, peak / 1024]))
 """
 
 
