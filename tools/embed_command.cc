@@ -165,6 +165,18 @@ std::vector<std::string> read_text_lines(const std::string& path) {
   return lines;
 }
 
+std::string read_text_file(const std::string& path) {
+  std::error_code error;
+  ATTEND_CHECK(std::filesystem::is_regular_file(path, error), io::IoError, "cannot read '{}': {}", path,
+               std::filesystem::exists(path, error) ? "it is not a regular file" : "it does not exist");
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ATTEND_CHECK(!in.bad(), io::IoError, "cannot read '{}'", path);
+  ATTEND_CHECK(text.find('\0') == std::string::npos && is_utf8(text), ValueError,
+               "'{}' is not UTF-8 text (a NUL byte or an invalid sequence)", path);
+  return text;
+}
+
 CommandRunner add_embed_command(CLI::App& app) {
   auto args = std::make_shared<EmbedArguments>();
   CLI::App* command = app.add_subcommand(

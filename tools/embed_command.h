@@ -15,4 +15,8 @@ namespace attend::tools {
 // that are not UTF-8 or a NUL byte (not a text file); IoError when it cannot be read.
 std::vector<std::string> read_text_lines(const std::string& path);
 
+// The whole of a UTF-8 text file (a prompt, a text to score); IoError when it cannot be read,
+// ValueError naming the file when it holds a NUL byte or is not UTF-8.
+std::string read_text_file(const std::string& path);
+
 }  // namespace attend::tools

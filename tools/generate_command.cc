@@ -16,6 +16,7 @@
 #include "attend/decoder/chat_template.h"
 #include "attend/decoder/generation.h"
 #include "cli_checks.h"
+#include "embed_command.h"
 #include "sampling_flags.h"
 
 namespace attend::tools {
@@ -45,15 +46,6 @@ std::pair<double, double> resident_megabytes() {
   return {now / 1024, peak / 1024};
 }
 
-std::string read_prompt_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ATTEND_CHECK(in.good() || in.eof(), io::IoError, "cannot read '{}'", path);
-  ATTEND_CHECK(text.find('\0') == std::string::npos && is_utf8(text), ValueError,
-               "'{}' is not UTF-8 text (a NUL byte or an invalid sequence)", path);
-  return text;
-}
-
 std::string prompt_text(const GenerateArguments& args, const decoder::LlamaModel& model) {
   if (!args.chat) return args.prompt;
   std::vector<decoder::ChatMessage> messages;
@@ -77,7 +69,7 @@ int run_generate(GenerateArguments args) {
   ATTEND_CHECK(args.system.empty() || args.chat, ValueError, "--system needs --chat");
   ATTEND_CHECK(args.prompt.empty() != args.prompt_file.empty(), ValueError,
                "give either PROMPT or --prompt-file, not {}", args.prompt.empty() ? "neither" : "both");
-  if (!args.prompt_file.empty()) args.prompt = read_prompt_file(args.prompt_file);
+  if (!args.prompt_file.empty()) args.prompt = read_text_file(args.prompt_file);
   args.options.sampling.want_logprobs = args.logprobs;
   keep_freed_memory_for_reuse();  // every step frees and allocates activations of like sizes
   const auto start = std::chrono::steady_clock::now();

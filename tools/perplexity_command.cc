@@ -13,6 +13,7 @@
 #include "attend/decoder/perplexity.h"
 #include "attend/io/atomic_file.h"
 #include "cli_checks.h"
+#include "embed_command.h"
 #include "commands.h"
 
 namespace attend::tools {
@@ -23,15 +24,6 @@ struct PerplexityArguments {
   std::string file;
   decoder::PerplexityOptions options;
 };
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  ATTEND_CHECK(!in.bad(), io::IoError, "cannot read '{}'", path);
-  ATTEND_CHECK(text.find('\0') == std::string::npos && is_utf8(text), ValueError,
-               "'{}' is not UTF-8 text (a NUL byte or an invalid sequence)", path);
-  return text;
-}
 
 int run_perplexity(const PerplexityArguments& args) {
   ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");

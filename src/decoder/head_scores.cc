@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "attend/core/random.h"
+#include "attend/decoder/perplexity.h"
 
 namespace attend::decoder {
 namespace {
@@ -14,14 +15,6 @@ double mean_stripe(const Tensor<float>& attention, int64_t head, int64_t begin, 
   double sum = 0;
   for (int64_t i = begin; i < end; ++i) sum += attention.data()[(head * n + i) * n + (i - back)];
   return sum / static_cast<double>(end - begin);
-}
-
-// -log softmax(logits)_target, summed in double
-double negative_log_likelihood(const float* logits, int64_t vocabulary, int32_t target) {
-  const float max = *std::max_element(logits, logits + vocabulary);
-  double sum = 0;
-  for (int64_t v = 0; v < vocabulary; ++v) sum += std::exp(static_cast<double>(logits[v]) - max);
-  return std::log(sum) + max - logits[target];
 }
 
 }  // namespace

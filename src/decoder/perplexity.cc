@@ -4,17 +4,13 @@
 #include <cmath>
 
 namespace attend::decoder {
-namespace {
-
-// -log softmax(logits)_target, the sum of exponentials in double: log sum_v exp(l_v - m) + m - l_target.
+// -log softmax(logits)_target = log sum_v exp(l_v - m) + m - l_target
 double negative_log_likelihood(const float* logits, int64_t vocabulary, int32_t target) {
   const float max = *std::max_element(logits, logits + vocabulary);
   double sum = 0;
   for (int64_t v = 0; v < vocabulary; ++v) sum += std::exp(static_cast<double>(logits[v]) - max);
   return std::log(sum) + max - logits[target];
 }
-
-}  // namespace
 
 PerplexityResult perplexity(const LlamaModel& model, std::span<const int32_t> tokens,
                             const PerplexityOptions& options) {

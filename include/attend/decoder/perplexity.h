@@ -30,6 +30,9 @@ struct PerplexityResult {
   int64_t windows = 0;
 };
 
+// -log softmax(logits)_target over `vocabulary` logits, the sum of exponentials in double.
+double negative_log_likelihood(const float* logits, int64_t vocabulary, int32_t target);
+
 // ValueError on fewer than 2 tokens or options outside their ranges.
 PerplexityResult perplexity(const LlamaModel& model, std::span<const int32_t> tokens, const PerplexityOptions& options);
 
