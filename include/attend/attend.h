@@ -4,6 +4,7 @@
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
+#include "attend/core/half_float.h"
 #include "attend/core/parallel.h"
 #include "attend/core/random.h"
 #include "attend/core/shape.h"
@@ -20,6 +21,9 @@
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
 #include "attend/ops/softmax.h"
+
+#include "attend/quant/quantized_matrix.h"
+#include "attend/quant/weight_matrix.h"
 
 #include "attend/attention/attention_capture.h"
 #include "attend/attention/attention_pooling.h"
@@ -48,7 +52,6 @@
 #include "attend/nn/transformer.h"
 
 #include "attend/io/atomic_file.h"
-#include "attend/io/half_float.h"
 #include "attend/io/npy.h"
 #include "attend/io/png_header.h"
 #include "attend/io/safetensors.h"

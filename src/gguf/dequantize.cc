@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "attend/core/parallel.h"
-#include "attend/io/half_float.h"
+#include "attend/core/half_float.h"
 
 namespace attend::gguf {
 namespace {
@@ -17,7 +17,7 @@ using Bytes = const uint8_t*;
 float half(Bytes at) {
   uint16_t bits;
   std::memcpy(&bits, at, 2);
-  return io::float_from_f16_bits(bits);
+  return float_from_f16_bits(bits);
 }
 
 // Value p of a 32-value block of nibbles: byte p % 16, low half for p < 16, high half after.
@@ -118,7 +118,7 @@ void f16(Bytes block, float* out) { *out = half(block); }
 void bf16(Bytes block, float* out) {
   uint16_t bits;
   std::memcpy(&bits, block, 2);
-  *out = io::float_from_bf16_bits(bits);
+  *out = float_from_bf16_bits(bits);
 }
 
 void f32(Bytes block, float* out) { std::memcpy(out, block, 4); }

@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/core/utf8.h"
-#include "attend/io/half_float.h"
+#include "attend/core/half_float.h"
 #include "attend/io/tensor_table.h"
 #include "io/quoted_list.h"
 #include "io/tensor_checksum.h"

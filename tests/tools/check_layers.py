@@ -12,7 +12,7 @@ import re
 import sys
 
 # Lowest first. kernels/ lives in src/ only; tools/ (the CLI) sits on top of everything.
-ORDER = ["core", "kernels", "ops", "attention", "nn", "io", "gguf", "distributed", "text", "bpe", "data", "sampling",
+ORDER = ["core", "kernels", "ops", "quant", "attention", "nn", "io", "gguf", "distributed", "text", "bpe", "data", "sampling",
          "models", "decoder", "train", "viz"]
 FUNCTIONAL = {"core", "ops", "attention"}
 

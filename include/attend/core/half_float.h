@@ -11,7 +11,7 @@
 #include <bit>
 #include <cstdint>
 
-namespace attend::io {
+namespace attend {
 
 constexpr float float_from_bf16_bits(uint16_t bits) { return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16); }
 
@@ -31,4 +31,4 @@ constexpr float float_from_f16_bits(uint16_t bits) {
   return std::bit_cast<float>(sign | (static_cast<uint32_t>(binary_exponent) << 23) | ((fraction & 0x3FFu) << 13));
 }
 
-}  // namespace attend::io
+}  // namespace attend

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "attend/io/half_float.h"
+#include "attend/core/half_float.h"
 #include "attend/io/safetensors.h"
 #include "io/io_fixtures.h"
 
@@ -17,7 +17,7 @@ namespace {
 TEST(HalfFloat, F16MatchesTheCompilersConversionForEveryBitPattern) {
   for (uint32_t bits = 0; bits <= 0xFFFF; ++bits) {
     const float expected = static_cast<float>(std::bit_cast<_Float16>(static_cast<uint16_t>(bits)));
-    const float actual = io::float_from_f16_bits(static_cast<uint16_t>(bits));
+    const float actual = float_from_f16_bits(static_cast<uint16_t>(bits));
     if (std::isnan(expected)) {
       EXPECT_TRUE(std::isnan(actual)) << std::hex << bits;
       EXPECT_EQ(std::signbit(actual), std::signbit(expected)) << std::hex << bits;
@@ -28,22 +28,22 @@ TEST(HalfFloat, F16MatchesTheCompilersConversionForEveryBitPattern) {
 }
 
 TEST(HalfFloat, F16KnownValues) {
-  EXPECT_EQ(io::float_from_f16_bits(0x3C00), 1.0f);
-  EXPECT_EQ(io::float_from_f16_bits(0xC000), -2.0f);
-  EXPECT_EQ(io::float_from_f16_bits(0x7BFF), 65504.0f);                  // largest finite
-  EXPECT_EQ(io::float_from_f16_bits(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
-  EXPECT_EQ(io::float_from_f16_bits(0x03FF), std::ldexp(1023.0f, -24));  // largest subnormal
-  EXPECT_TRUE(std::signbit(io::float_from_f16_bits(0x8000)));
-  EXPECT_EQ(io::float_from_f16_bits(0x7C00), INFINITY);
+  EXPECT_EQ(float_from_f16_bits(0x3C00), 1.0f);
+  EXPECT_EQ(float_from_f16_bits(0xC000), -2.0f);
+  EXPECT_EQ(float_from_f16_bits(0x7BFF), 65504.0f);                  // largest finite
+  EXPECT_EQ(float_from_f16_bits(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
+  EXPECT_EQ(float_from_f16_bits(0x03FF), std::ldexp(1023.0f, -24));  // largest subnormal
+  EXPECT_TRUE(std::signbit(float_from_f16_bits(0x8000)));
+  EXPECT_EQ(float_from_f16_bits(0x7C00), INFINITY);
 }
 
 TEST(HalfFloat, BF16IsTheTopHalfOfAFloat) {
   for (const float value : {1.0f, -3.5f, 1e-30f, 3e38f, INFINITY}) {
     const auto top = static_cast<uint16_t>(std::bit_cast<uint32_t>(value) >> 16);
-    EXPECT_EQ(io::float_from_bf16_bits(top), std::bit_cast<float>(static_cast<uint32_t>(top) << 16));
+    EXPECT_EQ(float_from_bf16_bits(top), std::bit_cast<float>(static_cast<uint32_t>(top) << 16));
   }
-  EXPECT_EQ(io::float_from_bf16_bits(0x3F80), 1.0f);
-  EXPECT_TRUE(std::isnan(io::float_from_bf16_bits(0x7FC0)));
+  EXPECT_EQ(float_from_bf16_bits(0x3F80), 1.0f);
+  EXPECT_TRUE(std::isnan(float_from_bf16_bits(0x7FC0)));
 }
 
 std::string le16(uint16_t n) { return std::string{static_cast<char>(n & 0xff), static_cast<char>(n >> 8)}; }

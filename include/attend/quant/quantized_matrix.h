@@ -1,0 +1,66 @@
+// A weight matrix kept in GGML's 32-value blocks (Q8_0, Q4_0, Q4_1) and multiplied as it is:
+// activations quantized to int8 per block, integer dot products, float scales
+// (src/kernels/quantized_matmul.h has the formats, drawn, and the math).
+//
+//   Q8_0: w = d * q,  q int8           8.5 bits a weight
+//   Q4_0: w = d * (n - 8), n in 0..15  4.5 bits a weight
+//   Q4_1: w = d * n + m                5 bits a weight
+//
+// The blocks are held in memory as codes (row after row) with their half-float scales beside
+// them: the same bits as the file's blocks, rearranged so that kernels stream the codes.
+// Copies share the (immutable) storage.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "attend/core/tensor.h"
+
+namespace attend::quant {
+
+enum class QuantFormat { q8_0, q4_0, q4_1 };
+
+// "q8_0", "q4_0", "q4_1"; ValueError naming the text for anything else.
+QuantFormat parse_quant_format(std::string_view text);
+const char* quant_format_name(QuantFormat format);
+int64_t quant_block_bytes(QuantFormat format);  // GGML's block: 34, 18, 20
+
+class QuantizedMatrix {
+ public:
+  // rows x cols from GGML blocks stored row after row (a GGUF tensor with ne = [cols, rows]).
+  // ValueError (naming `what`) when cols is not a positive multiple of 32, the byte count is not
+  // rows x cols / 32 blocks, or a scale or min is NaN or infinite (its row and block named).
+  static QuantizedMatrix from_ggml_blocks(QuantFormat format, int64_t rows, int64_t cols,
+                                          std::span<const std::byte> blocks, std::string_view what);
+  // The rows of every part, in order (one format and one width; ValueError otherwise).
+  static QuantizedMatrix stack(std::span<const QuantizedMatrix> parts);
+
+  QuantFormat format() const { return storage_->format; }
+  int64_t rows() const { return storage_->rows; }
+  int64_t cols() const { return storage_->cols; }
+  size_t bytes() const;  // memory held
+
+  // (rows, cols) float32, as gguf-py widens the blocks (d * n + m rounded twice).
+  Tensor<float> dequantize() const;
+  // Row r widened into out[0, cols) (an embedding lookup).
+  void dequantize_row(int64_t r, std::span<float> out) const;
+  // x (R, cols) -> x W^T (R, rows). ShapeError when x is not (R, cols).
+  Tensor<float> project(const Tensor<float>& x) const;
+
+ private:
+  struct Storage {
+    QuantFormat format = QuantFormat::q8_0;
+    int64_t rows = 0, cols = 0;
+    std::vector<uint8_t> codes;    // (rows, cols / 32, 32 or 16 bytes)
+    std::vector<uint16_t> scales;  // (rows, cols / 32) half floats
+    std::vector<uint16_t> mins;    // (rows, cols / 32) half floats, Q4_1 only
+  };
+  explicit QuantizedMatrix(std::shared_ptr<const Storage> storage) : storage_(std::move(storage)) {}
+  std::shared_ptr<const Storage> storage_;
+};
+
+}  // namespace attend::quant

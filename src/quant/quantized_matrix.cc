@@ -1,0 +1,167 @@
+#include "attend/quant/quantized_matrix.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "attend/core/error.h"
+#include "attend/core/half_float.h"
+#include "kernels/quantized_matmul.h"
+
+namespace attend::quant {
+namespace {
+
+constexpr int64_t kBlock = kernels::kQuantBlock;
+
+kernels::QuantFormat kernel_format(QuantFormat format) {
+  switch (format) {
+    case QuantFormat::q8_0: return kernels::QuantFormat::q8_0;
+    case QuantFormat::q4_0: return kernels::QuantFormat::q4_0;
+    case QuantFormat::q4_1: return kernels::QuantFormat::q4_1;
+  }
+  fail<ValueError>("unknown quantized format {}", static_cast<int>(format));
+}
+
+uint16_t half_at(const std::byte* p) {
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof bits);
+  return bits;
+}
+
+bool finite_half(uint16_t bits) { return ((bits >> 10) & 0x1F) != 0x1F; }
+
+}  // namespace
+
+QuantFormat parse_quant_format(std::string_view text) {
+  if (text == "q8_0") return QuantFormat::q8_0;
+  if (text == "q4_0") return QuantFormat::q4_0;
+  if (text == "q4_1") return QuantFormat::q4_1;
+  fail<ValueError>("unknown quantized format '{}' (known: q8_0, q4_0, q4_1)", text);
+}
+
+const char* quant_format_name(QuantFormat format) {
+  switch (format) {
+    case QuantFormat::q8_0: return "q8_0";
+    case QuantFormat::q4_0: return "q4_0";
+    case QuantFormat::q4_1: return "q4_1";
+  }
+  return "?";
+}
+
+int64_t quant_block_bytes(QuantFormat format) {
+  switch (format) {
+    case QuantFormat::q8_0: return 34;
+    case QuantFormat::q4_0: return 18;
+    case QuantFormat::q4_1: return 20;
+  }
+  return 0;
+}
+
+QuantizedMatrix QuantizedMatrix::from_ggml_blocks(QuantFormat format, int64_t rows, int64_t cols,
+                                                  std::span<const std::byte> blocks, std::string_view what) {
+  ATTEND_CHECK(rows > 0 && cols > 0 && cols % kBlock == 0, ValueError,
+               "{}: a {} matrix needs a positive row count and a positive multiple of 32 columns, not {} x {}", what,
+               quant_format_name(format), rows, cols);
+  const int64_t per_row = cols / kBlock, block_bytes = quant_block_bytes(format);
+  ATTEND_CHECK(rows <= static_cast<int64_t>(blocks.size()) / (per_row * block_bytes) &&
+                   static_cast<int64_t>(blocks.size()) == rows * per_row * block_bytes,
+               ValueError, "{}: {} bytes of {} blocks, but {} x {} needs {} blocks of {} bytes", what, blocks.size(),
+               quant_format_name(format), rows, cols, rows * per_row, block_bytes);
+  auto storage = std::make_shared<Storage>();
+  storage->format = format, storage->rows = rows, storage->cols = cols;
+  const int64_t code_bytes = kernels::quant_code_bytes(kernel_format(format)), count = rows * per_row;
+  const int64_t header = block_bytes - code_bytes;  // d, or d and m
+  storage->codes.resize(static_cast<size_t>(count * code_bytes));
+  storage->scales.resize(static_cast<size_t>(count));
+  if (format == QuantFormat::q4_1) storage->mins.resize(static_cast<size_t>(count));
+  for (int64_t b = 0; b < count; ++b) {
+    const std::byte* block = blocks.data() + b * block_bytes;
+    storage->scales[b] = half_at(block);
+    if (format == QuantFormat::q4_1) storage->mins[b] = half_at(block + 2);
+    const bool finite = finite_half(storage->scales[b]) && (format != QuantFormat::q4_1 || finite_half(storage->mins[b]));
+    ATTEND_CHECK(finite, ValueError, "{}: row {}, block {} has a scale or min that is NaN or infinite", what,
+                 b / per_row, b % per_row);
+    std::memcpy(storage->codes.data() + b * code_bytes, block + header, static_cast<size_t>(code_bytes));
+  }
+  return QuantizedMatrix(std::move(storage));
+}
+
+QuantizedMatrix QuantizedMatrix::stack(std::span<const QuantizedMatrix> parts) {
+  ATTEND_CHECK(!parts.empty(), ValueError, "QuantizedMatrix::stack: no parts");
+  auto storage = std::make_shared<Storage>();
+  storage->format = parts[0].format(), storage->cols = parts[0].cols();
+  for (const QuantizedMatrix& part : parts) {
+    ATTEND_CHECK(part.format() == storage->format && part.cols() == storage->cols, ValueError,
+                 "QuantizedMatrix::stack: a {} part of width {} beside a {} part of width {}",
+                 quant_format_name(part.format()), part.cols(), quant_format_name(storage->format), storage->cols);
+    const Storage& s = *part.storage_;
+    storage->rows += s.rows;
+    storage->codes.insert(storage->codes.end(), s.codes.begin(), s.codes.end());
+    storage->scales.insert(storage->scales.end(), s.scales.begin(), s.scales.end());
+    storage->mins.insert(storage->mins.end(), s.mins.begin(), s.mins.end());
+  }
+  return QuantizedMatrix(std::move(storage));
+}
+
+size_t QuantizedMatrix::bytes() const {
+  return storage_->codes.size() + 2 * (storage_->scales.size() + storage_->mins.size());
+}
+
+// w_i = d * n_i + m (Q4_1), d * (n_i - 8) (Q4_0), d * q_i (Q8_0): products and sums in float,
+// each rounded (this file is compiled without contraction), as gguf-py's numpy does.
+void QuantizedMatrix::dequantize_row(int64_t r, std::span<float> out) const {
+  const Storage& s = *storage_;
+  ATTEND_CHECK(r >= 0 && r < s.rows && static_cast<int64_t>(out.size()) == s.cols, ValueError,
+               "QuantizedMatrix::dequantize_row: row {} of {} into {} values (the width is {})", r, s.rows, out.size(),
+               s.cols);
+  const int64_t per_row = s.cols / kBlock, code_bytes = kernels::quant_code_bytes(kernel_format(s.format));
+  for (int64_t j = 0; j < per_row; ++j) {
+    const int64_t b = r * per_row + j;
+    const float d = float_from_f16_bits(s.scales[b]);
+    const uint8_t* codes = s.codes.data() + b * code_bytes;
+    float* values = out.data() + j * kBlock;
+    if (s.format == QuantFormat::q8_0) {
+      for (int i = 0; i < kBlock; ++i) values[i] = d * static_cast<float>(static_cast<int8_t>(codes[i]));
+      continue;
+    }
+    const float m = s.format == QuantFormat::q4_1 ? float_from_f16_bits(s.mins[b]) : 0.0f;
+    for (int k = 0; k < 16; ++k) {
+      const int low = codes[k] & 15, high = codes[k] >> 4;
+      if (s.format == QuantFormat::q4_1) {
+        values[k] = d * static_cast<float>(low) + m;
+        values[k + 16] = d * static_cast<float>(high) + m;
+      } else {
+        values[k] = d * static_cast<float>(low - 8);
+        values[k + 16] = d * static_cast<float>(high - 8);
+      }
+    }
+  }
+}
+
+Tensor<float> QuantizedMatrix::dequantize() const {
+  Tensor<float> w = Tensor<float>::empty({rows(), cols()});
+  for (int64_t r = 0; r < rows(); ++r) {
+    dequantize_row(r, std::span<float>(w.data() + r * cols(), static_cast<size_t>(cols())));
+  }
+  return w;
+}
+
+Tensor<float> QuantizedMatrix::project(const Tensor<float>& x) const {
+  ATTEND_CHECK(x.rank() == 2 && x.shape()[1] == cols(), ShapeError,
+               "QuantizedMatrix::project: x has shape {}, expected (R, {}) for a {} x {} weight", shape_string(x.shape()), cols(),
+               rows(), cols());
+  const Tensor<float> input = x.contiguous();
+  const int64_t batch = input.shape()[0], blocks = cols() / kBlock;
+  std::vector<int8_t> codes(static_cast<size_t>(batch * cols()));
+  std::vector<float> scales(static_cast<size_t>(batch * blocks));
+  std::vector<int32_t> sums(scales.size());
+  kernels::quantize_rows(input.data(), batch, blocks, codes.data(), scales.data(), sums.data());
+  const Storage& s = *storage_;
+  const kernels::QuantizedWeightsView w{kernel_format(s.format), s.rows, blocks, s.codes.data(), s.scales.data(),
+                                        s.mins.empty() ? nullptr : s.mins.data()};
+  const kernels::QuantizedRowsView rows_view{batch, blocks, codes.data(), scales.data(), sums.data()};
+  Tensor<float> y = Tensor<float>::empty({batch, rows()});
+  if (batch > 0) kernels::quantized_matmul(w, rows_view, y.data());
+  return y;
+}
+
+}  // namespace attend::quant

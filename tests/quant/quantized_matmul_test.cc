@@ -1,0 +1,264 @@
+// The quantized product (kernels/quantized_matmul.h) on every SIMD target: the per-block integer
+// sums exactly equal to a scalar reference written here, the output equal to a float64 product
+// of the widened blocks with the widened int8 activations to float rounding, the same bits for a
+// row whatever the batch and thread count; 0, 1, 2 and 18 blocks, misaligned rows. Then
+// QuantizedMatrix: its widening bitwise equal to the GGUF reader's (gguf-py's arithmetic), and
+// its errors.
+// The kernel's targets include AVX-512 VNNI (AVX3_DL), which for_each_simd_target visits only when
+// this file asks for it too.
+#define HWY_WANT_AVX3_DL
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "attend/core/half_float.h"
+#include "attend/core/parallel.h"
+#include "attend/core/random.h"
+#include "attend/gguf/dequantize.h"
+#include "attend/quant/quantized_matrix.h"
+#include "attend/quant/weight_matrix.h"
+#include "harness/expect_error.h"
+#include "harness/simd_targets.h"
+#include "kernels/quantized_matmul.h"
+
+namespace attend {
+namespace {
+
+using kernels::QuantFormat;
+
+constexpr QuantFormat kFormats[] = {QuantFormat::q8_0, QuantFormat::q4_0, QuantFormat::q4_1};
+
+// A finite half float of magnitude 2^-9 .. 2^-2, either sign when `signed_value`.
+uint16_t random_half(Generator& generator, bool signed_value) {
+  const uint32_t exponent = 6 + generator.uniform_int(8), fraction = generator.uniform_int(1024);
+  const uint32_t sign = signed_value ? generator.uniform_int(2) : 0;
+  return static_cast<uint16_t>(sign << 15 | exponent << 10 | fraction);
+}
+
+struct Weights {
+  QuantFormat format;
+  int64_t rows, blocks;
+  std::vector<uint8_t> codes;  // one spare byte first: rows start misaligned
+  std::vector<uint16_t> scales, mins;
+  kernels::QuantizedWeightsView view() const {
+    return {format, rows, blocks, codes.data() + 1, scales.data(), mins.empty() ? nullptr : mins.data()};
+  }
+  // w of row o, column c, widened in double.
+  double value(int64_t o, int64_t c) const {
+    const int64_t j = c / 32, i = c % 32, b = o * blocks + j;
+    const double d = float_from_f16_bits(scales[b]);
+    if (format == QuantFormat::q8_0) return d * static_cast<int8_t>(codes[1 + b * 32 + i]);
+    const uint8_t byte = codes[1 + b * 16 + i % 16];
+    const int n = i < 16 ? byte & 15 : byte >> 4;
+    return format == QuantFormat::q4_0 ? d * (n - 8) : d * n + float_from_f16_bits(mins[b]);
+  }
+  int code(int64_t o, int64_t c) const {  // the integer multiplying d s in S_j (n - 8 for Q4_0)
+    const int64_t j = c / 32, i = c % 32, b = o * blocks + j;
+    if (format == QuantFormat::q8_0) return static_cast<int8_t>(codes[1 + b * 32 + i]);
+    const uint8_t byte = codes[1 + b * 16 + i % 16];
+    const int n = i < 16 ? byte & 15 : byte >> 4;
+    return format == QuantFormat::q4_0 ? n - 8 : n;
+  }
+};
+
+Weights random_weights(QuantFormat format, int64_t rows, int64_t blocks, Generator& generator) {
+  Weights w{format, rows, blocks, {}, {}, {}};
+  w.codes.resize(static_cast<size_t>(1 + rows * blocks * kernels::quant_code_bytes(format)));
+  for (uint8_t& byte : w.codes) byte = static_cast<uint8_t>(generator.uniform_int(256));
+  for (int64_t b = 0; b < rows * blocks; ++b) {
+    w.scales.push_back(random_half(generator, true));
+    if (format == QuantFormat::q4_1) w.mins.push_back(random_half(generator, true));
+  }
+  return w;
+}
+
+struct Activations {
+  int64_t rows, blocks;
+  std::vector<int8_t> codes;  // one spare byte first
+  std::vector<float> scales;
+  std::vector<int32_t> sums;
+  kernels::QuantizedRowsView view() const { return {rows, blocks, codes.data() + 1, scales.data(), sums.data()}; }
+};
+
+Activations quantize(const std::vector<float>& x, int64_t rows, int64_t blocks) {
+  Activations a{rows, blocks, std::vector<int8_t>(static_cast<size_t>(1 + rows * blocks * 32)),
+                std::vector<float>(static_cast<size_t>(rows * blocks)), std::vector<int32_t>(rows * blocks)};
+  kernels::quantize_rows(x.data(), rows, blocks, a.codes.data() + 1, a.scales.data(), a.sums.data());
+  return a;
+}
+
+std::vector<float> random_floats(int64_t n, Generator& generator) {
+  std::vector<float> x(static_cast<size_t>(n));
+  for (float& v : x) v = static_cast<float>(generator.normal());
+  return x;
+}
+
+TEST(QuantizeRows, ScalesRoundsAndSumsEachBlock) {
+  Generator generator(3);
+  std::vector<float> x = random_floats(4 * 32, generator);
+  for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;           // block 1: all zero
+  x[64 + 5] = NAN;                                          // block 2: a NaN
+  for (int i = 0; i < 32; ++i) x[96 + i] = 0.5f * (i - 16);  // block 3: ties at x / s = k + 1/2
+  const Activations a = quantize(x, 1, 4);
+  for (int64_t j = 0; j < 4; ++j) {
+    SCOPED_TRACE(j);
+    float max = 0;
+    for (int i = 0; i < 32; ++i) max = std::max(max, std::fabs(x[j * 32 + i]));
+    if (j == 2) {
+      EXPECT_TRUE(std::isnan(a.scales[j]));
+      continue;
+    }
+    const float scale = max / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
+    EXPECT_EQ(a.scales[j], scale);
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) {
+      const float scaled = x[j * 32 + i] * inverse;
+      const float nearest = std::round(scaled);
+      const float even = std::fabs(scaled - std::trunc(scaled)) == 0.5f ? 2 * std::round(scaled / 2) : nearest;
+      EXPECT_EQ(a.codes[1 + j * 32 + i], static_cast<int8_t>(even)) << i;
+      EXPECT_LE(std::abs(a.codes[1 + j * 32 + i]), 127);
+      sum += a.codes[1 + j * 32 + i];
+    }
+    EXPECT_EQ(a.sums[j], sum);
+  }
+}
+
+TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
+  Generator generator(5);
+  std::set<std::string> visited;
+  for (const QuantFormat format : kFormats) {
+    for (const auto& [rows, blocks] : std::vector<std::pair<int64_t, int64_t>>{{37, 2}, {5, 1}, {3, 0}, {21, 18}}) {
+      SCOPED_TRACE(::testing::Message() << "format " << static_cast<int>(format) << ", " << rows << " x " << blocks);
+      const Weights w = random_weights(format, rows, blocks, generator);
+      constexpr int64_t kBatch = 6;
+      const std::vector<float> x = random_floats(kBatch * blocks * 32, generator);
+      const Activations a = quantize(x, kBatch, blocks);
+      attend::testing::for_each_simd_target_named([&](const char* target) {
+        SCOPED_TRACE(target);
+        visited.insert(target);
+        std::vector<float> y(kBatch * rows), two_threads(kBatch * rows);
+        {
+          ThreadCountGuard guard(1);
+          kernels::quantized_matmul(w.view(), a.view(), y.data());
+        }
+        {
+          ThreadCountGuard guard(2);
+          kernels::quantized_matmul(w.view(), a.view(), two_threads.data());
+        }
+        EXPECT_EQ(y, two_threads);
+        std::vector<int32_t> sums(static_cast<size_t>(blocks));
+        for (int64_t b = 0; b < kBatch; ++b) {
+          const Activations alone = quantize(std::vector<float>(x.begin() + b * blocks * 32,
+                                                                x.begin() + (b + 1) * blocks * 32), 1, blocks);
+          std::vector<float> y_alone(rows);
+          kernels::quantized_matmul(w.view(), alone.view(), y_alone.data());
+          EXPECT_EQ(y_alone, std::vector<float>(y.begin() + b * rows, y.begin() + (b + 1) * rows)) << "row " << b;
+          for (int64_t o = 0; o < rows; ++o) {
+            kernels::quantized_block_sums(w.view(), o, a.view(), b, sums.data());
+            double reference = 0, magnitude = 0;
+            for (int64_t j = 0; j < blocks; ++j) {
+              int32_t exact = 0;
+              for (int i = 0; i < 32; ++i) exact += w.code(o, j * 32 + i) * a.codes[1 + (b * blocks + j) * 32 + i];
+              EXPECT_EQ(sums[j], exact) << "row " << b << ", output " << o << ", block " << j;
+              for (int i = 0; i < 32; ++i) {
+                const double term = w.value(o, j * 32 + i) * a.scales[b * blocks + j] *
+                                    a.codes[1 + (b * blocks + j) * 32 + i];
+                reference += term, magnitude += std::fabs(term);
+              }
+            }
+            EXPECT_NEAR(y[b * rows + o], reference, 2e-6 * magnitude + 1e-30) << "row " << b << ", output " << o;
+          }
+        }
+      });
+    }
+  }
+  if (hwy::SupportedTargets() & HWY_AVX3_DL) EXPECT_TRUE(visited.count("AVX3_DL")) << "VNNI not tested";
+  if (hwy::SupportedTargets() & HWY_AVX2) EXPECT_TRUE(visited.count("AVX2")) << "AVX2 not tested";
+}
+
+// GGML blocks of `format` for the weights above: header (d, m) then codes, block after block.
+std::vector<std::byte> ggml_blocks(const Weights& w) {
+  const int64_t code_bytes = kernels::quant_code_bytes(w.format);
+  std::vector<std::byte> bytes;
+  for (int64_t b = 0; b < w.rows * w.blocks; ++b) {
+    const auto append = [&](const void* p, size_t n) {
+      const auto* first = static_cast<const std::byte*>(p);
+      bytes.insert(bytes.end(), first, first + n);
+    };
+    append(&w.scales[b], 2);
+    if (w.format == QuantFormat::q4_1) append(&w.mins[b], 2);
+    append(w.codes.data() + 1 + b * code_bytes, static_cast<size_t>(code_bytes));
+  }
+  return bytes;
+}
+
+TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
+  Generator generator(7);
+  const std::pair<quant::QuantFormat, gguf::TensorType> formats[] = {{quant::QuantFormat::q8_0, gguf::TensorType::kQ8_0},
+                                                                     {quant::QuantFormat::q4_0, gguf::TensorType::kQ4_0},
+                                                                     {quant::QuantFormat::q4_1, gguf::TensorType::kQ4_1}};
+  for (const auto& [format, type] : formats) {
+    const Weights w = random_weights(kFormats[static_cast<int>(format)], 9, 3, generator);
+    const std::vector<std::byte> blocks = ggml_blocks(w);
+    const quant::QuantizedMatrix matrix = quant::QuantizedMatrix::from_ggml_blocks(format, 9, 96, blocks, "test");
+    std::vector<float> widened(9 * 96);
+    gguf::dequantize(type, blocks, widened);
+    EXPECT_EQ(matrix.dequantize().to_vector(), widened);
+    const std::vector<float> x = random_floats(2 * 96, generator);
+    const Activations a = quantize(x, 2, 3);
+    std::vector<float> y(2 * 9);
+    kernels::quantized_matmul(w.view(), a.view(), y.data());
+    EXPECT_EQ(matrix.project(Tensor<float>::from_vector({2, 96}, x)).to_vector(), y);
+    // Stacked with itself: the rows twice, the same products.
+    const std::vector<quant::QuantizedMatrix> parts{matrix, matrix};
+    const Tensor<float> stacked = quant::QuantizedMatrix::stack(parts).project(Tensor<float>::from_vector({2, 96}, x));
+    EXPECT_EQ(stacked.shape(), (Shape{2, 18}));
+    EXPECT_EQ(stacked.at({1, 17}), y[17]);
+  }
+}
+
+TEST(QuantizedMatrix, RefusesBadShapesBytesAndScales) {
+  Generator generator(9);
+  const Weights w = random_weights(QuantFormat::q4_1, 2, 2, generator);
+  std::vector<std::byte> blocks = ggml_blocks(w);
+  using quant::QuantFormat;
+  expect_error<ValueError>([&] { quant::QuantizedMatrix::from_ggml_blocks(QuantFormat::q4_1, 2, 63, blocks, "blk.0"); },
+                           {"blk.0", "multiple of 32", "2 x 63"});
+  expect_error<ValueError>([&] { quant::QuantizedMatrix::from_ggml_blocks(QuantFormat::q4_1, 3, 64, blocks, "w"); },
+                           {"80 bytes", "6 blocks of 20 bytes"});
+  expect_error<ValueError>([&] { quant::QuantizedMatrix::from_ggml_blocks(QuantFormat::q4_1, 0, 64, {}, "w"); },
+                           {"positive row count"});
+  const uint16_t nan = 0x7E00, infinity = 0x7C00;
+  std::memcpy(blocks.data() + 3 * 20 + 2, &nan, 2);  // row 1, block 1: m
+  expect_error<ValueError>([&] { quant::QuantizedMatrix::from_ggml_blocks(QuantFormat::q4_1, 2, 64, blocks, "w"); },
+                           {"row 1, block 1", "NaN or infinite"});
+  std::memcpy(blocks.data() + 3 * 20 + 2, &w.mins[3], 2);
+  std::memcpy(blocks.data(), &infinity, 2);  // row 0, block 0: d
+  expect_error<ValueError>([&] { quant::QuantizedMatrix::from_ggml_blocks(QuantFormat::q4_1, 2, 64, blocks, "w"); },
+                           {"row 0, block 0"});
+  std::memcpy(blocks.data(), &w.scales[0], 2);
+  const quant::QuantizedMatrix matrix = quant::QuantizedMatrix::from_ggml_blocks(QuantFormat::q4_1, 2, 64, blocks, "w");
+  expect_error<ShapeError>([&] { matrix.project(Tensor<float>::zeros({3, 32})); }, {"(3, 32)", "(R, 64)"});
+  expect_error<ValueError>([&] { quant::parse_quant_format("q5_0"); }, {"'q5_0'", "q8_0, q4_0, q4_1"});
+}
+
+TEST(QuantizedMatrix, NanInputStaysNanAndZeroRowsGiveZeros) {
+  Generator generator(13);
+  const Weights w = random_weights(QuantFormat::q8_0, 4, 2, generator);
+  const quant::QuantizedMatrix matrix =
+      quant::QuantizedMatrix::from_ggml_blocks(quant::QuantFormat::q8_0, 4, 64, ggml_blocks(w), "w");
+  std::vector<float> x(2 * 64, 0.0f);
+  x[64 + 40] = NAN;
+  const std::vector<float> y = matrix.project(Tensor<float>::from_vector({2, 64}, x)).to_vector();
+  for (int o = 0; o < 4; ++o) {
+    EXPECT_EQ(y[o], 0.0f);
+    EXPECT_TRUE(std::isnan(y[4 + o]));
+  }
+}
+
+}  // namespace
+}  // namespace attend
