@@ -13,6 +13,7 @@
 #include "attend/core/memory.h"
 #include "attend/core/utf8.h"
 #include "attend/decoder/chat_template.h"
+#include "decoder_model_flags.h"
 #include "cli_checks.h"
 #include "commands.h"
 #include "sampling_flags.h"
@@ -21,7 +22,7 @@ namespace attend::tools {
 namespace {
 
 struct ChatArguments {
-  std::string model = decoder::default_model_path();
+  DecoderModelFlags model;
   std::string system;
   decoder::GenerationOptions options;
 };
@@ -88,9 +89,8 @@ class Conversation {
 };
 
 int run_chat(const ChatArguments& args) {
-  ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
   keep_freed_memory_for_reuse();
-  const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
+  const decoder::LlamaModel model = load_decoder_model(args.model);
   const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
   Conversation conversation(model, tokenizer, args);
   const bool interactive = ::isatty(STDIN_FILENO);
@@ -115,7 +115,7 @@ int run_chat(const ChatArguments& args) {
 CommandRunner add_chat_command(CLI::App& app) {
   auto args = std::make_shared<ChatArguments>();
   CLI::App* command = app.add_subcommand("chat", "a conversation with a decoder language model over the terminal");
-  command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
+  add_decoder_model_options(command, args->model);
   command->add_option("--system", args->system, "a system message (default: the template's own, if any)")
       ->check(utf8_text());
   add_sampling_options(command, args->options);

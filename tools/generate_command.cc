@@ -1,5 +1,7 @@
 #include "generate_command.h"
 
+#include "decoder_model_flags.h"
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -23,7 +25,7 @@ namespace attend::tools {
 namespace {
 
 struct GenerateArguments {
-  std::string model = decoder::default_model_path();
+  DecoderModelFlags model;
   std::string prompt;
   std::string prompt_file;
   decoder::GenerationOptions options;
@@ -65,7 +67,6 @@ nlohmann::json result_json(const decoder::GenerationResult& result, const std::v
 }
 
 int run_generate(GenerateArguments args) {
-  ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
   ATTEND_CHECK(args.system.empty() || args.chat, ValueError, "--system needs --chat");
   ATTEND_CHECK(args.prompt.empty() != args.prompt_file.empty(), ValueError,
                "give either PROMPT or --prompt-file, not {}", args.prompt.empty() ? "neither" : "both");
@@ -73,7 +74,7 @@ int run_generate(GenerateArguments args) {
   args.options.sampling.want_logprobs = args.logprobs;
   keep_freed_memory_for_reuse();  // every step frees and allocates activations of like sizes
   const auto start = std::chrono::steady_clock::now();
-  const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
+  const decoder::LlamaModel model = load_decoder_model(args.model);
   const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::vector<int32_t> prompt = tokenizer.encode(prompt_text(args, model));
@@ -117,7 +118,7 @@ CommandRunner add_generate_command(CLI::App& app) {
       ->add_option("--prompt-file", args->prompt_file,
                    "read the prompt from a file (UTF-8; default: none, the PROMPT argument)")
       ->check(CLI::ExistingFile);
-  command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
+  add_decoder_model_options(command, args->model);
   add_sampling_options(command, args->options);
   command->add_flag("--chat", args->chat, "wrap the prompt as a user message in the model's chat template");
   command->add_option("--system", args->system, "a system message (with --chat; default: the template's own, if any)")

@@ -13,6 +13,7 @@
 #include "attend/core/random.h"
 #include "attend/decoder/head_scores.h"
 #include "attend/viz/heatmap.h"
+#include "decoder_model_flags.h"
 #include "cli_checks.h"
 #include "commands.h"
 
@@ -20,7 +21,7 @@ namespace attend::tools {
 namespace {
 
 struct HeadsArguments {
-  std::string model = decoder::default_model_path();
+  DecoderModelFlags model;
   int64_t length = 50;
   uint64_t seed = 0;
   int64_t top = 5;
@@ -80,8 +81,7 @@ void write_heatmap(const std::string& dir, const std::string& name, const std::v
 }
 
 int run_heads(const HeadsArguments& args) {
-  ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
-  const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
+  const decoder::LlamaModel model = load_decoder_model(args.model);
   const decoder::LlamaConfig& config = model.config();
   ATTEND_CHECK(args.top <= config.layers * config.heads, ValueError, "--top {} exceeds the model's {} heads", args.top,
                config.layers * config.heads);
@@ -128,7 +128,7 @@ CommandRunner add_heads_command(CLI::App& app) {
   auto args = std::make_shared<HeadsArguments>();
   CLI::App* command =
       app.add_subcommand("heads", "find a decoder's previous-token, duplicate-token and induction heads");
-  command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
+  add_decoder_model_options(command, args->model);
   command->add_option("--length", args->length, "random tokens in each copy")
       ->check(integer_in(2, 2048))
       ->capture_default_str();

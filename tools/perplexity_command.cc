@@ -12,6 +12,7 @@
 #include "attend/core/utf8.h"
 #include "attend/decoder/perplexity.h"
 #include "attend/io/atomic_file.h"
+#include "decoder_model_flags.h"
 #include "cli_checks.h"
 #include "embed_command.h"
 #include "commands.h"
@@ -20,15 +21,14 @@ namespace attend::tools {
 namespace {
 
 struct PerplexityArguments {
-  std::string model = decoder::default_model_path();
+  DecoderModelFlags model;
   std::string file;
   decoder::PerplexityOptions options;
 };
 
 int run_perplexity(const PerplexityArguments& args) {
-  ATTEND_CHECK(!args.model.empty(), ValueError, "no model: scripts/setup installs SmolLM2, or pass --model FILE.gguf");
   keep_freed_memory_for_reuse();
-  const decoder::LlamaModel model = decoder::LlamaModel::load(args.model);
+  const decoder::LlamaModel model = load_decoder_model(args.model);
   const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
   const std::vector<int32_t> tokens = tokenizer.encode(read_text_file(args.file));
   const auto start = std::chrono::steady_clock::now();
@@ -47,7 +47,7 @@ CommandRunner add_perplexity_command(CLI::App& app) {
   auto args = std::make_shared<PerplexityArguments>();
   CLI::App* command = app.add_subcommand("perplexity", "the perplexity of a text under a decoder language model");
   command->add_option("--file", args->file, "the text (UTF-8)")->required()->check(CLI::ExistingFile);
-  command->add_option("--model", args->model, "a GGUF file of a llama-architecture model")->capture_default_str();
+  add_decoder_model_options(command, args->model);
   command->add_option("--context", args->options.context, "tokens a window holds")
       ->check(integer_in(2, 1 << 20))
       ->capture_default_str();

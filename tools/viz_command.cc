@@ -189,7 +189,7 @@ const std::map<std::string, FigureMaker>& figure_makers() {
 // A decoder language model (--model FILE.gguf) on one text: every layer's causal self-attention,
 // all heads, with the tokens as the model reads them (bytes shown as text) as labels.
 Files decoder_figures(const std::string& path, const std::string& text) {
-  const decoder::LlamaModel model = decoder::LlamaModel::load(path);
+  const decoder::LlamaModel model = decoder::LlamaModel::load(path, decoder::WeightPrecision::stored);
   const bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
   const std::vector<int32_t> ids = tokenizer.encode(text);
   ATTEND_CHECK(!ids.empty(), ValueError, "attend viz: the input has no tokens");

@@ -69,11 +69,12 @@ class LanguageModel:
     .tokens once done); chat(messages) answers a list of {"role", "content"} in the model's chat
     template. Sampling: max_tokens=256, temperature=0.8 (0: greedy), top_k=40, top_p=0.95,
     min_p=0.05, repeat_penalty=1, frequency_penalty=0, presence_penalty=0, seed=0, stop=[].
-    The same seed gives the same text.
+    The same seed gives the same text. weights="stored" multiplies the file's Q8_0/Q4_0/Q4_1
+    blocks as they are (int8 kernels); weights="float32" widens every weight first.
     """
 
-    def __init__(self, path=None):
-        self._model = _LanguageModel.load(path)
+    def __init__(self, path=None, weights="stored"):
+        self._model = _LanguageModel.load(path, weights)
 
     def tokenize(self, text):
         return self._model.tokenize(text)

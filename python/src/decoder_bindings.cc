@@ -99,14 +99,15 @@ void bind_decoder(nb::module_& m) {
   nb::class_<LanguageModel>(m, "_LanguageModel")
       .def_static(
           "load",
-          [](const std::optional<std::string>& path) {
+          [](const std::optional<std::string>& path, const std::string& weights) {
             const std::string file = path.value_or(decoder::default_model_path());
+            const decoder::WeightPrecision precision = decoder::parse_weight_precision(weights);
             nb::gil_scoped_release unlocked;
-            decoder::LlamaModel model = decoder::LlamaModel::load(file);
+            decoder::LlamaModel model = decoder::LlamaModel::load(file, precision);
             bpe::BpeTokenizer tokenizer(bpe::load_bpe_vocabulary(model.file()));
             return std::make_shared<LanguageModel>(LanguageModel{std::move(model), std::move(tokenizer)});
           },
-          "path"_a = nb::none())
+          "path"_a = nb::none(), "weights"_a = "stored")
       .def(
           "tokenize", [](const LanguageModel& lm, const std::string& text) { return lm.tokenizer.encode(text); },
           "text"_a)

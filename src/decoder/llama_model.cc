@@ -7,26 +7,21 @@
 
 #include "attend/core/autograd.h"
 #include "attend/ops/elementwise.h"
-#include "attend/ops/matmul.h"
 #include "attend/ops/normalization.h"
 #include "decoder/llama_weights.h"
 #include "kernels/flash_attention.h"
-#include "kernels/matvec.h"
 
 namespace attend::decoder {
 namespace {
 
-// Up to this many rows, a projection reads its weights once per call (kernels/matvec.h) instead
-// of going through BLAS, which packs the whole weight matrix at every call.
-constexpr int64_t kMatvecRows = 8;
-
-// x (R, in) W^T -> (R, out), W (out, in).
-Tensor<float> project(const Tensor<float>& x, const Tensor<float>& w) {
-  const int64_t rows = x.shape()[0];
-  if (rows > kMatvecRows) return linear(x, w);
-  Tensor<float> y = Tensor<float>::empty({rows, w.shape()[0]});
-  kernels::matvec_rows(w.data(), w.shape()[0], w.shape()[1], x.data(), rows, y.data());
-  return y;
+// Columns [first, first + width) of x (R, C) as a contiguous (R, width) tensor.
+Tensor<float> columns(const Tensor<float>& x, int64_t first, int64_t width) {
+  const int64_t rows = x.shape()[0], stride = x.shape()[1];
+  Tensor<float> part = Tensor<float>::empty({rows, width});
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(part.data() + r * width, x.data() + r * stride + first, static_cast<size_t>(width) * sizeof(float));
+  }
+  return part;
 }
 
 // One forward call's rows: segment s owns rows [first[s], first[s] + count[s]) of every
@@ -61,14 +56,14 @@ Rows plan_rows(std::span<const Segment> segments, int64_t vocabulary) {
   return rows;
 }
 
-// x (R, E): the embedding rows of every segment's tokens.
-Tensor<float> embed(const Tensor<float>& table, std::span<const Segment> segments, const Rows& rows) {
-  const int64_t width = table.shape()[1];
+// x (R, E): the embedding rows of every segment's tokens (a quantized table widens each row).
+Tensor<float> embed(const quant::WeightMatrix& table, std::span<const Segment> segments, const Rows& rows) {
+  const int64_t width = table.cols();
   Tensor<float> x = Tensor<float>::empty({rows.total, width});
   int64_t r = 0;
   for (const Segment& segment : segments) {
     for (int32_t token : segment.tokens) {
-      std::memcpy(x.data() + r++ * width, table.data() + token * width, static_cast<size_t>(width) * sizeof(float));
+      table.row(token, std::span<float>(x.data() + r++ * width, static_cast<size_t>(width)));
     }
   }
   return x;
@@ -190,10 +185,12 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
                             std::span<const Segment> segments, const Rows& rows, const LlamaConfig& config,
                             const std::vector<float>& cos_table, const std::vector<float>& sin_table,
                             ForwardHooks* hooks) {
-  const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);  // (R, E)
-  Tensor<float> q = project(h, w.wq);                                // (R, H D)
-  Tensor<float> k = project(h, w.wk);                                // (R, H_kv D)
-  const Tensor<float> v = project(h, w.wv);                          // (R, H_kv D)
+  const int64_t q_width = config.heads * config.head_dim, kv_width = config.kv_heads * config.head_dim;
+  const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);    // (R, E)
+  const Tensor<float> qkv = w.qkv.project(h);                          // (R, H D + 2 H_kv D)
+  Tensor<float> q = columns(qkv, 0, q_width);                          // (R, H D)
+  Tensor<float> k = columns(qkv, q_width, kv_width);                   // (R, H_kv D)
+  const Tensor<float> v = columns(qkv, q_width + kv_width, kv_width);  // (R, H_kv D)
   rotate_pairs(q, config.heads, config.head_dim, rows, cos_table, sin_table);
   rotate_pairs(k, config.kv_heads, config.head_dim, rows, cos_table, sin_table);
   write_cache(k, segments, rows, layer, config, true);
@@ -205,10 +202,12 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
   if (hooks != nullptr && layer < static_cast<int64_t>(hooks->ablated_heads.size())) {
     ablate(a, hooks->ablated_heads[layer], config);
   }
-  const Tensor<float> x1 = add(x, project(a, w.wo));                               // (R, E)
-  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);               // (R, E)
-  const Tensor<float> gated = swiglu(project(h1, w.w_gate), project(h1, w.w_up));  // (R, F)
-  return add(x1, project(gated, w.w_down));                                        // (R, E)
+  const Tensor<float> x1 = add(x, w.wo.project(a));                   // (R, E)
+  const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);  // (R, E)
+  const Tensor<float> gate_up = w.gate_up.project(h1);                // (R, 2 F)
+  const int64_t ffn = config.ffn_width;
+  const Tensor<float> gated = swiglu(columns(gate_up, 0, ffn), columns(gate_up, ffn, ffn));  // (R, F)
+  return add(x1, w.down.project(gated));                                                     // (R, E)
 }
 
 // The rows whose logits are wanted: each segment's last, or all.
@@ -245,11 +244,11 @@ void rope_tables(const LlamaConfig& config, std::vector<float>& cos_table, std::
 
 }  // namespace
 
-LlamaModel LlamaModel::load(const std::string& path) {
+LlamaModel LlamaModel::load(const std::string& path, WeightPrecision precision) {
   LlamaModel model;
   model.file_ = std::make_shared<gguf::File>(gguf::File::open(path));
   model.config_ = read_llama_config(*model.file_);
-  model.weights_ = load_llama_weights(*model.file_, model.config_);
+  model.weights_ = load_llama_weights(*model.file_, model.config_, precision);
   rope_tables(model.config_, model.rope_cos_, model.rope_sin_);
   return model;
 }
@@ -274,7 +273,7 @@ Tensor<float> LlamaModel::run(std::span<const Segment> segments, bool all_positi
   }
   for (size_t s = 0; s < segments.size(); ++s) segments[s].cache->advance(rows.count[s]);
   const Tensor<float> h = rms_norm(output_rows(x, rows, all_positions), weights_.output_norm, config_.rms_eps);
-  return project(h, weights_.output);  // (S or R, V)
+  return weights_.output.project(h);  // (S or R, V)
 }
 
 Tensor<float> LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache, bool all_positions) const {

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <map>
+#include <optional>
 
 namespace attend::decoder {
 namespace {
@@ -50,22 +51,60 @@ void check_tensors(const gguf::File& file, const Expected& expected) {
   }
 }
 
+// The quantized format attend's kernels multiply for a GGUF type, if any.
+std::optional<quant::QuantFormat> kernel_format(gguf::TensorType type) {
+  switch (type) {
+    case gguf::TensorType::kQ8_0:
+      return quant::QuantFormat::q8_0;
+    case gguf::TensorType::kQ4_0:
+      return quant::QuantFormat::q4_0;
+    case gguf::TensorType::kQ4_1:
+      return quant::QuantFormat::q4_1;
+    default:
+      return std::nullopt;
+  }
+}
+
+// A matrix (ne = [in, out]) as stored when `precision` and its type allow, else widened.
+quant::WeightMatrix load_matrix(const gguf::File& file, const std::string& name, WeightPrecision precision) {
+  const gguf::TensorInfo& info = file.tensor(name);
+  const std::optional<quant::QuantFormat> format = kernel_format(info.type);
+  if (precision == WeightPrecision::stored && format) {
+    return quant::WeightMatrix(quant::QuantizedMatrix::from_ggml_blocks(
+        *format, info.ne[1], info.ne[0], file.bytes(info), fmt::format("'{}': tensor '{}'", file.path(), name)));
+  }
+  return quant::WeightMatrix(file.dequantize(info));
+}
+
 }  // namespace
 
-LlamaWeights load_llama_weights(const gguf::File& file, const LlamaConfig& config) {
+WeightPrecision parse_weight_precision(std::string_view text) {
+  if (text == "stored") return WeightPrecision::stored;
+  if (text == "float32") return WeightPrecision::float32;
+  fail<ValueError>("unknown weight precision '{}' (known: stored, float32)", text);
+}
+
+LlamaWeights load_llama_weights(const gguf::File& file, const LlamaConfig& config, WeightPrecision precision) {
   const bool tied = file.find_tensor("output.weight") == nullptr;
   check_tensors(file, expected_tensors(config, tied));
-  const auto load = [&](const std::string& name) { return file.dequantize(file.tensor(name)); };
+  const auto vector = [&](const std::string& name) { return file.dequantize(file.tensor(name)); };
+  const auto matrix = [&](const std::string& name) { return load_matrix(file, name, precision); };
+  const auto stacked = [&](std::initializer_list<std::string> names) {
+    std::vector<quant::WeightMatrix> parts;
+    for (const std::string& name : names) parts.push_back(matrix(name));
+    return quant::WeightMatrix::stack(parts);
+  };
   LlamaWeights weights;
-  weights.token_embedding = load("token_embd.weight");
-  weights.output_norm = load("output_norm.weight");
-  weights.output = tied ? weights.token_embedding : load("output.weight");
+  weights.token_embedding = matrix("token_embd.weight");
+  weights.output_norm = vector("output_norm.weight");
+  weights.output = tied ? weights.token_embedding : matrix("output.weight");
   for (int64_t i = 0; i < config.layers; ++i) {
     const std::string block = fmt::format("blk.{}.", i);
-    weights.layers.push_back(
-        {load(block + "attn_norm.weight"), load(block + "attn_q.weight"), load(block + "attn_k.weight"),
-         load(block + "attn_v.weight"), load(block + "attn_output.weight"), load(block + "ffn_norm.weight"),
-         load(block + "ffn_gate.weight"), load(block + "ffn_up.weight"), load(block + "ffn_down.weight")});
+    weights.layers.push_back({vector(block + "attn_norm.weight"),
+                              stacked({block + "attn_q.weight", block + "attn_k.weight", block + "attn_v.weight"}),
+                              matrix(block + "attn_output.weight"), vector(block + "ffn_norm.weight"),
+                              stacked({block + "ffn_gate.weight", block + "ffn_up.weight"}),
+                              matrix(block + "ffn_down.weight")});
   }
   return weights;
 }

@@ -6,7 +6,8 @@
 namespace attend::decoder {
 
 // Checks every tensor of `file` against `config` (names, shapes, types attend converts, none
-// missing, none extra), then widens them to float32.
-LlamaWeights load_llama_weights(const gguf::File& file, const LlamaConfig& config);
+// missing, none extra), then keeps the quantized ones attend multiplies as they are (`stored`)
+// and widens the rest, or widens all (`float32`).
+LlamaWeights load_llama_weights(const gguf::File& file, const LlamaConfig& config, WeightPrecision precision);
 
 }  // namespace attend::decoder

@@ -36,13 +36,18 @@ struct RowPair {
   const int8_t* x_codes;
   const float* x_scales;
   const int32_t* x_sums;
+  const float* scaled_sums;
 };
 
 RowPair Operands(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b) {
   const int64_t blocks = w.blocks;
-  return {w.codes + o * blocks * quant_code_bytes(w.format), w.scales + o * blocks,
-          w.mins == nullptr ? nullptr : w.mins + o * blocks, x.codes + b * blocks * kQuantBlock,
-          x.scales + b * blocks, x.sums + b * blocks};
+  return {w.codes + o * blocks * quant_code_bytes(w.format),
+          w.scales + o * blocks,
+          w.mins == nullptr ? nullptr : w.mins + o * blocks,
+          x.codes + b * blocks * kQuantBlock,
+          x.scales + b * blocks,
+          x.sums + b * blocks,
+          x.scaled_sums + b * blocks};
 }
 
 // The integer factor of d_j s_j in block j: S_j (Q8_0, Q4_1) or S_j - 8 sums_j (Q4_0), scalar.
@@ -61,40 +66,41 @@ int32_t BlockSumScalar(QuantFormat format, const RowPair& p, int64_t j) {
 
 #if ATTEND_QUANT_X86
 
-// Block j's 32 weight codes as unsigned bytes in column order, and x's 32 codes signed to
-// match: Q4 nibbles with x as it is; Q8_0 |q| with x negated where q < 0 (AVX2's sign trick:
-// |q| <= 128 and |x| <= 127 keep vpmaddubsw's pair sums below 2^15).
-struct Operands256 {
-  __m256i u, s;
-};
-
+// One block's 32 weight codes as unsigned bytes in column order (Q4: nibbles, low then high;
+// Q8_0: the int8 codes, made unsigned by the sign trick below), x's 32 codes beside them.
 HWY_INLINE __m256i Nibbles(const uint8_t* bytes) {
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
   return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0x0F));
 }
 
-// 8 int32 lanes, lane l = sum of u_i s_i over i in [4l, 4l + 4).
-HWY_INLINE __m256i DotLanes(__m256i u, __m256i s) {
+HWY_INLINE __m256i WeightCodes256(QuantFormat format, const uint8_t* codes, int64_t j) {
+  if (format == QuantFormat::q8_0) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j * 32));
+  return Nibbles(codes + j * 16);
+}
+
+HWY_INLINE __m256i XCodes256(const int8_t* x, int64_t j) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j * kQuantBlock));
+}
+
+// Lane l = sum of u_i s_i over i in [4l, 4l + 4), u unsigned, s signed bytes.
+HWY_INLINE __m256i DotLanes256(__m256i u, __m256i s) {
 #if HWY_TARGET == HWY_AVX3_DL
   __m256i sum = _mm256_setzero_si256();
-  asm("vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(u), "v"(s));  // AVX-512 VNNI (VL), not in GCC 12's target string here
+  asm("vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(u), "v"(s));  // AVX-512 VNNI: not in GCC 12's target string here
   return sum;
 #else
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif
 }
 
-// The lanes of block j whose total is the integer factor of d_j s_j.
-HWY_INLINE __m256i BlockLanes(QuantFormat format, __m256i u, __m256i x) {
-  if (format == QuantFormat::q8_0) return DotLanes(_mm256_abs_epi8(u), _mm256_sign_epi8(x, u));
-  const __m256i lanes = DotLanes(u, x);
+// The lanes whose total is block j's integer factor of d_j s_j: Q8_0 |q| against x negated
+// where q < 0 (|q| <= 128, |x| <= 127: vpmaddubsw's pair sums stay below 2^15); Q4_0 minus
+// 8 x, lane by lane.
+HWY_INLINE __m256i BlockLanes256(QuantFormat format, __m256i u, __m256i x) {
+  if (format == QuantFormat::q8_0) return DotLanes256(_mm256_abs_epi8(u), _mm256_sign_epi8(x, u));
+  const __m256i lanes = DotLanes256(u, x);
   if (format == QuantFormat::q4_1) return lanes;
-  return _mm256_sub_epi32(lanes, DotLanes(_mm256_set1_epi8(8), x));  // S_j - 8 sums_j, lane by lane
-}
-
-HWY_INLINE __m256i WeightCodes(QuantFormat format, const uint8_t* codes, int64_t j) {
-  if (format == QuantFormat::q8_0) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j * 32));
-  return Nibbles(codes + j * 16);
+  return _mm256_sub_epi32(lanes, DotLanes256(_mm256_set1_epi8(8), x));
 }
 
 HWY_INLINE int32_t SumLanes(__m256i v) {
@@ -111,53 +117,207 @@ HWY_INLINE float SumLanes(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// y for kX rows of x against one row of W (pairs[r]: the same W row, x row r), sharing each
-// block's weight codes. Per x row: acc += float(lanes) * (d_j s_j) over j, then the lanes, then
-// (Q4_1) + sum_j m_j (s_j sums_j) in j order: the same operations whatever kX.
-template <int kX>
-void DotRows(QuantFormat format, const RowPair* pairs, int64_t blocks, float* const* out) {
-  __m256 acc[kX];
-  float min_terms[kX];
-  for (int r = 0; r < kX; ++r) acc[r] = _mm256_setzero_ps(), min_terms[r] = 0.0f;
-  const RowPair& w = pairs[0];
-  for (int64_t j = 0; j < blocks; ++j) {
-    const __m256i u = WeightCodes(format, w.codes, j);
-    const float d = _cvtsh_ss(w.scales[j]);
-    const float m = format == QuantFormat::q4_1 ? _cvtsh_ss(w.mins[j]) : 0.0f;
+int32_t BlockSum(QuantFormat format, const RowPair& p, int64_t j) {
+  return SumLanes(BlockLanes256(format, WeightCodes256(format, p.codes, j), XCodes256(p.x_codes, j)));
+}
+
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+
+// 512 bits: a step covers two blocks, j and j + 1; 32-bit lanes 0..7 belong to block j, 8..15
+// to block j + 1. A last odd block fills the low half, the high half zero (codes and scales).
+constexpr int64_t kStep = 2;
+using IntVector = __m512i;
+using FloatVector = __m512;
+
+HWY_INLINE __m512i Widen(__m256i low) { return _mm512_inserti64x4(_mm512_setzero_si512(), low, 0); }
+
+// [n of block j | n of block j + 1]: each block's 16 bytes give its low nibbles (columns 0..15)
+// then its high nibbles (16..31).
+HWY_INLINE __m512i WeightCodes(QuantFormat format, const uint8_t* codes, int64_t j, bool pair) {
+  if (!pair) return Widen(WeightCodes256(format, codes, j));
+  if (format == QuantFormat::q8_0) return _mm512_loadu_si512(codes + j * 32);
+  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j * 16));  // [b_j | b_j+1]
+  const __m512i halves = _mm512_inserti64x4(_mm512_castsi256_si512(b), _mm256_srli_epi16(b, 4), 1);
+  const __m512i nibbles = _mm512_and_si512(halves, _mm512_set1_epi8(0x0F));  // [lo_j, lo_j+1, hi_j, hi_j+1]
+  return _mm512_shuffle_i64x2(nibbles, nibbles, _MM_SHUFFLE(3, 1, 2, 0));    // [lo_j, hi_j, lo_j+1, hi_j+1]
+}
+
+HWY_INLINE __m512i XCodes(const int8_t* x, int64_t j, bool pair) {
+  return pair ? _mm512_loadu_si512(x + j * kQuantBlock) : Widen(XCodes256(x, j));
+}
+
+HWY_INLINE __m512i DotLanes(__m512i u, __m512i s) {
+#if HWY_TARGET == HWY_AVX3_DL
+  __m512i sum = _mm512_setzero_si512();
+  asm("vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(u), "v"(s));
+  return sum;
+#else
+  return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
+#endif
+}
+
+// x prepared once per weight format: Q4_0 also needs 8 x per lane.
+struct XOperand {
+  __m512i codes, eight_x;
+};
+
+HWY_INLINE XOperand PrepareX(QuantFormat format, __m512i x) {
+  return {x, format == QuantFormat::q4_0 ? DotLanes(_mm512_set1_epi8(8), x) : _mm512_setzero_si512()};
+}
+
+HWY_INLINE __m512i BlockLanes(QuantFormat format, __m512i u, const XOperand& x) {
+  if (format == QuantFormat::q8_0) {
+    const __mmask64 negative = _mm512_movepi8_mask(u);
+    return DotLanes(_mm512_abs_epi8(u), _mm512_mask_sub_epi8(x.codes, negative, _mm512_setzero_si512(), x.codes));
+  }
+  const __m512i lanes = DotLanes(u, x.codes);
+  return format == QuantFormat::q4_1 ? lanes : _mm512_sub_epi32(lanes, x.eight_x);
+}
+
+// [a ×8 | b ×8] from two floats [a, b, ...] in the low lanes.
+HWY_INLINE __m512 SpreadPair(__m128 ab) {
+  const __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(ab));
+}
+
+HWY_INLINE __m512 WeightScales(const uint16_t* scales, int64_t j, bool pair) {
+  uint32_t bits = scales[j];
+  if (pair) bits |= static_cast<uint32_t>(scales[j + 1]) << 16;
+  return SpreadPair(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int32_t>(bits))));
+}
+
+HWY_INLINE __m512 XScales(const float* scales, int64_t j, bool pair) {
+  return SpreadPair(_mm_setr_ps(scales[j], pair ? scales[j + 1] : 0.0f, 0.0f, 0.0f));
+}
+
+HWY_INLINE float SumLanes(__m512 v) {
+  return SumLanes(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+HWY_INLINE __m512 AddMinLanes(__m512 acc, __m512 mins) { return _mm512_add_ps(acc, mins); }
+HWY_INLINE __m512 ZeroFloat() { return _mm512_setzero_ps(); }
+HWY_INLINE __m512 ToFloat(__m512i v) { return _mm512_cvtepi32_ps(v); }
+HWY_INLINE __m512 MulAdd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+HWY_INLINE __m512 Mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+
+// Q4_1's min terms of one output, 16 blocks a vector: acc += m_j (s_j sums_j), the last
+// vector masked; added to the main accumulator's 16 lanes before they are summed.
+HWY_INLINE __m512 MinTerms(const uint16_t* mins, const float* scaled_sums, int64_t blocks) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t j = 0; j < blocks; j += 16) {
+    const __mmask16 live = blocks - j >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (blocks - j)) - 1);
+    const __m512 m = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(live, mins + j));
+    acc = _mm512_fmadd_ps(m, _mm512_maskz_loadu_ps(live, scaled_sums + j), acc);
+  }
+  return acc;
+}
+
+#else  // AVX2: a step is one block
+
+constexpr int64_t kStep = 1;
+using IntVector = __m256i;
+using FloatVector = __m256;
+
+HWY_INLINE __m256i WeightCodes(QuantFormat format, const uint8_t* codes, int64_t j, bool) {
+  return WeightCodes256(format, codes, j);
+}
+HWY_INLINE __m256i XCodes(const int8_t* x, int64_t j, bool) { return XCodes256(x, j); }
+
+struct XOperand {
+  __m256i codes;
+};
+HWY_INLINE XOperand PrepareX(QuantFormat, __m256i x) { return {x}; }
+HWY_INLINE __m256i BlockLanes(QuantFormat format, __m256i u, const XOperand& x) {
+  return BlockLanes256(format, u, x.codes);
+}
+HWY_INLINE __m256 WeightScales(const uint16_t* scales, int64_t j, bool) { return _mm256_set1_ps(_cvtsh_ss(scales[j])); }
+HWY_INLINE __m256 XScales(const float* scales, int64_t j, bool) { return _mm256_set1_ps(scales[j]); }
+// Q4_1's min terms of one output, 8 blocks a vector (the last one zero-padded).
+HWY_INLINE __m256 MinTerms(const uint16_t* mins, const float* scaled_sums, int64_t blocks) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t j = 0;
+  for (; j + 8 <= blocks; j += 8) {
+    const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + j)));
+    acc = _mm256_fmadd_ps(m, _mm256_loadu_ps(scaled_sums + j), acc);
+  }
+  if (j < blocks) {
+    alignas(32) uint16_t m[8] = {};
+    alignas(32) float sums[8] = {};
+    std::copy(mins + j, mins + blocks, m);
+    std::copy(scaled_sums + j, scaled_sums + blocks, sums);
+    acc = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(m))), _mm256_load_ps(sums),
+                          acc);
+  }
+  return acc;
+}
+HWY_INLINE __m256 AddMinLanes(__m256 acc, __m256 mins) { return _mm256_add_ps(acc, mins); }
+HWY_INLINE __m256 ZeroFloat() { return _mm256_setzero_ps(); }
+HWY_INLINE __m256 ToFloat(__m256i v) { return _mm256_cvtepi32_ps(v); }
+HWY_INLINE __m256 MulAdd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+HWY_INLINE __m256 Mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+
+#endif  // 512 or 256 bits
+
+// y for W rows [o, o + kW) against x rows [b, b + kX): y[(b + r) * w.rows + o + k]. Each output
+// has its own accumulator, acc += float(lanes) * (d s) step by step (then, Q4_1, + its min
+// terms by lane), then its lanes summed: the same operations whatever the tile around it.
+template <QuantFormat kFormat, int kW, int kX>
+void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y) {
+  constexpr int64_t kCodeBytes = quant_code_bytes(kFormat);
+  const int64_t blocks = w.blocks;
+  const uint8_t* codes = w.codes + o * blocks * kCodeBytes;
+  const uint16_t* scales = w.scales + o * blocks;
+  const int8_t* x_codes = x.codes + b * blocks * kQuantBlock;
+  const float* x_scales = x.scales + b * blocks;
+  FloatVector acc[kW][kX];
+  for (int k = 0; k < kW; ++k) {
+    for (int r = 0; r < kX; ++r) acc[k][r] = ZeroFloat();
+  }
+  for (int64_t j = 0; j < blocks; j += kStep) {
+    const bool pair = kStep == 2 && j + 1 < blocks;
+    IntVector u[kW];
+    FloatVector d[kW];
+    for (int k = 0; k < kW; ++k) {
+      u[k] = WeightCodes(kFormat, codes + k * blocks * kCodeBytes, j, pair);
+      d[k] = WeightScales(scales + k * blocks, j, pair);
+    }
     for (int r = 0; r < kX; ++r) {
-      const RowPair& p = pairs[r];
-      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.x_codes + j * kQuantBlock));
-      const __m256 lanes = _mm256_cvtepi32_ps(BlockLanes(format, u, x));
-      acc[r] = _mm256_fmadd_ps(lanes, _mm256_set1_ps(d * p.x_scales[j]), acc[r]);
-      if (format == QuantFormat::q4_1) {
-        min_terms[r] = std::fma(m, p.x_scales[j] * static_cast<float>(p.x_sums[j]), min_terms[r]);
+      const XOperand xr = PrepareX(kFormat, XCodes(x_codes + r * blocks * kQuantBlock, j, pair));
+      const FloatVector s = XScales(x_scales + r * blocks, j, pair);
+      for (int k = 0; k < kW; ++k) {
+        acc[k][r] = MulAdd(ToFloat(BlockLanes(kFormat, u[k], xr)), Mul(d[k], s), acc[k][r]);
       }
     }
   }
-  for (int r = 0; r < kX; ++r) *out[r] = SumLanes(acc[r]) + min_terms[r];
-}
-
-int32_t BlockSum(QuantFormat format, const RowPair& p, int64_t j) {
-  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p.x_codes + j * kQuantBlock));
-  return SumLanes(BlockLanes(format, WeightCodes(format, p.codes, j), x));
+  for (int k = 0; k < kW; ++k) {
+    for (int r = 0; r < kX; ++r) {
+      float total;
+      if constexpr (kFormat == QuantFormat::q4_1) {
+        const FloatVector mins = MinTerms(w.mins + (o + k) * blocks, x.scaled_sums + (b + r) * blocks, blocks);
+        total = SumLanes(AddMinLanes(acc[k][r], mins));
+      } else {
+        total = SumLanes(acc[k][r]);
+      }
+      y[(b + r) * w.rows + o + k] = total;
+    }
+  }
 }
 
 #else  // scalar targets: the same sums, the float part in block order
 
-template <int kX>
-void DotRows(QuantFormat format, const RowPair* pairs, int64_t blocks, float* const* out) {
-  for (int r = 0; r < kX; ++r) {
-    const RowPair& p = pairs[r];
-    float acc = 0.0f, min_terms = 0.0f;
-    for (int64_t j = 0; j < blocks; ++j) {
-      const float d = float_from_f16_bits(p.scales[j]);
-      acc = std::fma(static_cast<float>(BlockSumScalar(format, p, j)), d * p.x_scales[j], acc);
-      if (format == QuantFormat::q4_1) {
-        min_terms = std::fma(float_from_f16_bits(p.mins[j]), p.x_scales[j] * static_cast<float>(p.x_sums[j]),
-                             min_terms);
+template <QuantFormat kFormat, int kW, int kX>
+void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y) {
+  for (int k = 0; k < kW; ++k) {
+    for (int r = 0; r < kX; ++r) {
+      const RowPair p = Operands(w, o + k, x, b + r);
+      float acc = 0.0f, min_terms = 0.0f;
+      for (int64_t j = 0; j < w.blocks; ++j) {
+        const float d = float_from_f16_bits(p.scales[j]);
+        acc = std::fma(static_cast<float>(BlockSumScalar(kFormat, p, j)), d * p.x_scales[j], acc);
+        if (kFormat == QuantFormat::q4_1)
+          min_terms = std::fma(float_from_f16_bits(p.mins[j]), p.scaled_sums[j], min_terms);
       }
+      y[(b + r) * w.rows + o + k] = acc + min_terms;
     }
-    *out[r] = acc + min_terms;
   }
 }
 
@@ -165,30 +325,37 @@ int32_t BlockSum(QuantFormat format, const RowPair& p, int64_t j) { return Block
 
 #endif  // ATTEND_QUANT_X86
 
-// Rows [begin, end) of W against every row of x: x rows four at a time per W row, so that a
-// W row's codes are expanded once for four outputs.
-void MatMulRowRange(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* HWY_RESTRICT y, int64_t begin,
-                    int64_t end) {
-  constexpr int64_t kChunk = 16;  // W rows kept in L1 while every x row passes
+// x rows [b, b + kX) against W rows [begin, end): four W rows at a time, then one.
+template <QuantFormat kFormat, int kX>
+void RunRows(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end,
+             int64_t b) {
+  int64_t o = begin;
+  for (; o + 4 <= end; o += 4) Tile<kFormat, 4, kX>(w, o, x, b, y);
+  for (; o < end; ++o) Tile<kFormat, 1, kX>(w, o, x, b, y);
+}
+
+template <QuantFormat kFormat>
+void RowRange(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end) {
+  constexpr int64_t kChunk = 16;
   for (int64_t chunk = begin; chunk < end; chunk += kChunk) {
     const int64_t chunk_end = std::min(end, chunk + kChunk);
     int64_t b = 0;
-    for (; b + 4 <= x.rows; b += 4) {
-      for (int64_t o = chunk; o < chunk_end; ++o) {
-        const RowPair pairs[4] = {Operands(w, o, x, b), Operands(w, o, x, b + 1), Operands(w, o, x, b + 2),
-                                  Operands(w, o, x, b + 3)};
-        float* const out[4] = {y + b * w.rows + o, y + (b + 1) * w.rows + o, y + (b + 2) * w.rows + o,
-                               y + (b + 3) * w.rows + o};
-        DotRows<4>(w.format, pairs, w.blocks, out);
-      }
-    }
-    for (; b < x.rows; ++b) {
-      for (int64_t o = chunk; o < chunk_end; ++o) {
-        const RowPair pair = Operands(w, o, x, b);
-        float* const out[1] = {y + b * w.rows + o};
-        DotRows<1>(w.format, &pair, w.blocks, out);
-      }
-    }
+    for (; b + 4 <= x.rows; b += 4) RunRows<kFormat, 4>(w, x, y, chunk, chunk_end, b);
+    for (; b < x.rows; ++b) RunRows<kFormat, 1>(w, x, y, chunk, chunk_end, b);
+  }
+}
+
+// Rows [begin, end) of W against every row of x, in chunks of W rows that stay in L1 while the
+// x rows pass four at a time (then one at a time).
+void MatMulRowRange(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* HWY_RESTRICT y, int64_t begin,
+                    int64_t end) {
+  switch (w.format) {
+    case QuantFormat::q8_0:
+      return RowRange<QuantFormat::q8_0>(w, x, y, begin, end);
+    case QuantFormat::q4_0:
+      return RowRange<QuantFormat::q4_0>(w, x, y, begin, end);
+    case QuantFormat::q4_1:
+      return RowRange<QuantFormat::q4_1>(w, x, y, begin, end);
   }
 }
 
@@ -207,7 +374,8 @@ namespace attend::kernels {
 HWY_EXPORT(MatMulRowRange);
 HWY_EXPORT(BlockSums);
 
-void quantize_rows(const float* x, int64_t rows, int64_t blocks, int8_t* codes, float* scales, int32_t* sums) {
+void quantize_rows(const float* x, int64_t rows, int64_t blocks, int8_t* codes, float* scales, int32_t* sums,
+                   float* scaled_sums) {
   for (int64_t block = 0; block < rows * blocks; ++block) {
     const float* v = x + block * kQuantBlock;
     float max = 0.0f;
@@ -226,6 +394,7 @@ void quantize_rows(const float* x, int64_t rows, int64_t blocks, int8_t* codes, 
     }
     scales[block] = scale;
     sums[block] = sum;
+    scaled_sums[block] = scale * static_cast<float>(sum);
   }
 }
 

@@ -24,7 +24,7 @@
 //   S_j = sum_i c_i q_i         (exact, int32: c_i = q_i of Q8_0, n_i of Q4_0 / Q4_1)
 //   Q8_0:  y = sum_j d_j s_j S_j
 //   Q4_0:  y = sum_j d_j s_j (S_j - 8 sums_j)
-//   Q4_1:  y = sum_j d_j s_j S_j + sum_j m_j (s_j sums_j)
+//   Q4_1:  y = sum_j d_j s_j S_j + sum_j m_j (s_j sums_j)    (s_j sums_j rounded to float first)
 //
 // S_j is exact on every SIMD target (AVX-512 VNNI's vpdpbusd, AVX2's vpmaddubsw + vpmaddwd, or
 // scalar); the float sums over j go through vector lanes, so targets differ by float rounding
@@ -44,22 +44,24 @@ constexpr int64_t quant_code_bytes(QuantFormat format) { return format == QuantF
 
 struct QuantizedWeightsView {
   QuantFormat format = QuantFormat::q8_0;
-  int64_t rows = 0, blocks = 0;    // W (rows, 32 * blocks)
-  const uint8_t* codes = nullptr;  // (rows, blocks, code bytes)
+  int64_t rows = 0, blocks = 0;      // W (rows, 32 * blocks)
+  const uint8_t* codes = nullptr;    // (rows, blocks, code bytes)
   const uint16_t* scales = nullptr;  // (rows, blocks) half floats d
   const uint16_t* mins = nullptr;    // (rows, blocks) half floats m (Q4_1 only)
 };
 
 struct QuantizedRowsView {
   int64_t rows = 0, blocks = 0;
-  const int8_t* codes = nullptr;   // (rows, 32 * blocks)
-  const float* scales = nullptr;   // (rows, blocks)
-  const int32_t* sums = nullptr;   // (rows, blocks)
+  const int8_t* codes = nullptr;       // (rows, 32 * blocks)
+  const float* scales = nullptr;       // (rows, blocks)
+  const int32_t* sums = nullptr;       // (rows, blocks)
+  const float* scaled_sums = nullptr;  // (rows, blocks): scales * sums, Q4_1's min terms
 };
 
-// x (rows, 32 * blocks) -> codes, scales and sums as above (vectorized; bitwise the same on every
-// target: a max, one multiply and a rounding per value).
-void quantize_rows(const float* x, int64_t rows, int64_t blocks, int8_t* codes, float* scales, int32_t* sums);
+// x (rows, 32 * blocks) -> codes, scales, sums and scales * sums as above (the same bits on
+// every target: a max, one multiply and a rounding per value).
+void quantize_rows(const float* x, int64_t rows, int64_t blocks, int8_t* codes, float* scales, int32_t* sums,
+                   float* scaled_sums);
 
 // y (x.rows, w.rows) = x W^T. Requires w.blocks == x.blocks; output rows split across threads.
 void quantized_matmul(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y);

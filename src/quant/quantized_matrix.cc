@@ -14,9 +14,12 @@ constexpr int64_t kBlock = kernels::kQuantBlock;
 
 kernels::QuantFormat kernel_format(QuantFormat format) {
   switch (format) {
-    case QuantFormat::q8_0: return kernels::QuantFormat::q8_0;
-    case QuantFormat::q4_0: return kernels::QuantFormat::q4_0;
-    case QuantFormat::q4_1: return kernels::QuantFormat::q4_1;
+    case QuantFormat::q8_0:
+      return kernels::QuantFormat::q8_0;
+    case QuantFormat::q4_0:
+      return kernels::QuantFormat::q4_0;
+    case QuantFormat::q4_1:
+      return kernels::QuantFormat::q4_1;
   }
   fail<ValueError>("unknown quantized format {}", static_cast<int>(format));
 }
@@ -40,18 +43,24 @@ QuantFormat parse_quant_format(std::string_view text) {
 
 const char* quant_format_name(QuantFormat format) {
   switch (format) {
-    case QuantFormat::q8_0: return "q8_0";
-    case QuantFormat::q4_0: return "q4_0";
-    case QuantFormat::q4_1: return "q4_1";
+    case QuantFormat::q8_0:
+      return "q8_0";
+    case QuantFormat::q4_0:
+      return "q4_0";
+    case QuantFormat::q4_1:
+      return "q4_1";
   }
   return "?";
 }
 
 int64_t quant_block_bytes(QuantFormat format) {
   switch (format) {
-    case QuantFormat::q8_0: return 34;
-    case QuantFormat::q4_0: return 18;
-    case QuantFormat::q4_1: return 20;
+    case QuantFormat::q8_0:
+      return 34;
+    case QuantFormat::q4_0:
+      return 18;
+    case QuantFormat::q4_1:
+      return 20;
   }
   return 0;
 }
@@ -77,7 +86,8 @@ QuantizedMatrix QuantizedMatrix::from_ggml_blocks(QuantFormat format, int64_t ro
     const std::byte* block = blocks.data() + b * block_bytes;
     storage->scales[b] = half_at(block);
     if (format == QuantFormat::q4_1) storage->mins[b] = half_at(block + 2);
-    const bool finite = finite_half(storage->scales[b]) && (format != QuantFormat::q4_1 || finite_half(storage->mins[b]));
+    const bool finite =
+        finite_half(storage->scales[b]) && (format != QuantFormat::q4_1 || finite_half(storage->mins[b]));
     ATTEND_CHECK(finite, ValueError, "{}: row {}, block {} has a scale or min that is NaN or infinite", what,
                  b / per_row, b % per_row);
     std::memcpy(storage->codes.data() + b * code_bytes, block + header, static_cast<size_t>(code_bytes));
@@ -147,18 +157,21 @@ Tensor<float> QuantizedMatrix::dequantize() const {
 
 Tensor<float> QuantizedMatrix::project(const Tensor<float>& x) const {
   ATTEND_CHECK(x.rank() == 2 && x.shape()[1] == cols(), ShapeError,
-               "QuantizedMatrix::project: x has shape {}, expected (R, {}) for a {} x {} weight", shape_string(x.shape()), cols(),
-               rows(), cols());
+               "QuantizedMatrix::project: x has shape {}, expected (R, {}) for a {} x {} weight",
+               shape_string(x.shape()), cols(), rows(), cols());
   const Tensor<float> input = x.contiguous();
   const int64_t batch = input.shape()[0], blocks = cols() / kBlock;
   std::vector<int8_t> codes(static_cast<size_t>(batch * cols()));
   std::vector<float> scales(static_cast<size_t>(batch * blocks));
   std::vector<int32_t> sums(scales.size());
-  kernels::quantize_rows(input.data(), batch, blocks, codes.data(), scales.data(), sums.data());
+  std::vector<float> scaled_sums(scales.size());
+  kernels::quantize_rows(input.data(), batch, blocks, codes.data(), scales.data(), sums.data(), scaled_sums.data());
   const Storage& s = *storage_;
-  const kernels::QuantizedWeightsView w{kernel_format(s.format), s.rows, blocks, s.codes.data(), s.scales.data(),
-                                        s.mins.empty() ? nullptr : s.mins.data()};
-  const kernels::QuantizedRowsView rows_view{batch, blocks, codes.data(), scales.data(), sums.data()};
+  const kernels::QuantizedWeightsView w{
+      kernel_format(s.format), s.rows,          blocks,
+      s.codes.data(),          s.scales.data(), s.mins.empty() ? nullptr : s.mins.data()};
+  const kernels::QuantizedRowsView rows_view{batch,         blocks,      codes.data(),
+                                             scales.data(), sums.data(), scaled_sums.data()};
   Tensor<float> y = Tensor<float>::empty({batch, rows()});
   if (batch > 0) kernels::quantized_matmul(w, rows_view, y.data());
   return y;

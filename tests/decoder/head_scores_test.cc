@@ -16,7 +16,9 @@ namespace {
 
 const LlamaModel* model() {
   static const LlamaModel* loaded =
-      std::filesystem::exists(default_model_path()) ? new LlamaModel(LlamaModel::load(default_model_path())) : nullptr;
+      std::filesystem::exists(default_model_path())
+          ? new LlamaModel(LlamaModel::load(default_model_path(), WeightPrecision::float32))
+          : nullptr;
   return loaded;
 }
 

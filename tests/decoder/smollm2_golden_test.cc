@@ -30,7 +30,9 @@ std::filesystem::path golden(const std::string& name) {
 
 const LlamaModel* model() {
   static const LlamaModel* loaded =
-      std::filesystem::exists(ATTEND_SMOLLM2_PATH) ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH)) : nullptr;
+      std::filesystem::exists(ATTEND_SMOLLM2_PATH)
+          ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH, WeightPrecision::float32))
+          : nullptr;
   return loaded;
 }
 

@@ -81,13 +81,21 @@ struct Activations {
   std::vector<int8_t> codes;  // one spare byte first
   std::vector<float> scales;
   std::vector<int32_t> sums;
-  kernels::QuantizedRowsView view() const { return {rows, blocks, codes.data() + 1, scales.data(), sums.data()}; }
+  std::vector<float> scaled_sums;
+  kernels::QuantizedRowsView view() const {
+    return {rows, blocks, codes.data() + 1, scales.data(), sums.data(), scaled_sums.data()};
+  }
 };
 
 Activations quantize(const std::vector<float>& x, int64_t rows, int64_t blocks) {
-  Activations a{rows, blocks, std::vector<int8_t>(static_cast<size_t>(1 + rows * blocks * 32)),
-                std::vector<float>(static_cast<size_t>(rows * blocks)), std::vector<int32_t>(rows * blocks)};
-  kernels::quantize_rows(x.data(), rows, blocks, a.codes.data() + 1, a.scales.data(), a.sums.data());
+  Activations a{rows,
+                blocks,
+                std::vector<int8_t>(static_cast<size_t>(1 + rows * blocks * 32)),
+                std::vector<float>(static_cast<size_t>(rows * blocks)),
+                std::vector<int32_t>(rows * blocks),
+                std::vector<float>(static_cast<size_t>(rows * blocks))};
+  kernels::quantize_rows(x.data(), rows, blocks, a.codes.data() + 1, a.scales.data(), a.sums.data(),
+                         a.scaled_sums.data());
   return a;
 }
 
@@ -100,8 +108,8 @@ std::vector<float> random_floats(int64_t n, Generator& generator) {
 TEST(QuantizeRows, ScalesRoundsAndSumsEachBlock) {
   Generator generator(3);
   std::vector<float> x = random_floats(4 * 32, generator);
-  for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;           // block 1: all zero
-  x[64 + 5] = NAN;                                          // block 2: a NaN
+  for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;             // block 1: all zero
+  x[64 + 5] = NAN;                                           // block 2: a NaN
   for (int i = 0; i < 32; ++i) x[96 + i] = 0.5f * (i - 16);  // block 3: ties at x / s = k + 1/2
   const Activations a = quantize(x, 1, 4);
   for (int64_t j = 0; j < 4; ++j) {
@@ -124,6 +132,7 @@ TEST(QuantizeRows, ScalesRoundsAndSumsEachBlock) {
       sum += a.codes[1 + j * 32 + i];
     }
     EXPECT_EQ(a.sums[j], sum);
+    EXPECT_EQ(a.scaled_sums[j], scale * static_cast<float>(sum));
   }
 }
 
@@ -152,8 +161,8 @@ TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
         EXPECT_EQ(y, two_threads);
         std::vector<int32_t> sums(static_cast<size_t>(blocks));
         for (int64_t b = 0; b < kBatch; ++b) {
-          const Activations alone = quantize(std::vector<float>(x.begin() + b * blocks * 32,
-                                                                x.begin() + (b + 1) * blocks * 32), 1, blocks);
+          const Activations alone =
+              quantize(std::vector<float>(x.begin() + b * blocks * 32, x.begin() + (b + 1) * blocks * 32), 1, blocks);
           std::vector<float> y_alone(rows);
           kernels::quantized_matmul(w.view(), alone.view(), y_alone.data());
           EXPECT_EQ(y_alone, std::vector<float>(y.begin() + b * rows, y.begin() + (b + 1) * rows)) << "row " << b;
@@ -165,8 +174,8 @@ TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
               for (int i = 0; i < 32; ++i) exact += w.code(o, j * 32 + i) * a.codes[1 + (b * blocks + j) * 32 + i];
               EXPECT_EQ(sums[j], exact) << "row " << b << ", output " << o << ", block " << j;
               for (int i = 0; i < 32; ++i) {
-                const double term = w.value(o, j * 32 + i) * a.scales[b * blocks + j] *
-                                    a.codes[1 + (b * blocks + j) * 32 + i];
+                const double term =
+                    w.value(o, j * 32 + i) * a.scales[b * blocks + j] * a.codes[1 + (b * blocks + j) * 32 + i];
                 reference += term, magnitude += std::fabs(term);
               }
             }
@@ -198,9 +207,10 @@ std::vector<std::byte> ggml_blocks(const Weights& w) {
 
 TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
   Generator generator(7);
-  const std::pair<quant::QuantFormat, gguf::TensorType> formats[] = {{quant::QuantFormat::q8_0, gguf::TensorType::kQ8_0},
-                                                                     {quant::QuantFormat::q4_0, gguf::TensorType::kQ4_0},
-                                                                     {quant::QuantFormat::q4_1, gguf::TensorType::kQ4_1}};
+  const std::pair<quant::QuantFormat, gguf::TensorType> formats[] = {
+      {quant::QuantFormat::q8_0, gguf::TensorType::kQ8_0},
+      {quant::QuantFormat::q4_0, gguf::TensorType::kQ4_0},
+      {quant::QuantFormat::q4_1, gguf::TensorType::kQ4_1}};
   for (const auto& [format, type] : formats) {
     const Weights w = random_weights(kFormats[static_cast<int>(format)], 9, 3, generator);
     const std::vector<std::byte> blocks = ggml_blocks(w);

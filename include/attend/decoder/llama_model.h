@@ -1,5 +1,6 @@
-// A LLaMA-architecture decoder (Touvron et al. 2023) from a GGUF file, weights widened to
-// float32 at load, run for inference:
+// A LLaMA-architecture decoder (Touvron et al. 2023) from a GGUF file, run for inference on its
+// weights as stored (Q8_0, Q4_0 and Q4_1 multiplied as they are: quant/; other types widened
+// to float32) or on all of them widened to float32:
 //
 //   x = E[tokens]                                               (R, E) token embedding rows
 //   per layer:
@@ -31,30 +32,40 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attend/core/tensor.h"
 #include "attend/decoder/kv_cache.h"
 #include "attend/decoder/llama_config.h"
 #include "attend/gguf/gguf_file.h"
+#include "attend/quant/weight_matrix.h"
 
 namespace attend::decoder {
 
 struct LlamaLayer {
-  Tensor<float> attn_norm;     // (E)
-  Tensor<float> wq, wk, wv;    // (H D, E), (H_kv D, E), (H_kv D, E); q and k rows as stored (pairs adjacent)
-  Tensor<float> wo;            // (E, H D)
-  Tensor<float> ffn_norm;      // (E)
-  Tensor<float> w_gate, w_up;  // (F, E)
-  Tensor<float> w_down;        // (E, F)
+  Tensor<float> attn_norm;      // (E)
+  quant::WeightMatrix qkv;      // (H D + 2 H_kv D, E): Wq, Wk, Wv stacked; q and k rows as stored (pairs adjacent)
+  quant::WeightMatrix wo;       // (E, H D)
+  Tensor<float> ffn_norm;       // (E)
+  quant::WeightMatrix gate_up;  // (2 F, E): W_gate, then W_up
+  quant::WeightMatrix down;     // (E, F)
 };
 
 struct LlamaWeights {
-  Tensor<float> token_embedding;  // (V, E)
-  Tensor<float> output_norm;      // (E)
-  Tensor<float> output;           // (V, E): token_embedding itself when tied
+  quant::WeightMatrix token_embedding;  // (V, E)
+  Tensor<float> output_norm;            // (E)
+  quant::WeightMatrix output;           // (V, E): token_embedding itself when tied
   std::vector<LlamaLayer> layers;
 };
+
+// Which arithmetic the projections use: the file's quantized blocks where attend's kernels
+// multiply them (Q8_0, Q4_0, Q4_1; anything else widened), or every weight widened to float32
+// (what transformers computes on a GGUF file: the exactness tests use it).
+enum class WeightPrecision { stored, float32 };
+
+// "stored" or "float32"; ValueError naming the text otherwise.
+WeightPrecision parse_weight_precision(std::string_view text);
 
 // One sequence's part of a forward call: its new tokens, appended to its cache.
 struct Segment {
@@ -73,9 +84,9 @@ struct ForwardHooks {
 class LlamaModel {
  public:
   // Opens a GGUF file, checks its configuration and every tensor's name, type and shape before
-  // widening any, then widens them to float32. A tensor the decoder does not use is refused
-  // (it might change the computation: rope_freqs, biases), as is a missing one.
-  static LlamaModel load(const std::string& path);
+  // converting any, then keeps or widens them as `precision` says. A tensor the decoder does not
+  // use is refused (it might change the computation: rope_freqs, biases), as is a missing one.
+  static LlamaModel load(const std::string& path, WeightPrecision precision = WeightPrecision::stored);
 
   const LlamaConfig& config() const { return config_; }
   const gguf::File& file() const { return *file_; }

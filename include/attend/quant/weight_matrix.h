@@ -31,7 +31,7 @@ class WeightMatrix {
   int64_t rows() const;
   int64_t cols() const;
   const std::optional<QuantizedMatrix>& quantized() const { return quantized_; }
-  size_t bytes() const;  // memory held
+  size_t bytes() const;             // memory held
   std::string description() const;  // "float32" or the quantized format's name
 
   Tensor<float> project(const Tensor<float>& x) const;  // (R, in) -> (R, out); ShapeError otherwise
