@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "attend/core/half_float.h"
 #include "attend/core/parallel.h"
@@ -66,6 +68,11 @@ int32_t BlockSumScalar(QuantFormat format, const RowPair& p, int64_t j) {
 
 #if ATTEND_QUANT_X86
 
+#if HWY_TARGET == HWY_AVX3_DL
+// GCC 12's target string for Highway's AVX3_DL lacks AVX-512 VNNI, which that target implies.
+#pragma GCC target("avx512vnni")
+#endif
+
 // One block's 32 weight codes as unsigned bytes in column order (Q4: nibbles, low then high;
 // Q8_0: the int8 codes, made unsigned by the sign trick below), x's 32 codes beside them.
 HWY_INLINE __m256i Nibbles(const uint8_t* bytes) {
@@ -85,9 +92,7 @@ HWY_INLINE __m256i XCodes256(const int8_t* x, int64_t j) {
 // Lane l = sum of u_i s_i over i in [4l, 4l + 4), u unsigned, s signed bytes.
 HWY_INLINE __m256i DotLanes256(__m256i u, __m256i s) {
 #if HWY_TARGET == HWY_AVX3_DL
-  __m256i sum = _mm256_setzero_si256();
-  asm("vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(u), "v"(s));  // AVX-512 VNNI: not in GCC 12's target string here
-  return sum;
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
 #else
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif
@@ -148,9 +153,7 @@ HWY_INLINE __m512i XCodes(const int8_t* x, int64_t j, bool pair) {
 
 HWY_INLINE __m512i DotLanes(__m512i u, __m512i s) {
 #if HWY_TARGET == HWY_AVX3_DL
-  __m512i sum = _mm512_setzero_si512();
-  asm("vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(u), "v"(s));
-  return sum;
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
 #else
   return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
 #endif
@@ -182,12 +185,13 @@ HWY_INLINE __m512 SpreadPair(__m128 ab) {
 
 HWY_INLINE __m512 WeightScales(const uint16_t* scales, int64_t j, bool pair) {
   uint32_t bits = scales[j];
-  if (pair) bits |= static_cast<uint32_t>(scales[j + 1]) << 16;
+  if (pair) std::memcpy(&bits, scales + j, sizeof bits);  // d_j, d_j+1: one load
   return SpreadPair(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int32_t>(bits))));
 }
 
 HWY_INLINE __m512 XScales(const float* scales, int64_t j, bool pair) {
-  return SpreadPair(_mm_setr_ps(scales[j], pair ? scales[j + 1] : 0.0f, 0.0f, 0.0f));
+  if (!pair) return SpreadPair(_mm_set_ss(scales[j]));
+  return SpreadPair(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(scales + j))));  // s_j, s_j+1
 }
 
 HWY_INLINE float SumLanes(__m512 v) {
@@ -272,8 +276,9 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
   for (int k = 0; k < kW; ++k) {
     for (int r = 0; r < kX; ++r) acc[k][r] = ZeroFloat();
   }
-  for (int64_t j = 0; j < blocks; j += kStep) {
-    const bool pair = kStep == 2 && j + 1 < blocks;
+  // One step at block j: whole steps first, then (512 bits, odd block counts) one block alone.
+  const auto step = [&](int64_t j, auto whole) HWY_ATTR {
+    constexpr bool pair = decltype(whole)::value && kStep == 2;
     IntVector u[kW];
     FloatVector d[kW];
     for (int k = 0; k < kW; ++k) {
@@ -287,7 +292,10 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
         acc[k][r] = MulAdd(ToFloat(BlockLanes(kFormat, u[k], xr)), Mul(d[k], s), acc[k][r]);
       }
     }
-  }
+  };
+  int64_t j = 0;
+  for (; j + kStep <= blocks; j += kStep) step(j, std::true_type{});
+  if (j < blocks) step(j, std::false_type{});
   for (int k = 0; k < kW; ++k) {
     for (int r = 0; r < kX; ++r) {
       float total;
