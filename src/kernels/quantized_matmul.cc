@@ -266,6 +266,7 @@ HWY_INLINE __m256 Mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
 // terms by lane), then its lanes summed: the same operations whatever the tile around it.
 template <QuantFormat kFormat, int kW, int kX>
 void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y) {
+  constexpr int64_t kPrefetchRows = 16;
   constexpr int64_t kCodeBytes = quant_code_bytes(kFormat);
   const int64_t blocks = w.blocks;
   const uint8_t* codes = w.codes + o * blocks * kCodeBytes;
@@ -282,6 +283,10 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
     IntVector u[kW];
     FloatVector d[kW];
     for (int k = 0; k < kW; ++k) {
+      // Decoding streams W from memory once: ask for the codes kPrefetchRows rows ahead.
+      // (An address, not a pointer: past the last row it points nowhere, and prefetches never fault.)
+      const uintptr_t ahead = reinterpret_cast<uintptr_t>(codes) + ((k + kPrefetchRows) * blocks + j) * kCodeBytes;
+      _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
       u[k] = WeightCodes(kFormat, codes + k * blocks * kCodeBytes, j, pair);
       d[k] = WeightScales(scales + k * blocks, j, pair);
     }
