@@ -105,35 +105,38 @@ std::vector<float> random_floats(int64_t n, Generator& generator) {
   return x;
 }
 
-TEST(QuantizeRows, ScalesRoundsAndSumsEachBlock) {
+TEST(QuantizeRows, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
   Generator generator(3);
-  std::vector<float> x = random_floats(4 * 32, generator);
+  std::vector<float> x = random_floats(5 * 32, generator);
   for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;             // block 1: all zero
   x[64 + 5] = NAN;                                           // block 2: a NaN
-  for (int i = 0; i < 32; ++i) x[96 + i] = 0.5f * (i - 16);  // block 3: ties at x / s = k + 1/2
-  const Activations a = quantize(x, 1, 4);
-  for (int64_t j = 0; j < 4; ++j) {
-    SCOPED_TRACE(j);
-    float max = 0;
-    for (int i = 0; i < 32; ++i) max = std::max(max, std::fabs(x[j * 32 + i]));
-    if (j == 2) {
-      EXPECT_TRUE(std::isnan(a.scales[j]));
-      continue;
+  for (int i = 0; i < 32; ++i) x[96 + i] = i == 0 ? 127.0f : (i - 16) + 0.5f;  // block 3: s = 1, ties k + 1/2
+  x[128 + 7] = -INFINITY;                                    // block 4: an infinity
+  attend::testing::for_each_simd_target([&] {
+    const Activations a = quantize(x, 1, 5);
+    for (int64_t j = 0; j < 5; ++j) {
+      SCOPED_TRACE(j);
+      if (j == 2 || j == 4) {
+        EXPECT_TRUE(std::isnan(a.scales[j]));
+        continue;
+      }
+      float max = 0;
+      for (int i = 0; i < 32; ++i) max = std::max(max, std::fabs(x[j * 32 + i]));
+      const float scale = max / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
+      EXPECT_EQ(a.scales[j], scale);
+      int32_t sum = 0;
+      for (int i = 0; i < 32; ++i) {
+        const float scaled = x[j * 32 + i] * inverse;
+        const float nearest = std::round(scaled);
+        const float even = std::fabs(scaled - std::trunc(scaled)) == 0.5f ? 2 * std::round(scaled / 2) : nearest;
+        EXPECT_EQ(a.codes[1 + j * 32 + i], static_cast<int8_t>(even)) << i;
+        EXPECT_LE(std::abs(a.codes[1 + j * 32 + i]), 127);
+        sum += a.codes[1 + j * 32 + i];
+      }
+      EXPECT_EQ(a.sums[j], sum);
+      EXPECT_EQ(a.scaled_sums[j], scale * static_cast<float>(sum));
     }
-    const float scale = max / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
-    EXPECT_EQ(a.scales[j], scale);
-    int32_t sum = 0;
-    for (int i = 0; i < 32; ++i) {
-      const float scaled = x[j * 32 + i] * inverse;
-      const float nearest = std::round(scaled);
-      const float even = std::fabs(scaled - std::trunc(scaled)) == 0.5f ? 2 * std::round(scaled / 2) : nearest;
-      EXPECT_EQ(a.codes[1 + j * 32 + i], static_cast<int8_t>(even)) << i;
-      EXPECT_LE(std::abs(a.codes[1 + j * 32 + i]), 127);
-      sum += a.codes[1 + j * 32 + i];
-    }
-    EXPECT_EQ(a.sums[j], sum);
-    EXPECT_EQ(a.scaled_sums[j], scale * static_cast<float>(sum));
-  }
+  });
 }
 
 TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
