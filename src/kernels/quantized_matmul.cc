@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "attend/core/half_float.h"
 #include "attend/core/parallel.h"
@@ -126,6 +127,13 @@ int32_t BlockSum(QuantFormat format, const RowPair& p, int64_t j) {
   return SumLanes(BlockLanes256(format, WeightCodes256(format, p.codes, j), XCodes256(p.x_codes, j)));
 }
 
+// Q4 codes of W rows [begin, end) widened to one byte each, 32 a block, row after row.
+void ExpandRows(const QuantizedWeightsView& w, int64_t begin, int64_t end, uint8_t* expanded) {
+  for (int64_t block = begin * w.blocks; block < end * w.blocks; ++block, expanded += kQuantBlock) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(expanded), Nibbles(w.codes + block * 16));
+  }
+}
+
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 
 // 512 bits: a step covers two blocks, j and j + 1; 32-bit lanes 0..7 belong to block j, 8..15
@@ -145,6 +153,12 @@ HWY_INLINE __m512i WeightCodes(QuantFormat format, const uint8_t* codes, int64_t
   const __m512i halves = _mm512_inserti64x4(_mm512_castsi256_si512(b), _mm256_srli_epi16(b, 4), 1);
   const __m512i nibbles = _mm512_and_si512(halves, _mm512_set1_epi8(0x0F));  // [lo_j, lo_j+1, hi_j, hi_j+1]
   return _mm512_shuffle_i64x2(nibbles, nibbles, _MM_SHUFFLE(3, 1, 2, 0));    // [lo_j, hi_j, lo_j+1, hi_j+1]
+}
+
+// Codes already widened to one byte each (ExpandRows), 32 a block.
+HWY_INLINE __m512i ExpandedCodes(const uint8_t* codes, int64_t j, bool pair) {
+  if (!pair) return Widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j * 32)));
+  return _mm512_loadu_si512(codes + j * 32);
 }
 
 HWY_INLINE __m512i XCodes(const int8_t* x, int64_t j, bool pair) {
@@ -224,6 +238,9 @@ using FloatVector = __m256;
 HWY_INLINE __m256i WeightCodes(QuantFormat format, const uint8_t* codes, int64_t j, bool) {
   return WeightCodes256(format, codes, j);
 }
+HWY_INLINE __m256i ExpandedCodes(const uint8_t* codes, int64_t j, bool) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j * 32));
+}
 HWY_INLINE __m256i XCodes(const int8_t* x, int64_t j, bool) { return XCodes256(x, j); }
 
 struct XOperand {
@@ -264,12 +281,16 @@ HWY_INLINE __m256 Mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
 // y for W rows [o, o + kW) against x rows [b, b + kX): y[(b + r) * w.rows + o + k]. Each output
 // has its own accumulator, acc += float(lanes) * (d s) step by step (then, Q4_1, + its min
 // terms by lane), then its lanes summed: the same operations whatever the tile around it.
-template <QuantFormat kFormat, int kW, int kX>
-void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y) {
+//
+// kExpanded: W's Q4 codes come widened to bytes (`expanded`, row o first, 32 bytes a block),
+// which a tile of several x rows would otherwise widen once per tile.
+template <QuantFormat kFormat, int kW, int kX, bool kExpanded>
+void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y,
+          const uint8_t* expanded) {
   constexpr int64_t kPrefetchRows = 16;
-  constexpr int64_t kCodeBytes = quant_code_bytes(kFormat);
+  constexpr int64_t kCodeBytes = kExpanded ? kQuantBlock : quant_code_bytes(kFormat);
   const int64_t blocks = w.blocks;
-  const uint8_t* codes = w.codes + o * blocks * kCodeBytes;
+  const uint8_t* codes = kExpanded ? expanded : w.codes + o * blocks * kCodeBytes;
   const uint16_t* scales = w.scales + o * blocks;
   const int8_t* x_codes = x.codes + b * blocks * kQuantBlock;
   const float* x_scales = x.scales + b * blocks;
@@ -283,11 +304,15 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
     IntVector u[kW];
     FloatVector d[kW];
     for (int k = 0; k < kW; ++k) {
-      // Decoding streams W from memory once: ask for the codes kPrefetchRows rows ahead.
-      // (An address, not a pointer: past the last row it points nowhere, and prefetches never fault.)
-      const uintptr_t ahead = reinterpret_cast<uintptr_t>(codes) + ((k + kPrefetchRows) * blocks + j) * kCodeBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
-      u[k] = WeightCodes(kFormat, codes + k * blocks * kCodeBytes, j, pair);
+      if constexpr (kExpanded) {
+        u[k] = ExpandedCodes(codes + k * blocks * kCodeBytes, j, pair);
+      } else {
+        // Decoding streams W from memory once: ask for the codes kPrefetchRows rows ahead (an
+        // address, not a pointer: past the last row it points nowhere; prefetches never fault).
+        const uintptr_t ahead = reinterpret_cast<uintptr_t>(codes) + ((k + kPrefetchRows) * blocks + j) * kCodeBytes;
+        _mm_prefetch(reinterpret_cast<const char*>(ahead), _MM_HINT_T0);
+        u[k] = WeightCodes(kFormat, codes + k * blocks * kCodeBytes, j, pair);
+      }
       d[k] = WeightScales(scales + k * blocks, j, pair);
     }
     for (int r = 0; r < kX; ++r) {
@@ -317,8 +342,10 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
 
 #else  // scalar targets: the same sums, the float part in block order
 
-template <QuantFormat kFormat, int kW, int kX>
-void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y) {
+template <QuantFormat kFormat, int kW, int kX, bool kExpanded>
+void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y,
+          const uint8_t*) {
+  static_assert(!kExpanded, "scalar targets read the codes as stored");
   for (int k = 0; k < kW; ++k) {
     for (int r = 0; r < kX; ++r) {
       const RowPair p = Operands(w, o + k, x, b + r);
@@ -336,25 +363,42 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
 
 int32_t BlockSum(QuantFormat format, const RowPair& p, int64_t j) { return BlockSumScalar(format, p, j); }
 
+void ExpandRows(const QuantizedWeightsView&, int64_t, int64_t, uint8_t*) {}  // x86 targets only
+
 #endif  // ATTEND_QUANT_X86
 
-// x rows [b, b + kX) against W rows [begin, end): four W rows at a time, then one.
-template <QuantFormat kFormat, int kX>
+// x rows [b, b + kX) against W rows [begin, end): four W rows at a time, then one
+// (kExpanded: `expanded` holds the codes of W rows from `begin` on, widened).
+template <QuantFormat kFormat, int kX, bool kExpanded>
 void RunRows(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end,
-             int64_t b) {
+             int64_t b, const uint8_t* expanded) {
+  const auto at = [&](int64_t o) { return kExpanded ? expanded + (o - begin) * w.blocks * kQuantBlock : nullptr; };
   int64_t o = begin;
-  for (; o + 4 <= end; o += 4) Tile<kFormat, 4, kX>(w, o, x, b, y);
-  for (; o < end; ++o) Tile<kFormat, 1, kX>(w, o, x, b, y);
+  for (; o + 4 <= end; o += 4) Tile<kFormat, 4, kX, kExpanded>(w, o, x, b, y, at(o));
+  for (; o < end; ++o) Tile<kFormat, 1, kX, kExpanded>(w, o, x, b, y, at(o));
 }
 
+// Chunks of 16 W rows, kept in L1 while the x rows pass four at a time (then one at a time).
+// With four x rows or more, Q4 codes are widened once a chunk (x86 targets).
 template <QuantFormat kFormat>
 void RowRange(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end) {
   constexpr int64_t kChunk = 16;
+  constexpr bool kCanExpand = ATTEND_QUANT_X86 && kFormat != QuantFormat::q8_0;
+  thread_local std::vector<uint8_t> expanded;
   for (int64_t chunk = begin; chunk < end; chunk += kChunk) {
     const int64_t chunk_end = std::min(end, chunk + kChunk);
     int64_t b = 0;
-    for (; b + 4 <= x.rows; b += 4) RunRows<kFormat, 4>(w, x, y, chunk, chunk_end, b);
-    for (; b < x.rows; ++b) RunRows<kFormat, 1>(w, x, y, chunk, chunk_end, b);
+    if constexpr (kCanExpand) {
+      if (x.rows >= 4) {
+        expanded.resize(static_cast<size_t>(kChunk * w.blocks * kQuantBlock));
+        ExpandRows(w, chunk, chunk_end, expanded.data());
+        for (; b + 4 <= x.rows; b += 4) RunRows<kFormat, 4, true>(w, x, y, chunk, chunk_end, b, expanded.data());
+        for (; b < x.rows; ++b) RunRows<kFormat, 1, true>(w, x, y, chunk, chunk_end, b, expanded.data());
+        continue;
+      }
+    }
+    for (; b + 4 <= x.rows; b += 4) RunRows<kFormat, 4, false>(w, x, y, chunk, chunk_end, b, nullptr);
+    for (; b < x.rows; ++b) RunRows<kFormat, 1, false>(w, x, y, chunk, chunk_end, b, nullptr);
   }
 }
 
