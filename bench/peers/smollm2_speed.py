@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""SmolLM2-135M-Instruct's prefill and decode speed: attend beside transformers, interleaved.
+"""SmolLM2-135M-Instruct's prefill and decode speed: attend beside transformers and llama.cpp, interleaved.
 
 The same GGUF file (scripts/setup's), the same prompt of --prompt-tokens tokens (512: README.md
 cut to that many tokens by transformers' tokenizer of the file), --new-tokens new tokens (128,
@@ -10,7 +10,9 @@ drift reaches both alike; the table gives the median and the spread (min-max) of
 - attend: `attend generate --prompt-file P --max-tokens N --temperature 0 --ignore-eos`, a new
   process each time (ATTEND_NUM_THREADS), its own timings (stderr): prefill is the prompt's one
   forward pass (logits of the last position only), decode the new tokens' steps; peak memory
-  is the process's maximum resident set (VmHWM, as attend reports it).
+  is the process's maximum resident set (VmHWM, as attend reports it). Twice: on the file's
+  weights as stored (`--weights stored`: Q4_1 and Q8_0 multiplied as they are, int8
+  activations) and widened to float32 (`--weights float32`, transformers' arithmetic).
 - transformers: AutoModelForCausalLM from the same GGUF (dequantized to float32), in this
   process (torch.set_num_threads), prefill = model(prompt) with its cache (logits of every
   position, as transformers computes them), decode = N single-token steps on its DynamicCache;
@@ -21,11 +23,12 @@ drift reaches both alike; the table gives the median and the spread (min-max) of
   new process each time, the prompt's ids evaluated at once (prefill), then 128 greedy
   single-token evaluations (decode); peak memory is that process's VmHWM (ru_maxrss would carry
   this process's over the fork).
-  llama.cpp reads 4-bit weights where attend and transformers read float32: it is there as the
-  target of the quantized work (#32), not as a float32 peer.
+  Also on llama.cpp's own Q4_0 requantization of the file (llama_model_quantize with
+  allow_requantize, made once in a temporary folder), the format its AVX-512 kernels run fastest.
 
 Decode is also given as weight bytes read per second (float32: 4 bytes x 134.5 M parameters a
-token, the tied embedding read once as the output layer), to compare with the memory roof.
+token, the tied embedding read once as the output layer; quantized: the GGUF file's size), to
+compare with the memory roof.
 """
 import argparse
 import json
@@ -42,10 +45,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
-def attend_run(attend, model, prompt_file, new_tokens, threads):
+def attend_run(attend, model, prompt_file, new_tokens, threads, weights):
     env = dict(os.environ, ATTEND_NUM_THREADS=str(threads))
-    done = subprocess.run([attend, "generate", "--model", model, "--prompt-file", prompt_file, "--max-tokens",
-                           str(new_tokens), "--temperature", "0", "--ignore-eos", "--no-stream"],
+    done = subprocess.run([attend, "generate", "--model", model, "--weights", weights, "--prompt-file", prompt_file,
+                           "--max-tokens", str(new_tokens), "--temperature", "0", "--ignore-eos", "--no-stream"],
                           env=env, capture_output=True, text=True, check=True)
     found = re.search(r"(\d+) prompt tokens in [0-9.]+ s \(([0-9.]+) tokens/s\), (\d+) new tokens in [0-9.]+ s "
                       r"\(([0-9.]+) tokens/s\)", done.stderr)
@@ -81,6 +84,18 @@ def llama_cpp_available():
         return True
     except ImportError:
         return False
+
+
+def llama_cpp_requantize(source, target, ftype_name):
+    import ctypes
+    import llama_cpp
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, ftype_name)
+    params.allow_requantize = True
+    params.nthread = 2
+    status = llama_cpp.llama_model_quantize(source.encode(), target.encode(), ctypes.byref(params))
+    if status != 0:
+        raise RuntimeError(f"llama_model_quantize to {ftype_name} failed ({status})")
 
 
 def llama_cpp_run(model, ids, new_tokens, threads):
@@ -130,48 +145,58 @@ def main():
     parameters = sum(p.numel() for p in model.parameters())
     results = {}
     with_llama_cpp = llama_cpp_available() and not args.no_llama_cpp
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as prompt_file:
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", encoding="utf-8") as prompt_file, \
+            tempfile.TemporaryDirectory() as scratch:
         prompt_file.write(prompt)
         prompt_file.flush()
+        q4_0 = os.path.join(scratch, "SmolLM2-135M-Instruct.Q4_0.gguf")
+        if with_llama_cpp:
+            llama_cpp_requantize(gguf, q4_0, "LLAMA_FTYPE_MOSTLY_Q4_0")
         for round_index in range(args.rounds):
             for threads in [int(t) for t in args.threads.split(",")]:
                 torch.set_num_threads(threads)
-                a = attend_run(args.attend, gguf, prompt_file.name, args.new_tokens, threads)
-                t = transformers_run(model, ids, args.new_tokens)
-                runs = [("attend", a[:3]), ("transformers", t)]
+                quantized = attend_run(args.attend, gguf, prompt_file.name, args.new_tokens, threads, "stored")
+                widened = attend_run(args.attend, gguf, prompt_file.name, args.new_tokens, threads, "float32")
+                runs = [("attend Q4_1", quantized[:3]), ("attend float32", widened[:3]),
+                        ("transformers float32", transformers_run(model, ids, args.new_tokens))]
                 if with_llama_cpp:
                     runs.append(("llama.cpp Q4_1", llama_cpp_run(gguf, ids, args.new_tokens, threads)))
+                    runs.append(("llama.cpp Q4_0", llama_cpp_run(q4_0, ids, args.new_tokens, threads)))
                 for who, (prefill, decode, peak) in runs:
                     entry = results.setdefault(f"{who} {threads}", {"prefill": [], "decode": [], "peak_mb": []})
                     entry["prefill"].append(prefill)
                     entry["decode"].append(decode)
                     entry["peak_mb"].append(peak)
-                if a[3] != len(ids):
-                    print(f"note: attend's tokenizer gave {a[3]} prompt tokens, transformers' {len(ids)}")
+                if quantized[3] != len(ids):
+                    print(f"note: attend's tokenizer gave {quantized[3]} prompt tokens, transformers' {len(ids)}")
             print(f"round {round_index + 1} of {args.rounds} done", flush=True)
-    print(f"\nSmolLM2-135M-Instruct, {len(ids)}-token prompt, {args.new_tokens} new tokens, float32, "
+        sizes = {"Q4_1": os.path.getsize(gguf), "Q4_0": os.path.getsize(q4_0) if with_llama_cpp else 0}
+    print(f"\nSmolLM2-135M-Instruct, {len(ids)}-token prompt, {args.new_tokens} new tokens, "
           f"{args.rounds} rounds interleaved; median (min-max)\n")
     print("| contender, threads | prefill tokens/s | decode tokens/s | decode weight GB/s | peak MB |")
     print("|---|---|---|---|---|")
     for key, entry in results.items():
-        # float32: 4 bytes a parameter; llama.cpp: the file's tensors as stored (Q4_1, Q8_0, F32)
-        per_token = parameters * 4 if "llama.cpp" not in key else os.path.getsize(gguf)
+        # float32: 4 bytes a parameter; quantized: the file's tensors as stored
+        per_token = parameters * 4 if "float32" in key else sizes["Q4_0" if "Q4_0" in key else "Q4_1"]
         gigabytes = [d * per_token / 1e9 for d in entry["decode"]]
         print(f"| {key} | {summary(entry['prefill'])} | {summary(entry['decode'])} | {summary(gigabytes)} | "
               f"{statistics.median(entry['peak_mb']):.0f} |")
+
+    def ratio(a, b, threads):
+        x, y = results[f"{a} {threads}"], results[f"{b} {threads}"]
+        return (f"{a} / {b}: prefill {statistics.median(x['prefill']) / statistics.median(y['prefill']):.2f}x, "
+                f"decode {statistics.median(x['decode']) / statistics.median(y['decode']):.2f}x")
+
     for threads in args.threads.split(","):
-        a, t = results[f"attend {threads}"], results[f"transformers {threads}"]
+        pairs = [("attend float32", "transformers float32"), ("attend Q4_1", "transformers float32")]
         if with_llama_cpp:
-            c = results[f"llama.cpp Q4_1 {threads}"]
-            print(f"\n{threads} thread(s): attend (float32) / llama.cpp (Q4_1): prefill "
-                  f"{statistics.median(a['prefill']) / statistics.median(c['prefill']):.2f}x, decode "
-                  f"{statistics.median(a['decode']) / statistics.median(c['decode']):.2f}x")
-        print(f"\n{threads} thread(s): attend / transformers: prefill "
-              f"{statistics.median(a['prefill']) / statistics.median(t['prefill']):.2f}x, decode "
-              f"{statistics.median(a['decode']) / statistics.median(t['decode']):.2f}x")
+            pairs += [("attend Q4_1", "llama.cpp Q4_1"), ("attend Q4_1", "llama.cpp Q4_0")]
+        print(f"\n{threads} thread(s):")
+        for a, b in pairs:
+            print(f"  {ratio(a, b, threads)}")
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"parameters": parameters, "results": results}, out, indent=1)
+            json.dump({"parameters": parameters, "file_bytes": sizes, "results": results}, out, indent=1)
 
 
 if __name__ == "__main__":

@@ -343,8 +343,7 @@ void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, 
 #else  // scalar targets: the same sums, the float part in block order
 
 template <QuantFormat kFormat, int kW, int kX, bool kExpanded>
-void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y,
-          const uint8_t*) {
+void Tile(const QuantizedWeightsView& w, int64_t o, const QuantizedRowsView& x, int64_t b, float* y, const uint8_t*) {
   static_assert(!kExpanded, "scalar targets read the codes as stored");
   for (int k = 0; k < kW; ++k) {
     for (int r = 0; r < kX; ++r) {
@@ -370,8 +369,8 @@ void ExpandRows(const QuantizedWeightsView&, int64_t, int64_t, uint8_t*) {}  // 
 // x rows [b, b + kX) against W rows [begin, end): four W rows at a time, then one
 // (kExpanded: `expanded` holds the codes of W rows from `begin` on, widened).
 template <QuantFormat kFormat, int kX, bool kExpanded>
-void RunRows(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end,
-             int64_t b, const uint8_t* expanded) {
+void RunRows(const QuantizedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end, int64_t b,
+             const uint8_t* expanded) {
   const auto at = [&](int64_t o) { return kExpanded ? expanded + (o - begin) * w.blocks * kQuantBlock : nullptr; };
   int64_t o = begin;
   for (; o + 4 <= end; o += 4) Tile<kFormat, 4, kX, kExpanded>(w, o, x, b, y, at(o));

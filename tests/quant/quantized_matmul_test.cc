@@ -108,10 +108,10 @@ std::vector<float> random_floats(int64_t n, Generator& generator) {
 TEST(QuantizeRows, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
   Generator generator(3);
   std::vector<float> x = random_floats(5 * 32, generator);
-  for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;             // block 1: all zero
-  x[64 + 5] = NAN;                                           // block 2: a NaN
+  for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;                               // block 1: all zero
+  x[64 + 5] = NAN;                                                             // block 2: a NaN
   for (int i = 0; i < 32; ++i) x[96 + i] = i == 0 ? 127.0f : (i - 16) + 0.5f;  // block 3: s = 1, ties k + 1/2
-  x[128 + 7] = -INFINITY;                                    // block 4: an infinity
+  x[128 + 7] = -INFINITY;                                                      // block 4: an infinity
   attend::testing::for_each_simd_target([&] {
     const Activations a = quantize(x, 1, 5);
     for (int64_t j = 0; j < 5; ++j) {
@@ -143,7 +143,8 @@ TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
   Generator generator(5);
   std::set<std::string> visited;
   for (const QuantFormat format : kFormats) {
-    for (const auto& [rows, blocks] : std::vector<std::pair<int64_t, int64_t>>{{37, 2}, {5, 1}, {3, 0}, {6, 3}, {21, 18}}) {
+    for (const auto& [rows, blocks] :
+         std::vector<std::pair<int64_t, int64_t>>{{37, 2}, {5, 1}, {3, 0}, {6, 3}, {21, 18}}) {
       SCOPED_TRACE(::testing::Message() << "format " << static_cast<int>(format) << ", " << rows << " x " << blocks);
       const Weights w = random_weights(format, rows, blocks, generator);
       constexpr int64_t kBatch = 6;
