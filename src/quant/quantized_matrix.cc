@@ -5,6 +5,7 @@
 
 #include "attend/core/error.h"
 #include "attend/core/half_float.h"
+#include "kernels/quantized_groups.h"
 #include "kernels/quantized_matmul.h"
 
 namespace attend::quant {
@@ -31,6 +32,12 @@ uint16_t half_at(const std::byte* p) {
 }
 
 bool finite_half(uint16_t bits) { return ((bits >> 10) & 0x1F) != 0x1F; }
+
+kernels::GroupedWeightsView grouped_view(QuantFormat format, int64_t rows, int64_t cols,
+                                         const std::vector<uint8_t>& codes, const std::vector<uint16_t>& scales,
+                                         const std::vector<uint16_t>& mins) {
+  return {kernel_format(format), rows, cols / kBlock, codes.data(), scales.data(), mins.empty() ? nullptr : mins.data()};
+}
 
 }  // namespace
 
@@ -75,41 +82,81 @@ QuantizedMatrix QuantizedMatrix::from_ggml_blocks(QuantFormat format, int64_t ro
                    static_cast<int64_t>(blocks.size()) == rows * per_row * block_bytes,
                ValueError, "{}: {} bytes of {} blocks, but {} x {} needs {} blocks of {} bytes", what, blocks.size(),
                quant_format_name(format), rows, cols, rows * per_row, block_bytes);
-  auto storage = std::make_shared<Storage>();
-  storage->format = format, storage->rows = rows, storage->cols = cols;
+  RowLayout layout;
   const int64_t code_bytes = kernels::quant_code_bytes(kernel_format(format)), count = rows * per_row;
   const int64_t header = block_bytes - code_bytes;  // d, or d and m
-  storage->codes.resize(static_cast<size_t>(count * code_bytes));
-  storage->scales.resize(static_cast<size_t>(count));
-  if (format == QuantFormat::q4_1) storage->mins.resize(static_cast<size_t>(count));
+  layout.codes.resize(static_cast<size_t>(count * code_bytes));
+  layout.scales.resize(static_cast<size_t>(count));
+  if (format == QuantFormat::q4_1) layout.mins.resize(static_cast<size_t>(count));
   for (int64_t b = 0; b < count; ++b) {
     const std::byte* block = blocks.data() + b * block_bytes;
-    storage->scales[b] = half_at(block);
-    if (format == QuantFormat::q4_1) storage->mins[b] = half_at(block + 2);
-    const bool finite =
-        finite_half(storage->scales[b]) && (format != QuantFormat::q4_1 || finite_half(storage->mins[b]));
+    layout.scales[b] = half_at(block);
+    if (format == QuantFormat::q4_1) layout.mins[b] = half_at(block + 2);
+    const bool finite = finite_half(layout.scales[b]) && (format != QuantFormat::q4_1 || finite_half(layout.mins[b]));
     ATTEND_CHECK(finite, ValueError, "{}: row {}, block {} has a scale or min that is NaN or infinite", what,
                  b / per_row, b % per_row);
-    std::memcpy(storage->codes.data() + b * code_bytes, block + header, static_cast<size_t>(code_bytes));
+    std::memcpy(layout.codes.data() + b * code_bytes, block + header, static_cast<size_t>(code_bytes));
   }
-  return QuantizedMatrix(std::move(storage));
+  return QuantizedMatrix(arrange(format, rows, cols, std::move(layout)));
 }
+
+// Q4 rows go into groups of 16 (kernels/quantized_groups.h); Q8_0 stays row by row.
+std::shared_ptr<const QuantizedMatrix::Storage> QuantizedMatrix::arrange(QuantFormat format, int64_t rows,
+                                                                         int64_t cols, RowLayout layout) {
+  auto storage = std::make_shared<Storage>();
+  storage->format = format, storage->rows = rows, storage->cols = cols;
+  if (format == QuantFormat::q8_0) {
+    storage->codes = std::move(layout.codes), storage->scales = std::move(layout.scales);
+    return storage;
+  }
+  const int64_t blocks = cols / kBlock, groups = kernels::row_groups(rows);
+  storage->codes.resize(static_cast<size_t>(groups * blocks * kernels::kGroupBlockBytes));
+  storage->scales.resize(static_cast<size_t>(groups * blocks * kernels::kGroupRows));
+  if (format == QuantFormat::q4_1) storage->mins.resize(storage->scales.size());
+  kernels::group_rows(rows, blocks, layout.codes.data(), layout.scales.data(),
+                      layout.mins.empty() ? nullptr : layout.mins.data(), storage->codes.data(),
+                      storage->scales.data(), storage->mins.empty() ? nullptr : storage->mins.data());
+  return storage;
+}
+
+// Row r's blocks in GGML's order (codes, then scales and mins), whatever the arrangement.
+void QuantizedMatrix::row_blocks(int64_t r, uint8_t* codes, uint16_t* scales, uint16_t* mins) const {
+  const Storage& s = *storage_;
+  const int64_t blocks = s.cols / kBlock;
+  if (s.format == QuantFormat::q8_0) {
+    std::memcpy(codes, s.codes.data() + r * blocks * 32, static_cast<size_t>(blocks * 32));
+    std::memcpy(scales, s.scales.data() + r * blocks, static_cast<size_t>(blocks) * sizeof(uint16_t));
+    return;
+  }
+  kernels::ungroup_row(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), r, codes, scales, mins);
+}
+
+
 
 QuantizedMatrix QuantizedMatrix::stack(std::span<const QuantizedMatrix> parts) {
   ATTEND_CHECK(!parts.empty(), ValueError, "QuantizedMatrix::stack: no parts");
-  auto storage = std::make_shared<Storage>();
-  storage->format = parts[0].format(), storage->cols = parts[0].cols();
+  const QuantFormat format = parts[0].format();
+  const int64_t cols = parts[0].cols(), blocks = cols / kBlock;
+  const int64_t code_bytes = kernels::quant_code_bytes(kernel_format(format));
+  RowLayout layout;
+  int64_t rows = 0;
   for (const QuantizedMatrix& part : parts) {
-    ATTEND_CHECK(part.format() == storage->format && part.cols() == storage->cols, ValueError,
+    ATTEND_CHECK(part.format() == format && part.cols() == cols, ValueError,
                  "QuantizedMatrix::stack: a {} part of width {} beside a {} part of width {}",
-                 quant_format_name(part.format()), part.cols(), quant_format_name(storage->format), storage->cols);
-    const Storage& s = *part.storage_;
-    storage->rows += s.rows;
-    storage->codes.insert(storage->codes.end(), s.codes.begin(), s.codes.end());
-    storage->scales.insert(storage->scales.end(), s.scales.begin(), s.scales.end());
-    storage->mins.insert(storage->mins.end(), s.mins.begin(), s.mins.end());
+                 quant_format_name(part.format()), part.cols(), quant_format_name(format), cols);
+    rows += part.rows();
   }
-  return QuantizedMatrix(std::move(storage));
+  layout.codes.resize(static_cast<size_t>(rows * blocks * code_bytes));
+  layout.scales.resize(static_cast<size_t>(rows * blocks));
+  if (format == QuantFormat::q4_1) layout.mins.resize(layout.scales.size());
+  int64_t row = 0;
+  for (const QuantizedMatrix& part : parts) {
+    for (int64_t r = 0; r < part.rows(); ++r, ++row) {
+      part.row_blocks(r, layout.codes.data() + row * blocks * code_bytes, layout.scales.data() + row * blocks,
+                      layout.mins.empty() ? nullptr : layout.mins.data() + row * blocks);
+    }
+  }
+  return QuantizedMatrix(arrange(format, rows, cols, std::move(layout)));
 }
 
 size_t QuantizedMatrix::bytes() const {
@@ -124,16 +171,18 @@ void QuantizedMatrix::dequantize_row(int64_t r, std::span<float> out) const {
                "QuantizedMatrix::dequantize_row: row {} of {} into {} values (the width is {})", r, s.rows, out.size(),
                s.cols);
   const int64_t per_row = s.cols / kBlock, code_bytes = kernels::quant_code_bytes(kernel_format(s.format));
+  std::vector<uint8_t> row_codes(static_cast<size_t>(per_row * code_bytes));
+  std::vector<uint16_t> scales(static_cast<size_t>(per_row)), mins(scales.size());
+  row_blocks(r, row_codes.data(), scales.data(), mins.data());
   for (int64_t j = 0; j < per_row; ++j) {
-    const int64_t b = r * per_row + j;
-    const float d = float_from_f16_bits(s.scales[b]);
-    const uint8_t* codes = s.codes.data() + b * code_bytes;
+    const float d = float_from_f16_bits(scales[j]);
+    const uint8_t* codes = row_codes.data() + j * code_bytes;
     float* values = out.data() + j * kBlock;
     if (s.format == QuantFormat::q8_0) {
       for (int i = 0; i < kBlock; ++i) values[i] = d * static_cast<float>(static_cast<int8_t>(codes[i]));
       continue;
     }
-    const float m = s.format == QuantFormat::q4_1 ? float_from_f16_bits(s.mins[b]) : 0.0f;
+    const float m = s.format == QuantFormat::q4_1 ? float_from_f16_bits(mins[j]) : 0.0f;
     for (int k = 0; k < 16; ++k) {
       const int low = codes[k] & 15, high = codes[k] >> 4;
       if (s.format == QuantFormat::q4_1) {
@@ -167,13 +216,17 @@ Tensor<float> QuantizedMatrix::project(const Tensor<float>& x) const {
   std::vector<float> scaled_sums(scales.size());
   kernels::quantize_rows(input.data(), batch, blocks, codes.data(), scales.data(), sums.data(), scaled_sums.data());
   const Storage& s = *storage_;
-  const kernels::QuantizedWeightsView w{
-      kernel_format(s.format), s.rows,          blocks,
-      s.codes.data(),          s.scales.data(), s.mins.empty() ? nullptr : s.mins.data()};
-  const kernels::QuantizedRowsView rows_view{batch,         blocks,      codes.data(),
-                                             scales.data(), sums.data(), scaled_sums.data()};
+  const kernels::QuantizedRowsView rows_view{batch, blocks, codes.data(), scales.data(), sums.data(),
+                                             scaled_sums.data()};
   Tensor<float> y = Tensor<float>::empty({batch, rows()});
-  if (batch > 0) kernels::quantized_matmul(w, rows_view, y.data());
+  if (batch == 0) return y;
+  if (s.format == QuantFormat::q8_0) {
+    const kernels::QuantizedWeightsView w{kernels::QuantFormat::q8_0, s.rows, blocks, s.codes.data(), s.scales.data(),
+                                          nullptr};
+    kernels::quantized_matmul(w, rows_view, y.data());
+  } else {
+    kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), rows_view, y.data());
+  }
   return y;
 }
 

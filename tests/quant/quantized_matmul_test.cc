@@ -9,6 +9,7 @@
 #define HWY_WANT_AVX3_DL
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <set>
@@ -23,6 +24,7 @@
 #include "attend/quant/weight_matrix.h"
 #include "harness/expect_error.h"
 #include "harness/simd_targets.h"
+#include "kernels/quantized_groups.h"
 #include "kernels/quantized_matmul.h"
 
 namespace attend {
@@ -193,6 +195,75 @@ TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
   if (hwy::SupportedTargets() & HWY_AVX2) EXPECT_TRUE(visited.count("AVX2")) << "AVX2 not tested";
 }
 
+// The grouped kernels' output, written out: y = fma(float(S_j), d_j s_j, y), then (Q4_1)
+// y = fma(m_j, s_j sums_j, y), block after block (kernels/quantized_groups.h).
+float grouped_reference(const Weights& w, int64_t o, const Activations& a, int64_t b) {
+  float out = 0.0f;
+  for (int64_t j = 0; j < w.blocks; ++j) {
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += w.code(o, j * 32 + i) * a.codes[1 + (b * w.blocks + j) * 32 + i];
+    const int64_t block = b * w.blocks + j;
+    out = std::fma(static_cast<float>(sum), float_from_f16_bits(w.scales[o * w.blocks + j]) * a.scales[block], out);
+    if (w.format == QuantFormat::q4_1) {
+      out = std::fma(float_from_f16_bits(w.mins[o * w.blocks + j]), a.scaled_sums[block], out);
+    }
+  }
+  return out;
+}
+
+// The grouped Q4 kernel on every target: the same bits as the reference above (one order of
+// operations everywhere), whatever the batch and thread count; row counts that do not fill a
+// group, 1 to 18 blocks.
+TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
+  Generator generator(17);
+  std::set<std::string> visited;
+  for (const QuantFormat format : {QuantFormat::q4_0, QuantFormat::q4_1}) {
+    for (const auto& [rows, blocks] : std::vector<std::pair<int64_t, int64_t>>{{37, 2}, {5, 1}, {16, 3}, {33, 18}}) {
+      SCOPED_TRACE(::testing::Message() << "format " << static_cast<int>(format) << ", " << rows << " x " << blocks);
+      const Weights w = random_weights(format, rows, blocks, generator);
+      const int64_t groups = kernels::row_groups(rows);
+      std::vector<uint8_t> codes(static_cast<size_t>(groups * blocks * kernels::kGroupBlockBytes));
+      std::vector<uint16_t> scales(static_cast<size_t>(groups * blocks * kernels::kGroupRows)), mins(scales.size());
+      const bool q4_1 = format == QuantFormat::q4_1;
+      kernels::group_rows(rows, blocks, w.codes.data() + 1, w.scales.data(), q4_1 ? w.mins.data() : nullptr,
+                          codes.data(), scales.data(), q4_1 ? mins.data() : nullptr);
+      const kernels::GroupedWeightsView grouped{format, rows, blocks, codes.data(), scales.data(),
+                                                q4_1 ? mins.data() : nullptr};
+      // Round trip: every row back in GGML's order.
+      std::vector<uint8_t> row_codes(static_cast<size_t>(blocks * 16));
+      std::vector<uint16_t> row_scales(static_cast<size_t>(blocks)), row_mins(row_scales.size());
+      for (int64_t o = 0; o < rows; ++o) {
+        kernels::ungroup_row(grouped, o, row_codes.data(), row_scales.data(), row_mins.data());
+        EXPECT_TRUE(std::equal(row_codes.begin(), row_codes.end(), w.codes.begin() + 1 + o * blocks * 16)) << o;
+        EXPECT_TRUE(std::equal(row_scales.begin(), row_scales.end(), w.scales.begin() + o * blocks)) << o;
+      }
+      constexpr int64_t kBatch = 6;
+      const std::vector<float> x = random_floats(kBatch * blocks * 32, generator);
+      const Activations a = quantize(x, kBatch, blocks);
+      std::vector<float> expected(kBatch * rows);
+      for (int64_t b = 0; b < kBatch; ++b) {
+        for (int64_t o = 0; o < rows; ++o) expected[b * rows + o] = grouped_reference(w, o, a, b);
+      }
+      attend::testing::for_each_simd_target_named([&](const char* target) {
+        SCOPED_TRACE(target);
+        visited.insert(target);
+        for (const int threads : {1, 2}) {
+          ThreadCountGuard guard(threads);
+          std::vector<float> y(kBatch * rows);
+          kernels::grouped_matmul(grouped, a.view(), y.data());
+          EXPECT_EQ(y, expected) << threads << " threads";
+        }
+        const Activations last = quantize(std::vector<float>(x.end() - blocks * 32, x.end()), 1, blocks);
+        std::vector<float> alone(rows);
+        kernels::grouped_matmul(grouped, last.view(), alone.data());
+        EXPECT_EQ(alone, std::vector<float>(expected.end() - rows, expected.end()));
+      });
+    }
+  }
+  if (hwy::SupportedTargets() & HWY_AVX3_DL) EXPECT_TRUE(visited.count("AVX3_DL")) << "VNNI not tested";
+  if (hwy::SupportedTargets() & HWY_AVX2) EXPECT_TRUE(visited.count("AVX2")) << "AVX2 not tested";
+}
+
 // GGML blocks of `format` for the weights above: header (d, m) then codes, block after block.
 std::vector<std::byte> ggml_blocks(const Weights& w) {
   const int64_t code_bytes = kernels::quant_code_bytes(w.format);
@@ -225,7 +296,13 @@ TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
     const std::vector<float> x = random_floats(2 * 96, generator);
     const Activations a = quantize(x, 2, 3);
     std::vector<float> y(2 * 9);
-    kernels::quantized_matmul(w.view(), a.view(), y.data());
+    if (format == quant::QuantFormat::q8_0) {
+      kernels::quantized_matmul(w.view(), a.view(), y.data());
+    } else {  // Q4: interleaved by groups of 16 rows, with an order of its own
+      for (int64_t b = 0; b < 2; ++b) {
+        for (int64_t o = 0; o < 9; ++o) y[b * 9 + o] = grouped_reference(w, o, a, b);
+      }
+    }
     EXPECT_EQ(matrix.project(Tensor<float>::from_vector({2, 96}, x)).to_vector(), y);
     // Stacked with itself: the rows twice, the same products.
     const std::vector<quant::QuantizedMatrix> parts{matrix, matrix};

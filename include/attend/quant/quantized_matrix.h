@@ -6,9 +6,9 @@
 //   Q4_0: w = d * (n - 8), n in 0..15  4.5 bits a weight
 //   Q4_1: w = d * n + m                5 bits a weight
 //
-// The blocks are held in memory as codes (row after row) with their half-float scales beside
-// them: the same bits as the file's blocks, rearranged so that kernels stream the codes.
-// Copies share the (immutable) storage.
+// The blocks are held in memory as codes with their half-float scales beside them: the same
+// bits as the file's blocks, rearranged for the kernels (Q8_0 row after row; Q4 interleaved by
+// groups of 16 rows, src/kernels/quantized_groups.h). Copies share the (immutable) storage.
 #pragma once
 
 #include <cstddef>
@@ -55,11 +55,18 @@ class QuantizedMatrix {
   struct Storage {
     QuantFormat format = QuantFormat::q8_0;
     int64_t rows = 0, cols = 0;
-    std::vector<uint8_t> codes;    // (rows, cols / 32, 32 or 16 bytes)
-    std::vector<uint16_t> scales;  // (rows, cols / 32) half floats
-    std::vector<uint16_t> mins;    // (rows, cols / 32) half floats, Q4_1 only
+    std::vector<uint8_t> codes;    // Q8_0 (rows, cols / 32, 32); Q4 (groups, cols / 32, 256)
+    std::vector<uint16_t> scales;  // half floats: Q8_0 (rows, cols / 32); Q4 (groups, cols / 32, 16)
+    std::vector<uint16_t> mins;    // as the Q4 scales, Q4_1 only
+  };
+  // GGML's blocks row after row: codes (rows, cols / 32, 32 or 16 bytes), scales and mins (rows, cols / 32).
+  struct RowLayout {
+    std::vector<uint8_t> codes;
+    std::vector<uint16_t> scales, mins;
   };
   explicit QuantizedMatrix(std::shared_ptr<const Storage> storage) : storage_(std::move(storage)) {}
+  static std::shared_ptr<const Storage> arrange(QuantFormat format, int64_t rows, int64_t cols, RowLayout layout);
+  void row_blocks(int64_t r, uint8_t* codes, uint16_t* scales, uint16_t* mins) const;
   std::shared_ptr<const Storage> storage_;
 };
 
