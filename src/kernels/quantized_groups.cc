@@ -67,13 +67,14 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& 
     // Decoding streams W from memory once: ask for the next group's codes (an address, not a
     // pointer: past the last group it points nowhere, and prefetches never fault).
     for (int p = 0; p < 4; ++p) {
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(line) + blocks * kGroupBlockBytes + 64 * p),
-                   _MM_HINT_T0);
+      _mm_prefetch(
+          reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(line) + blocks * kGroupBlockBytes + 64 * p),
+          _MM_HINT_T0);
     }
     __m512i sums[kX];
     for (int r = 0; r < kX; ++r) {
-      sums[r] = kFormat == QuantFormat::q4_0 ? _mm512_set1_epi32(-8 * x.sums[(b + r) * blocks + j])
-                                             : _mm512_setzero_si512();
+      sums[r] =
+          kFormat == QuantFormat::q4_0 ? _mm512_set1_epi32(-8 * x.sums[(b + r) * blocks + j]) : _mm512_setzero_si512();
     }
     for (int p = 0; p < 4; ++p) {
       const __m512i packed = _mm512_loadu_si512(line + 64 * p);
@@ -141,8 +142,8 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& 
           _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + j * kGroupRows + 8 * h)));
       for (int r = 0; r < kX; ++r) {
         const int64_t block = (b + r) * blocks + j;
-        out[h][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), _mm256_mul_ps(d, _mm256_set1_ps(x.scales[block])),
-                                    out[h][r]);
+        out[h][r] =
+            _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), _mm256_mul_ps(d, _mm256_set1_ps(x.scales[block])), out[h][r]);
         if constexpr (kFormat == QuantFormat::q4_1) {
           const __m256 m =
               _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + j * kGroupRows + 8 * h)));

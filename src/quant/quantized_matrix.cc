@@ -36,7 +36,8 @@ bool finite_half(uint16_t bits) { return ((bits >> 10) & 0x1F) != 0x1F; }
 kernels::GroupedWeightsView grouped_view(QuantFormat format, int64_t rows, int64_t cols,
                                          const std::vector<uint8_t>& codes, const std::vector<uint16_t>& scales,
                                          const std::vector<uint16_t>& mins) {
-  return {kernel_format(format), rows, cols / kBlock, codes.data(), scales.data(), mins.empty() ? nullptr : mins.data()};
+  return {kernel_format(format), rows,          cols / kBlock,
+          codes.data(),          scales.data(), mins.empty() ? nullptr : mins.data()};
 }
 
 }  // namespace
@@ -101,8 +102,8 @@ QuantizedMatrix QuantizedMatrix::from_ggml_blocks(QuantFormat format, int64_t ro
 }
 
 // Q4 rows go into groups of 16 (kernels/quantized_groups.h); Q8_0 stays row by row.
-std::shared_ptr<const QuantizedMatrix::Storage> QuantizedMatrix::arrange(QuantFormat format, int64_t rows,
-                                                                         int64_t cols, RowLayout layout) {
+std::shared_ptr<const QuantizedMatrix::Storage> QuantizedMatrix::arrange(QuantFormat format, int64_t rows, int64_t cols,
+                                                                         RowLayout layout) {
   auto storage = std::make_shared<Storage>();
   storage->format = format, storage->rows = rows, storage->cols = cols;
   if (format == QuantFormat::q8_0) {
@@ -114,8 +115,8 @@ std::shared_ptr<const QuantizedMatrix::Storage> QuantizedMatrix::arrange(QuantFo
   storage->scales.resize(static_cast<size_t>(groups * blocks * kernels::kGroupRows));
   if (format == QuantFormat::q4_1) storage->mins.resize(storage->scales.size());
   kernels::group_rows(rows, blocks, layout.codes.data(), layout.scales.data(),
-                      layout.mins.empty() ? nullptr : layout.mins.data(), storage->codes.data(),
-                      storage->scales.data(), storage->mins.empty() ? nullptr : storage->mins.data());
+                      layout.mins.empty() ? nullptr : layout.mins.data(), storage->codes.data(), storage->scales.data(),
+                      storage->mins.empty() ? nullptr : storage->mins.data());
   return storage;
 }
 
@@ -131,8 +132,6 @@ void QuantizedMatrix::row_blocks(int64_t r, uint8_t* codes, uint16_t* scales, ui
   kernels::ungroup_row(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), r, codes, scales, mins);
 }
 
-
-
 QuantizedMatrix QuantizedMatrix::stack(std::span<const QuantizedMatrix> parts) {
   ATTEND_CHECK(!parts.empty(), ValueError, "QuantizedMatrix::stack: no parts");
   const QuantFormat format = parts[0].format();
@@ -140,11 +139,25 @@ QuantizedMatrix QuantizedMatrix::stack(std::span<const QuantizedMatrix> parts) {
   const int64_t code_bytes = kernels::quant_code_bytes(kernel_format(format));
   RowLayout layout;
   int64_t rows = 0;
-  for (const QuantizedMatrix& part : parts) {
+  bool whole_groups = true;  // every part but the last fills its groups: the arrays just follow one another
+  for (size_t p = 0; p < parts.size(); ++p) {
+    const QuantizedMatrix& part = parts[p];
     ATTEND_CHECK(part.format() == format && part.cols() == cols, ValueError,
                  "QuantizedMatrix::stack: a {} part of width {} beside a {} part of width {}",
                  quant_format_name(part.format()), part.cols(), quant_format_name(format), cols);
     rows += part.rows();
+    whole_groups = whole_groups && (p + 1 == parts.size() || part.rows() % kernels::kGroupRows == 0);
+  }
+  if (format == QuantFormat::q8_0 || whole_groups) {
+    auto storage = std::make_shared<Storage>();
+    storage->format = format, storage->rows = rows, storage->cols = cols;
+    for (const QuantizedMatrix& part : parts) {
+      const Storage& s = *part.storage_;
+      storage->codes.insert(storage->codes.end(), s.codes.begin(), s.codes.end());
+      storage->scales.insert(storage->scales.end(), s.scales.begin(), s.scales.end());
+      storage->mins.insert(storage->mins.end(), s.mins.begin(), s.mins.end());
+    }
+    return QuantizedMatrix(std::move(storage));
   }
   layout.codes.resize(static_cast<size_t>(rows * blocks * code_bytes));
   layout.scales.resize(static_cast<size_t>(rows * blocks));
@@ -216,13 +229,13 @@ Tensor<float> QuantizedMatrix::project(const Tensor<float>& x) const {
   std::vector<float> scaled_sums(scales.size());
   kernels::quantize_rows(input.data(), batch, blocks, codes.data(), scales.data(), sums.data(), scaled_sums.data());
   const Storage& s = *storage_;
-  const kernels::QuantizedRowsView rows_view{batch, blocks, codes.data(), scales.data(), sums.data(),
-                                             scaled_sums.data()};
+  const kernels::QuantizedRowsView rows_view{batch,         blocks,      codes.data(),
+                                             scales.data(), sums.data(), scaled_sums.data()};
   Tensor<float> y = Tensor<float>::empty({batch, rows()});
   if (batch == 0) return y;
   if (s.format == QuantFormat::q8_0) {
-    const kernels::QuantizedWeightsView w{kernels::QuantFormat::q8_0, s.rows, blocks, s.codes.data(), s.scales.data(),
-                                          nullptr};
+    const kernels::QuantizedWeightsView w{
+        kernels::QuantFormat::q8_0, s.rows, blocks, s.codes.data(), s.scales.data(), nullptr};
     kernels::quantized_matmul(w, rows_view, y.data());
   } else {
     kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), rows_view, y.data());

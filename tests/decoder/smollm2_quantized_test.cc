@@ -89,16 +89,18 @@ TEST(Smollm2Quantized, LastLogitsAgreeWithLlamaCpp) {
     same_as_transformers += arg_max(logits) == prompts[n]["argmax"].get<int32_t>();
   }
   const int total_prompts = static_cast<int>(prompts.size()) - 1;
-  std::printf("attend Q4_1 vs llama.cpp Q4_1 over %d prompts: max |logit difference| %.3g (mean over probes %.3g), "
-              "same arg-max %d; vs transformers float32: mean |difference| %.3g (llama.cpp's %.3g), same arg-max %d\n",
-              total_prompts, worst, total / count, same_arg_max, from_float32 / count, llama_cpp_from_float32 / count,
-              same_as_transformers);
+  std::printf(
+      "attend Q4_1 vs llama.cpp Q4_1 over %d prompts: max |logit difference| %.3g (mean over probes %.3g), "
+      "same arg-max %d; vs transformers float32: mean |difference| %.3g (llama.cpp's %.3g), same arg-max %d\n",
+      total_prompts, worst, total / count, same_arg_max, from_float32 / count, llama_cpp_from_float32 / count,
+      same_as_transformers);
   // Two quantized runs part by their own rounding, each about as far from float32 as from the other.
   EXPECT_GE(same_arg_max, total_prompts * 93 / 100);
   EXPECT_LE(worst, 2.0);
   EXPECT_LE(total / count, 0.25);
   EXPECT_GE(same_as_transformers, total_prompts * 93 / 100);
-  EXPECT_LE(from_float32, 1.1 * llama_cpp_from_float32) << "attend's quantized arithmetic strays further than llama.cpp's";
+  EXPECT_LE(from_float32, 1.1 * llama_cpp_from_float32)
+      << "attend's quantized arithmetic strays further than llama.cpp's";
 }
 
 // What the quantization costs: the perplexity of the Apache-2.0 licence text against

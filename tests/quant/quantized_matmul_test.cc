@@ -227,8 +227,8 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
       const bool q4_1 = format == QuantFormat::q4_1;
       kernels::group_rows(rows, blocks, w.codes.data() + 1, w.scales.data(), q4_1 ? w.mins.data() : nullptr,
                           codes.data(), scales.data(), q4_1 ? mins.data() : nullptr);
-      const kernels::GroupedWeightsView grouped{format, rows, blocks, codes.data(), scales.data(),
-                                                q4_1 ? mins.data() : nullptr};
+      const kernels::GroupedWeightsView grouped{format,       rows,          blocks,
+                                                codes.data(), scales.data(), q4_1 ? mins.data() : nullptr};
       // Round trip: every row back in GGML's order.
       std::vector<uint8_t> row_codes(static_cast<size_t>(blocks * 16));
       std::vector<uint16_t> row_scales(static_cast<size_t>(blocks)), row_mins(row_scales.size());
@@ -309,6 +309,14 @@ TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
     const Tensor<float> stacked = quant::QuantizedMatrix::stack(parts).project(Tensor<float>::from_vector({2, 96}, x));
     EXPECT_EQ(stacked.shape(), (Shape{2, 18}));
     EXPECT_EQ(stacked.at({1, 17}), y[17]);
+    // A part of whole groups of 16 rows first (its arrays are taken as they are), then this one.
+    const Weights sixteen = random_weights(kFormats[static_cast<int>(format)], 16, 3, generator);
+    const std::vector<quant::QuantizedMatrix> mixed{
+        quant::QuantizedMatrix::from_ggml_blocks(format, 16, 96, ggml_blocks(sixteen), "sixteen"), matrix};
+    std::vector<float> both = quant::QuantizedMatrix::stack(mixed).dequantize().to_vector();
+    std::vector<float> expected = mixed[0].dequantize().to_vector();
+    expected.insert(expected.end(), widened.begin(), widened.end());
+    EXPECT_EQ(both, expected);
   }
 }
 
