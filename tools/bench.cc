@@ -356,6 +356,10 @@ std::string text_header(const Roofline& r, const BenchOptions& o) {
   text += fmt::format("roof: BLAS sgemm {}^3 on every thread {:.1f} GFLOP/s; memcpy {} MB {:.1f} GB/s (read + write)\n",
                       r.sgemm_size, r.sgemm_gflops, r.copy_bytes >> 20, r.copy_gbps);
   text += fmt::format(
+      "arithmetic peaks (register loops, every thread): float32 FMA {:.1f} GFLOP/s; int8 {:.1f} GOP/s "
+      "({}, quantized kernels)\n",
+      2 * r.fma_gmacs, 2 * r.int8_gmacs, r.int8_gmacs > 0 ? "4 products a 32-bit lane" : "none");
+  text += fmt::format(
       "ms: median of >= {} timed runs after a warm-up; GFLOP/s counts allowed (i, j) pairs only;\n"
       "extra MB: peak tensor memory beyond the inputs; decode GB/s: K and V bytes read / time;\n"
       "%sgemm (%copy for decode): median over {} rounds of (one roof run, a block of the row's runs);\n"

@@ -62,6 +62,8 @@ struct Roofline {
   double load_average = 0;       // 1-minute load before measuring: others' processes skew every figure
   bool sgemm_by_matmul = false;  // attend::matmul over the threads beat one cblas_sgemm call
   int copy_threads = 1;          // the thread count of the faster memcpy
+  double int8_gmacs = 0;         // register-only peaks on every thread (kernels/peak_loops.h): int8
+  double fma_gmacs = 0;          // multiply-adds (0 without an x86 integer dot product), float32 FMAs
 };
 
 Roofline measure_roofline(const BenchOptions& options);

@@ -73,10 +73,9 @@ int serve_bench_requests(std::istream& in, std::ostream& out, const BenchOptions
   std::optional<ThreadCountGuard> threads;
   if (options.threads > 0) threads.emplace(options.threads);
   const Roofline roofline = measure_roofline(options);
-  out << Json{{"threads", roofline.threads},
-              {"sgemm_gflops", roofline.sgemm_gflops},
-              {"copy_gbps", roofline.copy_gbps},
-              {"load_average", roofline.load_average}}
+  out << Json{{"threads", roofline.threads},          {"sgemm_gflops", roofline.sgemm_gflops},
+              {"copy_gbps", roofline.copy_gbps},      {"fma_gflops", 2 * roofline.fma_gmacs},
+              {"int8_gops", 2 * roofline.int8_gmacs}, {"load_average", roofline.load_average}}
              .dump()
       << std::endl;
   RoofProbe roof(roofline);

@@ -4,6 +4,7 @@
 #include "attend/core/parallel.h"
 #include "attend/core/version.h"
 #include "attend/ops/matmul.h"
+#include "attend/quant/quantized_matrix.h"
 #include "commands.h"
 
 namespace attend::tools {
@@ -16,6 +17,7 @@ CommandRunner add_info_command(CLI::App& app) {
     fmt::print("build: {}\n", build_options());
     fmt::print("threads: {} (set ATTEND_NUM_THREADS or --threads)\n", num_threads());
     fmt::print("blas: {}\n", blas_description());
+    fmt::print("quantized kernels: {}\n", quant::quantized_kernel_description());
     return 0;
   };
 }

@@ -200,6 +200,8 @@ void Groups(const GroupedWeightsView& w, const QuantizedRowsView& x, float* y, i
   }
 }
 
+const char* KernelTarget() { return hwy::TargetName(HWY_TARGET); }
+
 void GroupRange(const GroupedWeightsView& w, const QuantizedRowsView& x, float* HWY_RESTRICT y, int64_t begin,
                 int64_t end) {
   if (w.format == QuantFormat::q4_1) return Groups<QuantFormat::q4_1>(w, x, y, begin, end);
@@ -224,6 +226,9 @@ bool line_high(int64_t c) { return c % 8 >= 4; }
 }  // namespace
 
 HWY_EXPORT(GroupRange);
+HWY_EXPORT(KernelTarget);
+
+const char* quantized_kernel_target() { return HWY_DYNAMIC_DISPATCH(KernelTarget)(); }
 
 void group_rows(int64_t rows, int64_t blocks, const uint8_t* row_codes, const uint16_t* row_scales,
                 const uint16_t* row_mins, uint8_t* codes, uint16_t* scales, uint16_t* mins) {

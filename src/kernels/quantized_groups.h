@@ -56,4 +56,7 @@ void ungroup_row(const GroupedWeightsView& w, int64_t row, uint8_t* row_codes, u
 // y (x.rows, w.rows) = x W^T; groups split across threads.
 void grouped_matmul(const GroupedWeightsView& w, const QuantizedRowsView& x, float* y);
 
+// Highway's name of the target these kernels run on this CPU ("AVX3_DL": AVX-512 VNNI).
+const char* quantized_kernel_target();
+
 }  // namespace attend::kernels

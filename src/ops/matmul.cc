@@ -10,6 +10,7 @@
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 #include "attend/ops/reduction.h"
+#include "kernels/peak_loops.h"
 #include "kernels/blas_kernels.h"
 
 namespace attend {
@@ -288,6 +289,8 @@ void product_into(const Tensor<T>& a_in, const Tensor<T>& b_in, const T* bias, T
 void initialize_blas() { kernels::initialize_blas(); }
 
 std::string blas_description() { return kernels::blas_description(); }
+double float_peak_macs_per_second(int64_t iterations) { return kernels::float_peak_macs_per_second(iterations); }
+double int8_peak_macs_per_second(int64_t iterations) { return kernels::int8_peak_macs_per_second(iterations); }
 
 template <typename T>
 Tensor<T> matmul(const Tensor<T>& a, const Tensor<T>& b) {

@@ -42,6 +42,14 @@ kernels::GroupedWeightsView grouped_view(QuantFormat format, int64_t rows, int64
 
 }  // namespace
 
+std::string quantized_kernel_description() {
+  const std::string target = kernels::quantized_kernel_target();
+  if (target == "AVX3_DL") return target + " (AVX-512 VNNI vpdpbusd)";
+  if (target == "AVX3") return target + " (AVX-512BW vpmaddubsw + vpmaddwd)";
+  if (target == "AVX2") return target + " (vpmaddubsw + vpmaddwd)";
+  return target + " (scalar integer products)";
+}
+
 QuantFormat parse_quant_format(std::string_view text) {
   if (text == "q8_0") return QuantFormat::q8_0;
   if (text == "q4_0") return QuantFormat::q4_0;

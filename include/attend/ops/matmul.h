@@ -41,4 +41,10 @@ void initialize_blas();
 // (chosen by attend: an Intel CPU with AVX-512)" (why attend chooses: src/kernels/blas_kernels.h).
 std::string blas_description();
 
+// The arithmetic roofs beside `attend bench`'s ratios: register-only loops at the SIMD peak on
+// every thread (src/kernels/peak_loops.h), multiply-adds per second: float32 FMAs, and int8
+// products (AVX-512 VNNI, or AVX2's pair; 0 without one).
+double float_peak_macs_per_second(int64_t iterations);
+double int8_peak_macs_per_second(int64_t iterations);
+
 }  // namespace attend

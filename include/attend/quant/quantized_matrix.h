@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -28,6 +29,9 @@ enum class QuantFormat { q8_0, q4_0, q4_1 };
 QuantFormat parse_quant_format(std::string_view text);
 const char* quant_format_name(QuantFormat format);
 int64_t quant_block_bytes(QuantFormat format);  // GGML's block: 34, 18, 20
+// The integer products this CPU runs, e.g. "AVX3_DL (AVX-512 VNNI vpdpbusd)", "AVX2
+// (vpmaddubsw + vpmaddwd)", or a scalar target: Highway picks the best the CPU has.
+std::string quantized_kernel_description();
 
 class QuantizedMatrix {
  public:
