@@ -8,6 +8,8 @@
 
 #include <hwy/highway.h>
 
+#include "kernels/vnni-inl.h"
+
 #include <atomic>
 #include <chrono>
 
@@ -23,10 +25,6 @@ namespace attend::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-#if HWY_TARGET == HWY_AVX3_DL
-#pragma GCC target("avx512vnni")
-#endif
-
 constexpr int kAccumulators = 16;
 
 // int8 multiply-adds done, 0 without an x86 integer dot product.
@@ -36,7 +34,7 @@ int64_t Int8Loop(int64_t iterations) {
   V u = _mm512_set1_epi8(3), s = _mm512_set1_epi8(-5);
   const auto step = [](V acc, V a, V b) HWY_ATTR {
 #if HWY_TARGET == HWY_AVX3_DL
-    return _mm512_dpbusd_epi32(acc, a, b);
+    return DotBytes(acc, a, b);
 #else
     return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(a, b), _mm512_set1_epi16(1)));
 #endif

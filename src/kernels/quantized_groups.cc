@@ -9,6 +9,8 @@
 
 #include <hwy/highway.h>
 
+#include "kernels/vnni-inl.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -29,11 +31,6 @@ HWY_BEFORE_NAMESPACE();
 namespace attend::kernels {
 namespace HWY_NAMESPACE {
 
-#if HWY_TARGET == HWY_AVX3_DL
-// GCC 12's target string for Highway's AVX3_DL lacks AVX-512 VNNI, which that target implies.
-#pragma GCC target("avx512vnni")
-#endif
-
 // x's four codes at columns [c, c + 4), as one 32-bit value.
 HWY_INLINE int32_t Quad(const int8_t* x) {
   int32_t quad;
@@ -46,7 +43,7 @@ HWY_INLINE int32_t Quad(const int8_t* x) {
 // 16 int32 lanes: lane r += sum over t < 4 of u[4r + t] s[4r + t].
 HWY_INLINE __m512i DotQuads(__m512i sum, __m512i u, __m512i s) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return _mm512_dpbusd_epi32(sum, u, s);
+  return DotBytes(sum, u, s);
 #else
   return _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
 #endif

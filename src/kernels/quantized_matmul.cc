@@ -9,6 +9,8 @@
 
 #include <hwy/highway.h>
 
+#include "kernels/vnni-inl.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -69,11 +71,6 @@ int32_t BlockSumScalar(QuantFormat format, const RowPair& p, int64_t j) {
 
 #if ATTEND_QUANT_X86
 
-#if HWY_TARGET == HWY_AVX3_DL
-// GCC 12's target string for Highway's AVX3_DL lacks AVX-512 VNNI, which that target implies.
-#pragma GCC target("avx512vnni")
-#endif
-
 // One block's 32 weight codes as unsigned bytes in column order (Q4: nibbles, low then high;
 // Q8_0: the int8 codes, made unsigned by the sign trick below), x's 32 codes beside them.
 HWY_INLINE __m256i Nibbles(const uint8_t* bytes) {
@@ -93,7 +90,8 @@ HWY_INLINE __m256i XCodes256(const int8_t* x, int64_t j) {
 // Lane l = sum of u_i s_i over i in [4l, 4l + 4), u unsigned, s signed bytes.
 HWY_INLINE __m256i DotLanes256(__m256i u, __m256i s) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+  return _mm512_castsi512_si256(
+      DotBytes(_mm512_setzero_si512(), _mm512_castsi256_si512(u), _mm512_castsi256_si512(s)));  // the low half
 #else
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif
@@ -167,7 +165,7 @@ HWY_INLINE __m512i XCodes(const int8_t* x, int64_t j, bool pair) {
 
 HWY_INLINE __m512i DotLanes(__m512i u, __m512i s) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s);
+  return DotBytes(_mm512_setzero_si512(), u, s);
 #else
   return _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1));
 #endif

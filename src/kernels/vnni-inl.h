@@ -1,0 +1,38 @@
+// AVX-512 VNNI's vpdpbusd for Highway's AVX3_DL target, per target like Highway's own -inl.h
+// headers (include it after hwy/highway.h in a foreach_target file):
+//
+//   acc[l] += sum over t < 4 of u[4l + t] * s[4l + t]      u unsigned bytes, s signed bytes
+//
+// Written as inline assembly: neither GCC 12's nor clang 14's target string for AVX3_DL names
+// avx512vnni, so the intrinsic does not compile there. Only the 512-bit form, which has only
+// the EVEX encoding (the 256-bit one could assemble to AVX-VNNI's VEX form, which an AVX-512
+// VNNI CPU may lack).
+#if defined(ATTEND_KERNELS_VNNI_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ATTEND_KERNELS_VNNI_INL_H_
+#undef ATTEND_KERNELS_VNNI_INL_H_
+#else
+#define ATTEND_KERNELS_VNNI_INL_H_
+#endif
+
+#include <hwy/highway.h>
+
+#if HWY_TARGET == HWY_AVX3_DL
+#include <immintrin.h>
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace attend::kernels {
+namespace HWY_NAMESPACE {
+
+#if HWY_TARGET == HWY_AVX3_DL
+HWY_INLINE __m512i DotBytes(__m512i acc, __m512i u, __m512i s) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+  return acc;
+}
+#endif
+
+}  // namespace HWY_NAMESPACE
+}  // namespace attend::kernels
+HWY_AFTER_NAMESPACE();
+
+#endif  // ATTEND_KERNELS_VNNI_INL_H_
