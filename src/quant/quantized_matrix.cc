@@ -1,10 +1,13 @@
 #include "attend/quant/quantized_matrix.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "attend/core/error.h"
 #include "attend/core/half_float.h"
+#include "attend/core/shape.h"
 #include "kernels/quantized_groups.h"
 #include "kernels/quantized_matmul.h"
 
@@ -105,6 +108,65 @@ QuantizedMatrix QuantizedMatrix::from_ggml_blocks(QuantFormat format, int64_t ro
     ATTEND_CHECK(finite, ValueError, "{}: row {}, block {} has a scale or min that is NaN or infinite", what,
                  b / per_row, b % per_row);
     std::memcpy(layout.codes.data() + b * code_bytes, block + header, static_cast<size_t>(code_bytes));
+  }
+  return QuantizedMatrix(arrange(format, rows, cols, std::move(layout)));
+}
+
+namespace {
+
+// One block of 32 weights into its codes (32 int8 or 16 bytes of nibbles), d and m (ggml-quants.c's
+// quantize_row_*_ref, value for value).
+void quantize_block(QuantFormat format, const float* w, uint8_t* codes, uint16_t* d, uint16_t* m) {
+  if (format == QuantFormat::q8_0) {
+    float max = 0.0f;
+    for (int i = 0; i < kBlock; ++i) max = std::max(max, std::fabs(w[i]));
+    const float scale = max / 127.0f, inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+    for (int i = 0; i < kBlock; ++i) codes[i] = static_cast<uint8_t>(static_cast<int8_t>(std::round(w[i] * inverse)));
+    *d = f16_bits_from_float(scale);
+    return;
+  }
+  float scale = 0.0f, offset = 0.0f, low = 0.0f;
+  if (format == QuantFormat::q4_0) {
+    float largest = 0.0f, signed_largest = 0.0f;
+    for (int i = 0; i < kBlock; ++i) {
+      if (largest < std::fabs(w[i])) largest = std::fabs(w[i]), signed_largest = w[i];
+    }
+    scale = signed_largest / -8.0f, offset = 8.5f;
+  } else {
+    float high = -std::numeric_limits<float>::max();
+    low = std::numeric_limits<float>::max();
+    for (int i = 0; i < kBlock; ++i) low = std::min(low, w[i]), high = std::max(high, w[i]);
+    scale = (high - low) / 15.0f, offset = 0.5f;
+  }
+  const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
+  const auto code = [&](float value) {
+    return static_cast<uint8_t>(std::min(15, static_cast<int>(static_cast<int8_t>((value - low) * inverse + offset))));
+  };
+  for (int k = 0; k < 16; ++k) codes[k] = static_cast<uint8_t>(code(w[k]) | code(w[k + 16]) << 4);
+  *d = f16_bits_from_float(scale);
+  if (format == QuantFormat::q4_1) *m = f16_bits_from_float(low);
+}
+
+}  // namespace
+
+QuantizedMatrix QuantizedMatrix::quantize(QuantFormat format, const Tensor<float>& w, std::string_view what) {
+  ATTEND_CHECK(w.rank() == 2 && w.shape()[0] > 0 && w.shape()[1] > 0 && w.shape()[1] % kBlock == 0, ValueError,
+               "{}: quantizing needs a (rows, cols) weight with cols a positive multiple of 32, not {}", what,
+               shape_string(w.shape()));
+  const Tensor<float> weights = w.contiguous();
+  const int64_t rows = weights.shape()[0], cols = weights.shape()[1], blocks = cols / kBlock;
+  for (int64_t i = 0; i < weights.numel(); ++i) {
+    ATTEND_CHECK(std::isfinite(weights.data()[i]), ValueError, "{}: weight {} (row {}, column {}) is {}", what, i,
+                 i / cols, i % cols, weights.data()[i]);
+  }
+  const int64_t code_bytes = kernels::quant_code_bytes(kernel_format(format));
+  RowLayout layout;
+  layout.codes.resize(static_cast<size_t>(rows * blocks * code_bytes));
+  layout.scales.resize(static_cast<size_t>(rows * blocks));
+  if (format == QuantFormat::q4_1) layout.mins.resize(layout.scales.size());
+  for (int64_t b = 0; b < rows * blocks; ++b) {
+    quantize_block(format, weights.data() + b * kBlock, layout.codes.data() + b * code_bytes, &layout.scales[b],
+                   layout.mins.empty() ? nullptr : &layout.mins[b]);
   }
   return QuantizedMatrix(arrange(format, rows, cols, std::move(layout)));
 }

@@ -27,6 +27,40 @@ TEST(HalfFloat, F16MatchesTheCompilersConversionForEveryBitPattern) {
   }
 }
 
+// Rounding to F16 against the compiler's float -> _Float16 conversion (round to nearest even):
+// every half value, every midpoint between neighbours (the ties), one float above and below
+// each, the overflow edge, and a million random bit patterns.
+TEST(HalfFloat, FloatToF16MatchesTheCompilersRounding) {
+  const auto check = [](float value) {
+    const auto expected = std::bit_cast<uint16_t>(static_cast<_Float16>(value));
+    const uint16_t actual = f16_bits_from_float(value);
+    if (std::isnan(value)) {
+      EXPECT_EQ(actual & 0x7E00, 0x7E00) << value;
+    } else {
+      ASSERT_EQ(actual, expected) << std::hexfloat << value;
+    }
+  };
+  for (uint32_t bits = 0; bits < 0x7C00; ++bits) {
+    for (const uint32_t sign : {0u, 0x8000u}) {
+      const float value = float_from_f16_bits(static_cast<uint16_t>(bits | sign));
+      const float next = float_from_f16_bits(static_cast<uint16_t>((bits + 1) | sign));
+      const float midpoint = static_cast<float>((static_cast<double>(value) + next) / 2);  // exact in float
+      for (const float x : {value, midpoint, std::nextafter(midpoint, 0.0f), std::nextafter(midpoint, 2 * next)}) {
+        check(x);
+      }
+    }
+  }
+  for (const float x : {65504.0f, 65519.0f, 65520.0f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN, 0.0f, -0.0f,
+                        std::ldexp(1.0f, -25), std::ldexp(1.5f, -25), std::ldexp(1.0f, -26)}) {
+    check(x);
+  }
+  uint64_t state = 12345;
+  for (int i = 0; i < 1000000; ++i) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    check(std::bit_cast<float>(static_cast<uint32_t>(state >> 32)));
+  }
+}
+
 TEST(HalfFloat, F16KnownValues) {
   EXPECT_EQ(float_from_f16_bits(0x3C00), 1.0f);
   EXPECT_EQ(float_from_f16_bits(0xC000), -2.0f);

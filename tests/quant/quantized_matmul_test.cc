@@ -320,6 +320,46 @@ TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
   }
 }
 
+// Quantizing float weights (llama.cpp's reference quantizers): every weight comes back within
+// half a step of its block's grid (plus the scale's rounding to a half float; Q4_0's largest
+// positive value may clip by one step), and a matrix already on its grid comes back bit for bit.
+TEST(QuantizedMatrix, QuantizesFloatWeightsOntoEachBlocksGrid) {
+  Generator generator(21);
+  for (const quant::QuantFormat format :
+       {quant::QuantFormat::q8_0, quant::QuantFormat::q4_0, quant::QuantFormat::q4_1}) {
+    SCOPED_TRACE(quant::quant_format_name(format));
+    const Tensor<float> w = Tensor<float>::randn({5, 96}, generator);
+    const quant::QuantizedMatrix q = quant::QuantizedMatrix::quantize(format, w, "w");
+    const std::vector<float> back = q.dequantize().to_vector(), original = w.to_vector();
+    for (int64_t block = 0; block < 5 * 3; ++block) {
+      float low = INFINITY, high = -INFINITY, largest = 0;
+      for (int i = 0; i < 32; ++i) {
+        const float v = original[block * 32 + i];
+        low = std::min(low, v), high = std::max(high, v), largest = std::max(largest, std::fabs(v));
+      }
+      const float step = format == quant::QuantFormat::q8_0   ? largest / 127
+                         : format == quant::QuantFormat::q4_0 ? largest / 8
+                                                              : (high - low) / 15;
+      const float allowed = (format == quant::QuantFormat::q4_0 ? 1.01f : 0.51f) * step + 1e-3f * largest;
+      for (int i = 0; i < 32; ++i) {
+        EXPECT_LE(std::fabs(back[block * 32 + i] - original[block * 32 + i]), allowed) << block << ", " << i;
+      }
+    }
+    // On the grid already: the same blocks again.
+    const quant::QuantizedMatrix again = quant::QuantizedMatrix::quantize(format, q.dequantize(), "again");
+    EXPECT_EQ(again.dequantize().to_vector(), back);
+  }
+  expect_error<ValueError>(
+      [&] {
+        quant::QuantizedMatrix::quantize(quant::QuantFormat::q8_0, Tensor<float>::zeros({2, 48}), "layer.w");
+      },
+      {"layer.w", "multiple of 32", "(2, 48)"});
+  Tensor<float> bad = Tensor<float>::zeros({2, 32});
+  bad.data()[40] = NAN;
+  expect_error<ValueError>([&] { quant::QuantizedMatrix::quantize(quant::QuantFormat::q4_1, bad, "w"); },
+                           {"weight 40 (row 1, column 8) is nan"});
+}
+
 TEST(QuantizedMatrix, RefusesBadShapesBytesAndScales) {
   Generator generator(9);
   const Weights w = random_weights(QuantFormat::q4_1, 2, 2, generator);

@@ -40,6 +40,13 @@ class QuantizedMatrix {
   // rows x cols / 32 blocks, or a scale or min is NaN or infinite (its row and block named).
   static QuantizedMatrix from_ggml_blocks(QuantFormat format, int64_t rows, int64_t cols,
                                           std::span<const std::byte> blocks, std::string_view what);
+  // W (rows, cols) float32 quantized as llama.cpp's reference quantizers do (ggml-quants.c):
+  //   Q8_0: d = max|w| / 127, q = round(w / d) (halves away from zero)
+  //   Q4_0: d = -w* / 8 for w* the value of largest magnitude, n = min(15, trunc(w / d + 8.5))
+  //   Q4_1: d = (max - min) / 15, m = min, n = min(15, trunc((w - min) / d + 0.5))
+  // each division a multiplication by 1 / d, d and m rounded to half floats after the codes.
+  // ValueError for a NaN or infinite weight, or cols not a multiple of 32.
+  static QuantizedMatrix quantize(QuantFormat format, const Tensor<float>& w, std::string_view what);
   // The rows of every part, in order (one format and one width; ValueError otherwise).
   static QuantizedMatrix stack(std::span<const QuantizedMatrix> parts);
 
