@@ -23,24 +23,19 @@
 #include "attend/core/utf8.h"
 #include "cli_checks.h"
 #include "commands.h"
+#include "encoder_model_flags.h"
 
 namespace attend::tools {
 namespace {
 
 struct EmbedArguments {
-  std::string model = text::default_minilm_directory();
+  EncoderModelFlags model{text::default_minilm_directory()};
   std::vector<std::string> texts;
   std::string file;
   std::string out;
   int64_t batch = 32;
   bool overwrite = false;
 };
-
-void require_model(const std::string& model) {
-  ATTEND_CHECK(
-      !model.empty(), ValueError,
-      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
-}
 
 bool ends_with(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -96,7 +91,6 @@ void write_output(const EmbedArguments& args, const std::vector<std::string>& te
 }
 
 int run_embed(const EmbedArguments& args) {
-  require_model(args.model);
   ATTEND_CHECK(args.texts.empty() != args.file.empty(), ValueError, "give either TEXT... or --file FILE, not {}",
                args.texts.empty() ? "neither" : "both");
   ATTEND_CHECK(args.out.empty() || ends_with(args.out, ".npy") || ends_with(args.out, ".jsonl"), ValueError,
@@ -110,7 +104,7 @@ int run_embed(const EmbedArguments& args) {
   const std::vector<std::string> texts = args.file.empty() ? args.texts : read_text_lines(args.file);
   const auto start = std::chrono::steady_clock::now();
   keep_freed_memory_for_reuse();  // every batch frees and allocates activations of like sizes
-  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
+  models::SentenceEncoder encoder = load_sentence_encoder(args.model);
   const auto loaded = std::chrono::steady_clock::now();
   const models::SentenceEmbeddings embeddings = encoder.embed(texts, args.batch, progress_reporter());
   const auto embedded = std::chrono::steady_clock::now();
@@ -129,13 +123,12 @@ int run_embed(const EmbedArguments& args) {
 }
 
 struct SimilarityArguments {
-  std::string model = text::default_minilm_directory();
+  EncoderModelFlags model{text::default_minilm_directory()};
   std::vector<std::string> texts;
 };
 
 int run_similarity(const SimilarityArguments& args) {
-  require_model(args.model);
-  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
+  models::SentenceEncoder encoder = load_sentence_encoder(args.model);
   const std::vector<float> e = models::normalize_rows(encoder.embed(args.texts).vectors).to_vector();  // (2, E)
   const int64_t dim = encoder.dimension();
   double cosine = 0;
@@ -184,8 +177,7 @@ CommandRunner add_embed_command(CLI::App& app) {
   command->add_option("text", args->texts, "the texts (UTF-8)")->check(utf8_text());
   command->add_option("--file", args->file, "a text file, one text a line (default: the texts given as arguments)")
       ->check(CLI::ExistingFile);
-  command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
-      ->capture_default_str();
+  add_encoder_model_options(command, args->model);
   command->add_option("--out", args->out,
                       "write FILE.npy (float32, N x E) or FILE.jsonl (default: JSON lines on stdout)");
   command->add_option("--batch", args->batch, "texts packed into one forward pass")
@@ -199,8 +191,7 @@ CommandRunner add_similarity_command(CLI::App& app) {
   auto args = std::make_shared<SimilarityArguments>();
   CLI::App* command = app.add_subcommand("similarity", "the cosine similarity of two texts' sentence embeddings");
   command->add_option("texts", args->texts, "two texts (UTF-8)")->required()->expected(2)->check(utf8_text());
-  command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
-      ->capture_default_str();
+  add_encoder_model_options(command, args->model);
   return [command, args] { return command->parsed() ? run_similarity(*args) : -1; };
 }
 

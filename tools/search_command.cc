@@ -31,6 +31,7 @@
 #include "attend/models/sentence_encoder.h"
 #include "cli_checks.h"
 #include "commands.h"
+#include "encoder_model_flags.h"
 #include "embed_command.h"
 
 namespace attend::tools {
@@ -39,7 +40,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct SearchArguments {
-  std::string model = text::default_minilm_directory();
+  EncoderModelFlags model{text::default_minilm_directory()};
   std::string corpus;
   std::vector<std::string> queries;
   int64_t top = 5;
@@ -77,11 +78,15 @@ std::string model_hash(const std::string& model) {
 }
 
 // What a cache of `corpus` by `model` must say it was made from.
-nlohmann::json cache_description(const std::string& corpus, const std::string& model, int64_t lines) {
+nlohmann::json cache_description(const std::string& corpus, const EncoderModelFlags& model, int64_t lines) {
   const std::string bytes = read_file(corpus);
-  return {{"made_by", "attend search"},         {"attend_version", version()},
-          {"corpus_bytes", bytes.size()},       {"corpus_fnv1a64", fmt::format("{:016x}", fnv1a64(bytes))},
-          {"model_fnv1a64", model_hash(model)}, {"lines", lines}};
+  return {{"made_by", "attend search"},
+          {"attend_version", version()},
+          {"corpus_bytes", bytes.size()},
+          {"corpus_fnv1a64", fmt::format("{:016x}", fnv1a64(bytes))},
+          {"model_fnv1a64", model_hash(model.model)},
+          {"weights", model.weights},
+          {"lines", lines}};
 }
 
 // The cached embeddings when the description matches and the .npy is the one it describes (its
@@ -134,13 +139,10 @@ void write_cache(const std::string& npy, const std::string& json, const nlohmann
 }
 
 int run_search(const SearchArguments& args) {
-  ATTEND_CHECK(
-      !args.model.empty(), ValueError,
-      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
   const std::vector<std::string> lines = read_text_lines(args.corpus);
   ATTEND_CHECK(!lines.empty(), ValueError, "'{}' has no lines to search", args.corpus);
   keep_freed_memory_for_reuse();  // every batch frees and allocates activations of like sizes
-  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(args.model);
+  models::SentenceEncoder encoder = load_sentence_encoder(args.model);
   const std::string npy = args.corpus + ".attend-embeddings.npy", json = args.corpus + ".attend-embeddings.json";
   const nlohmann::json description = cache_description(args.corpus, args.model, static_cast<int64_t>(lines.size()));
   Tensor<float> corpus = args.no_cache ? Tensor<float>() : read_cache(npy, json, description);
@@ -182,8 +184,7 @@ CommandRunner add_search_command(CLI::App& app) {
   command->add_option("--top", args->top, "lines to show per query")
       ->check(integer_in(1, 1'000'000))
       ->capture_default_str();
-  command->add_option("--model", args->model, "a sentence-transformers or Hugging Face BERT model directory")
-      ->capture_default_str();
+  add_encoder_model_options(command, args->model);
   command->add_option("--batch", args->batch, "lines packed into one forward pass")
       ->check(integer_in(1, 65'536))
       ->capture_default_str();

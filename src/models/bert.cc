@@ -2,6 +2,7 @@
 #include "attend/models/bert.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@
 #include "attend/ops/indexing.h"
 #include "attend/ops/matmul.h"
 #include "attend/ops/normalization.h"
+#include "attend/ops/shape_ops.h"
 
 namespace attend::models {
 namespace {
@@ -129,12 +131,45 @@ BertLayer<T>::BertLayer(const BertConfig& config, int64_t layer, Generator& gene
 }
 
 template <typename T>
+void BertLayer<T>::quantize(quant::QuantFormat format) {
+  if constexpr (!std::is_same_v<T, float>) {
+    fail<ValueError>("BertLayer::quantize: only float models are quantized (format {})",
+                     quant::quant_format_name(format));
+  } else {
+    const auto q = [&](const nn::Linear<T>& linear, const std::string& name) {
+      return quant::QuantizedMatrix::quantize(format, linear.weight(),
+                                              fmt::format("encoder.layer.{}.{}", layer_, name));
+    };
+    const std::vector<quant::QuantizedMatrix> parts{q(*query_, "attention.self.query"), q(*key_, "attention.self.key"),
+                                                    q(*value_, "attention.self.value")};
+    const auto bias = [](const nn::Linear<T>& linear, int64_t size) {
+      return linear.bias().defined() ? linear.bias() : Tensor<T>::zeros({size});
+    };
+    const int64_t e = config_.hidden_size;
+    quantized_ = std::make_shared<const Quantized>(
+        Quantized{quant::QuantizedMatrix::stack(parts), q(*attention_output_, "attention.output.dense"),
+                  q(*intermediate_, "intermediate.dense"), q(*output_, "output.dense"),
+                  concat(std::vector<Tensor<T>>{bias(*query_, e), bias(*key_, e), bias(*value_, e)}, 0)});
+  }
+}
+
+template <typename T>
+Tensor<T> BertLayer<T>::project(const Tensor<T>& x, const nn::Linear<T>& linear,
+                                const quant::QuantizedMatrix* quantized) const {
+  if constexpr (std::is_same_v<T, float>) {
+    if (quantized != nullptr) return quantized->project(x);
+  }
+  return attend::linear(x, linear.weight());
+}
+
+template <typename T>
 Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
   const int64_t tokens = x.size(0), heads = config_.num_heads, head_dim = config_.hidden_size / heads;
   // q, k, v = x W^T + b, into one (T, 3E) output: [q k v] = x [W_q; W_k; W_v]^T + [b_q; b_k; b_v]
-  // (the weights stay where they are: no (3E, E) copy at every call)
-  const Tensor<T> qkv = linear_stacked(x, {query_->weight(), key_->weight(), value_->weight()},
-                                       {query_->bias(), key_->bias(), value_->bias()})
+  // (the weights stay where they are: no (3E, E) copy at every call; quantized: one stacked copy)
+  const Tensor<T> qkv = (quantized_ ? add(project(x, *query_, &quantized_->qkv), quantized_->qkv_bias)
+                                    : linear_stacked(x, {query_->weight(), key_->weight(), value_->weight()},
+                                                     {query_->bias(), key_->bias(), value_->bias()}))
                             .reshape({tokens, 3, heads, head_dim});  // (T, 3, H, E / H)
   AttentionOptions<T> options;
   if (this->is_training() && config_.attention_dropout > 0) {
@@ -154,14 +189,19 @@ Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int
 template <typename T>
 Tensor<T> BertLayer<T>::feedforward_hidden(const Tensor<T>& x) {
   // act(x W_1^T + b_1)   (T, E) -> (T, F); GELU takes the bias in its own pass
-  if (config_.activation != BertActivation::kGelu) return relu(intermediate_->forward(x));
-  const Tensor<T> product = linear(x, intermediate_->weight());  // (T, F)
+  if (!quantized_ && config_.activation != BertActivation::kGelu) return relu(intermediate_->forward(x));
+  const Tensor<T> product = project(x, *intermediate_, quantized_ ? &quantized_->intermediate : nullptr);  // (T, F)
+  if (config_.activation != BertActivation::kGelu) {
+    return relu(intermediate_->bias().defined() ? add(product, intermediate_->bias()) : product);
+  }
   return intermediate_->bias().defined() ? bias_gelu(product, intermediate_->bias()) : gelu(product);
 }
 
 template <typename T>
 Tensor<T> BertLayer<T>::forward(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
   const double p = config_.hidden_dropout;
+  ATTEND_CHECK(!(quantized_ && this->is_training()), ValueError,
+               "encoder layer {} is quantized: inference only (call eval())", layer_);
   if (this->is_training() && p > 0) {
     // x = LN(x + Dropout(attention(x) W_o^T + b_o));  x = LN(x + Dropout(FF(x) W_2^T + b_2))
     const Tensor<T> h = attention_norm_->forward(
@@ -177,9 +217,11 @@ Tensor<T> BertLayer<T>::forward(const Tensor<T>& x, const std::vector<int64_t>& 
     return add_layer_norm(product, residual, projection.bias(), {product.size(-1)}, norm.weight(), norm.bias(),
                           norm.eps());
   };
-  const Tensor<T> h = add_norm(linear(self_attention(x, lengths), attention_output_->weight()), x, *attention_output_,
-                               *attention_norm_);
-  return add_norm(linear(feedforward_hidden(h), output_->weight()), h, *output_, *output_norm_);
+  const Tensor<T> h = add_norm(
+      project(self_attention(x, lengths), *attention_output_, quantized_ ? &quantized_->attention_output : nullptr), x,
+      *attention_output_, *attention_norm_);
+  return add_norm(project(feedforward_hidden(h), *output_, quantized_ ? &quantized_->output : nullptr), h, *output_,
+                  *output_norm_);
 }
 
 // ---- the model ----
@@ -241,6 +283,11 @@ BertOutput<T> BertModel<T>::forward(const PackedTokens& tokens) {
   // pooled = tanh(x[first rows] W_p^T + b_p)   (B, E)
   if (pooler_) out.pooled = tanh(pooler_->forward(index_select(x, 0, tokens.first_rows())));
   return out;
+}
+
+template <typename T>
+void BertModel<T>::quantize(quant::QuantFormat format) {
+  for (const auto& layer : layers_) layer->quantize(format);
 }
 
 template class BertEmbeddings<float>;

@@ -9,7 +9,7 @@
 #include "attend/core/half_float.h"
 #include "attend/core/shape.h"
 #include "kernels/quantized_groups.h"
-#include "kernels/quantized_matmul.h"
+#include "kernels/quantized_activations.h"
 
 namespace attend::quant {
 namespace {
@@ -171,20 +171,16 @@ QuantizedMatrix QuantizedMatrix::quantize(QuantFormat format, const Tensor<float
   return QuantizedMatrix(arrange(format, rows, cols, std::move(layout)));
 }
 
-// Q4 rows go into groups of 16 (kernels/quantized_groups.h); Q8_0 stays row by row.
+// The rows go into groups of 16 (kernels/quantized_groups.h).
 std::shared_ptr<const QuantizedMatrix::Storage> QuantizedMatrix::arrange(QuantFormat format, int64_t rows, int64_t cols,
                                                                          RowLayout layout) {
   auto storage = std::make_shared<Storage>();
   storage->format = format, storage->rows = rows, storage->cols = cols;
-  if (format == QuantFormat::q8_0) {
-    storage->codes = std::move(layout.codes), storage->scales = std::move(layout.scales);
-    return storage;
-  }
   const int64_t blocks = cols / kBlock, groups = kernels::row_groups(rows);
-  storage->codes.resize(static_cast<size_t>(groups * blocks * kernels::kGroupBlockBytes));
+  storage->codes.resize(static_cast<size_t>(groups * blocks * kernels::group_block_bytes(kernel_format(format))));
   storage->scales.resize(static_cast<size_t>(groups * blocks * kernels::kGroupRows));
   if (format == QuantFormat::q4_1) storage->mins.resize(storage->scales.size());
-  kernels::group_rows(rows, blocks, layout.codes.data(), layout.scales.data(),
+  kernels::group_rows(kernel_format(format), rows, blocks, layout.codes.data(), layout.scales.data(),
                       layout.mins.empty() ? nullptr : layout.mins.data(), storage->codes.data(), storage->scales.data(),
                       storage->mins.empty() ? nullptr : storage->mins.data());
   return storage;
@@ -193,12 +189,6 @@ std::shared_ptr<const QuantizedMatrix::Storage> QuantizedMatrix::arrange(QuantFo
 // Row r's blocks in GGML's order (codes, then scales and mins), whatever the arrangement.
 void QuantizedMatrix::row_blocks(int64_t r, uint8_t* codes, uint16_t* scales, uint16_t* mins) const {
   const Storage& s = *storage_;
-  const int64_t blocks = s.cols / kBlock;
-  if (s.format == QuantFormat::q8_0) {
-    std::memcpy(codes, s.codes.data() + r * blocks * 32, static_cast<size_t>(blocks * 32));
-    std::memcpy(scales, s.scales.data() + r * blocks, static_cast<size_t>(blocks) * sizeof(uint16_t));
-    return;
-  }
   kernels::ungroup_row(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), r, codes, scales, mins);
 }
 
@@ -218,7 +208,7 @@ QuantizedMatrix QuantizedMatrix::stack(std::span<const QuantizedMatrix> parts) {
     rows += part.rows();
     whole_groups = whole_groups && (p + 1 == parts.size() || part.rows() % kernels::kGroupRows == 0);
   }
-  if (format == QuantFormat::q8_0 || whole_groups) {
+  if (whole_groups) {
     auto storage = std::make_shared<Storage>();
     storage->format = format, storage->rows = rows, storage->cols = cols;
     for (const QuantizedMatrix& part : parts) {
@@ -303,13 +293,7 @@ Tensor<float> QuantizedMatrix::project(const Tensor<float>& x) const {
                                              scales.data(), sums.data(), scaled_sums.data()};
   Tensor<float> y = Tensor<float>::empty({batch, rows()});
   if (batch == 0) return y;
-  if (s.format == QuantFormat::q8_0) {
-    const kernels::QuantizedWeightsView w{
-        kernels::QuantFormat::q8_0, s.rows, blocks, s.codes.data(), s.scales.data(), nullptr};
-    kernels::quantized_matmul(w, rows_view, y.data());
-  } else {
-    kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), rows_view, y.data());
-  }
+  kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), rows_view, y.data());
   return y;
 }
 

@@ -24,6 +24,7 @@
 #include "attend/core/random.h"
 #include "attend/core/tensor.h"
 #include "attend/io/tensor_table.h"
+#include "attend/quant/quantized_matrix.h"
 #include "attend/nn/embedding.h"
 #include "attend/nn/layer_norm.h"
 #include "attend/nn/linear.h"
@@ -107,7 +108,19 @@ class BertLayer : public nn::Module<T> {
   // beyond its length n_s (kind encoder_self; see attention/attention_capture.h).
   Tensor<T> forward(const Tensor<T>& x, const std::vector<int64_t>& lengths);
 
+  // From now on, inference multiplies the four projections (W_q, W_k, W_v stacked; W_o; W_1;
+  // W_2) on copies of their weights in `format`'s blocks (quant/quantized_matrix.h: int8
+  // activations); biases, LayerNorms and attention stay float. float models only; a quantized
+  // layer refuses training mode (ValueError).
+  void quantize(quant::QuantFormat format);
+
  private:
+  struct Quantized {
+    quant::QuantizedMatrix qkv, attention_output, intermediate, output;
+    Tensor<T> qkv_bias;  // (3E): [b_q; b_k; b_v]
+  };
+  // x W^T for one projection: its quantized copy when there is one, else linear().
+  Tensor<T> project(const Tensor<T>& x, const nn::Linear<T>& linear, const quant::QuantizedMatrix* quantized) const;
   // The heads' outputs joined, (T, E), before the output projection.
   Tensor<T> self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths);
   // act(x W_1^T + b_1), (T, F), before the output projection.
@@ -117,6 +130,7 @@ class BertLayer : public nn::Module<T> {
   int64_t layer_;
   std::shared_ptr<nn::Linear<T>> query_, key_, value_, attention_output_, intermediate_, output_;
   std::shared_ptr<nn::LayerNorm<T>> attention_norm_, output_norm_;
+  std::shared_ptr<const Quantized> quantized_;  // or null
   Generator dropout_seeds_;
 };
 
@@ -126,6 +140,8 @@ class BertModel : public nn::Module<T> {
   BertModel(const BertConfig& config, Generator& generator);
   // ValueError when an id, token type or position is outside its table (naming the sequence).
   BertOutput<T> forward(const PackedTokens& tokens);
+  // Every encoder layer's projections in `format` (BertLayer::quantize); the pooler stays float.
+  void quantize(quant::QuantFormat format);
 
   const BertConfig& config() const { return config_; }
 

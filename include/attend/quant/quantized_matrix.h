@@ -7,8 +7,8 @@
 //   Q4_1: w = d * n + m                5 bits a weight
 //
 // The blocks are held in memory as codes with their half-float scales beside them: the same
-// bits as the file's blocks, rearranged for the kernels (Q8_0 row after row; Q4 interleaved by
-// groups of 16 rows, src/kernels/quantized_groups.h). Copies share the (immutable) storage.
+// bits as the file's blocks, rearranged for the kernels (interleaved by groups of 16 rows,
+// src/kernels/quantized_groups.h). Copies share the (immutable) storage.
 #pragma once
 
 #include <cstddef>
@@ -66,9 +66,9 @@ class QuantizedMatrix {
   struct Storage {
     QuantFormat format = QuantFormat::q8_0;
     int64_t rows = 0, cols = 0;
-    std::vector<uint8_t> codes;    // Q8_0 (rows, cols / 32, 32); Q4 (groups, cols / 32, 256)
-    std::vector<uint16_t> scales;  // half floats: Q8_0 (rows, cols / 32); Q4 (groups, cols / 32, 16)
-    std::vector<uint16_t> mins;    // as the Q4 scales, Q4_1 only
+    std::vector<uint8_t> codes;    // (groups, cols / 32, 512 for Q8_0 or 256 for Q4)
+    std::vector<uint16_t> scales;  // (groups, cols / 32, 16) half floats
+    std::vector<uint16_t> mins;    // as the scales, Q4_1 only
   };
   // GGML's blocks row after row: codes (rows, cols / 32, 32 or 16 bytes), scales and mins (rows, cols / 32).
   struct RowLayout {

@@ -1,4 +1,4 @@
-// The quantized product (kernels/quantized_matmul.h) on every SIMD target: the per-block integer
+// The quantized product (kernels/quantized_activations.h) on every SIMD target: the per-block integer
 // sums exactly equal to a scalar reference written here, the output equal to a float64 product
 // of the widened blocks with the widened int8 activations to float rounding, the same bits for a
 // row whatever the batch and thread count; 0, 1, 2 and 18 blocks, misaligned rows. Then
@@ -25,7 +25,7 @@
 #include "harness/expect_error.h"
 #include "harness/simd_targets.h"
 #include "kernels/quantized_groups.h"
-#include "kernels/quantized_matmul.h"
+#include "kernels/quantized_activations.h"
 
 namespace attend {
 namespace {
@@ -46,9 +46,6 @@ struct Weights {
   int64_t rows, blocks;
   std::vector<uint8_t> codes;  // one spare byte first: rows start misaligned
   std::vector<uint16_t> scales, mins;
-  kernels::QuantizedWeightsView view() const {
-    return {format, rows, blocks, codes.data() + 1, scales.data(), mins.empty() ? nullptr : mins.data()};
-  }
   // w of row o, column c, widened in double.
   double value(int64_t o, int64_t c) const {
     const int64_t j = c / 32, i = c % 32, b = o * blocks + j;
@@ -141,60 +138,6 @@ TEST(QuantizeRows, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
   });
 }
 
-TEST(QuantizedMatmul, ExactBlockSumsAndFloatProductsOnEveryTarget) {
-  Generator generator(5);
-  std::set<std::string> visited;
-  for (const QuantFormat format : kFormats) {
-    for (const auto& [rows, blocks] :
-         std::vector<std::pair<int64_t, int64_t>>{{37, 2}, {5, 1}, {3, 0}, {6, 3}, {21, 18}}) {
-      SCOPED_TRACE(::testing::Message() << "format " << static_cast<int>(format) << ", " << rows << " x " << blocks);
-      const Weights w = random_weights(format, rows, blocks, generator);
-      constexpr int64_t kBatch = 6;
-      const std::vector<float> x = random_floats(kBatch * blocks * 32, generator);
-      const Activations a = quantize(x, kBatch, blocks);
-      attend::testing::for_each_simd_target_named([&](const char* target) {
-        SCOPED_TRACE(target);
-        visited.insert(target);
-        std::vector<float> y(kBatch * rows), two_threads(kBatch * rows);
-        {
-          ThreadCountGuard guard(1);
-          kernels::quantized_matmul(w.view(), a.view(), y.data());
-        }
-        {
-          ThreadCountGuard guard(2);
-          kernels::quantized_matmul(w.view(), a.view(), two_threads.data());
-        }
-        EXPECT_EQ(y, two_threads);
-        std::vector<int32_t> sums(static_cast<size_t>(blocks));
-        for (int64_t b = 0; b < kBatch; ++b) {
-          const Activations alone =
-              quantize(std::vector<float>(x.begin() + b * blocks * 32, x.begin() + (b + 1) * blocks * 32), 1, blocks);
-          std::vector<float> y_alone(rows);
-          kernels::quantized_matmul(w.view(), alone.view(), y_alone.data());
-          EXPECT_EQ(y_alone, std::vector<float>(y.begin() + b * rows, y.begin() + (b + 1) * rows)) << "row " << b;
-          for (int64_t o = 0; o < rows; ++o) {
-            kernels::quantized_block_sums(w.view(), o, a.view(), b, sums.data());
-            double reference = 0, magnitude = 0;
-            for (int64_t j = 0; j < blocks; ++j) {
-              int32_t exact = 0;
-              for (int i = 0; i < 32; ++i) exact += w.code(o, j * 32 + i) * a.codes[1 + (b * blocks + j) * 32 + i];
-              EXPECT_EQ(sums[j], exact) << "row " << b << ", output " << o << ", block " << j;
-              for (int i = 0; i < 32; ++i) {
-                const double term =
-                    w.value(o, j * 32 + i) * a.scales[b * blocks + j] * a.codes[1 + (b * blocks + j) * 32 + i];
-                reference += term, magnitude += std::fabs(term);
-              }
-            }
-            EXPECT_NEAR(y[b * rows + o], reference, 2e-6 * magnitude + 1e-30) << "row " << b << ", output " << o;
-          }
-        }
-      });
-    }
-  }
-  if (hwy::SupportedTargets() & HWY_AVX3_DL) EXPECT_TRUE(visited.count("AVX3_DL")) << "VNNI not tested";
-  if (hwy::SupportedTargets() & HWY_AVX2) EXPECT_TRUE(visited.count("AVX2")) << "AVX2 not tested";
-}
-
 // The grouped kernels' output, written out: y = fma(float(S_j), d_j s_j, y), then (Q4_1)
 // y = fma(m_j, s_j sums_j, y), block after block (kernels/quantized_groups.h).
 float grouped_reference(const Weights& w, int64_t o, const Activations& a, int64_t b) {
@@ -211,30 +154,31 @@ float grouped_reference(const Weights& w, int64_t o, const Activations& a, int64
   return out;
 }
 
-// The grouped Q4 kernel on every target: the same bits as the reference above (one order of
-// operations everywhere), whatever the batch and thread count; row counts that do not fill a
-// group, 1 to 18 blocks.
+// The grouped kernels on every target (Q8_0, Q4_0, Q4_1): the same bits as the reference above
+// (one order of operations everywhere), whatever the batch and thread count; row counts that do
+// not fill a group, 1 to 18 blocks; the row layout back from the groups.
 TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
   Generator generator(17);
   std::set<std::string> visited;
-  for (const QuantFormat format : {QuantFormat::q4_0, QuantFormat::q4_1}) {
+  for (const QuantFormat format : kFormats) {
     for (const auto& [rows, blocks] : std::vector<std::pair<int64_t, int64_t>>{{37, 2}, {5, 1}, {16, 3}, {33, 18}}) {
       SCOPED_TRACE(::testing::Message() << "format " << static_cast<int>(format) << ", " << rows << " x " << blocks);
       const Weights w = random_weights(format, rows, blocks, generator);
       const int64_t groups = kernels::row_groups(rows);
-      std::vector<uint8_t> codes(static_cast<size_t>(groups * blocks * kernels::kGroupBlockBytes));
+      std::vector<uint8_t> codes(static_cast<size_t>(groups * blocks * kernels::group_block_bytes(format)));
       std::vector<uint16_t> scales(static_cast<size_t>(groups * blocks * kernels::kGroupRows)), mins(scales.size());
       const bool q4_1 = format == QuantFormat::q4_1;
-      kernels::group_rows(rows, blocks, w.codes.data() + 1, w.scales.data(), q4_1 ? w.mins.data() : nullptr,
+      kernels::group_rows(format, rows, blocks, w.codes.data() + 1, w.scales.data(), q4_1 ? w.mins.data() : nullptr,
                           codes.data(), scales.data(), q4_1 ? mins.data() : nullptr);
       const kernels::GroupedWeightsView grouped{format,       rows,          blocks,
                                                 codes.data(), scales.data(), q4_1 ? mins.data() : nullptr};
       // Round trip: every row back in GGML's order.
-      std::vector<uint8_t> row_codes(static_cast<size_t>(blocks * 16));
+      const int64_t code_bytes = kernels::quant_code_bytes(format);
+      std::vector<uint8_t> row_codes(static_cast<size_t>(blocks * code_bytes));
       std::vector<uint16_t> row_scales(static_cast<size_t>(blocks)), row_mins(row_scales.size());
       for (int64_t o = 0; o < rows; ++o) {
         kernels::ungroup_row(grouped, o, row_codes.data(), row_scales.data(), row_mins.data());
-        EXPECT_TRUE(std::equal(row_codes.begin(), row_codes.end(), w.codes.begin() + 1 + o * blocks * 16)) << o;
+        EXPECT_TRUE(std::equal(row_codes.begin(), row_codes.end(), w.codes.begin() + 1 + o * blocks * code_bytes)) << o;
         EXPECT_TRUE(std::equal(row_scales.begin(), row_scales.end(), w.scales.begin() + o * blocks)) << o;
       }
       constexpr int64_t kBatch = 6;
@@ -242,7 +186,16 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
       const Activations a = quantize(x, kBatch, blocks);
       std::vector<float> expected(kBatch * rows);
       for (int64_t b = 0; b < kBatch; ++b) {
-        for (int64_t o = 0; o < rows; ++o) expected[b * rows + o] = grouped_reference(w, o, a, b);
+        for (int64_t o = 0; o < rows; ++o) {
+          expected[b * rows + o] = grouped_reference(w, o, a, b);
+          // The formula itself: the product of the widened weights and activations in float64.
+          double product = 0, magnitude = 0;
+          for (int64_t c = 0; c < blocks * 32; ++c) {
+            const double term = w.value(o, c) * a.scales[b * blocks + c / 32] * a.codes[1 + b * blocks * 32 + c];
+            product += term, magnitude += std::fabs(term);
+          }
+          EXPECT_NEAR(expected[b * rows + o], product, 2e-6 * magnitude + 1e-30) << b << ", " << o;
+        }
       }
       attend::testing::for_each_simd_target_named([&](const char* target) {
         SCOPED_TRACE(target);
@@ -296,12 +249,8 @@ TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
     const std::vector<float> x = random_floats(2 * 96, generator);
     const Activations a = quantize(x, 2, 3);
     std::vector<float> y(2 * 9);
-    if (format == quant::QuantFormat::q8_0) {
-      kernels::quantized_matmul(w.view(), a.view(), y.data());
-    } else {  // Q4: interleaved by groups of 16 rows, with an order of its own
-      for (int64_t b = 0; b < 2; ++b) {
-        for (int64_t o = 0; o < 9; ++o) y[b * 9 + o] = grouped_reference(w, o, a, b);
-      }
+    for (int64_t b = 0; b < 2; ++b) {  // interleaved by groups of 16 rows: the grouped kernels' order
+      for (int64_t o = 0; o < 9; ++o) y[b * 9 + o] = grouped_reference(w, o, a, b);
     }
     EXPECT_EQ(matrix.project(Tensor<float>::from_vector({2, 96}, x)).to_vector(), y);
     // Stacked with itself: the rows twice, the same products.

@@ -1,0 +1,28 @@
+#include "encoder_model_flags.h"
+
+#include "attend/core/error.h"
+#include "attend/quant/quantized_matrix.h"
+
+namespace attend::tools {
+
+void add_encoder_model_options(CLI::App* command, EncoderModelFlags& flags) {
+  command->add_option("--model", flags.model, "a sentence-transformers or Hugging Face BERT model directory")
+      ->capture_default_str();
+  command
+      ->add_option("--weights", flags.weights,
+                   "float32, or q8_0 / q4_0 / q4_1: the encoder layers' projections quantized at load and multiplied "
+                   "with int8 activations (docs/quantization.md)")
+      ->check(CLI::IsMember({"float32", "q8_0", "q4_0", "q4_1"}))
+      ->capture_default_str();
+}
+
+models::SentenceEncoder load_sentence_encoder(const EncoderModelFlags& flags) {
+  ATTEND_CHECK(
+      !flags.model.empty(), ValueError,
+      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(flags.model);
+  if (flags.weights != "float32") encoder.model().quantize(quant::parse_quant_format(flags.weights));
+  return encoder;
+}
+
+}  // namespace attend::tools
