@@ -287,14 +287,15 @@ def ort_encode(session, tokenizer, texts, batch):
 
 # ---- attend ----
 
-def attend_command(attend, texts_file, out, batch):
-    return [attend, "embed", "--file", texts_file, "--out", out, "--overwrite", "--batch", str(batch)]
+def attend_command(attend, texts_file, out, batch, weights="float32"):
+    return [attend, "embed", "--file", texts_file, "--out", out, "--overwrite", "--batch", str(batch),
+            "--weights", weights]
 
 
-def run_attend(attend, texts_file, out, batch, threads, count):
+def run_attend(attend, texts_file, out, batch, threads, count, weights="float32"):
     """attend's embedding seconds (the "embedded in" of its stderr)."""
     environment = dict(os.environ, ATTEND_NUM_THREADS=str(threads))
-    command = attend_command(attend, texts_file, out, batch)
+    command = attend_command(attend, texts_file, out, batch, weights)
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             errors="replace", env=environment)
     if result.returncode != 0:

