@@ -58,3 +58,13 @@ def test_bad_input_is_refused(model):
         model.chat([{"role": "robot", "content": "hi"}])
     with pytest.raises(ValueError, match="not a GGUF file"):
         attend.LanguageModel(os.path.join(os.path.dirname(__file__), "conftest.py"))
+
+
+def test_stored_and_float32_weights_agree_on_the_next_token(model):
+    widened = attend.LanguageModel(weights="float32")
+    ids = model.tokenize("The capital of France is")
+    stored, exact = model.logits(ids), widened.logits(ids)
+    assert int(stored.argmax()) == int(exact.argmax())
+    assert 0 < np.abs(stored - exact).max() < 1.0  # quantized activations: near, not the same bits
+    with pytest.raises(ValueError, match="unknown weight precision 'q3'"):
+        attend.LanguageModel(weights="q3")
