@@ -65,6 +65,10 @@ def test_stored_and_float32_weights_agree_on_the_next_token(model):
     ids = model.tokenize("The capital of France is")
     stored, exact = model.logits(ids), widened.logits(ids)
     assert int(stored.argmax()) == int(exact.argmax())
-    assert 0 < np.abs(stored - exact).max() < 1.0  # quantized activations: near, not the same bits
+    def probabilities(logits):
+        e = np.exp(logits.astype(np.float64) - logits.max())
+        return e / e.sum()
+    # Quantized activations: the next-token distribution near float32's, not the same bits.
+    assert 0 < np.abs(probabilities(stored) - probabilities(exact)).max() < 0.05
     with pytest.raises(ValueError, match="unknown weight precision 'q3'"):
         attend.LanguageModel(weights="q3")

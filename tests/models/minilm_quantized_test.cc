@@ -60,13 +60,13 @@ Agreement agreement(const Tensor<float>& vectors, const std::vector<std::vector<
 }
 
 std::unique_ptr<models::SentenceEncoder> load(const char* format) {
-  auto encoder =
-      std::make_unique<models::SentenceEncoder>(models::SentenceEncoder::from_directory(text::default_minilm_directory()));
+  auto encoder = std::make_unique<models::SentenceEncoder>(
+      models::SentenceEncoder::from_directory(text::default_minilm_directory()));
   if (format != nullptr) encoder->model().quantize(quant::parse_quant_format(format));
   return encoder;
 }
 
-#define REQUIRE_MINILM()                          \
+#define REQUIRE_MINILM()                        \
   if (text::default_minilm_directory().empty()) \
   GTEST_SKIP() << "all-MiniLM-L6-v2 is not installed (scripts/setup installs it; then reconfigure)"
 
@@ -83,11 +83,12 @@ TEST(MiniLMQuantized, Q8_0EmbeddingsStayWithFloat32) {
   }
   for (const char* format : {"q8_0", "q4_1"}) {
     const Tensor<float> vectors = load(format)->embed(golden.texts).vectors;
-    const Agreement to_hugging_face = agreement(vectors, golden.embeddings), to_float32 = agreement(vectors, attend_float32);
-    std::printf("%s over %zu texts: cosine to sentence-transformers mean %.5f, least %.5f; to attend float32 mean %.5f, "
-                "least %.5f\n",
-                format, golden.texts.size(), to_hugging_face.mean, to_hugging_face.least, to_float32.mean,
-                to_float32.least);
+    const Agreement to_hugging_face = agreement(vectors, golden.embeddings),
+                    to_float32 = agreement(vectors, attend_float32);
+    std::printf(
+        "%s over %zu texts: cosine to sentence-transformers mean %.5f, least %.5f; to attend float32 mean %.5f, "
+        "least %.5f\n",
+        format, golden.texts.size(), to_hugging_face.mean, to_hugging_face.least, to_float32.mean, to_float32.least);
     if (std::string(format) == "q8_0") {  // issue #32's bar; Q4_1 is shown, not held to it
       EXPECT_GE(to_hugging_face.mean, 0.999);
       EXPECT_GE(to_hugging_face.least, 0.995);
