@@ -13,7 +13,9 @@ are reused), plus the two quantized ones:
 
 Rounds (--rounds, 5) interleave the contenders in an order rotated each round; the table gives
 the medians of texts/s and of the per-round ratios (min-max). Accuracy, once: each quantized
-contender's cosine to sentence-transformers' float32 embeddings (mean and least).
+contender's cosine to sentence-transformers' float32 embeddings (mean and least), and the
+share of attend float32's top-10 neighbours it keeps when the first 200 tweets search them all
+(what `attend search` would return).
 
     bench/peers/run minilm-int8-speed [--rounds R] [--threads 1,2] [--count N] [--json FILE]
 """
@@ -39,6 +41,18 @@ def cosines(a, b):
     b = b.astype(np.float64)
     c = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     return float(c.mean()), float(c.min())
+
+
+def top_overlap(a, b, queries=200, k=10):
+    """Mean and least share of the top-k neighbours (cosine, the query itself left out) that the
+    first `queries` texts keep from embeddings a to embeddings b, searching all texts."""
+    def neighbours(e):
+        e = e / np.linalg.norm(e, axis=1, keepdims=True)
+        scores = e[:queries] @ e.T
+        scores[np.arange(queries), np.arange(queries)] = -np.inf
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    shares = [len(set(x) & set(y)) / k for x, y in zip(neighbours(a), neighbours(b))]
+    return float(np.mean(shares)), float(np.min(shares))
 
 
 def main():
@@ -68,7 +82,7 @@ def main():
     from minilm_golden import encode, load_sentence_transformer
     model = load_sentence_transformer(directory)
     reference = encode(model, texts, batch_size=args.batch)
-    results, accuracy = {}, {}
+    results, accuracy, vectors_of = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="attend-minilm-int8-") as temporary:
         texts_file, out = os.path.join(temporary, "texts.txt"), os.path.join(temporary, "out.npy")
         base.write_lines(texts_file, texts)
@@ -86,12 +100,14 @@ def main():
                         weights = contender.split()[1]
                         seconds = base.run_attend(args.attend, texts_file, out, args.batch, threads, len(texts), weights)
                         if r == 0 and threads == threads_list[0]:
-                            accuracy[contender] = cosines(np.load(out), reference)
+                            vectors_of[contender] = np.load(out)
+                            accuracy[contender] = cosines(vectors_of[contender], reference)
                     elif contender == "ORT int8":
                         start = time.perf_counter()
                         vectors, _ = base.ort_encode(session, tokenizer, texts, args.batch)
                         seconds = time.perf_counter() - start
                         if r == 0 and threads == threads_list[0]:
+                            vectors_of[contender] = vectors
                             accuracy[contender] = cosines(vectors, reference)
                     else:
                         start = time.perf_counter()
@@ -118,9 +134,13 @@ def main():
         print(f"| {threads} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     print("\ncosine to sentence-transformers float32 (mean, least): "
           + "; ".join(f"{c} {m:.5f}, {least:.5f}" for c, (m, least) in accuracy.items()))
+    overlap = {c: top_overlap(vectors_of["attend float32"], vectors_of[c]) for c in ("attend q8_0", "ORT int8")}
+    print("search: share of attend float32's top-10 neighbours kept (200 tweets as queries over all; mean, least): "
+          + "; ".join(f"{c} {m:.4f}, {least:.2f}" for c, (m, least) in overlap.items()))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"results": {str(k): v for k, v in results.items()}, "accuracy": accuracy}, f, indent=1)
+            json.dump({"results": {str(k): v for k, v in results.items()}, "accuracy": accuracy, "top10": overlap}, f,
+                      indent=1)
 
 
 if __name__ == "__main__":
