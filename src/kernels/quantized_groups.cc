@@ -291,7 +291,7 @@ void group_rows(QuantFormat format, int64_t rows, int64_t blocks, const uint8_t*
                 const uint16_t* row_mins, uint8_t* codes, uint16_t* scales, uint16_t* mins) {
   const int64_t groups = row_groups(rows), block_bytes = group_block_bytes(format);
   const bool q8 = format == QuantFormat::q8_0;
-  std::fill_n(codes, groups * blocks * block_bytes, uint8_t{q8 ? 128 : 0});  // padding rows: code 0
+  std::fill_n(codes, groups * blocks * block_bytes, static_cast<uint8_t>(q8 ? 128 : 0));  // padding rows: code 0
   std::fill_n(scales, groups * blocks * kGroupRows, uint16_t{0});
   if (mins != nullptr) std::fill_n(mins, groups * blocks * kGroupRows, uint16_t{0});
   for (int64_t row = 0; row < rows; ++row) {
