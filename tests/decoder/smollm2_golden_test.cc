@@ -18,47 +18,21 @@
 #include "attend/core/parallel.h"
 #include "attend/decoder/llama_model.h"
 #include "attend/decoder/perplexity.h"
+#include "decoder/smollm2_goldens.h"
 #include "harness/expect_error.h"
 #include "attend/io/npy.h"
 
 namespace attend::decoder {
 namespace {
 
-std::filesystem::path golden(const std::string& name) {
-  return std::filesystem::path(ATTEND_GOLDEN_DIR) / "smollm2" / name;
-}
-
-const LlamaModel* model() {
-  static const LlamaModel* loaded =
-      std::filesystem::exists(ATTEND_SMOLLM2_PATH)
-          ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH, WeightPrecision::float32))
-          : nullptr;
-  return loaded;
-}
+const LlamaModel* model() { return shipped_smollm2(WeightPrecision::float32); }
 
 #define REQUIRE_MODEL() \
   if (model() == nullptr) GTEST_SKIP() << "no SmolLM2 GGUF (run scripts/setup)"
 
-std::vector<nlohmann::json> read_lines(const std::string& name) {
-  std::ifstream in(golden(name));
-  std::vector<nlohmann::json> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
-std::vector<float> last_logits(const std::vector<int32_t>& ids) {
-  KvCache cache = model()->new_cache(static_cast<int64_t>(ids.size()));
-  return model()->forward(ids, cache).to_vector();
-}
-
-int32_t arg_max(const std::vector<float>& logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-}
-
 TEST(Smollm2Golden, LastLogitsOf200PromptsMatchTransformers) {
   REQUIRE_MODEL();
-  const auto lines = read_lines("logits.jsonl");
+  const auto lines = read_golden_lines("logits.jsonl");
   const auto probe_ids = lines[0]["probe_ids"].get<std::vector<int64_t>>();
   double worst = 0;
   int prompts = 0, long_prompts = 0;
@@ -66,7 +40,7 @@ TEST(Smollm2Golden, LastLogitsOf200PromptsMatchTransformers) {
     const auto& line = lines[n];
     SCOPED_TRACE(line["source"].get<std::string>() + ": " + line["text"].get<std::string>().substr(0, 60));
     const auto ids = line["ids"].get<std::vector<int32_t>>();
-    const std::vector<float> logits = last_logits(ids);
+    const std::vector<float> logits = last_logits(*model(), ids);
     EXPECT_EQ(arg_max(logits), line["argmax"].get<int32_t>());
     for (size_t i = 0; i < probe_ids.size(); ++i) {
       worst = std::max(worst, std::abs(logits[probe_ids[i]] - line["probe"][i].get<double>()));
@@ -85,11 +59,11 @@ TEST(Smollm2Golden, LastLogitsOf200PromptsMatchTransformers) {
 
 TEST(Smollm2Golden, WholeLogitVectorsMatchTransformers) {
   REQUIRE_MODEL();
-  const Tensor<float> expected = io::load_npy(golden("last_logits.npy").string());  // (4, V)
-  const auto lines = read_lines("logits.jsonl");
+  const Tensor<float> expected = io::load_npy(smollm2_golden("last_logits.npy").string());  // (4, V)
+  const auto lines = read_golden_lines("logits.jsonl");
   const int64_t vocabulary = expected.shape()[1];
   for (int64_t p = 0; p < expected.shape()[0]; ++p) {
-    const std::vector<float> logits = last_logits(lines[p + 1]["ids"].get<std::vector<int32_t>>());
+    const std::vector<float> logits = last_logits(*model(), lines[p + 1]["ids"].get<std::vector<int32_t>>());
     double worst = 0;
     for (int64_t i = 0; i < vocabulary; ++i)
       worst = std::max(worst, std::abs(double{logits[i]} - expected.data()[p * vocabulary + i]));
@@ -101,7 +75,7 @@ TEST(Smollm2Golden, WholeLogitVectorsMatchTransformers) {
 
 TEST(Smollm2Golden, GreedyContinuationsMatchTransformers) {
   REQUIRE_MODEL();
-  const auto lines = read_lines("greedy.jsonl");
+  const auto lines = read_golden_lines("greedy.jsonl");
   // 20 in the suite (about a minute); ATTEND_GREEDY_PROMPTS=100 runs every one (docs/decoder.md).
   const char* wanted = std::getenv("ATTEND_GREEDY_PROMPTS");
   const size_t count = std::min<size_t>(lines.size(), wanted ? std::strtoul(wanted, nullptr, 10) : 20);
@@ -225,7 +199,7 @@ namespace {
 // against the same sliding-window sum on transformers' logits.
 TEST(Smollm2Golden, PerplexityOfARealTextMatchesTransformers) {
   REQUIRE_MODEL();
-  std::ifstream in(golden("perplexity.json"));
+  std::ifstream in(smollm2_golden("perplexity.json"));
   const auto expected = nlohmann::json::parse(in);
   const auto ids = expected["ids"].get<std::vector<int32_t>>();
   for (const auto& c : expected["cases"]) {

@@ -17,40 +17,15 @@
 #include "attend/core/parallel.h"
 #include "attend/decoder/llama_model.h"
 #include "attend/decoder/perplexity.h"
+#include "decoder/smollm2_goldens.h"
 
 namespace attend::decoder {
 namespace {
 
-std::filesystem::path golden(const std::string& name) {
-  return std::filesystem::path(ATTEND_GOLDEN_DIR) / "smollm2" / name;
-}
-
-const LlamaModel* model() {
-  static const LlamaModel* loaded = std::filesystem::exists(ATTEND_SMOLLM2_PATH)
-                                        ? new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH, WeightPrecision::stored))
-                                        : nullptr;
-  return loaded;
-}
+const LlamaModel* model() { return shipped_smollm2(WeightPrecision::stored); }
 
 #define REQUIRE_MODEL() \
   if (model() == nullptr) GTEST_SKIP() << "no SmolLM2 GGUF (run scripts/setup)"
-
-std::vector<nlohmann::json> read_lines(const std::string& name) {
-  std::ifstream in(golden(name));
-  std::vector<nlohmann::json> lines;
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
-
-std::vector<float> last_logits(const std::vector<int32_t>& ids) {
-  KvCache cache = model()->new_cache(static_cast<int64_t>(ids.size()));
-  return model()->forward(ids, cache).to_vector();
-}
-
-int32_t arg_max(const std::vector<float>& logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-}
 
 TEST(Smollm2Quantized, LoadsTheFileAsStored) {
   REQUIRE_MODEL();
@@ -66,14 +41,14 @@ TEST(Smollm2Quantized, LoadsTheFileAsStored) {
 // activation scales are rounded to half floats, its sums run in another order).
 TEST(Smollm2Quantized, LastLogitsAgreeWithLlamaCpp) {
   REQUIRE_MODEL();
-  const auto prompts = read_lines("logits.jsonl");
-  const auto reference = read_lines("llama_cpp_logits.jsonl");
+  const auto prompts = read_golden_lines("logits.jsonl");
+  const auto reference = read_golden_lines("llama_cpp_logits.jsonl");
   ASSERT_EQ(prompts.size(), reference.size());
   const auto probe_ids = reference[0]["probe_ids"].get<std::vector<int64_t>>();
   double worst = 0, total = 0, from_float32 = 0, llama_cpp_from_float32 = 0;
   int count = 0, same_arg_max = 0, same_as_transformers = 0;
   for (size_t n = 1; n < prompts.size(); ++n) {
-    const std::vector<float> logits = last_logits(prompts[n]["ids"].get<std::vector<int32_t>>());
+    const std::vector<float> logits = last_logits(*model(), prompts[n]["ids"].get<std::vector<int32_t>>());
     const auto& expected = reference[n];
     for (size_t i = 0; i < probe_ids.size(); ++i) {
       const double difference = std::abs(logits[probe_ids[i]] - expected["probe"][i].get<double>());
@@ -107,7 +82,7 @@ TEST(Smollm2Quantized, LastLogitsAgreeWithLlamaCpp) {
 // transformers' float32 run (tests/golden/smollm2/perplexity.json).
 TEST(Smollm2Quantized, PerplexityStaysCloseToFloat32) {
   REQUIRE_MODEL();
-  std::ifstream in(golden("perplexity.json"));
+  std::ifstream in(smollm2_golden("perplexity.json"));
   const auto expected = nlohmann::json::parse(in);
   const auto ids = expected["ids"].get<std::vector<int32_t>>();
   const auto& c = expected["cases"][0];
