@@ -33,7 +33,8 @@ inline const LlamaModel* shipped_smollm2(WeightPrecision precision) {
   const int slot = precision == WeightPrecision::stored ? 0 : 1;
   if (!tried[slot]) {
     tried[slot] = true;
-    if (std::filesystem::exists(ATTEND_SMOLLM2_PATH)) loaded[slot] = new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH, precision));
+    if (std::filesystem::exists(ATTEND_SMOLLM2_PATH))
+      loaded[slot] = new LlamaModel(LlamaModel::load(ATTEND_SMOLLM2_PATH, precision));
   }
   return loaded[slot];
 }
