@@ -96,6 +96,103 @@ TEST(Generation, RefusesBadRequests) {
   EXPECT_EQ(cache.length(), 0);
 }
 
+// Continuous batching: sequences with different prompts, options and lengths, joining the batch
+// at different steps and leaving it when they finish, get each the tokens and text they get alone.
+TEST(Generation, SequencesInOneBatchGetTheirTokensAlone) {
+  REQUIRE_MODEL();
+  const Loaded& m = *loaded();
+  struct Request {
+    std::string prompt;
+    GenerationOptions options;
+    int64_t joins_at_step;
+  };
+  std::vector<Request> requests(4);
+  requests[0] = {"Once upon a time", {}, 0};
+  requests[0].options.max_tokens = 12;
+  requests[0].options.sampling.seed = 7;
+  requests[1] = {"The capital of France is", {}, 0};
+  requests[1].options.max_tokens = 20;
+  requests[1].options.sampling.temperature = 0;
+  requests[1].options.stops = {"."};
+  requests[2] = {"A list of fruits: apple, banana,", {}, 3};
+  requests[2].options.max_tokens = 9;
+  requests[2].options.sampling.top_k = 20;
+  requests[2].options.sampling.seed = 11;
+  requests[3] = {"Hello", {}, 5};
+  requests[3].options.max_tokens = 6;
+  requests[3].options.sampling.temperature = 0.7f;
+  requests[3].options.top_logprobs = 3;
+  std::vector<KvCache> caches;
+  for (size_t i = 0; i < requests.size(); ++i) caches.push_back(m.model.new_cache(8));  // grows while batched
+  std::vector<std::vector<int32_t>> prompts;
+  for (const Request& r : requests) prompts.push_back(m.tokenizer.encode(r.prompt));
+  std::vector<std::unique_ptr<SequenceGeneration>> sequences(requests.size());
+  std::vector<std::vector<GeneratedToken>> streamed(requests.size());
+  for (int64_t step = 0; step < 64; ++step) {
+    std::vector<SequenceGeneration*> active;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (requests[i].joins_at_step == step) {
+        sequences[i] = std::make_unique<SequenceGeneration>(m.model.config(), m.tokenizer, caches[i], prompts[i],
+                                                            requests[i].options);
+      }
+      if (sequences[i] && !sequences[i]->finished()) active.push_back(sequences[i].get());
+    }
+    run_model_inputs(m.model, active);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (!sequences[i]) continue;
+      while (sequences[i]->model_input().empty()) {
+        const std::optional<GeneratedToken> token = sequences[i]->next();
+        if (!token) break;
+        streamed[i].push_back(*token);
+      }
+    }
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    ASSERT_TRUE(sequences[i]->finished()) << i;
+    const GenerationResult alone = run(requests[i].prompt, requests[i].options);
+    EXPECT_EQ(sequences[i]->result().tokens, alone.tokens) << i;
+    EXPECT_EQ(sequences[i]->result().text, alone.text) << i;
+    EXPECT_EQ(sequences[i]->result().finish_reason, alone.finish_reason) << i;
+    EXPECT_EQ(caches[i].length(), static_cast<int64_t>(prompts[i].size()) + alone.tokens_in_cache) << i;
+    std::string text;
+    for (const GeneratedToken& t : streamed[i]) text += t.text;
+    EXPECT_EQ(text, alone.text) << i;
+  }
+  EXPECT_EQ(sequences[1]->result().text, " Paris");
+  // top_logprobs: three alternatives a token, most probable first, log-probabilities <= 0.
+  for (const GeneratedToken& t : streamed[3]) {
+    if (t.id < 0) continue;
+    ASSERT_EQ(t.top_logprobs.size(), 3u);
+    EXPECT_GE(t.top_logprobs[0].second, t.top_logprobs[1].second);
+    EXPECT_GE(t.top_logprobs[1].second, t.top_logprobs[2].second);
+    EXPECT_LE(t.top_logprobs[0].second, 0.0);
+  }
+}
+
+TEST(Generation, GreedyTopLogprobIsTheChosenTokenAndMatchesItsLogprob) {
+  REQUIRE_MODEL();
+  GenerationOptions options;
+  options.sampling.temperature = 0;
+  options.sampling.want_logprobs = true;
+  options.max_tokens = 5;
+  options.top_logprobs = 2;
+  KvCache cache = loaded()->model.new_cache();
+  const std::vector<int32_t> prompt = loaded()->tokenizer.encode("The sky is");
+  TextGenerator generator(loaded()->model, loaded()->tokenizer, cache, prompt, options);
+  int tokens = 0;
+  while (const std::optional<GeneratedToken> token = generator.next()) {
+    if (token->id < 0) continue;
+    ++tokens;
+    ASSERT_EQ(token->top_logprobs.size(), 2u);
+    EXPECT_EQ(token->top_logprobs[0].first, token->id);
+    EXPECT_NEAR(token->top_logprobs[0].second, token->logprob, 1e-9);
+  }
+  EXPECT_EQ(tokens, 5);
+  options.top_logprobs = 21;
+  expect_error<ValueError>([&] { TextGenerator(loaded()->model, loaded()->tokenizer, cache, prompt, options); },
+                           {"top_logprobs must be in [0, 20], got 21"});
+}
+
 TEST(ChatTemplate, RendersSmolLM2sTemplateAndRefusesOthers) {
   attend::testing::TempDir dir;
   const auto file_with = [&](const std::string& chat_template) {

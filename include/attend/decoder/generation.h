@@ -23,6 +23,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attend/bpe/bpe_tokenizer.h"
@@ -36,12 +37,16 @@ struct GenerationOptions {
   int64_t max_tokens = 256;         // new tokens at most, >= 1
   std::vector<std::string> stops;   // stop strings (not included in the text)
   bool ignore_end_of_turn = false;  // go on past the end-of-turn tokens (benchmarks: a fixed length)
+  int64_t top_logprobs = 0;         // alternatives per token in GeneratedToken::top_logprobs, [0, 20]
 };
 
 struct GeneratedToken {
   int32_t id = 0;
   std::string text;    // the whole UTF-8 text this token completes (may be empty)
   double logprob = 0;  // the model's log-probability of it (NaN unless want_logprobs)
+  // The top_logprobs most probable tokens of the model's distribution at this step, most
+  // probable first (ties: lower id first), with their log-probabilities (OpenAI's top_logprobs).
+  std::vector<std::pair<int32_t, double>> top_logprobs;
 };
 
 struct GenerationResult {
@@ -60,9 +65,46 @@ using TokenSink = std::function<bool(const GeneratedToken&)>;
 // <|eot_id|> and <|end|> where the vocabulary has them.
 std::set<int32_t> end_of_turn_ids(const bpe::BpeTokenizer& tokenizer);
 
+// One sequence's generation, driven by a caller that runs the model: model_input() names the
+// tokens to run next on the sequence's cache (the prompt, then each chosen token), the caller
+// runs them (alone, or with other sequences in one forward call: run_model_inputs) and hands the
+// logits of their last position to accept_logits(); next() then chooses a token. A server
+// advances many of these in one batched call per step (continuous batching); TextGenerator is
+// the one-sequence loop. The tokens are the same either way: forward() gives a sequence the
+// same logits alone or in a batch, and the sampler's draws depend on (seed, step) only.
+class SequenceGeneration {
+ public:
+  // Keeps references to the tokenizer and cache, which must outlive it. Throws as generate().
+  SequenceGeneration(const LlamaConfig& config, const bpe::BpeTokenizer& tokenizer, KvCache& cache,
+                     std::span<const int32_t> prompt, const GenerationOptions& options);
+  ~SequenceGeneration();
+  SequenceGeneration(SequenceGeneration&&) noexcept;
+
+  // The tokens to run next on cache(); empty when next() needs no model call (finished, or
+  // finishing at its token limit).
+  std::span<const int32_t> model_input() const;
+  // The logits (V) of the last position of model_input(), which the caller has just run.
+  void accept_logits(std::span<const float> logits);
+  // The next token and the text it completes, or nullopt once finished, as TextGenerator::next()
+  // (ValueError while model_input() is not empty).
+  std::optional<GeneratedToken> next();
+  void stop();
+  bool finished() const;
+  const GenerationResult& result() const;
+  KvCache& cache();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// Runs the model_input() of every sequence that has one in one forward call (their caches
+// extended) and hands each its logits. Returns how many tokens ran.
+int64_t run_model_inputs(const LlamaModel& model, std::span<SequenceGeneration* const> sequences);
+
 // Generation one token at a time: the constructor prefills the prompt; each next() chooses a
 // token, feeds it and returns its text. For callers that drive the loop themselves (an
-// iterator, a server that interleaves requests).
+// iterator, a REPL).
 class TextGenerator {
  public:
   // Keeps references to model, tokenizer and cache, which must outlive it. Throws as generate().
@@ -81,8 +123,8 @@ class TextGenerator {
   const GenerationResult& result() const;
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  const LlamaModel* model_;
+  SequenceGeneration sequence_;
 };
 
 // Generates after `prompt` (token ids), continuing `cache` (which may already hold earlier
