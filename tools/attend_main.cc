@@ -27,6 +27,7 @@ constexpr AddCommand kCommands[] = {
     attend::tools::add_tokenize_command,   attend::tools::add_embed_command,    attend::tools::add_similarity_command,
     attend::tools::add_search_command,     attend::tools::add_bench_command,    attend::tools::add_generate_command,
     attend::tools::add_perplexity_command, attend::tools::add_chat_command,     attend::tools::add_heads_command,
+    attend::tools::add_serve_command,
 };
 
 // A command's output that did not reach its destination (a full disk, a closed pipe, /dev/full)

@@ -33,5 +33,6 @@ CommandRunner add_generate_command(CLI::App& app);               // generate_com
 CommandRunner add_perplexity_command(CLI::App& app);             // perplexity_command.cc
 CommandRunner add_chat_command(CLI::App& app);                   // chat_command.cc
 CommandRunner add_heads_command(CLI::App& app);                  // heads_command.cc
+CommandRunner add_serve_command(CLI::App& app);                  // serve_command.cc
 
 }  // namespace attend::tools

@@ -13,7 +13,7 @@ import sys
 
 # Lowest first. kernels/ lives in src/ only; tools/ (the CLI) sits on top of everything.
 ORDER = ["core", "kernels", "ops", "quant", "attention", "nn", "io", "gguf", "distributed", "text", "bpe", "data", "sampling",
-         "models", "decoder", "train", "viz"]
+         "models", "decoder", "serve", "train", "viz"]
 FUNCTIONAL = {"core", "ops", "attention"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
