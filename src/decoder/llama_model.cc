@@ -6,6 +6,7 @@
 #include <set>
 
 #include "attend/core/autograd.h"
+#include "attend/core/parallel.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/normalization.h"
 #include "decoder/llama_weights.h"
@@ -106,36 +107,51 @@ void write_cache(const Tensor<float>& rows_data, std::span<const Segment> segmen
   }
 }
 
-// a (R, H * D): causal grouped-query attention of each segment's queries over its cache,
-// read in place (the fused kernel with strides: q and a as (n, H, D) rows, K and V as
-// (H_kv, capacity, D)); query t of a segment sits at key position start + t.
+// One segment's queries over its cache, read in place (the fused kernel with strides: q and
+// a as (n, H, D) rows, K and V as (H_kv, capacity, D)); query t sits at key position start + t.
+void attend_to_cache(const Tensor<float>& q, const KvCache& cache, int64_t n, int64_t first, int64_t start,
+                     int64_t layer, const LlamaConfig& config, float* segment_out) {
+  const int64_t heads = config.heads, head_dim = config.head_dim, width = heads * head_dim;
+  kernels::FlashAttentionProblem p;
+  p.batch = 1, p.heads = heads, p.kv_heads = config.kv_heads, p.queries = n;
+  p.keys = start + n, p.head_dim = head_dim, p.value_dim = head_dim;
+  p.q = q.data() + first * width;
+  p.k = cache.keys(layer);
+  p.v = cache.values(layer);
+  p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  p.causal = true;
+  p.offset = start;
+  // q and a as (n, H, D) rows; one row is also (H, 1, D), contiguous, which lets a long cache
+  // go to the split-K decode kernel (kernels/flash_attention.h).
+  p.q_strides = p.out_strides = {n * width, head_dim, n == 1 ? head_dim : width};
+  p.k_strides = p.v_strides = {config.kv_heads * cache.capacity() * head_dim, cache.capacity() * head_dim, head_dim};
+  std::vector<float> log_sum_exp(static_cast<size_t>(heads * n));  // (H, n)
+  if (kernels::use_decode_kernel(p)) {
+    kernels::flash_attention_decode(p, segment_out, log_sum_exp.data());
+  } else {
+    kernels::flash_attention_forward(p, segment_out, log_sum_exp.data());
+  }
+}
+
+// a (R, H * D): causal grouped-query attention of each segment's queries over its cache. Several
+// segments (a server's decode step) run one per thread, each kernel serially inside (a nested
+// parallel_for): the kernels give the same bits at any thread count, so a segment's output does
+// not depend on its neighbours, and one fork/join serves them all instead of one per segment.
 Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> segments, const Rows& rows,
                                int64_t layer, const LlamaConfig& config) {
-  const int64_t heads = config.heads, head_dim = config.head_dim, width = heads * head_dim;
+  const int64_t width = config.heads * config.head_dim;
   Tensor<float> out = Tensor<float>::empty({rows.total, width});
-  for (size_t s = 0; s < segments.size(); ++s) {
-    const KvCache& cache = *segments[s].cache;
-    const int64_t n = rows.count[s];
-    kernels::FlashAttentionProblem p;
-    p.batch = 1, p.heads = heads, p.kv_heads = config.kv_heads, p.queries = n;
-    p.keys = rows.start[s] + n, p.head_dim = head_dim, p.value_dim = head_dim;
-    p.q = q.data() + rows.first[s] * width;
-    p.k = cache.keys(layer);
-    p.v = cache.values(layer);
-    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-    p.causal = true;
-    p.offset = rows.start[s];
-    // q and a as (n, H, D) rows; one row is also (H, 1, D), contiguous, which lets a long cache
-    // go to the split-K decode kernel (kernels/flash_attention.h).
-    p.q_strides = p.out_strides = {n * width, head_dim, n == 1 ? head_dim : width};
-    p.k_strides = p.v_strides = {config.kv_heads * cache.capacity() * head_dim, cache.capacity() * head_dim, head_dim};
-    Tensor<float> log_sum_exp = Tensor<float>::empty({heads, n});  // (H, n)
-    float* segment_out = out.data() + rows.first[s] * width;
-    if (kernels::use_decode_kernel(p)) {
-      kernels::flash_attention_decode(p, segment_out, log_sum_exp.data());
-    } else {
-      kernels::flash_attention_forward(p, segment_out, log_sum_exp.data());
+  const auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s) {
+      attend_to_cache(q, *segments[s].cache, rows.count[s], rows.first[s], rows.start[s], layer, config,
+                      out.data() + rows.first[s] * width);
     }
+  };
+  const int64_t count = static_cast<int64_t>(segments.size());
+  if (count == 1) {
+    run(0, 1);
+  } else {
+    parallel_for(count, 1, run);
   }
   return out;
 }

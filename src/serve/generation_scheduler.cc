@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "attend/core/error.h"
+#include "attend/core/parallel.h"
 
 namespace attend::serve {
 
@@ -104,7 +105,29 @@ void GenerationScheduler::admit(std::vector<std::unique_ptr<Active>>& active) {
   metrics_.set("attend_queue_depth", static_cast<double>(waiting_.size()), "queue=\"generation\"");
 }
 
-// One forward call for every sequence, then each one's next token.
+namespace {
+
+// The events of one sequence after a forward call: its next token (and, when it finishes, the
+// held-back text and `done`); an exception (a sampler refusing NaN logits) becomes an error.
+std::vector<GenerationEvent> next_events(decoder::SequenceGeneration& sequence) {
+  std::vector<GenerationEvent> events;
+  try {
+    while (sequence.model_input().empty()) {
+      std::optional<decoder::GeneratedToken> token = sequence.next();
+      if (!token) break;
+      events.push_back({GenerationEvent::Kind::token, std::move(*token), {}, 0, ""});
+    }
+    if (sequence.finished()) events.push_back({GenerationEvent::Kind::done, {}, sequence.result(), 0, ""});
+  } catch (const std::exception& e) {
+    events.assign(1, {GenerationEvent::Kind::error, {}, {}, 500, e.what()});
+  }
+  return events;
+}
+
+}  // namespace
+
+// One forward call for every sequence, then each one's next token (the sequences sample in
+// parallel: each has its own sampler and decoder).
 void GenerationScheduler::step(std::vector<std::unique_ptr<Active>>& active) {
   const Clock::time_point now = Clock::now();
   std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
@@ -114,16 +137,20 @@ void GenerationScheduler::step(std::vector<std::unique_ptr<Active>>& active) {
     return true;
   });
   std::vector<decoder::SequenceGeneration*> sequences;
-  for (const auto& a : active) sequences.push_back(&a->sequence);
-  metrics_.set("attend_active_sequences", static_cast<double>(sequences.size()));
-  if (sequences.empty()) return;
   int64_t prompt_tokens = 0;
   for (const auto& a : active) {
+    sequences.push_back(&a->sequence);
     if (a->sequence.result().tokens.empty()) prompt_tokens += static_cast<int64_t>(a->sequence.model_input().size());
   }
+  metrics_.set("attend_active_sequences", static_cast<double>(sequences.size()));
+  if (sequences.empty()) return;
+  std::vector<std::vector<GenerationEvent>> events(sequences.size());
   try {
     std::lock_guard<std::mutex> lock(compute_);
     decoder::run_model_inputs(model_, sequences);
+    parallel_for(static_cast<int64_t>(sequences.size()), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) events[i] = next_events(*sequences[i]);
+    });
   } catch (const std::exception& e) {  // nothing a request can cause (submit checked it): fail them all
     for (const auto& a : active) a->stream->push({GenerationEvent::Kind::error, {}, {}, 500, e.what()});
     active.clear();
@@ -131,16 +158,18 @@ void GenerationScheduler::step(std::vector<std::unique_ptr<Active>>& active) {
   }
   metrics_.observe("attend_decode_batch_sequences", static_cast<double>(sequences.size()));
   metrics_.add("attend_prompt_tokens_total", static_cast<double>(prompt_tokens));
+  size_t i = 0;
   std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
-    while (a->sequence.model_input().empty()) {
-      std::optional<decoder::GeneratedToken> token = a->sequence.next();
-      if (!token) break;
-      if (token->id >= 0) metrics_.add("attend_completion_tokens_total", 1);
-      a->stream->push({GenerationEvent::Kind::token, std::move(*token), {}, 0, ""});
+    bool ended = false;
+    for (GenerationEvent& event : events[i]) {
+      if (event.kind == GenerationEvent::Kind::token && event.token.id >= 0) {
+        metrics_.add("attend_completion_tokens_total", 1);
+      }
+      ended = ended || event.kind != GenerationEvent::Kind::token;
+      a->stream->push(std::move(event));
     }
-    if (!a->sequence.finished()) return false;
-    a->stream->push({GenerationEvent::Kind::done, {}, a->sequence.result(), 0, ""});
-    return true;
+    ++i;
+    return ended;
   });
   metrics_.set("attend_active_sequences", static_cast<double>(active.size()));
 }

@@ -162,6 +162,7 @@ void parse_generation_fields(const Json& body, CompletionRequest& request) {
     request.seed_given = true;
   }
   o.stops = stop_strings(body);
+  o.ignore_end_of_turn = boolean(body, "ignore_eos").value_or(false);
   request.stream = boolean(body, "stream").value_or(false);
   if (const Json* options = field(body, "stream_options"); options != nullptr) {
     if (!options->is_object()) wrong_type("stream_options", "an object", *options);

@@ -50,7 +50,8 @@ TEST(OpenAiRequests, ChatFieldsAreRead) {
 }
 
 TEST(OpenAiRequests, DefaultsAreOpenAIs) {
-  const CompletionRequest chat = parse_chat_request(Json::parse(R"({"model": "m", "messages": [{"role": "user", "content": "x"}]})"));
+  const CompletionRequest chat =
+      parse_chat_request(Json::parse(R"({"model": "m", "messages": [{"role": "user", "content": "x"}]})"));
   EXPECT_FALSE(chat.max_tokens_given);
   EXPECT_FALSE(chat.seed_given);
   EXPECT_EQ(chat.options.sampling.temperature, 1.0f);
@@ -60,7 +61,8 @@ TEST(OpenAiRequests, DefaultsAreOpenAIs) {
   const CompletionRequest text = parse_completion_request(Json::parse(R"({"model": "m", "prompt": ["hello"]})"));
   EXPECT_EQ(text.options.max_tokens, 16);  // the legacy API's default
   EXPECT_EQ(text.prompt, "hello");
-  const CompletionRequest ids = parse_completion_request(Json::parse(R"({"model": "m", "prompt": [1, 2, 3], "logprobs": 2})"));
+  const CompletionRequest ids =
+      parse_completion_request(Json::parse(R"({"model": "m", "prompt": [1, 2, 3], "logprobs": 2})"));
   EXPECT_TRUE(ids.prompt_is_tokens);
   EXPECT_EQ(ids.prompt_tokens, (std::vector<int32_t>{1, 2, 3}));
   EXPECT_EQ(ids.options.top_logprobs, 2);
@@ -68,7 +70,8 @@ TEST(OpenAiRequests, DefaultsAreOpenAIs) {
 
 TEST(OpenAiRequests, EmbeddingInputsOfEveryShape) {
   EXPECT_EQ(parse_embedding_request(Json::parse(R"({"model": "m", "input": "a"})")).inputs.size(), 1u);
-  const EmbeddingRequest strings = parse_embedding_request(Json::parse(R"({"model": "m", "input": ["a", "b"], "encoding_format": "base64"})"));
+  const EmbeddingRequest strings =
+      parse_embedding_request(Json::parse(R"({"model": "m", "input": ["a", "b"], "encoding_format": "base64"})"));
   EXPECT_EQ(strings.inputs.size(), 2u);
   EXPECT_TRUE(strings.base64);
   const EmbeddingRequest one_array = parse_embedding_request(Json::parse(R"({"model": "m", "input": [101, 7, 102]})"));
@@ -99,7 +102,8 @@ TEST(OpenAiRequests, RefusalsNameTheField) {
       {chat(R"(, "tools": [{"type": "function"}])"), "unsupported_parameter", "tools", "not supported"},
       {chat(R"(, "response_format": {"type": "json_object"})"), "unsupported_value", "response_format", "text"},
       {chat(R"(, "top_logprobs": 21, "logprobs": true)"), "invalid_value", "top_logprobs", "in [0, 20]"},
-      {[] { parse_chat_request(Json::parse(R"({"messages": []})")); }, "missing_required_parameter", "model", "required"},
+      {[] { parse_chat_request(Json::parse(R"({"messages": []})")); }, "missing_required_parameter", "model",
+       "required"},
       {[] { parse_chat_request(Json::parse(R"({"model": "m", "messages": [5]})")); }, "invalid_type", "messages[0]",
        "an object"},
       {[] { parse_embedding_request(Json::parse(R"({"model": "m", "input": [[]]})")); }, "invalid_value", "input",
@@ -163,15 +167,14 @@ TEST(Metrics, PrometheusTextWithCumulativeBuckets) {
   metrics.record_request("/v1/embeddings", 400, 100);
   metrics.add("attend_completion_tokens_total", 5);
   const std::string text = metrics.render();
-  for (const char* line : {"# TYPE attend_requests_total counter",
-                           "attend_requests_total{route=\"/v1/embeddings\",status=\"200\"} 2\n",
-                           "attend_requests_total{route=\"/v1/embeddings\",status=\"400\"} 1\n",
-                           "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"0.005\"} 1\n",
-                           "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"0.25\"} 2\n",
-                           "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"60\"} 2\n",
-                           "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"+Inf\"} 3\n",
-                           "attend_request_duration_seconds_count{route=\"/v1/embeddings\"} 3\n",
-                           "attend_completion_tokens_total 5\n"}) {
+  for (const char* line :
+       {"# TYPE attend_requests_total counter", "attend_requests_total{route=\"/v1/embeddings\",status=\"200\"} 2\n",
+        "attend_requests_total{route=\"/v1/embeddings\",status=\"400\"} 1\n",
+        "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"0.005\"} 1\n",
+        "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"0.25\"} 2\n",
+        "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"60\"} 2\n",
+        "attend_request_duration_seconds_bucket{route=\"/v1/embeddings\",le=\"+Inf\"} 3\n",
+        "attend_request_duration_seconds_count{route=\"/v1/embeddings\"} 3\n", "attend_completion_tokens_total 5\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   }
   EXPECT_THROW(metrics.add("undeclared", 1), ValueError);

@@ -9,7 +9,8 @@
 //                               stream_options: {include_usage}, frequency_penalty, presence_penalty}
 //   POST /v1/completions       {model, prompt: string | [string] (one) | [int], max_tokens, ...,
 //                               logprobs: int (alternatives a token, as the legacy API)}
-// attend's extensions, as llama.cpp's server and vLLM take them: top_k, min_p, repetition_penalty.
+// attend's extensions, as llama.cpp's server and vLLM take them: top_k, min_p, repetition_penalty,
+// ignore_eos (generate max_tokens tokens, past the end of the turn: benchmarks).
 #pragma once
 
 #include <cstdint>
