@@ -239,11 +239,18 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& 
 
 #endif
 
-// Groups [begin, end) against every x row, four at a time, then one at a time.
+// Groups [begin, end) against every x row: eight at a time where 32 vector registers hold a
+// tile's sums and outputs (AVX-512: the nibbles a block unpacks then serve eight rows, as in a
+// decode step of eight sequences), four at a time, then one at a time. A row's arithmetic is
+// the same in every tile, so the tiling does not change its bits.
 template <QuantFormat kFormat>
 void Groups(const GroupedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end) {
+  constexpr bool kWideTiles = HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL;
   for (int64_t g = begin; g < end; ++g) {
     int64_t b = 0;
+    if constexpr (kWideTiles) {
+      for (; b + 8 <= x.rows; b += 8) GroupTile<kFormat, 8>(w, g, x, b, y);
+    }
     for (; b + 4 <= x.rows; b += 4) GroupTile<kFormat, 4>(w, g, x, b, y);
     for (; b < x.rows; ++b) GroupTile<kFormat, 1>(w, g, x, b, y);
   }
