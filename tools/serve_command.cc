@@ -6,6 +6,7 @@
 // (streams included), stop the model workers, exit 0.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <filesystem>
@@ -101,6 +102,16 @@ std::string http_refusal(int status) {
   }
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5 connections (compiled into Debian's library): a
+// burst of clients connecting at once (32 after a batch answered them all) overflows it. Listening
+// again on the bound socket raises the backlog to the system's limit (Linux: net.core.somaxconn).
+class HttpServer : public httplib::Server {
+ public:
+  void raise_backlog() {
+    if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, SOMAXCONN);
+  }
+};
+
 // Every route goes to the Service; what it answers becomes the response (a stream: chunked).
 void route(httplib::Server& server, serve::Service& service) {
   const auto handler = [&service](const httplib::Request& request, httplib::Response& response) {
@@ -179,17 +190,19 @@ int run_serve(const ServeArguments& args) {
   if (args.threads > 0) set_num_threads(args.threads);
   keep_freed_memory_for_reuse();
   std::unique_ptr<serve::Service> service = load_service(args);
-  httplib::Server server;
+  HttpServer server;
   const size_t pool = static_cast<size_t>(args.max_concurrent) + 8;
   server.new_task_queue = [pool] { return new httplib::ThreadPool(pool); };
   server.set_payload_max_length(static_cast<size_t>(args.max_body_bytes));
   server.set_read_timeout(args.read_timeout, 0);
   server.set_write_timeout(args.read_timeout, 0);
   server.set_tcp_nodelay(true);
+  server.set_keep_alive_max_count(100000);  // a client keeps its connection (the default closes it every 5 requests)
   route(server, *service);
   const int port = args.port == 0 ? server.bind_to_any_port(args.host) : args.port;
   ATTEND_CHECK(port > 0 && (args.port == 0 || server.bind_to_port(args.host, args.port)), ValueError,
                "cannot listen on {}:{} (in use, or not an address of this machine)", args.host, args.port);
+  server.raise_backlog();
   std::cerr << fmt::format("attend serve: listening on http://{}:{} (embeddings: {}, chat: {}; {} threads)", args.host,
                            port, args.embedding.model == "none" ? "none" : service->options().embedding_model_id,
                            args.chat.model == "none" ? "none" : service->options().chat_model_id, num_threads())

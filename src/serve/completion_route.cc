@@ -24,6 +24,15 @@ ApiError context_exceeded(int64_t context, int64_t prompt_tokens, int64_t max_to
                      "max_tokens");
 }
 
+// Cancels a generation when the last copy of it goes.
+struct CancelOnDestroy {
+  explicit CancelOnDestroy(std::shared_ptr<GenerationStream> s) : stream(std::move(s)) {}
+  ~CancelOnDestroy() { stream->cancel(); }
+  CancelOnDestroy(const CancelOnDestroy&) = delete;
+  CancelOnDestroy& operator=(const CancelOnDestroy&) = delete;
+  std::shared_ptr<GenerationStream> stream;
+};
+
 uint64_t random_seed() {
   std::random_device device;
   return (static_cast<uint64_t>(device()) << 32) | device();
@@ -93,7 +102,10 @@ HttpReply Service::completions(const Json& body, bool chat, std::shared_ptr<InFl
 
   HttpReply reply{200, "text/event-stream", "", nullptr};
   const bool include_usage = request.include_usage;
-  reply.stream = [this, stream, outcome, in_flight, logprobs, include_usage](const ChunkWriter& write) {
+  // However the HTTP layer ends with the stream (run to its end, or dropped unrun when the client
+  // left before the headers went out), the sequence is cancelled: a no-op once it has finished.
+  const auto cancel_at_end = std::make_shared<CancelOnDestroy>(stream);
+  reply.stream = [this, stream, outcome, in_flight, logprobs, include_usage, cancel_at_end](const ChunkWriter& write) {
     const auto send = [&](const std::string& event) {
       if (write(event)) return true;
       stream->cancel();  // the client left: free its sequence

@@ -100,7 +100,11 @@ void GenerationScheduler::admit(std::vector<std::unique_ptr<Active>>& active) {
   while (!waiting_.empty() && static_cast<int64_t>(active.size()) < options_.max_sequences) {
     std::unique_ptr<Request> request = std::move(waiting_.front());
     waiting_.pop_front();
-    active.push_back(std::make_unique<Active>(model_, tokenizer_, *request));
+    try {
+      active.push_back(std::make_unique<Active>(model_, tokenizer_, *request));
+    } catch (const std::exception& e) {  // submit() checked the request: out of memory, say
+      request->stream->push({GenerationEvent::Kind::error, {}, {}, 500, e.what()});
+    }
   }
   metrics_.set("attend_queue_depth", static_cast<double>(waiting_.size()), "queue=\"generation\"");
 }

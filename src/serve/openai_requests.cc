@@ -27,6 +27,12 @@ const char* kind_of(const Json& value) {
   throw bad_request("invalid_value", fmt::format("'{}' must be {}, got {}", field, range, value.dump()), field);
 }
 
+// Whether object[key] is the string `expected` (false for any other type: never a raw exception).
+bool is_string_equal(const Json& object, const char* key, const char* expected) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() && it->get_ref<const std::string&>() == expected;
+}
+
 // The field, or nullptr when absent or null.
 const Json* field(const Json& body, const char* key) {
   const auto it = body.find(key);
@@ -114,7 +120,7 @@ void refuse_unsupported(const Json& body) {
     }
   }
   if (const Json* format = field(body, "response_format"); format != nullptr) {
-    if (!format->is_object() || format->value("type", "") != "text") {
+    if (!format->is_object() || !is_string_equal(*format, "type", "text")) {
       throw bad_request("unsupported_value", "'response_format' must be {\"type\": \"text\"}", "response_format");
     }
   }
@@ -184,7 +190,7 @@ decoder::ChatMessage chat_message(const Json& message, size_t index) {
     text = content->get<std::string>();
   } else if (content->is_array()) {  // parts: only text ones
     for (const Json& part : *content) {
-      if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+      if (!part.is_object() || !is_string_equal(part, "type", "text") || !part.contains("text") ||
           !part["text"].is_string()) {
         throw bad_request("unsupported_value", fmt::format("'{}.content': only text parts are supported", where),
                           where);
