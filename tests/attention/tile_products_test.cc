@@ -134,14 +134,15 @@ TEST(TileProducts, TransposedOperandThroughItsStrides) {
 }
 
 // Every packed value is its key's element (or 0 past the last key), for key counts that fill, cut
-// and overflow a panel, row strides wider than a row, and a row stride too wide for the 32-bit
-// gather indices (the scalar loop; one key, so that only row 0 is read).
+// and overflow a panel, head sizes below, at and past the 16 x 16 transposes of AVX-512 (37: two
+// blocks, then five columns by gathers), row strides wider than a row, and a row stride too wide
+// for the 32-bit gather indices (the scalar loop; one key, so that only row 0 is read).
 TEST(TileProducts, PackedPanelsHoldEveryKeyElement) {
   testing::for_each_simd_target([&] {
     Generator generator(37);
     const int64_t width = kernels::panel_width();
     for (const int64_t keys : {int64_t{1}, width - 1, width, width + 1, 2 * width + 3}) {
-      for (const int64_t d : {1, 5, 32}) {
+      for (const int64_t d : {1, 5, 16, 32, 37, 64}) {
         for (const int64_t ldk : {d, d + 3, 3 * 12 * d}) {
           const auto k = random_values(keys * ldk, generator);
           std::vector<float> packed(static_cast<size_t>(kernels::packed_panels_size(keys, d)), kSentinel);
