@@ -1,5 +1,6 @@
 #include "attend/serve/api_error.h"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace attend::serve {
@@ -32,6 +33,12 @@ std::string ApiError::body() const {
 
 ApiError bad_request(const std::string& code, const std::string& message, const std::string& param) {
   return ApiError(400, "invalid_request_error", code, message, param);
+}
+
+ApiError model_not_found(const std::string& model) {
+  return ApiError(404, "not_found_error", "model_not_found",
+                  fmt::format("The model '{}' does not exist or is not served here (GET /v1/models lists them)", model),
+                  "model");
 }
 
 std::string error_body(int status, const std::string& message) {

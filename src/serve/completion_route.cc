@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 
 #include "attend/serve/api_error.h"
-#include "attend/serve/openai_responses.h"
+#include "serve/openai_requests.h"
+#include "serve/openai_responses.h"
 #include "attend/serve/service.h"
 
 namespace attend::serve {
@@ -38,36 +39,41 @@ uint64_t random_seed() {
   return (static_cast<uint64_t>(device()) << 32) | device();
 }
 
-}  // namespace
-
-std::vector<int32_t> Service::completion_prompt(const CompletionRequest& request) const {
+// The prompt's token ids: the chat template rendered and tokenized, the text tokenized, or the
+// ids checked against the vocabulary.
+std::vector<int32_t> completion_prompt(const CompletionRequest& request, const bpe::BpeTokenizer& bpe,
+                                       const std::optional<decoder::ChatTemplate>& chat_template,
+                                       const std::string& chat_template_error) {
   if (request.chat) {
-    if (!chat_template_) throw bad_request("unsupported_model", chat_template_error_, "model");
+    if (!chat_template) throw bad_request("unsupported_model", chat_template_error, "model");
     try {
-      return bpe_->encode(chat_template_->render(request.messages));
+      return bpe.encode(chat_template->render(request.messages));
     } catch (const ValueError& e) {
       throw bad_request("invalid_value", e.what(), "messages");
     }
   }
   if (!request.prompt_is_tokens) {
     if (request.prompt.empty()) throw bad_request("invalid_value", "'prompt' is empty", "prompt");
-    return bpe_->encode(request.prompt);
+    return bpe.encode(request.prompt);
   }
   for (const int32_t id : request.prompt_tokens) {
-    if (id < 0 || id >= bpe_->vocabulary_size()) {
+    if (id < 0 || id >= bpe.vocabulary_size()) {
       throw bad_request("invalid_value",
-                        fmt::format("'prompt' holds token id {}, outside [0, {})", id, bpe_->vocabulary_size()),
+                        fmt::format("'prompt' holds token id {}, outside [0, {})", id, bpe.vocabulary_size()),
                         "prompt");
     }
   }
   return request.prompt_tokens;
 }
 
-HttpReply Service::completions(const Json& body, bool chat, std::shared_ptr<InFlight> in_flight) {
+}  // namespace
+
+HttpReply Service::completions(const std::string& body_text, bool chat, std::shared_ptr<InFlight> in_flight) {
+  const Json body = parse_json_body(body_text);
   CompletionRequest request = chat ? parse_chat_request(body) : parse_completion_request(body);
   if (!decoder_) throw ApiError(404, "not_found_error", "model_not_found", "no chat model is served here", "model");
-  check_model(request.model, options_.chat_model_id);
-  const std::vector<int32_t> prompt = completion_prompt(request);
+  if (request.model != options_.chat_model_id) throw model_not_found(request.model);
+  const std::vector<int32_t> prompt = completion_prompt(request, *bpe_, chat_template_, chat_template_error_);
   const int64_t context = decoder_->config().context_length;
   const int64_t prompt_tokens = static_cast<int64_t>(prompt.size());
   decoder::GenerationOptions& options = request.options;

@@ -1,4 +1,4 @@
-#include "attend/serve/openai_requests.h"
+#include "serve/openai_requests.h"
 
 #include <cmath>
 #include <limits>

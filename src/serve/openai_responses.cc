@@ -1,4 +1,4 @@
-#include "attend/serve/openai_responses.h"
+#include "serve/openai_responses.h"
 
 #include <algorithm>
 #include <bit>

@@ -7,7 +7,8 @@
 
 #include "attend/bpe/gguf_vocabulary.h"
 #include "attend/serve/api_error.h"
-#include "attend/serve/openai_responses.h"
+#include "serve/openai_requests.h"
+#include "serve/openai_responses.h"
 
 namespace attend::serve {
 namespace {
@@ -15,12 +16,6 @@ namespace {
 HttpReply json_reply(const Json& body, int status = 200) { return {status, "application/json", dump(body), nullptr}; }
 
 HttpReply error_reply(const ApiError& error) { return {error.status(), "application/json", error.body(), nullptr}; }
-
-ApiError model_not_found(const std::string& model) {
-  return ApiError(404, "not_found_error", "model_not_found",
-                  fmt::format("The model '{}' does not exist or is not served here (GET /v1/models lists them)", model),
-                  "model");
-}
 
 // Equal strings, in time that depends on their lengths only (no early exit on the first difference).
 bool constant_time_equal(const std::string& a, const std::string& b) {
@@ -121,12 +116,11 @@ HttpReply Service::dispatch(const HttpRequest& request, std::shared_ptr<InFlight
   }
   if (route == "/metrics") return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render(), nullptr};
   if (route == "/v1/models") return models();
-  const Json body = parse_json_body(request.body);
-  if (route == "/v1/embeddings") return embeddings(body);
-  if (route == "/v1/chat/completions") return completions(body, true, std::move(in_flight));
-  if (route == "/v1/completions") return completions(body, false, std::move(in_flight));
-  if (route == "/tokenize") return tokenize(body);
-  return detokenize(body);
+  if (route == "/v1/embeddings") return embeddings(request.body);
+  if (route == "/v1/chat/completions") return completions(request.body, true, std::move(in_flight));
+  if (route == "/v1/completions") return completions(request.body, false, std::move(in_flight));
+  if (route == "/tokenize") return tokenize(request.body);
+  return detokenize(request.body);
 }
 
 HttpReply Service::models() const {
@@ -138,13 +132,14 @@ HttpReply Service::models() const {
   return json_reply(Json{{"object", "list"}, {"data", data}});
 }
 
-void Service::check_model(const std::string& model, const std::string& loaded) const {
-  if (model != loaded) throw model_not_found(model);
-}
+namespace {
 
-std::vector<text::Encoding> Service::embedding_encodings(const EmbeddingRequest& request) const {
-  const int64_t max_length = encoder_->config().max_length;
-  const int64_t vocabulary = encoder_->tokenizer().vocabulary().size();
+// The encodings of a request's inputs: texts tokenized, token arrays checked; 400 for an input
+// longer than the model takes (never cut) or an id outside the vocabulary.
+std::vector<text::Encoding> embedding_encodings(const models::SentenceEncoder& encoder,
+                                                const EmbeddingRequest& request) {
+  const int64_t max_length = encoder.config().max_length;
+  const int64_t vocabulary = encoder.tokenizer().vocabulary().size();
   text::EncodeOptions options;
   options.max_length = max_length;  // longer: refused, never cut silently
   std::vector<text::Encoding> encodings;
@@ -163,7 +158,7 @@ std::vector<text::Encoding> Service::embedding_encodings(const EmbeddingRequest&
       encoding.attention_mask.assign(input.tokens.size(), 1);
     } else {
       try {
-        encoding = encoder_->tokenizer().encode(input.text, options);
+        encoding = encoder.tokenizer().encode(input.text, options);
       } catch (const ValueError& e) {
         throw bad_request("context_length_exceeded", fmt::format("input[{}]: {}", i, e.what()), "input");
       }
@@ -179,11 +174,12 @@ std::vector<text::Encoding> Service::embedding_encodings(const EmbeddingRequest&
   return encodings;
 }
 
-HttpReply Service::embeddings(const Json& body) {
-  const EmbeddingRequest request = parse_embedding_request(body);
-  if (!encoder_) throw model_not_found(request.model);
-  check_model(request.model, options_.embedding_model_id);
-  std::vector<text::Encoding> encodings = embedding_encodings(request);
+}  // namespace
+
+HttpReply Service::embeddings(const std::string& body) {
+  const EmbeddingRequest request = parse_embedding_request(parse_json_body(body));
+  if (!encoder_ || request.model != options_.embedding_model_id) throw model_not_found(request.model);
+  std::vector<text::Encoding> encodings = embedding_encodings(*encoder_, request);
   int64_t tokens = 0;
   for (const text::Encoding& e : encodings) tokens += static_cast<int64_t>(e.ids.size());
   std::future<std::vector<float>> future = batcher_->submit(std::move(encodings));
@@ -194,7 +190,8 @@ HttpReply Service::embeddings(const Json& body) {
   return json_reply(embeddings_response(request.model, vectors, encoder_->dimension(), request.base64, tokens));
 }
 
-HttpReply Service::tokenize(const Json& body) const {
+HttpReply Service::tokenize(const std::string& request_body) const {
+  const Json body = parse_json_body(request_body);
   const std::string model =
       optional_string(body, "model").value_or(decoder_ ? options_.chat_model_id : options_.embedding_model_id);
   const std::optional<std::string> text = optional_string(body, "content");
@@ -210,7 +207,8 @@ HttpReply Service::tokenize(const Json& body) const {
   return json_reply(Json{{"model", model}, {"tokens", tokens}});
 }
 
-HttpReply Service::detokenize(const Json& body) const {
+HttpReply Service::detokenize(const std::string& request_body) const {
+  const Json body = parse_json_body(request_body);
   const std::string model = optional_string(body, "model").value_or(options_.chat_model_id);
   if (!decoder_ || model != options_.chat_model_id) throw model_not_found(model);
   const auto tokens = body.find("tokens");

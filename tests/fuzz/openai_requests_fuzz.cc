@@ -8,7 +8,7 @@
 #include <string>
 
 #include "attend/serve/api_error.h"
-#include "attend/serve/openai_requests.h"
+#include "serve/openai_requests.h"
 #include "fuzz/fuzz_input.h"
 
 namespace {

@@ -7,8 +7,8 @@
 
 #include "attend/serve/api_error.h"
 #include "attend/serve/metrics.h"
-#include "attend/serve/openai_requests.h"
-#include "attend/serve/openai_responses.h"
+#include "serve/openai_requests.h"
+#include "serve/openai_responses.h"
 
 namespace attend::serve {
 namespace {

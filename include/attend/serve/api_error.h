@@ -34,6 +34,9 @@ class ApiError : public Error {
 // 400 invalid_request_error about `param`.
 ApiError bad_request(const std::string& code, const std::string& message, const std::string& param = "");
 
+// 404 model_not_found: `model` is not one the server serves.
+ApiError model_not_found(const std::string& model);
+
 // The error body of any status for a message (the HTTP layer's own refusals: 404 route, 413 size).
 std::string error_body(int status, const std::string& message);
 

@@ -27,7 +27,6 @@
 #include "attend/serve/embedding_batcher.h"
 #include "attend/serve/generation_scheduler.h"
 #include "attend/serve/metrics.h"
-#include "attend/serve/openai_requests.h"
 
 namespace attend::serve {
 
@@ -86,14 +85,13 @@ class Service {
   };
   HttpReply dispatch(const HttpRequest& request, std::shared_ptr<InFlight> in_flight);
   HttpReply models() const;
-  HttpReply embeddings(const Json& body);
-  HttpReply completions(const Json& body, bool chat, std::shared_ptr<InFlight> in_flight);
-  HttpReply tokenize(const Json& body) const;
-  HttpReply detokenize(const Json& body) const;
+  // Each parses its body (serve/openai_requests.h, private: the JSON library stays out of the
+  // installed headers).
+  HttpReply embeddings(const std::string& body);
+  HttpReply completions(const std::string& body, bool chat, std::shared_ptr<InFlight> in_flight);
+  HttpReply tokenize(const std::string& body) const;
+  HttpReply detokenize(const std::string& body) const;
   bool authorized(const std::string& authorization) const;
-  std::vector<text::Encoding> embedding_encodings(const EmbeddingRequest& request) const;
-  std::vector<int32_t> completion_prompt(const CompletionRequest& request) const;
-  void check_model(const std::string& model, const std::string& loaded) const;
 
   ServiceOptions options_;
   Metrics metrics_;
