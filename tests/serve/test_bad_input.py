@@ -2,6 +2,7 @@
 server keeps serving (a good request after each succeeds). Also: a client that stalls half-way
 is cut off within the read timeout, a client that drops a stream frees its sequence, the API key
 is checked, requests past --max-concurrent get 429, and SIGTERM lets a stream in flight finish."""
+import http.client
 import json
 import os
 import socket
@@ -88,7 +89,7 @@ def test_a_10_mb_body_is_refused(server):
     try:
         status, answer = server.request("POST", "/v1/embeddings", body)
         assert status == 413, answer
-    except (ConnectionResetError, BrokenPipeError):
+    except (ConnectionError, http.client.HTTPException):
         pass  # the server may close before the client has sent it all
     good, _ = server.request("POST", "/v1/embeddings", GOOD_EMBEDDING)
     assert good == 200
@@ -110,7 +111,7 @@ def test_a_client_that_stalls_half_way_is_cut_off(server):
 
 
 def test_a_client_that_drops_a_stream_frees_its_sequence(server):
-    body = json.dumps(dict(CHAT, max_tokens=4000, stream=True, temperature=1.0, seed=3,
+    body = json.dumps(dict(CHAT, max_tokens=4000, stream=True, temperature=1.0, seed=3, ignore_eos=True,
                            messages=[{"role": "user", "content": "Write a very long story about a dragon."}]))
     with server.raw_socket() as client:
         client.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -146,19 +147,24 @@ def read_stream_to_done(sock, into):
 
 
 def open_stream(server, max_tokens):
-    body = json.dumps(dict(CHAT, max_tokens=max_tokens, stream=True, temperature=0, seed=1,
+    body = json.dumps(dict(CHAT, max_tokens=max_tokens, stream=True, temperature=0, seed=1, ignore_eos=True,
                            messages=[{"role": "user", "content": "Count from one to one hundred in words."}]))
     sock = server.raw_socket()
     sock.sendall((f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
                   f"{body}").encode())
-    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    head = b""
+    while b"\r\n\r\n" not in head:  # the status line and headers, however the bytes arrive
+        chunk = sock.recv(65536)
+        assert chunk, head
+        head += chunk
+    assert head.startswith(b"HTTP/1.1 200"), head
     return sock
 
 
 def test_past_max_concurrent_is_429_and_sigterm_finishes_the_stream():
     with Server(ATTEND, "--max-concurrent", "1", "--embedding-model", "none") as limited:
         streams = []
-        sock = open_stream(limited, 60)
+        sock = open_stream(limited, 400)  # long enough to be in flight on a loaded machine
         status, answer = limited.request("POST", "/v1/completions",
                                          {"model": chat_model_id(), "prompt": "Hi", "max_tokens": 1})
         assert status == 429 and answer["error"]["type"] == "rate_limit_error", answer
