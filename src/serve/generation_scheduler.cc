@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "attend/core/error.h"
 #include "attend/core/parallel.h"
 
@@ -89,14 +91,26 @@ std::shared_ptr<GenerationStream> GenerationScheduler::submit(std::vector<int32_
   return stream;
 }
 
-void GenerationScheduler::admit(std::vector<std::unique_ptr<Active>>& active) {
+namespace {
+
+// Drops the entries (waiting requests or active sequences) whose client left or whose deadline
+// passed; the latter hear a 408 saying `when`.
+template <typename Entries>
+void drop_ended(Entries& entries, const char* when) {
   const Clock::time_point now = Clock::now();
-  std::erase_if(waiting_, [&](const std::unique_ptr<Request>& r) {
-    if (r->stream->cancelled()) return true;
-    if (now < r->deadline) return false;
-    r->stream->push({GenerationEvent::Kind::error, {}, {}, 408, "the request's time limit passed while it waited"});
+  std::erase_if(entries, [&](const auto& entry) {
+    if (entry->stream->cancelled()) return true;
+    if (now < entry->deadline) return false;
+    entry->stream->push(
+        {GenerationEvent::Kind::error, {}, {}, 408, fmt::format("the request's time limit passed {}", when)});
     return true;
   });
+}
+
+}  // namespace
+
+void GenerationScheduler::admit(std::vector<std::unique_ptr<Active>>& active) {
+  drop_ended(waiting_, "while it waited");
   while (!waiting_.empty() && static_cast<int64_t>(active.size()) < options_.max_sequences) {
     std::unique_ptr<Request> request = std::move(waiting_.front());
     waiting_.pop_front();
@@ -133,13 +147,7 @@ std::vector<GenerationEvent> next_events(decoder::SequenceGeneration& sequence) 
 // One forward call for every sequence, then each one's next token (the sequences sample in
 // parallel: each has its own sampler and decoder).
 void GenerationScheduler::step(std::vector<std::unique_ptr<Active>>& active) {
-  const Clock::time_point now = Clock::now();
-  std::erase_if(active, [&](const std::unique_ptr<Active>& a) {
-    if (a->stream->cancelled()) return true;
-    if (now < a->deadline) return false;
-    a->stream->push({GenerationEvent::Kind::error, {}, {}, 408, "the request's time limit passed"});
-    return true;
-  });
+  drop_ended(active, "while it ran");
   std::vector<decoder::SequenceGeneration*> sequences;
   int64_t prompt_tokens = 0;
   for (const auto& a : active) {

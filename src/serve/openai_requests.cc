@@ -6,21 +6,14 @@
 #include <fmt/format.h>
 
 #include "attend/serve/api_error.h"
+#include "io/json_file.h"
 
 namespace attend::serve {
 namespace {
 
-const char* kind_of(const Json& value) {
-  if (value.is_boolean()) return "a boolean";
-  if (value.is_number()) return "a number";
-  if (value.is_string()) return "a string";
-  if (value.is_array()) return "an array";
-  if (value.is_object()) return "an object";
-  return "null";
-}
-
 [[noreturn]] void wrong_type(const std::string& field, const char* expected, const Json& value) {
-  throw bad_request("invalid_type", fmt::format("'{}' must be {}, got {}", field, expected, kind_of(value)), field);
+  throw bad_request("invalid_type", fmt::format("'{}' must be {}, got {}", field, expected, io::json_kind(value)),
+                    field);
 }
 
 [[noreturn]] void out_of_range(const std::string& field, const std::string& range, const Json& value) {
@@ -215,7 +208,7 @@ Json parse_json_body(std::string_view body) {
     throw bad_request("invalid_json", fmt::format("the body is not valid JSON: {}", e.what()));
   }
   if (!json.is_object())
-    throw bad_request("invalid_type", fmt::format("the body must be a JSON object, got {}", kind_of(json)));
+    throw bad_request("invalid_type", fmt::format("the body must be a JSON object, got {}", io::json_kind(json)));
   return json;
 }
 

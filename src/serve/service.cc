@@ -90,7 +90,7 @@ HttpReply Service::handle(const HttpRequest& request) {
           429, "rate_limit_error", "too_many_requests",
           fmt::format("the server is answering its limit of {} requests; retry later", options_.max_concurrent));
     }
-    reply = dispatch(request, in_flight);
+    reply = dispatch(route, request, in_flight);
   } catch (const ApiError& e) {
     reply = error_reply(e);
   } catch (const Json::exception& e) {  // a field of a type the handler did not check
@@ -104,8 +104,7 @@ HttpReply Service::handle(const HttpRequest& request) {
   return reply;
 }
 
-HttpReply Service::dispatch(const HttpRequest& request, std::shared_ptr<InFlight> in_flight) {
-  const std::string route = route_of(request.path);
+HttpReply Service::dispatch(const std::string& route, const HttpRequest& request, std::shared_ptr<InFlight> in_flight) {
   const bool get = route == "/metrics" || route == "/v1/models";
   if (route == "other") {
     throw ApiError(404, "not_found_error", "unknown_url", fmt::format("no route {} {}", request.method, request.path));

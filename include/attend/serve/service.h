@@ -83,7 +83,7 @@ class Service {
     int status_ = 200;
     Clock::time_point start_ = Clock::now();
   };
-  HttpReply dispatch(const HttpRequest& request, std::shared_ptr<InFlight> in_flight);
+  HttpReply dispatch(const std::string& route, const HttpRequest& request, std::shared_ptr<InFlight> in_flight);
   HttpReply models() const;
   // Each parses its body (serve/openai_requests.h, private: the JSON library stays out of the
   // installed headers).
