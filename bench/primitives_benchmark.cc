@@ -14,6 +14,7 @@
 #include <new>
 
 #include "attend/core/random.h"
+#include "attend/sampling/sampler.h"
 #include "kernels/attention_primitives.h"
 #include "kernels/philox.h"
 #include "kernels/tile_products.h"
@@ -142,6 +143,25 @@ void pack_panels(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n * d);
 }
 
+// One decode step's sampler over SmolLM2's vocabulary (49,152 logits, N(0, 3^2)): temperature
+// 0.8 alone (every token a candidate, as an OpenAI request without top_p), with top-p 0.95 and
+// with top-k 40; range(0) = 0, 1, 2 picks.
+void sample_token(benchmark::State& state) {
+  constexpr int64_t kVocabulary = 49152;
+  Row logits(kVocabulary, 19);
+  for (int64_t i = 0; i < kVocabulary; ++i) logits.data()[i] *= 3.0f;
+  attend::sampling::SamplingOptions options;
+  options.temperature = 0.8f;
+  if (state.range(0) == 1) options.top_p = 0.95f;
+  if (state.range(0) == 2) options.top_k = 40;
+  attend::sampling::SamplingScratch scratch;
+  const std::span<const float> row(logits.data(), kVocabulary);
+  uint64_t step = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(attend::sampling::sample_token(row, {}, options, step++, scratch));
+  state.SetItemsProcessed(state.iterations() * kVocabulary);
+}
+
+BENCHMARK(sample_token)->Arg(0)->Arg(1)->Arg(2);
 BENCHMARK(pack_panels)->Arg(35)->Arg(128);
 BENCHMARK(philox_draws)->ArgsProduct({{35, 128, 4096}, {0, 1}});
 BENCHMARK(scale_and_max)->RangeMultiplier(2)->Range(64, 4096);

@@ -20,9 +20,10 @@
 // repetition one) over the last penalty_last_n tokens.
 //
 // Randomness: u_t depends on (seed, t) and nothing else, so a sequence gets the same tokens
-// whatever the thread count and whichever other sequences share its batch. The sums run in an
-// order fixed by the input (ids, or rank after top-k / top-p) in float64, so the same logits give
-// the same token on every run.
+// whatever the thread count and whichever other sequences share its batch. The weights
+// exp(s_v - max) are float64 (a vectorized exp within 1 ulp), summed in an order fixed by the
+// input (C's order: ids, or rank after top-k / top-p; in blocks of 8 consecutive weights, the
+// blocks' sums then added in order), so the same logits give the same token on every run.
 #pragma once
 
 #include <cstdint>
@@ -56,8 +57,8 @@ struct TokenProbability {
 // (and fault in) about a megabyte. Their contents mean nothing between calls.
 struct SamplingScratch {
   std::vector<double> scores;         // (V,) the penalized logits l'
-  std::vector<Candidate> candidates;  // C
-  std::vector<double> weights;        // exp(s_v - max_C s) for v in C, in C's order
+  std::vector<Candidate> candidates;  // C when a filter is on; empty when C is every id
+  std::vector<double> weights;        // exp(s_v - max_C s) for v in C, in C's order (or by id)
 };
 
 // The token of step `step`: a pure function of its arguments (scratch only holds buffers).
