@@ -121,9 +121,20 @@ void attend_to_cache(const Tensor<float>& q, const KvCache& cache, int64_t n, in
   p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
   p.causal = true;
   p.offset = start;
-  // q and a as (n, H, D) rows; one row is also (H, 1, D), contiguous, which lets a long cache
-  // go to the split-K decode kernel (kernels/flash_attention.h).
-  p.q_strides = p.out_strides = {n * width, head_dim, n == 1 ? head_dim : width};
+  // q and a as (n, H, D) rows.
+  p.q_strides = p.out_strides = {n * width, head_dim, width};
+  if (n == 1) {
+    // One decode step: the G = H / H_kv query heads of a group are the G rows of their K/V head,
+    // (H_kv, G, D), contiguous. Each row computes as before (the kernels treat rows alike and
+    // tile the keys the same way), but a tile now has G rows where it had one: G independent
+    // chains of multiply-adds where one chain waited on its own latency. Every key precedes the
+    // query, so no mask is needed. Contiguous q also lets a long cache go to the split-K decode
+    // kernel (kernels/flash_attention.h).
+    const int64_t group = heads / config.kv_heads;
+    p.heads = config.kv_heads, p.queries = group;
+    p.causal = false, p.offset = 0;
+    p.q_strides = p.out_strides = {width, group * head_dim, head_dim};
+  }
   p.k_strides = p.v_strides = {config.kv_heads * cache.capacity() * head_dim, cache.capacity() * head_dim, head_dim};
   std::vector<float> log_sum_exp(static_cast<size_t>(heads * n));  // (H, n)
   if (kernels::use_decode_kernel(p)) {
