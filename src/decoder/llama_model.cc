@@ -11,19 +11,10 @@
 #include "attend/ops/normalization.h"
 #include "decoder/llama_weights.h"
 #include "kernels/flash_attention.h"
+#include "kernels/swiglu.h"
 
 namespace attend::decoder {
 namespace {
-
-// Columns [first, first + width) of x (R, C) as a contiguous (R, width) tensor.
-Tensor<float> columns(const Tensor<float>& x, int64_t first, int64_t width) {
-  const int64_t rows = x.shape()[0], stride = x.shape()[1];
-  Tensor<float> part = Tensor<float>::empty({rows, width});
-  for (int64_t r = 0; r < rows; ++r) {
-    std::memcpy(part.data() + r * width, x.data() + r * stride + first, static_cast<size_t>(width) * sizeof(float));
-  }
-  return part;
-}
 
 // One forward call's rows: segment s owns rows [first[s], first[s] + count[s]) of every
 // (R, ...) activation; row r sits at position positions[r] of its sequence.
@@ -70,41 +61,56 @@ Tensor<float> embed(const quant::WeightMatrix& table, std::span<const Segment> s
   return x;
 }
 
-// Rotates every head of x (R, heads * D) in place, pairs (2i, 2i + 1) at each row's position:
+// One head's pairs (2i, 2i + 1) rotated to position p, from `in` to `out`:
 //   (a, b) -> (a cos - b sin, a sin + b cos),  cos = cos_table[p][i], sin = sin_table[p][i]
-void rotate_pairs(Tensor<float>& x, int64_t heads, int64_t head_dim, const Rows& rows,
-                  const std::vector<float>& cos_table, const std::vector<float>& sin_table) {
-  const int64_t half = head_dim / 2;
-  float* data = x.data();
-  for (int64_t r = 0; r < rows.total; ++r) {
-    const float* cos_row = cos_table.data() + rows.positions[r] * half;
-    const float* sin_row = sin_table.data() + rows.positions[r] * half;
-    for (int64_t h = 0; h < heads; ++h) {
-      float* pair = data + (r * heads + h) * head_dim;
-      for (int64_t i = 0; i < half; ++i) {
-        const float a = pair[2 * i], b = pair[2 * i + 1];
-        pair[2 * i] = a * cos_row[i] - b * sin_row[i];
-        pair[2 * i + 1] = a * sin_row[i] + b * cos_row[i];
-      }
-    }
+void rotate_head(const float* in, float* out, int64_t half, const float* cos_row, const float* sin_row) {
+  for (int64_t i = 0; i < half; ++i) {
+    const float a = in[2 * i], b = in[2 * i + 1];
+    out[2 * i] = a * cos_row[i] - b * sin_row[i];
+    out[2 * i + 1] = a * sin_row[i] + b * cos_row[i];
   }
 }
 
-// Copies the new rows of k or v (R, H_kv * D) into each segment's cache of `layer`, (H_kv, capacity, D).
-void write_cache(const Tensor<float>& rows_data, std::span<const Segment> segments, const Rows& rows, int64_t layer,
-                 const LlamaConfig& config, bool keys) {
-  const int64_t kv_heads = config.kv_heads, head_dim = config.head_dim;
+// q (R, H D): the query columns of qkv (R, H D + 2 H_kv D), rotated to each row's position. The
+// key columns, rotated, and the value columns go straight into each segment's cache of `layer`
+// (H_kv, capacity, D) at the row's position: one pass, no intermediate k and v.
+Tensor<float> queries_and_cache(const Tensor<float>& qkv, std::span<const Segment> segments, const Rows& rows,
+                                int64_t layer, const LlamaConfig& config, const std::vector<float>& cos_table,
+                                const std::vector<float>& sin_table) {
+  const int64_t heads = config.heads, kv_heads = config.kv_heads, d = config.head_dim, half = d / 2;
+  const int64_t q_width = heads * d, kv_width = kv_heads * d, stride = q_width + 2 * kv_width;
+  Tensor<float> q = Tensor<float>::empty({rows.total, q_width});
   for (size_t s = 0; s < segments.size(); ++s) {
     KvCache& cache = *segments[s].cache;
-    float* base = keys ? cache.keys(layer) : cache.values(layer);
     for (int64_t t = 0; t < rows.count[s]; ++t) {
-      const float* source = rows_data.data() + (rows.first[s] + t) * kv_heads * head_dim;
+      const int64_t r = rows.first[s] + t, position = rows.positions[r];
+      const float* in = qkv.data() + r * stride;
+      const float* cos_row = cos_table.data() + position * half;
+      const float* sin_row = sin_table.data() + position * half;
+      for (int64_t h = 0; h < heads; ++h)
+        rotate_head(in + h * d, q.data() + r * q_width + h * d, half, cos_row, sin_row);
       for (int64_t h = 0; h < kv_heads; ++h) {
-        float* target = base + (h * cache.capacity() + rows.start[s] + t) * head_dim;
-        std::memcpy(target, source + h * head_dim, static_cast<size_t>(head_dim) * sizeof(float));
+        const int64_t at = (h * cache.capacity() + position) * d;
+        rotate_head(in + q_width + h * d, cache.keys(layer) + at, half, cos_row, sin_row);
+        std::memcpy(cache.values(layer) + at, in + q_width + kv_width + h * d, static_cast<size_t>(d) * sizeof(float));
       }
     }
   }
+  return q;
+}
+
+// silu(gate) * up (R, F) from gate_up (R, 2 F), row by row through the vectorized kernel
+// (kernels/swiglu.h; element by element, so the same bits as ops' swiglu on copied columns).
+Tensor<float> gated(const Tensor<float>& gate_up, int64_t ffn) {
+  const int64_t count = gate_up.shape()[0];
+  Tensor<float> out = Tensor<float>::empty({count, ffn});
+  parallel_for(count, std::max<int64_t>(1, 16384 / ffn), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* row = gate_up.data() + r * 2 * ffn;
+      kernels::swiglu_forward(row, row + ffn, ffn, out.data() + r * ffn);
+    }
+  });
+  return out;
 }
 
 // One segment's queries over its cache, read in place (the fused kernel with strides: q and
@@ -212,17 +218,10 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
                             std::span<const Segment> segments, const Rows& rows, const LlamaConfig& config,
                             const std::vector<float>& cos_table, const std::vector<float>& sin_table,
                             ForwardHooks* hooks) {
-  const int64_t q_width = config.heads * config.head_dim, kv_width = config.kv_heads * config.head_dim;
-  const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);    // (R, E)
-  const Tensor<float> qkv = w.qkv.project(h);                          // (R, H D + 2 H_kv D)
-  Tensor<float> q = columns(qkv, 0, q_width);                          // (R, H D)
-  Tensor<float> k = columns(qkv, q_width, kv_width);                   // (R, H_kv D)
-  const Tensor<float> v = columns(qkv, q_width + kv_width, kv_width);  // (R, H_kv D)
-  rotate_pairs(q, config.heads, config.head_dim, rows, cos_table, sin_table);
-  rotate_pairs(k, config.kv_heads, config.head_dim, rows, cos_table, sin_table);
-  write_cache(k, segments, rows, layer, config, true);
-  write_cache(v, segments, rows, layer, config, false);
-  Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);  // (R, H D)
+  const Tensor<float> h = rms_norm(x, w.attn_norm, config.rms_eps);  // (R, E)
+  const Tensor<float> qkv = w.qkv.project(h);                        // (R, H D + 2 H_kv D)
+  const Tensor<float> q = queries_and_cache(qkv, segments, rows, layer, config, cos_table, sin_table);  // (R, H D)
+  Tensor<float> a = attend_to_caches(q, segments, rows, layer, config);                                 // (R, H D)
   if (hooks != nullptr && hooks->capture_attention) {
     hooks->attention.push_back(attention_weights(q, *segments[0].cache, layer, rows, config));
   }
@@ -233,8 +232,7 @@ Tensor<float> layer_forward(const Tensor<float>& x, const LlamaLayer& w, int64_t
   const Tensor<float> h1 = rms_norm(x1, w.ffn_norm, config.rms_eps);  // (R, E)
   const Tensor<float> gate_up = w.gate_up.project(h1);                // (R, 2 F)
   const int64_t ffn = config.ffn_width;
-  const Tensor<float> gated = swiglu(columns(gate_up, 0, ffn), columns(gate_up, ffn, ffn));  // (R, F)
-  return add(x1, w.down.project(gated));                                                     // (R, E)
+  return add(x1, w.down.project(gated(gate_up, ffn)));  // (R, E), gated (R, F)
 }
 
 // The rows whose logits are wanted: each segment's last, or all.
