@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Writes the fuzz targets' seed corpora (tests/fuzz/corpus/TARGET/) and the tokenizer target's
-vocabulary (tests/fuzz/data/vocab.txt): real files cut down, each a few KB. Run once by hand
-after scripts/setup (it reads the MiniLM directory, the tweets, cmudict and Fashion-MNIST from
-where setup put them); its output is committed.
+"""Writes the fuzz targets' seed corpora (tests/fuzz/corpus/TARGET/) and the tokenizer targets'
+vocabularies (tests/fuzz/data/vocab.txt, MiniLM's; tests/fuzz/data/smollm2_tokenizer.gguf,
+SmolLM2's): real files cut down, each a few KB. Run once by hand after scripts/setup (it reads the
+MiniLM directory, SmolLM2's GGUF file, the tweets, cmudict and Fashion-MNIST from where setup put
+them); its output is committed.
 
     python3 tests/fuzz/make_corpus.py
 """
@@ -20,6 +21,7 @@ FUZZ = os.path.join(ROOT, "tests", "fuzz")
 DATA = os.environ.get("ATTEND_DATA_DIR") or os.path.join(
     os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "attend")
 MINILM = os.path.join(DATA, "minilm")
+SMOLLM2 = os.path.join(DATA, "smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
 
 
 def write(target, name, data):
@@ -220,7 +222,8 @@ def gguf_corpus():
     """The golden file of every tensor and metadata type, and a tiny llama with SmolLM2's keys."""
     with open(os.path.join(ROOT, "tests", "golden", "gguf", "types.gguf"), "rb") as golden:
         write("gguf", "every_type", golden.read())
-    tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + [chr(c) for c in range(33, 127)] + ["\u0120the", "in"]
+    tokens = (["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + [chr(c) for c in range(33, 127)] +
+              ["\u0120", "\u0120t", "th", "\u0120the", "in"])
     rng = np.random.default_rng(0)
     q4_1 = rng.integers(0, 256, size=(8, 20), dtype=np.uint8)
     q4_1[:, 0:4] = np.frombuffer(np.float16([0.01, -0.05]).tobytes() * 8, dtype=np.uint8).reshape(8, 4)
@@ -236,10 +239,100 @@ def gguf_corpus():
         ("token_embd.weight", 3, [64, 4], q4_1.tobytes()),
         ("output_norm.weight", 0, [64], f32([64])),
     ]))
+    llama_corpus(metadata, len(tokens))
 
+
+def quantized_blocks(kind, count, rng):
+    """`count` random GGML blocks of type `kind` (2 Q4_0, 3 Q4_1, 8 Q8_0) with small finite scales."""
+    scale = np.float16(0.01).tobytes()
+    header = {2: scale, 3: scale + np.float16(-0.05).tobytes(), 8: scale}[kind]
+    body = {2: 16, 3: 16, 8: 32}[kind]
+    return b"".join(header + rng.integers(0, 256, size=body, dtype=np.uint8).tobytes() for _ in range(count))
+
+
+def llama_corpus(metadata, vocabulary):
+    """Whole tiny llamas (one layer, E = 64, 2 heads of 32, 1 key/value head, F = 128) whose
+    tensors take every type the loader handles: Q4_1, Q8_0, Q4_0 kept as blocks, F16 and F32
+    widened; with the output tied to the embedding (as SmolLM2's) and with one of its own."""
+    rng = np.random.default_rng(1)
+
+    def blocks(kind, ne):
+        return quantized_blocks(kind, ne[0] // 32 * ne[1], rng)
+
+    def tensor(name, kind, ne):
+        if kind == 0:
+            raw = np.ones(ne, "<f4").tobytes() if "norm" in name else f32(ne, seed=len(name))
+        elif kind == 1:
+            raw = (np.random.default_rng(len(name)).standard_normal(ne) * 0.1).astype("<f2").tobytes()
+        else:
+            raw = blocks(kind, ne)
+        return (name, kind, ne, raw)
+
+    layer = [tensor("blk.0.attn_norm.weight", 0, [64]), tensor("blk.0.attn_q.weight", 8, [64, 64]),
+             tensor("blk.0.attn_k.weight", 8, [64, 32]), tensor("blk.0.attn_v.weight", 2, [64, 32]),
+             tensor("blk.0.attn_output.weight", 1, [64, 64]), tensor("blk.0.ffn_norm.weight", 0, [64]),
+             tensor("blk.0.ffn_gate.weight", 3, [64, 128]), tensor("blk.0.ffn_up.weight", 3, [64, 128]),
+             tensor("blk.0.ffn_down.weight", 8, [128, 64])]
+    ends = [tensor("token_embd.weight", 3, [64, vocabulary]), tensor("output_norm.weight", 0, [64])]
+    write("llama_gguf", "tied_output", gguf_bytes(metadata, ends + layer))
+    own = dict(metadata, **{"llama.context_length": 128, "general.name": "tiny"})
+    write("llama_gguf", "own_output", gguf_bytes(own, ends + layer + [tensor("output.weight", 8, [64, vocabulary])]))
+
+
+
+GGUF_SCALARS = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+
+
+def gguf_metadata(path):
+    """The metadata of a GGUF file (version 3) as a dict, read without the gguf package."""
+    with open(path, "rb") as f:
+        magic, version, _, count = struct.unpack("<4sIQQ", f.read(24))
+        assert magic == b"GGUF" and version == 3, path
+
+        def value(kind):
+            if kind == 8:
+                return f.read(struct.unpack("<Q", f.read(8))[0]).decode("utf-8")
+            if kind == 9:
+                element, length = struct.unpack("<IQ", f.read(12))
+                return [value(element) for _ in range(length)]
+            fmt = GGUF_SCALARS[kind]
+            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+
+        metadata = {}
+        for _ in range(count):
+            key = value(8)
+            metadata[key] = value(struct.unpack("<I", f.read(4))[0])
+        return metadata
+
+
+def bpe_data(kept=2048):
+    """SmolLM2's tokenizer metadata cut to its first `kept` tokens and the merges among them,
+    as a GGUF file of tokenizer keys only: the BPE tokenizer target's vocabulary."""
+    source = gguf_metadata(SMOLLM2)
+    tokens = source["tokenizer.ggml.tokens"][:kept]
+    known = set(tokens)
+    merges = [m for m in source["tokenizer.ggml.merges"]
+              if all(part in known for part in m.split(" ")) and m.replace(" ", "") in known]
+    metadata = {"general.architecture": "llama", "tokenizer.ggml.model": "gpt2",
+                "tokenizer.ggml.pre": source["tokenizer.ggml.pre"], "tokenizer.ggml.tokens": tokens,
+                "tokenizer.ggml.token_type": source["tokenizer.ggml.token_type"][:kept],
+                "tokenizer.ggml.merges": merges}
+    for key in ("bos", "eos", "unknown", "padding"):
+        name = f"tokenizer.ggml.{key}_token_id"
+        if name in source and source[name] < kept:
+            metadata[name] = source[name]
+    with open(os.path.join(FUZZ, "data", "smollm2_tokenizer.gguf"), "wb") as out:
+        out.write(gguf_bytes(metadata, []))
+    for name, text in [("chat", "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n"),
+                       ("code", "def f(x):\n    return x ** 2  # square\n"),
+                       ("unicode", "Caf\u00e9 na\u00efve \u65e5\u672c\u8a9e \U0001F600 \u00bd\n"),
+                       ("numbers", "In 2024, 3.14159 and 1,000,000 people; 42nd street.")]:
+        write("bpe_tokenizer", name, b"\x00" + text.encode("utf-8"))
+    write("bpe_tokenizer", "invalid_utf8", b"\x03" + b"ab\xff\xfe c\xc3 d\xe2\x82 <|im_end|>")
 
 def main():
     gguf_corpus()
+    bpe_data()
     for target in ("safetensors", "npy", "labelled_csv", "bert_files", "bert_tokenizer", "datasets"):
         folder = os.path.join(FUZZ, "corpus", target)
         if os.path.isdir(folder):
