@@ -59,13 +59,6 @@ void split_model_name(TrainClassifyArguments& args) {
   args.model.encoder = args.architecture == "minilm" ? "bert" : args.architecture;
 }
 
-text::BertTokenizer load_tokenizer(const std::string& directory) {
-  ATTEND_CHECK(!directory.empty(), ValueError,
-               "no all-MiniLM-L6-v2 was found at configure time (its vocabulary is the classifiers' tokenizer); run "
-               "scripts/setup, then rebuild");
-  return text::BertTokenizer::from_directory(directory);
-}
-
 void print_metrics(const std::string& split, const train::ClassificationMetrics& m,
                    const std::vector<std::string>& names) {
   fmt::print("{}: accuracy {:.2f}%  macro-F1 {:.2f}%  loss {:.4f}\n", split, 100 * m.accuracy, 100 * m.macro_f1,
@@ -121,23 +114,23 @@ int run_train_classify(TrainClassifyArguments& args) {
   } else {
     split_model_name(args);
     models::TextClassifierConfig& c = args.model;
-    c.tokenizer_directory = args.bert.empty() ? text::default_minilm_directory() : args.bert;
+    const std::string directory = args.bert.empty() ? text::default_minilm_directory() : args.bert;
+    models::read_classifier_files(c, directory);
     c.class_names = data::sentiment_class_names();
     c.classes = static_cast<int64_t>(c.class_names.size());
     Generator generator(o.seed);
     if (c.encoder == "bert") {
-      c.bert_directory = c.tokenizer_directory;
-      std::shared_ptr<models::BertModel<float>> bert = models::load_bert_model(c.bert_directory);
+      std::shared_ptr<models::BertModel<float>> bert = models::load_bert_model(directory);
       model = std::make_unique<models::TextClassifier>(c, std::move(bert), generator);
     } else {
-      c.vocabulary = load_tokenizer(c.tokenizer_directory).vocabulary().size();
+      c.vocabulary = text::parse_vocabulary(c.vocabulary_text, directory + "/vocab.txt").size();
       model = std::make_unique<models::TextClassifier>(c, generator);
     }
   }
   const models::TextClassifierConfig& c = model->config();
   o.learning_rate = args.learning_rate > 0 ? args.learning_rate : c.encoder == "bert" ? 5e-5 : 1e-3;
   o.metadata = model->metadata();
-  const text::BertTokenizer tokenizer = load_tokenizer(c.tokenizer_directory);
+  const text::BertTokenizer tokenizer = models::classifier_tokenizer(c, "the model");
   const train::EncodedTexts data = load_texts(args.data, tokenizer, c.max_length);
   fmt::print("model: {} encoder, {} pooling, {} parameters; learning rate {}; threads {}\n", c.encoder, c.pooling,
              model->parameter_count(), o.learning_rate, num_threads());
@@ -203,7 +196,7 @@ int run_classify(const ClassifyArguments& args) {
   const models::TextClassifierConfig& c = model->config();
   ATTEND_CHECK(args.attention.empty() || c.pooling == "attention", ValueError,
                "--attention draws the attention pooling's weights; '{}' pools by {}", args.checkpoint, c.pooling);
-  const text::BertTokenizer tokenizer = load_tokenizer(c.tokenizer_directory);
+  const text::BertTokenizer tokenizer = models::classifier_tokenizer(c, args.checkpoint);
   NoGradGuard no_grad;
   for (const std::string& text : args.texts) {
     const text::Encoding encoding = tokenizer.encode(text, {c.max_length, true});
@@ -254,7 +247,7 @@ int run_classify_eval(const io::SafetensorsFile& checkpoint, const std::string& 
                "attend eval: a text classifier is evaluated on test or dev, not '{}'", split);
   const std::unique_ptr<models::TextClassifier> model = models::load_text_classifier(checkpoint);
   const models::TextClassifierConfig& c = model->config();
-  const text::BertTokenizer tokenizer = load_tokenizer(c.tokenizer_directory);
+  const text::BertTokenizer tokenizer = models::classifier_tokenizer(c, checkpoint.path());
   const train::EncodedTexts encoded = load_texts(data, tokenizer, c.max_length);
   const train::EncodedSplit& part = split == "test" ? encoded.test : encoded.dev;
   fmt::print("model: {} encoder, {} pooling, {} parameters\n", c.encoder, c.pooling, model->parameter_count());

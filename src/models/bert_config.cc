@@ -49,8 +49,8 @@ std::string read_choice(const json& config, const std::string& path, const char*
 
 }  // namespace
 
-BertConfig load_bert_config(const std::string& path) {
-  const json config = io::read_json_file(path);
+BertConfig parse_bert_config(std::string_view text, const std::string& path) {
+  const json config = io::parse_json(text, path);
   ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object, not {}", path, io::json_kind(config));
   read_choice(config, path, "model_type", {"bert"}, "bert");
   read_choice(config, path, "position_embedding_type", {"absolute"}, "absolute");
@@ -74,6 +74,8 @@ BertConfig load_bert_config(const std::string& path) {
                                                                                              : BertActivation::kGelu;
   return c;
 }
+
+BertConfig load_bert_config(const std::string& path) { return parse_bert_config(io::read_small_file(path), path); }
 
 std::string describe(const BertConfig& c) {
   return fmt::format(

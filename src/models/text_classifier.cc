@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -9,13 +10,18 @@
 
 #include "attend/core/error.h"
 #include "attend/io/metadata_numbers.h"
+#include "attend/io/tensor_table.h"
 #include "attend/ops/elementwise.h"
 #include "attend/ops/indexing.h"
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
+#include "io/json_file.h"
 
 namespace attend::models {
 namespace {
+
+// A vocab.txt larger than this is not one (text/vocabulary.cc reads it likewise).
+constexpr size_t kLargestFile = size_t{256} << 20;
 
 // (B, L) padding mask of a batch (1 past each text's end) and L.
 MaskTensor padding_of(const std::vector<text::Encoding>& encodings, int64_t longest) {
@@ -194,10 +200,71 @@ io::Metadata TextClassifier::metadata() const {
           {"classify.feedforward_dim", std::to_string(c.feedforward_dim)},
           {"classify.max_length", std::to_string(c.max_length)},
           {"classify.dropout", fmt::format("{}", c.dropout)},
-          {"classify.tokenizer_directory", c.tokenizer_directory},
-          {"classify.bert_directory", c.bert_directory},
+          {"classify.vocab_txt", c.vocabulary_text},
+          {"classify.tokenizer_config_json", c.tokenizer_config_text},
+          {"classify.bert_config_json", c.bert_config_text},
           {"classify.class_names", fmt::format("{}", fmt::join(c.class_names, ","))}};
 }
+
+void read_classifier_files(TextClassifierConfig& config, const std::string& directory) {
+  ATTEND_CHECK(!directory.empty(), ValueError,
+               "no all-MiniLM-L6-v2 was found at configure time (its vocabulary is the classifiers' tokenizer); run "
+               "scripts/setup, then rebuild");
+  const std::filesystem::path dir(directory);
+  config.vocabulary_text = io::read_small_file((dir / "vocab.txt").string(), kLargestFile);
+  config.tokenizer_config_text = io::read_small_file((dir / "tokenizer_config.json").string());
+  config.bert_config_text = config.encoder == "bert" ? io::read_small_file((dir / "config.json").string()) : "";
+}
+
+text::BertTokenizer classifier_tokenizer(const TextClassifierConfig& c, const std::string& source) {
+  ATTEND_CHECK(!c.vocabulary_text.empty() && !c.tokenizer_config_text.empty(), ValueError,
+               "'{}' holds no tokenizer (classify.vocab_txt and classify.tokenizer_config_json)", source);
+  text::BertTokenizer tokenizer(
+      text::parse_vocabulary(c.vocabulary_text, source + ": classify.vocab_txt"),
+      text::parse_bert_tokenizer_config(c.tokenizer_config_text, source + ": classify.tokenizer_config_json"));
+  const int64_t size = tokenizer.vocabulary().size();
+  if (c.encoder == "bert") {
+    const int64_t rows = parse_bert_config(c.bert_config_text, source + ": classify.bert_config_json").vocab_size;
+    ATTEND_CHECK(size <= rows, ValueError,
+                 "'{}': its vocabulary has {} tokens, more than the {} rows of its encoder's embedding", source, size,
+                 rows);
+  } else {
+    ATTEND_CHECK(size == c.vocabulary, ValueError,
+                 "'{}': its vocabulary has {} tokens, but the model embeds {} (classify.vocabulary)", source, size,
+                 c.vocabulary);
+  }
+  return tokenizer;
+}
+
+namespace {
+
+// The texts of the tokenizer's and the encoder's files: held in the metadata, or (an older
+// checkpoint) read from the directories it names.
+void read_tokenizer_and_encoder(const io::Metadata& metadata, const std::string& source, TextClassifierConfig& c) {
+  const auto entry = [&](const std::string& key) {
+    const auto found = metadata.find("classify." + key);
+    return found == metadata.end() ? std::optional<std::string>() : std::optional<std::string>(found->second);
+  };
+  if (const auto vocabulary = entry("vocab_txt")) {
+    c.vocabulary_text = *vocabulary;
+    c.tokenizer_config_text = entry("tokenizer_config_json").value_or("");
+    c.bert_config_text = entry("bert_config_json").value_or("");
+    ATTEND_CHECK(c.encoder != "bert" || !c.bert_config_text.empty(), ValueError,
+                 "'{}' has no classify.bert_config_json in its metadata (the architecture of its encoder)", source);
+    return;
+  }
+  const auto tokenizer_directory = entry("tokenizer_directory");
+  ATTEND_CHECK(tokenizer_directory.has_value(), ValueError,
+               "'{}' has no classify.vocab_txt in its metadata (its tokenizer's vocabulary)", source);
+  if (tokenizer_directory->empty()) return;  // written without a tokenizer
+  read_classifier_files(c, *tokenizer_directory);
+  if (c.encoder == "bert") {
+    const auto bert_directory = entry("bert_directory").value_or(*tokenizer_directory);
+    c.bert_config_text = io::read_small_file((std::filesystem::path(bert_directory) / "config.json").string());
+  }
+}
+
+}  // namespace
 
 TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, const std::string& source) {
   const auto task = metadata.find("task");
@@ -226,8 +293,7 @@ TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, con
   c.feedforward_dim = count("feedforward_dim", 65'536);
   c.max_length = count("max_length", 1 << 20);
   c.dropout = io::metadata_real(metadata, "classify.dropout", 0, 1, source);
-  c.tokenizer_directory = text("tokenizer_directory");
-  c.bert_directory = text("bert_directory");
+  read_tokenizer_and_encoder(metadata, source, c);
   for (size_t start = 0, comma = 0; comma != std::string::npos; start = comma + 1) {
     comma = text("class_names").find(',', start);
     c.class_names.push_back(text("class_names").substr(start, comma == std::string::npos ? comma : comma - start));
@@ -240,12 +306,33 @@ TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, con
 
 namespace {
 
+// The encoder's architecture: the stored config.json, with a pooler when the checkpoint has one
+// (as load_bert_model decides from the weights).
+BertConfig classifier_bert_config(const TextClassifierConfig& c, const io::SafetensorsFile& checkpoint) {
+  BertConfig bert = parse_bert_config(c.bert_config_text, checkpoint.path() + ": classify.bert_config_json");
+  bert.pooler = checkpoint.contains("bert.pooler.dense.weight") || checkpoint.contains("bert.pooler.dense.bias");
+  return bert;
+}
+
 // Before a model is built from a checkpoint's metadata, each size it would allocate by (V x E,
 // E x E, F x E, 3H x H, ...) must be the shape of a tensor that the file holds, so that a small
 // file claiming a huge model is refused instead of allocated; load_module then checks every
 // parameter. (The bert encoder's sizes come from its config.json, checked when it is read.)
 void require_size_witnesses(const TextClassifierConfig& c, const io::SafetensorsFile& checkpoint) {
-  if (c.encoder == "bert") return;
+  if (c.encoder == "bert") {
+    const BertConfig bert = classifier_bert_config(c, checkpoint);
+    std::vector<std::string> problems;
+    for (const io::TensorSpec& spec : bert_parameter_table(bert)) {
+      const std::string name = "bert." + spec.name;
+      if (!checkpoint.contains(name) || io::shape_of(checkpoint.at(name)) != spec.shape) {
+        problems.push_back(fmt::format("it needs '{}' {}", name, shape_string(spec.shape)));
+      }
+    }
+    ATTEND_CHECK(problems.empty(), ValueError,
+                 "'{}' does not hold the text classifier its metadata describes (an encoder of {}): {}",
+                 checkpoint.path(), describe(bert), io::join_problems(problems));
+    return;
+  }
   const int64_t E = c.embedding_dim, H = c.hidden, width = c.encoder == "gru" ? 2 * H : E;
   std::vector<std::pair<std::string, Shape>> witnesses = {{"embedding.weight", {c.vocabulary, E}},
                                                           {"head.weight", {c.classes, width}}};
@@ -278,8 +365,7 @@ std::unique_ptr<TextClassifier> load_text_classifier(const io::SafetensorsFile& 
   {
     nn::SkipParameterInit skip;  // load_module below overwrites every parameter (or fails)
     if (config.encoder == "bert") {
-      const std::string config_path = (std::filesystem::path(config.bert_directory) / "config.json").string();
-      auto bert = std::make_shared<BertModel<float>>(load_bert_config(config_path), generator);
+      auto bert = std::make_shared<BertModel<float>>(classifier_bert_config(config, checkpoint), generator);
       model = std::make_unique<TextClassifier>(config, std::move(bert), generator);
     } else {
       model = std::make_unique<TextClassifier>(config, generator);

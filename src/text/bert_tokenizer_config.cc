@@ -31,8 +31,8 @@ void read_token(const json& config, const std::string& key, const std::string& p
 
 }  // namespace
 
-BertTokenizerConfig load_bert_tokenizer_config(const std::string& path) {
-  const json config = io::read_json_file(path);
+BertTokenizerConfig parse_bert_tokenizer_config(std::string_view text, const std::string& path) {
+  const json config = io::parse_json(text, path);
   ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object, not {}", path, config.type_name());
   BertTokenizerConfig result;
   read_flag(config, "do_lower_case", path, result.do_lower_case);
@@ -60,6 +60,10 @@ BertTokenizerConfig load_bert_tokenizer_config(const std::string& path) {
     }
   }
   return result;
+}
+
+BertTokenizerConfig load_bert_tokenizer_config(const std::string& path) {
+  return parse_bert_tokenizer_config(io::read_small_file(path), path);
 }
 
 }  // namespace attend::text

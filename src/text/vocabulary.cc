@@ -6,11 +6,16 @@
 #include <sstream>
 
 #include "attend/core/error.h"
+#include "attend/core/utf8.h"
 #include "attend/text/unicode.h"
+#include "io/json_file.h"
 
 namespace attend::text {
 
 namespace {
+
+// A vocab.txt larger than this is not one (the largest real ones, 250,000 tokens, are ~5 MB).
+constexpr size_t kLargestVocabularyFile = size_t{256} << 20;
 
 uint64_t hash_of(std::string_view token) { return std::hash<std::string_view>{}(token); }
 
@@ -62,20 +67,23 @@ const std::string& Vocabulary::token(int32_t id) const {
   return tokens_[static_cast<size_t>(id)];
 }
 
-Vocabulary load_vocabulary(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  ATTEND_CHECK(file.good(), ValueError, "cannot read the vocabulary '{}'", path);
+Vocabulary parse_vocabulary(std::string_view text, const std::string& source) {
   std::vector<std::string> tokens;
-  std::string line;
-  while (std::getline(file, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\n', start);
+    std::string_view line = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    start = end == std::string_view::npos ? text.size() : end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const size_t number = tokens.size() + 1;
-    ATTEND_CHECK(!line.empty(), ValueError, "{}: line {} is empty; every line must hold a token", path, number);
-    ATTEND_CHECK(encode_utf8(decode_utf8(line)) == line, ValueError, "{}: line {} is not valid UTF-8", path, number);
-    tokens.push_back(line);
+    ATTEND_CHECK(!line.empty(), ValueError, "{}: line {} is empty; every line must hold a token", source, number);
+    ATTEND_CHECK(is_utf8(line), ValueError, "{}: line {} is not valid UTF-8", source, number);
+    tokens.emplace_back(line);
   }
-  ATTEND_CHECK(!file.bad(), ValueError, "reading the vocabulary '{}' failed", path);
-  return Vocabulary(std::move(tokens), path);
+  return Vocabulary(std::move(tokens), source);
+}
+
+Vocabulary load_vocabulary(const std::string& path) {
+  return parse_vocabulary(io::read_small_file(path, kLargestVocabularyFile), path);
 }
 
 }  // namespace attend::text

@@ -25,8 +25,8 @@ namespace {
 using namespace attend;
 
 const bpe::BpeTokenizer& tokenizer() {
-  static const bpe::BpeTokenizer instance(bpe::load_bpe_vocabulary(
-      gguf::File::open(std::string(ATTEND_FUZZ_DATA_DIR) + "/smollm2_tokenizer.gguf")));
+  static const bpe::BpeTokenizer instance(
+      bpe::load_bpe_vocabulary(gguf::File::open(std::string(ATTEND_FUZZ_DATA_DIR) + "/smollm2_tokenizer.gguf")));
   return instance;
 }
 

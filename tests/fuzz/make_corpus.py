@@ -95,8 +95,8 @@ def safetensors_corpus():
         {"task": "classify", **{"classify." + k: v for k, v in {
             "encoder": "gru", "pooling": "attention", "classes": "3", "vocabulary": "4", "embedding_dim": "2",
             "hidden": "2", "layers": "1", "heads": "1", "feedforward_dim": "4", "max_length": "8",
-            "dropout": "0.1", "class_names": "negative,neutral,positive", "tokenizer_directory": "",
-            "bert_directory": ""}.items()}}))
+            "dropout": "0.1", "class_names": "negative,neutral,positive", "vocab_txt": "[PAD]\n[UNK]\n[CLS]\n[SEP]\n",
+            "tokenizer_config_json": "{\"do_lower_case\": true}", "bert_config_json": ""}.items()}}))
     # The MiniLM file's real header with its tensors cut to one element each is another model's
     # table; its first tensor entries keep the real names and dtypes.
     header = read_header(os.path.join(MINILM, "model.safetensors"))

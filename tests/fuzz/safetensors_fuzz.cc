@@ -33,14 +33,17 @@ void check_loaded(const io::SafetensorsFile& file, size_t input_size) {
 }
 
 // attend's checkpoints: the metadata parsed, its sizes checked against the tensors, and the
-// model built only when they agree. A text classifier over a pretrained BERT is not built (it
-// reads the config.json its metadata names: a file of its own, fuzzed by bert_files_fuzz).
+// model built only when they agree; a text classifier's tokenizer (vocab.txt and
+// tokenizer_config.json held in the metadata) built and checked against its embedding. (An older
+// classifier's metadata names directories instead: the fuzzer's would name none that exist.)
 void load_as_checkpoints(const io::SafetensorsFile& file) {
   fuzz::run_reader([&] { (void)models::load_g2p_model(file); });
   fuzz::run_reader([&] { (void)models::load_image_classifier(file); });
+  fuzz::run_reader([&] { (void)models::load_text_classifier(file); });
   fuzz::run_reader([&] {
     const models::TextClassifierConfig config = models::text_classifier_config_of(file.metadata(), file.path());
-    if (config.encoder != "bert") (void)models::load_text_classifier(file);
+    const text::BertTokenizer tokenizer = models::classifier_tokenizer(config, file.path());
+    ATTEND_FUZZ_REQUIRE(config.encoder == "bert" || tokenizer.vocabulary().size() == config.vocabulary);
   });
 }
 

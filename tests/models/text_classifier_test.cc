@@ -2,6 +2,8 @@
 // gradients reach every parameter, a tiny task is learned, and the metadata round-trips.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 #include "attend/io/safetensors.h"
 #include "attend/models/text_classifier.h"
 #include "attend/ops/loss.h"
+#include "attend/text/vocabulary.h"
 #include "attend/train/optimizer.h"
 #include "harness/encodings.h"
 #include "harness/expect_error.h"
@@ -21,8 +24,22 @@ namespace {
 
 using testing::encoding_of;
 
+// The 20 tokens of the small models' vocabulary, and the tiny BERT's config.json.
+std::string small_vocabulary(int tokens = 20) {
+  std::string text = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (int i = 5; i < tokens; ++i) text += std::string(1, static_cast<char>('a' + i - 5)) + "\n";
+  return text;
+}
+
+constexpr char kTinyBertConfig[] =
+    R"({"model_type": "bert", "vocab_size": 20, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+        "intermediate_size": 16, "max_position_embeddings": 16})";
+
 TextClassifierConfig small(const std::string& encoder, const std::string& pooling) {
   TextClassifierConfig c;
+  c.vocabulary_text = small_vocabulary();
+  c.tokenizer_config_text = R"({"do_lower_case": true})";
+  if (encoder == "bert") c.bert_config_text = kTinyBertConfig;
   c.encoder = encoder;
   c.pooling = pooling;
   c.vocabulary = 20;
@@ -37,14 +54,7 @@ TextClassifierConfig small(const std::string& encoder, const std::string& poolin
 }
 
 std::shared_ptr<BertModel<float>> tiny_bert(Generator& generator) {
-  BertConfig config;
-  config.vocab_size = 20;
-  config.hidden_size = 8;
-  config.num_layers = 2;
-  config.num_heads = 2;
-  config.intermediate_size = 16;
-  config.max_positions = 16;
-  return std::make_shared<BertModel<float>>(config, generator);
+  return std::make_shared<BertModel<float>>(parse_bert_config(kTinyBertConfig, "tiny"), generator);
 }
 
 std::unique_ptr<TextClassifier> make(const std::string& encoder, const std::string& pooling, uint64_t seed = 1) {
@@ -195,6 +205,93 @@ TEST(TextClassifier, CheckpointClaimingAHugeModelIsRefusedBeforeAllocating) {
     io::save_module(path, *model, {}, model->metadata(), true);
     EXPECT_NO_THROW(load_text_classifier(io::load_safetensors(path))) << encoder;
   }
+}
+
+// A checkpoint holds its tokenizer and (bert) its encoder's architecture: loaded with nothing else
+// at hand, it tokenizes as the files it was built from did and, for bert, gives the same logits;
+// its metadata names no directory.
+TEST(TextClassifier, CheckpointCarriesItsTokenizerAndEncoderAndNamesNoPath) {
+  testing::TempDir dir;
+  const text::BertTokenizer original(text::parse_vocabulary(small_vocabulary(), "vocab"),
+                                     text::parse_bert_tokenizer_config(R"({"do_lower_case": true})", "config"));
+  for (const std::string& encoder : kEncoders) {
+    auto model = make(encoder, "attention");
+    model->eval();
+    const std::string path = dir.file(encoder + ".safetensors");
+    io::save_module(path, *model, {}, model->metadata());
+    const io::SafetensorsFile file = io::load_safetensors(path);
+    for (const auto& [key, value] : file.metadata()) {
+      EXPECT_EQ(key.find("directory"), std::string::npos) << key;
+    }
+    const auto loaded = load_text_classifier(file);
+    const text::BertTokenizer tokenizer = classifier_tokenizer(loaded->config(), path);
+    EXPECT_EQ(tokenizer.encode("A b zz [MASK]").ids, original.encode("A b zz [MASK]").ids) << encoder;
+    NoGradGuard no_grad;
+    const text::Encoding encoding = tokenizer.encode("a c e");
+    EXPECT_EQ(loaded->forward({encoding}).logits.to_vector(), model->forward({encoding}).logits.to_vector()) << encoder;
+  }
+}
+
+// A vocabulary that does not fit the model it is stored with is refused, never read as other ids.
+TEST(TextClassifier, ATokenizerThatDoesNotFitTheModelIsRefused) {
+  TextClassifierConfig gru = small("gru", "mean");
+  gru.vocabulary_text = small_vocabulary(19);
+  expect_error<ValueError>([&] { classifier_tokenizer(gru, "m.safetensors"); },
+                           {"'m.safetensors': its vocabulary has 19 tokens, but the model embeds 20"});
+  TextClassifierConfig bert = small("bert", "cls");
+  bert.vocabulary_text = small_vocabulary(21);
+  expect_error<ValueError>([&] { classifier_tokenizer(bert, "m.safetensors"); },
+                           {"21 tokens, more than the 20 rows of its encoder's embedding"});
+  TextClassifierConfig none = small("gru", "mean");
+  none.vocabulary_text.clear();
+  expect_error<ValueError>([&] { classifier_tokenizer(none, "m.safetensors"); }, {"holds no tokenizer"});
+  none = small("gru", "mean");
+  none.vocabulary_text = "a\n\nb\n";
+  expect_error<ValueError>([&] { classifier_tokenizer(none, "m.safetensors"); },
+                           {"m.safetensors: classify.vocab_txt: line 2 is empty"});
+}
+
+// An older checkpoint names the directories of its tokenizer and encoder: their files are read.
+TEST(TextClassifier, AnOlderCheckpointReadsTheDirectoriesItNames) {
+  testing::TempDir dir;
+  const std::string folder = dir.file("model");
+  std::filesystem::create_directory(folder);
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(folder + "/" + name, std::ios::binary) << text;
+  };
+  write("vocab.txt", small_vocabulary());
+  write("tokenizer_config.json", R"({"do_lower_case": false})");
+  write("config.json", kTinyBertConfig);
+  for (const std::string& encoder : kEncoders) {
+    io::Metadata metadata = make(encoder, "mean")->metadata();
+    for (const char* key : {"classify.vocab_txt", "classify.tokenizer_config_json", "classify.bert_config_json"}) {
+      metadata.erase(key);
+    }
+    metadata["classify.tokenizer_directory"] = folder;
+    metadata["classify.bert_directory"] = folder;
+    const TextClassifierConfig c = text_classifier_config_of(metadata, "old.safetensors");
+    EXPECT_EQ(c.vocabulary_text, small_vocabulary());
+    EXPECT_EQ(c.tokenizer_config_text, R"({"do_lower_case": false})");
+    EXPECT_EQ(c.bert_config_text, encoder == "bert" ? kTinyBertConfig : "");
+    metadata["classify.tokenizer_directory"] = dir.file("gone");
+    expect_error<ValueError>([&] { text_classifier_config_of(metadata, "old.safetensors"); }, {"does not exist"});
+  }
+}
+
+// A bert classifier whose stored config.json claims a larger encoder than its tensors is refused
+// before the encoder is allocated.
+TEST(TextClassifier, BertCheckpointClaimingAHugeEncoderIsRefusedBeforeAllocating) {
+  testing::TempDir dir;
+  auto model = make("bert", "cls");
+  io::Metadata metadata = model->metadata();
+  metadata["classify.bert_config_json"] =
+      R"({"vocab_size": 1000000, "hidden_size": 4096, "num_hidden_layers": 2, "num_attention_heads": 2,
+          "intermediate_size": 16384, "max_position_embeddings": 16})";
+  const std::string path = dir.file("bert.safetensors");
+  io::save_module(path, *model, {}, metadata);
+  expect_error<ValueError>([&] { load_text_classifier(io::load_safetensors(path)); },
+                           {"does not hold the text classifier its metadata describes",
+                            "'bert.embeddings.word_embeddings.weight' (1000000, 4096)"});
 }
 
 }  // namespace

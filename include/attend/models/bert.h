@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "attend/core/random.h"
@@ -55,6 +56,8 @@ struct BertConfig {
 // of the wrong type or out of range, and for what BertModel does not compute: hidden_act other
 // than "gelu"/"relu", position_embedding_type other than "absolute", model_type other than "bert".
 BertConfig load_bert_config(const std::string& path);
+// The same from the file's text; `source` names it in messages.
+BertConfig parse_bert_config(std::string_view text, const std::string& source);
 
 // "hidden_size=384, num_hidden_layers=6, ...": the configuration as config.json names it.
 std::string describe(const BertConfig& config);

@@ -47,10 +47,13 @@ struct TextClassifierConfig {
   int64_t feedforward_dim = 256;  // transformer
   int64_t max_length = 128;       // transformer: positions; every encoder: tokens a text may have
   double dropout = 0.1;
-  // Where the model's vocabulary (vocab.txt, tokenizer_config.json) and, for bert, its pretrained
-  // encoder (config.json) come from; and the names of the classes. Stored in checkpoints.
-  std::string tokenizer_directory;
-  std::string bert_directory;
+  // The model's tokenizer (vocab.txt, tokenizer_config.json) and, for bert, its encoder's
+  // architecture (config.json), as those files read when the model was built, verbatim
+  // (read_classifier_files). Checkpoints store them: a checkpoint needs no other file, names no
+  // path, and a vocab.txt changed elsewhere cannot change its token ids. And the classes' names.
+  std::string vocabulary_text;
+  std::string tokenizer_config_text;
+  std::string bert_config_text;          // bert only
   std::vector<std::string> class_names;  // empty: "class 0", "class 1", ...
 };
 
@@ -91,13 +94,24 @@ class TextClassifier : public nn::Module<float> {
   std::shared_ptr<nn::Linear<float>> head_;
 };
 
+// Reads a Hugging Face model directory's vocab.txt and tokenizer_config.json, and for the bert
+// encoder its config.json, into the config's texts.
+void read_classifier_files(TextClassifierConfig& config, const std::string& directory);
+
+// The tokenizer the config's texts describe. ValueError naming `source` when they are missing or
+// its vocabulary does not fit the model: gru and transformer embed exactly `vocabulary` ids, bert
+// at most its config's vocab_size.
+text::BertTokenizer classifier_tokenizer(const TextClassifierConfig& config, const std::string& source);
+
 // The configuration a checkpoint's metadata describes (TextClassifier::metadata); ValueError
-// naming the file when it is not a text classifier's ("task" is not "classify").
+// naming the file when it is not a text classifier's ("task" is not "classify"). An older
+// checkpoint that names the directories of those files instead of holding them
+// (classify.tokenizer_directory, classify.bert_directory) reads them from there.
 TextClassifierConfig text_classifier_config_of(const io::Metadata& metadata, const std::string& source);
 
 // The classifier a checkpoint (model.safetensors or checkpoint.safetensors of attend train
-// classify) describes, every parameter read from it; for bert, the architecture comes from
-// bert_directory's config.json (its weights are not read: the checkpoint has them all).
+// classify) describes, every parameter read from it; for bert, the architecture is the stored
+// config.json's, and every encoder tensor is checked against it before anything is allocated.
 std::unique_ptr<TextClassifier> load_text_classifier(const io::SafetensorsFile& checkpoint);
 
 }  // namespace attend::models

@@ -43,6 +43,8 @@ struct BertTokenizerConfig {
 // string or an object with "content"). Other keys are ignored. ValueError names the file and
 // the key on a wrong type.
 BertTokenizerConfig load_bert_tokenizer_config(const std::string& path);
+// The same from the file's text; `source` names it in messages.
+BertTokenizerConfig parse_bert_tokenizer_config(std::string_view text, const std::string& source);
 
 struct EncodeOptions {
   std::optional<int64_t> max_length;  // tokens in all, special tokens included

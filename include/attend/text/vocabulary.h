@@ -40,9 +40,11 @@ class Vocabulary {
   size_t longest_token_bytes_ = 0;
 };
 
-// Reads vocab.txt: lines end in "\n" (a "\r" before it is dropped too); the last may lack it.
-// Every line must be a token: an empty line or a line that is not UTF-8 is refused with its
-// line number.
+// The text of a vocab.txt: lines end in "\n" (a "\r" before it is dropped too); the last may
+// lack it. Every line must be a token: an empty line or a line that is not UTF-8 is refused with
+// its line number and `source`.
+Vocabulary parse_vocabulary(std::string_view text, const std::string& source);
+// Reads vocab.txt (parse_vocabulary of its bytes).
 Vocabulary load_vocabulary(const std::string& path);
 
 }  // namespace attend::text
