@@ -39,7 +39,13 @@ int64_t Int8Loop(int64_t iterations) {
     return _mm512_add_epi32(acc, _mm512_madd_epi16(_mm512_maddubs_epi16(a, b), _mm512_set1_epi16(1)));
 #endif
   };
-  const auto fold = [](V v) HWY_ATTR { return static_cast<int64_t>(_mm512_reduce_add_epi32(v)); };
+  // One lane is enough to keep the loop's results alive (a sum of the lanes would overflow int32:
+  // _mm512_reduce_add_epi32 adds them as signed ints, undefined behaviour that UBSan reports).
+  const auto fold = [](V v) HWY_ATTR {
+    alignas(64) int32_t lanes[16];
+    _mm512_store_si512(lanes, v);
+    return static_cast<int64_t>(lanes[0]);
+  };
 #elif HWY_TARGET == HWY_AVX2
   using V = __m256i;
   V u = _mm256_set1_epi8(3), s = _mm256_set1_epi8(-5);
