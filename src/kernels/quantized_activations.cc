@@ -5,6 +5,7 @@
 
 #include <hwy/highway.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/quantized_activations.h"
@@ -32,8 +33,13 @@ void QuantizeBlocks(const float* HWY_RESTRICT x, int64_t count, int8_t* HWY_REST
       probe = hn::Add(probe, hn::Mul(hn::Zero(df), value));
     }
     const bool finite = !std::isnan(hn::GetLane(hn::SumOfLanes(df, probe)));
-    const float scale = finite ? hn::GetLane(hn::MaxOfLanes(df, max)) / 127.0f : NAN;
-    const float inverse = finite && scale != 0.0f ? 1.0f / scale : 0.0f;
+    if (!finite) {  // NaN or infinity: the block's products are NaN through its scale; codes 0
+      std::fill_n(codes + block * kQuantBlock, kQuantBlock, int8_t{0});
+      scales[block] = NAN, sums[block] = 0, scaled_sums[block] = NAN;
+      continue;
+    }
+    const float scale = hn::GetLane(hn::MaxOfLanes(df, max)) / 127.0f;
+    const float inverse = scale != 0.0f ? 1.0f / scale : 0.0f;
     auto sum = hn::Zero(di);
     for (int64_t i = 0; i < kQuantBlock; i += lanes) {
       const auto q = hn::NearestInt(hn::Mul(hn::LoadU(df, v + i), hn::Set(df, inverse)));

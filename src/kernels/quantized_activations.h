@@ -15,7 +15,8 @@
 // Activations, x (batch, in): each row's blocks quantized to int8, as llama.cpp's q8 rows:
 //
 //   a = max_i |x_i|,  s = a / 127,  q_i = round_half_even(x_i * (1 / s))  in [-127, 127]
-//   (s = 0: q = 0; a block holding NaN or Inf: s = NaN, so that its products stay NaN)
+//   (s = 0: q = 0; a block holding NaN or Inf: s = NaN, so that its products stay NaN, and its
+//   codes and sum 0)
 //   sums[b][j] = sum_i q_i,  scaled_sums[b][j] = s * sums[b][j] (rounded to float)
 #pragma once
 
