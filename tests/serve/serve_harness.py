@@ -60,6 +60,11 @@ class Server:
     def url(self):
         return f"http://127.0.0.1:{self.port}"
 
+    def sanitized(self):
+        """Whether the server runs under AddressSanitizer (its runtime mapped into the process)."""
+        with open(f"/proc/{self.process.pid}/maps") as maps:
+            return any("libasan" in line for line in maps)
+
     def resident_megabytes(self):
         with open(f"/proc/{self.process.pid}/status") as status:
             for line in status:

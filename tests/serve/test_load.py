@@ -97,4 +97,9 @@ def test_32_clients_x_50_requests():
                        if line.startswith("attend_requests_total{") and 'status="200"' in line
                        and ("/v1/embeddings" in line or "/v1/completions" in line))
         assert answered == CLIENTS * REQUESTS
-        assert after_all <= after_first_half + MEMORY_ALLOWANCE_MB
+        if server.sanitized():
+            # AddressSanitizer holds freed blocks in its quarantine (256 MB by default), so resident
+            # memory grows without a leak; the sanitized run checks leaks by LeakSanitizer instead.
+            print("resident memory not compared: the server runs under AddressSanitizer")
+        else:
+            assert after_all <= after_first_half + MEMORY_ALLOWANCE_MB
