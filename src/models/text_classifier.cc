@@ -15,13 +15,11 @@
 #include "attend/ops/indexing.h"
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
+#include "attend/text/vocabulary.h"
 #include "io/json_file.h"
 
 namespace attend::models {
 namespace {
-
-// A vocab.txt larger than this is not one (text/vocabulary.cc reads it likewise).
-constexpr size_t kLargestFile = size_t{256} << 20;
 
 // (B, L) padding mask of a batch (1 past each text's end) and L.
 MaskTensor padding_of(const std::vector<text::Encoding>& encodings, int64_t longest) {
@@ -211,7 +209,7 @@ void read_classifier_files(TextClassifierConfig& config, const std::string& dire
                "no all-MiniLM-L6-v2 was found at configure time (its vocabulary is the classifiers' tokenizer); run "
                "scripts/setup, then rebuild");
   const std::filesystem::path dir(directory);
-  config.vocabulary_text = io::read_small_file((dir / "vocab.txt").string(), kLargestFile);
+  config.vocabulary_text = io::read_small_file((dir / "vocab.txt").string(), text::kLargestVocabularyFile);
   config.tokenizer_config_text = io::read_small_file((dir / "tokenizer_config.json").string());
   config.bert_config_text = config.encoder == "bert" ? io::read_small_file((dir / "config.json").string()) : "";
 }
@@ -256,11 +254,11 @@ void read_tokenizer_and_encoder(const io::Metadata& metadata, const std::string&
   const auto tokenizer_directory = entry("tokenizer_directory");
   ATTEND_CHECK(tokenizer_directory.has_value(), ValueError,
                "'{}' has no classify.vocab_txt in its metadata (its tokenizer's vocabulary)", source);
-  if (tokenizer_directory->empty()) return;  // written without a tokenizer
-  read_classifier_files(c, *tokenizer_directory);
-  if (c.encoder == "bert") {
-    const auto bert_directory = entry("bert_directory").value_or(*tokenizer_directory);
-    c.bert_config_text = io::read_small_file((std::filesystem::path(bert_directory) / "config.json").string());
+  if (tokenizer_directory->empty()) return;        // written without a tokenizer
+  read_classifier_files(c, *tokenizer_directory);  // config.json too, for bert
+  const auto bert_directory = entry("bert_directory");
+  if (c.encoder == "bert" && bert_directory && !bert_directory->empty() && *bert_directory != *tokenizer_directory) {
+    c.bert_config_text = io::read_small_file((std::filesystem::path(*bert_directory) / "config.json").string());
   }
 }
 

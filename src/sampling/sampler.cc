@@ -61,6 +61,14 @@ double block_sum(const std::vector<double>& weights) {
   return total;
 }
 
+// w <- exp((w - max w) scale), vectorized (kernels/softmax_float64.h); returns max w.
+double exponentiate(std::vector<double>& w, double scale) {
+  const auto n = static_cast<int64_t>(w.size());
+  const double max = kernels::largest(w.data(), n);
+  kernels::exp_scaled_shifted(w.data(), n, max, scale);
+  return max;
+}
+
 bool has_filter(const SamplingOptions& options) { return options.top_k > 0 || options.top_p < 1 || options.min_p > 0; }
 
 // C and the weights w_c = exp(s_c - max_C s) of s = l' / temperature (kernels/softmax_float64.h,
@@ -75,8 +83,7 @@ double filter_candidates(const SamplingOptions& options, SamplingScratch& scratc
   kept.clear();
   if (!has_filter(options)) {
     weights.assign(scores.begin(), scores.end());
-    const auto n = static_cast<int64_t>(weights.size());
-    kernels::exp_scaled_shifted(weights.data(), n, kernels::largest(weights.data(), n), inverse_temperature);
+    exponentiate(weights, inverse_temperature);
     return block_sum(weights);
   }
   for (size_t id = 0; id < scores.size(); ++id) {
@@ -88,8 +95,7 @@ double filter_candidates(const SamplingOptions& options, SamplingScratch& scratc
   if (options.min_p > 0) keep_min_p(kept, options.min_p);
   weights.resize(kept.size());
   for (size_t i = 0; i < kept.size(); ++i) weights[i] = kept[i].score;
-  const auto n = static_cast<int64_t>(weights.size());
-  kernels::exp_scaled_shifted(weights.data(), n, kernels::largest(weights.data(), n), 1.0);
+  exponentiate(weights, 1.0);
   return block_sum(weights);
 }
 
@@ -135,9 +141,7 @@ size_t inverse_cdf(const std::vector<double>& weights, double u, double total) {
 // block_sum takes it); `buffer` is scratch.
 double model_logprob(std::span<const float> logits, int32_t id, std::vector<double>& buffer) {
   buffer.assign(logits.begin(), logits.end());
-  const auto n = static_cast<int64_t>(buffer.size());
-  const double max = kernels::largest(buffer.data(), n);
-  kernels::exp_scaled_shifted(buffer.data(), n, max, 1.0);
+  const double max = exponentiate(buffer, 1.0);
   return static_cast<double>(logits[static_cast<size_t>(id)]) - max - std::log(block_sum(buffer));
 }
 

@@ -14,9 +14,6 @@ namespace attend::text {
 
 namespace {
 
-// A vocab.txt larger than this is not one (the largest real ones, 250,000 tokens, are ~5 MB).
-constexpr size_t kLargestVocabularyFile = size_t{256} << 20;
-
 uint64_t hash_of(std::string_view token) { return std::hash<std::string_view>{}(token); }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // A WordPiece vocabulary: vocab.txt, one token a line, the line number (from 0) its id.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -39,6 +40,9 @@ class Vocabulary {
   std::string source_;
   size_t longest_token_bytes_ = 0;
 };
+
+// A vocab.txt larger than this is not one (the largest real ones, 250,000 tokens, are ~5 MB).
+inline constexpr size_t kLargestVocabularyFile = size_t{256} << 20;
 
 // The text of a vocab.txt: lines end in "\n" (a "\r" before it is dropped too); the last may
 // lack it. Every line must be a token: an empty line or a line that is not UTF-8 is refused with
