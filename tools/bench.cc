@@ -61,6 +61,8 @@ void validate(const BenchOptions& o) {
                "bench: the copy buffer must be in [1, 16384] MB; got {}", o.copy_megabytes);
   ATTEND_CHECK(o.rounds >= 3 && o.rounds <= 100, ValueError,
                "bench: --rounds must be in [3, 100] (a median and a spread need at least 3); got {}", o.rounds);
+  ATTEND_CHECK(o.kv_heads >= 1 && 8 % o.kv_heads == 0, ValueError,
+               "bench: --kv-heads must divide the 8 query heads (1, 2, 4 or 8); got {}", o.kv_heads);
   ATTEND_CHECK(o.wide_spread > 0, ValueError, "bench: the spread that flags a row must be > 0; got {}", o.wide_spread);
   ATTEND_CHECK(!(o.decode_only && o.prefill_only), ValueError,
                "bench: --decode-only and --prefill-only exclude each other");
@@ -103,6 +105,7 @@ std::vector<BenchCase> bench_cases(const BenchOptions& o) {
               c.head_dim = d;
               c.causal = causal;
               c.pass = pass;
+              c.kv_heads = o.kv_heads;
               cases.push_back(c);
             }
           }
@@ -121,6 +124,7 @@ std::vector<BenchCase> bench_cases(const BenchOptions& o) {
         c.keys = m;
         c.head_dim = d;
         c.decode = true;
+        c.kv_heads = o.kv_heads;
         cases.push_back(c);
       }
     }
@@ -324,8 +328,11 @@ nlohmann::ordered_json row_json(const BenchRow& row) {
 }
 
 nlohmann::ordered_json case_json(const BenchCase& c) {
-  return {{"impl", c.implementation}, {"B", c.batch},       {"H", c.heads},  {"N", c.queries}, {"M", c.keys},
-          {"D", c.head_dim},          {"causal", c.causal}, {"pass", c.pass}};
+  nlohmann::ordered_json j = {{"impl", c.implementation}, {"B", c.batch},  {"H", c.heads},
+                              {"N", c.queries},           {"M", c.keys},   {"D", c.head_dim},
+                              {"causal", c.causal},       {"pass", c.pass}};
+  if (c.kv_heads != c.heads) j["H_kv"] = c.kv_heads;  // only when grouped: the peers' rows are multi-head
+  return j;
 }
 
 BenchCase case_from_json(const nlohmann::json& j) {
@@ -333,6 +340,7 @@ BenchCase case_from_json(const nlohmann::json& j) {
   c.implementation = j.at("impl").get<std::string>();
   c.batch = j.at("B").get<int64_t>();
   c.heads = c.kv_heads = j.at("H").get<int64_t>();
+  if (j.contains("H_kv")) c.kv_heads = j.at("H_kv").get<int64_t>();
   c.queries = j.at("N").get<int64_t>();
   c.keys = j.at("M").get<int64_t>();
   c.head_dim = j.at("D").get<int64_t>();
@@ -343,6 +351,8 @@ BenchCase case_from_json(const nlohmann::json& j) {
                "bench case: impl must be reference or fused; got '{}'", c.implementation);
   ATTEND_CHECK(c.pass == "forward" || c.pass == "forward+backward", ValueError,
                "bench case: pass must be forward or forward+backward; got '{}'", c.pass);
+  ATTEND_CHECK(c.kv_heads >= 1 && c.heads % c.kv_heads == 0, ValueError, "bench case: H_kv must divide H; got {}",
+               j.dump());
   for (const int64_t size : {c.batch, c.heads, c.queries, c.keys, c.head_dim}) {
     ATTEND_CHECK(size >= 1 && size <= 65536, ValueError, "bench case: B, H, N, M and D must be in [1, 65536]; got {}",
                  j.dump());
@@ -352,7 +362,8 @@ BenchCase case_from_json(const nlohmann::json& j) {
 
 std::string text_header(const Roofline& r, const BenchOptions& o) {
   std::string text;
-  text += fmt::format("attend bench attention: float32, B=1, H=8, {} thread{}\n", r.threads, r.threads == 1 ? "" : "s");
+  text += fmt::format("attend bench attention: float32, B=1, H=8, H_kv={}, {} thread{}\n", o.kv_heads, r.threads,
+                      r.threads == 1 ? "" : "s");
   text += fmt::format("roof: BLAS sgemm {}^3 on every thread {:.1f} GFLOP/s; memcpy {} MB {:.1f} GB/s (read + write)\n",
                       r.sgemm_size, r.sgemm_gflops, r.copy_bytes >> 20, r.copy_gbps);
   text += fmt::format(

@@ -45,6 +45,7 @@ struct BenchOptions {
   int64_t copy_megabytes = 256;          // the memory roof: memcpy of this many MB (>> L3)
   uint64_t seed = 0;                     // inputs and output gradient are drawn from this seed
   int rounds = 5;                        // (roof, row) pairs per row, at least 3
+  int64_t kv_heads = 8;                  // H_kv of every row (H = 8): 8 is multi-head, 1 multi-query
   double wide_spread = 0.10;             // rows whose ratio spread is above this are flagged
 };
 

@@ -72,6 +72,8 @@ CommandRunner add_bench_command(CLI::App& app) {
                    "skip reference rows estimated to need more tensor memory than this")
       ->check(positive_real())
       ->capture_default_str();
+  attention->add_option("--kv-heads", o.kv_heads,
+                        "key/value heads H_kv of every row, dividing H = 8 (default 8; 1: MQA)");
   attention->add_option("--threads", o.threads, "threads (default: as for attend --threads)")
       ->check(integer_in(1, 1024));
   return [attention, args]() -> int { return attention->parsed() ? run_bench_attention(*args) : -1; };

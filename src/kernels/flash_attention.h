@@ -83,6 +83,9 @@ void attention_weights_from_log_sum_exp(const FlashAttentionProblem& problem, co
 // and dv at those of q, k and v (contiguous unless the problem gives strides). When
 // d_additive is given it receives dL/dS per element, (B, H, N, M) contiguous (the caller sums
 // it over broadcast axes).
+// Whether the backward runs in two passes (key tiles, then query tiles) on the current thread
+// count rather than one pass per (batch, key/value head); the results are the same bits.
+bool backward_splits_over_tiles(const FlashAttentionProblem& problem);
 void flash_attention_backward(const FlashAttentionProblem& problem, const float* out, const float* log_sum_exp,
                               const float* d_out, float* dq, float* dk, float* dv, float* d_additive);
 

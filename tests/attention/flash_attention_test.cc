@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "attend/core/autograd.h"
 #include "attend/ops/elementwise.h"
@@ -81,6 +82,18 @@ TEST(FlashAttention, KernelsWriteNoFurtherThanTheirOutputs) {
   });
 }
 
+// `base` made causal (bottom-right), and `base` with a window of `left` keys before and `right`
+// after each query.
+std::vector<AttentionOptions<float>> causal_and_windowed(const AttentionOptions<float>& base, int64_t left,
+                                                         int64_t right) {
+  AttentionOptions<float> causal = base, windowed = base;
+  causal.causal = true;
+  causal.alignment = CausalAlignment::kBottomRight;
+  windowed.window_left = left;
+  windowed.window_right = right;
+  return {causal, windowed};
+}
+
 TEST(FlashAttention, BitwiseIdenticalForOneAndTwoThreads) {
   Generator g(21);
   testing::FusedAttentionCase c;
@@ -91,15 +104,41 @@ TEST(FlashAttention, BitwiseIdenticalForOneAndTwoThreads) {
   c.options.dropout_seed = 3;
   // Causal, and a sliding window whose first allowed key is not on a key-panel boundary (the
   // forward's key tiles then start before it).
-  AttentionOptions<float> causal = c.options, windowed = c.options;
-  causal.causal = true;
-  causal.alignment = CausalAlignment::kBottomRight;
-  windowed.window_left = 37;
-  windowed.window_right = 5;
-  for (const AttentionOptions<float>& o : {causal, windowed}) {
+  for (const AttentionOptions<float>& o : causal_and_windowed(c.options, 37, 5)) {
     c.options = o;
     const auto result = testing::check_fused_thread_invariance(c);
     EXPECT_TRUE(result.ok) << result.message;
+  }
+}
+
+// B = 1 with multi-query attention is one (batch, key/value head) unit: with 2 threads the
+// backward runs in two passes (key tiles, then query tiles), with 1 thread in one. Both must
+// match float64 and each other bit for bit, with every per-element feature and d_additive.
+TEST(FlashAttention, BackwardSplitOverTilesMatchesOnePass) {
+  kernels::FlashAttentionProblem shape;
+  shape.batch = 1, shape.heads = 3, shape.kv_heads = 1, shape.queries = 300, shape.keys = 600;
+  for (int threads : {1, 2}) {
+    ThreadCountGuard guard(threads);
+    EXPECT_EQ(kernels::backward_splits_over_tiles(shape), threads == 2) << threads << " threads";
+  }
+  Generator g(23);
+  testing::FusedAttentionCase c;
+  c.name = "one key/value head";
+  c.query = Tensor64::randn({1, 3, 300, 32}, g), c.key = Tensor64::randn({1, 1, 600, 32}, g);
+  c.value = Tensor64::randn({1, 1, 600, 16}, g), c.output_gradient = Tensor64::randn({1, 3, 300, 16}, g);
+  c.additive_mask = Tensor64::randn({1, 3, 300, 600}, g);
+  c.options.dropout_p = 0.1;
+  c.options.dropout_seed = 5;
+  c.options.softcap = 20;
+  std::vector<AttentionOptions<float>> variants = causal_and_windowed(c.options, 200, 40);
+  variants.push_back(c.options);
+  for (const AttentionOptions<float>& o : variants) {
+    c.options = o;
+    const auto invariance = testing::check_fused_thread_invariance(c);
+    EXPECT_TRUE(invariance.ok) << invariance.message;
+    ThreadCountGuard two(2);
+    const auto accuracy = testing::check_fused_attention(c);
+    EXPECT_TRUE(accuracy.ok) << accuracy.message;
   }
 }
 
