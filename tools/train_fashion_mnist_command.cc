@@ -35,7 +35,6 @@ struct FashionMnistArguments {
   models::ImageTransformerConfig transformer;
   int64_t stem_channels = models::ConvAttentionConfig{}.stem_channels;
   int64_t patch_size = models::VisionTransformerConfig{}.patch_size;
-  int threads = 0;  // 0: as attend --threads
   RunFlags run;
 };
 
@@ -63,7 +62,6 @@ data::FashionMnist load_data(const std::string& directory) {
 }
 
 int run_train(FashionMnistArguments& args) {
-  if (args.threads > 0) set_num_threads(args.threads);
   keep_freed_memory_for_reuse();
   train::FashionMnistTrainingOptions& options = args.options;
   prepare_run(options, args.run);
@@ -136,7 +134,7 @@ CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
       ->check(CLI::IsMember({"conv-attention", "vit"}))
       ->capture_default_str();
   command->add_option("--data", args->data_dir,
-                      "directory of the four IDX files (default: the Debian package's, "
+                      "directory of the four IDX files (default: ATTEND_FASHION_MNIST, else the Debian package's "
                       "/usr/share/datasets/fashion-mnist)");
   add_run_flags(*command, o, args->run, "best validation accuracy");
   auto* epochs = command->add_option("--epochs", o.epochs, "passes over the 55,000 training images")
@@ -167,8 +165,7 @@ CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
   command->add_option("--seed", o.seed, "random seed (initialization, order, augmentation)")
       ->check(unsigned_integer())
       ->capture_default_str();
-  command->add_option("--threads", args->threads, "worker threads (default: as attend --threads)")
-      ->check(CLI::Range(1, 1024));
+  add_clip_flag(*command, o.clip_norm);
   command->add_option("--dim", t.model_dim, "model width E")->check(integer_in(1, kMaxWidth))->capture_default_str();
   command->add_option("--heads", t.num_heads, "attention heads")
       ->check(integer_in(1, kMaxHeads))

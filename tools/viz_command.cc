@@ -247,7 +247,7 @@ CommandRunner add_viz_command(CLI::App& app) {
   auto viz_args = std::make_shared<VizArguments>();
   CLI::App* viz =
       app.add_subcommand("viz", "draw a model's attention on one input: heatmaps, JSON and an HTML explorer");
-  viz->add_option("checkpoint", viz_args->checkpoint,
+  viz->add_option("checkpoint,--checkpoint", viz_args->checkpoint,
                   "model.safetensors of a model attend trained (attend train g2p|fashion-mnist --out; default: " +
                       shipped_g2p_description() + ")");
   viz->add_option("--model", viz_args->model,

@@ -25,7 +25,7 @@ std::string model_directory(const std::optional<std::string>& directory) {
   if (directory) return *directory;
   const std::string shipped = text::default_minilm_directory();
   ATTEND_CHECK(!shipped.empty(), ValueError,
-               "no model directory given, and this build found no all-MiniLM-L6-v2 (run scripts/setup, then rebuild)");
+               "no model directory given, and no all-MiniLM-L6-v2 was found (run scripts/setup, or set ATTEND_MINILM)");
   return shipped;
 }
 

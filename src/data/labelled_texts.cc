@@ -9,12 +9,9 @@
 #include <sstream>
 
 #include "attend/core/error.h"
+#include "attend/io/data_locations.h"
 #include "attend/core/utf8.h"
 #include "attend/data/cmudict.h"
-
-#ifndef ATTEND_TWEETS_PATH
-#define ATTEND_TWEETS_PATH ""
-#endif
 
 namespace attend::data {
 namespace {
@@ -131,10 +128,7 @@ LabelledTexts read_labelled_csv(const std::string& path) {
   return parse_labelled_csv(contents.str(), path);
 }
 
-std::string default_tweets_path() {
-  if (const char* path = std::getenv("ATTEND_TWEETS"); path != nullptr && *path != '\0') return path;
-  return ATTEND_TWEETS_PATH;
-}
+std::string default_tweets_path() { return io::locate(io::DataSet::kTweets).path; }
 
 LabelledSplits split_labelled_texts(const LabelledTexts& texts) {
   LabelledSplits splits{texts.class_names, {}, {}, {}, 0, 0};

@@ -206,8 +206,8 @@ io::Metadata TextClassifier::metadata() const {
 
 void read_classifier_files(TextClassifierConfig& config, const std::string& directory) {
   ATTEND_CHECK(!directory.empty(), ValueError,
-               "no all-MiniLM-L6-v2 was found at configure time (its vocabulary is the classifiers' tokenizer); run "
-               "scripts/setup, then rebuild");
+               "no all-MiniLM-L6-v2 was found (its vocabulary is the classifiers' tokenizer); run scripts/setup, or "
+               "set ATTEND_MINILM");
   const std::filesystem::path dir(directory);
   config.vocabulary_text = io::read_small_file((dir / "vocab.txt").string(), text::kLargestVocabularyFile);
   config.tokenizer_config_text = io::read_small_file((dir / "tokenizer_config.json").string());

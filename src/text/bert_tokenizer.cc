@@ -4,13 +4,10 @@
 #include <filesystem>
 
 #include "attend/core/error.h"
+#include "attend/io/data_locations.h"
 #include "attend/text/bert_pre_tokenizer.h"
 #include "attend/text/truncation.h"
 #include "attend/text/unicode.h"
-
-#ifndef ATTEND_MINILM_DIR
-#define ATTEND_MINILM_DIR ""
-#endif
 
 namespace attend::text {
 namespace {
@@ -148,6 +145,6 @@ Encoding BertTokenizer::encode_pair(std::string_view first, std::string_view sec
   return assemble(pieces_of(first), &second_pieces, options);
 }
 
-std::string default_minilm_directory() { return ATTEND_MINILM_DIR; }
+std::string default_minilm_directory() { return io::located_path_or_empty(io::DataSet::kMiniLm); }
 
 }  // namespace attend::text

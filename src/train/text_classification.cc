@@ -138,11 +138,11 @@ ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const E
 ClassifyResult train_text_classifier(models::TextClassifier& model, const EncodedTexts& data,
                                      const ClassifyTrainingOptions& o) {
   const int64_t texts = static_cast<int64_t>(data.train.texts.size());
-  ATTEND_CHECK(o.steps >= 1 && o.batch_size >= 1 && o.eval_every >= 1 && o.patience >= 0 && o.eval_batch_size >= 1,
+  ATTEND_CHECK(o.steps >= 1 && o.batch_size >= 1 && o.eval_batch_size >= 1 && o.eval_every >= 0 && o.patience >= 0,
                ValueError,
-               "train classify: steps ({}), batch ({}), eval-every ({}) and eval batch ({}) must be >= 1, patience "
+               "train classify: steps ({}), batch ({}) and eval batch ({}) must be >= 1, eval-every ({}) and patience "
                "({}) >= 0",
-               o.steps, o.batch_size, o.eval_every, o.eval_batch_size, o.patience);
+               o.steps, o.batch_size, o.eval_batch_size, o.eval_every, o.patience);
   ATTEND_CHECK(texts >= 1 && !data.dev.texts.empty() && !data.test.texts.empty(), ValueError,
                "train classify: every split needs texts (train {}, dev {}, test {})", texts, data.dev.texts.size(),
                data.test.texts.size());
@@ -174,7 +174,6 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
   trainer_options.clip_norm = o.clip_norm;
   trainer_options.best_metric = "dev_macro_f1";
   trainer_options.higher_is_better = true;
-  trainer_options.patience = o.patience;
   trainer_options.items_name = "tok";
   trainer_options.metadata.merge(io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
                                               {"train.seed", std::to_string(o.seed)},

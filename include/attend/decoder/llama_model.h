@@ -111,8 +111,8 @@ class LlamaModel {
   std::vector<float> rope_cos_, rope_sin_;  // (context, D / 2)
 };
 
-// The shipped model scripts/setup unpacks (SmolLM2-135M-Instruct, Q4_1), where CMake found the
-// data directory at configure time; it may not exist.
+// The shipped model scripts/setup unpacks (SmolLM2-135M-Instruct, Q4_1), found at run time
+// (io/data_locations.h: ATTEND_SMOLLM2, else the data directory); it may not exist.
 std::string default_model_path();
 
 }  // namespace attend::decoder

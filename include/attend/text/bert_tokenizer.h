@@ -97,8 +97,8 @@ class BertTokenizer {
   int32_t classifier_id_, separator_id_;
 };
 
-// The all-MiniLM-L6-v2 directory that scripts/setup installs (its data directory, found at
-// configure time), or "" when it was not there then.
+// The all-MiniLM-L6-v2 directory, found at run time (io/data_locations.h: ATTEND_MINILM, else
+// the data directory scripts/setup fills), or "" when it is in neither.
 std::string default_minilm_directory();
 
 }  // namespace attend::text

@@ -65,8 +65,7 @@ struct ClassifyTrainingOptions : RunOptions {
   int64_t warmup_steps = 0;     // 0: 6% of the steps (at least 1)
   double weight_decay = 0.01;   // AdamW's, on weights and embeddings only
   double clip_norm = 1.0;       // global gradient norm (0: no clipping)
-  int64_t eval_every = 500;     // steps between dev evaluations (and at the end)
-  int64_t patience = 0;         // evaluations without a better dev macro-F1 before stopping; 0: never
+  int64_t eval_every = 500;     // steps between dev evaluations (and at the end); 0: only at the end
   int64_t eval_batch_size = 64;
   uint64_t seed = 1;
 };

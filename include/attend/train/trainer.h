@@ -69,17 +69,18 @@ struct RunOptions {
   // Gradient shards of a step's batch (data parallelism, above); 1: the whole batch at once, as
   // a single process always did. Must divide the batch and be a multiple of the number of ranks.
   int64_t shards = 1;
+  // Early stopping: stop (the best model kept) after this many evaluations in a row that did not
+  // improve the task's best metric; 0: never. Needs TrainerOptions::best_metric. Resuming
+  // continues the count.
+  int64_t patience = 0;
 };
 
 // RunOptions, plus what the task decides.
 struct TrainerOptions : RunOptions {
-  int64_t steps = 1000;     // optimizer steps in all (a resumed run counts the earlier ones)
-  int64_t eval_every = 0;   // steps between evaluations; 0: only at the end
-  double clip_norm = 0;     // global gradient norm bound; 0: no clipping
-  std::string best_metric;  // e.g. "dev_wer"; empty: model.safetensors is the last model
-  // Early stopping: stop (the best model kept) after this many evaluations in a row that did not
-  // improve best_metric; 0: never. Needs best_metric. Resuming continues the count.
-  int64_t patience = 0;
+  int64_t steps = 1000;              // optimizer steps in all (a resumed run counts the earlier ones)
+  int64_t eval_every = 0;            // steps between evaluations; 0: only at the end
+  double clip_norm = 0;              // global gradient norm bound; 0: no clipping
+  std::string best_metric;           // e.g. "dev_wer"; empty: model.safetensors is the last model
   bool higher_is_better = false;     // for best_metric
   std::string items_name = "items";  // what batch_loss counts, e.g. "tok" or "img" (progress line)
   int64_t tensorboard_every = 50;
