@@ -129,7 +129,7 @@ void bind_text(nb::module_& m) {
   bind_tokenizer(m);
   bind_sentence_encoder(m);
   m.def("default_model_directory", &text::default_minilm_directory,
-        "Where this build found all-MiniLM-L6-v2 ('' when it did not).");
+        "Where all-MiniLM-L6-v2 is, found now: ATTEND_MINILM, else the data directory ('' when in neither).");
 }
 
 }  // namespace attend::python

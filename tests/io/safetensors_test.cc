@@ -370,11 +370,12 @@ TEST(SafetensorsModule, FirstNonFiniteFindsTheFirstInRowMajorOrder) {
 
 // ---- interoperability with the Python package (tests/io/safetensors_interop.py) ----
 
-// "python3 <source>/tests/io/safetensors_interop.py", or empty when ATTEND_SOURCE_DIR is unset.
+// "<python> <source>/tests/io/safetensors_interop.py" with the project's Python (ATTEND_TEST_PYTHON,
+// tests/CMakeLists.txt), or empty when ATTEND_SOURCE_DIR is unset.
 std::string interop_command() {
   const char* source = std::getenv("ATTEND_SOURCE_DIR");
   if (source == nullptr) return "";
-  return fmt::format("python3 '{}/tests/io/safetensors_interop.py'", source);
+  return fmt::format("'{}' '{}/tests/io/safetensors_interop.py'", ATTEND_TEST_PYTHON, source);
 }
 
 int exit_code_of(const std::string& command) {

@@ -49,7 +49,9 @@ TEST(TensorBoardWriter, ScalarsAndImagesReadBackByTensorBoard) {
     writer.add_png("attention/cross", kPng, 2, 3, 3, 40);
     writer.flush();
   }
-  const std::string command = fmt::format("python3 '{}/tests/io/tensorboard_read.py' '{}'", source, dir.string());
+  // The project's Python (ATTEND_TEST_PYTHON, tests/CMakeLists.txt), which has tensorboard.
+  const std::string command =
+      fmt::format("'{}' '{}/tests/io/tensorboard_read.py' '{}'", ATTEND_TEST_PYTHON, source, dir.string());
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
   ASSERT_NE(pipe, nullptr);
   std::string output;
