@@ -49,14 +49,19 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   // Every option's default in --help: subcommands copy these defaults when they are added.
   app.option_defaults()->always_capture_default();
-  // The global options (--threads) may also follow a subcommand: `attend train g2p --threads 2`.
-  app.fallthrough();
   int threads = 0;
   app.add_option("--threads", threads, "worker threads (default: ATTEND_NUM_THREADS or all cores)")
       ->check(attend::tools::integer_in(1, 1024));
 
   std::vector<attend::tools::CommandRunner> runners;
   for (const AddCommand add : kCommands) runners.push_back(add(app));
+  // --threads may also follow the command (`attend train g2p --threads 2`): one registration,
+  // the same variable, on every command that does not take its own.
+  attend::tools::for_each_command(app, [&](CLI::App& command) {
+    if (command.get_option_no_throw("--threads") != nullptr) return;
+    command.add_option("--threads", threads, "worker threads (default: ATTEND_NUM_THREADS or all cores)")
+        ->check(attend::tools::integer_in(1, 1024));
+  });
   attend::tools::hide_placeholder_defaults(app);
 
   // Before any thread starts: the BLAS's one-time setup touches the environment (ops/matmul.h).

@@ -148,6 +148,16 @@ void hide_placeholder_defaults(CLI::App& app) {
   for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) hide_placeholder_defaults(*command);
 }
 
+void for_each_command(CLI::App& app, const std::function<void(CLI::App&)>& fn) {
+  for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (command->get_subcommands([](CLI::App*) { return true; }).empty()) {
+      fn(*command);
+    } else {
+      for_each_command(*command, fn);
+    }
+  }
+}
+
 int parse_command_line(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -51,6 +52,10 @@ std::string escape_for_terminal(const std::string& text);
 // (a computed default, such as "all cores", behind a placeholder value like 0) does not also
 // show the placeholder. Applies to `app` and every command below it.
 void hide_placeholder_defaults(CLI::App& app);
+
+// Calls fn on every command below `app` that has no subcommands of its own (attend's leaves:
+// `info`, `train g2p`, ...).
+void for_each_command(CLI::App& app, const std::function<void(CLI::App&)>& fn);
 
 // Parses argv into `app`. An unknown command (`attend frobnicate`, `attend train frobnicate`)
 // is reported as such with the commands that exist, instead of CLI11's "A subcommand is
