@@ -20,7 +20,7 @@ namespace attend::kernels {
 // Rows of queries and keys per tile. 128 x 256 keeps a tile of scores (128 KB) and the K/V tiles
 // (64 KB each at D = 64) within the 512 KB L2 of the machine these were tuned on. Measured at
 // D = 64, N = 1024 and 2048, 2 threads, when the tiles' products were BLAS calls
-// (docs/performance.md): 128 x 256 beat 64 x 256 by 1-7% on all but causal forward at N = 1024
+// (docs/performance-history.md): 128 x 256 beat 64 x 256 by 1-7% on all but causal forward at N = 1024
 // (-3%), and 128 x 512 and 64 x 512 lost up to 20% on causal forward+backward. The products
 // are now tile_products.h's micro-kernels (K packed once per head); kKeyBlock must stay a
 // multiple of their panel width W, two vectors of the target: 16 keys on AVX2, 32 on AVX-512,
