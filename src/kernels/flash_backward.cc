@@ -183,6 +183,22 @@ void pack_head(const FlashAttentionProblem& p, int64_t b, int64_t kv_head, float
   pack_panels(p.v + b * vs[0] + kv_head * vs[1], vs[2], p.keys, p.value_dim, values);
 }
 
+// Every block of key tile j0 of head (b, kv_head): each query head of the group, each query
+// tile that may see the key tile, in that order (the order dK_j and dV_j are summed in).
+void key_tile_blocks(const FlashAttentionProblem& p, const BackwardTensors& t, const PackedHead& packed,
+                     BlockOutputs outputs, int64_t b, int64_t kv_head, int64_t j0, int64_t cols,
+                     BackwardScratch& scratch) {
+  const int64_t group = p.heads / p.kv_heads;
+  for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+    for (int64_t i0 = 0; i0 < p.queries; i0 += kQueryBlock) {
+      const int64_t rows = std::min(kQueryBlock, p.queries - i0);
+      if (!tiles_meet(p, i0, rows, j0, cols)) continue;
+      tile_deltas(p, t, b, h, i0, rows, scratch);
+      backward_block(p, t, packed, outputs, b, h, i0, j0, cols, scratch);
+    }
+  }
+}
+
 // One pass: unit (b, kv_head) writes dK, dV of its head and dQ of its group's query heads.
 void backward_by_head(const FlashAttentionProblem& p, const BackwardTensors& t) {
   const int64_t group = p.heads / p.kv_heads;
@@ -201,14 +217,7 @@ void backward_by_head(const FlashAttentionProblem& p, const BackwardTensors& t) 
       }
       for (int64_t j0 = 0; j0 < p.keys; j0 += kKeyBlock) {
         const int64_t cols = std::min(kKeyBlock, p.keys - j0);
-        for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
-          for (int64_t i0 = 0; i0 < p.queries; i0 += kQueryBlock) {
-            const int64_t rows = std::min(kQueryBlock, p.queries - i0);
-            if (!tiles_meet(p, i0, rows, j0, cols)) continue;
-            tile_deltas(p, t, b, h, i0, rows, scratch);
-            backward_block(p, t, packed, BlockOutputs::kAll, b, h, i0, j0, cols, scratch);
-          }
-        }
+        key_tile_blocks(p, t, packed, BlockOutputs::kAll, b, kv_head, j0, cols, scratch);
       }
     }
   });
@@ -237,14 +246,7 @@ void backward_by_tile(const FlashAttentionProblem& p, const BackwardTensors& t) 
       const int64_t b = head / p.kv_heads, kv_head = head % p.kv_heads, cols = std::min(kKeyBlock, p.keys - j0);
       zero_rows(t.dk, p.k_layout(), b, kv_head, j0, j0 + cols, p.head_dim);
       zero_rows(t.dv, p.v_layout(), b, kv_head, j0, j0 + cols, p.value_dim);
-      for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
-        for (int64_t i0 = 0; i0 < p.queries; i0 += kQueryBlock) {
-          const int64_t rows = std::min(kQueryBlock, p.queries - i0);
-          if (!tiles_meet(p, i0, rows, j0, cols)) continue;
-          tile_deltas(p, t, b, h, i0, rows, scratch);
-          backward_block(p, t, packed_of(head), BlockOutputs::kKeysAndValues, b, h, i0, j0, cols, scratch);
-        }
-      }
+      key_tile_blocks(p, t, packed_of(head), BlockOutputs::kKeysAndValues, b, kv_head, j0, cols, scratch);
     }
   });
   // Pass 2: unit (b, h, query tile i) writes dQ_i.
