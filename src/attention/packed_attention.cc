@@ -1,5 +1,6 @@
-// Packed variable-length attention (the math is in the header): one batch-of-one attention per
-// sequence, on views of the packed tensors, joined back in token order.
+// Packed variable-length attention (the math is in the header): on the fused kernels, one varlen
+// call over every sequence's rows in place; otherwise one batch-of-one attention per sequence, on
+// views of the packed tensors, joined back in token order.
 #include "attend/attention/packed_attention.h"
 
 #include <algorithm>
@@ -129,28 +130,33 @@ struct FusedPack {
     return p;
   }
 
-  // O (T, H, D_v) and each sequence's log-sum-exp (H, n_s), stored from H o_s: the forward kernel
-  // on each sequence's rows in place.
+  // O (T, H, D_v) and each sequence's log-sum-exp (H, n_s), stored from H o_s: one varlen
+  // forward over every sequence's rows in place.
   void forward(const std::vector<int64_t>& lengths, float* out, float* log_sum_exp) const {
+    std::vector<kernels::FlashForwardCall> calls;
+    calls.reserve(lengths.size());
     int64_t begin = 0;
     for (size_t s = 0; s < lengths.size(); ++s) {
-      kernels::flash_attention_forward(sequence(s, begin, lengths[s]), out + begin * heads * value_dim,
-                                       log_sum_exp + begin * heads);
+      calls.push_back({sequence(s, begin, lengths[s]), out + begin * heads * value_dim, log_sum_exp + begin * heads});
       begin += lengths[s];
     }
+    kernels::flash_attention_forward(calls);
   }
 
   // dq, dk, dv at the strides of q, k, v (dq's element (t, h, e) at dq[t * q.row + h * q.head +
-  // e], ...) from dO (T, H, D_v): the backward kernel on each sequence's rows in place.
+  // e], ...) from dO (T, H, D_v): one varlen backward over every sequence's rows in place.
   void backward(const std::vector<int64_t>& lengths, const float* out, const float* log_sum_exp, const float* d_out,
                 float* dq, float* dk, float* dv) const {
+    std::vector<kernels::FlashBackwardCall> calls;
+    calls.reserve(lengths.size());
     int64_t begin = 0;
     for (size_t s = 0; s < lengths.size(); ++s) {
       const int64_t o = begin * heads * value_dim;
-      kernels::flash_attention_backward(sequence(s, begin, lengths[s]), out + o, log_sum_exp + begin * heads, d_out + o,
-                                        dq + begin * q.row, dk + begin * k.row, dv + begin * v.row, nullptr);
+      calls.push_back({sequence(s, begin, lengths[s]), out + o, log_sum_exp + begin * heads, d_out + o,
+                       dq + begin * q.row, dk + begin * k.row, dv + begin * v.row, nullptr});
       begin += lengths[s];
     }
+    kernels::flash_attention_backward(calls);
   }
 };
 

@@ -207,4 +207,36 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
   });
 }
 
+std::vector<int64_t> balanced_bounds(std::span<const int64_t> cost_before, int chunks) {
+  ATTEND_CHECK(!cost_before.empty() && chunks >= 1, ValueError,
+               "balanced_bounds: needs n + 1 >= 1 costs and chunks >= 1, got {} and {}", cost_before.size(), chunks);
+  const auto n = static_cast<int64_t>(cost_before.size()) - 1;
+  const int64_t total = cost_before.back();
+  std::vector<int64_t> bounds(static_cast<size_t>(chunks) + 1, n);
+  bounds[0] = 0;
+  for (int c = 1; c < chunks; ++c) {
+    // share = floor(total * c / chunks), without forming total * c
+    const int64_t share = total / chunks * c + total % chunks * c / chunks;
+    const auto at = std::lower_bound(cost_before.begin(), cost_before.end(), share) - cost_before.begin();
+    bounds[c] = std::clamp<int64_t>(at, bounds[c - 1], n);
+  }
+  return bounds;
+}
+
+void parallel_for_balanced(std::span<const int64_t> cost_before, const std::function<void(int64_t, int64_t)>& fn) {
+  const auto n = static_cast<int64_t>(cost_before.size()) - 1;
+  if (n <= 0) return;
+  const int chunks = static_cast<int>(std::min<int64_t>(num_threads(), n));
+  if (chunks == 1 || tls_in_parallel) {
+    fn(0, n);
+    return;
+  }
+  const std::vector<int64_t> bounds = balanced_bounds(cost_before, chunks);
+  parallel_for(chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      if (bounds[c] < bounds[c + 1]) fn(bounds[c], bounds[c + 1]);
+    }
+  });
+}
+
 }  // namespace attend

@@ -113,10 +113,11 @@ Tensor<float> gated(const Tensor<float>& gate_up, int64_t ffn) {
   return out;
 }
 
-// One segment's queries over its cache, read in place (the fused kernel with strides: q and
-// a as (n, H, D) rows, K and V as (H_kv, capacity, D)); query t sits at key position start + t.
-void attend_to_cache(const Tensor<float>& q, const KvCache& cache, int64_t n, int64_t first, int64_t start,
-                     int64_t layer, const LlamaConfig& config, float* segment_out) {
+// The problem of one segment's queries over its cache, read in place (the fused kernel with
+// strides: q and a as (n, H, D) rows, K and V as (H_kv, capacity, D)); query t sits at key
+// position start + t.
+kernels::FlashAttentionProblem cache_problem(const Tensor<float>& q, const KvCache& cache, int64_t n, int64_t first,
+                                             int64_t start, int64_t layer, const LlamaConfig& config) {
   const int64_t heads = config.heads, head_dim = config.head_dim, width = heads * head_dim;
   kernels::FlashAttentionProblem p;
   p.batch = 1, p.heads = heads, p.kv_heads = config.kv_heads, p.queries = n;
@@ -142,33 +143,36 @@ void attend_to_cache(const Tensor<float>& q, const KvCache& cache, int64_t n, in
     p.q_strides = p.out_strides = {width, group * head_dim, head_dim};
   }
   p.k_strides = p.v_strides = {config.kv_heads * cache.capacity() * head_dim, cache.capacity() * head_dim, head_dim};
-  std::vector<float> log_sum_exp(static_cast<size_t>(heads * n));  // (H, n)
-  if (kernels::use_decode_kernel(p)) {
-    kernels::flash_attention_decode(p, segment_out, log_sum_exp.data());
-  } else {
-    kernels::flash_attention_forward(p, segment_out, log_sum_exp.data());
-  }
+  return p;
 }
 
-// a (R, H * D): causal grouped-query attention of each segment's queries over its cache. Several
-// segments (a server's decode step) run one per thread, each kernel serially inside (a nested
-// parallel_for): the kernels give the same bits at any thread count, so a segment's output does
-// not depend on its neighbours, and one fork/join serves them all instead of one per segment.
+// a (R, H * D): causal grouped-query attention of each segment's queries over its cache. The
+// segments (a server's step: prefills and decode steps together) go to one varlen forward, cut
+// over (segment, head, query tile) by cost, so a long prefill shares the threads with the decode
+// steps beside it; a decode step over a long cache goes to the split-K decode kernel instead
+// (alone: split over the threads; among others: one segment a thread). The kernels give each
+// segment the same bits whatever its neighbours and the thread count.
 Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> segments, const Rows& rows,
                                int64_t layer, const LlamaConfig& config) {
   const int64_t width = config.heads * config.head_dim;
-  Tensor<float> out = Tensor<float>::empty({rows.total, width});
-  const auto run = [&](int64_t begin, int64_t end) {
-    for (int64_t s = begin; s < end; ++s) {
-      attend_to_cache(q, *segments[s].cache, rows.count[s], rows.first[s], rows.start[s], layer, config,
-                      out.data() + rows.first[s] * width);
-    }
+  Tensor<float> out = Tensor<float>::empty({rows.total, width});                   // (R, H D)
+  std::vector<float> log_sum_exp(static_cast<size_t>(rows.total * config.heads));  // (H, n) a segment
+  std::vector<kernels::FlashForwardCall> tiled, split;
+  for (size_t s = 0; s < segments.size(); ++s) {
+    const kernels::FlashForwardCall call{
+        cache_problem(q, *segments[s].cache, rows.count[s], rows.first[s], rows.start[s], layer, config),
+        out.data() + rows.first[s] * width, log_sum_exp.data() + rows.first[s] * config.heads};
+    (kernels::use_decode_kernel(call.problem) ? split : tiled).push_back(call);
+  }
+  if (!tiled.empty()) kernels::flash_attention_forward(tiled);
+  const auto decode = [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s)
+      kernels::flash_attention_decode(split[s].problem, split[s].out, split[s].log_sum_exp);
   };
-  const int64_t count = static_cast<int64_t>(segments.size());
-  if (count == 1) {
-    run(0, 1);
+  if (split.size() == 1) {
+    decode(0, 1);
   } else {
-    parallel_for(count, 1, run);
+    parallel_for(static_cast<int64_t>(split.size()), 1, decode);
   }
   return out;
 }

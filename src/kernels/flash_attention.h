@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 namespace attend::kernels {
 
@@ -69,6 +70,18 @@ struct FlashAttentionProblem {
 // both written in full.
 void flash_attention_forward(const FlashAttentionProblem& problem, float* out, float* log_sum_exp);
 
+// Variable-length batches ("varlen", FlashAttention's cu_seqlens): independent problems, each
+// with its own lengths, pointers and options (a pack's sequences, a server step's sequences over
+// their own caches), in one parallel loop over (problem, batch, head, query tile) cut by cost.
+// Each problem's outputs are the bits flash_attention_forward gives it alone, at any thread
+// count and whatever else shares the call.
+struct FlashForwardCall {
+  FlashAttentionProblem problem;
+  float* out = nullptr;          // as flash_attention_forward's
+  float* log_sum_exp = nullptr;  // (B, H, N) contiguous
+};
+void flash_attention_forward(std::span<const FlashForwardCall> calls);
+
 // Split-K forward for decoding (a few query rows, many keys); same outputs as the forward. K and
 // V may be strided (a cache's view), q and out must be contiguous.
 bool use_decode_kernel(const FlashAttentionProblem& problem);
@@ -88,5 +101,22 @@ void attention_weights_from_log_sum_exp(const FlashAttentionProblem& problem, co
 bool backward_splits_over_tiles(const FlashAttentionProblem& problem);
 void flash_attention_backward(const FlashAttentionProblem& problem, const float* out, const float* log_sum_exp,
                               const float* d_out, float* dq, float* dk, float* dv, float* d_additive);
+
+// The backward of several independent problems (the varlen forward's) in one schedule: one pass
+// over every problem's (batch, key/value head) units, or two over their key tiles and query
+// tiles, whichever finishes sooner on the current threads. Each problem's gradients are the bits
+// flash_attention_backward gives it alone.
+struct FlashBackwardCall {
+  FlashAttentionProblem problem;
+  const float* out = nullptr;
+  const float* log_sum_exp = nullptr;
+  const float* d_out = nullptr;
+  float* dq = nullptr;
+  float* dk = nullptr;
+  float* dv = nullptr;
+  float* d_additive = nullptr;  // or null
+};
+bool backward_splits_over_tiles(std::span<const FlashBackwardCall> calls);
+void flash_attention_backward(std::span<const FlashBackwardCall> calls);
 
 }  // namespace attend::kernels

@@ -17,11 +17,13 @@
 //
 //   one pass      units (batch, key/value head): a unit owns dK, dV of its head and dQ of every
 //                 query head that reads it. 5 products a block: 10 B H N M D FLOPs.
-//   two passes    when there are fewer such units than threads (B = 1 with GQA/MQA): pass 1 over
-//                 (batch, key/value head, key tile) writes dK_j, dV_j; pass 2 over (batch, query
-//                 head, query tile) recomputes S, P and dP and writes dQ_i. 7 products a block
-//                 (14 B H N M D) spread over every thread.
+//   two passes    when the units are too few or too unequal for the threads (B = 1 with GQA/MQA,
+//                 one long sequence in a pack): pass 1 over (batch, key/value head, key tile)
+//                 writes dK_j, dV_j; pass 2 over (batch, query head, query tile) recomputes S, P
+//                 and dP and writes dQ_i. 7 products a block (14 B H N M D) over every thread.
+// A varlen call (several problems) runs their units in one schedule, cut by cost.
 // The products are tile_products.h's micro-kernels on K and V packed once per head.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -43,13 +45,17 @@ struct BackwardScratch {
   Tensor<float> d_probabilities;  // dP then dS then dZ, (Br, Bc)
   Tensor<float> softcap_tanh;     // (Br, Bc) when soft-capping
   std::vector<float> delta;       // (Br)
-  explicit BackwardScratch(const FlashAttentionProblem& p)
+  Tensor<float> keys, values;     // one head's K and V packed (the one-pass schedule), or empty
+  // Room for the blocks of p (or of the largest problem of a call) and, if asked, its heads.
+  BackwardScratch(const FlashAttentionProblem& p, bool packs_heads)
       : probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         dropped(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         kept(p.dropout_p > 0 ? kQueryBlock * kKeyBlock : 0),
         d_probabilities(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         softcap_tanh(p.softcap > 0 ? Tensor<float>::empty({kQueryBlock, kKeyBlock}) : Tensor<float>()),
-        delta(kQueryBlock) {}
+        delta(kQueryBlock),
+        keys(Tensor<float>::empty({packs_heads ? packed_panels_size(p.keys, p.head_dim) : 0})),
+        values(Tensor<float>::empty({packs_heads ? packed_panels_size(p.keys, p.value_dim) : 0})) {}
 };
 
 // K and V of one (batch, key/value head), packed for times_packed_transposed.
@@ -163,10 +169,6 @@ bool tiles_meet(const FlashAttentionProblem& p, int64_t i0, int64_t rows, int64_
   return j0 + cols > first && j0 < last;
 }
 
-// The tile a unit takes: 0, n-1, 1, n-2, ... With causal masks the work of a tile falls (pass 1)
-// or rises (pass 2) with its index; so ordered, parallel_for's contiguous chunks get equal shares.
-int64_t zigzag(int64_t u, int64_t n) { return u % 2 == 0 ? u / 2 : n - 1 - u / 2; }
-
 int64_t query_tiles(const FlashAttentionProblem& p) { return (p.queries + kQueryBlock - 1) / kQueryBlock; }
 int64_t key_tiles(const FlashAttentionProblem& p) { return (p.keys + kKeyBlock - 1) / kKeyBlock; }
 
@@ -181,6 +183,10 @@ void pack_head(const FlashAttentionProblem& p, int64_t b, int64_t kv_head, float
   const std::array<int64_t, 3> ks = p.k_layout(), vs = p.v_layout();
   pack_panels(p.k + b * ks[0] + kv_head * ks[1], ks[2], p.keys, p.head_dim, keys);
   pack_panels(p.v + b * vs[0] + kv_head * vs[1], vs[2], p.keys, p.value_dim, values);
+}
+
+BackwardTensors tensors_of(const FlashBackwardCall& call) {
+  return {call.out, call.log_sum_exp, call.d_out, call.dq, call.dk, call.dv, call.d_additive};
 }
 
 // Every block of key tile j0 of head (b, kv_head): each query head of the group, each query
@@ -199,98 +205,208 @@ void key_tile_blocks(const FlashAttentionProblem& p, const BackwardTensors& t, c
   }
 }
 
-// One pass: unit (b, kv_head) writes dK, dV of its head and dQ of its group's query heads.
-void backward_by_head(const FlashAttentionProblem& p, const BackwardTensors& t) {
-  const int64_t group = p.heads / p.kv_heads;
-  parallel_for(p.batch * p.kv_heads, 1, [&](int64_t begin, int64_t end) {
-    BackwardScratch scratch(p);
-    auto keys = Tensor<float>::empty({packed_panels_size(p.keys, p.head_dim)});
-    auto values = Tensor<float>::empty({packed_panels_size(p.keys, p.value_dim)});
-    const PackedHead packed{keys.data(), values.data()};
-    for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t b = unit / p.kv_heads, kv_head = unit % p.kv_heads;
-      pack_head(p, b, kv_head, keys.data(), values.data());
-      zero_rows(t.dk, p.k_layout(), b, kv_head, 0, p.keys, p.head_dim);
-      zero_rows(t.dv, p.v_layout(), b, kv_head, 0, p.keys, p.value_dim);
-      for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
-        zero_rows(t.dq, p.q_layout(), b, h, 0, p.queries, p.head_dim);
+// How many blocks of one query head each query tile and each key tile of a problem computes
+// (causal and window rules skip the others).
+struct BlockCounts {
+  std::vector<int64_t> per_query_tile, per_key_tile;
+  int64_t total = 0;
+  explicit BlockCounts(const FlashAttentionProblem& p)
+      : per_query_tile(static_cast<size_t>(query_tiles(p))), per_key_tile(static_cast<size_t>(key_tiles(p))) {
+    for (int64_t i = 0; i < query_tiles(p); ++i) {
+      const int64_t i0 = i * kQueryBlock, rows = std::min(kQueryBlock, p.queries - i0);
+      for (int64_t j = 0; j < key_tiles(p); ++j) {
+        const int64_t j0 = j * kKeyBlock;
+        if (!tiles_meet(p, i0, rows, j0, std::min(kKeyBlock, p.keys - j0))) continue;
+        ++per_query_tile[i], ++per_key_tile[j], ++total;
       }
-      for (int64_t j0 = 0; j0 < p.keys; j0 += kKeyBlock) {
-        const int64_t cols = std::min(kKeyBlock, p.keys - j0);
-        key_tile_blocks(p, t, packed, BlockOutputs::kAll, b, kv_head, j0, cols, scratch);
+    }
+  }
+};
+
+// The units of the schedules, in order, each with its running cost in products (a block costs
+// 5 in one pass, 4 in pass 1 and 3 in pass 2; a unit 1 more for its setup).
+//   one pass   (call, b, kv_head)
+//   pass 1     (call, b, kv_head, key tile)
+//   pass 2     (call, b, h, query tile)
+struct BackwardPlan {
+  std::vector<int64_t> one_pass{0}, pass_1{0}, pass_2{0};                      // cost_before
+  std::vector<int64_t> first_head{0}, first_key_unit{0}, first_query_unit{0};  // per call: first unit
+  explicit BackwardPlan(std::span<const FlashBackwardCall> calls) {
+    for (const FlashBackwardCall& call : calls) {
+      const FlashAttentionProblem& p = call.problem;
+      const BlockCounts counts(p);
+      const int64_t group = p.heads / p.kv_heads;
+      for (int64_t head = 0; head < p.batch * p.kv_heads; ++head) {
+        one_pass.push_back(one_pass.back() + 1 + 5 * group * counts.total);
+        for (int64_t n : counts.per_key_tile) pass_1.push_back(pass_1.back() + 1 + 4 * group * n);
       }
+      for (int64_t bh = 0; bh < p.batch * p.heads; ++bh) {
+        for (int64_t n : counts.per_query_tile) pass_2.push_back(pass_2.back() + 1 + 3 * n);
+      }
+      first_head.push_back(first_head.back() + p.batch * p.kv_heads);
+      first_key_unit.push_back(static_cast<int64_t>(pass_1.size()) - 1);
+      first_query_unit.push_back(static_cast<int64_t>(pass_2.size()) - 1);
+    }
+  }
+};
+
+// The largest chunk's cost when parallel_for_balanced cuts these units on the current threads.
+int64_t slowest_chunk(const std::vector<int64_t>& cost_before) {
+  const int threads = static_cast<int>(std::min<int64_t>(num_threads(), static_cast<int64_t>(cost_before.size()) - 1));
+  if (threads <= 1 || in_parallel_region()) return cost_before.back();
+  const std::vector<int64_t> bounds = balanced_bounds(cost_before, threads);
+  int64_t slowest = 0;
+  for (int c = 0; c < threads; ++c) slowest = std::max(slowest, cost_before[bounds[c + 1]] - cost_before[bounds[c]]);
+  return slowest;
+}
+
+// Which call a unit belongs to: the last c with first[c] <= unit, searched forward from c.
+size_t call_of(const std::vector<int64_t>& first, int64_t unit, size_t c) {
+  while (unit >= first[c + 1]) ++c;
+  return c;
+}
+size_t first_call_of(const std::vector<int64_t>& first, int64_t unit) {
+  return std::upper_bound(first.begin(), first.end(), unit) - first.begin() - 1;
+}
+
+// Scratch for every call's blocks: dropout and soft-cap buffers when any call needs them.
+FlashAttentionProblem scratch_shape(std::span<const FlashBackwardCall> calls) {
+  FlashAttentionProblem shape;
+  for (const FlashBackwardCall& call : calls) {
+    shape.dropout_p = std::max(shape.dropout_p, call.problem.dropout_p);
+    shape.softcap = std::max(shape.softcap, call.problem.softcap);
+    shape.keys = std::max(shape.keys, call.problem.keys);
+    shape.head_dim = std::max(shape.head_dim, call.problem.head_dim);
+    shape.value_dim = std::max(shape.value_dim, call.problem.value_dim);
+  }
+  return shape;
+}
+
+// Runs unit(problem, tensors, index of the unit within its call, scratch) for every unit of a
+// schedule (cost_before, cut by parallel_for_balanced); call c's units start at first[c].
+template <typename Unit>
+void for_each_unit(std::span<const FlashBackwardCall> calls, const std::vector<int64_t>& cost_before,
+                   const std::vector<int64_t>& first, bool packs_heads, Unit unit) {
+  const FlashAttentionProblem shape = scratch_shape(calls);
+  parallel_for_balanced(cost_before, [&](int64_t begin, int64_t end) {
+    BackwardScratch scratch(shape, packs_heads);
+    for (int64_t u = begin, c = first_call_of(first, begin); u < end; ++u) {
+      c = call_of(first, u, c);
+      unit(c, calls[c].problem, tensors_of(calls[c]), u - first[c], scratch);
     }
   });
 }
 
-// Two passes over K and V packed for every head up front.
-void backward_by_tile(const FlashAttentionProblem& p, const BackwardTensors& t) {
-  const int64_t group = p.heads / p.kv_heads, heads = p.batch * p.kv_heads;
-  const int64_t key_size = packed_panels_size(p.keys, p.head_dim), value_size = packed_panels_size(p.keys, p.value_dim);
-  auto keys = Tensor<float>::empty({heads * key_size});      // (B H_kv) packed K heads
-  auto values = Tensor<float>::empty({heads * value_size});  // (B H_kv) packed V heads
-  auto packed_of = [&](int64_t head) {
-    return PackedHead{keys.data() + head * key_size, values.data() + head * value_size};
-  };
-  parallel_for(heads, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t head = begin; head < end; ++head) {
-      pack_head(p, head / p.kv_heads, head % p.kv_heads, keys.data() + head * key_size,
-                values.data() + head * value_size);
-    }
-  });
-  // Pass 1: unit (b, kv_head, key tile j) writes dK_j, dV_j.
-  parallel_for(heads * key_tiles(p), 1, [&](int64_t begin, int64_t end) {
-    BackwardScratch scratch(p);
-    for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t head = unit / key_tiles(p), j0 = zigzag(unit % key_tiles(p), key_tiles(p)) * kKeyBlock;
-      const int64_t b = head / p.kv_heads, kv_head = head % p.kv_heads, cols = std::min(kKeyBlock, p.keys - j0);
-      zero_rows(t.dk, p.k_layout(), b, kv_head, j0, j0 + cols, p.head_dim);
-      zero_rows(t.dv, p.v_layout(), b, kv_head, j0, j0 + cols, p.value_dim);
-      key_tile_blocks(p, t, packed_of(head), BlockOutputs::kKeysAndValues, b, kv_head, j0, cols, scratch);
-    }
-  });
-  // Pass 2: unit (b, h, query tile i) writes dQ_i.
-  parallel_for(p.batch * p.heads * query_tiles(p), 1, [&](int64_t begin, int64_t end) {
-    BackwardScratch scratch(p);
-    for (int64_t unit = begin; unit < end; ++unit) {
-      const int64_t b = unit / (p.heads * query_tiles(p)), h = unit / query_tiles(p) % p.heads;
-      const int64_t i0 = zigzag(unit % query_tiles(p), query_tiles(p)) * kQueryBlock;
-      const int64_t rows = std::min(kQueryBlock, p.queries - i0);
-      zero_rows(t.dq, p.q_layout(), b, h, i0, i0 + rows, p.head_dim);
-      tile_deltas(p, t, b, h, i0, rows, scratch);
-      for (int64_t j0 = 0; j0 < p.keys; j0 += kKeyBlock) {
-        const int64_t cols = std::min(kKeyBlock, p.keys - j0);
-        if (!tiles_meet(p, i0, rows, j0, cols)) continue;
-        backward_block(p, t, packed_of(b * p.kv_heads + h / group), BlockOutputs::kQueries, b, h, i0, j0, cols,
-                       scratch);
+// One pass: unit (call, b, kv_head) writes dK, dV of its head and dQ of its group's query heads.
+void backward_by_head(std::span<const FlashBackwardCall> calls, const BackwardPlan& plan) {
+  for_each_unit(
+      calls, plan.one_pass, plan.first_head, true,
+      [](size_t, const FlashAttentionProblem& p, const BackwardTensors& t, int64_t head, BackwardScratch& scratch) {
+        const int64_t b = head / p.kv_heads, kv_head = head % p.kv_heads, group = p.heads / p.kv_heads;
+        pack_head(p, b, kv_head, scratch.keys.data(), scratch.values.data());
+        const PackedHead packed{scratch.keys.data(), scratch.values.data()};
+        zero_rows(t.dk, p.k_layout(), b, kv_head, 0, p.keys, p.head_dim);
+        zero_rows(t.dv, p.v_layout(), b, kv_head, 0, p.keys, p.value_dim);
+        for (int64_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
+          zero_rows(t.dq, p.q_layout(), b, h, 0, p.queries, p.head_dim);
+        }
+        for (int64_t j0 = 0; j0 < p.keys; j0 += kKeyBlock) {
+          const int64_t cols = std::min(kKeyBlock, p.keys - j0);
+          key_tile_blocks(p, t, packed, BlockOutputs::kAll, b, kv_head, j0, cols, scratch);
+        }
+      });
+}
+
+// K and V of every head of every call, packed once for both passes.
+struct PackedHeads {
+  std::vector<int64_t> key_at, value_at;  // per (call, b, kv_head) head, in plan.first_head order
+  Tensor<float> keys, values;
+  PackedHeads(std::span<const FlashBackwardCall> calls, const BackwardPlan& plan) {
+    int64_t key_size = 0, value_size = 0;
+    for (const FlashBackwardCall& call : calls) {
+      for (int64_t head = 0; head < call.problem.batch * call.problem.kv_heads; ++head) {
+        key_at.push_back(key_size);
+        value_at.push_back(value_size);
+        key_size += packed_panels_size(call.problem.keys, call.problem.head_dim);
+        value_size += packed_panels_size(call.problem.keys, call.problem.value_dim);
       }
     }
-  });
+    keys = Tensor<float>::empty({key_size});
+    values = Tensor<float>::empty({value_size});
+    parallel_for(plan.first_head.back(), 1, [&](int64_t begin, int64_t end) {
+      for (int64_t head = begin, c = first_call_of(plan.first_head, begin); head < end; ++head) {
+        c = call_of(plan.first_head, head, c);
+        const FlashAttentionProblem& p = calls[c].problem;
+        const int64_t local = head - plan.first_head[c];
+        pack_head(p, local / p.kv_heads, local % p.kv_heads, keys.data() + key_at[head],
+                  values.data() + value_at[head]);
+      }
+    });
+  }
+  PackedHead operator[](int64_t head) const { return {keys.data() + key_at[head], values.data() + value_at[head]}; }
+};
+
+// Two passes over K and V packed for every head up front.
+void backward_by_tile(std::span<const FlashBackwardCall> calls, const BackwardPlan& plan) {
+  const PackedHeads packed(calls, plan);
+  // Pass 1: unit (call, b, kv_head, key tile j) writes dK_j, dV_j.
+  for_each_unit(
+      calls, plan.pass_1, plan.first_key_unit, false,
+      [&](size_t c, const FlashAttentionProblem& p, const BackwardTensors& t, int64_t unit, BackwardScratch& scratch) {
+        const int64_t head = unit / key_tiles(p), b = head / p.kv_heads, kv_head = head % p.kv_heads;
+        const int64_t j0 = unit % key_tiles(p) * kKeyBlock, cols = std::min(kKeyBlock, p.keys - j0);
+        zero_rows(t.dk, p.k_layout(), b, kv_head, j0, j0 + cols, p.head_dim);
+        zero_rows(t.dv, p.v_layout(), b, kv_head, j0, j0 + cols, p.value_dim);
+        key_tile_blocks(p, t, packed[plan.first_head[c] + head], BlockOutputs::kKeysAndValues, b, kv_head, j0, cols,
+                        scratch);
+      });
+  // Pass 2: unit (call, b, h, query tile i) writes dQ_i.
+  for_each_unit(
+      calls, plan.pass_2, plan.first_query_unit, false,
+      [&](size_t c, const FlashAttentionProblem& p, const BackwardTensors& t, int64_t unit, BackwardScratch& scratch) {
+        const int64_t b = unit / (p.heads * query_tiles(p)), h = unit / query_tiles(p) % p.heads;
+        const int64_t i0 = unit % query_tiles(p) * kQueryBlock, rows = std::min(kQueryBlock, p.queries - i0);
+        const PackedHead head = packed[plan.first_head[c] + b * p.kv_heads + h / (p.heads / p.kv_heads)];
+        zero_rows(t.dq, p.q_layout(), b, h, i0, i0 + rows, p.head_dim);
+        tile_deltas(p, t, b, h, i0, rows, scratch);
+        for (int64_t j0 = 0; j0 < p.keys; j0 += kKeyBlock) {
+          const int64_t cols = std::min(kKeyBlock, p.keys - j0);
+          if (!tiles_meet(p, i0, rows, j0, cols)) continue;
+          backward_block(p, t, head, BlockOutputs::kQueries, b, h, i0, j0, cols, scratch);
+        }
+      });
+}
+
+bool splits_over_tiles(const BackwardPlan& plan) {
+  return slowest_chunk(plan.pass_1) + slowest_chunk(plan.pass_2) < slowest_chunk(plan.one_pass);
 }
 
 }  // namespace
 
-// Two passes when they finish sooner than one, counting (query tile, key tile) blocks at 5 products
-// in one pass, 4 in pass 1 and 3 in pass 2, and the rounds of units each pass needs on T threads.
+// Two passes when they finish sooner than one: the slowest thread's products in each schedule,
+// with the units cut as parallel_for_balanced will cut them.
+bool backward_splits_over_tiles(std::span<const FlashBackwardCall> calls) {
+  return splits_over_tiles(BackwardPlan(calls));
+}
+
 bool backward_splits_over_tiles(const FlashAttentionProblem& p) {
-  if (in_parallel_region()) return false;
-  const int64_t threads = num_threads(), units = p.batch * p.kv_heads, group = p.heads / p.kv_heads;
-  const int64_t q_tiles = query_tiles(p), k_tiles = key_tiles(p);
-  auto rounds = [&](int64_t n) { return (n + threads - 1) / threads; };
-  const int64_t one_pass = 5 * rounds(units) * group * q_tiles * k_tiles;
-  const int64_t two_passes =
-      4 * rounds(units * k_tiles) * group * q_tiles + 3 * rounds(units * group * q_tiles) * k_tiles;
-  return two_passes < one_pass;
+  const FlashBackwardCall call{p};
+  return backward_splits_over_tiles(std::span<const FlashBackwardCall>(&call, 1));
+}
+
+void flash_attention_backward(std::span<const FlashBackwardCall> calls) {
+  const BackwardPlan plan(calls);
+  if (splits_over_tiles(plan)) {
+    backward_by_tile(calls, plan);
+  } else {
+    backward_by_head(calls, plan);
+  }
 }
 
 void flash_attention_backward(const FlashAttentionProblem& p, const float* out, const float* log_sum_exp,
                               const float* d_out, float* dq, float* dk, float* dv, float* d_additive) {
-  const BackwardTensors t{out, log_sum_exp, d_out, dq, dk, dv, d_additive};
-  if (backward_splits_over_tiles(p)) {
-    backward_by_tile(p, t);
-  } else {
-    backward_by_head(p, t);
-  }
+  const FlashBackwardCall call{p, out, log_sum_exp, d_out, dq, dk, dv, d_additive};
+  flash_attention_backward(std::span<const FlashBackwardCall>(&call, 1));
 }
 
 }  // namespace attend::kernels

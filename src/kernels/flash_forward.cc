@@ -11,11 +11,13 @@
 //     m = m_new
 //   O = O / l;  lse = m + log l     (a row that saw no key: O = 0, lse = -inf)
 //
-// Work is split statically over (batch, head, query tile); each tile is computed by one thread
-// in a fixed order, so results do not depend on the thread count. A thread packs the keys of a
-// head once (tile_products.h) and reuses them for every query tile of that head it computes;
-// key tiles start on a panel boundary (keys before the first allowed one are masked like any
-// other disallowed key, and their values are not read).
+// Work is split statically over (problem, batch, head, query tile), cut where the key blocks
+// the tiles visit cross equal shares; each tile is computed by one thread in a fixed order, so
+// results depend neither on the thread count nor on the other problems of a varlen call. A
+// thread packs the keys of a head once (tile_products.h) and reuses them for every query tile
+// of that head it computes; key tiles start on a panel boundary (keys before the first allowed
+// one are masked like any other disallowed key, and their values are not read).
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <vector>
@@ -33,16 +35,18 @@ namespace {
 
 // Per-thread scratch, allocated once per parallel chunk (and counted by memory_stats()).
 struct ForwardScratch {
-  Tensor<float> scores;       // (Br, Bc)
-  Tensor<float> accumulator;  // (Br, D_v)
-  Tensor<float> packed_keys;  // the keys of head packed_head, packed (tile_products.h)
-  int64_t packed_head = -1;   // b * kv_heads + kv_head, or -1
+  Tensor<float> scores;               // (Br, Bc)
+  Tensor<float> accumulator;          // (Br, D_v)
+  Tensor<float> packed_keys;          // the keys of head packed_head, packed (tile_products.h)
+  const void* packed_call = nullptr;  // the problem whose head packed_head is, or null
+  int64_t packed_head = -1;           // b * kv_heads + kv_head, or -1
   std::vector<float> row_max, row_sum;
   std::vector<bool> row_nan;
-  ForwardScratch(int64_t keys, int64_t head_dim, int64_t value_dim)
+  // Room for the largest problem: its packed keys, its value width.
+  ForwardScratch(int64_t packed_size, int64_t value_dim)
       : scores(Tensor<float>::empty({kQueryBlock, kKeyBlock})),
         accumulator(Tensor<float>::empty({kQueryBlock, value_dim})),
-        packed_keys(Tensor<float>::empty({packed_panels_size(keys, head_dim)})),
+        packed_keys(Tensor<float>::empty({packed_size})),
         row_max(kQueryBlock),
         row_sum(kQueryBlock),
         row_nan(kQueryBlock) {}
@@ -56,8 +60,9 @@ void start_tile(const FlashAttentionProblem& p, int64_t head, const float* k, in
   std::fill_n(scratch.row_max.begin(), rows, kNegativeInfinity);
   std::fill_n(scratch.row_sum.begin(), rows, 0.0f);
   std::fill_n(scratch.row_nan.begin(), rows, false);
-  if (scratch.packed_head != head) {
+  if (scratch.packed_call != &p || scratch.packed_head != head) {
     pack_panels(k, k_row_stride, p.keys, p.head_dim, scratch.packed_keys.data());
+    scratch.packed_call = &p;
     scratch.packed_head = head;
   }
 }
@@ -142,20 +147,49 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   write_normalized_rows(p, b, h, i0, rows, scratch, out, log_sum_exp);
 }
 
+// The key blocks query tile i0 visits, plus one for the tile's own start and end: its cost.
+int64_t tile_cost(const FlashAttentionProblem& p, int64_t i0) {
+  const auto [first, last] = key_range(p, i0, std::min(p.queries, i0 + kQueryBlock));
+  const int64_t panel = panel_width(), start = first / panel * panel;
+  return 1 + (last > start ? (last - start + kKeyBlock - 1) / kKeyBlock : 0);
+}
+
+int64_t query_tiles(const FlashAttentionProblem& p) { return (p.queries + kQueryBlock - 1) / kQueryBlock; }
+
 }  // namespace
 
-void flash_attention_forward(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
-  const int64_t tiles = (p.queries + kQueryBlock - 1) / kQueryBlock;
-  const int64_t items = p.batch * p.heads * tiles;
-  parallel_for(items, 1, [&](int64_t begin, int64_t end) {
-    ForwardScratch scratch(p.keys, p.head_dim, p.value_dim);
+void flash_attention_forward(std::span<const FlashForwardCall> calls) {
+  // Items (call, b, h, tile) in that order; first_item[c] is call c's first, cost_before each
+  // item's running cost.
+  std::vector<int64_t> first_item{0}, cost_before{0};
+  int64_t packed_size = 0, value_dim = 0;
+  for (const FlashForwardCall& call : calls) {
+    const FlashAttentionProblem& p = call.problem;
+    const int64_t tiles = query_tiles(p);
+    for (int64_t bh = 0; bh < p.batch * p.heads; ++bh) {
+      for (int64_t tile = 0; tile < tiles; ++tile)
+        cost_before.push_back(cost_before.back() + tile_cost(p, tile * kQueryBlock));
+    }
+    first_item.push_back(static_cast<int64_t>(cost_before.size()) - 1);
+    packed_size = std::max(packed_size, packed_panels_size(p.keys, p.head_dim));
+    value_dim = std::max(value_dim, p.value_dim);
+  }
+  parallel_for_balanced(cost_before, [&](int64_t begin, int64_t end) {
+    ForwardScratch scratch(packed_size, value_dim);
+    size_t c = std::upper_bound(first_item.begin(), first_item.end(), begin) - first_item.begin() - 1;
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t tile = item % tiles;
-      const int64_t h = item / tiles % p.heads;
-      const int64_t b = item / tiles / p.heads;
-      forward_tile(p, b, h, tile * kQueryBlock, scratch, out, log_sum_exp);
+      while (item >= first_item[c + 1]) ++c;
+      const FlashAttentionProblem& p = calls[c].problem;
+      const int64_t local = item - first_item[c], tiles = query_tiles(p);
+      const int64_t tile = local % tiles, h = local / tiles % p.heads, b = local / tiles / p.heads;
+      forward_tile(p, b, h, tile * kQueryBlock, scratch, calls[c].out, calls[c].log_sum_exp);
     }
   });
+}
+
+void flash_attention_forward(const FlashAttentionProblem& p, float* out, float* log_sum_exp) {
+  const FlashForwardCall call{p, out, log_sum_exp};
+  flash_attention_forward(std::span<const FlashForwardCall>(&call, 1));
 }
 
 void attention_weights_from_log_sum_exp(const FlashAttentionProblem& p, const float* log_sum_exp, float* weights) {

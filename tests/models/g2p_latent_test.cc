@@ -18,6 +18,12 @@
 namespace attend {
 namespace {
 
+models::G2PModelSpec gru_spec() {
+  models::G2PModelSpec spec;
+  spec.architecture = "gru";
+  return spec;
+}
+
 using models::AlignmentTraining;
 using models::G2PRecurrent;
 using models::Vocabulary;
@@ -206,7 +212,7 @@ TEST(G2PLatent, AVariationalModelRoundTripsThroughTheFactory) {
   const Batch batch = tiny_batch();
   EXPECT_EQ(loaded->greedy_decode(batch.source, 6), model->greedy_decode(batch.source, 6));
   // Soft checkpoints written before the key existed read as soft.
-  io::Metadata old = models::g2p_metadata(models::G2PModelSpec{.architecture = "gru"});
+  io::Metadata old = models::g2p_metadata(gru_spec());
   old.erase("alignment");
   EXPECT_EQ(models::g2p_spec_from_metadata(old, "old").recurrent.alignment, AlignmentTraining::kSoft);
 }
@@ -214,7 +220,7 @@ TEST(G2PLatent, AVariationalModelRoundTripsThroughTheFactory) {
 TEST(G2PLatentMisuse, UnknownAlignmentsAndTemperaturesAreRefused) {
   expect_error<ValueError>([] { models::parse_alignment_training("sparsemax"); },
                            {"unknown attention 'sparsemax'", "variational-reinforce"});
-  io::Metadata metadata = models::g2p_metadata(models::G2PModelSpec{.architecture = "gru"});
+  io::Metadata metadata = models::g2p_metadata(gru_spec());
   metadata["alignment"] = "latent";
   expect_error<ValueError>([&] { models::g2p_spec_from_metadata(metadata, "m.safetensors"); },
                            {"m.safetensors", "'alignment' = 'latent'"});

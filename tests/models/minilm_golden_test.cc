@@ -34,7 +34,10 @@ std::vector<GoldenLine> read_golden() {
   while (std::getline(in, line)) {
     const auto j = nlohmann::json::parse(line);
     if (j["kind"] == "header") continue;
-    GoldenLine g{j["kind"], j["text"], j["ids"].get<std::vector<int64_t>>()};
+    GoldenLine g;
+    g.kind = j["kind"];
+    g.text = j["text"];
+    g.ids = j["ids"].get<std::vector<int64_t>>();
     if (g.kind == "sentence") g.embedding = j["embedding"].get<std::vector<double>>();
     if (g.kind == "tokens") {
       g.hidden = j["last_hidden_state"].get<std::vector<std::vector<double>>>();

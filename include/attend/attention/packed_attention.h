@@ -11,9 +11,10 @@
 // on it (so every option that does not name the batch, and its gradient): its result is bitwise
 // the same whatever other sequences share the pack and whatever the thread count. Float32 (on
 // the fused kernels): the forward kernel reads each sequence's rows of q, k and v where they are,
-// at their strides (say, views of one (T, 3, H, D) projection), and writes O once; with a
-// gradient, the pack is one recorded op whose backward runs the backward kernel on each
-// sequence's rows, writing its rows of dq, dk, dv (O(T) work, no per-sequence copies).
+// at their strides (say, views of one (T, 3, H, D) projection), and writes O once, in one
+// parallel loop over (sequence, head, query tile) for the whole pack (FlashAttention's varlen
+// kernels); with a gradient, the pack is one recorded op whose backward is one such call too,
+// writing every sequence's rows of dq, dk, dv (O(T) work, no per-sequence copies).
 // Float64, or the reference implementation: each sequence goes through
 // scaled_dot_product_attention on a tape of its own, run one by one in the backward. Options that
 // carry a batch axis (mask, additive_mask, key_padding_mask) are refused: packing replaces

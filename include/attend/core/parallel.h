@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
+#include <vector>
 
 namespace attend {
 
@@ -23,6 +25,17 @@ void set_num_threads(int n);
 // (except when n < grain). Nested calls run serially on the calling thread. The first exception
 // thrown by any chunk is rethrown to the caller after all chunks finish.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// Items of unequal cost: fn(begin, end) on contiguous chunks of [0, n), at most one per thread,
+// cut where the cost of the items before crosses an equal share. cost_before has n + 1
+// non-decreasing entries: cost_before[i] is the cost of items 0 .. i - 1. As for parallel_for,
+// the cut decides only who computes an item, never what it computes.
+void parallel_for_balanced(std::span<const int64_t> cost_before, const std::function<void(int64_t, int64_t)>& fn);
+
+// The chunk bounds parallel_for_balanced cuts on `chunks` threads (chunks + 1 entries, 0 .. n):
+// chunk c is [bounds[c], bounds[c + 1]), the first item whose cost_before reaches c / chunks of
+// the total begins it.
+std::vector<int64_t> balanced_bounds(std::span<const int64_t> cost_before, int chunks);
 
 // True inside a parallel_for body (on any thread).
 bool in_parallel_region();
