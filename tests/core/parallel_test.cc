@@ -114,6 +114,37 @@ TEST(Parallel, ResizingWhileAnotherThreadRunsJobsLosesNoChunk) {
   resizer.join();
 }
 
+// Balanced cuts: every item once, in order, and no chunk heavier than an equal share plus one
+// item; a heavy first item gets a chunk of its own; zero costs and more chunks than items.
+TEST(Parallel, BalancedCutsCoverEveryItemByCost) {
+  const std::vector<int64_t> costs = {50, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  std::vector<int64_t> cost_before{0};
+  for (int64_t c : costs) cost_before.push_back(cost_before.back() + c);
+  const std::vector<int64_t> two = balanced_bounds(cost_before, 2);
+  EXPECT_EQ(two, (std::vector<int64_t>{0, 1, 11}));
+  for (int chunks : {1, 2, 3, 7, 20}) {
+    const std::vector<int64_t> bounds = balanced_bounds(cost_before, chunks);
+    ASSERT_EQ(bounds.size(), static_cast<size_t>(chunks) + 1);
+    EXPECT_EQ(bounds.front(), 0);
+    EXPECT_EQ(bounds.back(), 11);
+    for (int c = 0; c < chunks; ++c) {
+      ASSERT_LE(bounds[c], bounds[c + 1]);
+      EXPECT_LE(cost_before[bounds[c + 1]] - cost_before[bounds[c]], cost_before.back() / chunks + 50) << c;
+    }
+  }
+  const std::vector<int64_t> zero_costs(6, 0);
+  EXPECT_EQ(balanced_bounds(zero_costs, 2).back(), 5);
+  EXPECT_THROW(balanced_bounds(std::vector<int64_t>{}, 2), ValueError);
+
+  ThreadCountGuard threads(2);
+  std::vector<std::atomic<int>> seen(11);
+  parallel_for_balanced(cost_before, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) seen[i]++;
+  });
+  for (const auto& count : seen) EXPECT_EQ(count.load(), 1);
+  parallel_for_balanced(std::vector<int64_t>{0}, [](int64_t, int64_t) { FAIL() << "no items, no call"; });
+}
+
 TEST(Parallel, RejectsBadThreadCounts) {
   EXPECT_THROW(set_num_threads(0), ValueError);
   EXPECT_THROW(set_num_threads(-3), ValueError);
