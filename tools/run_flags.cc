@@ -1,5 +1,7 @@
 #include "run_flags.h"
 
+#include <iostream>
+
 #include "cli_checks.h"
 
 namespace attend::tools {
@@ -49,6 +51,18 @@ void add_eval_every_flag(CLI::App& command, int64_t& eval_every) {
   command.add_option("--eval-every", eval_every, "steps between evaluations (0: only at the end)")
       ->check(integer_in(0, kMaxSteps))
       ->capture_default_str();
+}
+
+void add_arch_flag(CLI::App& command, std::string& architecture, const std::string& description,
+                   const CLI::Validator& check) {
+  CLI::Option* arch = command.add_option("--arch", architecture, description)->check(check)->capture_default_str();
+  command.add_option("--model", architecture, "deprecated spelling of --arch under train")
+      ->check(check)
+      ->excludes(arch)
+      ->each([](const std::string&) {
+        std::cerr << "note: under `attend train`, --model is deprecated; use --arch (--model names a model to "
+                     "load everywhere else)\n";
+      });
 }
 
 void prepare_run(train::RunOptions& run, const RunFlags& flags) {

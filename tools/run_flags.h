@@ -26,6 +26,12 @@ void add_run_flags(CLI::App& command, train::RunOptions& run, RunFlags& flags, c
 void add_clip_flag(CLI::App& command, double& clip_norm);
 void add_eval_every_flag(CLI::App& command, int64_t& eval_every);
 
+// --arch NAME: the architecture a training task builds (everywhere else --model names a model to
+// load). --model NAME, its old spelling under `train`, still works with a deprecation note on
+// stderr; giving both is refused. `check` (e.g. CLI::IsMember) applies to either spelling.
+void add_arch_flag(CLI::App& command, std::string& architecture, const std::string& description,
+                   const CLI::Validator& check);
+
 // Before anything is loaded: refuses an --out that is a file (check_output_directory), and with
 // --resume sets run.resume_from to OUT's checkpoint (train::checkpoint_to_resume).
 void prepare_run(train::RunOptions& run, const RunFlags& flags);

@@ -68,7 +68,7 @@ int run_train(FashionMnistArguments& args) {
   Generator generator(options.seed);
   std::unique_ptr<models::ImageClassifier<float>> model;
   if (args.run.resume) {
-    // The model the run was started with, whatever --model and its sizes say now.
+    // The model the run was started with, whatever --arch and its sizes say now.
     const io::SafetensorsFile checkpoint = io::load_safetensors(options.resume_from);
     model = models::make_image_classifier<float>(models::image_classifier_spec_from_checkpoint(checkpoint), generator);
   } else {
@@ -130,9 +130,7 @@ CommandRunner add_train_fashion_mnist_command(CLI::App& train) {
   auto& t = args->transformer;
   CLI::App* command =
       train.add_subcommand("fashion-mnist", "image classifier (conv stem + self-attention, or a ViT) on Fashion-MNIST");
-  command->add_option("--model", args->model, "conv-attention or vit")
-      ->check(CLI::IsMember({"conv-attention", "vit"}))
-      ->capture_default_str();
+  add_arch_flag(*command, args->model, "conv-attention or vit", CLI::IsMember({"conv-attention", "vit"}));
   command->add_option("--data", args->data_dir,
                       "directory of the four IDX files (default: ATTEND_FASHION_MNIST, else the Debian package's "
                       "/usr/share/datasets/fashion-mnist)");

@@ -119,8 +119,8 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   g2p->add_option("--seed", o.seed, "random seed")->check(unsigned_integer())->capture_default_str();
-  g2p->add_option("--model", args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)")
-      ->check(CLI::IsMember(models::g2p_architectures()));
+  add_arch_flag(*g2p, args->model.architecture, "transformer, or gru (bidirectional GRU + Bahdanau attention)",
+                CLI::IsMember(models::g2p_architectures()));
   CLI::Option* dim =
       g2p->add_option("--dim", args->model.transformer.model_dim, "model width E (gru: the embedding width)")
           ->check(integer_in(1, kMaxWidth));
@@ -158,7 +158,7 @@ CommandRunner add_train_g2p_command(CLI::App& train) {
     const bool gru = model.architecture == "gru";
     for (const CLI::Option* option : gru ? std::vector<const CLI::Option*>{heads, layers, ff}
                                          : std::vector<const CLI::Option*>{hidden, attention, temperature}) {
-      ATTEND_CHECK(option->count() == 0, ValueError, "{} does not apply to --model {}", option->get_name(),
+      ATTEND_CHECK(option->count() == 0, ValueError, "{} does not apply to --arch {}", option->get_name(),
                    model.architecture);
     }
     model.transformer.decoder_layers = model.transformer.encoder_layers;

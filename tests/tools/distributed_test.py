@@ -154,7 +154,7 @@ def case_disagree(attend, mpiexec, source, work):
     with open(other, "w", encoding="utf-8", newline="") as f:
         f.writelines(lines[:-3])  # three records fewer
     out = fresh(work, "disagree")
-    task = ["train", "classify", "--model", "gru-mean", "--steps", "2", "--batch", "8", "--shards", "2", "--dim", "8",
+    task = ["train", "classify", "--arch", "gru-mean", "--steps", "2", "--batch", "8", "--shards", "2", "--dim", "8",
             "--hidden", "8", "--out", out]
     command = [mpiexec, "-np", "1", attend] + task + ["--data", csv] + [":", "-np", "1", attend] + task + [
         "--data", other]
@@ -236,7 +236,7 @@ def main():
         case_same_bits(attend, mpiexec, work, task, 2, [2], 3)
     elif case == "classify":
         csv = os.path.join(source, "tests", "tools", "data", "classify_small.csv")
-        task = ["train", "classify", "--data", csv, "--model", "transformer-attention", "--batch", "8",
+        task = ["train", "classify", "--data", csv, "--arch", "transformer-attention", "--batch", "8",
                 "--eval-every", "3", "--dim", "16", "--ff", "32", "--layers", "1", "--heads", "2"]
         case_same_bits(attend, mpiexec, work, task, 4, [2], 6)
     elif case == "resume":
