@@ -4,9 +4,10 @@
 The model is all-MiniLM-L6-v2 (the directory scripts/setup unpacks, DATA_DIR/minilm; float32,
 max_seq_length 256); three contenders embed the same texts, batch 32, on the same threads:
 
-- attend: `ATTEND_NUM_THREADS=N attend embed --file TEXTS.txt --out OUT.npy --overwrite
-  --batch 32`, a fresh process each run; its time is the "embedded in Y s" of its last stderr
-  line (tokenizer, encoder, pooling; model load and file reading/writing excluded). It packs a
+- attend: its Python module (BUILD/python, next to BUILD/attend: the bindings scripts/build
+  makes), attend.SentenceEncoder.from_directory(DIR).embed(texts, batch_size=32) after
+  attend.set_num_threads(N), timed in this process with time.perf_counter like the two peers
+  (tokenizer, encoder, pooling: the same work as `attend embed`, whose code it runs). It packs a
   batch's texts back to back: no padding.
 - PyTorch: sentence-transformers' SentenceTransformer(DIR, device="cpu").encode(texts,
   batch_size=32) after torch.set_num_threads(N), timed in this process with
@@ -35,7 +36,7 @@ and [SEP] (126 one-token words; the count is checked with the tokenizer): no pad
 For each workload and each thread count of --threads (1,2), --rounds (5) rounds; a round runs
 attend, PyTorch and ONNX Runtime one after the other, never two at once, in an order rotated
 from round to round. Before the rounds of each (workload, threads) the two in-process peers
-embed one batch untimed (attend is a new process every run). The table gives each contender's
+embed one batch untimed. The table gives each contender's
 median texts/s over the rounds and, for attend / PyTorch and attend / ONNX Runtime, the median
 of the per-round ratios of texts/s (above 1: attend is faster) with their min-max. Also: each
 workload's real tokens against the tokens the padded peers compute, and each contender's peak
@@ -43,8 +44,8 @@ resident memory (ru_maxrss of a process of its own, read by a small wrapper proc
 RSS_WRAPPER) embedding the tweets once.
 
 Checks, once, on the first thread count's first round: ONNX Runtime's embeddings against
-sentence-transformers' (max abs difference at most 1e-4), attend's .npy against
-sentence-transformers' (at most 1e-5), and the peers' token ids against sentence-transformers'
+sentence-transformers' (max abs difference at most 1e-4), attend's against sentence-transformers'
+(at most 1e-5), `attend embed`'s .npy (the command line) against the module's (bit for bit), and the peers' token ids against sentence-transformers'
 tokenizer. A failed check prints FAILED and the exit status is 1 (after the table).
 
     bench/peers/run minilm-speed [--quick] [--rounds R] [--threads 1,2] [--count N]
@@ -312,6 +313,16 @@ def run_attend(attend, texts_file, out, batch, threads, count, weights="float32"
     return float(seconds)
 
 
+def attend_encoder(attend, directory):
+    """attend's Python module from the build directory of the `attend` binary, and its encoder of DIR."""
+    module_dir = os.path.join(os.path.dirname(os.path.abspath(attend)), "python")
+    if not os.path.isdir(os.path.join(module_dir, "attend")):
+        sys.exit(f"minilm-speed: attend's Python module is missing in {module_dir} (scripts/build builds it)")
+    sys.path.insert(0, module_dir)
+    import attend as module
+    return module, module.SentenceEncoder.from_directory(directory)
+
+
 # ---- peak memory, one child process per contender ----
 
 # A process started straight from this one (fork, vfork or posix_spawn) inherits this one's
@@ -486,6 +497,7 @@ def main():
     from minilm_golden import encode, load_sentence_transformer
 
     model = load_sentence_transformer(directory)
+    attend_module, attend_model = attend_encoder(args.attend, directory)
     checks = {}
     # The peers' ids: the fast tokenizer's against sentence-transformers' own tokenizer.
     id_mismatches = 0
@@ -532,10 +544,12 @@ def main():
         for name, texts in workloads.items():
             for threads in args.threads:
                 torch.set_num_threads(threads)
+                attend_module.set_num_threads(threads)
                 if threads not in sessions:
                     sessions[threads] = ort_session(optimized, threads)
                 session = sessions[threads]
-                # Warm-up of the in-process peers: one batch each, untimed.
+                # Warm-up of every contender: one batch each, untimed.
+                attend_model.embed(texts[:args.batch], batch_size=args.batch)
                 encode(model, texts[:args.batch], batch_size=args.batch)
                 ort_encode(session, tokenizer, texts[:args.batch], args.batch)
                 rounds = []
@@ -546,9 +560,9 @@ def main():
                     outputs = {}
                     for contender in order:
                         if contender == "attend":
-                            seconds[contender] = run_attend(args.attend, files[name], out, args.batch, threads,
-                                                            len(texts))
-                            outputs[contender] = np.load(out)
+                            start = time.perf_counter()
+                            outputs[contender] = attend_model.embed(texts, batch_size=args.batch)
+                            seconds[contender] = time.perf_counter() - start
                         elif contender == "torch":
                             start = time.perf_counter()
                             outputs[contender] = encode(model, texts, batch_size=args.batch)
@@ -562,8 +576,13 @@ def main():
                         reference = outputs["torch"].astype(np.float64)
                         ort_diff = float(np.abs(outputs["ort"] - reference).max())
                         attend_diff = float(np.abs(outputs["attend"].astype(np.float64) - reference).max())
+                        run_attend(args.attend, files[name], out, args.batch, threads, len(texts))
+                        command_line_same = bool(np.array_equal(np.load(out), outputs["attend"]))
+                        if not command_line_same:
+                            failed.append(f"{name}: `attend embed` and the Python module differ")
                         checks[name] = {"ort_max_abs_diff": ort_diff, "attend_max_abs_diff": attend_diff,
-                                        "attend_shape": list(outputs["attend"].shape)}
+                                        "attend_shape": list(outputs["attend"].shape),
+                                        "attend_embed_equals_module": command_line_same}
                         verdict_ort = "OK" if ort_diff <= ORT_TOLERANCE else "FAILED"
                         verdict_attend = "OK" if attend_diff <= ATTEND_TOLERANCE else "FAILED"
                         if verdict_ort != "OK":
