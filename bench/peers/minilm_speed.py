@@ -593,7 +593,8 @@ def main():
                                           f"> {ATTEND_TOLERANCE:g}")
                         print(f"check {name}: max abs difference to sentence-transformers: ONNX Runtime "
                               f"{ort_diff:.3g} ({verdict_ort}, tolerance {ORT_TOLERANCE:g}), attend "
-                              f"{attend_diff:.3g} ({verdict_attend}, tolerance {ATTEND_TOLERANCE:g})", flush=True)
+                              f"{attend_diff:.3g} ({verdict_attend}, tolerance {ATTEND_TOLERANCE:g}); `attend embed` bit for bit "
+                              f"the module's: {'yes' if command_line_same else 'NO'}", flush=True)
                     tps = {c: len(texts) / seconds[c] for c in CONTENDERS}
                     rounds.append({"order": list(order), "seconds": seconds, "texts_per_s": tps,
                                    "ort_tokenize_share": tokenize_share})
