@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
@@ -12,10 +10,10 @@
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
 #include "attend/distributed/communicator.h"
-#include "attend/io/tensorboard.h"
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
+#include "attend/train/recipe.h"
 #include "train/epoch_order.h"
 
 namespace attend::train {
@@ -130,22 +128,67 @@ data::ImageSet FashionMnistBatches::batch(int64_t step, const Shard& shard) {
   return {batch.images.slice(0, first, last).contiguous(), batch.labels.slice(0, first, last).contiguous()};
 }
 
+namespace {
+
+// The task the recipe runs (train/recipe.h): augmented batches in an epoch order, cross-entropy,
+// validation accuracy, and the training accuracy since the last evaluation (on augmented images,
+// before each update).
+class FashionMnistTask : public TrainingTask {
+ public:
+  FashionMnistTask(models::ImageClassifier<float>& model, const data::FashionMnist& data,
+                   const FashionMnistTrainingOptions& o)
+      : model_(model),
+        data_(data),
+        o_(o),
+        batches_(data.train, o.batch_size, o.seed, o.crop_padding, o.horizontal_flip) {
+    loss_options_.label_smoothing = o.label_smoothing;
+  }
+  int64_t steps_per_epoch() const { return batches_.steps_per_epoch(); }
+  // Epochs done after `steps` steps: the full epochs, then the part of the current one.
+  double epochs_after(int64_t steps) const {
+    const int64_t per_epoch = steps_per_epoch(), images = data_.train.images.size(0);
+    return static_cast<double>(steps / per_epoch) +
+           static_cast<double>(steps % per_epoch * o_.batch_size) / static_cast<double>(images);
+  }
+
+  BatchLoss batch_loss(int64_t step, const Shard& shard) override {
+    const data::ImageSet batch = batches_.batch(step, shard);
+    const Tensor<float> logits = model_.forward(batch.images);  // (B, K)
+    correct_ += count_correct(logits.detach(), batch.labels);
+    seen_ += batch.labels.numel();
+    last_step_ = step + 1;
+    return BatchLoss{cross_entropy(logits, batch.labels, loss_options_), batch.labels.numel()};
+  }
+  Metrics evaluate() override {
+    const double validation = evaluate_accuracy(model_, data_.validation, o_.eval_batch_size, &distributed::world());
+    const Metrics metrics = {{"epoch", epochs_after(last_step_)},
+                             {"train_accuracy", accuracy_over_ranks(correct_, seen_)},
+                             {"val_accuracy", validation}};
+    correct_ = seen_ = 0;
+    return metrics;
+  }
+  bool has_eval_images() const override { return static_cast<bool>(o_.eval_images); }
+  std::vector<EvalImage> eval_images() override { return o_.eval_images(model_); }
+
+ private:
+  models::ImageClassifier<float>& model_;
+  const data::FashionMnist& data_;
+  const FashionMnistTrainingOptions& o_;
+  FashionMnistBatches batches_;
+  CrossEntropyOptions loss_options_;
+  int64_t correct_ = 0, seen_ = 0, last_step_ = 0;
+};
+
+}  // namespace
+
 FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, const data::FashionMnist& data,
                                        const FashionMnistTrainingOptions& o) {
   const int64_t images = data.train.images.size(0);
   ATTEND_CHECK(o.batch_size >= 1 && o.epochs >= 1 && o.steps >= 0, ValueError,
                "train fashion-mnist: batch size ({}) and epochs ({}) must be >= 1 and steps ({}) >= 0", o.batch_size,
                o.epochs, o.steps);
-  // The best model is reloaded from out_dir, so a resumed run must write there.
-  ATTEND_CHECK(o.resume_from.empty() ||
-                   (!o.out_dir.empty() &&
-                    std::filesystem::weakly_canonical(o.resume_from) ==
-                        std::filesystem::weakly_canonical(std::filesystem::path(o.out_dir) / "checkpoint.safetensors")),
-               ValueError, "train fashion-mnist: resume from OUT/checkpoint.safetensors of the run's --out, got '{}'",
-               o.resume_from);
-  FashionMnistBatches batches(data.train, o.batch_size, o.seed, o.crop_padding, o.horizontal_flip);
-  const int64_t steps_per_epoch = batches.steps_per_epoch();
-  const int64_t total_steps = o.steps > 0 ? o.steps : o.epochs * steps_per_epoch;
+  FashionMnistTask task(model, data, o);
+  const int64_t total_steps = o.steps > 0 ? o.steps : o.epochs * task.steps_per_epoch();
   const int64_t warmup = o.warmup_steps > 0 ? o.warmup_steps : std::max<int64_t>(1, total_steps / 20);
   ATTEND_CHECK(o.warmup_steps == 0 || warmup < total_steps, ValueError,
                "train fashion-mnist: warm-up ({} steps) must be shorter than the run ({})", warmup, total_steps);
@@ -158,85 +201,34 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   const WarmupCosineSchedule schedule(o.learning_rate, warmup, std::max(total_steps, warmup + 1),
                                       o.minimum_learning_rate);
 
-  TrainerOptions trainer_options;
-  static_cast<RunOptions&>(trainer_options) = o;  // where it writes, resume, time limit, metadata
-  trainer_options.steps = total_steps;
-  trainer_options.eval_every = steps_per_epoch;
-  trainer_options.clip_norm = o.clip_norm;
-  trainer_options.best_metric = "val_accuracy";
-  trainer_options.higher_is_better = true;
-  trainer_options.items_name = "img";
-  // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
-  trainer_options.metadata.merge(
-      io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
-                   {"train.seed", std::to_string(o.seed)},
-                   {"train.learning_rate", fmt::format("{}", o.learning_rate)},
-                   {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
-                   {"train.warmup_steps", std::to_string(warmup)},
-                   {"train.weight_decay", fmt::format("{}", o.weight_decay)},
-                   {"train.clip_norm", fmt::format("{}", o.clip_norm)},
-                   {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
-                   {"train.crop_padding", std::to_string(o.crop_padding)},
-                   {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
-  check_batch_shards(o.batch_size, o.shards, "train fashion-mnist", trainer_options.metadata);
-  check_last_batch_fills_shards(images, o.batch_size, o.shards, "train fashion-mnist", "images");
-  trainer_options.data_fingerprint =
+  RecipeSettings settings;
+  settings.task = "train fashion-mnist";
+  settings.steps = total_steps;
+  settings.eval_every = task.steps_per_epoch();
+  settings.clip_norm = o.clip_norm;
+  settings.best_metric = "val_accuracy";
+  settings.higher_is_better = true;
+  settings.items_name = "img";
+  settings.batch_size = o.batch_size;
+  settings.training_items = images;
+  settings.items_noun = "images";
+  settings.settings = shared_settings(o.batch_size, o.seed, o.learning_rate, warmup, o.weight_decay, o.clip_norm);
+  settings.settings.merge(io::Metadata{{"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
+                                       {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
+                                       {"train.crop_padding", std::to_string(o.crop_padding)},
+                                       {"train.horizontal_flip", o.horizontal_flip ? "1" : "0"}});
+  settings.data_fingerprint =
       fmt::format("{} training images, labels {:016x}", images,
                   distributed::fingerprint_bytes(data.train.labels.contiguous().data(),
                                                  sizeof(int64_t) * static_cast<size_t>(data.train.labels.numel())));
-  Trainer trainer(model, optimizer, trainer_options);
-  trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
-  if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
+  settings.restore_best = true;
+  const TrainerResult trained = run_recipe(model, optimizer, schedule, o, settings, task);
 
-  CrossEntropyOptions loss_options;
-  loss_options.label_smoothing = o.label_smoothing;
-  // Training accuracy since the last evaluation (on augmented images, before each update), and
-  // the best model's parameters when there is no out_dir to reload them from.
-  int64_t correct = 0, seen = 0, last_step = 0;
-  // Epochs done after `steps` steps: the full epochs, then the part of the current one.
-  const auto epochs_after = [&](int64_t steps) {
-    return static_cast<double>(steps / steps_per_epoch) +
-           static_cast<double>(steps % steps_per_epoch * o.batch_size) / static_cast<double>(images);
-  };
-  std::vector<std::vector<float>> best_parameters;
-  double best_validation = -1;
-  const auto batch_loss = [&](int64_t step, const Shard& shard) {
-    const data::ImageSet batch = batches.batch(step, shard);
-    const Tensor<float> logits = model.forward(batch.images);  // (B, K)
-    correct += count_correct(logits.detach(), batch.labels);
-    seen += batch.labels.numel();
-    last_step = step + 1;
-    return BatchLoss{cross_entropy(logits, batch.labels, loss_options), batch.labels.numel()};
-  };
-  const auto evaluate = [&]() -> Metrics {
-    const double validation = evaluate_accuracy(model, data.validation, o.eval_batch_size, &distributed::world());
-    const Metrics metrics = {{"epoch", epochs_after(last_step)},
-                             {"train_accuracy", accuracy_over_ranks(correct, seen)},
-                             {"val_accuracy", validation}};
-    correct = seen = 0;
-    if (o.out_dir.empty() && validation > best_validation) {
-      best_validation = validation;
-      best_parameters.clear();
-      for (const auto& [name, parameter] : model.named_parameters()) best_parameters.push_back(parameter.to_vector());
-    }
-    return metrics;
-  };
-  const TrainerResult trained = trainer.run(batch_loss, evaluate);
-
-  // The best model back into `model`, then the test images.
-  if (!o.out_dir.empty()) {
-    load_model_weights((std::filesystem::path(o.out_dir) / "model.safetensors").string(), model);
-  } else if (!best_parameters.empty()) {
-    const auto parameters = model.named_parameters();
-    for (size_t i = 0; i < parameters.size(); ++i) {
-      std::copy(best_parameters[i].begin(), best_parameters[i].end(), parameters[i].second.data());
-    }
-  }
   FashionMnistResult result;
   result.parameters = model.parameter_count();
   result.steps = trained.steps;
   result.best_step = trained.best_step;
-  result.epochs = epochs_after(trained.steps);
+  result.epochs = task.epochs_after(trained.steps);
   result.train_seconds = trained.train_seconds;
   result.stopped_by_time_limit = trained.steps < total_steps;
   const double* best_validation_accuracy = find_metric(trained.best, "val_accuracy");
@@ -244,17 +236,7 @@ FashionMnistResult train_fashion_mnist(models::ImageClassifier<float>& model, co
   const auto test_start = std::chrono::steady_clock::now();
   result.test_accuracy = evaluate_accuracy(model, data.test, o.eval_batch_size, &distributed::world());
   result.test_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - test_start).count();
-  const bool writer = distributed::world().is_root();  // under mpirun, rank 0 writes
-  if (!o.tensorboard_dir.empty() && writer) {
-    io::TensorBoardWriter tensorboard(o.tensorboard_dir);
-    tensorboard.add_scalar("eval/test_accuracy", result.test_accuracy, result.best_step);
-  }
-  if (!o.out_dir.empty() && writer) {
-    std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
-    // At the best model's step, so that `attend plot` draws test accuracy where it was measured.
-    metrics << fmt::format("{{\"step\": {}, \"test_accuracy\": {:.6f}}}\n", result.best_step, result.test_accuracy);
-    ATTEND_CHECK(metrics.good(), io::IoError, "train fashion-mnist: cannot append to '{}/metrics.jsonl'", o.out_dir);
-  }
+  record_test_metrics(o, result.best_step, {{"accuracy", result.test_accuracy}});
   model.eval();
   return result;
 }

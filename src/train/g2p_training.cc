@@ -12,6 +12,7 @@
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
+#include "attend/train/recipe.h"
 #include "attend/train/trainer.h"
 
 namespace attend::train {
@@ -181,11 +182,91 @@ double recurrent_perplexity(models::G2PRecurrent<float>& model, const std::vecto
   return tokens > 0 ? std::exp(nll / static_cast<double>(tokens)) : 0.0;
 }
 
+namespace {
+
+// The task the recipe runs (train/recipe.h): batches of words sorted into buckets, cross-entropy
+// with padding ignored (or, for a recurrent model with a latent alignment, its own objective,
+// whose KL, signal variance and marginal perplexity on the training batches it logs), and the dev
+// words decoded greedily.
+class G2PTask : public TrainingTask {
+ public:
+  G2PTask(models::G2PModel<float>& model, const data::PronouncingDictionary& dictionary, const G2PTrainingOptions& o)
+      : model_(model),
+        dictionary_(dictionary),
+        o_(o),
+        batches_(dictionary.train, o.batch_size, o.seed),
+        recurrent_(dynamic_cast<models::G2PRecurrent<float>*>(&model)),
+        latent_(recurrent_ && recurrent_->config().alignment != models::AlignmentTraining::kSoft) {
+    loss_options_.ignore_index = Vocabulary::kPad;
+    loss_options_.label_smoothing = o.label_smoothing;
+  }
+
+  BatchLoss batch_loss(int64_t step, const Shard& shard) override {
+    const G2PBatches::Batch batch = batches_.batch(step, shard);
+    if (latent_) {
+      const models::AlignmentLoss<float> objective =
+          recurrent_->alignment_loss(batch.source, batch.target_in, batch.target_out);
+      const double tokens = static_cast<double>(objective.tokens);
+      latent_sums_[0] += objective.kl * tokens;
+      latent_sums_[1] += objective.signal_variance * tokens;
+      latent_sums_[2] += objective.marginal_nll * tokens;
+      latent_sums_[3] += tokens;
+      return BatchLoss{objective.loss, batch.target_tokens};
+    }
+    const Tensor<float> logits = model_.forward(batch.source, batch.target_in);  // (B, T, V)
+    return BatchLoss{cross_entropy(logits, batch.target_out, loss_options_), batch.target_tokens};
+  }
+  // Every evaluation decodes the same dev words greedily, so that they compare for the best model.
+  Metrics evaluate() override {
+    const G2PMetrics dev = evaluate_g2p(model_, dictionary_.dev, 1, o_.eval_words, &distributed::world());
+    Metrics metrics = {
+        {"dev_per", dev.phoneme_error_rate}, {"dev_wer", dev.word_error_rate}, {"dev_words", double(dev.words)}};
+    if (recurrent_)
+      metrics.emplace_back("dev_perplexity", recurrent_perplexity(*recurrent_, dictionary_.dev, o_.eval_words));
+    if (latent_) {
+      // Over every rank's shards since the last evaluation, summed in rank order.
+      const std::vector<double> all = distributed::world().all_gather(latent_sums_);
+      std::vector<double> sums(4, 0.0);
+      for (size_t i = 0; i < all.size(); ++i) sums[i % 4] += all[i];
+      const double tokens = std::max(sums[3], 1.0);
+      metrics.emplace_back("train_kl", sums[0] / tokens);
+      metrics.emplace_back("train_signal_variance", sums[1] / tokens);
+      metrics.emplace_back("train_perplexity", std::exp(sums[2] / tokens));
+      std::fill(latent_sums_.begin(), latent_sums_.end(), 0.0);
+    }
+    return metrics;
+  }
+  bool has_eval_images() const override { return static_cast<bool>(o_.eval_images); }
+  std::vector<EvalImage> eval_images() override { return o_.eval_images(model_); }
+
+ private:
+  models::G2PModel<float>& model_;
+  const data::PronouncingDictionary& dictionary_;
+  const G2PTrainingOptions& o_;
+  G2PBatches batches_;
+  CrossEntropyOptions loss_options_;
+  models::G2PRecurrent<float>* recurrent_;
+  bool latent_;
+  std::vector<double> latent_sums_ = std::vector<double>(4, 0.0);  // token-weighted KL, variance, NLL; tokens
+};
+
+G2PMetrics g2p_metrics(const Metrics& m) {
+  G2PMetrics out;
+  for (const auto& [name, value] : m) {
+    if (name == "dev_per") out.phoneme_error_rate = value;
+    if (name == "dev_wer") out.word_error_rate = value;
+    if (name == "dev_words") out.words = static_cast<int64_t>(value);
+  }
+  return out;
+}
+
+}  // namespace
+
 G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::PronouncingDictionary& dictionary,
                             const G2PTrainingOptions& o) {
   ATTEND_CHECK(o.steps >= 1 && o.batch_size >= 1, ValueError, "train g2p: steps ({}) and batch size ({}) must be >= 1",
                o.steps, o.batch_size);
-  G2PBatches batches(dictionary.train, o.batch_size, o.seed);
+  G2PTask task(model, dictionary, o);
 
   AdamWOptions adam;
   adam.learning_rate = o.learning_rate;
@@ -206,92 +287,30 @@ G2PTrainingResult train_g2p(models::G2PModel<float>& model, const data::Pronounc
     schedule = std::make_unique<WarmupInverseSqrtSchedule>(o.learning_rate, o.warmup_steps);
   }
 
-  TrainerOptions trainer_options;
-  static_cast<RunOptions&>(trainer_options) = o;  // where it writes, resume, time limit, metadata
-  trainer_options.steps = o.steps;
-  trainer_options.eval_every = o.eval_every;
-  trainer_options.clip_norm = o.clip_norm;
-  trainer_options.best_metric = "dev_wer";
-  trainer_options.items_name = "tok";
-  // The options a resumed run must share with the run it continues (Trainer refuses a mismatch).
-  trainer_options.metadata.merge(
-      io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
-                   {"train.seed", std::to_string(o.seed)},
-                   {"train.learning_rate", fmt::format("{}", o.learning_rate)},
-                   {"train.warmup_steps", std::to_string(o.warmup_steps)},
-                   {"train.schedule", o.schedule},
-                   {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
-                   {"train.clip_norm", fmt::format("{}", o.clip_norm)},
-                   {"train.label_smoothing", fmt::format("{}", o.label_smoothing)},
-                   {"train.weight_decay", fmt::format("{}", o.weight_decay)}});
-  check_batch_shards(o.batch_size, o.shards, "train g2p", trainer_options.metadata);
+  RecipeSettings settings;
+  settings.task = "train g2p";
+  settings.steps = o.steps;
+  settings.eval_every = o.eval_every;
+  settings.clip_norm = o.clip_norm;
+  settings.best_metric = "dev_wer";
+  settings.items_name = "tok";
+  settings.batch_size = o.batch_size;
+  settings.settings =
+      shared_settings(o.batch_size, o.seed, o.learning_rate, o.warmup_steps, o.weight_decay, o.clip_norm);
+  settings.settings.merge(io::Metadata{{"train.schedule", o.schedule},
+                                       {"train.minimum_learning_rate", fmt::format("{}", o.minimum_learning_rate)},
+                                       {"train.label_smoothing", fmt::format("{}", o.label_smoothing)}});
   uint64_t data_hash = distributed::kFingerprintStart;
   for (const data::DictionaryEntry& entry : dictionary.train)
     data_hash = distributed::fingerprint(entry.word, data_hash);
-  trainer_options.data_fingerprint = fmt::format("{} training words, {:016x}", dictionary.train.size(), data_hash);
-  Trainer trainer(model, optimizer, trainer_options);
-  trainer.set_schedule([&](int64_t step) { return schedule->learning_rate(step); });
-  if (o.eval_images) trainer.set_eval_images([&] { return o.eval_images(model); });
+  settings.data_fingerprint = fmt::format("{} training words, {:016x}", dictionary.train.size(), data_hash);
+  // The model ends as the last step left it (the command pronounces with it); model.safetensors
+  // holds the best one.
+  const TrainerResult trained = run_recipe(model, optimizer, *schedule, o, settings, task);
 
-  CrossEntropyOptions loss_options;
-  loss_options.ignore_index = Vocabulary::kPad;
-  loss_options.label_smoothing = o.label_smoothing;
-  // A recurrent model with attention as a latent alignment trains on its own objective
-  // (models/g2p_recurrent.h; label smoothing does not apply), and logs its KL, its estimator's
-  // signal variance and its marginal's perplexity on the training batches.
-  auto* recurrent = dynamic_cast<models::G2PRecurrent<float>*>(&model);
-  const bool latent = recurrent && recurrent->config().alignment != models::AlignmentTraining::kSoft;
-  std::vector<double> latent_sums(4, 0.0);  // token-weighted KL, signal variance, marginal NLL; tokens
-  const auto batch_loss = [&](int64_t step, const Shard& shard) {
-    const G2PBatches::Batch batch = batches.batch(step, shard);
-    if (latent) {
-      const models::AlignmentLoss<float> objective =
-          recurrent->alignment_loss(batch.source, batch.target_in, batch.target_out);
-      const double tokens = static_cast<double>(objective.tokens);
-      latent_sums[0] += objective.kl * tokens;
-      latent_sums[1] += objective.signal_variance * tokens;
-      latent_sums[2] += objective.marginal_nll * tokens;
-      latent_sums[3] += tokens;
-      return BatchLoss{objective.loss, batch.target_tokens};
-    }
-    const Tensor<float> logits = model.forward(batch.source, batch.target_in);  // (B, T, V)
-    return BatchLoss{cross_entropy(logits, batch.target_out, loss_options), batch.target_tokens};
-  };
-  // Every evaluation decodes the same dev words greedily, so that they compare for the best model.
-  const auto evaluate = [&]() -> Metrics {
-    const G2PMetrics dev = evaluate_g2p(model, dictionary.dev, 1, o.eval_words, &distributed::world());
-    Metrics metrics = {
-        {"dev_per", dev.phoneme_error_rate}, {"dev_wer", dev.word_error_rate}, {"dev_words", double(dev.words)}};
-    if (recurrent)
-      metrics.emplace_back("dev_perplexity", recurrent_perplexity(*recurrent, dictionary.dev, o.eval_words));
-    if (latent) {
-      // Over every rank's shards since the last evaluation, summed in rank order.
-      distributed::Communicator& group = distributed::world();
-      const std::vector<double> all = group.all_gather(latent_sums);
-      std::vector<double> sums(4, 0.0);
-      for (size_t i = 0; i < all.size(); ++i) sums[i % 4] += all[i];
-      const double tokens = std::max(sums[3], 1.0);
-      metrics.emplace_back("train_kl", sums[0] / tokens);
-      metrics.emplace_back("train_signal_variance", sums[1] / tokens);
-      metrics.emplace_back("train_perplexity", std::exp(sums[2] / tokens));
-      std::fill(latent_sums.begin(), latent_sums.end(), 0.0);
-    }
-    return metrics;
-  };
-  const TrainerResult trained = trainer.run(batch_loss, evaluate);
-
-  const auto to_metrics = [](const Metrics& m) {
-    G2PMetrics out;
-    for (const auto& [name, value] : m) {
-      if (name == "dev_per") out.phoneme_error_rate = value;
-      if (name == "dev_wer") out.word_error_rate = value;
-      if (name == "dev_words") out.words = static_cast<int64_t>(value);
-    }
-    return out;
-  };
   G2PTrainingResult result;
-  result.dev = to_metrics(trained.last);
-  result.best_dev = to_metrics(trained.best);
+  result.dev = g2p_metrics(trained.last);
+  result.best_dev = g2p_metrics(trained.best);
   result.best_step = trained.best_step;
   result.steps = trained.steps;
   result.train_seconds = trained.train_seconds;

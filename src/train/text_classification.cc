@@ -2,12 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <numeric>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
@@ -15,6 +12,7 @@
 #include "attend/ops/loss.h"
 #include "attend/train/lr_schedule.h"
 #include "attend/train/optimizer.h"
+#include "attend/train/recipe.h"
 #include "train/epoch_order.h"
 
 namespace attend::train {
@@ -135,6 +133,70 @@ ClassificationMetrics evaluate_classifier(models::TextClassifier& model, const E
   return metrics;
 }
 
+namespace {
+
+// The task the recipe runs (train/recipe.h): batches of texts in an epoch order (shards dealt by
+// length, so that they cost alike), cross-entropy, dev metrics, and the training accuracy since
+// the last evaluation.
+class TextClassificationTask : public TrainingTask {
+ public:
+  TextClassificationTask(models::TextClassifier& model, const EncodedTexts& data, const ClassifyTrainingOptions& o)
+      : model_(model),
+        data_(data),
+        o_(o),
+        texts_(static_cast<int64_t>(data.train.texts.size())),
+        steps_per_epoch_((texts_ + o.batch_size - 1) / o.batch_size) {}
+
+  BatchLoss batch_loss(int64_t step, const Shard& shard) override {
+    const int64_t epoch = step / steps_per_epoch_, batch_begin = step % steps_per_epoch_ * o_.batch_size;
+    if (epoch != order_epoch_) {
+      order_ = epoch_order(texts_, o_.seed, epoch);
+      order_epoch_ = epoch;
+    }
+    // The batch's texts order[batch_begin, batch_end), then the shard's.
+    const int64_t batch_end = std::min(texts_, batch_begin + o_.batch_size);
+    std::vector<int64_t> picked(order_.begin() + batch_begin, order_.begin() + batch_end), lengths;
+    if (shard.count > 1) {
+      for (const int64_t t : picked) lengths.push_back(static_cast<int64_t>(data_.train.texts[t].ids.size()));
+      std::vector<int64_t> mine;
+      for (const int64_t position : shard.dealt(lengths)) mine.push_back(picked[position]);
+      picked = std::move(mine);
+    }
+    const int64_t count = static_cast<int64_t>(picked.size());
+    std::vector<int64_t> labels;
+    int64_t tokens = 0;
+    for (const int64_t t : picked) {
+      labels.push_back(data_.train.labels[t]);
+      tokens += static_cast<int64_t>(data_.train.texts[t].ids.size());
+    }
+    const Tensor<float> logits = model_.forward(gather(data_.train.texts, picked, 0, count)).logits;  // (B, C)
+    const std::vector<int64_t> predicted = argmax_rows(logits.detach());
+    for (size_t i = 0; i < labels.size(); ++i) correct_ += predicted[i] == labels[i];
+    seen_ += static_cast<int64_t>(labels.size());
+    return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({count}, labels)), tokens};
+  }
+  Metrics evaluate() override {
+    const ClassificationMetrics dev =
+        evaluate_classifier(model_, data_.dev, o_.eval_batch_size, 0, &distributed::world());
+    const Metrics metrics = {{"dev_accuracy", dev.accuracy},
+                             {"dev_macro_f1", dev.macro_f1},
+                             {"dev_loss", dev.loss},
+                             {"train_accuracy", accuracy_over_ranks(correct_, seen_)}};
+    correct_ = seen_ = 0;
+    return metrics;
+  }
+
+ private:
+  models::TextClassifier& model_;
+  const EncodedTexts& data_;
+  const ClassifyTrainingOptions& o_;
+  int64_t texts_, steps_per_epoch_;
+  std::vector<int64_t> order_;
+  int64_t order_epoch_ = -1, correct_ = 0, seen_ = 0;
+};
+
+}  // namespace
+
 ClassifyResult train_text_classifier(models::TextClassifier& model, const EncodedTexts& data,
                                      const ClassifyTrainingOptions& o) {
   const int64_t texts = static_cast<int64_t>(data.train.texts.size());
@@ -149,13 +211,6 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
   ATTEND_CHECK(static_cast<int64_t>(data.class_names.size()) == model.config().classes, ValueError,
                "train classify: the data has {} classes, the model {}", data.class_names.size(),
                model.config().classes);
-  ATTEND_CHECK(o.resume_from.empty() ||
-                   (!o.out_dir.empty() &&
-                    std::filesystem::weakly_canonical(o.resume_from) ==
-                        std::filesystem::weakly_canonical(std::filesystem::path(o.out_dir) / "checkpoint.safetensors")),
-               ValueError, "train classify: resume from OUT/checkpoint.safetensors of the run's --out, got '{}'",
-               o.resume_from);
-  const int64_t steps_per_epoch = (texts + o.batch_size - 1) / o.batch_size;
   const int64_t warmup = o.warmup_steps > 0 ? o.warmup_steps : std::max<int64_t>(1, o.steps * 6 / 100);
   ATTEND_CHECK(warmup < std::max<int64_t>(o.steps, 2), ValueError,
                "train classify: warm-up ({} steps) must be shorter than the run ({})", warmup, o.steps);
@@ -167,74 +222,28 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
   AdamW<float> optimizer(model.named_parameters(), adam);
   const WarmupLinearSchedule schedule(o.learning_rate, warmup, std::max(o.steps, warmup + 1));
 
-  TrainerOptions trainer_options;
-  static_cast<RunOptions&>(trainer_options) = o;
-  trainer_options.steps = o.steps;
-  trainer_options.eval_every = o.eval_every;
-  trainer_options.clip_norm = o.clip_norm;
-  trainer_options.best_metric = "dev_macro_f1";
-  trainer_options.higher_is_better = true;
-  trainer_options.items_name = "tok";
-  trainer_options.metadata.merge(io::Metadata{{"train.batch_size", std::to_string(o.batch_size)},
-                                              {"train.seed", std::to_string(o.seed)},
-                                              {"train.learning_rate", fmt::format("{}", o.learning_rate)},
-                                              {"train.warmup_steps", std::to_string(warmup)},
-                                              {"train.weight_decay", fmt::format("{}", o.weight_decay)},
-                                              {"train.clip_norm", fmt::format("{}", o.clip_norm)}});
-  check_batch_shards(o.batch_size, o.shards, "train classify", trainer_options.metadata);
-  check_last_batch_fills_shards(texts, o.batch_size, o.shards, "train classify", "texts");
+  RecipeSettings settings;
+  settings.task = "train classify";
+  settings.steps = o.steps;
+  settings.eval_every = o.eval_every;
+  settings.clip_norm = o.clip_norm;
+  settings.best_metric = "dev_macro_f1";
+  settings.higher_is_better = true;
+  settings.items_name = "tok";
+  settings.batch_size = o.batch_size;
+  settings.training_items = texts;
+  settings.items_noun = "texts";
+  settings.settings = shared_settings(o.batch_size, o.seed, o.learning_rate, warmup, o.weight_decay, o.clip_norm);
   uint64_t data_hash = distributed::kFingerprintStart;
   for (int64_t i = 0; i < texts; ++i) {
     const std::vector<int64_t>& ids = data.train.texts[i].ids;
     data_hash = distributed::fingerprint_bytes(ids.data(), sizeof(int64_t) * ids.size(), data_hash);
   }
-  trainer_options.data_fingerprint = fmt::format("{} training texts, {:016x}", texts, data_hash);
-  Trainer trainer(model, optimizer, trainer_options);
-  trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
+  settings.data_fingerprint = fmt::format("{} training texts, {:016x}", texts, data_hash);
+  settings.restore_best = true;  // dev and test below score the best model
+  TextClassificationTask task(model, data, o);
+  const TrainerResult trained = run_recipe(model, optimizer, schedule, o, settings, task);
 
-  std::vector<int64_t> order;
-  int64_t order_epoch = -1, correct = 0, seen = 0;
-  const auto batch_loss = [&](int64_t step, const Shard& shard) {
-    const int64_t epoch = step / steps_per_epoch, batch_begin = step % steps_per_epoch * o.batch_size;
-    if (epoch != order_epoch) {
-      order = epoch_order(texts, o.seed, epoch);
-      order_epoch = epoch;
-    }
-    // The batch's texts order[batch_begin, batch_end), then the shard's: dealt by length, so
-    // that shards cost alike.
-    const int64_t batch_end = std::min(texts, batch_begin + o.batch_size);
-    std::vector<int64_t> picked(order.begin() + batch_begin, order.begin() + batch_end), lengths;
-    if (shard.count > 1) {
-      for (const int64_t t : picked) lengths.push_back(static_cast<int64_t>(data.train.texts[t].ids.size()));
-      std::vector<int64_t> mine;
-      for (const int64_t position : shard.dealt(lengths)) mine.push_back(picked[position]);
-      picked = std::move(mine);
-    }
-    const int64_t count = static_cast<int64_t>(picked.size());
-    std::vector<int64_t> labels;
-    int64_t tokens = 0;
-    for (const int64_t t : picked) {
-      labels.push_back(data.train.labels[t]);
-      tokens += static_cast<int64_t>(data.train.texts[t].ids.size());
-    }
-    const Tensor<float> logits = model.forward(gather(data.train.texts, picked, 0, count)).logits;  // (B, C)
-    const std::vector<int64_t> predicted = argmax_rows(logits.detach());
-    for (size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
-    seen += static_cast<int64_t>(labels.size());
-    return BatchLoss{cross_entropy(logits, IndexTensor::from_vector({count}, labels)), tokens};
-  };
-  const auto evaluate = [&]() -> Metrics {
-    const ClassificationMetrics dev = evaluate_classifier(model, data.dev, o.eval_batch_size, 0, &distributed::world());
-    const Metrics metrics = {{"dev_accuracy", dev.accuracy},
-                             {"dev_macro_f1", dev.macro_f1},
-                             {"dev_loss", dev.loss},
-                             {"train_accuracy", accuracy_over_ranks(correct, seen)}};
-    correct = seen = 0;
-    return metrics;
-  };
-  const TrainerResult trained = trainer.run(batch_loss, evaluate);
-
-  if (!o.out_dir.empty()) load_model_weights((std::filesystem::path(o.out_dir) / "model.safetensors").string(), model);
   ClassifyResult result;
   result.steps = trained.steps;
   result.best_step = trained.best_step;
@@ -243,15 +252,9 @@ ClassifyResult train_text_classifier(models::TextClassifier& model, const Encode
   result.dev = evaluate_classifier(model, data.dev, o.eval_batch_size, 0, &distributed::world());
   result.test = evaluate_classifier(model, data.test, o.eval_batch_size, 0, &distributed::world());
   result.tokens_per_second = trained.items_per_second;
-  if (!o.out_dir.empty() && distributed::world().is_root()) {  // under mpirun, rank 0 writes
-    std::ofstream metrics(std::filesystem::path(o.out_dir) / "metrics.jsonl", std::ios::app);
-    metrics << nlohmann::json{{"step", result.best_step},
-                              {"test_accuracy", result.test.accuracy},
-                              {"test_macro_f1", result.test.macro_f1},
-                              {"test_loss", result.test.loss}}
-                   .dump()
-            << "\n";
-  }
+  record_test_metrics(
+      o, result.best_step,
+      {{"accuracy", result.test.accuracy}, {"macro_f1", result.test.macro_f1}, {"loss", result.test.loss}});
   return result;
 }
 

@@ -23,10 +23,9 @@
 #include "attend/io/atomic_file.h"
 #include "attend/io/png_header.h"
 #include "attend/io/tensor_table.h"
-#include "attend/io/tensorboard.h"
 #include "attend/train/lr_schedule.h"
-#include "attend/train/progress.h"
 #include "data_parallel.h"
+#include "train/run_sinks.h"
 
 namespace attend::train {
 namespace {
@@ -321,203 +320,232 @@ TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step)>& batch_l
   return run([&](int64_t step, const Shard&) { return batch_loss(step); }, evaluate);
 }
 
-TrainerResult Trainer::run(const std::function<BatchLoss(int64_t step, const Shard& shard)>& batch_loss,
-                           const std::function<Metrics()>& evaluate) {
-  // Rank 0 alone writes and prints.
-  TrainerOptions local = options_;
-  if (!communicator_.is_root()) {
-    local.out_dir.clear();
-    local.tensorboard_dir.clear();
-    local.quiet = true;
-  }
-  const TrainerOptions& o = local;
-  const bool sharded = o.shards > 1 || communicator_.size() > 1;
+// One run's state beside the counters a checkpoint carries (the Trainer's members): the options
+// as this rank applies them, the sinks, the clocks and the counts.
+struct Trainer::RunState {
+  TrainerOptions options;  // rank 0's own; other ranks write nothing and print nothing
+  bool sharded = false;
   TrainerResult result;
-  int64_t step = 0;
+  int64_t step = 0;  // the next step to run
+  std::vector<std::unique_ptr<RunSink>> sinks;
+  bool wants_images = false;  // a sink shows evaluation images (TensorBoard)
+  std::chrono::steady_clock::time_point start;
+  double train_seconds = 0;                  // this run's, evaluations excluded
+  int64_t items = 0;                         // this run's
+  std::vector<double> exchange_times{0, 0};  // this rank's seconds waiting for the slowest, and exchanging
+  ShardWorkspace shard_workspace;
+
+  // Wall-clock time of the whole run, earlier runs it resumes included: what the time limit and
+  // a schedule by time count.
+  double run_seconds(double before) const { return before + seconds_since(start); }
+};
+
+// Resume: the checkpoint read back, the ranks agreed, OUT prepared and the sinks opened.
+Trainer::RunState Trainer::begin_run() {
+  RunState r;
+  r.options = options_;
+  if (!communicator_.is_root()) {  // rank 0 alone writes and prints
+    r.options.out_dir.clear();
+    r.options.tensorboard_dir.clear();
+    r.options.quiet = true;
+  }
+  const TrainerOptions& o = r.options;
+  r.sharded = o.shards > 1 || communicator_.size() > 1;
   if (!o.resume_from.empty()) {
-    step = load_checkpoint(o.resume_from);
-    result.resumed = true;
-    if (!o.quiet) fmt::print(stderr, "resuming from '{}' at step {}\n", o.resume_from, step);
+    r.step = load_checkpoint(o.resume_from);
+    r.result.resumed = true;
+    if (!o.quiet) fmt::print(stderr, "resuming from '{}' at step {}\n", o.resume_from, r.step);
   }
   if (communicator_.size() > 1) {
     std::string description = fmt::format("steps {} shards {} optimizer {} lr {} data {}", o.steps, o.shards,
                                           optimizer_.name(), optimizer_.learning_rate(), o.data_fingerprint);
     for (const auto& [key, value] : o.metadata) description += "\n" + key + "=" + value;
-    synchronize_start(communicator_, optimizer_, description, step);
+    synchronize_start(communicator_, optimizer_, description, r.step);
     if (!o.quiet)
       fmt::print(stderr, "training on {}, {} gradient shards a step\n", communicator_.description(), o.shards);
   }
-  std::ofstream metrics_file;
   if (!o.out_dir.empty()) {
     fs::create_directories(o.out_dir);
     remove_stale_temporaries(o.out_dir);
     remove_stale_temporaries(fs::path(o.out_dir) / kSnapshotDirectory);
-    if (result.resumed) {
-      const int64_t dropped = truncate_metrics_after(fs::path(o.out_dir) / kMetricsFile, step);
+    if (r.result.resumed) {
+      const int64_t dropped = truncate_metrics_after(fs::path(o.out_dir) / kMetricsFile, r.step);
       if (dropped > 0 && !o.quiet) {
         fmt::print(stderr, "dropped {} line(s) of {} past step {}: the resumed run writes them again\n", dropped,
-                   kMetricsFile, step);
+                   kMetricsFile, r.step);
       }
     }
-    if (o.keep_snapshots) prepare_snapshot_directory(fs::path(o.out_dir) / kSnapshotDirectory, !result.resumed);
-    const auto mode = result.resumed ? std::ios::app : std::ios::trunc;
-    metrics_file.open(fs::path(o.out_dir) / kMetricsFile, std::ios::out | mode);
-    ATTEND_CHECK(metrics_file.good(), ValueError, "cannot write metrics to '{}'", o.out_dir);
+    if (o.keep_snapshots) prepare_snapshot_directory(fs::path(o.out_dir) / kSnapshotDirectory, !r.result.resumed);
+    r.sinks.push_back(metrics_file_sink((fs::path(o.out_dir) / kMetricsFile).string(), r.result.resumed));
   }
+  if (!o.tensorboard_dir.empty()) {
+    r.sinks.push_back(tensorboard_sink(o.tensorboard_dir, o.tensorboard_every));
+    r.wants_images = static_cast<bool>(eval_images_);
+  }
+  if (!o.quiet) {
+    const double time_left = o.time_limit_seconds > 0 ? o.time_limit_seconds - elapsed_seconds_before_ : -1;
+    r.sinks.push_back(progress_sink(o.steps, r.step, time_left, o.items_name));
+  }
+  r.start = std::chrono::steady_clock::now();
+  return r;
+}
 
-  std::unique_ptr<io::TensorBoardWriter> tensorboard;
-  if (!o.tensorboard_dir.empty()) tensorboard = std::make_unique<io::TensorBoardWriter>(o.tensorboard_dir);
-  ProgressBar progress(o.steps, stderr, 50, o.items_name);
-  progress.set_first_step(step);
-  if (o.time_limit_seconds > 0) progress.set_time_left(o.time_limit_seconds - elapsed_seconds_before_);
-  const auto start = std::chrono::steady_clock::now();
-  // Wall-clock time of the whole run, earlier runs it resumes included: what the time limit
-  // and a schedule by time count.
-  const auto run_seconds = [&] { return elapsed_seconds_before_ + seconds_since(start); };
-  // Rank 0's clock for what every rank must decide alike (a schedule by time, the time limit).
-  const auto shared_run_seconds = [&] {
-    std::vector<double> seconds = {run_seconds()};
-    if (communicator_.size() > 1) communicator_.broadcast(seconds);
-    return seconds[0];
-  };
-  double train_seconds = 0;
-  std::vector<double> exchange_times = {0, 0};  // this rank's seconds waiting for the slowest, and exchanging
-  ShardWorkspace shard_workspace;
-  int64_t items = 0;
+// Rank 0's clock for what every rank must decide alike (a schedule by time, the time limit).
+double Trainer::shared_run_seconds(const RunState& r) const {
+  std::vector<double> seconds = {r.run_seconds(elapsed_seconds_before_)};
+  if (communicator_.size() > 1) communicator_.broadcast(seconds);
+  return seconds[0];
+}
+
+// Step r.step: the learning rate, the batch's loss and gradients (or the shards'), clipping and
+// the update; then the running loss, and the sinks told.
+void Trainer::train_step(RunState& r, const ShardedBatchLoss& batch_loss) {
+  const TrainerOptions& o = r.options;
+  const int64_t step = r.step;
+  if (schedule_) {
+    optimizer_.set_learning_rate(schedule_(
+        o.schedule_by_time ? time_scheduled_step(step, o.steps, shared_run_seconds(r), o.time_limit_seconds) : step));
+  }
+  const auto step_start = std::chrono::steady_clock::now();
+  double loss = 0;
+  int64_t batch_items = 0;
+  if (r.sharded) {  // backward, clipping and the update, split among the ranks
+    const ShardedLoss shards =
+        sharded_step(communicator_, model_, optimizer_, o.shards, step, batch_loss, o.clip_norm, r.shard_workspace);
+    r.exchange_times[0] += shards.wait_seconds;
+    r.exchange_times[1] += shards.exchange_seconds;
+    loss = shards.loss;
+    batch_items = shards.items;
+  } else {
+    const BatchLoss batch = batch_loss(step, Shard{});
+    ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,
+                 "Trainer: batch_loss must return a scalar loss");
+    loss = batch.loss.item();
+    batch_items = batch.items;
+    optimizer_.zero_grad();
+    batch.loss.backward();
+    if (o.clip_norm > 0) clip_grad_norm(optimizer_.parameters(), o.clip_norm);
+    optimizer_.step();
+  }
+  r.train_seconds += seconds_since(step_start);
+  r.items += batch_items;
+  running_loss_ = step == 0 ? loss : 0.98 * running_loss_ + 0.02 * loss;
+  const StepRecord record{step + 1, running_loss_,       optimizer_.learning_rate(),
+                          r.items,  items_per_second(r), step + 1 == o.steps};
+  for (const auto& sink : r.sinks) sink->step(record);
+}
+
+double Trainer::items_per_second(const RunState& r) const {
+  return r.train_seconds > 0 ? static_cast<double>(r.items) / r.train_seconds : 0.0;
+}
+
+// The evaluation after step `done`: metrics in evaluation mode, the best kept, the sinks told,
+// the files written.
+void Trainer::evaluate(RunState& r, int64_t done, const std::function<Metrics()>& evaluate) {
+  const TrainerOptions& o = r.options;
+  const auto eval_start = std::chrono::steady_clock::now();
+  model_.eval();
+  const Metrics metrics = evaluate();
+  const std::vector<EvalImage> images = r.wants_images ? eval_images_() : std::vector<EvalImage>{};
   model_.train();
-  const auto run_evaluation = [&](int64_t done) {
-    const auto eval_start = std::chrono::steady_clock::now();
-    model_.eval();
-    const Metrics metrics = evaluate();
-    const std::vector<EvalImage> images = tensorboard && eval_images_ ? eval_images_() : std::vector<EvalImage>{};
-    model_.train();
-    if (tensorboard) {
-      for (const auto& [name, value] : metrics) tensorboard->add_scalar("eval/" + name, value, done);
-      for (const auto& image : images) {
-        tensorboard->add_png(image.tag, image.png, image.height, image.width, image.channels, done);
-      }
-      tensorboard->flush();
+  r.result.last = metrics;
+  const bool improved = keep_best(metrics, done);
+  EvaluationRecord record;
+  record.step = done;
+  record.running_loss = running_loss_;
+  record.learning_rate = optimizer_.learning_rate();
+  record.train_seconds = train_seconds_before_ + r.train_seconds;
+  record.items_per_second = items_per_second(r);
+  if (r.sharded) {  // every rank's waiting and exchanging so far
+    const std::vector<double> all = communicator_.all_gather(r.exchange_times);  // (R, 2)
+    for (size_t rank = 0; rank < all.size() / 2; ++rank) {
+      record.wait_seconds.push_back(all[2 * rank]);
+      record.exchange_seconds.push_back(all[2 * rank + 1]);
     }
-    result.last = metrics;
-    bool improved = o.best_metric.empty();
-    if (!o.best_metric.empty()) {
-      const double* value = find_metric(metrics, o.best_metric);
-      ATTEND_CHECK(value != nullptr, ValueError, "Trainer: the evaluation returned no metric '{}'", o.best_metric);
-      improved = is_better(*value, best_value_, o.higher_is_better) || best_step_ == 0;
-      if (improved) best_value_ = *value;
-    }
-    if (improved) {
-      best_ = metrics;
-      best_step_ = done;
-    }
-    evaluations_without_improvement_ = improved ? 0 : evaluations_without_improvement_ + 1;
-    const double total_train_seconds = train_seconds_before_ + train_seconds;
-    // Every rank's waiting and exchanging so far (data parallelism): (2, R).
-    std::vector<std::vector<double>> times_by_rank(2);
-    if (sharded) {
-      const std::vector<double> all = communicator_.all_gather(exchange_times);  // (R, 2)
-      for (size_t r = 0; r < all.size() / 2; ++r) {
-        times_by_rank[0].push_back(all[2 * r]);
-        times_by_rank[1].push_back(all[2 * r + 1]);
-      }
-    }
-    if (metrics_file.is_open()) {
-      nlohmann::ordered_json line;
-      line["step"] = done;
-      line["loss"] = running_loss_;
-      line["learning_rate"] = optimizer_.learning_rate();
-      line["train_seconds"] = total_train_seconds;
-      line["items_per_second"] = train_seconds > 0 ? items / train_seconds : 0.0;
-      // This process's time in the gradient exchange so far (data parallelism only).
-      if (sharded) {
-        line["wait_seconds"] = times_by_rank[0];
-        line["exchange_seconds"] = times_by_rank[1];
-      }
-      for (const auto& [name, value] : metrics) line[name] = value;
-      metrics_file << line.dump() << "\n";
-      metrics_file.flush();
-    }
-    if (sharded) gather_optimizer_state(communicator_, optimizer_, shard_workspace);  // for the checkpoint
-    if (!o.out_dir.empty()) {
-      // The model when it improved and the snapshot, then the resumable state: a crash in between
-      // never leaves a checkpoint past a best model or a snapshot that is not on disk.
-      const double elapsed = run_seconds();
-      const fs::path out(o.out_dir);
-      if (improved) save_checkpoint((out / kModelFile).string(), done, true, metrics, total_train_seconds, elapsed);
-      if (o.keep_snapshots) {
-        const std::string name = fmt::format("model-{:07}.safetensors", done);
-        save_checkpoint((out / kSnapshotDirectory / name).string(), done, true, metrics, total_train_seconds, elapsed);
-      }
-      save_checkpoint((out / kCheckpointFile).string(), done, false, metrics, total_train_seconds, elapsed);
-    }
-    if (!o.quiet) {
-      std::string text;
-      for (const auto& [name, value] : metrics) text += fmt::format(" {} {:.4g}", name, value);
-      fmt::print(stderr, "\nstep {}:{}{}\n", done, text, improved && !o.best_metric.empty() ? " (best)" : "");
-    }
-    progress.exclude_seconds(seconds_since(eval_start));
-  };
-
-  for (; step < o.steps; ++step) {
-    if (schedule_) {
-      optimizer_.set_learning_rate(schedule_(
-          o.schedule_by_time ? time_scheduled_step(step, o.steps, shared_run_seconds(), o.time_limit_seconds) : step));
-    }
-    const auto step_start = std::chrono::steady_clock::now();
-    double loss = 0;
-    int64_t batch_items = 0;
-    if (sharded) {  // backward, clipping and the update, split among the ranks
-      const ShardedLoss shards =
-          sharded_step(communicator_, model_, optimizer_, o.shards, step, batch_loss, o.clip_norm, shard_workspace);
-      exchange_times[0] += shards.wait_seconds;
-      exchange_times[1] += shards.exchange_seconds;
-      loss = shards.loss;
-      batch_items = shards.items;
-    } else {
-      const BatchLoss batch = batch_loss(step, Shard{});
-      ATTEND_CHECK(batch.loss.defined() && batch.loss.numel() == 1, ValueError,
-                   "Trainer: batch_loss must return a scalar loss");
-      loss = batch.loss.item();
-      batch_items = batch.items;
-      optimizer_.zero_grad();
-      batch.loss.backward();
-      if (o.clip_norm > 0) clip_grad_norm(optimizer_.parameters(), o.clip_norm);
-      optimizer_.step();
-    }
-    train_seconds += seconds_since(step_start);
-    items += batch_items;
-    running_loss_ = step == 0 ? loss : 0.98 * running_loss_ + 0.02 * loss;
-    if (!o.quiet) progress.update(step + 1, running_loss_, items);
-    if (tensorboard && ((step + 1) % std::max<int64_t>(o.tensorboard_every, 1) == 0 || step + 1 == o.steps)) {
-      tensorboard->add_scalar("train/loss", running_loss_, step + 1);
-      tensorboard->add_scalar("train/learning_rate", optimizer_.learning_rate(), step + 1);
-      tensorboard->add_scalar("train/items_per_second", train_seconds > 0 ? items / train_seconds : 0.0, step + 1);
-    }
-
-    const bool last = step + 1 == o.steps;
-    const bool out_of_time = o.time_limit_seconds > 0 && shared_run_seconds() > o.time_limit_seconds;
-    if ((o.eval_every > 0 && (step + 1) % o.eval_every == 0) || last || out_of_time) run_evaluation(step + 1);
-    result.stopped_early = o.patience > 0 && evaluations_without_improvement_ >= o.patience && !last;
-    if (out_of_time || result.stopped_early) {
-      if (result.stopped_early && !o.quiet) {
-        fmt::print(stderr, "\nstopping early: {} evaluations without a better {} (best at step {})\n",
-                   evaluations_without_improvement_, o.best_metric, best_step_);
-      }
-      ++step;
-      break;
-    }
+    gather_optimizer_state(communicator_, optimizer_, r.shard_workspace);  // for the checkpoint
   }
-  if (!o.quiet) progress.finish();
-  if (sharded) gather_optimizer_state(communicator_, optimizer_, shard_workspace);  // every rank's optimizer whole
-  // Rank 0's files are complete before any rank reads them (e.g. the best model).
+  record.metrics = &metrics;
+  record.images = &images;
+  record.improved = improved;
+  record.best_metric = o.best_metric;
+  // The metrics line before the files: a run killed in between resumes from the previous
+  // checkpoint and drops the line (truncate_metrics_after), never the other way round.
+  for (const auto& sink : r.sinks) sink->evaluation(record);
+  persist(r, done, metrics, improved);
+  const double seconds = seconds_since(eval_start);
+  for (const auto& sink : r.sinks) sink->evaluation_finished(seconds);
+}
+
+// Whether `metrics` (at step `done`) are the best so far by the best metric (always, without
+// one); keeps them, and counts evaluations without improvement for patience.
+bool Trainer::keep_best(const Metrics& metrics, int64_t done) {
+  const TrainerOptions& o = options_;
+  bool improved = o.best_metric.empty();
+  if (!o.best_metric.empty()) {
+    const double* value = find_metric(metrics, o.best_metric);
+    ATTEND_CHECK(value != nullptr, ValueError, "Trainer: the evaluation returned no metric '{}'", o.best_metric);
+    improved = is_better(*value, best_value_, o.higher_is_better) || best_step_ == 0;
+    if (improved) best_value_ = *value;
+  }
+  if (improved) {
+    best_ = metrics;
+    best_step_ = done;
+  }
+  evaluations_without_improvement_ = improved ? 0 : evaluations_without_improvement_ + 1;
+  return improved;
+}
+
+// OUT's files after the evaluation at `done`: the model when it improved and the snapshot, then
+// the resumable state, so that a crash in between never leaves a checkpoint past a best model or
+// a snapshot that is not on disk.
+void Trainer::persist(const RunState& r, int64_t done, const Metrics& metrics, bool improved) const {
+  const TrainerOptions& o = r.options;
+  if (o.out_dir.empty()) return;
+  const double train_seconds = train_seconds_before_ + r.train_seconds;
+  const double elapsed = r.run_seconds(elapsed_seconds_before_);
+  const fs::path out(o.out_dir);
+  if (improved) save_checkpoint((out / kModelFile).string(), done, true, metrics, train_seconds, elapsed);
+  if (o.keep_snapshots) {
+    const std::string name = fmt::format("model-{:07}.safetensors", done);
+    save_checkpoint((out / kSnapshotDirectory / name).string(), done, true, metrics, train_seconds, elapsed);
+  }
+  save_checkpoint((out / kCheckpointFile).string(), done, false, metrics, train_seconds, elapsed);
+}
+
+// Every rank's optimizer whole, the sinks closed, rank 0's files complete before any rank reads
+// them (e.g. the best model), and the result.
+TrainerResult Trainer::finish_run(RunState& r) {
+  for (const auto& sink : r.sinks) sink->finish();
+  if (r.sharded) gather_optimizer_state(communicator_, optimizer_, r.shard_workspace);
   communicator_.barrier();
   model_.eval();
-  result.steps = step;
-  result.train_seconds = train_seconds;
-  result.items_per_second = train_seconds > 0 ? items / train_seconds : 0;
+  TrainerResult& result = r.result;
+  result.steps = r.step;
+  result.train_seconds = r.train_seconds;
+  result.items_per_second = items_per_second(r);
   result.best = best_;
   result.best_step = best_step_;
   return result;
+}
+
+TrainerResult Trainer::run(const ShardedBatchLoss& batch_loss, const std::function<Metrics()>& evaluate_metrics) {
+  RunState r = begin_run();
+  const TrainerOptions& o = r.options;
+  model_.train();
+  while (r.step < o.steps) {
+    train_step(r, batch_loss);
+    const int64_t done = ++r.step;
+    const bool last = done == o.steps;
+    const bool out_of_time = o.time_limit_seconds > 0 && shared_run_seconds(r) > o.time_limit_seconds;
+    if ((o.eval_every > 0 && done % o.eval_every == 0) || last || out_of_time) evaluate(r, done, evaluate_metrics);
+    r.result.stopped_early = o.patience > 0 && evaluations_without_improvement_ >= o.patience && !last;
+    if (r.result.stopped_early && !o.quiet) {
+      fmt::print(stderr, "\nstopping early: {} evaluations without a better {} (best at step {})\n",
+                 evaluations_without_improvement_, o.best_metric, best_step_);
+    }
+    if (out_of_time || r.result.stopped_early) break;
+  }
+  return finish_run(r);
 }
 
 EvalImage eval_image_from_png(std::string tag, const std::string& png) {

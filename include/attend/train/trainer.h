@@ -148,10 +148,23 @@ class Trainer {
   // evaluation mode and returns named metrics (best_metric among them).
   TrainerResult run(const std::function<BatchLoss(int64_t step)>& batch_loss, const std::function<Metrics()>& evaluate);
   // The same with gradient shards: batch_loss(step, shard) builds that shard of batch `step`.
-  TrainerResult run(const std::function<BatchLoss(int64_t step, const Shard& shard)>& batch_loss,
-                    const std::function<Metrics()>& evaluate);
+  using ShardedBatchLoss = std::function<BatchLoss(int64_t step, const Shard& shard)>;
+  TrainerResult run(const ShardedBatchLoss& batch_loss, const std::function<Metrics()>& evaluate);
 
  private:
+  // The phases of run(): begin (resume, agree, open the sinks: metrics.jsonl, TensorBoard, the
+  // progress line), a step, an evaluation (keep the best, tell the sinks, persist the files),
+  // finish.
+  struct RunState;
+  RunState begin_run();
+  void train_step(RunState& run, const ShardedBatchLoss& batch_loss);
+  void evaluate(RunState& run, int64_t done, const std::function<Metrics()>& evaluate);
+  bool keep_best(const Metrics& metrics, int64_t done);
+  void persist(const RunState& run, int64_t done, const Metrics& metrics, bool improved) const;
+  TrainerResult finish_run(RunState& run);
+  double shared_run_seconds(const RunState& run) const;
+  double items_per_second(const RunState& run) const;
+
   // model_only: parameters and metadata; else also the optimizer, the random streams and the
   // loop's counters, among them `train_seconds` of training and `elapsed_seconds` of wall-clock
   // time so far (trainer.train_seconds, trainer.elapsed_seconds). Every file records the
