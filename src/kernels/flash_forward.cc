@@ -71,13 +71,14 @@ void start_tile(const FlashAttentionProblem& p, int64_t head, const float* k, in
 //   m_new = max(m, rowmax(S));  P = exp(S - m_new);  l = exp(m - m_new) l + rowsum(P);
 //   O = exp(m - m_new) O;  P = dropout(P)
 // Returns whether any row saw an allowed key so far (else O += P V_j can be skipped).
-bool online_softmax_rows(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0,
-                         int64_t cols, bool features, ForwardScratch& scratch) {
+// Rows r0 .. r1 - 1 of the tile (query i0 + r).
+bool online_softmax_rows(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, int64_t r0, int64_t r1,
+                         int64_t j0, int64_t cols, bool features, ForwardScratch& scratch) {
   float* s = scratch.scores.data();
   float* o = scratch.accumulator.data();
-  const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
+  const bool check_positions = !block_fully_allowed(p, i0 + r0, i0 + r1, j0, j0 + cols);
   bool any_row_active = false;
-  for (int64_t r = 0; r < rows; ++r) {
+  for (int64_t r = r0; r < r1; ++r) {
     float* sr = s + r * kKeyBlock;
     const float tile_max = masked_row_max(p, features, b, h, i0 + r, j0, sr, cols, check_positions);
     const float old_max = scratch.row_max[r];
@@ -117,6 +118,28 @@ void write_normalized_rows(const FlashAttentionProblem& p, int64_t b, int64_t h,
   }
 }
 
+// Rows of a tile computed together against the key tile that holds the causal diagonal (or a
+// right window's edge): each group stops at its own last allowed key, so that the masked
+// triangle costs a group's width instead of the tile's (at N = 512 the tile's 128 rows computed
+// 25% more products than the causal ones; groups of 24 rows, 6%).
+constexpr int64_t kDiagonalRows = 24;
+
+// S = Q K_j^T, the online softmax and O += P V_j for rows r0 .. r1 - 1 of the tile against
+// cols keys from j0. Keys before `first` (there only because the tile starts on a panel
+// boundary) have P = 0, but their V rows must not be read (0 * inf = NaN).
+void key_block_rows(const FlashAttentionProblem& p, const float* q, int64_t q_row_stride, const float* v,
+                    int64_t v_row_stride, int64_t b, int64_t h, int64_t i0, int64_t r0, int64_t r1, int64_t j0,
+                    int64_t cols, int64_t first, bool features, ForwardScratch& scratch) {
+  float* scores = scratch.scores.data() + r0 * kKeyBlock;
+  times_packed_transposed(q + r0 * q_row_stride, q_row_stride, r1 - r0, scratch.packed_keys.data(), j0, cols,
+                          p.head_dim, scores, kKeyBlock);
+  if (!online_softmax_rows(p, b, h, i0, r0, r1, j0, cols, features, scratch)) return;
+  const int64_t skip = std::max<int64_t>(0, first - j0);
+  if (cols <= skip) return;
+  accumulate_product(scores + skip, kKeyBlock, 1, r1 - r0, cols - skip, v + (j0 + skip) * v_row_stride, v_row_stride,
+                     p.value_dim, scratch.accumulator.data() + r0 * p.value_dim, p.value_dim);
+}
+
 // One query tile of head (b, h), rows i0.. (the loop at the top of this file).
 void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t i0, ForwardScratch& scratch, float* out,
                   float* log_sum_exp) {
@@ -134,15 +157,17 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   const int64_t panel = panel_width();
   for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
     const int64_t cols = std::min(kKeyBlock, last - j0);
-    // S = Q_i K_j^T
-    times_packed_transposed(q, qs[2], rows, scratch.packed_keys.data(), j0, cols, p.head_dim, scratch.scores.data(),
-                            kKeyBlock);
-    if (!online_softmax_rows(p, b, h, i0, rows, j0, cols, features, scratch)) continue;
-    // O += P V_j, from the first allowed key on: keys before it (there only because the tile
-    // starts on a panel boundary) have P = 0, but their V rows must not be read (0 * inf = NaN).
-    const int64_t skip = std::max<int64_t>(0, first - j0);
-    accumulate_product(scratch.scores.data() + skip, kKeyBlock, 1, rows, cols - skip, v + (j0 + skip) * vs[2], vs[2],
-                       p.value_dim, scratch.accumulator.data(), p.value_dim);
+    // The first row's keys end inside this key tile: it holds the diagonal.
+    if (key_range(p, i0, i0 + 1).second >= j0 + cols) {
+      key_block_rows(p, q, qs[2], v, vs[2], b, h, i0, 0, rows, j0, cols, first, features, scratch);
+      continue;
+    }
+    for (int64_t r0 = 0; r0 < rows; r0 += kDiagonalRows) {
+      const int64_t r1 = std::min(rows, r0 + kDiagonalRows);
+      const int64_t group_cols = std::min(cols, key_range(p, i0 + r0, i0 + r1).second - j0);
+      if (group_cols <= 0) continue;  // no key of this tile is allowed to these rows
+      key_block_rows(p, q, qs[2], v, vs[2], b, h, i0, r0, r1, j0, group_cols, first, features, scratch);
+    }
   }
   write_normalized_rows(p, b, h, i0, rows, scratch, out, log_sum_exp);
 }

@@ -278,5 +278,35 @@ TEST(AttentionPrimitives, MatchDoubleLoops) {
   });
 }
 
+// The softmax's exp on every target (AVX-512 has its own): within 1 ulp of exp where results
+// are normal floats; below that a denormal or 0 (AVX-512 flushes those results: within the
+// smallest normal float of exp); exactly 1 at 0, 0 at -inf, NaN at NaN. Steps of 2^-10 from
+// -120 to 88.
+TEST(AttentionPrimitives, ExpIsWithinOneUlp) {
+  testing::for_each_simd_target([&] {
+    std::vector<float> x;
+    for (double v = -120.0; v <= 88.0; v += 1.0 / 1024) x.push_back(static_cast<float>(v));
+    std::vector<float> e = x;
+    kernels::exp_and_sum(e.data(), static_cast<int64_t>(e.size()), 0.0f);
+    double worst_ulp = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      const double exact = std::exp(static_cast<double>(x[i]));
+      if (exact >= std::numeric_limits<float>::min()) {
+        const double ulp = std::ldexp(1.0, std::ilogb(exact) - 23);
+        worst_ulp = std::max(worst_ulp, std::abs(e[i] - exact) / ulp);
+      } else {
+        ASSERT_LE(std::abs(e[i] - exact), std::numeric_limits<float>::min()) << "x = " << x[i];
+      }
+    }
+    EXPECT_LE(worst_ulp, 1.0) << kernels::simd_target_name();
+    float special[4] = {0.0f, -INFINITY, NAN, -1000.0f};
+    kernels::exp_and_sum(special, 4, 0.0f);
+    EXPECT_EQ(special[0], 1.0f);
+    EXPECT_EQ(special[1], 0.0f);
+    EXPECT_TRUE(std::isnan(special[2]));
+    EXPECT_EQ(special[3], 0.0f);
+  });
+}
+
 }  // namespace
 }  // namespace attend
