@@ -184,23 +184,19 @@ HWY_INLINE void PackedBlock(const float* HWY_RESTRICT q, int64_t ldq, const floa
 #undef ATTEND_STORE_ROW
 }
 
-template <int kRows>
-void PackedRows(const float* q, int64_t ldq, const float* packed, int64_t first_panel, int64_t cols, int64_t d,
-                float* s, int64_t lds) {
-  const int64_t width = PanelWidth();
-  for (int64_t c0 = 0; c0 < cols; c0 += width) {
-    PackedBlock<kRows>(q, ldq, packed + (first_panel + c0 / width) * d * width, d, s + c0, lds,
-                       std::min(width, cols - c0));
-  }
-}
-
+// Panel by panel, every row block against a panel while it is in L1 (a panel is d x W floats:
+// 16 KB at D = 128), rather than every panel against a row block.
 void TimesPackedTransposed(const float* HWY_RESTRICT q, int64_t ldq, int64_t rows, const float* HWY_RESTRICT packed,
                            int64_t j0, int64_t cols, int64_t d, float* HWY_RESTRICT s, int64_t lds) {
   HWY_DASSERT(j0 % PanelWidth() == 0);
-  const int64_t first_panel = j0 / PanelWidth();
-  ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
-    PackedRows<decltype(block_rows)::value>(q + r0 * ldq, ldq, packed, first_panel, cols, d, s + r0 * lds, lds);
-  });
+  const int64_t width = PanelWidth(), first_panel = j0 / width;
+  for (int64_t c0 = 0; c0 < cols; c0 += width) {
+    const float* panel = packed + (first_panel + c0 / width) * d * width;
+    const int64_t panel_cols = std::min(width, cols - c0);
+    ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
+      PackedBlock<decltype(block_rows)::value>(q + r0 * ldq, ldq, panel, d, s + r0 * lds + c0, lds, panel_cols);
+    });
+  }
 }
 
 // C block (kRows, 2 vectors) += A rows (kRows, inner) times B columns (inner, 2 vectors), A(i, j)
@@ -244,14 +240,12 @@ HWY_INLINE void ProductBlock(const float* HWY_RESTRICT a, int64_t rs, int64_t cs
 #undef ATTEND_DECLARE_ROW
 #undef ATTEND_FOR_EACH_BLOCK_ROW
 
+// Columns n0 .. columns - 1 of a block of kRows rows, past the last whole pair of vectors: the
+// same chain per element, one lane at a time through the target's own MulAdd (fused where the
+// target has FMA, as the vectors are).
 template <int kRows>
-void ProductRows(const float* a, int64_t rs, int64_t cs, int64_t inner, const float* b, int64_t ldb, int64_t columns,
-                 float* c, int64_t ldc) {
-  const int64_t width = PanelWidth();
-  int64_t n0 = 0;
-  for (; n0 + width <= columns; n0 += width) ProductBlock<kRows>(a, rs, cs, inner, b + n0, ldb, c + n0, ldc);
-  // Columns past the last whole pair of vectors: the same chain per element, one lane at a time
-  // through the target's own MulAdd (fused where the target has FMA, as the vectors are).
+void ProductTail(const float* a, int64_t rs, int64_t cs, int64_t inner, const float* b, int64_t ldb, int64_t n0,
+                 int64_t columns, float* c, int64_t ldc) {
   const hn::CappedTag<float, 1> d1;
   for (int i = 0; i < kRows; ++i) {
     for (int64_t n = n0; n < columns; ++n) {
@@ -264,12 +258,23 @@ void ProductRows(const float* a, int64_t rs, int64_t cs, int64_t inner, const fl
   }
 }
 
+// Pair of vectors of columns by pair, every row block against B's columns while they are in L1
+// (inner x 2 vectors: 32 KB for 256 keys), rather than all of B against a row block.
 void AccumulateProduct(const float* HWY_RESTRICT a, int64_t a_row_stride, int64_t a_col_stride, int64_t rows,
                        int64_t inner, const float* HWY_RESTRICT b, int64_t ldb, int64_t columns, float* HWY_RESTRICT c,
                        int64_t ldc) {
+  const int64_t width = PanelWidth();
+  int64_t n0 = 0;
+  for (; n0 + width <= columns; n0 += width) {
+    ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
+      ProductBlock<decltype(block_rows)::value>(a + r0 * a_row_stride, a_row_stride, a_col_stride, inner, b + n0, ldb,
+                                                c + r0 * ldc + n0, ldc);
+    });
+  }
+  if (n0 == columns) return;
   ForEachRowBlock(rows, [&](auto block_rows, int64_t r0) {
-    ProductRows<decltype(block_rows)::value>(a + r0 * a_row_stride, a_row_stride, a_col_stride, inner, b, ldb, columns,
-                                             c + r0 * ldc, ldc);
+    ProductTail<decltype(block_rows)::value>(a + r0 * a_row_stride, a_row_stride, a_col_stride, inner, b, ldb, n0,
+                                             columns, c + r0 * ldc, ldc);
   });
 }
 
