@@ -77,15 +77,17 @@ struct BackwardTensors {
   float* d_additive;
 };
 
-// One (query tile i0, key tile j0) block of head (b, h), accumulating into dQ_i, dK_j, dV_j.
-// scratch.delta holds delta_r of the tile's rows.
-void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, const PackedHead& packed,
-                    BlockOutputs outputs, int64_t b, int64_t h, int64_t i0, int64_t j0, int64_t cols,
-                    BackwardScratch& scratch) {
+// Rows r0 .. r1 - 1 of a (query tile i0, key tile j0) block of head (b, h) against cols keys,
+// accumulating into those rows of dQ_i and into dK_j, dV_j. scratch.delta holds delta_r of the
+// tile's rows.
+void backward_rows(const FlashAttentionProblem& p, const BackwardTensors& t, const PackedHead& packed,
+                   BlockOutputs outputs, int64_t b, int64_t h, int64_t tile_i0, int64_t r0, int64_t r1, int64_t j0,
+                   int64_t cols, BackwardScratch& scratch) {
   const bool keys_and_values = outputs != BlockOutputs::kQueries, queries = outputs != BlockOutputs::kKeysAndValues;
-  const int64_t rows = std::min(kQueryBlock, p.queries - i0);
+  const int64_t i0 = tile_i0 + r0, rows = r1 - r0;  // the first query of these rows, and their count
+  const float* delta = scratch.delta.data() + r0;
   const int64_t kv_head = h / (p.heads / p.kv_heads);
-  const int64_t q_row = (b * p.heads + h) * p.queries + i0;  // first row of this tile in (B*H*N): lse
+  const int64_t q_row = (b * p.heads + h) * p.queries + i0;  // first of these rows in (B*H*N): lse
   const std::array<int64_t, 3> qs = p.q_layout(), ks = p.k_layout(), vs = p.v_layout(), os = p.out_layout();
   const float* q = p.q + b * qs[0] + h * qs[1] + i0 * qs[2];          // (rows, D), rows qs[2] apart
   const float* k = p.k + b * ks[0] + kv_head * ks[1] + j0 * ks[2];    // (cols, D), rows ks[2] apart
@@ -136,7 +138,7 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, co
       multiply_by_keep_bytes(scratch.kept.data() + r * kKeyBlock, cols, dropout_kept_scale(p), dpr, dpr);
     }
     // dS = P * (dP - delta)
-    softmax_backward_row_in_place(prob + r * kKeyBlock, dpr, cols, scratch.delta[r]);
+    softmax_backward_row_in_place(prob + r * kKeyBlock, dpr, cols, delta[r]);
     if (t.d_additive && keys_and_values) {
       float* target = t.d_additive + (q_row + r) * p.keys + j0;
       for (int64_t c = 0; c < cols; ++c) target[c] += dpr[c];
@@ -151,6 +153,27 @@ void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, co
   // dQ_i += dZ K_j;  dK_j += dZ^T Q_i
   if (queries) accumulate_product(dprob, kKeyBlock, 1, rows, cols, k, ks[2], p.head_dim, dq, qs[2]);
   if (keys_and_values) accumulate_product(dprob, 1, kKeyBlock, cols, rows, q, qs[2], p.head_dim, dk, ks[2]);
+}
+
+// Rows of a tile computed together against the key tile that holds the causal diagonal (or a
+// right window's edge), each group stopping at its own last allowed key (as in the forward):
+// the products skipped have P = 0, so every sum keeps its terms and its order.
+constexpr int64_t kDiagonalRows = 24;
+
+// One (query tile i0, key tile j0) block of head (b, h), accumulating into dQ_i, dK_j, dV_j.
+void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, const PackedHead& packed,
+                    BlockOutputs outputs, int64_t b, int64_t h, int64_t i0, int64_t j0, int64_t cols,
+                    BackwardScratch& scratch) {
+  const int64_t rows = std::min(kQueryBlock, p.queries - i0);
+  if (key_range(p, i0, i0 + 1).second >= j0 + cols) {  // the first row sees the whole key tile
+    backward_rows(p, t, packed, outputs, b, h, i0, 0, rows, j0, cols, scratch);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < rows; r0 += kDiagonalRows) {
+    const int64_t r1 = std::min(rows, r0 + kDiagonalRows);
+    const int64_t group_cols = std::min(cols, key_range(p, i0 + r0, i0 + r1).second - j0);
+    if (group_cols > 0) backward_rows(p, t, packed, outputs, b, h, i0, r0, r1, j0, group_cols, scratch);
+  }
 }
 
 // delta_r = dO_r . O_r for the rows of query tile i0 of head (b, h).
