@@ -103,7 +103,7 @@ void backward_rows(const FlashAttentionProblem& p, const BackwardTensors& t, con
   // S = Q_i K_j^T, then P = exp(scores(S) - lse)
   times_packed_transposed(q, qs[2], rows, packed.keys, j0, cols, p.head_dim, prob, kKeyBlock);
   const bool check_positions = !block_fully_allowed(p, i0, i0 + rows, j0, j0 + cols);
-  const bool features = p.has_elementwise_features() || check_positions;
+  const bool features = p.has_elementwise_features();
   for (int64_t r = 0; r < rows; ++r) {
     float* pr = prob + r * kKeyBlock;
     const float lse = t.log_sum_exp[q_row + r];
@@ -116,9 +116,14 @@ void backward_rows(const FlashAttentionProblem& p, const BackwardTensors& t, con
       finish_score_row(p, b, h, i0 + r, j0, pr, cols, check_positions,
                        tanh_values ? tanh_values + r * kKeyBlock : nullptr);
       exp_scaled_minus_in_place(pr, cols, 1.0f, lse);
-    } else {
-      exp_scaled_minus_in_place(pr, cols, p.scale, lse);
+      continue;
     }
+    // Causal and window rules only: the allowed run of keys, the rest P = 0 (as the forward
+    // folds the scale into the exp).
+    const auto [lo, hi] = check_positions ? allowed_columns(p, i0 + r, j0, cols) : std::pair<int64_t, int64_t>{0, cols};
+    std::fill(pr, pr + lo, 0.0f);
+    std::fill(pr + hi, pr + cols, 0.0f);
+    if (lo < hi) exp_scaled_minus_in_place(pr + lo, hi - lo, p.scale, lse);
   }
   const float* used = prob;
   if (p.dropout_p > 0) {
