@@ -136,8 +136,8 @@ def test_api_key():
         assert keyed.request("GET", "/health")[0] == 200  # probes need no key
 
 
-def read_stream_to_done(sock, into):
-    data = b""
+def read_stream_to_done(sock, into, data=b""):
+    """The stream's bytes after `data` (what came with the headers) until [DONE] or the end."""
     while b"data: [DONE]" not in data:
         chunk = sock.recv(65536)
         if not chunk:
@@ -158,19 +158,21 @@ def open_stream(server, max_tokens):
         assert chunk, head
         head += chunk
     assert head.startswith(b"HTTP/1.1 200"), head
-    return sock
+    # The bytes after the headers are the stream's first: on a loaded machine the whole stream
+    # may have arrived with them.
+    return sock, head.split(b"\r\n\r\n", 1)[1]
 
 
 def test_past_max_concurrent_is_429_and_sigterm_finishes_the_stream():
     with Server(ATTEND, "--max-concurrent", "1", "--embedding-model", "none") as limited:
         streams = []
-        sock = open_stream(limited, 400)  # long enough to be in flight on a loaded machine
+        sock, first = open_stream(limited, 1000)  # long enough to be in flight on a loaded machine
         status, answer = limited.request("POST", "/v1/completions",
                                          {"model": chat_model_id(), "prompt": "Hi", "max_tokens": 1})
         assert status == 429 and answer["error"]["type"] == "rate_limit_error", answer
-        reader = threading.Thread(target=read_stream_to_done, args=(sock, streams))
+        reader = threading.Thread(target=read_stream_to_done, args=(sock, streams, first))
         reader.start()
-        # SIGTERM while the stream runs; the server ends it first: 400 tokens, ~2 s in a release build,
+        # SIGTERM while the stream runs; the server ends it first: 1,000 tokens, ~4 s in a release build,
         # more than a minute in a sanitized one on a loaded machine (scripts/test --sanitize).
         assert limited.stop(timeout=600) == 0
         reader.join(600)
