@@ -21,13 +21,13 @@ using attend::tools::AddCommand;
 
 // The commands, in the order `attend --help` lists them.
 constexpr AddCommand kCommands[] = {
-    attend::tools::add_info_command,       attend::tools::add_explain_command,  attend::tools::add_train_command,
-    attend::tools::add_g2p_command,        attend::tools::add_classify_command, attend::tools::add_eval_command,
-    attend::tools::add_average_command,    attend::tools::add_viz_command,      attend::tools::add_plot_command,
-    attend::tools::add_tokenize_command,   attend::tools::add_embed_command,    attend::tools::add_similarity_command,
-    attend::tools::add_search_command,     attend::tools::add_bench_command,    attend::tools::add_generate_command,
-    attend::tools::add_perplexity_command, attend::tools::add_chat_command,     attend::tools::add_heads_command,
-    attend::tools::add_serve_command,
+    attend::tools::add_info_command,       attend::tools::add_explain_command,    attend::tools::add_train_command,
+    attend::tools::add_g2p_command,        attend::tools::add_classify_command,   attend::tools::add_eval_command,
+    attend::tools::add_average_command,    attend::tools::add_quantize_command,   attend::tools::add_viz_command,
+    attend::tools::add_plot_command,       attend::tools::add_tokenize_command,   attend::tools::add_embed_command,
+    attend::tools::add_similarity_command, attend::tools::add_search_command,     attend::tools::add_bench_command,
+    attend::tools::add_generate_command,   attend::tools::add_perplexity_command, attend::tools::add_chat_command,
+    attend::tools::add_heads_command,      attend::tools::add_serve_command,
 };
 
 // A command's output that did not reach its destination (a full disk, a closed pipe, /dev/full)

@@ -22,6 +22,7 @@ CommandRunner add_g2p_command(CLI::App& app);                    // pronounce_co
 CommandRunner add_classify_command(CLI::App& app);               // classify_command.cc
 CommandRunner add_eval_command(CLI::App& app);                   // eval_command.cc
 CommandRunner add_average_command(CLI::App& app);                // average_command.cc
+CommandRunner add_quantize_command(CLI::App& app);               // quantize_command.cc
 CommandRunner add_viz_command(CLI::App& app);                    // viz_command.cc
 CommandRunner add_plot_command(CLI::App& app);                   // plot_command.cc
 CommandRunner add_tokenize_command(CLI::App& app);               // tokenize_command.cc

@@ -1,12 +1,16 @@
 #include "encoder_model_flags.h"
 
 #include "attend/core/error.h"
+#include "attend/models/bert_gguf.h"
 #include "attend/quant/quantized_matrix.h"
 
 namespace attend::tools {
 
 void add_encoder_model_options(CLI::App* command, EncoderModelFlags& flags) {
-  command->add_option("--model", flags.model, "a sentence-transformers or Hugging Face BERT model directory")
+  command
+      ->add_option("--model", flags.model,
+                   "a sentence-transformers or Hugging Face BERT model directory, or a GGUF file of one that "
+                   "attend quantize wrote")
       ->capture_default_str();
   command
       ->add_option("--weights", flags.weights,
@@ -21,6 +25,12 @@ models::SentenceEncoder load_sentence_encoder(const EncoderModelFlags& flags) {
       !flags.model.empty(), ValueError,
       "no model directory: scripts/setup installs all-MiniLM-L6-v2 into the data directory, or set ATTEND_MINILM, "
       "or pass --model DIR (attend info shows where it was looked for)");
+  if (models::is_gguf_file(flags.model)) {
+    ATTEND_CHECK(flags.weights == "float32", ValueError,
+                 "--weights {}: '{}' is already quantized (its projections are stored in their blocks); drop --weights",
+                 flags.weights, flags.model);
+    return models::load_sentence_encoder_gguf(flags.model);
+  }
   models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(flags.model);
   if (flags.weights != "float32") encoder.model().quantize(quant::parse_quant_format(flags.weights));
   return encoder;

@@ -58,9 +58,11 @@ std::string read_file(const fs::path& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// The model directory's content, as far as it determines an embedding: every .json, .txt and
-// .safetensors file in it and its subfolders (the pooling module's), by relative path.
+// The model's content, as far as it determines an embedding: a quantized GGUF file whole; of a
+// directory, every .json, .txt and .safetensors file in it and its subfolders (the pooling
+// module's), by relative path.
 std::string model_hash(const std::string& model) {
+  if (fs::is_regular_file(model)) return fmt::format("{:016x}", fnv1a64(read_file(model)));
   std::vector<fs::path> files;
   for (const auto& entry : fs::recursive_directory_iterator(model)) {
     const std::string extension = entry.path().extension().string();

@@ -25,6 +25,7 @@
 #include "attend/viz/heatmap.h"
 #include "attend/viz/output_file.h"
 #include "attend/models/g2p_factory.h"
+#include "attend/models/bert_gguf.h"
 #include "attend/models/sentence_encoder.h"
 #include "attend/bpe/gguf_vocabulary.h"
 #include "attend/decoder/llama_model.h"
@@ -68,7 +69,7 @@ Files g2p_figures(const io::SafetensorsFile& checkpoint, const std::string& word
 // A pretrained BERT-family encoder (--model DIR) on one text: every layer's self-attention, with
 // the WordPiece tokens ([CLS] and [SEP] included) as labels.
 Files bert_figures(const std::string& directory, const std::string& text) {
-  models::SentenceEncoder encoder = models::SentenceEncoder::from_directory(directory);
+  models::SentenceEncoder encoder = models::load_sentence_encoder(directory);
   const text::Encoding encoding = encoder.encode({text})[0];
   if (encoding.truncated) {
     std::cerr << fmt::format("attend: warning: the input was cut from {} to the model's {} tokens",
@@ -211,7 +212,10 @@ Files decoder_figures(const std::string& path, const std::string& text) {
   return document_figures(document);
 }
 
-bool is_gguf(const std::string& path) { return fs::path(path).extension() == ".gguf"; }
+// A decoder's GGUF file (a BERT encoder's, from attend quantize, goes to bert_figures).
+bool is_decoder_gguf(const std::string& path) {
+  return fs::path(path).extension() == ".gguf" && !models::is_bert_gguf_file(path);
+}
 
 struct VizArguments {
   std::string checkpoint, model, input, out;
@@ -224,8 +228,8 @@ int run_viz(VizArguments args) {
   if (args.checkpoint.empty() && args.model.empty()) args.checkpoint = shipped_g2p_checkpoint();
   viz::check_output_directory(args.out);  // before the model is loaded: fail fast, make nothing
   if (!args.model.empty()) {
-    write_all(args.out,
-              is_gguf(args.model) ? decoder_figures(args.model, args.input) : bert_figures(args.model, args.input));
+    write_all(args.out, is_decoder_gguf(args.model) ? decoder_figures(args.model, args.input)
+                                                    : bert_figures(args.model, args.input));
     return 0;
   }
   const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once

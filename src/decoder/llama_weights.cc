@@ -1,5 +1,7 @@
 #include "decoder/llama_weights.h"
 
+#include "attend/gguf/quant_types.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -51,24 +53,10 @@ void check_tensors(const gguf::File& file, const Expected& expected) {
   }
 }
 
-// The quantized format attend's kernels multiply for a GGUF type, if any.
-std::optional<quant::QuantFormat> kernel_format(gguf::TensorType type) {
-  switch (type) {
-    case gguf::TensorType::kQ8_0:
-      return quant::QuantFormat::q8_0;
-    case gguf::TensorType::kQ4_0:
-      return quant::QuantFormat::q4_0;
-    case gguf::TensorType::kQ4_1:
-      return quant::QuantFormat::q4_1;
-    default:
-      return std::nullopt;
-  }
-}
-
 // A matrix (ne = [in, out]) as stored when `precision` and its type allow, else widened.
 quant::WeightMatrix load_matrix(const gguf::File& file, const std::string& name, WeightPrecision precision) {
   const gguf::TensorInfo& info = file.tensor(name);
-  const std::optional<quant::QuantFormat> format = kernel_format(info.type);
+  const std::optional<quant::QuantFormat> format = gguf::quant_format_of(info.type);
   if (precision == WeightPrecision::stored && format) {
     return quant::WeightMatrix(quant::QuantizedMatrix::from_ggml_blocks(
         *format, info.ne[1], info.ne[0], file.bytes(info), fmt::format("'{}': tensor '{}'", file.path(), name)));

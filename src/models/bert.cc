@@ -132,13 +132,29 @@ BertLayer<T>::BertLayer(const BertConfig& config, int64_t layer, Generator& gene
 
 template <typename T>
 void BertLayer<T>::quantize(quant::QuantFormat format) {
+  quantize(format, StoredBlocks());
+}
+
+template <typename T>
+void BertLayer<T>::quantize(quant::QuantFormat format, const StoredBlocks& stored) {
   if constexpr (!std::is_same_v<T, float>) {
     fail<ValueError>("BertLayer::quantize: only float models are quantized (format {})",
                      quant::quant_format_name(format));
   } else {
+    // The file's blocks when it stored them (checked against the weight), else the weight quantized.
     const auto q = [&](const nn::Linear<T>& linear, const std::string& name) {
-      return quant::QuantizedMatrix::quantize(format, linear.weight(),
-                                              fmt::format("encoder.layer.{}.{}", layer_, name));
+      const std::string what = fmt::format("encoder.layer.{}.{}", layer_, name);
+      if (stored) {
+        if (std::optional<quant::QuantizedMatrix> blocks = stored(what + ".weight")) {
+          const Shape shape = linear.weight().shape(), stored_shape{blocks->rows(), blocks->cols()};
+          ATTEND_CHECK(blocks->format() == format && stored_shape == shape, ValueError,
+                       "{}.weight: stored {} blocks of ({}, {}), but the model needs {} of {}", what,
+                       quant::quant_format_name(blocks->format()), blocks->rows(), blocks->cols(),
+                       quant::quant_format_name(format), shape_string(shape));
+          return *blocks;
+        }
+      }
+      return quant::QuantizedMatrix::quantize(format, linear.weight(), what);
     };
     const std::vector<quant::QuantizedMatrix> parts{q(*query_, "attention.self.query"), q(*key_, "attention.self.key"),
                                                     q(*value_, "attention.self.value")};
@@ -286,8 +302,18 @@ BertOutput<T> BertModel<T>::forward(const PackedTokens& tokens) {
 }
 
 template <typename T>
-void BertModel<T>::quantize(quant::QuantFormat format) {
-  for (const auto& layer : layers_) layer->quantize(format);
+void BertModel<T>::quantize(quant::QuantFormat format, const StoredBlocks& stored) {
+  for (const auto& layer : layers_) layer->quantize(format, stored);
+}
+
+template <typename T>
+bool BertModel<T>::is_quantized_projection(const std::string& name) {
+  if (!name.starts_with("encoder.layer.")) return false;
+  for (const char* end : {".attention.self.query.weight", ".attention.self.key.weight", ".attention.self.value.weight",
+                          ".attention.output.dense.weight", ".intermediate.dense.weight", ".output.dense.weight"}) {
+    if (name.ends_with(end)) return true;
+  }
+  return false;
 }
 
 template class BertEmbeddings<float>;

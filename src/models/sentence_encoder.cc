@@ -12,6 +12,7 @@
 #include "attend/ops/elementwise.h"
 #include "attend/ops/reduction.h"
 #include "attend/ops/shape_ops.h"
+#include "attend/text/vocabulary.h"
 #include "io/json_file.h"
 
 namespace attend::models {
@@ -25,20 +26,23 @@ bool file_exists(const fs::path& path) {
   return fs::exists(path, error);
 }
 
+// `relative` of `texts` parsed, ValueError naming it in `source` when it is not JSON.
+json parse_text(const ModelTexts& texts, const std::string& relative, const std::string& source) {
+  return io::parse_json(*texts(relative), source + "/" + relative);
+}
+
 // The Pooling module's folder and whether a Normalize module follows, from modules.json.
 struct Modules {
   std::string pooling_folder;  // "" when there is no Pooling module
   bool normalize = false;
 };
 
-Modules read_modules(const fs::path& path) {
+Modules read_modules(const json& list, const std::string& path) {
   Modules modules;
-  const json list = io::read_json_file(path.string());
-  ATTEND_CHECK(list.is_array(), ValueError, "{}: expected a list of modules, not {}", path.string(),
-               io::json_kind(list));
+  ATTEND_CHECK(list.is_array(), ValueError, "{}: expected a list of modules, not {}", path, io::json_kind(list));
   for (const json& module : list) {
     ATTEND_CHECK(module.is_object() && module.contains("type") && module["type"].is_string(), ValueError,
-                 "{}: every module needs a \"type\" string, got {}", path.string(), module.dump());
+                 "{}: every module needs a \"type\" string, got {}", path, module.dump());
     const std::string type = module["type"].get<std::string>();
     const std::string folder =
         module.contains("path") && module["path"].is_string() ? module["path"].get<std::string>() : "";
@@ -52,13 +56,12 @@ bool flag(const json& config, const char* key) {
   return config.contains(key) && config[key].is_boolean() && config[key].get<bool>();
 }
 
-SentencePooling read_pooling(const fs::path& path) {
-  const json config = io::read_json_file(path.string());
-  ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object", path.string());
+SentencePooling read_pooling(const json& config, const std::string& path) {
+  ATTEND_CHECK(config.is_object(), ValueError, "{}: expected a JSON object", path);
   for (const char* unsupported :
        {"pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"}) {
     ATTEND_CHECK(!flag(config, unsupported), ValueError, "{}: '{}' is not a pooling attend computes (mean, cls, max)",
-                 path.string(), unsupported);
+                 path, unsupported);
   }
   const bool mean = flag(config, "pooling_mode_mean_tokens"), cls = flag(config, "pooling_mode_cls_token"),
              max = flag(config, "pooling_mode_max_tokens");
@@ -66,34 +69,51 @@ SentencePooling read_pooling(const fs::path& path) {
       mean + cls + max == 1, ValueError,
       "{}: exactly one of pooling_mode_mean_tokens, pooling_mode_cls_token and pooling_mode_max_tokens must be "
       "true (attend does not concatenate poolings)",
-      path.string());
+      path);
   return mean ? SentencePooling::kMean : cls ? SentencePooling::kClassifierToken : SentencePooling::kMax;
 }
 
 }  // namespace
 
-SentenceEncoderConfig load_sentence_encoder_config(const std::string& directory, const BertConfig& bert) {
+ModelTexts directory_texts(const std::string& directory) {
+  return [directory](const std::string& relative) -> std::optional<std::string> {
+    const fs::path path = fs::path(directory) / relative;
+    if (!file_exists(path)) return std::nullopt;
+    return io::read_small_file(path.string());
+  };
+}
+
+SentenceEncoderConfig sentence_encoder_config(const ModelTexts& texts, const BertConfig& bert,
+                                              const std::string& source) {
   SentenceEncoderConfig config;
   config.max_length = bert.max_positions;
-  const fs::path root(directory);
-  if (file_exists(root / "modules.json")) {
-    const Modules modules = read_modules(root / "modules.json");
+  if (texts("modules.json")) {
+    const Modules modules = read_modules(parse_text(texts, "modules.json", source), source + "/modules.json");
     config.normalize = modules.normalize;
-    if (!modules.pooling_folder.empty()) config.pooling = read_pooling(root / modules.pooling_folder / "config.json");
+    if (!modules.pooling_folder.empty()) {
+      const std::string pooling = modules.pooling_folder + "/config.json";
+      ATTEND_CHECK(texts(pooling).has_value(), ValueError, "{}: modules.json names a Pooling module, but {} is missing",
+                   source, pooling);
+      config.pooling = read_pooling(parse_text(texts, pooling, source), source + "/" + pooling);
+    }
   }
-  const fs::path sentence_bert = root / "sentence_bert_config.json";
-  if (file_exists(sentence_bert)) {
-    const json values = io::read_json_file(sentence_bert.string());
+  if (texts("sentence_bert_config.json")) {
+    const std::string where = source + "/sentence_bert_config.json";
+    const json values = parse_text(texts, "sentence_bert_config.json", source);
     if (values.is_object() && values.contains("max_seq_length") && !values["max_seq_length"].is_null()) {
       const json& length = values["max_seq_length"];
       ATTEND_CHECK(
           length.is_number_integer() && length.get<int64_t>() >= 2 && length.get<int64_t>() <= bert.max_positions,
-          ValueError, "{}: 'max_seq_length' = {} is not an integer in [2, {}] (max_position_embeddings)",
-          sentence_bert.string(), length.dump(), bert.max_positions);
+          ValueError, "{}: 'max_seq_length' = {} is not an integer in [2, {}] (max_position_embeddings)", where,
+          length.dump(), bert.max_positions);
       config.max_length = length.get<int64_t>();
     }
   }
   return config;
+}
+
+SentenceEncoderConfig load_sentence_encoder_config(const std::string& directory, const BertConfig& bert) {
+  return sentence_encoder_config(directory_texts(directory), bert, directory);
 }
 
 template <typename T>
@@ -140,15 +160,26 @@ SentenceEncoder::SentenceEncoder(text::BertTokenizer tokenizer, std::unique_ptr<
 }
 
 SentenceEncoder SentenceEncoder::from_directory(const std::string& directory) {
-  std::unique_ptr<BertModel<float>> model = load_bert_model(directory);
-  SentenceEncoderConfig config = load_sentence_encoder_config(directory, model->config());
-  text::BertTokenizer tokenizer = text::BertTokenizer::from_directory(directory);
+  return from_texts(directory_texts(directory), load_bert_model(directory), directory);
+}
+
+SentenceEncoder SentenceEncoder::from_texts(const ModelTexts& texts, std::unique_ptr<BertModel<float>> model,
+                                            const std::string& source) {
+  SentenceEncoderConfig config = sentence_encoder_config(texts, model->config(), source);
+  const auto required = [&](const std::string& relative) {
+    std::optional<std::string> text = texts(relative);
+    ATTEND_CHECK(text.has_value(), ValueError, "{}: {} is missing", source, relative);
+    return *text;
+  };
+  text::BertTokenizer tokenizer(
+      text::parse_vocabulary(required("vocab.txt"), source + "/vocab.txt"),
+      text::parse_bert_tokenizer_config(required("tokenizer_config.json"), source + "/tokenizer_config.json"));
   // Without sentence_bert_config.json's max_seq_length, the tokenizer's own limit applies, as in
   // sentence-transformers (tokenizer_config.json's model_max_length, within the positions).
-  if (!file_exists(fs::path(directory) / "sentence_bert_config.json") && tokenizer.config().model_max_length) {
+  if (!texts("sentence_bert_config.json") && tokenizer.config().model_max_length) {
     const int64_t limit = *tokenizer.config().model_max_length;
-    ATTEND_CHECK(limit >= 2, ValueError, "{}: model_max_length = {} leaves no room for [CLS] and [SEP]",
-                 (fs::path(directory) / "tokenizer_config.json").string(), limit);
+    ATTEND_CHECK(limit >= 2, ValueError,
+                 "{}/tokenizer_config.json: model_max_length = {} leaves no room for [CLS] and [SEP]", source, limit);
     config.max_length = std::min(config.max_length, limit);
   }
   return SentenceEncoder(std::move(tokenizer), std::move(model), config);

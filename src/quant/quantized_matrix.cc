@@ -192,6 +192,25 @@ void QuantizedMatrix::row_blocks(int64_t r, uint8_t* codes, uint16_t* scales, ui
   kernels::ungroup_row(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), r, codes, scales, mins);
 }
 
+std::vector<std::byte> QuantizedMatrix::to_ggml_blocks() const {
+  const Storage& s = *storage_;
+  const int64_t per_row = s.cols / kBlock, block_bytes = quant_block_bytes(s.format);
+  const int64_t code_bytes = kernels::quant_code_bytes(kernel_format(s.format)), header = block_bytes - code_bytes;
+  std::vector<uint8_t> codes(static_cast<size_t>(per_row * code_bytes));
+  std::vector<uint16_t> scales(static_cast<size_t>(per_row)), mins(s.format == QuantFormat::q4_1 ? per_row : 0);
+  std::vector<std::byte> blocks(static_cast<size_t>(s.rows * per_row * block_bytes));
+  for (int64_t r = 0; r < s.rows; ++r) {
+    row_blocks(r, codes.data(), scales.data(), mins.empty() ? nullptr : mins.data());
+    for (int64_t b = 0; b < per_row; ++b) {
+      std::byte* block = blocks.data() + (r * per_row + b) * block_bytes;  // d, [m,] codes
+      std::memcpy(block, &scales[b], 2);
+      if (!mins.empty()) std::memcpy(block + 2, &mins[b], 2);
+      std::memcpy(block + header, codes.data() + b * code_bytes, static_cast<size_t>(code_bytes));
+    }
+  }
+  return blocks;
+}
+
 QuantizedMatrix QuantizedMatrix::stack(std::span<const QuantizedMatrix> parts) {
   ATTEND_CHECK(!parts.empty(), ValueError, "QuantizedMatrix::stack: no parts");
   const QuantFormat format = parts[0].format();

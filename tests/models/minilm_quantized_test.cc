@@ -14,9 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "attend/core/parallel.h"
+#include "attend/decoder/llama_model.h"
+#include "attend/io/atomic_file.h"
+#include "attend/models/bert_gguf.h"
 #include "attend/models/sentence_encoder.h"
 #include "attend/text/bert_tokenizer.h"
 #include "harness/expect_error.h"
+#include "harness/temp_dir.h"
 
 namespace attend {
 namespace {
@@ -118,6 +122,43 @@ TEST(MiniLMQuantized, AVectorIsTheSameBitsInAnyBatchAndAtAnyThreadCount) {
   for (size_t n = 0; n < texts.size(); ++n) {
     const std::vector<float> alone = encoder->embed({texts[n]}).vectors.to_vector();
     EXPECT_EQ(alone, std::vector<float>(together.begin() + n * width, together.begin() + (n + 1) * width)) << n;
+  }
+}
+
+// `attend quantize`'s file (models/bert_gguf.h) gives the directory's encoder with --weights of
+// its format, bit for bit, in a file smaller than the float32 weights; a decoder's GGUF, a file
+// that exists and a second quantization are refused with clear messages.
+TEST(MiniLMQuantized, GgufFileEqualsQuantizingAtLoad) {
+  REQUIRE_MINILM();
+  testing::TempDir directory;
+  const Golden golden = read_golden();
+  const std::vector<std::string> texts(golden.texts.begin(), golden.texts.begin() + 8);
+  for (const char* format : {"q8_0", "q4_1"}) {
+    const std::string path = (directory.path() / (std::string(format) + ".gguf")).string();
+    models::write_bert_gguf(text::default_minilm_directory(), quant::parse_quant_format(format), path, false);
+    EXPECT_LT(
+        std::filesystem::file_size(path),
+        std::filesystem::file_size(std::filesystem::path(text::default_minilm_directory()) / "model.safetensors"));
+    ASSERT_TRUE(models::is_gguf_file(path));
+    models::SentenceEncoder from_file = models::load_sentence_encoder(path);
+    EXPECT_EQ(from_file.embed(texts).vectors.to_vector(), load(format)->embed(texts).vectors.to_vector()) << format;
+    EXPECT_EQ(from_file.config().max_length, load(nullptr)->config().max_length);
+    expect_error<io::IoError>(
+        [&] {
+          models::write_bert_gguf(text::default_minilm_directory(), quant::parse_quant_format(format), path, false);
+        },
+        {"refusing to overwrite the existing file"});
+  }
+  expect_error<io::IoError>(
+      [&] {
+        models::write_bert_gguf(directory.path().string(), quant::QuantFormat::q8_0,
+                                (directory.path() / "x.gguf").string(), false);
+      },
+      {"is not a BERT model directory: it has no config.json"});
+  const std::string decoder = decoder::default_model_path();
+  if (!decoder.empty() && std::filesystem::exists(decoder)) {
+    expect_error<ValueError>([&] { models::load_sentence_encoder_gguf(decoder); },
+                             {"is not a BERT encoder written by `attend quantize`"});
   }
 }
 

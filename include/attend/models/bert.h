@@ -17,7 +17,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +103,9 @@ class BertEmbeddings : public nn::Module<T> {
   Generator dropout_seeds_;
 };
 
+// A quantized file's blocks of a projection weight, by parameter name (BertLayer::quantize).
+using StoredBlocks = std::function<std::optional<quant::QuantizedMatrix>(const std::string& name)>;
+
 template <typename T>
 class BertLayer : public nn::Module<T> {
  public:
@@ -116,6 +121,10 @@ class BertLayer : public nn::Module<T> {
   // activations); biases, LayerNorms and attention stay float. float models only; a quantized
   // layer refuses training mode (ValueError).
   void quantize(quant::QuantFormat format);
+  // The same with blocks a file stored: `stored(name)` for a projection's weight name
+  // ("encoder.layer.<l>.attention.self.query.weight", ...) returns them, or nullopt to quantize the
+  // float weight. ValueError when stored blocks are of another format or shape.
+  void quantize(quant::QuantFormat format, const StoredBlocks& stored);
 
  private:
   struct Quantized {
@@ -144,7 +153,9 @@ class BertModel : public nn::Module<T> {
   // ValueError when an id, token type or position is outside its table (naming the sequence).
   BertOutput<T> forward(const PackedTokens& tokens);
   // Every encoder layer's projections in `format` (BertLayer::quantize); the pooler stays float.
-  void quantize(quant::QuantFormat format);
+  void quantize(quant::QuantFormat format, const StoredBlocks& stored = {});
+  // Whether a parameter is one of the projections quantize() replaces.
+  static bool is_quantized_projection(const std::string& name);
 
   const BertConfig& config() const { return config_; }
 

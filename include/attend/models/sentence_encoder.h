@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,16 @@ struct SentenceEncoderConfig {
 // [2, bert.max_positions].
 SentenceEncoderConfig load_sentence_encoder_config(const std::string& directory, const BertConfig& bert);
 
+// The small text files of a model (config.json, vocab.txt, tokenizer_config.json, modules.json,
+// sentence_bert_config.json, 1_Pooling/config.json, ...) by their path relative to it: nullopt
+// for a file the model does not have. A directory's files, or those a quantized GGUF file carries
+// (models/bert_gguf.h).
+using ModelTexts = std::function<std::optional<std::string>(const std::string& relative)>;
+ModelTexts directory_texts(const std::string& directory);
+// load_sentence_encoder_config's reading of `texts`; `source` names the model in messages.
+SentenceEncoderConfig sentence_encoder_config(const ModelTexts& texts, const BertConfig& bert,
+                                              const std::string& source);
+
 // hidden (T, E) packed as `lengths` -> (B, E): each sequence's rows pooled.
 template <typename T>
 Tensor<T> pool_sequences(const Tensor<T>& hidden, const std::vector<int64_t>& lengths, SentencePooling pooling);
@@ -56,6 +67,10 @@ class SentenceEncoder {
   // ValueError when the tokenizer's vocabulary has more tokens than the model has embeddings.
   SentenceEncoder(text::BertTokenizer tokenizer, std::unique_ptr<BertModel<float>> model, SentenceEncoderConfig config);
   static SentenceEncoder from_directory(const std::string& directory);
+  // The tokenizer (vocab.txt, tokenizer_config.json) and sentence-transformers' configuration of
+  // `texts` around `model`.
+  static SentenceEncoder from_texts(const ModelTexts& texts, std::unique_ptr<BertModel<float>> model,
+                                    const std::string& source);
 
   // Each text's [CLS] ... [SEP] ids, cut to max_length (Encoding::truncated says which).
   std::vector<text::Encoding> encode(const std::vector<std::string>& texts) const;

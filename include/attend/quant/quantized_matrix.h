@@ -47,6 +47,8 @@ class QuantizedMatrix {
   // each division a multiplication by 1 / d, d and m rounded to half floats after the codes.
   // ValueError for a NaN or infinite weight, or cols not a multiple of 32.
   static QuantizedMatrix quantize(QuantFormat format, const Tensor<float>& w, std::string_view what);
+  // GGML's blocks row after row, as from_ggml_blocks reads them (a GGUF tensor's bytes).
+  std::vector<std::byte> to_ggml_blocks() const;
   // The rows of every part, in order (one format and one width; ValueError otherwise).
   static QuantizedMatrix stack(std::span<const QuantizedMatrix> parts);
 

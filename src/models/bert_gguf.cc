@@ -1,0 +1,118 @@
+#include "attend/models/bert_gguf.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "attend/core/error.h"
+#include "attend/gguf/gguf_file.h"
+#include "attend/gguf/gguf_writer.h"
+#include "attend/gguf/quant_types.h"
+#include "attend/models/bert_loader.h"
+#include "io/json_file.h"
+
+namespace attend::models {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFilePrefix = "attend.file.";
+
+// The small files a sentence encoder reads, relative to its directory (the Pooling module's
+// config.json from modules.json).
+std::vector<std::string> encoder_files(const ModelTexts& texts) {
+  std::vector<std::string> files = {"config.json", "vocab.txt", "tokenizer_config.json", "modules.json",
+                                    "sentence_bert_config.json"};
+  if (const std::optional<std::string> modules = texts("modules.json")) {
+    const nlohmann::json list = io::parse_json(*modules, "modules.json");
+    if (list.is_array()) {
+      for (const nlohmann::json& module : list) {
+        const bool pooling = module.is_object() && module.value("type", "").ends_with(".Pooling");
+        if (pooling && module.contains("path") && module["path"].is_string()) {
+          files.push_back(module["path"].get<std::string>() + "/config.json");
+        }
+      }
+    }
+  }
+  return files;
+}
+
+// The file's blocks of a projection, when it stored them in `format`.
+std::optional<quant::QuantizedMatrix> stored_blocks(const gguf::File& file, quant::QuantFormat format,
+                                                    const std::string& name) {
+  const gguf::TensorInfo* info = file.find_tensor(name);
+  if (info == nullptr || info->type != gguf::tensor_type_of(format)) return std::nullopt;
+  const Shape shape = info->shape();
+  ATTEND_CHECK(shape.size() == 2, ValueError, "{}: tensor '{}' of {} has shape {}, not a matrix", file.path(), name,
+               gguf::tensor_type_name(info->type), shape_string(shape));
+  return quant::QuantizedMatrix::from_ggml_blocks(format, shape[0], shape[1], file.bytes(*info),
+                                                  file.path() + ": " + name);
+}
+
+}  // namespace
+
+void write_bert_gguf(const std::string& directory, quant::QuantFormat format, const std::string& out, bool overwrite) {
+  const std::unique_ptr<BertModel<float>> model = load_bert_model(directory);
+  const ModelTexts texts = directory_texts(directory);
+  gguf::Writer writer;
+  writer.add_string("general.architecture", "bert");
+  writer.add_string("general.name", fs::path(directory).lexically_normal().filename().string());
+  writer.add_string("attend.weights", quant::quant_format_name(format));
+  for (const std::string& file : encoder_files(texts)) {
+    if (const std::optional<std::string> text = texts(file)) writer.add_string(kFilePrefix + file, *text);
+  }
+  for (const auto& [name, parameter] : model->named_parameters()) {
+    if (BertModel<float>::is_quantized_projection(name)) {
+      const quant::QuantizedMatrix blocks = quant::QuantizedMatrix::quantize(format, parameter, name);
+      writer.add_tensor(name, gguf::tensor_type_of(format), parameter.shape(), blocks.to_ggml_blocks());
+    } else {
+      writer.add_f32_tensor(name, parameter);
+    }
+  }
+  writer.write(out, overwrite);
+}
+
+bool is_gguf_file(const std::string& path) {
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) return false;
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return static_cast<bool>(in.read(magic, 4)) && std::string_view(magic, 4) == "GGUF";
+}
+
+bool is_bert_gguf_file(const std::string& path) {
+  if (!is_gguf_file(path)) return false;
+  const gguf::File file = gguf::File::open(path);
+  return file.find("general.architecture") != nullptr && file.string("general.architecture") == "bert";
+}
+
+SentenceEncoder load_sentence_encoder_gguf(const std::string& path) {
+  const gguf::File file = gguf::File::open(path);
+  const gguf::Value* architecture = file.find("general.architecture");
+  ATTEND_CHECK(architecture != nullptr && file.string("general.architecture") == "bert" &&
+                   file.find("attend.weights") != nullptr,
+               ValueError,
+               "'{}' is not a BERT encoder written by `attend quantize` (general.architecture 'bert' and "
+               "attend.weights); a decoder's GGUF goes to generate, chat or serve --chat-model",
+               path);
+  const quant::QuantFormat format = quant::parse_quant_format(file.string("attend.weights"));
+  const ModelTexts texts = [&file](const std::string& relative) -> std::optional<std::string> {
+    if (file.find(kFilePrefix + relative) == nullptr) return std::nullopt;
+    return file.string(kFilePrefix + relative);
+  };
+  const std::optional<std::string> config_text = texts("config.json");
+  ATTEND_CHECK(config_text.has_value(), ValueError, "'{}' carries no config.json ({}config.json)", path, kFilePrefix);
+  // Every tensor in float32 (the projections widened: the float weights the model keeps beside
+  // its blocks), then the blocks themselves.
+  io::NamedTensors tensors;
+  for (const gguf::TensorInfo& info : file.tensors()) tensors.emplace_back(info.name, file.dequantize(info));
+  std::unique_ptr<BertModel<float>> model =
+      load_bert_model(parse_bert_config(*config_text, path + ": config.json"), io::SafetensorsFile(path, tensors, {}));
+  model->quantize(format, [&](const std::string& name) { return stored_blocks(file, format, name); });
+  return SentenceEncoder::from_texts(texts, std::move(model), path);
+}
+
+SentenceEncoder load_sentence_encoder(const std::string& path) {
+  return is_gguf_file(path) ? load_sentence_encoder_gguf(path) : SentenceEncoder::from_directory(path);
+}
+
+}  // namespace attend::models
