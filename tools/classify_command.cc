@@ -28,7 +28,9 @@
 #include "attend/viz/heatmap.h"
 #include "attend/viz/image_format.h"
 #include "cli_checks.h"
+#include "attend/quant/quantized_matrix.h"
 #include "commands.h"
+#include "encoder_model_flags.h"
 #include "run_flags.h"
 
 namespace attend::tools {
@@ -187,6 +189,7 @@ void write_pooling_explorer(const std::string& path, const std::string& label, c
 
 struct ClassifyArguments {
   std::string checkpoint;
+  std::string weights = "float32";
   std::vector<std::string> texts;
   std::string attention;  // .png or .svg of the pooling weights (one text)
   int64_t top = 5;
@@ -199,6 +202,7 @@ int run_classify(const ClassifyArguments& args) {
   ATTEND_CHECK(fs::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
   const std::unique_ptr<models::TextClassifier> model =
       models::load_text_classifier(io::load_safetensors(args.checkpoint));
+  if (args.weights != "float32") model->quantize(quant::parse_quant_format(args.weights));
   const models::TextClassifierConfig& c = model->config();
   ATTEND_CHECK(args.attention.empty() || c.pooling == "attention", ValueError,
                "--attention draws the attention pooling's weights; '{}' pools by {}", args.checkpoint, c.pooling);
@@ -248,10 +252,11 @@ int run_classify(const ClassifyArguments& args) {
 }  // namespace
 
 int run_classify_eval(const io::SafetensorsFile& checkpoint, const std::string& split, const std::string& data,
-                      int64_t texts) {
+                      int64_t texts, const std::string& weights) {
   ATTEND_CHECK(split == "test" || split == "dev" || split == "validation", ValueError,
                "attend eval: a text classifier is evaluated on test or dev, not '{}'", split);
   const std::unique_ptr<models::TextClassifier> model = models::load_text_classifier(checkpoint);
+  if (weights != "float32") model->quantize(quant::parse_quant_format(weights));
   const models::TextClassifierConfig& c = model->config();
   const text::BertTokenizer tokenizer = models::classifier_tokenizer(c, checkpoint.path());
   const train::EncodedTexts encoded = load_texts(data, tokenizer, c.max_length);
@@ -326,6 +331,7 @@ CommandRunner add_classify_command(CLI::App& app) {
   command->add_option("--checkpoint", args->checkpoint, "model.safetensors written by attend train classify --out")
       ->required();
   command->add_option("texts", args->texts, "the texts (UTF-8)")->required()->check(utf8_text());
+  add_weights_flag(*command, args->weights);
   command->add_option("--top", args->top, "attention pooling: how many of the most attended tokens to print")
       ->check(integer_in(1, 512))
       ->capture_default_str();

@@ -12,10 +12,14 @@ void add_encoder_model_options(CLI::App* command, EncoderModelFlags& flags) {
                    "a sentence-transformers or Hugging Face BERT model directory, or a GGUF file of one that "
                    "attend quantize wrote")
       ->capture_default_str();
+  add_weights_flag(*command, flags.weights);
+}
+
+void add_weights_flag(CLI::App& command, std::string& weights) {
   command
-      ->add_option("--weights", flags.weights,
-                   "float32, or q8_0 / q4_0 / q4_1: the encoder layers' projections quantized at load and multiplied "
-                   "with int8 activations (docs/quantization.md)")
+      .add_option("--weights", weights,
+                  "float32, or q8_0 / q4_0 / q4_1: the BERT encoder layers' projections quantized at load and "
+                  "multiplied with int8 activations (docs/quantization.md)")
       ->check(CLI::IsMember({"float32", "q8_0", "q4_0", "q4_1"}))
       ->capture_default_str();
 }

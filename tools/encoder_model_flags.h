@@ -16,6 +16,9 @@ struct EncoderModelFlags {
 };
 
 void add_encoder_model_options(CLI::App* command, EncoderModelFlags& flags);
+// --weights float32|q8_0|q4_0|q4_1, one spelling for every command over a BERT encoder (embed,
+// similarity, search, and a fine-tuned classifier's classify and eval).
+void add_weights_flag(CLI::App& command, std::string& weights);
 // ValueError when no model directory is given (none installed); the projections quantized
 // when --weights names a format (models::BertModel::quantize).
 models::SentenceEncoder load_sentence_encoder(const EncoderModelFlags& flags);

@@ -12,6 +12,7 @@
 #include "attend/train/g2p_training.h"
 #include "cli_checks.h"
 #include "commands.h"
+#include "encoder_model_flags.h"
 #include "train_fashion_mnist_command.h"
 #include "classify_command.h"
 #include "g2p_cli.h"
@@ -26,6 +27,7 @@ struct EvalArguments {
   std::string data_path;
   int64_t beam = 1;
   int64_t words = 0;
+  std::string weights = "float32";
 };
 
 int run_eval(const EvalArguments& args) {
@@ -36,7 +38,12 @@ int run_eval(const EvalArguments& args) {
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
                path);
-  if (task->second == "classify") return run_classify_eval(checkpoint, args.split, args.data_path, args.words);
+  if (task->second == "classify") {
+    return run_classify_eval(checkpoint, args.split, args.data_path, args.words, args.weights);
+  }
+  ATTEND_CHECK(args.weights == "float32", ValueError,
+               "attend eval: --weights {} is for text classifiers over a pretrained BERT encoder; '{}' is a {} model",
+               args.weights, path, task->second);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
     ATTEND_CHECK(split != "train", ValueError,
@@ -80,6 +87,7 @@ CommandRunner add_eval_command(CLI::App& app) {
   eval->add_option("--data", eval_args->data_path,
                    "G2P: path of cmudict.dict; Fashion-MNIST: directory of the IDX files; classify: the CSV (default: "
                    "where attend info shows them)");
+  add_weights_flag(*eval, eval_args->weights);
   return [eval, eval_args]() -> int { return eval->parsed() ? run_eval(*eval_args) : -1; };
 }
 

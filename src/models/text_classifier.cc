@@ -184,6 +184,13 @@ TextClassification TextClassifier::forward(const std::vector<text::Encoding>& en
   return result;
 }
 
+void TextClassifier::quantize(quant::QuantFormat format) {
+  ATTEND_CHECK(bert_ != nullptr, ValueError,
+               "quantized weights ({}) are for classifiers over a pretrained BERT encoder; this one's encoder is {}",
+               quant::quant_format_name(format), config_.encoder);
+  bert_->quantize(format);
+}
+
 io::Metadata TextClassifier::metadata() const {
   const TextClassifierConfig& c = config_;
   return {{"task", "classify"},

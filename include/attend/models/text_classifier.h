@@ -75,6 +75,11 @@ class TextClassifier : public nn::Module<float> {
   // encodings: each [CLS] ... [SEP] (1 <= length <= max_length) -> logits (B, C).
   TextClassification forward(const std::vector<text::Encoding>& encodings);
 
+  // The pretrained encoder's projections in `format` (BertModel::quantize; the embeddings, norms,
+  // pooling and head stay float32), for inference. ValueError for a model from scratch (gru,
+  // transformer), whose encoders have no quantized path.
+  void quantize(quant::QuantFormat format);
+
   const TextClassifierConfig& config() const { return config_; }
   // The model's description for checkpoints ("task": "classify", the config's fields).
   io::Metadata metadata() const;
