@@ -32,6 +32,7 @@ from ._attend import (  # noqa: F401
     general_scores,
     load_safetensors,
     num_threads,
+    quantize_bert,
     save_safetensors,
     scaled_dot_product_attention,
     scaled_dot_scores,

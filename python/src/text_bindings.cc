@@ -13,7 +13,9 @@
 #include "arrays.h"
 #include "attend/core/autograd.h"
 #include "attend/core/error.h"
+#include "attend/models/bert_gguf.h"
 #include "attend/models/sentence_encoder.h"
+#include "attend/quant/quantized_matrix.h"
 #include "attend/text/bert_tokenizer.h"
 #include "bindings.h"
 
@@ -84,9 +86,11 @@ void bind_sentence_encoder(nb::module_& m) {
           [](const std::optional<std::string>& directory) {
             const std::string path = model_directory(directory);
             nb::gil_scoped_release unlocked;
-            return std::make_unique<models::SentenceEncoder>(models::SentenceEncoder::from_directory(path));
+            return std::make_unique<models::SentenceEncoder>(models::load_sentence_encoder(path));
           },
-          "directory"_a = nb::none(), "A Hugging Face / sentence-transformers directory (default: all-MiniLM-L6-v2).")
+          "directory"_a = nb::none(),
+          "A Hugging Face / sentence-transformers directory (default: all-MiniLM-L6-v2), or a GGUF file of one "
+          "that quantize_bert (attend quantize) wrote.")
       .def(
           "embed",
           [](models::SentenceEncoder& encoder, const std::vector<std::string>& texts, int64_t batch_size) {
@@ -128,6 +132,18 @@ void bind_text(nb::module_& m) {
   bind_encoding(m);
   bind_tokenizer(m);
   bind_sentence_encoder(m);
+  using namespace nb::literals;
+  m.def(
+      "quantize_bert",
+      [](const std::string& directory, const std::string& type, const std::string& out, bool overwrite) {
+        const quant::QuantFormat format = quant::parse_quant_format(type);
+        nb::gil_scoped_release unlocked;
+        models::write_bert_gguf(directory, format, out, overwrite);
+      },
+      "directory"_a, "type"_a, "out"_a, "overwrite"_a = false,
+      "`attend quantize`: the BERT-family model directory as one GGUF file at `out`, its encoder layers' "
+      "projections in `type` ('q8_0', 'q4_0' or 'q4_1') blocks; SentenceEncoder.from_directory(out) loads it. "
+      "OSError when `out` exists and not overwrite.");
   m.def("default_model_directory", &text::default_minilm_directory,
         "Where all-MiniLM-L6-v2 is, found now: ATTEND_MINILM, else the data directory ('' when in neither).");
 }

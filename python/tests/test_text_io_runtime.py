@@ -76,6 +76,19 @@ def test_token_embeddings_pool_to_the_sentence_embedding():
     np.testing.assert_allclose(mean / np.linalg.norm(mean), encoder.embed([text])[0], atol=1e-6)
 
 
+@needs_model
+def test_quantized_gguf_file_loads_and_stays_near_float32(tmp_path):
+    path = str(tmp_path / "minilm-q8_0.gguf")
+    attend.quantize_bert(attend.default_model_directory(), "q8_0", path)
+    texts = ["Attention is all you need.", "a short one"]
+    quantized = attend.SentenceEncoder.from_directory(path).embed(texts)
+    full = attend.SentenceEncoder.from_directory().embed(texts)
+    assert (quantized * full).sum(axis=1).min() >= 0.999  # unit vectors: the cosines
+    assert not np.array_equal(quantized, full)
+    with pytest.raises(OSError, match="refusing to overwrite the existing file"):
+        attend.quantize_bert(attend.default_model_directory(), "q4_1", path)
+
+
 def test_missing_model_directory_is_a_clear_error(tmp_path):
     with pytest.raises(OSError, match="is not a BERT model directory: it has no config.json"):
         attend.SentenceEncoder.from_directory(str(tmp_path))
