@@ -26,7 +26,8 @@ std::vector<std::string> encoder_files(const ModelTexts& texts) {
     const nlohmann::json list = io::parse_json(*modules, "modules.json");
     if (list.is_array()) {
       for (const nlohmann::json& module : list) {
-        const bool pooling = module.is_object() && module.value("type", "").ends_with(".Pooling");
+        const bool pooling = module.is_object() && module.contains("type") && module["type"].is_string() &&
+                             module["type"].get<std::string>().ends_with(".Pooling");
         if (pooling && module.contains("path") && module["path"].is_string()) {
           files.push_back(module["path"].get<std::string>() + "/config.json");
         }
@@ -51,7 +52,10 @@ std::optional<quant::QuantizedMatrix> stored_blocks(const gguf::File& file, quan
 }  // namespace
 
 void write_bert_gguf(const std::string& directory, quant::QuantFormat format, const std::string& out, bool overwrite) {
-  const std::unique_ptr<BertModel<float>> model = load_bert_model(directory);
+  // The whole encoder first (tokenizer, pooling and its configuration checked), so that only a
+  // model that loads is written.
+  SentenceEncoder encoder = SentenceEncoder::from_directory(directory);
+  const BertModel<float>& model = encoder.model();
   const ModelTexts texts = directory_texts(directory);
   gguf::Writer writer;
   writer.add_string("general.architecture", "bert");
@@ -60,7 +64,7 @@ void write_bert_gguf(const std::string& directory, quant::QuantFormat format, co
   for (const std::string& file : encoder_files(texts)) {
     if (const std::optional<std::string> text = texts(file)) writer.add_string(kFilePrefix + file, *text);
   }
-  for (const auto& [name, parameter] : model->named_parameters()) {
+  for (const auto& [name, parameter] : model.named_parameters()) {
     if (BertModel<float>::is_quantized_projection(name)) {
       const quant::QuantizedMatrix blocks = quant::QuantizedMatrix::quantize(format, parameter, name);
       writer.add_tensor(name, gguf::tensor_type_of(format), parameter.shape(), blocks.to_ggml_blocks());
