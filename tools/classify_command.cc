@@ -28,6 +28,7 @@
 #include "attend/viz/heatmap.h"
 #include "attend/viz/image_format.h"
 #include "cli_checks.h"
+#include "attend/models/bert_gguf.h"
 #include "attend/quant/quantized_matrix.h"
 #include "commands.h"
 #include "encoder_model_flags.h"
@@ -187,6 +188,20 @@ void write_pooling_explorer(const std::string& path, const std::string& label, c
   file.commit();
 }
 
+// A checkpoint, quantized at load when `weights` names a format, or a GGUF file of attend quantize
+// (already quantized: `weights` must be float32).
+std::unique_ptr<models::TextClassifier> load_classifier(const std::string& path, const std::string& weights) {
+  if (models::is_gguf_file(path)) {
+    ATTEND_CHECK(weights == "float32", ValueError,
+                 "--weights {}: '{}' is already quantized (its projections are stored in their blocks); drop --weights",
+                 weights, path);
+    return models::load_text_classifier_gguf(path);
+  }
+  std::unique_ptr<models::TextClassifier> model = models::load_text_classifier(io::load_safetensors(path));
+  if (weights != "float32") model->quantize(quant::parse_quant_format(weights));
+  return model;
+}
+
 struct ClassifyArguments {
   std::string checkpoint;
   std::string weights = "float32";
@@ -200,9 +215,7 @@ int run_classify(const ClassifyArguments& args) {
                "--attention draws the pooling weights of one text; {} texts were given", args.texts.size());
   if (!args.attention.empty() && !is_html(args.attention)) viz::image_format_of(args.attention);  // fail early
   ATTEND_CHECK(fs::exists(args.checkpoint), ValueError, "checkpoint '{}' does not exist", args.checkpoint);
-  const std::unique_ptr<models::TextClassifier> model =
-      models::load_text_classifier(io::load_safetensors(args.checkpoint));
-  if (args.weights != "float32") model->quantize(quant::parse_quant_format(args.weights));
+  const std::unique_ptr<models::TextClassifier> model = load_classifier(args.checkpoint, args.weights);
   const models::TextClassifierConfig& c = model->config();
   ATTEND_CHECK(args.attention.empty() || c.pooling == "attention", ValueError,
                "--attention draws the attention pooling's weights; '{}' pools by {}", args.checkpoint, c.pooling);
@@ -251,14 +264,13 @@ int run_classify(const ClassifyArguments& args) {
 
 }  // namespace
 
-int run_classify_eval(const io::SafetensorsFile& checkpoint, const std::string& split, const std::string& data,
-                      int64_t texts, const std::string& weights) {
+int run_classify_eval(const std::string& path, const std::string& split, const std::string& data, int64_t texts,
+                      const std::string& weights) {
   ATTEND_CHECK(split == "test" || split == "dev" || split == "validation", ValueError,
                "attend eval: a text classifier is evaluated on test or dev, not '{}'", split);
-  const std::unique_ptr<models::TextClassifier> model = models::load_text_classifier(checkpoint);
-  if (weights != "float32") model->quantize(quant::parse_quant_format(weights));
+  const std::unique_ptr<models::TextClassifier> model = load_classifier(path, weights);
   const models::TextClassifierConfig& c = model->config();
-  const text::BertTokenizer tokenizer = models::classifier_tokenizer(c, checkpoint.path());
+  const text::BertTokenizer tokenizer = models::classifier_tokenizer(c, path);
   const train::EncodedTexts encoded = load_texts(data, tokenizer, c.max_length);
   const train::EncodedSplit& part = split == "test" ? encoded.test : encoded.dev;
   fmt::print("model: {} encoder, {} pooling, {} parameters\n", c.encoder, c.pooling, model->parameter_count());

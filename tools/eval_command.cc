@@ -11,6 +11,7 @@
 #include "attend/models/g2p_factory.h"
 #include "attend/train/g2p_training.h"
 #include "cli_checks.h"
+#include "attend/models/bert_gguf.h"
 #include "commands.h"
 #include "encoder_model_flags.h"
 #include "train_fashion_mnist_command.h"
@@ -33,13 +34,16 @@ struct EvalArguments {
 int run_eval(const EvalArguments& args) {
   const std::string path = args.checkpoint.empty() ? shipped_g2p_checkpoint() : args.checkpoint;
   ATTEND_CHECK(std::filesystem::exists(path), ValueError, "checkpoint '{}' does not exist", path);
+  if (models::is_text_classifier_gguf_file(path)) {  // attend quantize's file of a classifier
+    return run_classify_eval(path, args.split, args.data_path, args.words, args.weights);
+  }
   const io::SafetensorsFile checkpoint = io::load_safetensors(path);  // read once, for every task
   const io::Metadata& metadata = checkpoint.metadata();
   const auto task = metadata.find("task");
   ATTEND_CHECK(task != metadata.end(), ValueError, "'{}' has no task in its metadata: not written by attend train",
                path);
   if (task->second == "classify") {
-    return run_classify_eval(checkpoint, args.split, args.data_path, args.words, args.weights);
+    return run_classify_eval(path, args.split, args.data_path, args.words, args.weights);
   }
   ATTEND_CHECK(args.weights == "float32", ValueError,
                "attend eval: --weights {} is for text classifiers over a pretrained BERT encoder; '{}' is a {} model",

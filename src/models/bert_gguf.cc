@@ -16,6 +16,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kFilePrefix = "attend.file.";
+constexpr const char* kMetadataPrefix = "attend.meta.";
+constexpr const char* kClassifierArchitecture = "attend.text-classifier";
+constexpr const char* kEncoderPrefix = "bert.";  // TextClassifier's name of its BertModel
 
 // The small files a sentence encoder reads, relative to its directory (the Pooling module's
 // config.json from modules.json).
@@ -49,6 +52,30 @@ std::optional<quant::QuantizedMatrix> stored_blocks(const gguf::File& file, quan
                                                   file.path() + ": " + name);
 }
 
+// Every parameter of `module`: the BERT projections under `encoder_prefix` (BertModel's own
+// names after it) in `format`'s blocks, the rest F32.
+void add_parameters(gguf::Writer& writer, const nn::Module<float>& module, quant::QuantFormat format,
+                    const std::string& encoder_prefix) {
+  for (const auto& [name, parameter] : module.named_parameters()) {
+    const bool projection = name.starts_with(encoder_prefix) &&
+                            BertModel<float>::is_quantized_projection(name.substr(encoder_prefix.size()));
+    if (projection) {
+      const quant::QuantizedMatrix blocks = quant::QuantizedMatrix::quantize(format, parameter, name);
+      writer.add_tensor(name, gguf::tensor_type_of(format), parameter.shape(), blocks.to_ggml_blocks());
+    } else {
+      writer.add_f32_tensor(name, parameter);
+    }
+  }
+}
+
+// Every tensor of `file` in float32 (the projections widened: the float weights a model keeps
+// beside its blocks).
+io::NamedTensors float_tensors(const gguf::File& file) {
+  io::NamedTensors tensors;
+  for (const gguf::TensorInfo& info : file.tensors()) tensors.emplace_back(info.name, file.dequantize(info));
+  return tensors;
+}
+
 }  // namespace
 
 void write_bert_gguf(const std::string& directory, quant::QuantFormat format, const std::string& out, bool overwrite) {
@@ -64,14 +91,7 @@ void write_bert_gguf(const std::string& directory, quant::QuantFormat format, co
   for (const std::string& file : encoder_files(texts)) {
     if (const std::optional<std::string> text = texts(file)) writer.add_string(kFilePrefix + file, *text);
   }
-  for (const auto& [name, parameter] : model.named_parameters()) {
-    if (BertModel<float>::is_quantized_projection(name)) {
-      const quant::QuantizedMatrix blocks = quant::QuantizedMatrix::quantize(format, parameter, name);
-      writer.add_tensor(name, gguf::tensor_type_of(format), parameter.shape(), blocks.to_ggml_blocks());
-    } else {
-      writer.add_f32_tensor(name, parameter);
-    }
-  }
+  add_parameters(writer, model, format, "");
   writer.write(out, overwrite);
 }
 
@@ -105,18 +125,59 @@ SentenceEncoder load_sentence_encoder_gguf(const std::string& path) {
   };
   const std::optional<std::string> config_text = texts("config.json");
   ATTEND_CHECK(config_text.has_value(), ValueError, "'{}' carries no config.json ({}config.json)", path, kFilePrefix);
-  // Every tensor in float32 (the projections widened: the float weights the model keeps beside
-  // its blocks), then the blocks themselves.
-  io::NamedTensors tensors;
-  for (const gguf::TensorInfo& info : file.tensors()) tensors.emplace_back(info.name, file.dequantize(info));
-  std::unique_ptr<BertModel<float>> model =
-      load_bert_model(parse_bert_config(*config_text, path + ": config.json"), io::SafetensorsFile(path, tensors, {}));
+  std::unique_ptr<BertModel<float>> model = load_bert_model(parse_bert_config(*config_text, path + ": config.json"),
+                                                            io::SafetensorsFile(path, float_tensors(file), {}));
   model->quantize(format, [&](const std::string& name) { return stored_blocks(file, format, name); });
   return SentenceEncoder::from_texts(texts, std::move(model), path);
 }
 
 SentenceEncoder load_sentence_encoder(const std::string& path) {
   return is_gguf_file(path) ? load_sentence_encoder_gguf(path) : SentenceEncoder::from_directory(path);
+}
+
+void write_text_classifier_gguf(const std::string& checkpoint, quant::QuantFormat format, const std::string& out,
+                                bool overwrite) {
+  const io::SafetensorsFile file = io::load_safetensors(checkpoint);
+  const std::unique_ptr<TextClassifier> model = load_text_classifier(file);  // every check of a checkpoint
+  ATTEND_CHECK(model->config().encoder == "bert", ValueError,
+               "'{}' is a classifier with a {} encoder from scratch; attend quantize takes one over a pretrained BERT "
+               "encoder (train classify --arch minilm-*)",
+               checkpoint, model->config().encoder);
+  gguf::Writer writer;
+  writer.add_string("general.architecture", kClassifierArchitecture);
+  writer.add_string("attend.weights", quant::quant_format_name(format));
+  for (const auto& [key, value] : file.metadata()) writer.add_string(kMetadataPrefix + key, value);
+  add_parameters(writer, *model, format, kEncoderPrefix);
+  writer.write(out, overwrite);
+}
+
+bool is_text_classifier_gguf_file(const std::string& path) {
+  if (!is_gguf_file(path)) return false;
+  const gguf::File file = gguf::File::open(path);
+  return file.find("general.architecture") != nullptr && file.string("general.architecture") == kClassifierArchitecture;
+}
+
+std::unique_ptr<TextClassifier> load_text_classifier_gguf(const std::string& path) {
+  const gguf::File file = gguf::File::open(path);
+  ATTEND_CHECK(file.find("general.architecture") != nullptr &&
+                   file.string("general.architecture") == kClassifierArchitecture &&
+                   file.find("attend.weights") != nullptr,
+               ValueError, "'{}' is not a text classifier written by `attend quantize`", path);
+  const quant::QuantFormat format = quant::parse_quant_format(file.string("attend.weights"));
+  io::Metadata metadata;
+  for (const auto& [key, value] : file.metadata()) {
+    if (key.starts_with(kMetadataPrefix)) metadata[key.substr(std::string(kMetadataPrefix).size())] = file.string(key);
+  }
+  std::unique_ptr<TextClassifier> model =
+      load_text_classifier(io::SafetensorsFile(path, float_tensors(file), metadata));
+  model->quantize(format, [&](const std::string& name) { return stored_blocks(file, format, kEncoderPrefix + name); });
+  model->eval();
+  return model;
+}
+
+std::unique_ptr<TextClassifier> load_text_classifier_file(const std::string& path) {
+  if (is_gguf_file(path)) return load_text_classifier_gguf(path);
+  return load_text_classifier(io::load_safetensors(path));
 }
 
 }  // namespace attend::models

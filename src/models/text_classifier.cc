@@ -184,11 +184,13 @@ TextClassification TextClassifier::forward(const std::vector<text::Encoding>& en
   return result;
 }
 
-void TextClassifier::quantize(quant::QuantFormat format) {
+void TextClassifier::quantize(quant::QuantFormat format) { quantize(format, StoredBlocks()); }
+
+void TextClassifier::quantize(quant::QuantFormat format, const StoredBlocks& stored) {
   ATTEND_CHECK(bert_ != nullptr, ValueError,
                "quantized weights ({}) are for classifiers over a pretrained BERT encoder; this one's encoder is {}",
                quant::quant_format_name(format), config_.encoder);
-  bert_->quantize(format);
+  bert_->quantize(format, stored);
 }
 
 io::Metadata TextClassifier::metadata() const {

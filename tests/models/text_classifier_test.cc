@@ -18,6 +18,7 @@
 #include "harness/encodings.h"
 #include "harness/expect_error.h"
 #include "harness/temp_dir.h"
+#include "attend/models/bert_gguf.h"
 
 namespace attend::models {
 namespace {
@@ -292,6 +293,46 @@ TEST(TextClassifier, BertCheckpointClaimingAHugeEncoderIsRefusedBeforeAllocating
   expect_error<ValueError>([&] { load_text_classifier(io::load_safetensors(path)); },
                            {"does not hold the text classifier its metadata describes",
                             "'bert.embeddings.word_embeddings.weight' (1000000, 4096)"});
+}
+
+// attend quantize of a classifier over BERT (models/bert_gguf.h): the GGUF file's logits are the
+// checkpoint's quantized at load, bit for bit, for every format; a classifier from scratch and a
+// file of another kind are refused. The encoder is wide enough for blocks of 32 (hidden 32, FFN 64).
+TEST(TextClassifier, QuantizedGgufClassifiesAsTheCheckpointQuantizedAtLoad) {
+  testing::TempDir dir;
+  constexpr char kBlockBert[] =
+      R"({"model_type": "bert", "vocab_size": 20, "hidden_size": 32, "num_hidden_layers": 2,
+          "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": 16})";
+  TextClassifierConfig config = small("bert", "cls");
+  config.bert_config_text = kBlockBert;
+  Generator generator(5);
+  auto bert = std::make_shared<BertModel<float>>(parse_bert_config(kBlockBert, "block bert"), generator);
+  TextClassifier model(config, bert, generator);
+  model.eval();
+  const std::string checkpoint = dir.file("classifier.safetensors");
+  io::save_module(checkpoint, model, {}, model.metadata());
+  const std::vector<text::Encoding> encodings = {encoding_of({2, 7, 9, 3}), encoding_of({2, 5, 6, 7, 8, 3})};
+  NoGradGuard no_grad;
+  for (const quant::QuantFormat format :
+       {quant::QuantFormat::q8_0, quant::QuantFormat::q4_0, quant::QuantFormat::q4_1}) {
+    const std::string path = dir.file(std::string(quant::quant_format_name(format)) + ".gguf");
+    write_text_classifier_gguf(checkpoint, format, path, false);
+    ASSERT_TRUE(is_text_classifier_gguf_file(path));
+    EXPECT_FALSE(is_bert_gguf_file(path));
+    const std::unique_ptr<TextClassifier> from_file = load_text_classifier_file(path);
+    const std::unique_ptr<TextClassifier> at_load = load_text_classifier(io::load_safetensors(checkpoint));
+    at_load->quantize(format);
+    at_load->eval();
+    const std::vector<float> expected = at_load->forward(encodings).logits.to_vector();
+    EXPECT_EQ(from_file->forward(encodings).logits.to_vector(), expected) << quant::quant_format_name(format);
+    EXPECT_NE(model.forward(encodings).logits.to_vector(), expected);  // the blocks are not the floats
+  }
+  auto gru = make("gru", "attention");
+  const std::string gru_path = dir.file("gru.safetensors");
+  io::save_module(gru_path, *gru, {}, gru->metadata());
+  expect_error<ValueError>(
+      [&] { write_text_classifier_gguf(gru_path, quant::QuantFormat::q8_0, dir.file("gru.gguf"), false); },
+      {"a classifier with a gru encoder from scratch"});
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "attend/models/sentence_encoder.h"
+#include "attend/models/text_classifier.h"
 #include "attend/quant/quantized_matrix.h"
 
 namespace attend::models {
@@ -34,5 +35,19 @@ SentenceEncoder load_sentence_encoder_gguf(const std::string& path);
 
 // A model directory, or a file written by write_bert_gguf.
 SentenceEncoder load_sentence_encoder(const std::string& path);
+
+// A fine-tuned classifier over a BERT encoder (attend train classify --arch minilm-*) the same
+// way: general.architecture "attend.text-classifier", attend.weights the format, the checkpoint's
+// metadata as attend.meta.<key> (the classifier's configuration, vocabulary and encoder config),
+// the encoder's projections in blocks (parameter names "bert.encoder.layer.<l>. ..."), every other
+// tensor F32. ValueError for a checkpoint of another task or a classifier from scratch.
+void write_text_classifier_gguf(const std::string& checkpoint, quant::QuantFormat format, const std::string& out,
+                                bool overwrite);
+bool is_text_classifier_gguf_file(const std::string& path);
+// The classifier of a file write_text_classifier_gguf wrote, multiplying its stored blocks; the
+// same outputs as the checkpoint quantized at load (TextClassifier::quantize), bit for bit.
+std::unique_ptr<TextClassifier> load_text_classifier_gguf(const std::string& path);
+// A checkpoint (.safetensors) or such a file.
+std::unique_ptr<TextClassifier> load_text_classifier_file(const std::string& path);
 
 }  // namespace attend::models

@@ -79,6 +79,9 @@ class TextClassifier : public nn::Module<float> {
   // pooling and head stay float32), for inference. ValueError for a model from scratch (gru,
   // transformer), whose encoders have no quantized path.
   void quantize(quant::QuantFormat format);
+  // The same with a file's stored blocks, `stored` asked by the encoder's own parameter names
+  // (BertModel::quantize).
+  void quantize(quant::QuantFormat format, const StoredBlocks& stored);
 
   const TextClassifierConfig& config() const { return config_; }
   // The model's description for checkpoints ("task": "classify", the config's fields).
