@@ -165,15 +165,12 @@ Tensor<float> attend_to_caches(const Tensor<float>& q, std::span<const Segment> 
     (kernels::use_decode_kernel(call.problem) ? split : tiled).push_back(call);
   }
   if (!tiled.empty()) kernels::flash_attention_forward(tiled);
-  const auto decode = [&](int64_t begin, int64_t end) {
-    for (int64_t s = begin; s < end; ++s)
+  // One split segment runs here, its kernel splitting over the threads; several, one a thread.
+  parallel_for(static_cast<int64_t>(split.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t s = begin; s < end; ++s) {
       kernels::flash_attention_decode(split[s].problem, split[s].out, split[s].log_sum_exp);
-  };
-  if (split.size() == 1) {
-    decode(0, 1);
-  } else {
-    parallel_for(static_cast<int64_t>(split.size()), 1, decode);
-  }
+    }
+  });
   return out;
 }
 

@@ -160,25 +160,15 @@ void backward_rows(const FlashAttentionProblem& p, const BackwardTensors& t, con
   if (keys_and_values) accumulate_product(dprob, 1, kKeyBlock, cols, rows, q, qs[2], p.head_dim, dk, ks[2]);
 }
 
-// Rows of a tile computed together against the key tile that holds the causal diagonal (or a
-// right window's edge), each group stopping at its own last allowed key (as in the forward):
-// the products skipped have P = 0, so every sum keeps its terms and its order.
-constexpr int64_t kDiagonalRows = 24;
-
-// One (query tile i0, key tile j0) block of head (b, h), accumulating into dQ_i, dK_j, dV_j.
+// One (query tile i0, key tile j0) block of head (b, h), accumulating into dQ_i, dK_j, dV_j: the
+// diagonal's key tile in row groups (flash_scores.h), as in the forward.
 void backward_block(const FlashAttentionProblem& p, const BackwardTensors& t, const PackedHead& packed,
                     BlockOutputs outputs, int64_t b, int64_t h, int64_t i0, int64_t j0, int64_t cols,
                     BackwardScratch& scratch) {
   const int64_t rows = std::min(kQueryBlock, p.queries - i0);
-  if (key_range(p, i0, i0 + 1).second >= j0 + cols) {  // the first row sees the whole key tile
-    backward_rows(p, t, packed, outputs, b, h, i0, 0, rows, j0, cols, scratch);
-    return;
-  }
-  for (int64_t r0 = 0; r0 < rows; r0 += kDiagonalRows) {
-    const int64_t r1 = std::min(rows, r0 + kDiagonalRows);
-    const int64_t group_cols = std::min(cols, key_range(p, i0 + r0, i0 + r1).second - j0);
-    if (group_cols > 0) backward_rows(p, t, packed, outputs, b, h, i0, r0, r1, j0, group_cols, scratch);
-  }
+  for_each_row_group(p, i0, rows, j0, cols, [&](int64_t r0, int64_t r1, int64_t group_cols) {
+    backward_rows(p, t, packed, outputs, b, h, i0, r0, r1, j0, group_cols, scratch);
+  });
 }
 
 // delta_r = dO_r . O_r for the rows of query tile i0 of head (b, h).
@@ -196,9 +186,6 @@ bool tiles_meet(const FlashAttentionProblem& p, int64_t i0, int64_t rows, int64_
   const auto [first, last] = key_range(p, i0, i0 + rows);
   return j0 + cols > first && j0 < last;
 }
-
-int64_t query_tiles(const FlashAttentionProblem& p) { return (p.queries + kQueryBlock - 1) / kQueryBlock; }
-int64_t key_tiles(const FlashAttentionProblem& p) { return (p.keys + kKeyBlock - 1) / kKeyBlock; }
 
 // Zeroes rows [first, last) of a (b, head) slice of x at strides s (row width `width`).
 void zero_rows(float* x, const std::array<int64_t, 3>& s, int64_t b, int64_t head, int64_t first, int64_t last,

@@ -40,6 +40,34 @@ inline std::pair<int64_t, int64_t> key_range(const FlashAttentionProblem& p, int
   return {std::min(first, p.keys), std::max<int64_t>(last, 0)};
 }
 
+// Query tiles of kQueryBlock rows, key tiles of kKeyBlock keys.
+inline int64_t query_tiles(const FlashAttentionProblem& p) { return (p.queries + kQueryBlock - 1) / kQueryBlock; }
+inline int64_t key_tiles(const FlashAttentionProblem& p) { return (p.keys + kKeyBlock - 1) / kKeyBlock; }
+
+// Rows of a tile computed together against the key tile that holds the causal diagonal (or a
+// right window's edge): each group stops at its own last allowed key, so the masked triangle
+// costs a group's width instead of the tile's (at N = 512 the tile's 128 rows computed 25% more
+// products than the causal ones; groups of 24 rows, 6%). The products skipped have P = 0: every
+// sum keeps its terms and its order.
+constexpr int64_t kDiagonalRows = 24;
+
+// fn(r0, r1, cols) for the rows of query tile i0 (`rows` of them) against the key tile at j0 of
+// `cols` keys: once for all rows when the first row sees the whole key tile, else per group of
+// kDiagonalRows rows with the keys up to its last row's, groups without a key left out.
+template <class Fn>
+void for_each_row_group(const FlashAttentionProblem& p, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
+                        const Fn& fn) {
+  if (key_range(p, i0, i0 + 1).second >= j0 + cols) {
+    fn(int64_t{0}, rows, cols);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < rows; r0 += kDiagonalRows) {
+    const int64_t r1 = std::min(rows, r0 + kDiagonalRows);
+    const int64_t group_cols = std::min(cols, key_range(p, i0 + r0, i0 + r1).second - j0);
+    if (group_cols > 0) fn(r0, r1, group_cols);
+  }
+}
+
 // Whether causal and window rules allow every (i, j) in [i0, i1) x [j0, j1).
 inline bool block_fully_allowed(const FlashAttentionProblem& p, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   if (p.causal && j1 - 1 > i0 + p.offset) return false;

@@ -17,17 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The weights of the best evaluation so far, for a run that writes no files: copied whenever the
-// best metric improves (the Trainer's rule: the first evaluation, then strictly better ones).
+// The weights of the best evaluation so far, for a run that writes no files (Trainer::set_on_best).
 class BestInMemory {
  public:
-  BestInMemory(nn::Module<float>& model, const RecipeSettings& settings) : model_(model), settings_(settings) {}
-  void consider(const Metrics& metrics) {
-    const double* value = find_metric(metrics, settings_.best_metric);
-    if (value == nullptr) return;  // the Trainer refuses the evaluation
-    const bool better = settings_.higher_is_better ? *value > best_ : *value < best_;
-    if (!parameters_.empty() && !better) return;
-    best_ = *value;
+  explicit BestInMemory(nn::Module<float>& model) : model_(model) {}
+  void keep() {
     parameters_.clear();
     for (const auto& [name, parameter] : model_.named_parameters()) parameters_.push_back(parameter.to_vector());
   }
@@ -41,9 +35,7 @@ class BestInMemory {
 
  private:
   nn::Module<float>& model_;
-  const RecipeSettings& settings_;
   std::vector<std::vector<float>> parameters_;
-  double best_ = 0;
 };
 
 TrainerOptions trainer_options(const RunOptions& run, RecipeSettings& s) {
@@ -85,15 +77,10 @@ TrainerResult run_recipe(nn::Module<float>& model, Optimizer<float>& optimizer, 
   Trainer trainer(model, optimizer, trainer_options(run, settings));
   trainer.set_schedule([&](int64_t step) { return schedule.learning_rate(step); });
   if (task.has_eval_images()) trainer.set_eval_images([&] { return task.eval_images(); });
-  BestInMemory best(model, settings);
-  const bool keep_in_memory = settings.restore_best && run.out_dir.empty();
-  const TrainerResult trained =
-      trainer.run([&](int64_t step, const Shard& shard) { return task.batch_loss(step, shard); },
-                  [&] {
-                    Metrics metrics = task.evaluate();
-                    if (keep_in_memory) best.consider(metrics);
-                    return metrics;
-                  });
+  BestInMemory best(model);
+  if (settings.restore_best && run.out_dir.empty()) trainer.set_on_best([&] { best.keep(); });
+  const TrainerResult trained = trainer.run(
+      [&](int64_t step, const Shard& shard) { return task.batch_loss(step, shard); }, [&] { return task.evaluate(); });
   if (settings.restore_best) {
     if (!run.out_dir.empty()) {
       load_model_weights((fs::path(run.out_dir) / "model.safetensors").string(), model);

@@ -447,9 +447,10 @@ void Trainer::evaluate(RunState& r, int64_t done, const std::function<Metrics()>
   model_.eval();
   const Metrics metrics = evaluate();
   const std::vector<EvalImage> images = r.wants_images ? eval_images_() : std::vector<EvalImage>{};
+  const bool improved = keep_best(metrics, done);
+  if (improved && on_best_) on_best_();
   model_.train();
   r.result.last = metrics;
-  const bool improved = keep_best(metrics, done);
   EvaluationRecord record;
   record.step = done;
   record.running_loss = running_loss_;

@@ -144,6 +144,11 @@ class Trainer {
   // Learning rate for a 0-based step (default: the optimizer's own, constant).
   void set_schedule(std::function<double(int64_t step)> schedule) { schedule_ = std::move(schedule); }
 
+  // Called (model in evaluation mode) after an evaluation that is the best so far by best_metric
+  // (every evaluation without one), on every rank: e.g. to keep the weights of a run that writes
+  // no files.
+  void set_on_best(std::function<void()> on_best) { on_best_ = std::move(on_best); }
+
   // batch_loss(step) builds batch `step` and returns its loss in training mode; evaluate() runs in
   // evaluation mode and returns named metrics (best_metric among them).
   TrainerResult run(const std::function<BatchLoss(int64_t step)>& batch_loss, const std::function<Metrics()>& evaluate);
@@ -180,6 +185,7 @@ class Trainer {
   TrainerOptions options_;
   std::function<double(int64_t)> schedule_;
   std::function<std::vector<EvalImage>()> eval_images_;
+  std::function<void()> on_best_;
   // Loop state that a checkpoint carries.
   double running_loss_ = 0;
   double best_value_ = 0;
