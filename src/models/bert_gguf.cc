@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kFilePrefix = "attend.file.";
 constexpr const char* kMetadataPrefix = "attend.meta.";
+constexpr const char* kBertArchitecture = "bert";
 constexpr const char* kClassifierArchitecture = "attend.text-classifier";
 constexpr const char* kEncoderPrefix = "bert.";  // TextClassifier's name of its BertModel
 
@@ -44,12 +45,34 @@ std::vector<std::string> encoder_files(const ModelTexts& texts) {
 std::optional<quant::QuantizedMatrix> stored_blocks(const gguf::File& file, quant::QuantFormat format,
                                                     const std::string& name) {
   const gguf::TensorInfo* info = file.find_tensor(name);
-  if (info == nullptr || info->type != gguf::tensor_type_of(format)) return std::nullopt;
+  if (info == nullptr || !gguf::quant_format_of(info->type)) return std::nullopt;  // F32: quantized at load
+  ATTEND_CHECK(info->type == gguf::tensor_type_of(format), ValueError,
+               "{}: tensor '{}' is {} but the file's attend.weights says {}", file.path(), name,
+               gguf::tensor_type_name(info->type), quant::quant_format_name(format));
   const Shape shape = info->shape();
   ATTEND_CHECK(shape.size() == 2, ValueError, "{}: tensor '{}' of {} has shape {}, not a matrix", file.path(), name,
                gguf::tensor_type_name(info->type), shape_string(shape));
   return quant::QuantizedMatrix::from_ggml_blocks(format, shape[0], shape[1], file.bytes(*info),
                                                   file.path() + ": " + name);
+}
+
+// general.architecture of a GGUF file, "" when it has none or not as a string.
+std::string architecture_of(const gguf::File& file) {
+  const gguf::Value* value = file.find("general.architecture");
+  return value != nullptr && value->type == gguf::ValueType::kString ? file.string("general.architecture") : "";
+}
+
+bool has_architecture(const std::string& path, std::string_view architecture) {
+  return is_gguf_file(path) && architecture_of(gguf::File::open(path)) == architecture;
+}
+
+// The projections' format of a file that attend quantize wrote as `architecture`; ValueError
+// saying what the file should be (`what`) otherwise.
+quant::QuantFormat attend_weights(const gguf::File& file, std::string_view architecture, std::string_view what) {
+  ATTEND_CHECK(architecture_of(file) == architecture && file.find("attend.weights") != nullptr, ValueError,
+               "'{}' is not {} written by `attend quantize` (general.architecture '{}' and attend.weights)",
+               file.path(), what, architecture);
+  return quant::parse_quant_format(file.string("attend.weights"));
 }
 
 // Every parameter of `module`: the BERT projections under `encoder_prefix` (BertModel's own
@@ -85,7 +108,7 @@ void write_bert_gguf(const std::string& directory, quant::QuantFormat format, co
   const BertModel<float>& model = encoder.model();
   const ModelTexts texts = directory_texts(directory);
   gguf::Writer writer;
-  writer.add_string("general.architecture", "bert");
+  writer.add_string("general.architecture", kBertArchitecture);
   writer.add_string("general.name", fs::path(directory).lexically_normal().filename().string());
   writer.add_string("attend.weights", quant::quant_format_name(format));
   for (const std::string& file : encoder_files(texts)) {
@@ -103,22 +126,11 @@ bool is_gguf_file(const std::string& path) {
   return static_cast<bool>(in.read(magic, 4)) && std::string_view(magic, 4) == "GGUF";
 }
 
-bool is_bert_gguf_file(const std::string& path) {
-  if (!is_gguf_file(path)) return false;
-  const gguf::File file = gguf::File::open(path);
-  return file.find("general.architecture") != nullptr && file.string("general.architecture") == "bert";
-}
+bool is_bert_gguf_file(const std::string& path) { return has_architecture(path, kBertArchitecture); }
 
 SentenceEncoder load_sentence_encoder_gguf(const std::string& path) {
   const gguf::File file = gguf::File::open(path);
-  const gguf::Value* architecture = file.find("general.architecture");
-  ATTEND_CHECK(architecture != nullptr && file.string("general.architecture") == "bert" &&
-                   file.find("attend.weights") != nullptr,
-               ValueError,
-               "'{}' is not a BERT encoder written by `attend quantize` (general.architecture 'bert' and "
-               "attend.weights); a decoder's GGUF goes to generate, chat or serve --chat-model",
-               path);
-  const quant::QuantFormat format = quant::parse_quant_format(file.string("attend.weights"));
+  const quant::QuantFormat format = attend_weights(file, kBertArchitecture, "a BERT encoder");
   const ModelTexts texts = [&file](const std::string& relative) -> std::optional<std::string> {
     if (file.find(kFilePrefix + relative) == nullptr) return std::nullopt;
     return file.string(kFilePrefix + relative);
@@ -151,19 +163,11 @@ void write_text_classifier_gguf(const std::string& checkpoint, quant::QuantForma
   writer.write(out, overwrite);
 }
 
-bool is_text_classifier_gguf_file(const std::string& path) {
-  if (!is_gguf_file(path)) return false;
-  const gguf::File file = gguf::File::open(path);
-  return file.find("general.architecture") != nullptr && file.string("general.architecture") == kClassifierArchitecture;
-}
+bool is_text_classifier_gguf_file(const std::string& path) { return has_architecture(path, kClassifierArchitecture); }
 
 std::unique_ptr<TextClassifier> load_text_classifier_gguf(const std::string& path) {
   const gguf::File file = gguf::File::open(path);
-  ATTEND_CHECK(file.find("general.architecture") != nullptr &&
-                   file.string("general.architecture") == kClassifierArchitecture &&
-                   file.find("attend.weights") != nullptr,
-               ValueError, "'{}' is not a text classifier written by `attend quantize`", path);
-  const quant::QuantFormat format = quant::parse_quant_format(file.string("attend.weights"));
+  const quant::QuantFormat format = attend_weights(file, kClassifierArchitecture, "a text classifier");
   io::Metadata metadata;
   for (const auto& [key, value] : file.metadata()) {
     if (key.starts_with(kMetadataPrefix)) metadata[key.substr(std::string(kMetadataPrefix).size())] = file.string(key);

@@ -149,6 +149,17 @@ TEST(MiniLMQuantized, GgufFileEqualsQuantizingAtLoad) {
         },
         {"refusing to overwrite the existing file"});
   }
+  {  // a file whose attend.weights says another format than its blocks' is refused, not requantized
+    const std::string lying = directory.file("lying.gguf");
+    std::ifstream in((directory.path() / "q8_0.gguf").string(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    const size_t key = bytes.find("attend.weights");
+    ASSERT_NE(key, std::string::npos);
+    bytes.replace(bytes.find("q8_0", key), 4, "q4_0");
+    std::ofstream(lying, std::ios::binary) << bytes;
+    expect_error<ValueError>([&] { models::load_sentence_encoder(lying); },
+                             {"is Q8_0 but the file's attend.weights says q4_0"});
+  }
   expect_error<io::IoError>(
       [&] {
         models::write_bert_gguf(directory.path().string(), quant::QuantFormat::q8_0,
