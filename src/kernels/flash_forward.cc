@@ -147,8 +147,9 @@ void forward_tile(const FlashAttentionProblem& p, int64_t b, int64_t h, int64_t 
   // Without per-element features (and with a positive scale), the scale folds into the exp:
   // one read-only pass for the maximum, one pass for exp(s * scale - max).
   const bool features = p.has_elementwise_features() || !(p.scale > 0);
-  const auto [first, last] = key_range(p, i0, i0 + rows);
-  const int64_t panel = panel_width();
+  // Not a structured binding: the lambda below captures `first` (clang refuses bindings there).
+  const std::pair<int64_t, int64_t> range = key_range(p, i0, i0 + rows);
+  const int64_t first = range.first, last = range.second, panel = panel_width();
   for (int64_t j0 = first / panel * panel; j0 < last; j0 += kKeyBlock) {
     const int64_t cols = std::min(kKeyBlock, last - j0);
     for_each_row_group(p, i0, rows, j0, cols, [&](int64_t r0, int64_t r1, int64_t group_cols) {
