@@ -12,11 +12,15 @@
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <vector>
 
+#include "attend/core/parallel.h"
 #include "attend/core/random.h"
 #include "attend/sampling/sampler.h"
 #include "kernels/attention_primitives.h"
 #include "kernels/philox.h"
+#include "kernels/quantized_activations.h"
+#include "kernels/quantized_groups.h"
 #include "kernels/tile_products.h"
 
 namespace {
@@ -143,6 +147,45 @@ void pack_panels(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n * d);
 }
 
+// The grouped quantized product (src/kernels/quantized_groups.h) of MiniLM's shapes on one
+// thread's share: x (rows, in) quantized into tiles, W (out, in) in groups; items are
+// multiply-adds (rows x out x in), to compare with the int8 roof `attend bench` prints.
+// range(0): 0 Q8_0, 1 Q4_0, 2 Q4_1; range(1) rows; range(2) out; range(3) in.
+void grouped_matmul(benchmark::State& state) {
+  namespace k = attend::kernels;
+  const auto format = static_cast<k::QuantFormat>(state.range(0));
+  const int64_t rows = state.range(1), out = state.range(2), blocks = state.range(3) / 32;
+  attend::ThreadCountGuard one(1);
+  attend::Generator generator(23);
+  const int64_t groups = k::row_groups(out);
+  std::vector<uint8_t> codes(static_cast<size_t>(groups * blocks * k::group_block_bytes(format)));
+  for (uint8_t& c : codes) c = static_cast<uint8_t>(generator.uniform_int(256));
+  std::vector<uint16_t> scales(static_cast<size_t>(groups * blocks * k::kGroupRows), 0x2000), mins(scales);
+  Row x(rows * blocks * 32, 24);
+  std::vector<uint8_t> tiles(static_cast<size_t>(k::quantized_tiles_bytes(rows, blocks)));
+  k::quantize_tiles(x.data(), rows, blocks, format, tiles.data());
+  const k::GroupedWeightsView w{format, out, blocks, codes.data(), scales.data(), mins.data()};
+  std::vector<float> y(static_cast<size_t>(rows * out));
+  for (auto _ : state) {
+    k::grouped_matmul(w, {format, rows, blocks, tiles.data()}, nullptr, y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * rows * out * blocks * 32);
+}
+
+// Activations quantized into tiles: items are values.
+void quantize_tiles(benchmark::State& state) {
+  const int64_t rows = state.range(0), blocks = state.range(1) / 32;
+  attend::ThreadCountGuard one(1);
+  Row x(rows * blocks * 32, 25);
+  std::vector<uint8_t> tiles(static_cast<size_t>(attend::kernels::quantized_tiles_bytes(rows, blocks)));
+  for (auto _ : state) {
+    attend::kernels::quantize_tiles(x.data(), rows, blocks, attend::kernels::QuantFormat::q8_0, tiles.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * rows * blocks * 32);
+}
+
 // One decode step's sampler over SmolLM2's vocabulary (49,152 logits, N(0, 3^2)): temperature
 // 0.8 alone (every token a candidate, as an OpenAI request without top_p), with top-p 0.95 and
 // with top-k 40; range(0) = 0, 1, 2 picks.
@@ -162,6 +205,8 @@ void sample_token(benchmark::State& state) {
 }
 
 BENCHMARK(sample_token)->Arg(0)->Arg(1)->Arg(2);
+BENCHMARK(grouped_matmul)->ArgsProduct({{0, 1, 2}, {8, 800}, {1536}, {384}})->Args({0, 800, 384, 1536});
+BENCHMARK(quantize_tiles)->Args({800, 384})->Args({800, 1536});
 BENCHMARK(pack_panels)->Arg(35)->Arg(128);
 BENCHMARK(philox_draws)->ArgsProduct({{35, 128, 4096}, {0, 1}});
 BENCHMARK(scale_and_max)->RangeMultiplier(2)->Range(64, 4096);

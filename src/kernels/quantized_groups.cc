@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "attend/core/error.h"
 #include "attend/core/half_float.h"
 #include "attend/core/parallel.h"
 #include "kernels/quantized_groups.h"
@@ -31,119 +32,154 @@ HWY_BEFORE_NAMESPACE();
 namespace attend::kernels {
 namespace HWY_NAMESPACE {
 
-// x's four codes at columns [c, c + 4), as one 32-bit value.
-HWY_INLINE int32_t Quad(const int8_t* x) {
-  int32_t quad;
-  std::memcpy(&quad, x, sizeof quad);
-  return quad;
+// x's four codes at `quad`, as one 32-bit value, and the tile's other entries (quantized_activations.h).
+HWY_INLINE int32_t Quad(const uint8_t* quad) {
+  int32_t value;
+  std::memcpy(&value, quad, sizeof value);
+  return value;
+}
+HWY_INLINE float FloatAt(const uint8_t* p) {
+  float value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+// A tile of kN rows, block j: quad c of the tile's row r at Entry(j) + 4 (c kN + r), then start,
+// scale and scaled_sum at 4 (8 kN + r), 4 (9 kN + r), 4 (10 kN + r).
+template <int kN>
+struct TileBlock {
+  const uint8_t* entry;
+  const uint8_t* quad(int c, int r) const { return entry + 4 * (c * kN + r); }
+  int32_t start(int r) const { return Quad(entry + 4 * (8 * kN + r)); }
+  float scale(int r) const { return FloatAt(entry + 4 * (9 * kN + r)); }
+  float scaled_sum(int r) const { return FloatAt(entry + 4 * (10 * kN + r)); }
+};
+template <int kN>
+HWY_INLINE TileBlock<kN> BlockOf(const uint8_t* tile, int64_t j) {
+  return {tile + kTileEntryBytes * kN * j};
 }
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 
-// 16 int32 lanes: lane r += sum over t < 4 of u[4r + t] s[4r + t].
-HWY_INLINE __m512i DotQuads(__m512i sum, __m512i u, __m512i s) {
+// 16 int32 lanes: lane r += sum over t < 4 of u[4r + t] x[t], x the four bytes at `quad`.
+HWY_INLINE __m512i DotQuad(__m512i sum, __m512i u, const uint8_t* quad) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return DotBytes(sum, u, s);
+  return DotBytesBroadcast(sum, u, quad);
 #else
-  return _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+  const __m512i x = _mm512_set1_epi32(Quad(quad));
+  return _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
 #endif
 }
 
-// Q8_0's offset codes (c + 128) against x broadcast: on VNNI straight into vpdpbusd (the
-// offset taken back by starting at -128 sums_j); without it, vpmaddubsw would saturate on 255 x
-// 127 pairs, so the codes go back to signed and the sign trick applies (|c| x sign-adjusted x).
-HWY_INLINE __m512i DotOffsetBytes(__m512i sum, __m512i offset_codes, __m512i x) {
+// Q8_0's offset codes (c + 128) against x's quad: on VNNI straight into vpdpbusd (the offset
+// taken back by starting at `start` = -128 sums_j); without it, vpmaddubsw would saturate on 255
+// x 127 pairs, so the codes go back to signed and the sign trick applies (|c| x sign-adjusted x),
+// from a start of 0.
+constexpr bool kOffsetQ8 = HWY_TARGET == HWY_AVX3_DL;
+HWY_INLINE __m512i DotOffsetQuad(__m512i sum, __m512i offset_codes, const uint8_t* quad) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return DotQuads(sum, offset_codes, x);
+  return DotBytesBroadcast(sum, offset_codes, quad);
 #else
+  const __m512i x = _mm512_set1_epi32(Quad(quad));
   const __m512i codes = _mm512_xor_si512(offset_codes, _mm512_set1_epi8(static_cast<char>(0x80)));
   const __mmask64 negative = _mm512_movepi8_mask(codes);
-  return DotQuads(sum, _mm512_abs_epi8(codes), _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x));
+  const __m512i signed_x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
+  return _mm512_add_epi32(
+      sum, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(codes), signed_x), _mm512_set1_epi16(1)));
 #endif
 }
 
-// Where S_j starts for row b of x: minus the codes' offset times the block's sum of x.
-template <QuantFormat kFormat>
-HWY_INLINE int32_t StartingSum(const QuantizedRowsView& x, int64_t block) {
-  if (kFormat == QuantFormat::q4_0) return -8 * x.sums[block];
-#if HWY_TARGET == HWY_AVX3_DL
-  if (kFormat == QuantFormat::q8_0) return -128 * x.sums[block];
-#endif
-  return 0;
-}
-
-// One group of 16 W rows against x rows [b, b + kX): y[b + r][16g .. 16g + 15].
-template <QuantFormat kFormat, int kX>
-void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& x, int64_t b, float* y) {
+// One group of 16 W rows against the kN rows of the tile at `tile` (x rows b ..):
+// y[b + r][16g .. 16g + 15] (+ bias).
+template <QuantFormat kFormat, int kN>
+void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias, float* y,
+               bool stream) {
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks;
   const uint8_t* codes = w.codes + g * blocks * kBlockBytes;
   const uint16_t* scales = w.scales + g * blocks * kGroupRows;
   const uint16_t* mins = kFormat == QuantFormat::q4_1 ? w.mins + g * blocks * kGroupRows : nullptr;
   const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
-  __m512 out[kX];
-  for (int r = 0; r < kX; ++r) out[r] = _mm512_setzero_ps();
+  const bool starts = kFormat != QuantFormat::q8_0 || kOffsetQ8;
+  __m512 out[kN];
+  for (int r = 0; r < kN; ++r) out[r] = _mm512_setzero_ps();
   for (int64_t j = 0; j < blocks; ++j) {
     const uint8_t* line = codes + j * kBlockBytes;
     // Decoding streams W from memory once: ask for the next group's codes (an address, not a
-    // pointer: past the last group it points nowhere, and prefetches never fault).
-    for (int p = 0; p < kBlockBytes / 64; ++p) {
-      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(line) + blocks * kBlockBytes + 64 * p),
-                   _MM_HINT_T0);
+    // pointer: past the last group it points nowhere, and prefetches never fault). A batch of
+    // more rows finds them in cache after its first tile.
+    if (stream) {
+      for (int p = 0; p < kBlockBytes / 64; ++p) {
+        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(line) + blocks * kBlockBytes + 64 * p),
+                     _MM_HINT_T0);
+      }
     }
-    __m512i sums[kX];
-    for (int r = 0; r < kX; ++r) sums[r] = _mm512_set1_epi32(StartingSum<kFormat>(x, (b + r) * blocks + j));
+    const TileBlock<kN> x = BlockOf<kN>(tile, j);
+    __m512i sums[kN];
+    for (int r = 0; r < kN; ++r) sums[r] = starts ? _mm512_set1_epi32(x.start(r)) : _mm512_setzero_si512();
     if constexpr (kFormat == QuantFormat::q8_0) {
       for (int p = 0; p < 8; ++p) {
         const __m512i offset_codes = _mm512_loadu_si512(line + 64 * p);
-        for (int r = 0; r < kX; ++r) {
-          const int8_t* quad = x.codes + (b + r) * blocks * kQuantBlock + j * kQuantBlock + 4 * p;
-          sums[r] = DotOffsetBytes(sums[r], offset_codes, _mm512_set1_epi32(Quad(quad)));
-        }
+        for (int r = 0; r < kN; ++r) sums[r] = DotOffsetQuad(sums[r], offset_codes, x.quad(p, r));
       }
     } else {
       for (int p = 0; p < 4; ++p) {
         const __m512i packed = _mm512_loadu_si512(line + 64 * p);
         const __m512i low = _mm512_and_si512(packed, low_nibbles);
         const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), low_nibbles);
-        for (int r = 0; r < kX; ++r) {
-          const int8_t* quad = x.codes + (b + r) * blocks * kQuantBlock + j * kQuantBlock + 8 * p;
-          sums[r] = DotQuads(sums[r], low, _mm512_set1_epi32(Quad(quad)));
-          sums[r] = DotQuads(sums[r], high, _mm512_set1_epi32(Quad(quad + 4)));
+        for (int r = 0; r < kN; ++r) {
+          sums[r] = DotQuad(sums[r], low, x.quad(2 * p, r));
+          sums[r] = DotQuad(sums[r], high, x.quad(2 * p + 1, r));
         }
       }
     }
     const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + j * kGroupRows)));
-    for (int r = 0; r < kX; ++r) {
-      const int64_t block = (b + r) * blocks + j;
-      out[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_mul_ps(d, _mm512_set1_ps(x.scales[block])), out[r]);
+    for (int r = 0; r < kN; ++r) {
+      out[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[r]), _mm512_mul_ps(d, _mm512_set1_ps(x.scale(r))), out[r]);
       if constexpr (kFormat == QuantFormat::q4_1) {
         const __m512 m = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(mins + j * kGroupRows)));
-        out[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(x.scaled_sums[block]), out[r]);
+        out[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(x.scaled_sum(r)), out[r]);
       }
     }
   }
   const int64_t live = std::min(kGroupRows, w.rows - g * kGroupRows);
   const auto mask = static_cast<__mmask16>((1u << live) - 1);
-  for (int r = 0; r < kX; ++r) _mm512_mask_storeu_ps(y + (b + r) * w.rows + g * kGroupRows, mask, out[r]);
+  const __m512 added = bias != nullptr ? _mm512_maskz_loadu_ps(mask, bias + g * kGroupRows) : _mm512_setzero_ps();
+  for (int r = 0; r < kN; ++r) {
+    const __m512 result = bias != nullptr ? _mm512_add_ps(out[r], added) : out[r];
+    _mm512_mask_storeu_ps(y + (b + r) * w.rows + g * kGroupRows, mask, result);
+  }
+}
+
+// A tile of kN rows in one pass: 8 rows' sums and outputs fill 16 of the 32 vector registers.
+template <QuantFormat kFormat, int kN>
+HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
+                         float* y) {
+  GroupTile<kFormat, kN>(w, g, tile, b, bias, y, b == 0);
 }
 
 #elif HWY_TARGET == HWY_AVX2
 
-// 8 int32 lanes (half a group's rows): lane r += sum over t < 4 of u[4r + t] s[4r + t].
-HWY_INLINE __m256i DotQuads(__m256i sum, __m256i u, __m256i s) {
-  return _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+// 8 int32 lanes (half a group's rows): lane r += sum over t < 4 of u[4r + t] x[t].
+HWY_INLINE __m256i DotQuad(__m256i sum, __m256i u, const uint8_t* quad) {
+  const __m256i x = _mm256_set1_epi32(Quad(quad));
+  return _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
 }
 
-// Q8_0's offset codes against x by the sign trick (vpmaddubsw would saturate on 255 x 127).
-HWY_INLINE __m256i DotOffsetBytes(__m256i sum, __m256i offset_codes, __m256i x) {
+// Q8_0's offset codes against x's quad by the sign trick (vpmaddubsw would saturate on 255 x 127).
+HWY_INLINE __m256i DotOffsetQuad(__m256i sum, __m256i offset_codes, const uint8_t* quad) {
+  const __m256i x = _mm256_set1_epi32(Quad(quad));
   const __m256i codes = _mm256_xor_si256(offset_codes, _mm256_set1_epi8(static_cast<char>(0x80)));
-  return DotQuads(sum, _mm256_abs_epi8(codes), _mm256_sign_epi8(x, codes));
+  return _mm256_add_epi32(sum,
+                          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(codes), _mm256_sign_epi8(x, codes)),
+                                            _mm256_set1_epi16(1)));
 }
 
-// As the AVX-512 tile, each 64-byte line taken as two halves of 8 rows.
-template <QuantFormat kFormat, int kX>
-void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& x, int64_t b, float* y) {
+// As the AVX-512 tile, each 64-byte line taken as two halves of 8 rows, and kX <= 4 of the
+// tile's kN rows (from row `first` of the tile) in a pass, which 16 vector registers hold.
+template <QuantFormat kFormat, int kN, int kX>
+void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int first, int64_t b, const float* bias,
+               float* y) {
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks;
   const uint8_t* codes = w.codes + g * blocks * kBlockBytes;
@@ -156,19 +192,16 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& 
   }
   for (int64_t j = 0; j < blocks; ++j) {
     const uint8_t* line = codes + j * kBlockBytes;
+    const TileBlock<kN> x = BlockOf<kN>(tile, j);
     for (int h = 0; h < 2; ++h) {
       __m256i sums[kX];
       for (int r = 0; r < kX; ++r) {
-        sums[r] = kFormat == QuantFormat::q4_0 ? _mm256_set1_epi32(-8 * x.sums[(b + r) * blocks + j])
-                                               : _mm256_setzero_si256();
+        sums[r] = kFormat == QuantFormat::q4_0 ? _mm256_set1_epi32(x.start(first + r)) : _mm256_setzero_si256();
       }
       if constexpr (kFormat == QuantFormat::q8_0) {
         for (int p = 0; p < 8; ++p) {
           const __m256i offset_codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(line + 64 * p + 32 * h));
-          for (int r = 0; r < kX; ++r) {
-            const int8_t* quad = x.codes + (b + r) * blocks * kQuantBlock + j * kQuantBlock + 4 * p;
-            sums[r] = DotOffsetBytes(sums[r], offset_codes, _mm256_set1_epi32(Quad(quad)));
-          }
+          for (int r = 0; r < kX; ++r) sums[r] = DotOffsetQuad(sums[r], offset_codes, x.quad(p, first + r));
         }
       } else {
         for (int p = 0; p < 4; ++p) {
@@ -176,22 +209,20 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& 
           const __m256i low = _mm256_and_si256(packed, low_nibbles);
           const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_nibbles);
           for (int r = 0; r < kX; ++r) {
-            const int8_t* quad = x.codes + (b + r) * blocks * kQuantBlock + j * kQuantBlock + 8 * p;
-            sums[r] = DotQuads(sums[r], low, _mm256_set1_epi32(Quad(quad)));
-            sums[r] = DotQuads(sums[r], high, _mm256_set1_epi32(Quad(quad + 4)));
+            sums[r] = DotQuad(sums[r], low, x.quad(2 * p, first + r));
+            sums[r] = DotQuad(sums[r], high, x.quad(2 * p + 1, first + r));
           }
         }
       }
       const __m256 d =
           _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + j * kGroupRows + 8 * h)));
       for (int r = 0; r < kX; ++r) {
-        const int64_t block = (b + r) * blocks + j;
-        out[h][r] =
-            _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), _mm256_mul_ps(d, _mm256_set1_ps(x.scales[block])), out[h][r]);
+        out[h][r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), _mm256_mul_ps(d, _mm256_set1_ps(x.scale(first + r))),
+                                    out[h][r]);
         if constexpr (kFormat == QuantFormat::q4_1) {
           const __m256 m =
               _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(mins + j * kGroupRows + 8 * h)));
-          out[h][r] = _mm256_fmadd_ps(m, _mm256_set1_ps(x.scaled_sums[block]), out[h][r]);
+          out[h][r] = _mm256_fmadd_ps(m, _mm256_set1_ps(x.scaled_sum(first + r)), out[h][r]);
         }
       }
     }
@@ -201,72 +232,87 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& 
     alignas(32) float values[kGroupRows];
     _mm256_store_ps(values, out[0][r]);
     _mm256_store_ps(values + 8, out[1][r]);
-    std::copy(values, values + live, y + (b + r) * w.rows + g * kGroupRows);
+    float* row = y + (b + first + r) * w.rows + g * kGroupRows;
+    for (int64_t o = 0; o < live; ++o) row[o] = bias != nullptr ? values[o] + bias[g * kGroupRows + o] : values[o];
   }
+}
+
+// A tile of kN rows in passes of up to 4.
+template <QuantFormat kFormat, int kN>
+HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
+                         float* y) {
+  constexpr int kX = kN < 4 ? kN : 4;
+  for (int first = 0; first < kN; first += kX) GroupTile<kFormat, kN, kX>(w, g, tile, first, b, bias, y);
 }
 
 #else  // scalar targets: each output alone, in the same order
 
-template <QuantFormat kFormat, int kX>
-void GroupTile(const GroupedWeightsView& w, int64_t g, const QuantizedRowsView& x, int64_t b, float* y) {
+template <QuantFormat kFormat, int kN>
+void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias, float* y) {
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks, live = std::min(kGroupRows, w.rows - g * kGroupRows);
-  for (int r = 0; r < kX; ++r) {
+  for (int r = 0; r < kN; ++r) {
     for (int64_t row = 0; row < live; ++row) {
       float out = 0.0f;
       for (int64_t j = 0; j < blocks; ++j) {
         const uint8_t* line = w.codes + (g * blocks + j) * kBlockBytes;
-        const int8_t* q = x.codes + ((b + r) * blocks + j) * kQuantBlock;
-        const int64_t block = (b + r) * blocks + j, slot = (g * blocks + j) * kGroupRows + row;
-        int32_t sum = kFormat == QuantFormat::q4_0 ? -8 * x.sums[block] : 0;
+        const TileBlock<kN> x = BlockOf<kN>(tile, j);
+        const int64_t slot = (g * blocks + j) * kGroupRows + row;
+        int32_t sum = x.start(r);
         for (int p = 0; p < kBlockBytes / 64; ++p) {
           for (int t = 0; t < 4; ++t) {
             const uint8_t byte = line[64 * p + 4 * row + t];
             if (kFormat == QuantFormat::q8_0) {
-              sum += (static_cast<int32_t>(byte) - 128) * q[4 * p + t];
+              sum += byte * static_cast<int8_t>(x.quad(p, r)[t]);
             } else {
-              sum += (byte & 15) * q[8 * p + t] + (byte >> 4) * q[8 * p + 4 + t];
+              sum += (byte & 15) * static_cast<int8_t>(x.quad(2 * p, r)[t]) +
+                     (byte >> 4) * static_cast<int8_t>(x.quad(2 * p + 1, r)[t]);
             }
           }
         }
-        out = std::fma(static_cast<float>(sum), float_from_f16_bits(w.scales[slot]) * x.scales[block], out);
-        if (kFormat == QuantFormat::q4_1) out = std::fma(float_from_f16_bits(w.mins[slot]), x.scaled_sums[block], out);
+        out = std::fma(static_cast<float>(sum), float_from_f16_bits(w.scales[slot]) * x.scale(r), out);
+        if (kFormat == QuantFormat::q4_1) out = std::fma(float_from_f16_bits(w.mins[slot]), x.scaled_sum(r), out);
       }
-      y[(b + r) * w.rows + g * kGroupRows + row] = out;
+      y[(b + r) * w.rows + g * kGroupRows + row] = bias != nullptr ? out + bias[g * kGroupRows + row] : out;
     }
   }
 }
 
 #endif
 
-// Groups [begin, end) against every x row: eight at a time where 32 vector registers hold a
-// tile's sums and outputs (AVX-512: the nibbles a block unpacks then serve eight rows, as in a
-// decode step of eight sequences), four at a time, then one at a time. A row's arithmetic is
-// the same in every tile, so the tiling does not change its bits.
+// Groups [begin, end) against every tile of x: the nibbles or bytes a block loads serve the
+// tile's 8 rows (as in a decode step of eight sequences), then the tail's 4 and single rows. A
+// row's arithmetic is the same in every tile, so the tiling does not change its bits.
 template <QuantFormat kFormat>
-void Groups(const GroupedWeightsView& w, const QuantizedRowsView& x, float* y, int64_t begin, int64_t end) {
-  constexpr bool kWideTiles = HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL;
+void Groups(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* y, int64_t begin,
+            int64_t end) {
   for (int64_t g = begin; g < end; ++g) {
-    int64_t b = 0;
-    if constexpr (kWideTiles) {
-      for (; b + 8 <= x.rows; b += 8) GroupTile<kFormat, 8>(w, g, x, b, y);
+    for (int64_t b = 0; b < x.rows;) {
+      const int64_t n = tile_rows_at(b, x.rows);
+      const uint8_t* tile = x.data + kTileEntryBytes * b * x.blocks;
+      if (n == 8) {
+        TileRows<kFormat, 8>(w, g, tile, b, bias, y);
+      } else if (n == 4) {
+        TileRows<kFormat, 4>(w, g, tile, b, bias, y);
+      } else {
+        TileRows<kFormat, 1>(w, g, tile, b, bias, y);
+      }
+      b += n;
     }
-    for (; b + 4 <= x.rows; b += 4) GroupTile<kFormat, 4>(w, g, x, b, y);
-    for (; b < x.rows; ++b) GroupTile<kFormat, 1>(w, g, x, b, y);
   }
 }
 
 const char* KernelTarget() { return hwy::TargetName(HWY_TARGET); }
 
-void GroupRange(const GroupedWeightsView& w, const QuantizedRowsView& x, float* HWY_RESTRICT y, int64_t begin,
-                int64_t end) {
+void GroupRange(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* HWY_RESTRICT y,
+                int64_t begin, int64_t end) {
   switch (w.format) {
     case QuantFormat::q8_0:
-      return Groups<QuantFormat::q8_0>(w, x, y, begin, end);
+      return Groups<QuantFormat::q8_0>(w, x, bias, y, begin, end);
     case QuantFormat::q4_0:
-      return Groups<QuantFormat::q4_0>(w, x, y, begin, end);
+      return Groups<QuantFormat::q4_0>(w, x, bias, y, begin, end);
     case QuantFormat::q4_1:
-      return Groups<QuantFormat::q4_1>(w, x, y, begin, end);
+      return Groups<QuantFormat::q4_1>(w, x, bias, y, begin, end);
   }
 }
 
@@ -342,12 +388,15 @@ void ungroup_row(const GroupedWeightsView& w, int64_t row, uint8_t* row_codes, u
   }
 }
 
-void grouped_matmul(const GroupedWeightsView& w, const QuantizedRowsView& x, float* y) {
+void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* y) {
+  ATTEND_CHECK(x.weights == w.format && x.blocks == w.blocks, ValueError,
+               "grouped_matmul: activations quantized for format {} with {} blocks, weights of format {} with {}",
+               static_cast<int>(x.weights), x.blocks, static_cast<int>(w.format), w.blocks);
   // Chunks of groups whose codes are at least ~32 KB, so that a thread streams its share.
   const int64_t group_bytes = std::max<int64_t>(1, w.blocks * group_block_bytes(w.format));
   const int64_t grain = std::max<int64_t>(1, 32768 / group_bytes);
   parallel_for(row_groups(w.rows), grain, [&](int64_t begin, int64_t end) {
-    HWY_DYNAMIC_DISPATCH(GroupRange)(w, x, y, begin, end);
+    HWY_DYNAMIC_DISPATCH(GroupRange)(w, x, bias, y, begin, end);
   });
 }
 

@@ -25,6 +25,10 @@
 //                                                      - 128 sums_j, - 8 sums_j, exactly
 //             then, Q4_1: y = fma(m_j, s_j sums_j, y)   for j = 0, 1, ...     (y starts at 0)
 //
+// x arrives in tiles of 8 rows (quantized_activations.h): a block's codes, start and scale of
+// the tile's rows lie together, so that the kernel reads them at constant offsets from one
+// pointer (on VNNI each quad straight from memory, broadcast by vpdpbusd itself).
+//
 // That order is the same on every target and for every batch and thread count: AVX-512, AVX2
 // and the scalar code give the same bits.
 #pragma once
@@ -58,8 +62,9 @@ void group_rows(QuantFormat format, int64_t rows, int64_t blocks, const uint8_t*
 void ungroup_row(const GroupedWeightsView& w, int64_t row, uint8_t* row_codes, uint16_t* row_scales,
                  uint16_t* row_mins);
 
-// y (x.rows, w.rows) = x W^T; groups split across threads.
-void grouped_matmul(const GroupedWeightsView& w, const QuantizedRowsView& x, float* y);
+// y (x.rows, w.rows) = x W^T, + bias (w.rows) when given (added to each finished sum, as a separate
+// add would); groups split across threads. x quantized for w's format (ValueError otherwise).
+void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* y);
 
 // Highway's name of the target these kernels run on this CPU ("AVX3_DL": AVX-512 VNNI).
 const char* quantized_kernel_target();

@@ -2,6 +2,7 @@
 // headers (include it after hwy/highway.h in a foreach_target file):
 //
 //   acc[l] += sum over t < 4 of u[4l + t] * s[4l + t]      u unsigned bytes, s signed bytes
+//   (DotBytesBroadcast: s the same four bytes in every lane l)
 //
 // Written as inline assembly: neither GCC 12's nor clang 14's target string for AVX3_DL names
 // avx512vnni, so the intrinsic does not compile there. Only the 512-bit form, which has only
@@ -27,6 +28,16 @@ namespace HWY_NAMESPACE {
 #if HWY_TARGET == HWY_AVX3_DL
 HWY_INLINE __m512i DotBytes(__m512i acc, __m512i u, __m512i s) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
+  return acc;
+}
+
+// The same with s the four signed bytes at `quad` broadcast to every lane, read by the
+// instruction itself (an embedded broadcast: no register, no separate load).
+struct FourBytes {
+  int8_t bytes[4];
+};
+HWY_INLINE __m512i DotBytesBroadcast(__m512i acc, __m512i u, const void* quad) {
+  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(u), "m"(*static_cast<const FourBytes*>(quad)));
   return acc;
 }
 #endif

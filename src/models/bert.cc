@@ -178,12 +178,23 @@ Tensor<T> BertLayer<T>::project(const Tensor<T>& x, const nn::Linear<T>& linear,
   return attend::linear(x, linear.weight());
 }
 
+// x W^T + b through the quantized kernel, the bias added as each sum finishes (float32 only:
+// a quantized layer is float32).
+template <typename T>
+Tensor<T> quantized_projection(const Tensor<T>& x, const quant::QuantizedMatrix& w, const Tensor<T>& bias) {
+  if constexpr (std::is_same_v<T, float>) {
+    return w.project(x, bias);
+  } else {
+    fail<ValueError>("a quantized encoder layer runs in float32");
+  }
+}
+
 template <typename T>
 Tensor<T> BertLayer<T>::self_attention(const Tensor<T>& x, const std::vector<int64_t>& lengths) {
   const int64_t tokens = x.size(0), heads = config_.num_heads, head_dim = config_.hidden_size / heads;
   // q, k, v = x W^T + b, into one (T, 3E) output: [q k v] = x [W_q; W_k; W_v]^T + [b_q; b_k; b_v]
   // (the weights stay where they are: no (3E, E) copy at every call; quantized: one stacked copy)
-  const Tensor<T> qkv = (quantized_ ? add(project(x, *query_, &quantized_->qkv), quantized_->qkv_bias)
+  const Tensor<T> qkv = (quantized_ ? quantized_projection(x, quantized_->qkv, quantized_->qkv_bias)
                                     : linear_stacked(x, {query_->weight(), key_->weight(), value_->weight()},
                                                      {query_->bias(), key_->bias(), value_->bias()}))
                             .reshape({tokens, 3, heads, head_dim});  // (T, 3, H, E / H)

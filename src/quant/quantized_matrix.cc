@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <string>
 
 #include "attend/core/error.h"
 #include "attend/core/half_float.h"
@@ -296,23 +298,26 @@ Tensor<float> QuantizedMatrix::dequantize() const {
   return w;
 }
 
-Tensor<float> QuantizedMatrix::project(const Tensor<float>& x) const {
+Tensor<float> QuantizedMatrix::project(const Tensor<float>& x, const Tensor<float>& bias) const {
   ATTEND_CHECK(x.rank() == 2 && x.shape()[1] == cols(), ShapeError,
                "QuantizedMatrix::project: x has shape {}, expected (R, {}) for a {} x {} weight",
                shape_string(x.shape()), cols(), rows(), cols());
+  ATTEND_CHECK(!bias.defined() || (bias.rank() == 1 && bias.shape()[0] == rows()), ShapeError,
+               "QuantizedMatrix::project: bias has shape {}, expected ({}) for a {} x {} weight",
+               bias.defined() ? shape_string(bias.shape()) : std::string("()"), rows(), rows(), cols());
   const Tensor<float> input = x.contiguous();
   const int64_t batch = input.shape()[0], blocks = cols() / kBlock;
-  std::vector<int8_t> codes(static_cast<size_t>(batch * cols()));
-  std::vector<float> scales(static_cast<size_t>(batch * blocks));
-  std::vector<int32_t> sums(scales.size());
-  std::vector<float> scaled_sums(scales.size());
-  kernels::quantize_rows(input.data(), batch, blocks, codes.data(), scales.data(), sums.data(), scaled_sums.data());
-  const Storage& s = *storage_;
-  const kernels::QuantizedRowsView rows_view{batch,         blocks,      codes.data(),
-                                             scales.data(), sums.data(), scaled_sums.data()};
   Tensor<float> y = Tensor<float>::empty({batch, rows()});
   if (batch == 0) return y;
-  kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins), rows_view, y.data());
+  const Storage& s = *storage_;
+  // x quantized into tiles (quantized_activations.h), never initialized first: every byte is written.
+  const std::unique_ptr<uint8_t[]> tiles(
+      new uint8_t[static_cast<size_t>(kernels::quantized_tiles_bytes(batch, blocks))]);
+  kernels::quantize_tiles(input.data(), batch, blocks, kernel_format(s.format), tiles.get());
+  const Tensor<float> added = bias.defined() ? bias.contiguous() : Tensor<float>();
+  kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins),
+                          {kernel_format(s.format), batch, blocks, tiles.get()},
+                          added.defined() ? added.data() : nullptr, y.data());
   return y;
 }
 

@@ -75,26 +75,23 @@ Weights random_weights(QuantFormat format, int64_t rows, int64_t blocks, Generat
   return w;
 }
 
+// x quantized into the kernels' tiles (one spare byte first: every tile starts misaligned), and
+// a row's block read back from them.
 struct Activations {
+  QuantFormat weights;
   int64_t rows, blocks;
-  std::vector<int8_t> codes;  // one spare byte first
-  std::vector<float> scales;
-  std::vector<int32_t> sums;
-  std::vector<float> scaled_sums;
-  kernels::QuantizedRowsView view() const {
-    return {rows, blocks, codes.data() + 1, scales.data(), sums.data(), scaled_sums.data()};
-  }
+  std::vector<uint8_t> tiles;
+  kernels::QuantizedTilesView view() const { return {weights, rows, blocks, tiles.data() + 1}; }
+  kernels::TileEntry entry(int64_t row, int64_t block) const { return kernels::tile_entry(view(), row, block); }
+  int code(int64_t row, int64_t column) const { return entry(row, column / 32).codes[column % 32]; }
+  float scale(int64_t row, int64_t block) const { return entry(row, block).scale; }
 };
 
-Activations quantize(const std::vector<float>& x, int64_t rows, int64_t blocks) {
-  Activations a{rows,
-                blocks,
-                std::vector<int8_t>(static_cast<size_t>(1 + rows * blocks * 32)),
-                std::vector<float>(static_cast<size_t>(rows * blocks)),
-                std::vector<int32_t>(rows * blocks),
-                std::vector<float>(static_cast<size_t>(rows * blocks))};
-  kernels::quantize_rows(x.data(), rows, blocks, a.codes.data() + 1, a.scales.data(), a.sums.data(),
-                         a.scaled_sums.data());
+Activations quantize(const std::vector<float>& x, int64_t rows, int64_t blocks,
+                     QuantFormat weights = QuantFormat::q8_0) {
+  Activations a{weights, rows, blocks,
+                std::vector<uint8_t>(static_cast<size_t>(1 + kernels::quantized_tiles_bytes(rows, blocks)), 0xAB)};
+  kernels::quantize_tiles(x.data(), rows, blocks, weights, a.tiles.data() + 1);
   return a;
 }
 
@@ -104,7 +101,7 @@ std::vector<float> random_floats(int64_t n, Generator& generator) {
   return x;
 }
 
-TEST(QuantizeRows, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
+TEST(QuantizeTiles, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
   Generator generator(3);
   std::vector<float> x = random_floats(5 * 32, generator);
   for (int i = 0; i < 32; ++i) x[32 + i] = 0.0f;                               // block 1: all zero
@@ -115,27 +112,60 @@ TEST(QuantizeRows, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
     const Activations a = quantize(x, 1, 5);
     for (int64_t j = 0; j < 5; ++j) {
       SCOPED_TRACE(j);
+      const kernels::TileEntry e = a.entry(0, j);
       if (j == 2 || j == 4) {
-        EXPECT_TRUE(std::isnan(a.scales[j]));
+        EXPECT_TRUE(std::isnan(e.scale) && std::isnan(e.scaled_sum));
+        EXPECT_EQ(e.start, 0);
+        for (int i = 0; i < 32; ++i) EXPECT_EQ(e.codes[i], 0);
         continue;
       }
       float max = 0;
       for (int i = 0; i < 32; ++i) max = std::max(max, std::fabs(x[j * 32 + i]));
       const float scale = max / 127.0f, inverse = scale != 0 ? 1.0f / scale : 0.0f;
-      EXPECT_EQ(a.scales[j], scale);
+      EXPECT_EQ(e.scale, scale);
       int32_t sum = 0;
       for (int i = 0; i < 32; ++i) {
         const float scaled = x[j * 32 + i] * inverse;
         const float nearest = std::round(scaled);
         const float even = std::fabs(scaled - std::trunc(scaled)) == 0.5f ? 2 * std::round(scaled / 2) : nearest;
-        EXPECT_EQ(a.codes[1 + j * 32 + i], static_cast<int8_t>(even)) << i;
-        EXPECT_LE(std::abs(a.codes[1 + j * 32 + i]), 127);
-        sum += a.codes[1 + j * 32 + i];
+        EXPECT_EQ(e.codes[i], static_cast<int8_t>(even)) << i;
+        EXPECT_LE(std::abs(e.codes[i]), 127);
+        sum += e.codes[i];
       }
-      EXPECT_EQ(a.sums[j], sum);
-      EXPECT_EQ(a.scaled_sums[j], scale * static_cast<float>(sum));
+      EXPECT_EQ(e.start, -128 * sum);  // Q8_0 weights' codes carry + 128
+      EXPECT_EQ(e.scaled_sum, scale * static_cast<float>(sum));
     }
   });
+}
+
+// Every row of every batch size lands in its own tile slot (tiles of 8, then 4, then single rows),
+// holding what the row quantized alone holds, with the start of each weight format; 1 and 2 threads.
+TEST(QuantizeTiles, EachRowKeepsItsOwnEntriesInAnyBatch) {
+  Generator generator(5);
+  constexpr int64_t kBlocks = 2;
+  for (const QuantFormat format : kFormats) {
+    for (int64_t rows = 1; rows <= 19; ++rows) {
+      SCOPED_TRACE(::testing::Message() << "format " << static_cast<int>(format) << ", rows " << rows);
+      const std::vector<float> x = random_floats(rows * kBlocks * 32, generator);
+      for (const int threads : {1, 2}) {
+        ThreadCountGuard guard(threads);
+        const Activations a = quantize(x, rows, kBlocks, format);
+        EXPECT_EQ(a.tiles[0], 0xAB);  // nothing written before the tiles
+        for (int64_t row = 0; row < rows; ++row) {
+          const Activations alone =
+              quantize(std::vector<float>(x.begin() + row * kBlocks * 32, x.begin() + (row + 1) * kBlocks * 32), 1,
+                       kBlocks, format);
+          for (int64_t j = 0; j < kBlocks; ++j) {
+            const kernels::TileEntry e = a.entry(row, j), expected = alone.entry(0, j);
+            EXPECT_EQ(std::memcmp(&e, &expected, sizeof e), 0) << row << ", " << j;
+            int32_t sum = 0;
+            for (const int8_t code : e.codes) sum += code;
+            EXPECT_EQ(e.start, -kernels::code_offset(format) * sum);
+          }
+        }
+      }
+    }
+  }
 }
 
 // The grouped kernels' output, written out: y = fma(float(S_j), d_j s_j, y), then (Q4_1)
@@ -144,11 +174,11 @@ float grouped_reference(const Weights& w, int64_t o, const Activations& a, int64
   float out = 0.0f;
   for (int64_t j = 0; j < w.blocks; ++j) {
     int32_t sum = 0;
-    for (int i = 0; i < 32; ++i) sum += w.code(o, j * 32 + i) * a.codes[1 + (b * w.blocks + j) * 32 + i];
-    const int64_t block = b * w.blocks + j;
-    out = std::fma(static_cast<float>(sum), float_from_f16_bits(w.scales[o * w.blocks + j]) * a.scales[block], out);
+    const kernels::TileEntry e = a.entry(b, j);
+    for (int i = 0; i < 32; ++i) sum += w.code(o, j * 32 + i) * e.codes[i];
+    out = std::fma(static_cast<float>(sum), float_from_f16_bits(w.scales[o * w.blocks + j]) * e.scale, out);
     if (w.format == QuantFormat::q4_1) {
-      out = std::fma(float_from_f16_bits(w.mins[o * w.blocks + j]), a.scaled_sums[block], out);
+      out = std::fma(float_from_f16_bits(w.mins[o * w.blocks + j]), e.scaled_sum, out);
     }
   }
   return out;
@@ -181,9 +211,10 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
         EXPECT_TRUE(std::equal(row_codes.begin(), row_codes.end(), w.codes.begin() + 1 + o * blocks * code_bytes)) << o;
         EXPECT_TRUE(std::equal(row_scales.begin(), row_scales.end(), w.scales.begin() + o * blocks)) << o;
       }
-      constexpr int64_t kBatch = 6;
+      constexpr int64_t kBatch = 13;  // a tile of 8, one of 4, one row
       const std::vector<float> x = random_floats(kBatch * blocks * 32, generator);
-      const Activations a = quantize(x, kBatch, blocks);
+      const Activations a = quantize(x, kBatch, blocks, format);
+      const std::vector<float> bias = random_floats(rows, generator);
       std::vector<float> expected(kBatch * rows);
       for (int64_t b = 0; b < kBatch; ++b) {
         for (int64_t o = 0; o < rows; ++o) {
@@ -191,7 +222,7 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
           // The formula itself: the product of the widened weights and activations in float64.
           double product = 0, magnitude = 0;
           for (int64_t c = 0; c < blocks * 32; ++c) {
-            const double term = w.value(o, c) * a.scales[b * blocks + c / 32] * a.codes[1 + b * blocks * 32 + c];
+            const double term = w.value(o, c) * a.scale(b, c / 32) * a.code(b, c);
             product += term, magnitude += std::fabs(term);
           }
           EXPECT_NEAR(expected[b * rows + o], product, 2e-6 * magnitude + 1e-30) << b << ", " << o;
@@ -202,14 +233,22 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
         visited.insert(target);
         for (const int threads : {1, 2}) {
           ThreadCountGuard guard(threads);
-          std::vector<float> y(kBatch * rows);
-          kernels::grouped_matmul(grouped, a.view(), y.data());
+          std::vector<float> y(kBatch * rows), biased(y.size());
+          kernels::grouped_matmul(grouped, a.view(), nullptr, y.data());
           EXPECT_EQ(y, expected) << threads << " threads";
+          // The bias added to each finished sum: the bits of adding it after.
+          kernels::grouped_matmul(grouped, a.view(), bias.data(), biased.data());
+          for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(biased[i], expected[i] + bias[i % rows]) << i;
         }
-        const Activations last = quantize(std::vector<float>(x.end() - blocks * 32, x.end()), 1, blocks);
+        // Each row alone (a batch of one, and of the last four) gives its bits in the batch.
+        const Activations last = quantize(std::vector<float>(x.end() - blocks * 32, x.end()), 1, blocks, format);
         std::vector<float> alone(rows);
-        kernels::grouped_matmul(grouped, last.view(), alone.data());
+        kernels::grouped_matmul(grouped, last.view(), nullptr, alone.data());
         EXPECT_EQ(alone, std::vector<float>(expected.end() - rows, expected.end()));
+        const Activations four = quantize(std::vector<float>(x.end() - 4 * blocks * 32, x.end()), 4, blocks, format);
+        std::vector<float> fours(4 * rows);
+        kernels::grouped_matmul(grouped, four.view(), nullptr, fours.data());
+        EXPECT_EQ(fours, std::vector<float>(expected.end() - 4 * rows, expected.end()));
       });
     }
   }
@@ -251,7 +290,7 @@ TEST(QuantizedMatrix, WidensAsTheGgufReaderAndProjectsAsTheKernel) {
     gguf::dequantize(type, blocks, widened);
     EXPECT_EQ(matrix.dequantize().to_vector(), widened);
     const std::vector<float> x = random_floats(2 * 96, generator);
-    const Activations a = quantize(x, 2, 3);
+    const Activations a = quantize(x, 2, 3, kFormats[static_cast<int>(format)]);
     std::vector<float> y(2 * 9);
     for (int64_t b = 0; b < 2; ++b) {  // interleaved by groups of 16 rows: the grouped kernels' order
       for (int64_t o = 0; o < 9; ++o) y[b * 9 + o] = grouped_reference(w, o, a, b);

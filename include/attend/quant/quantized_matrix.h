@@ -1,6 +1,6 @@
 // A weight matrix kept in GGML's 32-value blocks (Q8_0, Q4_0, Q4_1) and multiplied as it is:
 // activations quantized to int8 per block, integer dot products, float scales
-// (src/kernels/quantized_matmul.h has the formats, drawn, and the math).
+// (src/kernels/quantized_activations.h and quantized_groups.h have the formats, drawn, and the math).
 //
 //   Q8_0: w = d * q,  q int8           8.5 bits a weight
 //   Q4_0: w = d * (n - 8), n in 0..15  4.5 bits a weight
@@ -61,8 +61,9 @@ class QuantizedMatrix {
   Tensor<float> dequantize() const;
   // Row r widened into out[0, cols) (an embedding lookup).
   void dequantize_row(int64_t r, std::span<float> out) const;
-  // x (R, cols) -> x W^T (R, rows). ShapeError when x is not (R, cols).
-  Tensor<float> project(const Tensor<float>& x) const;
+  // x (R, cols) -> x W^T (R, rows), + bias (rows) when it is defined (the same bits as adding it
+  // after). ShapeError when x is not (R, cols) or the bias not (rows).
+  Tensor<float> project(const Tensor<float>& x, const Tensor<float>& bias = {}) const;
 
  private:
   struct Storage {
