@@ -167,7 +167,7 @@ void grouped_matmul(benchmark::State& state) {
   const k::GroupedWeightsView w{format, out, blocks, codes.data(), scales.data(), mins.data()};
   std::vector<float> y(static_cast<size_t>(rows * out));
   for (auto _ : state) {
-    k::grouped_matmul(w, {format, rows, blocks, tiles.data()}, nullptr, y.data());
+    k::grouped_matmul(w, {format, rows, blocks, tiles.data()}, nullptr, k::OutputActivation::kNone, y.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * rows * out * blocks * 32);

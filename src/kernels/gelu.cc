@@ -1,5 +1,9 @@
 // Compiled once per SIMD target by Highway's foreach_target; gelu.h's functions dispatch at run
-// time.
+// time. AVX-512 VNNI (AVX3_DL) is among the targets so that on such a CPU the arrays run the
+// target the quantized products' GELU epilogue runs (gelu-inl.h): the same bits.
+#ifndef HWY_WANT_AVX3_DL
+#define HWY_WANT_AVX3_DL
+#endif
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "kernels/gelu.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -7,35 +11,14 @@
 #include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
+#include "kernels/gelu-inl.h"
+
 #include "kernels/gelu.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace attend::kernels {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// Abramowitz & Stegun 7.1.26.
-constexpr float kP = 0.3275911f;
-constexpr float kA1 = 0.254829592f, kA2 = -0.284496736f, kA3 = 1.421413741f, kA4 = -1.453152027f, kA5 = 1.061405429f;
-constexpr float kInvSqrt2 = 0.70710678118654752440f;
-constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
-
-// Phi(x) and exp(-x^2 / 2) for a vector of x:
-//   z = |x| / sqrt 2,  tail = poly(t) exp(-z^2) = 1 - erf(z) = 2 Phi(-|x|)
-//   Phi(x) = tail / 2 for x < 0, 1 - tail / 2 otherwise.
-template <class D, class V = hn::Vec<D>>
-HWY_INLINE V NormalCdf(D d, V x, V& gaussian) {
-  const V z = hn::Mul(hn::Abs(x), hn::Set(d, kInvSqrt2));
-  const V t = hn::Div(hn::Set(d, 1.0f), hn::MulAdd(hn::Set(d, kP), z, hn::Set(d, 1.0f)));
-  V poly = hn::MulAdd(hn::Set(d, kA5), t, hn::Set(d, kA4));
-  poly = hn::MulAdd(poly, t, hn::Set(d, kA3));
-  poly = hn::MulAdd(poly, t, hn::Set(d, kA2));
-  poly = hn::MulAdd(poly, t, hn::Set(d, kA1));
-  poly = hn::Mul(poly, t);
-  gaussian = hn::Exp(d, hn::Neg(hn::Mul(z, z)));  // exp(-x^2 / 2)
-  const V half_tail = hn::Mul(hn::Mul(poly, gaussian), hn::Set(d, 0.5f));
-  return hn::IfThenElse(hn::Lt(x, hn::Zero(d)), half_tail, hn::Sub(hn::Set(d, 1.0f), half_tail));
-}
 
 // x[e] = in[e] (+ bias[e] when kBias): its loads, whole vectors and the tail alike.
 template <bool kBias, class D>
@@ -48,18 +31,17 @@ template <bool kBias>
 void GeluForwardOf(const float* HWY_RESTRICT in, const float* HWY_RESTRICT bias, int64_t n, float* HWY_RESTRICT out) {
   const hn::ScalableTag<float> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
-  hn::Vec<decltype(d)> gaussian;
   int64_t e = 0;
   for (; e + lanes <= n; e += lanes) {
     const auto x = LoadInput<kBias>(d, in, bias, e);
-    hn::StoreU(hn::Mul(x, NormalCdf(d, x, gaussian)), d, out + e);
+    hn::StoreU(Gelu(d, x), d, out + e);
   }
   if (e < n) {  // the tail through a padded vector
     HWY_ALIGN float x_tail[hn::MaxLanes(d)] = {};
     HWY_ALIGN float out_tail[hn::MaxLanes(d)];
     for (int64_t i = e; i < n; ++i) x_tail[i - e] = kBias ? in[i] + bias[i] : in[i];
     const auto x = hn::Load(d, x_tail);
-    hn::Store(hn::Mul(x, NormalCdf(d, x, gaussian)), d, out_tail);
+    hn::Store(Gelu(d, x), d, out_tail);
     for (int64_t i = e; i < n; ++i) out[i] = out_tail[i - e];
   }
 }

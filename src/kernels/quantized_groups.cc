@@ -7,8 +7,10 @@
 #define HWY_TARGET_INCLUDE "kernels/quantized_groups.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 
+#include <hwy/contrib/math/math-inl.h>
 #include <hwy/highway.h>
 
+#include "kernels/gelu-inl.h"
 #include "kernels/vnni-inl.h"
 
 #include <algorithm>
@@ -92,8 +94,8 @@ HWY_INLINE __m512i DotOffsetQuad(__m512i sum, __m512i offset_codes, const uint8_
 // One group of 16 W rows against the kN rows of the tile at `tile` (x rows b ..):
 // y[b + r][16g .. 16g + 15] (+ bias).
 template <QuantFormat kFormat, int kN>
-void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias, float* y,
-               bool stream) {
+void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
+               OutputActivation activation, float* y, bool stream) {
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks;
   const uint8_t* codes = w.codes + g * blocks * kBlockBytes;
@@ -145,8 +147,10 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int6
   const int64_t live = std::min(kGroupRows, w.rows - g * kGroupRows);
   const auto mask = static_cast<__mmask16>((1u << live) - 1);
   const __m512 added = bias != nullptr ? _mm512_maskz_loadu_ps(mask, bias + g * kGroupRows) : _mm512_setzero_ps();
+  const hn::Full512<float> d16;
   for (int r = 0; r < kN; ++r) {
-    const __m512 result = bias != nullptr ? _mm512_add_ps(out[r], added) : out[r];
+    __m512 result = bias != nullptr ? _mm512_add_ps(out[r], added) : out[r];
+    if (activation == OutputActivation::kGelu) result = Gelu(d16, hn::Vec512<float>{result}).raw;
     _mm512_mask_storeu_ps(y + (b + r) * w.rows + g * kGroupRows, mask, result);
   }
 }
@@ -154,8 +158,8 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int6
 // A tile of kN rows in one pass: 8 rows' sums and outputs fill 16 of the 32 vector registers.
 template <QuantFormat kFormat, int kN>
 HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-                         float* y) {
-  GroupTile<kFormat, kN>(w, g, tile, b, bias, y, b == 0);
+                         OutputActivation activation, float* y) {
+  GroupTile<kFormat, kN>(w, g, tile, b, bias, activation, y, b == 0);
 }
 
 #elif HWY_TARGET == HWY_AVX2
@@ -179,7 +183,7 @@ HWY_INLINE __m256i DotOffsetQuad(__m256i sum, __m256i offset_codes, const uint8_
 // tile's kN rows (from row `first` of the tile) in a pass, which 16 vector registers hold.
 template <QuantFormat kFormat, int kN, int kX>
 void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int first, int64_t b, const float* bias,
-               float* y) {
+               OutputActivation activation, float* y) {
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks;
   const uint8_t* codes = w.codes + g * blocks * kBlockBytes;
@@ -228,27 +232,33 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int 
     }
   }
   const int64_t live = std::min(kGroupRows, w.rows - g * kGroupRows);
+  const hn::Full256<float> d8;
   for (int r = 0; r < kX; ++r) {
     alignas(32) float values[kGroupRows];
     _mm256_store_ps(values, out[0][r]);
     _mm256_store_ps(values + 8, out[1][r]);
-    float* row = y + (b + first + r) * w.rows + g * kGroupRows;
-    for (int64_t o = 0; o < live; ++o) row[o] = bias != nullptr ? values[o] + bias[g * kGroupRows + o] : values[o];
+    for (int64_t o = 0; o < live && bias != nullptr; ++o) values[o] += bias[g * kGroupRows + o];
+    if (activation == OutputActivation::kGelu) {
+      for (int h = 0; h < 2; ++h) hn::Store(Gelu(d8, hn::Load(d8, values + 8 * h)), d8, values + 8 * h);
+    }
+    std::copy(values, values + live, y + (b + first + r) * w.rows + g * kGroupRows);
   }
 }
 
 // A tile of kN rows in passes of up to 4.
 template <QuantFormat kFormat, int kN>
 HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-                         float* y) {
+                         OutputActivation activation, float* y) {
   constexpr int kX = kN < 4 ? kN : 4;
-  for (int first = 0; first < kN; first += kX) GroupTile<kFormat, kN, kX>(w, g, tile, first, b, bias, y);
+  for (int first = 0; first < kN; first += kX) GroupTile<kFormat, kN, kX>(w, g, tile, first, b, bias, activation, y);
 }
 
 #else  // scalar targets: each output alone, in the same order
 
 template <QuantFormat kFormat, int kN>
-void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias, float* y) {
+void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
+              OutputActivation activation, float* y) {
+  const hn::ScalableTag<float> d;
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks, live = std::min(kGroupRows, w.rows - g * kGroupRows);
   for (int r = 0; r < kN; ++r) {
@@ -273,7 +283,9 @@ void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64
         out = std::fma(static_cast<float>(sum), float_from_f16_bits(w.scales[slot]) * x.scale(r), out);
         if (kFormat == QuantFormat::q4_1) out = std::fma(float_from_f16_bits(w.mins[slot]), x.scaled_sum(r), out);
       }
-      y[(b + r) * w.rows + g * kGroupRows + row] = bias != nullptr ? out + bias[g * kGroupRows + row] : out;
+      if (bias != nullptr) out += bias[g * kGroupRows + row];
+      if (activation == OutputActivation::kGelu) out = hn::GetLane(Gelu(d, hn::Set(d, out)));
+      y[(b + r) * w.rows + g * kGroupRows + row] = out;
     }
   }
 }
@@ -284,18 +296,18 @@ void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64
 // tile's 8 rows (as in a decode step of eight sequences), then the tail's 4 and single rows. A
 // row's arithmetic is the same in every tile, so the tiling does not change its bits.
 template <QuantFormat kFormat>
-void Groups(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* y, int64_t begin,
-            int64_t end) {
+void Groups(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, OutputActivation activation,
+            float* y, int64_t begin, int64_t end) {
   for (int64_t g = begin; g < end; ++g) {
     for (int64_t b = 0; b < x.rows;) {
       const int64_t n = tile_rows_at(b, x.rows);
       const uint8_t* tile = x.data + kTileEntryBytes * b * x.blocks;
       if (n == 8) {
-        TileRows<kFormat, 8>(w, g, tile, b, bias, y);
+        TileRows<kFormat, 8>(w, g, tile, b, bias, activation, y);
       } else if (n == 4) {
-        TileRows<kFormat, 4>(w, g, tile, b, bias, y);
+        TileRows<kFormat, 4>(w, g, tile, b, bias, activation, y);
       } else {
-        TileRows<kFormat, 1>(w, g, tile, b, bias, y);
+        TileRows<kFormat, 1>(w, g, tile, b, bias, activation, y);
       }
       b += n;
     }
@@ -304,15 +316,15 @@ void Groups(const GroupedWeightsView& w, const QuantizedTilesView& x, const floa
 
 const char* KernelTarget() { return hwy::TargetName(HWY_TARGET); }
 
-void GroupRange(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* HWY_RESTRICT y,
-                int64_t begin, int64_t end) {
+void GroupRange(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias,
+                OutputActivation activation, float* HWY_RESTRICT y, int64_t begin, int64_t end) {
   switch (w.format) {
     case QuantFormat::q8_0:
-      return Groups<QuantFormat::q8_0>(w, x, bias, y, begin, end);
+      return Groups<QuantFormat::q8_0>(w, x, bias, activation, y, begin, end);
     case QuantFormat::q4_0:
-      return Groups<QuantFormat::q4_0>(w, x, bias, y, begin, end);
+      return Groups<QuantFormat::q4_0>(w, x, bias, activation, y, begin, end);
     case QuantFormat::q4_1:
-      return Groups<QuantFormat::q4_1>(w, x, bias, y, begin, end);
+      return Groups<QuantFormat::q4_1>(w, x, bias, activation, y, begin, end);
   }
 }
 
@@ -388,7 +400,8 @@ void ungroup_row(const GroupedWeightsView& w, int64_t row, uint8_t* row_codes, u
   }
 }
 
-void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* y) {
+void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias,
+                    OutputActivation activation, float* y) {
   ATTEND_CHECK(x.weights == w.format && x.blocks == w.blocks, ValueError,
                "grouped_matmul: activations quantized for format {} with {} blocks, weights of format {} with {}",
                static_cast<int>(x.weights), x.blocks, static_cast<int>(w.format), w.blocks);
@@ -396,7 +409,7 @@ void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, co
   const int64_t group_bytes = std::max<int64_t>(1, w.blocks * group_block_bytes(w.format));
   const int64_t grain = std::max<int64_t>(1, 32768 / group_bytes);
   parallel_for(row_groups(w.rows), grain, [&](int64_t begin, int64_t end) {
-    HWY_DYNAMIC_DISPATCH(GroupRange)(w, x, bias, y, begin, end);
+    HWY_DYNAMIC_DISPATCH(GroupRange)(w, x, bias, activation, y, begin, end);
   });
 }
 

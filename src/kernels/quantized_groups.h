@@ -62,9 +62,14 @@ void group_rows(QuantFormat format, int64_t rows, int64_t blocks, const uint8_t*
 void ungroup_row(const GroupedWeightsView& w, int64_t row, uint8_t* row_codes, uint16_t* row_scales,
                  uint16_t* row_mins);
 
-// y (x.rows, w.rows) = x W^T, + bias (w.rows) when given (added to each finished sum, as a separate
-// add would); groups split across threads. x quantized for w's format (ValueError otherwise).
-void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, float* y);
+// What happens to each finished output: nothing, or GELU (gelu.h's, the same bits).
+enum class OutputActivation { kNone, kGelu };
+
+// y (x.rows, w.rows) = act(x W^T + bias): the bias (w.rows) added to each finished sum when given
+// and then the activation, as separate passes would (the same bits); groups split across
+// threads. x quantized for w's format (ValueError otherwise).
+void grouped_matmul(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias,
+                    OutputActivation activation, float* y);
 
 // Highway's name of the target these kernels run on this CPU ("AVX3_DL": AVX-512 VNNI).
 const char* quantized_kernel_target();

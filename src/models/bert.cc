@@ -178,12 +178,14 @@ Tensor<T> BertLayer<T>::project(const Tensor<T>& x, const nn::Linear<T>& linear,
   return attend::linear(x, linear.weight());
 }
 
-// x W^T + b through the quantized kernel, the bias added as each sum finishes (float32 only:
-// a quantized layer is float32).
+// act(x W^T + b) through the quantized kernel, the bias and activation applied as each sum
+// finishes (float32 only: a quantized layer is float32).
 template <typename T>
-Tensor<T> quantized_projection(const Tensor<T>& x, const quant::QuantizedMatrix& w, const Tensor<T>& bias) {
+Tensor<T> quantized_projection(
+    const Tensor<T>& x, const quant::QuantizedMatrix& w, const Tensor<T>& bias,
+    quant::QuantizedMatrix::Activation activation = quant::QuantizedMatrix::Activation::none) {
   if constexpr (std::is_same_v<T, float>) {
-    return w.project(x, bias);
+    return w.project(x, bias, activation);
   } else {
     fail<ValueError>("a quantized encoder layer runs in float32");
   }
@@ -217,6 +219,10 @@ template <typename T>
 Tensor<T> BertLayer<T>::feedforward_hidden(const Tensor<T>& x) {
   // act(x W_1^T + b_1)   (T, E) -> (T, F); GELU takes the bias in its own pass
   if (!quantized_ && config_.activation != BertActivation::kGelu) return relu(intermediate_->forward(x));
+  if (quantized_ && config_.activation == BertActivation::kGelu) {  // GELU as each output finishes
+    return quantized_projection(x, quantized_->intermediate, intermediate_->bias(),
+                                quant::QuantizedMatrix::Activation::gelu);
+  }
   const Tensor<T> product = project(x, *intermediate_, quantized_ ? &quantized_->intermediate : nullptr);  // (T, F)
   if (config_.activation != BertActivation::kGelu) {
     return relu(intermediate_->bias().defined() ? add(product, intermediate_->bias()) : product);

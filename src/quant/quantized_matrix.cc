@@ -298,7 +298,7 @@ Tensor<float> QuantizedMatrix::dequantize() const {
   return w;
 }
 
-Tensor<float> QuantizedMatrix::project(const Tensor<float>& x, const Tensor<float>& bias) const {
+Tensor<float> QuantizedMatrix::project(const Tensor<float>& x, const Tensor<float>& bias, Activation activation) const {
   ATTEND_CHECK(x.rank() == 2 && x.shape()[1] == cols(), ShapeError,
                "QuantizedMatrix::project: x has shape {}, expected (R, {}) for a {} x {} weight",
                shape_string(x.shape()), cols(), rows(), cols());
@@ -315,9 +315,10 @@ Tensor<float> QuantizedMatrix::project(const Tensor<float>& x, const Tensor<floa
       new uint8_t[static_cast<size_t>(kernels::quantized_tiles_bytes(batch, blocks))]);
   kernels::quantize_tiles(input.data(), batch, blocks, kernel_format(s.format), tiles.get());
   const Tensor<float> added = bias.defined() ? bias.contiguous() : Tensor<float>();
-  kernels::grouped_matmul(grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins),
-                          {kernel_format(s.format), batch, blocks, tiles.get()},
-                          added.defined() ? added.data() : nullptr, y.data());
+  kernels::grouped_matmul(
+      grouped_view(s.format, s.rows, s.cols, s.codes, s.scales, s.mins),
+      {kernel_format(s.format), batch, blocks, tiles.get()}, added.defined() ? added.data() : nullptr,
+      activation == Activation::gelu ? kernels::OutputActivation::kGelu : kernels::OutputActivation::kNone, y.data());
   return y;
 }
 

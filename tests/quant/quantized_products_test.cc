@@ -24,6 +24,7 @@
 #include "attend/quant/weight_matrix.h"
 #include "harness/expect_error.h"
 #include "harness/simd_targets.h"
+#include "kernels/gelu.h"
 #include "kernels/quantized_groups.h"
 #include "kernels/quantized_activations.h"
 
@@ -234,20 +235,25 @@ TEST(GroupedMatmul, EqualsItsReferenceBitForBitOnEveryTarget) {
         for (const int threads : {1, 2}) {
           ThreadCountGuard guard(threads);
           std::vector<float> y(kBatch * rows), biased(y.size());
-          kernels::grouped_matmul(grouped, a.view(), nullptr, y.data());
+          kernels::grouped_matmul(grouped, a.view(), nullptr, kernels::OutputActivation::kNone, y.data());
           EXPECT_EQ(y, expected) << threads << " threads";
           // The bias added to each finished sum: the bits of adding it after.
-          kernels::grouped_matmul(grouped, a.view(), bias.data(), biased.data());
+          kernels::grouped_matmul(grouped, a.view(), bias.data(), kernels::OutputActivation::kNone, biased.data());
           for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(biased[i], expected[i] + bias[i % rows]) << i;
+          // Then GELU: the bits of gelu_forward on the biased outputs.
+          std::vector<float> activated(y.size()), gelu(y.size());
+          kernels::grouped_matmul(grouped, a.view(), bias.data(), kernels::OutputActivation::kGelu, activated.data());
+          kernels::gelu_forward(biased.data(), static_cast<int64_t>(biased.size()), gelu.data());
+          for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(activated[i], gelu[i]) << i << " x " << biased[i];
         }
         // Each row alone (a batch of one, and of the last four) gives its bits in the batch.
         const Activations last = quantize(std::vector<float>(x.end() - blocks * 32, x.end()), 1, blocks, format);
         std::vector<float> alone(rows);
-        kernels::grouped_matmul(grouped, last.view(), nullptr, alone.data());
+        kernels::grouped_matmul(grouped, last.view(), nullptr, kernels::OutputActivation::kNone, alone.data());
         EXPECT_EQ(alone, std::vector<float>(expected.end() - rows, expected.end()));
         const Activations four = quantize(std::vector<float>(x.end() - 4 * blocks * 32, x.end()), 4, blocks, format);
         std::vector<float> fours(4 * rows);
-        kernels::grouped_matmul(grouped, four.view(), nullptr, fours.data());
+        kernels::grouped_matmul(grouped, four.view(), nullptr, kernels::OutputActivation::kNone, fours.data());
         EXPECT_EQ(fours, std::vector<float>(expected.end() - 4 * rows, expected.end()));
       });
     }

@@ -61,9 +61,12 @@ class QuantizedMatrix {
   Tensor<float> dequantize() const;
   // Row r widened into out[0, cols) (an embedding lookup).
   void dequantize_row(int64_t r, std::span<float> out) const;
-  // x (R, cols) -> x W^T (R, rows), + bias (rows) when it is defined (the same bits as adding it
-  // after). ShapeError when x is not (R, cols) or the bias not (rows).
-  Tensor<float> project(const Tensor<float>& x, const Tensor<float>& bias = {}) const;
+  // x (R, cols) -> act(x W^T + bias) (R, rows): the bias (rows) when it is defined, GELU (the
+  // exact one of gelu(), its bits) when asked; the same bits as adding and activating after.
+  // ShapeError when x is not (R, cols) or the bias not (rows).
+  enum class Activation { none, gelu };
+  Tensor<float> project(const Tensor<float>& x, const Tensor<float>& bias = {},
+                        Activation activation = Activation::none) const;
 
  private:
   struct Storage {
