@@ -205,7 +205,11 @@ void sample_token(benchmark::State& state) {
 }
 
 BENCHMARK(sample_token)->Arg(0)->Arg(1)->Arg(2);
-BENCHMARK(grouped_matmul)->ArgsProduct({{0, 1, 2}, {8, 800}, {1536}, {384}})->Args({0, 800, 384, 1536});
+BENCHMARK(grouped_matmul)
+    ->ArgsProduct({{0, 1, 2}, {8, 800}, {1536}, {384}})
+    ->Args({0, 800, 384, 1536})
+    ->Args({0, 4096, 1536, 384})
+    ->Args({0, 4096, 384, 1536});
 BENCHMARK(quantize_tiles)->Args({800, 384})->Args({800, 1536});
 BENCHMARK(pack_panels)->Arg(35)->Arg(128);
 BENCHMARK(philox_draws)->ArgsProduct({{35, 128, 4096}, {0, 1}});

@@ -11,13 +11,15 @@ are reused), plus the two quantized ones:
   its VNNI kernels; DefaultTensorType float, since the fused operators defeat its shape
   inference), cached in build/peers-cache/minilm-onnx/.
 
+Two workloads: the tweets, and --fixed-count texts of exactly --fixed-length tokens (512 of
+128 by default, minilm_speed.py's fixed texts: no padding anywhere, the attention's share larger).
 Rounds (--rounds, 5) interleave the contenders in an order rotated each round; the table gives
 the medians of texts/s and of the per-round ratios (min-max). Accuracy, once: each quantized
 contender's cosine to sentence-transformers' float32 embeddings (mean and least), and the
 share of attend float32's top-10 neighbours it keeps when the first 200 tweets search them all
 (what `attend search` would return).
 
-    bench/peers/run minilm-int8-speed [--rounds R] [--threads 1,2] [--count N] [--json FILE]
+    bench/peers/run minilm-int8-speed [--rounds R] [--threads 1,2] [--count N] [--fixed-count N] [--json FILE]
 """
 import argparse
 import json
@@ -55,6 +57,64 @@ def top_overlap(a, b, queries=200, k=10):
     return float(np.mean(shares)), float(np.min(shares))
 
 
+def time_workload(args, threads_list, int8, model, tokenizer, texts, temporary, vectors_of, accuracy, reference):
+    """Per thread count, the rounds' texts/s of every contender on `texts` (interleaved, the order
+    rotated each round); with vectors_of and accuracy given, the first round's embeddings and
+    their cosines to `reference` are kept."""
+    import torch
+    from minilm_golden import encode
+    texts_file, out = os.path.join(temporary, "texts.txt"), os.path.join(temporary, "out.npy")
+    base.write_lines(texts_file, texts)
+    results = {}
+    for threads in threads_list:
+        torch.set_num_threads(threads)
+        session = base.ort_session(int8, threads)
+        base.ort_encode(session, tokenizer, texts[:args.batch], args.batch)  # warm-up
+        encode(model, texts[:args.batch], batch_size=args.batch)
+        rounds = []
+        for r in range(args.rounds):
+            order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
+            keep = vectors_of is not None and r == 0 and threads == threads_list[0]
+            speed = {}
+            for contender in order:
+                if contender.startswith("attend"):
+                    weights = contender.split()[1]
+                    seconds = base.run_attend(args.attend, texts_file, out, args.batch, threads, len(texts), weights)
+                    vectors = np.load(out) if keep else None
+                elif contender == "ORT int8":
+                    start = time.perf_counter()
+                    vectors, _ = base.ort_encode(session, tokenizer, texts, args.batch)
+                    seconds = time.perf_counter() - start
+                else:
+                    start = time.perf_counter()
+                    vectors = encode(model, texts, batch_size=args.batch)
+                    seconds = time.perf_counter() - start
+                if keep and contender != "PyTorch float32":
+                    vectors_of[contender] = vectors
+                    accuracy[contender] = cosines(vectors, reference)
+                speed[contender] = len(texts) / seconds
+            rounds.append(speed)
+            print(f"{len(texts)} texts, {threads} thread(s), round {r + 1}/{args.rounds}: "
+                  + ", ".join(f"{c} {speed[c]:.1f}" for c in CONTENDERS) + " texts/s", flush=True)
+        results[threads] = rounds
+    return results
+
+
+def print_table(results):
+    print("| threads | " + " | ".join(CONTENDERS) + " | attend q8_0 / ORT int8 | attend q8_0 / PyTorch |")
+    print("|---" * (len(CONTENDERS) + 3) + "|")
+    for threads, rounds in results.items():
+        cells = []
+        for c in CONTENDERS:
+            values = [x[c] for x in rounds]
+            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+        ratios = []
+        for other in ("ORT int8", "PyTorch float32"):
+            values = [x["attend q8_0"] / x[other] for x in rounds]
+            ratios.append(f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})")
+        print(f"| {threads} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--attend", default=os.path.join(base.ROOT, "build", "attend"))
@@ -63,6 +123,8 @@ def main():
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--count", type=int, default=2048)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--fixed-count", type=int, default=512, help="fixed-length texts (default 512)")
+    parser.add_argument("--fixed-length", type=int, default=128, help="tokens of each fixed text (default 128)")
     parser.add_argument("--json")
     args = parser.parse_args()
     threads_list = [int(t) for t in args.threads.split(",")]
@@ -78,60 +140,22 @@ def main():
         quantize_dynamic(optimized, int8 + ".tmp", weight_type=QuantType.QInt8,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         os.replace(int8 + ".tmp", int8)
-    import torch
     from minilm_golden import encode, load_sentence_transformer
     model = load_sentence_transformer(directory)
     reference = encode(model, texts, batch_size=args.batch)
-    results, accuracy, vectors_of = {}, {}, {}
+    accuracy, vectors_of = {}, {}
+    workloads = [("tweets", texts), (f"fixed {args.fixed_length}-token texts",
+                                     base.fixed_texts(tokenizer, args.fixed_count, args.fixed_length))]
+    results = {}
     with tempfile.TemporaryDirectory(prefix="attend-minilm-int8-") as temporary:
-        texts_file, out = os.path.join(temporary, "texts.txt"), os.path.join(temporary, "out.npy")
-        base.write_lines(texts_file, texts)
-        for threads in threads_list:
-            torch.set_num_threads(threads)
-            session = base.ort_session(int8, threads)
-            base.ort_encode(session, tokenizer, texts[:args.batch], args.batch)  # warm-up
-            encode(model, texts[:args.batch], batch_size=args.batch)
-            rounds = []
-            for r in range(args.rounds):
-                order = CONTENDERS[r % len(CONTENDERS):] + CONTENDERS[:r % len(CONTENDERS)]
-                speed = {}
-                for contender in order:
-                    if contender.startswith("attend"):
-                        weights = contender.split()[1]
-                        seconds = base.run_attend(args.attend, texts_file, out, args.batch, threads, len(texts), weights)
-                        if r == 0 and threads == threads_list[0]:
-                            vectors_of[contender] = np.load(out)
-                            accuracy[contender] = cosines(vectors_of[contender], reference)
-                    elif contender == "ORT int8":
-                        start = time.perf_counter()
-                        vectors, _ = base.ort_encode(session, tokenizer, texts, args.batch)
-                        seconds = time.perf_counter() - start
-                        if r == 0 and threads == threads_list[0]:
-                            vectors_of[contender] = vectors
-                            accuracy[contender] = cosines(vectors, reference)
-                    else:
-                        start = time.perf_counter()
-                        encode(model, texts, batch_size=args.batch)
-                        seconds = time.perf_counter() - start
-                    speed[contender] = len(texts) / seconds
-                rounds.append(speed)
-                print(f"{threads} thread(s), round {r + 1}/{args.rounds}: "
-                      + ", ".join(f"{c} {speed[c]:.1f}" for c in CONTENDERS) + " texts/s", flush=True)
-            results[threads] = rounds
-    print(f"\nall-MiniLM-L6-v2 on {len(texts)} tweets, batch {args.batch}, {args.rounds} rounds interleaved; "
-          "texts/s median (min-max)\n")
-    print("| threads | " + " | ".join(CONTENDERS) + " | attend q8_0 / ORT int8 | attend q8_0 / PyTorch |")
-    print("|---" * (len(CONTENDERS) + 3) + "|")
-    for threads, rounds in results.items():
-        cells = []
-        for c in CONTENDERS:
-            values = [x[c] for x in rounds]
-            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})")
-        ratios = []
-        for other in ("ORT int8", "PyTorch float32"):
-            values = [x["attend q8_0"] / x[other] for x in rounds]
-            ratios.append(f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})")
-        print(f"| {threads} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        for name, workload in workloads:
+            keep = name == "tweets"  # accuracy on the real tweets
+            results[name] = time_workload(args, threads_list, int8, model, tokenizer, workload, temporary,
+                                          vectors_of if keep else None, accuracy if keep else None, reference)
+    for name, workload in workloads:
+        print(f"\nall-MiniLM-L6-v2 on {len(workload)} {name}, batch {args.batch}, {args.rounds} rounds interleaved; "
+              "texts/s median (min-max)\n")
+        print_table(results[name])
     print("\ncosine to sentence-transformers float32 (mean, least): "
           + "; ".join(f"{c} {m:.5f}, {least:.5f}" for c, (m, least) in accuracy.items()))
     overlap = {c: top_overlap(vectors_of["attend float32"], vectors_of[c]) for c in ("attend q8_0", "ORT int8")}
@@ -139,8 +163,8 @@ def main():
           + "; ".join(f"{c} {m:.4f}, {least:.2f}" for c, (m, least) in overlap.items()))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"results": {str(k): v for k, v in results.items()}, "accuracy": accuracy, "top10": overlap}, f,
-                      indent=1)
+            json.dump({"results": {name: {str(k): v for k, v in r.items()} for name, r in results.items()},
+                       "accuracy": accuracy, "top10": overlap}, f, indent=1)
 
 
 if __name__ == "__main__":

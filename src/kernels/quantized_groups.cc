@@ -158,8 +158,8 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int6
 // A tile of kN rows in one pass: 8 rows' sums and outputs fill 16 of the 32 vector registers.
 template <QuantFormat kFormat, int kN>
 HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-                         OutputActivation activation, float* y) {
-  GroupTile<kFormat, kN>(w, g, tile, b, bias, activation, y, b == 0);
+                         OutputActivation activation, float* y, bool stream) {
+  GroupTile<kFormat, kN>(w, g, tile, b, bias, activation, y, stream);
 }
 
 #elif HWY_TARGET == HWY_AVX2
@@ -248,7 +248,7 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int 
 // A tile of kN rows in passes of up to 4.
 template <QuantFormat kFormat, int kN>
 HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-                         OutputActivation activation, float* y) {
+                         OutputActivation activation, float* y, bool /*stream*/) {
   constexpr int kX = kN < 4 ? kN : 4;
   for (int first = 0; first < kN; first += kX) GroupTile<kFormat, kN, kX>(w, g, tile, first, b, bias, activation, y);
 }
@@ -257,7 +257,7 @@ HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* 
 
 template <QuantFormat kFormat, int kN>
 void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-              OutputActivation activation, float* y) {
+              OutputActivation activation, float* y, bool /*stream*/) {
   const hn::ScalableTag<float> d;
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks, live = std::min(kGroupRows, w.rows - g * kGroupRows);
@@ -292,22 +292,33 @@ void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64
 
 #endif
 
+// Groups taken at a time: their codes, about 512 KB, stay in this core's L2 cache while every
+// tile of x passes over them. Within such a chunk a tile meets all its groups in turn, so that
+// the tile stays in L1 and its outputs are written along its rows (a column stripe at a time
+// through a large output was a third slower).
+constexpr int64_t kChunkBytes = 512 * 1024;
+
 // Groups [begin, end) against every tile of x: the nibbles or bytes a block loads serve the
 // tile's 8 rows (as in a decode step of eight sequences), then the tail's 4 and single rows. A
-// row's arithmetic is the same in every tile, so the tiling does not change its bits.
+// row's arithmetic is the same in every tile and chunk, so neither changes its bits.
 template <QuantFormat kFormat>
 void Groups(const GroupedWeightsView& w, const QuantizedTilesView& x, const float* bias, OutputActivation activation,
             float* y, int64_t begin, int64_t end) {
-  for (int64_t g = begin; g < end; ++g) {
+  const int64_t chunk = std::max<int64_t>(1, kChunkBytes / std::max<int64_t>(1, x.blocks * group_block_bytes(kFormat)));
+  for (int64_t first = begin; first < end; first += chunk) {
+    const int64_t last = std::min(end, first + chunk);
     for (int64_t b = 0; b < x.rows;) {
       const int64_t n = tile_rows_at(b, x.rows);
       const uint8_t* tile = x.data + kTileEntryBytes * b * x.blocks;
-      if (n == 8) {
-        TileRows<kFormat, 8>(w, g, tile, b, bias, activation, y);
-      } else if (n == 4) {
-        TileRows<kFormat, 4>(w, g, tile, b, bias, activation, y);
-      } else {
-        TileRows<kFormat, 1>(w, g, tile, b, bias, activation, y);
+      const bool stream = b == 0;  // the chunk's codes come from memory on its first tile: prefetch them
+      for (int64_t g = first; g < last; ++g) {
+        if (n == 8) {
+          TileRows<kFormat, 8>(w, g, tile, b, bias, activation, y, stream);
+        } else if (n == 4) {
+          TileRows<kFormat, 4>(w, g, tile, b, bias, activation, y, stream);
+        } else {
+          TileRows<kFormat, 1>(w, g, tile, b, bias, activation, y, stream);
+        }
       }
       b += n;
     }
