@@ -26,10 +26,10 @@
 // run of memory with every address a constant offset from one pointer. A tile of n rows at
 // row b, block j, begins at byte 44 (b blocks + j n) (kTileEntryBytes = 44 a row and block):
 //
-//   int32 quads[8][n]   quad c of row r at [c][r]: the codes of columns 4c .. 4c + 3
+//   int8 codes[n][32]   row r's codes of the block's columns 0 .. 31
 //   int32 start[n]      float scale[n]      float scaled_sum[n]
 //
-//   n = 8:  | q0: r0 r1 .. r7 | q1: r0 .. r7 | ... | q7: r0 .. r7 | start r0..r7 | scale | scaled_sum |
+//   n = 8:  | r0: 32 codes | r1: 32 codes | ... | r7: 32 codes | start r0..r7 | scale r0..r7 | scaled_sum r0..r7 |
 #pragma once
 
 #include <cstdint>

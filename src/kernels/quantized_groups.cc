@@ -46,12 +46,12 @@ HWY_INLINE float FloatAt(const uint8_t* p) {
   return value;
 }
 
-// A tile of kN rows, block j: quad c of the tile's row r at Entry(j) + 4 (c kN + r), then start,
+// A tile of kN rows, block j: quad c of the tile's row r at Entry(j) + 32 r + 4 c, then start,
 // scale and scaled_sum at 4 (8 kN + r), 4 (9 kN + r), 4 (10 kN + r).
 template <int kN>
 struct TileBlock {
   const uint8_t* entry;
-  const uint8_t* quad(int c, int r) const { return entry + 4 * (c * kN + r); }
+  const uint8_t* quad(int c, int r) const { return entry + kQuantBlock * r + 4 * c; }
   int32_t start(int r) const { return Quad(entry + 4 * (8 * kN + r)); }
   float scale(int r) const { return FloatAt(entry + 4 * (9 * kN + r)); }
   float scaled_sum(int r) const { return FloatAt(entry + 4 * (10 * kN + r)); }
