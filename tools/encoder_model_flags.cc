@@ -18,8 +18,9 @@ void add_encoder_model_options(CLI::App* command, EncoderModelFlags& flags) {
 void add_weights_flag(CLI::App& command, std::string& weights) {
   command
       .add_option("--weights", weights,
-                  "float32, or q8_0 / q4_0 / q4_1: the BERT encoder layers' projections quantized at load and "
-                  "multiplied with int8 activations (docs/quantization.md)")
+                  "float32, or q8_0 / q4_0 / q4_1: the model's projections (a BERT encoder layer's; a G2P "
+                  "model's linear layers) quantized at load and multiplied with int8 activations "
+                  "(docs/quantization.md)")
       ->check(CLI::IsMember({"float32", "q8_0", "q4_0", "q4_1"}))
       ->capture_default_str();
 }

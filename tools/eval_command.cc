@@ -9,6 +9,8 @@
 #include "attend/core/error.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_factory.h"
+#include "attend/nn/linear.h"
+#include "attend/quant/quantized_matrix.h"
 #include "attend/train/g2p_training.h"
 #include "cli_checks.h"
 #include "attend/models/bert_gguf.h"
@@ -45,8 +47,9 @@ int run_eval(const EvalArguments& args) {
   if (task->second == "classify") {
     return run_classify_eval(path, args.split, args.data_path, args.words, args.weights);
   }
-  ATTEND_CHECK(args.weights == "float32", ValueError,
-               "attend eval: --weights {} is for text classifiers over a pretrained BERT encoder; '{}' is a {} model",
+  ATTEND_CHECK(args.weights == "float32" || task->second == "g2p", ValueError,
+               "attend eval: --weights {} is for text classifiers over a pretrained BERT encoder and G2P models; "
+               "'{}' is a {} model",
                args.weights, path, task->second);
   if (task->second == "fashion-mnist") {
     const std::string split = args.split == "dev" ? "validation" : args.split;
@@ -58,6 +61,7 @@ int run_eval(const EvalArguments& args) {
   ATTEND_CHECK(args.split != "both", ValueError,
                "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
   const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
+  if (args.weights != "float32") nn::quantize_linear_layers(*model, quant::parse_quant_format(args.weights));
   const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
   const auto& entries = args.split == "test"    ? dictionary.test
                         : args.split == "train" ? dictionary.train

@@ -23,6 +23,7 @@ struct PronounceArguments {
   std::vector<std::string> words;
   int64_t beam = 4;
   std::string attention;  // a .png or .svg for the cross-attention alignment of the one word
+  std::string weights = "float32";
 };
 
 int run_pronounce(const PronounceArguments& args) {
@@ -30,7 +31,7 @@ int run_pronounce(const PronounceArguments& args) {
                "--attention draws the alignment of one word; {} words were given", args.words.size());
   if (!args.attention.empty()) viz::image_format_of(args.attention);  // a bad file name fails before any work
   const std::unique_ptr<models::G2PModel<float>> model =
-      models::load_g2p_model(args.checkpoint.empty() ? shipped_g2p_checkpoint() : args.checkpoint);
+      models::load_g2p_model(args.checkpoint.empty() ? shipped_g2p_checkpoint() : args.checkpoint, args.weights);
   if (!args.attention.empty()) {
     viz::write_g2p_alignment(args.attention, *model, args.words.front());
     fmt::print("wrote {}\n", args.attention);
@@ -54,6 +55,12 @@ CommandRunner add_g2p_command(CLI::App& app) {
   g2p_command->add_option("--attention", pronounce->attention,
                           "write the word's letter-phoneme alignment (last decoder layer's cross-attention, mean of "
                           "the heads) to this .png or .svg (default: none)");
+  g2p_command
+      ->add_option("--weights", pronounce->weights,
+                   "float32, or q8_0 / q4_0 / q4_1: the model's linear layers quantized at load and multiplied with "
+                   "int8 activations (docs/quantization.md)")
+      ->check(CLI::IsMember({"float32", "q8_0", "q4_0", "q4_1"}))
+      ->capture_default_str();
   return [g2p_command, pronounce]() -> int { return g2p_command->parsed() ? run_pronounce(*pronounce) : -1; };
 }
 

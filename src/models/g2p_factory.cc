@@ -4,11 +4,14 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "attend/core/error.h"
+#include "attend/nn/linear.h"
+#include "attend/quant/quantized_matrix.h"
 #include "attend/models/parameter_table.h"
 
 namespace attend::models {
@@ -225,6 +228,14 @@ std::unique_ptr<G2PModel<float>> load_g2p_model(const io::SafetensorsFile& file)
 std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path) {
   ATTEND_CHECK(std::filesystem::exists(path), ValueError, "checkpoint '{}' does not exist", path);
   return load_g2p_model(io::load_safetensors(path));
+}
+
+std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path, const std::string& weights) {
+  const std::optional<quant::QuantFormat> format =
+      weights == "float32" ? std::nullopt : std::optional(quant::parse_quant_format(weights));
+  std::unique_ptr<G2PModel<float>> model = load_g2p_model(path);
+  if (format) nn::quantize_linear_layers(*model, *format);
+  return model;
 }
 
 }  // namespace attend::models

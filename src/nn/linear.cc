@@ -1,6 +1,8 @@
 #include "attend/nn/linear.h"
 
 #include <cmath>
+#include <type_traits>
+#include <utility>
 
 #include "attend/ops/elementwise.h"
 #include "attend/ops/matmul.h"
@@ -23,9 +25,50 @@ template <typename T>
 Tensor<T> Linear<T>::forward(const Tensor<T>& x) const {
   ATTEND_CHECK(x.rank() >= 1 && x.size(-1) == in_features(), ShapeError,
                "Linear: input {} must end with in_features = {}", shape_string(x.shape()), in_features());
+  if constexpr (std::is_same_v<T, float>) {
+    if (quantized_) {
+      ATTEND_CHECK(!this->is_training(), ValueError,
+                   "Linear: its weight is quantized ({}), inference only (call eval())",
+                   quant::quant_format_name(quantized_->format()));
+      // x (..., in) as rows (R, in) -> x W^T + b (R, out) -> (..., out)
+      Shape out_shape = x.shape();
+      out_shape.back() = out_features();
+      return quantized_->project(x.reshape({-1, in_features()}), bias_).reshape(out_shape);
+    }
+  }
   // x (..., in) @ W^T (in, out) + b (out): one op, the bias written into the output before BLAS
   // accumulates onto it (ops/matmul.h).
   return linear(x, weight_, bias_);
+}
+
+template <typename T>
+void Linear<T>::quantize(quant::QuantFormat format) {
+  if constexpr (std::is_same_v<T, float>) {
+    quantized_ = std::make_shared<const quant::QuantizedMatrix>(
+        quant::QuantizedMatrix::quantize(format, weight_.detach(), "Linear weight"));
+  } else {
+    fail<ValueError>("Linear::quantize: only float layers are quantized ({} asked)", quant::quant_format_name(format));
+  }
+}
+
+template <typename T>
+void Linear<T>::set_quantized(quant::QuantizedMatrix blocks) {
+  ATTEND_CHECK((std::is_same_v<T, float>), ValueError, "Linear::set_quantized: only float layers are quantized");
+  ATTEND_CHECK(blocks.rows() == out_features() && blocks.cols() == in_features(), ShapeError,
+               "Linear::set_quantized: blocks of ({}, {}) for a weight of {}", blocks.rows(), blocks.cols(),
+               shape_string(weight_.shape()));
+  quantized_ = std::make_shared<const quant::QuantizedMatrix>(std::move(blocks));
+}
+
+int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format) {
+  int64_t count = 0;
+  for (const auto& [name, module] : model.named_modules()) {
+    if (auto* linear = dynamic_cast<Linear<float>*>(module); linear != nullptr && linear->in_features() % 32 == 0) {
+      linear->quantize(format);
+      ++count;
+    }
+  }
+  return count;
 }
 
 template class Linear<float>;

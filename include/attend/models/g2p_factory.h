@@ -48,5 +48,9 @@ std::unique_ptr<G2PModel<float>> make_g2p_model(const G2PModelSpec& spec, Genera
 // built from g2p_spec_from_checkpoint(file); the path version reads the file once.
 std::unique_ptr<G2PModel<float>> load_g2p_model(const io::SafetensorsFile& file);
 std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path);
+// The same with its Linear layers quantized to `weights` ("q8_0", "q4_0", "q4_1": nn::Linear's
+// inference on GGML blocks; embeddings, norms and the GRU's recurrences stay float), or as saved
+// for "float32". ValueError naming any other value.
+std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path, const std::string& weights);
 
 }  // namespace attend::models

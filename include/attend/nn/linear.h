@@ -1,8 +1,12 @@
-// Linear layer: y = x W^T + b.
+// Linear layer: y = x W^T + b. For inference it can run on its weight quantized to GGML's blocks
+// (Q8_0, Q4_0, Q4_1: quant/quantized_matrix.h), its activations quantized per block of 32.
 #pragma once
+
+#include <memory>
 
 #include "attend/core/random.h"
 #include "attend/nn/module.h"
+#include "attend/quant/quantized_matrix.h"
 
 namespace attend::nn {
 
@@ -21,10 +25,23 @@ class Linear : public Module<T> {
   const Tensor<T>& weight() const { return weight_; }  // (out_features, in_features)
   const Tensor<T>& bias() const { return bias_; }      // (out_features) or undefined
 
+  // From now on forward multiplies these blocks of the weight (its own, quantized: quantize; a
+  // file's: set_quantized, their shape checked), in evaluation mode only (ValueError in training
+  // mode). float only; ValueError for in_features not a multiple of 32. The float weight stays a
+  // parameter as it was.
+  void quantize(quant::QuantFormat format);
+  void set_quantized(quant::QuantizedMatrix blocks);
+  const quant::QuantizedMatrix* quantized() const { return quantized_.get(); }
+
  private:
   Tensor<T> weight_;
   Tensor<T> bias_;
+  std::shared_ptr<const quant::QuantizedMatrix> quantized_;
 };
+
+// Quantizes every Linear layer of `model` whose in_features is a multiple of 32 (the rest stay
+// float); returns how many. Embeddings, norms and other layers stay float.
+int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format);
 
 extern template class Linear<float>;
 extern template class Linear<double>;

@@ -48,6 +48,17 @@ class Module {
     return all;
   }
 
+  // This module's descendants (not itself), named like their parameters' prefixes
+  // ("encoder.layers.0.attention.query"), depth first in registration order.
+  std::vector<std::pair<std::string, Module<T>*>> named_modules() const {
+    std::vector<std::pair<std::string, Module<T>*>> all;
+    for (const auto& [name, child] : children_) {
+      all.emplace_back(name, child.get());
+      for (auto& [child_name, module] : child->named_modules()) all.emplace_back(name + "." + child_name, module);
+    }
+    return all;
+  }
+
   std::vector<Tensor<T>> parameters() const {
     std::vector<Tensor<T>> all;
     for (auto& [name, parameter] : named_parameters()) all.push_back(parameter);
