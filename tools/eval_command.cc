@@ -9,6 +9,7 @@
 #include "attend/core/error.h"
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_factory.h"
+#include "attend/models/g2p_gguf.h"
 #include "attend/nn/linear.h"
 #include "attend/quant/quantized_matrix.h"
 #include "attend/train/g2p_training.h"
@@ -33,11 +34,31 @@ struct EvalArguments {
   std::string weights = "float32";
 };
 
+// PER and WER of a G2P model on a split of CMUdict.
+int run_g2p_eval(models::G2PModel<float>& model, const EvalArguments& args) {
+  ATTEND_CHECK(args.split != "both", ValueError,
+               "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
+  const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
+  const auto& entries = args.split == "test"    ? dictionary.test
+                        : args.split == "train" ? dictionary.train
+                                                : dictionary.dev;  // dev or validation
+  const auto start = std::chrono::steady_clock::now();
+  const train::G2PMetrics metrics = train::evaluate_g2p(model, entries, args.beam, args.words);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("{} split, {} words, {}: PER {:.2f}%  WER {:.2f}%  ({:.1f} s)\n", args.split, metrics.words,
+             args.beam > 1 ? fmt::format("beam {}", args.beam) : std::string("greedy"),
+             100 * metrics.phoneme_error_rate, 100 * metrics.word_error_rate, seconds);
+  return 0;
+}
+
 int run_eval(const EvalArguments& args) {
   const std::string path = args.checkpoint.empty() ? shipped_g2p_checkpoint() : args.checkpoint;
   ATTEND_CHECK(std::filesystem::exists(path), ValueError, "checkpoint '{}' does not exist", path);
   if (models::is_text_classifier_gguf_file(path)) {  // attend quantize's file of a classifier
     return run_classify_eval(path, args.split, args.data_path, args.words, args.weights);
+  }
+  if (models::is_g2p_gguf_file(path)) {  // attend quantize's file of a G2P model
+    return run_g2p_eval(*models::load_g2p_model(path, args.weights), args);
   }
   const io::SafetensorsFile checkpoint = io::load_safetensors(path);  // read once, for every task
   const io::Metadata& metadata = checkpoint.metadata();
@@ -58,21 +79,9 @@ int run_eval(const EvalArguments& args) {
     return run_fashion_mnist_eval(checkpoint, {args.data_path, split});
   }
   ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", path, task->second);
-  ATTEND_CHECK(args.split != "both", ValueError,
-               "attend eval: --split both is for Fashion-MNIST; G2P takes test, dev or train");
   const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
   if (args.weights != "float32") nn::quantize_linear_layers(*model, quant::parse_quant_format(args.weights));
-  const data::PronouncingDictionary dictionary = load_dictionary(args.data_path);
-  const auto& entries = args.split == "test"    ? dictionary.test
-                        : args.split == "train" ? dictionary.train
-                                                : dictionary.dev;  // dev or validation
-  const auto start = std::chrono::steady_clock::now();
-  const train::G2PMetrics metrics = train::evaluate_g2p(*model, entries, args.beam, args.words);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("{} split, {} words, {}: PER {:.2f}%  WER {:.2f}%  ({:.1f} s)\n", args.split, metrics.words,
-             args.beam > 1 ? fmt::format("beam {}", args.beam) : std::string("greedy"),
-             100 * metrics.phoneme_error_rate, 100 * metrics.word_error_rate, seconds);
-  return 0;
+  return run_g2p_eval(*model, args);
 }
 
 }  // namespace

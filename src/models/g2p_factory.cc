@@ -10,6 +10,8 @@
 #include <fmt/ranges.h>
 
 #include "attend/core/error.h"
+#include "attend/models/bert_gguf.h"
+#include "attend/models/g2p_gguf.h"
 #include "attend/nn/linear.h"
 #include "attend/quant/quantized_matrix.h"
 #include "attend/models/parameter_table.h"
@@ -227,12 +229,16 @@ std::unique_ptr<G2PModel<float>> load_g2p_model(const io::SafetensorsFile& file)
 
 std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path) {
   ATTEND_CHECK(std::filesystem::exists(path), ValueError, "checkpoint '{}' does not exist", path);
+  if (is_gguf_file(path)) return load_g2p_gguf(path);  // attend quantize's file
   return load_g2p_model(io::load_safetensors(path));
 }
 
 std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path, const std::string& weights) {
   const std::optional<quant::QuantFormat> format =
       weights == "float32" ? std::nullopt : std::optional(quant::parse_quant_format(weights));
+  ATTEND_CHECK(!format || !is_gguf_file(path), ValueError,
+               "--weights {}: '{}' is already quantized (attend quantize wrote it); leave --weights out", weights,
+               path);
   std::unique_ptr<G2PModel<float>> model = load_g2p_model(path);
   if (format) nn::quantize_linear_layers(*model, *format);
   return model;
