@@ -25,6 +25,7 @@
 #include "attend/viz/heatmap.h"
 #include "attend/viz/output_file.h"
 #include "attend/models/g2p_factory.h"
+#include "attend/models/g2p_gguf.h"
 #include "attend/models/bert_gguf.h"
 #include "attend/models/sentence_encoder.h"
 #include "attend/bpe/gguf_vocabulary.h"
@@ -232,6 +233,15 @@ int run_viz(VizArguments args) {
                                                     : bert_figures(args.model, args.input));
     return 0;
   }
+  if (models::is_g2p_gguf_file(args.checkpoint)) {  // attend quantize's file of a G2P model
+    write_all(args.out,
+              document_figures(viz::capture_g2p_attention(*models::load_g2p_gguf(args.checkpoint), args.input)));
+    return 0;
+  }
+  ATTEND_CHECK(!models::is_gguf_file(args.checkpoint), ValueError,
+               "'{}' is a GGUF file: attend viz takes a G2P model's as the checkpoint, and an encoder's or a decoder's "
+               "as --model",
+               args.checkpoint);
   const io::SafetensorsFile checkpoint = io::load_safetensors(args.checkpoint);  // read once
   const io::Metadata& metadata = checkpoint.metadata();
   const std::string task = metadata.count("task") ? metadata.at("task") : "";
