@@ -39,6 +39,9 @@ int run_quantize(const QuantizeArguments& args) {
                "attend quantize: '{}' is neither a model directory nor a checkpoint file", args.in);
   ATTEND_CHECK(args.overwrite || !std::filesystem::exists(args.out, error), ValueError,
                "attend quantize: '{}' exists; pass --overwrite to replace it", args.out);
+  ATTEND_CHECK(!models::is_gguf_file(args.in), ValueError,
+               "attend quantize: '{}' is a GGUF file already; give the model directory or checkpoint it came from",
+               args.in);
   const quant::QuantFormat format = quant::parse_quant_format(args.type);
   std::string use = "embed --model";
   if (directory) {

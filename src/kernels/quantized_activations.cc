@@ -86,7 +86,7 @@ HWY_INLINE bool BlockMaxima(const float* HWY_RESTRICT v, int64_t count, float* H
   return finite;
 }
 
-// s = a / 127 and 1 / s (0 when s = 0) for kChunk maxima a, in vectors.
+// s = a / 127 and 1 / s (0 when s = 0 or 1 / s overflows) for kChunk maxima a, in vectors.
 HWY_INLINE void ScalesOf(const float* HWY_RESTRICT maxima, float* HWY_RESTRICT scales, float* HWY_RESTRICT inverses) {
   namespace hn = hwy::HWY_NAMESPACE;
   const hn::ScalableTag<float> df;
@@ -95,7 +95,9 @@ HWY_INLINE void ScalesOf(const float* HWY_RESTRICT maxima, float* HWY_RESTRICT s
     const auto scale = hn::Div(hn::LoadU(df, maxima + k), hn::Set(df, 127.0f));
     const auto inverse = hn::Div(hn::Set(df, 1.0f), scale);
     hn::StoreU(scale, df, scales + k);
-    hn::StoreU(hn::IfThenZeroElse(hn::Eq(scale, hn::Zero(df)), inverse), df, inverses + k);
+    // s = 0, or s so small (below ~2^-126: max |x| < ~4e-37) that 1 / s overflows: codes 0, as for s = 0
+    hn::StoreU(hn::IfThenZeroElse(hn::Or(hn::Eq(scale, hn::Zero(df)), hn::Not(hn::IsFinite(inverse))), inverse), df,
+               inverses + k);
   }
 }
 

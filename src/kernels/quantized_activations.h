@@ -15,8 +15,8 @@
 // Activations, x (batch, in): each row's blocks quantized to int8, as llama.cpp's q8 rows:
 //
 //   a = max_i |x_i|,  s = a / 127,  q_i = round_half_even(x_i * (1 / s))  in [-127, 127]
-//   (s = 0: q = 0; a block holding NaN or Inf: s = NaN, so that its products stay NaN, and its
-//   codes and sum 0)
+//   (s = 0, or 1 / s overflowing to infinity (max |x| < ~4e-37): q = 0; a block holding NaN or
+//   Inf: s = NaN, so that its products stay NaN, and its codes and sum 0)
 //   sum = sum_i q_i,  start = -offset * sum,  scaled_sum = s * sum (rounded to float)
 //   where offset is what the weight format's codes carry: 128 (Q8_0 codes are stored + 128),
 //   8 (Q4_0's n - 8), 0 (Q4_1): the integer sum S_j of a block begins at `start`.

@@ -15,11 +15,11 @@ namespace {
 
 constexpr const char* kG2PArchitecture = "attend.g2p";
 
-// The Linear layers of `model` that run on blocks: those of whole blocks (quantize_linear_layers).
+// The Linear layers of `model` that run on blocks: the quantizable ones (quantize_linear_layers).
 std::vector<std::pair<std::string, nn::Linear<float>*>> block_layers(const G2PModel<float>& model) {
   std::vector<std::pair<std::string, nn::Linear<float>*>> layers;
   for (const auto& [name, module] : model.named_modules()) {
-    if (auto* linear = dynamic_cast<nn::Linear<float>*>(module); linear != nullptr && linear->in_features() % 32 == 0) {
+    if (auto* linear = dynamic_cast<nn::Linear<float>*>(module); linear != nullptr && linear->quantizable()) {
       layers.emplace_back(name, linear);
     }
   }

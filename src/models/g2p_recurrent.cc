@@ -39,6 +39,7 @@ G2PRecurrent<T>::G2PRecurrent(const G2PRecurrentConfig& config, int64_t letters,
   attention_ = this->register_module("attention", std::make_shared<nn::AdditiveScore<T>>(h, 2 * h, h, generator));
   decoder_ = this->register_module("decoder", std::make_shared<nn::GRUCell<T>>(e + 2 * h, h, true, generator));
   output_ = this->register_module("output", std::make_shared<nn::Linear<T>>(3 * h, phonemes, true, generator));
+  output_->keep_float();  // aligned_log_probs multiplies its weight's two halves itself
   dropout_ = this->register_module("dropout", std::make_shared<nn::Dropout<T>>(config.dropout, generator));
   // Soft models draw nothing more from `generator`, so that they initialize as they always did.
   if (config.alignment == AlignmentTraining::kVariationalEnum ||

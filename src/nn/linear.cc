@@ -43,6 +43,7 @@ Tensor<T> Linear<T>::forward(const Tensor<T>& x) const {
 
 template <typename T>
 void Linear<T>::quantize(quant::QuantFormat format) {
+  ATTEND_CHECK(!keep_float_, ValueError, "Linear::quantize: this layer's owner reads its weight itself (kept float)");
   if constexpr (std::is_same_v<T, float>) {
     quantized_ = std::make_shared<const quant::QuantizedMatrix>(
         quant::QuantizedMatrix::quantize(format, weight_.detach(), "Linear weight"));
@@ -54,6 +55,8 @@ void Linear<T>::quantize(quant::QuantFormat format) {
 template <typename T>
 void Linear<T>::set_quantized(quant::QuantizedMatrix blocks) {
   ATTEND_CHECK((std::is_same_v<T, float>), ValueError, "Linear::set_quantized: only float layers are quantized");
+  ATTEND_CHECK(!keep_float_, ValueError,
+               "Linear::set_quantized: this layer's owner reads its weight itself (kept float)");
   ATTEND_CHECK(blocks.rows() == out_features() && blocks.cols() == in_features(), ShapeError,
                "Linear::set_quantized: blocks of ({}, {}) for a weight of {}", blocks.rows(), blocks.cols(),
                shape_string(weight_.shape()));
@@ -63,7 +66,7 @@ void Linear<T>::set_quantized(quant::QuantizedMatrix blocks) {
 int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format) {
   int64_t count = 0;
   for (const auto& [name, module] : model.named_modules()) {
-    if (auto* linear = dynamic_cast<Linear<float>*>(module); linear != nullptr && linear->in_features() % 32 == 0) {
+    if (auto* linear = dynamic_cast<Linear<float>*>(module); linear != nullptr && linear->quantizable()) {
       linear->quantize(format);
       ++count;
     }

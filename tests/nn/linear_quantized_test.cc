@@ -8,6 +8,7 @@
 #include <cmath>
 #include <vector>
 
+#include "attend/models/g2p_recurrent.h"
 #include "attend/nn/linear.h"
 #include "attend/nn/transformer.h"
 #include "harness/expect_error.h"
@@ -72,6 +73,27 @@ TEST(LinearQuantized, QuantizeLinearLayersTakesEveryLayerOfWholeBlocks) {
   for (size_t i = 0; i < got.size(); ++i) largest = std::max(largest, std::fabs(static_cast<double>(got[i] - want[i])));
   EXPECT_GT(largest, 0.0);   // quantized
   EXPECT_LT(largest, 0.05);  // and close
+}
+
+// A layer whose owner reads its weight itself (G2PRecurrent's output layer under a latent
+// alignment) is kept float: quantize_linear_layers passes it by and quantizing it is refused, so
+// --weights never claims a layer it does not run.
+TEST(LinearQuantized, LayersKeptFloatAreNeverQuantized) {
+  Generator generator(34);
+  nn::Linear<float> layer(64, 8, true, generator);
+  layer.keep_float();
+  EXPECT_FALSE(layer.quantizable());
+  expect_error<ValueError>([&] { layer.quantize(quant::QuantFormat::q8_0); }, {"kept float"});
+  models::G2PRecurrentConfig config;
+  config.embedding_dim = 32, config.hidden_dim = 32;  // the output layer takes 3 H = 96: whole blocks
+  config.alignment = models::AlignmentTraining::kHard;
+  models::G2PRecurrent<float> model(config, 30, 40, generator);
+  nn::quantize_linear_layers(model, quant::QuantFormat::q8_0);
+  for (const auto& [name, module] : model.named_modules()) {
+    if (const auto* linear = dynamic_cast<const nn::Linear<float>*>(module)) {
+      EXPECT_EQ(linear->quantized() != nullptr, name != "output") << name;
+    }
+  }
 }
 
 }  // namespace

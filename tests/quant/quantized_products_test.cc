@@ -139,6 +139,24 @@ TEST(QuantizeTiles, ScalesRoundsAndSumsEachBlockOnEveryTarget) {
   });
 }
 
+// A block so small that 1 / s overflows (s = max |x| / 127 below the smallest normal float):
+// codes 0, as for an all-zero block, not the codes of infinity (which wrapped to -128).
+TEST(QuantizeTiles, TinyBlocksGiveZeroCodes) {
+  std::vector<float> x(3 * 32, 1e-38f);
+  x[5] = -2e-38f;
+  x[64 + 1] = 3.0f;  // and a normal block beside them
+  attend::testing::for_each_simd_target([&] {
+    for (const int64_t rows : {1, 3}) {  // one row of 3 blocks; 3 rows of 1 (blocks in one run of 16 or not)
+      const Activations a = quantize(x, rows, 3 / rows);
+      const kernels::TileEntry tiny = a.entry(0, 0), normal = a.entry(rows == 1 ? 0 : 2, rows == 1 ? 2 : 0);
+      for (const int8_t code : tiny.codes) EXPECT_EQ(code, 0);
+      EXPECT_EQ(tiny.start, 0);
+      EXPECT_EQ(tiny.scaled_sum, 0.0f);
+      EXPECT_EQ(normal.codes[1], 127);
+    }
+  });
+}
+
 // Every row of every batch size lands in its own tile slot (tiles of 8, then 4, then single rows),
 // holding what the row quantized alone holds (alone: blocks one at a time; in a batch: 16 at once
 // on AVX-512), with the start of each weight format; 1 and 2 threads.

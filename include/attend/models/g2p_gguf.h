@@ -1,5 +1,5 @@
 // A G2P model in one GGUF file (`attend quantize --type F model.safetensors OUT.gguf`): the
-// weights of its Linear layers of whole blocks (nn::quantize_linear_layers' choice) in GGML's
+// weights of its quantizable Linear layers (nn::quantize_linear_layers' choice) in GGML's
 // blocks, every other tensor F32, the checkpoint's metadata kept:
 //
 //   general.architecture     "attend.g2p"

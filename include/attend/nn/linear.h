@@ -29,18 +29,26 @@ class Linear : public Module<T> {
   // file's: set_quantized, their shape checked), in evaluation mode only (ValueError in training
   // mode). float only; ValueError for in_features not a multiple of 32. The float weight stays a
   // parameter as it was.
+  // The blocks are the weight as it is at that moment: a later change of the weight does not
+  // reach them.
   void quantize(quant::QuantFormat format);
   void set_quantized(quant::QuantizedMatrix blocks);
   const quant::QuantizedMatrix* quantized() const { return quantized_.get(); }
+  // For an owner that reads weight() itself besides forward: the layer then refuses quantize and
+  // set_quantized (ValueError), and quantize_linear_layers passes it by.
+  void keep_float() { keep_float_ = true; }
+  // in_features whole blocks of 32, and not kept float.
+  bool quantizable() const { return !keep_float_ && in_features() % 32 == 0; }
 
  private:
   Tensor<T> weight_;
   Tensor<T> bias_;
   std::shared_ptr<const quant::QuantizedMatrix> quantized_;
+  bool keep_float_ = false;
 };
 
-// Quantizes every Linear layer of `model` whose in_features is a multiple of 32 (the rest stay
-// float); returns how many. Embeddings, norms and other layers stay float.
+// Quantizes every quantizable() Linear layer of `model` (the rest stay float); returns how many.
+// Embeddings, norms and other layers stay float.
 int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format);
 
 extern template class Linear<float>;
