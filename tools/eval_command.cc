@@ -10,8 +10,6 @@
 #include "attend/io/safetensors.h"
 #include "attend/models/g2p_factory.h"
 #include "attend/models/g2p_gguf.h"
-#include "attend/nn/linear.h"
-#include "attend/quant/quantized_matrix.h"
 #include "attend/train/g2p_training.h"
 #include "cli_checks.h"
 #include "attend/models/bert_gguf.h"
@@ -79,9 +77,7 @@ int run_eval(const EvalArguments& args) {
     return run_fashion_mnist_eval(checkpoint, {args.data_path, split});
   }
   ATTEND_CHECK(task->second == "g2p", ValueError, "'{}': attend eval does not know the task '{}'", path, task->second);
-  const std::unique_ptr<models::G2PModel<float>> model = models::load_g2p_model(checkpoint);
-  if (args.weights != "float32") nn::quantize_linear_layers(*model, quant::parse_quant_format(args.weights));
-  return run_g2p_eval(*model, args);
+  return run_g2p_eval(*models::load_g2p_model(checkpoint, args.weights), args);
 }
 
 }  // namespace

@@ -63,13 +63,17 @@ HWY_INLINE TileBlock<kN> BlockOf(const uint8_t* tile, int64_t j) {
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 
+// Without VNNI: lane r += sum over t < 4 of u[4r + t] s[4r + t] by vpmaddubsw + vpmaddwd.
+HWY_INLINE __m512i MaddQuads(__m512i sum, __m512i u, __m512i s) {
+  return _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+}
+
 // 16 int32 lanes: lane r += sum over t < 4 of u[4r + t] x[t], x the four bytes at `quad`.
 HWY_INLINE __m512i DotQuad(__m512i sum, __m512i u, const uint8_t* quad) {
 #if HWY_TARGET == HWY_AVX3_DL
   return DotBytesBroadcast(sum, u, quad);
 #else
-  const __m512i x = _mm512_set1_epi32(Quad(quad));
-  return _mm512_add_epi32(sum, _mm512_madd_epi16(_mm512_maddubs_epi16(u, x), _mm512_set1_epi16(1)));
+  return MaddQuads(sum, u, _mm512_set1_epi32(Quad(quad)));
 #endif
 }
 
@@ -85,17 +89,16 @@ HWY_INLINE __m512i DotOffsetQuad(__m512i sum, __m512i offset_codes, const uint8_
   const __m512i x = _mm512_set1_epi32(Quad(quad));
   const __m512i codes = _mm512_xor_si512(offset_codes, _mm512_set1_epi8(static_cast<char>(0x80)));
   const __mmask64 negative = _mm512_movepi8_mask(codes);
-  const __m512i signed_x = _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x);
-  return _mm512_add_epi32(
-      sum, _mm512_madd_epi16(_mm512_maddubs_epi16(_mm512_abs_epi8(codes), signed_x), _mm512_set1_epi16(1)));
+  return MaddQuads(sum, _mm512_abs_epi8(codes), _mm512_mask_sub_epi8(x, negative, _mm512_setzero_si512(), x));
 #endif
 }
 
-// One group of 16 W rows against the kN rows of the tile at `tile` (x rows b ..):
-// y[b + r][16g .. 16g + 15] (+ bias).
+// One group of 16 W rows against the kN rows of the tile at `tile` (x rows b ..), in one pass
+// (8 rows' sums and outputs fill 16 of the 32 vector registers):
+// y[b + r][16g .. 16g + 15] = act(... + bias).
 template <QuantFormat kFormat, int kN>
-void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-               OutputActivation activation, float* y, bool stream) {
+void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
+              OutputActivation activation, float* y, bool stream) {
   constexpr int64_t kBlockBytes = group_block_bytes(kFormat);
   const int64_t blocks = w.blocks;
   const uint8_t* codes = w.codes + g * blocks * kBlockBytes;
@@ -155,28 +158,23 @@ void GroupTile(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int6
   }
 }
 
-// A tile of kN rows in one pass: 8 rows' sums and outputs fill 16 of the 32 vector registers.
-template <QuantFormat kFormat, int kN>
-HWY_INLINE void TileRows(const GroupedWeightsView& w, int64_t g, const uint8_t* tile, int64_t b, const float* bias,
-                         OutputActivation activation, float* y, bool stream) {
-  GroupTile<kFormat, kN>(w, g, tile, b, bias, activation, y, stream);
-}
-
 #elif HWY_TARGET == HWY_AVX2
 
-// 8 int32 lanes (half a group's rows): lane r += sum over t < 4 of u[4r + t] x[t].
+// 8 int32 lanes (half a group's rows): lane r += sum over t < 4 of u[4r + t] s[4r + t].
+HWY_INLINE __m256i MaddQuads(__m256i sum, __m256i u, __m256i s) {
+  return _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+
+// The same with s the four bytes at `quad` in every lane.
 HWY_INLINE __m256i DotQuad(__m256i sum, __m256i u, const uint8_t* quad) {
-  const __m256i x = _mm256_set1_epi32(Quad(quad));
-  return _mm256_add_epi32(sum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)));
+  return MaddQuads(sum, u, _mm256_set1_epi32(Quad(quad)));
 }
 
 // Q8_0's offset codes against x's quad by the sign trick (vpmaddubsw would saturate on 255 x 127).
 HWY_INLINE __m256i DotOffsetQuad(__m256i sum, __m256i offset_codes, const uint8_t* quad) {
   const __m256i x = _mm256_set1_epi32(Quad(quad));
   const __m256i codes = _mm256_xor_si256(offset_codes, _mm256_set1_epi8(static_cast<char>(0x80)));
-  return _mm256_add_epi32(sum,
-                          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(codes), _mm256_sign_epi8(x, codes)),
-                                            _mm256_set1_epi16(1)));
+  return MaddQuads(sum, _mm256_abs_epi8(codes), _mm256_sign_epi8(x, codes));
 }
 
 // As the AVX-512 tile, each 64-byte line taken as two halves of 8 rows, and kX <= 4 of the

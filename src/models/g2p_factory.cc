@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
-#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -233,15 +232,19 @@ std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path) {
   return load_g2p_model(io::load_safetensors(path));
 }
 
+std::unique_ptr<G2PModel<float>> load_g2p_model(const io::SafetensorsFile& file, const std::string& weights) {
+  std::unique_ptr<G2PModel<float>> model = load_g2p_model(file);
+  if (weights != "float32") nn::quantize_linear_layers(*model, quant::parse_quant_format(weights));
+  return model;
+}
+
 std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path, const std::string& weights) {
-  const std::optional<quant::QuantFormat> format =
-      weights == "float32" ? std::nullopt : std::optional(quant::parse_quant_format(weights));
-  ATTEND_CHECK(!format || !is_gguf_file(path), ValueError,
+  ATTEND_CHECK(std::filesystem::exists(path), ValueError, "checkpoint '{}' does not exist", path);
+  if (!is_gguf_file(path)) return load_g2p_model(io::load_safetensors(path), weights);
+  ATTEND_CHECK(weights == "float32", ValueError,
                "--weights {}: '{}' is already quantized (attend quantize wrote it); leave --weights out", weights,
                path);
-  std::unique_ptr<G2PModel<float>> model = load_g2p_model(path);
-  if (format) nn::quantize_linear_layers(*model, *format);
-  return model;
+  return load_g2p_gguf(path);
 }
 
 }  // namespace attend::models

@@ -15,24 +15,13 @@ namespace {
 
 constexpr const char* kG2PArchitecture = "attend.g2p";
 
-// The Linear layers of `model` that run on blocks: the quantizable ones (quantize_linear_layers).
-std::vector<std::pair<std::string, nn::Linear<float>*>> block_layers(const G2PModel<float>& model) {
-  std::vector<std::pair<std::string, nn::Linear<float>*>> layers;
-  for (const auto& [name, module] : model.named_modules()) {
-    if (auto* linear = dynamic_cast<nn::Linear<float>*>(module); linear != nullptr && linear->quantizable()) {
-      layers.emplace_back(name, linear);
-    }
-  }
-  return layers;
-}
-
 }  // namespace
 
 void write_g2p_gguf(const std::string& checkpoint, quant::QuantFormat format, const std::string& out, bool overwrite) {
   const io::SafetensorsFile file = io::load_safetensors(checkpoint);
   const std::unique_ptr<G2PModel<float>> model = load_g2p_model(file);  // every check of a checkpoint
   std::set<std::string> in_blocks;
-  for (const auto& [name, linear] : block_layers(*model)) in_blocks.insert(name + ".weight");
+  for (const auto& [name, linear] : nn::quantizable_linear_layers(*model)) in_blocks.insert(name + ".weight");
   gguf::Writer writer;
   writer.add_string("general.architecture", kG2PArchitecture);
   writer.add_string("attend.weights", quant::quant_format_name(format));
@@ -48,7 +37,7 @@ std::unique_ptr<G2PModel<float>> load_g2p_gguf(const std::string& path) {
   const quant::QuantFormat format = attend_weights(file, kG2PArchitecture, "a G2P model");
   std::unique_ptr<G2PModel<float>> model =
       load_g2p_model(io::SafetensorsFile(path, float_tensors(file), attend_metadata(file)));
-  for (const auto& [name, linear] : block_layers(*model)) {
+  for (const auto& [name, linear] : nn::quantizable_linear_layers(*model)) {
     const std::optional<quant::QuantizedMatrix> blocks = stored_blocks(file, format, name + ".weight");
     ATTEND_CHECK(blocks.has_value(), ValueError, "{}: '{}.weight' is not stored in {} blocks", path, name,
                  quant::quant_format_name(format));

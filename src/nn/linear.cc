@@ -63,15 +63,20 @@ void Linear<T>::set_quantized(quant::QuantizedMatrix blocks) {
   quantized_ = std::make_shared<const quant::QuantizedMatrix>(std::move(blocks));
 }
 
-int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format) {
-  int64_t count = 0;
+std::vector<std::pair<std::string, Linear<float>*>> quantizable_linear_layers(const Module<float>& model) {
+  std::vector<std::pair<std::string, Linear<float>*>> layers;
   for (const auto& [name, module] : model.named_modules()) {
     if (auto* linear = dynamic_cast<Linear<float>*>(module); linear != nullptr && linear->quantizable()) {
-      linear->quantize(format);
-      ++count;
+      layers.emplace_back(name, linear);
     }
   }
-  return count;
+  return layers;
+}
+
+int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format) {
+  const auto layers = quantizable_linear_layers(model);
+  for (const auto& [name, linear] : layers) linear->quantize(format);
+  return static_cast<int64_t>(layers.size());
 }
 
 template class Linear<float>;

@@ -51,6 +51,7 @@ std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path);
 // The same with its Linear layers quantized to `weights` ("q8_0", "q4_0", "q4_1": nn::Linear's
 // inference on GGML blocks; embeddings, norms and the GRU's recurrences stay float), or as saved
 // for "float32". ValueError naming any other value.
+std::unique_ptr<G2PModel<float>> load_g2p_model(const io::SafetensorsFile& file, const std::string& weights);
 std::unique_ptr<G2PModel<float>> load_g2p_model(const std::string& path, const std::string& weights);
 
 }  // namespace attend::models

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "attend/core/random.h"
 #include "attend/nn/module.h"
@@ -47,8 +50,11 @@ class Linear : public Module<T> {
   bool keep_float_ = false;
 };
 
-// Quantizes every quantizable() Linear layer of `model` (the rest stay float); returns how many.
-// Embeddings, norms and other layers stay float.
+// The quantizable() Linear layers of `model`, named as in named_modules().
+std::vector<std::pair<std::string, Linear<float>*>> quantizable_linear_layers(const Module<float>& model);
+
+// Quantizes every one of them (the rest stay float); returns how many. Embeddings, norms and
+// other layers stay float.
 int64_t quantize_linear_layers(Module<float>& model, quant::QuantFormat format);
 
 extern template class Linear<float>;
