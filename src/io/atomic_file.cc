@@ -38,6 +38,9 @@ AtomicFile::AtomicFile(std::string path, bool overwrite) : path_(std::move(path)
   struct stat status {};
   if (::stat(path_.c_str(), &status) == 0) {
     ATTEND_CHECK(!S_ISDIR(status.st_mode), IoError, "cannot write '{}': it is a directory", path_);
+    // A rename would put a regular file where a device, pipe or socket was (as root: /dev/full).
+    ATTEND_CHECK(S_ISREG(status.st_mode), IoError,
+                 "cannot write '{}': it is not a regular file (a device, pipe or socket is never replaced)", path_);
     ATTEND_CHECK(overwrite_, IoError,
                  "refusing to overwrite the existing file '{}' (pass overwrite = true to replace it)", path_);
   }

@@ -2,6 +2,7 @@
 // destroys the previous file and leaves no temporary behind; existing targets are refused.
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -126,6 +127,21 @@ TEST(AtomicFile, RefusesExistingFileAndDirectories) {
   EXPECT_THROW(io::AtomicFile(dir.file("nowhere/out.bin"), true), io::IoError);
   EXPECT_EQ(read_bytes(dir.file("out.bin")), "old");
   EXPECT_EQ(dir.entries(), (std::set<std::string>{"out.bin", "sub"}));
+}
+
+// Overwriting never renames a regular file over a device, pipe or socket: a named pipe here (a
+// command given --out /dev/full --overwrite as root replaced the device before).
+TEST(AtomicFile, NeverReplacesWhatIsNotARegularFile) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("pipe").c_str(), 0600), 0);
+  try {
+    io::AtomicFile file(dir.file("pipe"), true);
+    ADD_FAILURE() << "a named pipe was accepted as a target";
+  } catch (const io::IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a regular file"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::is_fifo(dir.file("pipe")));
+  EXPECT_EQ(dir.entries(), (std::set<std::string>{"pipe"}));
 }
 
 // Another writer creates the target while we write: without overwrite, theirs stays.

@@ -30,7 +30,8 @@ class IoError : public Error {
 class AtomicFile {
  public:
   // Creates the temporary file beside `path`. Throws IoError when `path` exists and `overwrite`
-  // is false, when `path` is a directory, or when the directory cannot be written.
+  // is false, when `path` is a directory or another non-regular file (a device, pipe or socket,
+  // even with `overwrite`), or when the directory cannot be written.
   AtomicFile(std::string path, bool overwrite);
   // Without a successful commit(), closes and removes the temporary file.
   ~AtomicFile();
